@@ -1,0 +1,42 @@
+/**
+ * Every error Baton throws on purpose. `code` is stable across releases, so
+ * callers branch on it instead of on message text.
+ */
+export const ERROR_CODES = {
+  /** An option has the wrong type or an impossible value. */
+  BATON_ERR_INVALID_OPTION: 'An option has the wrong type or an impossible value.',
+  /** The shutdown phases add up to more than the platform's grace period. */
+  BATON_ERR_BUDGET_EXCEEDS_GRACE: 'The shutdown phases do not fit in the grace period.',
+  /** A check with the same name is already registered. */
+  BATON_ERR_DUPLICATE_CHECK: 'A check with this name is already registered.',
+  /** A health check did not answer within its timeout. */
+  BATON_ERR_CHECK_TIMEOUT: 'A health check did not answer within its timeout.',
+  /** Startup did not finish (startup task or startup checks) within its deadline. */
+  BATON_ERR_STARTUP_TIMEOUT: 'Startup did not finish within its deadline.',
+  /** The startup task threw. */
+  BATON_ERR_STARTUP_FAILED: 'The startup task failed.',
+  /** An operation is not allowed in the current lifecycle state. */
+  BATON_ERR_INVALID_STATE: 'The operation is not allowed in the current lifecycle state.',
+  /** A shutdown hook did not finish within its deadline. */
+  BATON_ERR_HOOK_TIMEOUT: 'A shutdown hook did not finish within its deadline.',
+  /** The server could not listen (port in use, permission, bad address). */
+  BATON_ERR_LISTEN_FAILED: 'The server could not listen.',
+} as const;
+
+export type BatonErrorCode = keyof typeof ERROR_CODES;
+
+/** The one base class of Baton's errors; `code` is one of {@link ERROR_CODES}. */
+export class BatonError extends Error {
+  readonly code: BatonErrorCode;
+
+  constructor(code: BatonErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BatonError';
+    this.code = code;
+  }
+}
+
+/** True when `error` is a {@link BatonError}, optionally with the given code. */
+export function isBatonError(error: unknown, code?: BatonErrorCode): error is BatonError {
+  return error instanceof BatonError && (code === undefined || error.code === code);
+}

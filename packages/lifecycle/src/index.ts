@@ -1,0 +1,46 @@
+export { ERROR_CODES, BatonError, isBatonError, type BatonErrorCode } from './errors.js';
+export { canTransition, type LifecycleState } from './states.js';
+export {
+  CheckRegistry,
+  type CheckDefinition,
+  type CheckFunction,
+  type CheckContext,
+  type CheckOutcome,
+  type CheckResult,
+  type CheckStatus,
+  type CheckRegistryOptions,
+  type ProbeKind,
+} from './check-registry.js';
+export { buildReport, worstOf, type HealthBody, type HealthCheckEntry, type ProbeReport, type ReportKind, type ReportInput } from './health-report.js';
+export {
+  Lifecycle,
+  createLifecycle,
+  type LifecycleOptions,
+  type LifecycleEvents,
+  type ShutdownOptions,
+  type ShutdownHook,
+  type ShutdownPhase,
+  type ShutdownReport,
+  type PhaseReport,
+  type StartOptions,
+  type ProbeOptions,
+} from './lifecycle.js';
+export type { ConnectionCounts } from './internal/connection-tracker.js';
+export { resolveShutdownBudget, totalMs, type ShutdownBudget, type ShutdownBudgetOptions } from './shutdown-budget.js';
+export { defaultCloseLongLived, type LongLivedConnection, type CloseLongLived } from './long-lived.js';
+export {
+  createProbeHandler,
+  resolveProbeRoutes,
+  wantsVerbose,
+  splitUrl,
+  safeDetails,
+  HEALTH_MEDIA_TYPE,
+  PROBE_HEADERS,
+  type ProbePaths,
+  type ProbeRouteOptions,
+  type ResolvedProbeRoutes,
+} from './probe-routes.js';
+export { createProbeServer } from './probe-server.js';
+export { installSignalHandlers, type SignalOptions, type SecondSignalPolicy } from './signals.js';
+export { serve, EXIT_CODES, type ServeOptions, type Served } from './serve.js';
+export { silentLogger, jsonLogger, type Logger } from './logger.js';

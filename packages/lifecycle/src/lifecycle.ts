@@ -1,0 +1,462 @@
+import { EventEmitter } from 'node:events';
+import { Server as NetServer } from 'node:net';
+import type { Server } from 'node:http';
+import { CheckRegistry, type CheckDefinition, type ProbeKind } from './check-registry.js';
+import { BatonError } from './errors.js';
+import { buildReport, worstOf, type ProbeReport, type ReportKind } from './health-report.js';
+import { ConnectionTracker, type ConnectionCounts } from './internal/connection-tracker.js';
+import { assertPositiveMs } from './internal/validate.js';
+import { silentLogger, type Logger } from './logger.js';
+import { defaultCloseLongLived, type CloseLongLived } from './long-lived.js';
+import { resolveShutdownBudget, type ShutdownBudget, type ShutdownBudgetOptions } from './shutdown-budget.js';
+import { canTransition, type LifecycleState } from './states.js';
+
+/** Options of {@link createLifecycle}. */
+export interface LifecycleOptions {
+  /** Service name, reported as `serviceId` in health bodies. */
+  service?: string;
+  /** Release (version) of this instance, reported as `releaseId`; lets an orchestrator tell releases apart. */
+  release?: string;
+  /** Checks to register at once (more can be added with `lifecycle.checks.add`). */
+  checks?: readonly CheckDefinition[];
+  /** Startup (task plus startup checks) must finish within this. Default 60000 ms. */
+  startupTimeoutMs?: number;
+  /** How often startup checks are retried until they pass. Default 250 ms. */
+  startupRetryMs?: number;
+  /** The shutdown budget and how long-lived connections are asked to close. */
+  shutdown?: ShutdownOptions;
+  logger?: Logger;
+  /** Milliseconds clock; injected so tests control time. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Shutdown options: the phase budget plus connection handling. */
+export interface ShutdownOptions extends ShutdownBudgetOptions {
+  /** Asks a WebSocket / SSE connection to close when the drain starts. Default {@link defaultCloseLongLived}. */
+  closeLongLived?: CloseLongLived;
+}
+
+/** A function run after the drain, e.g. closing a database pool. */
+export interface ShutdownHook {
+  name: string;
+  run: (context: { signal: AbortSignal }) => void | Promise<void>;
+  /** At most this long, and never past the hooks phase deadline. */
+  timeoutMs?: number;
+}
+
+/** The ordered phases of a shutdown. */
+export type ShutdownPhase = 'propagation' | 'stop-accepting' | 'drain' | 'hooks';
+
+/** What one phase did. */
+export interface PhaseReport {
+  phase: ShutdownPhase;
+  durationMs: number;
+  /** The phase hit its deadline (or was cut by `force()`). */
+  cut: boolean;
+}
+
+/** What a shutdown did, for logs, events and the exit code. */
+export interface ShutdownReport {
+  reason: string;
+  /** Something had to be cut: the drain or a hook hit its deadline, or `force()` was called. */
+  forced: boolean;
+  forcedBy?: 'drain-timeout' | 'hook-timeout' | 'force';
+  durationMs: number;
+  phases: PhaseReport[];
+  /** At the moment readiness failed. */
+  atStart: ConnectionCounts;
+  /** Requests that arrived after readiness failed (a load balancer slower than the propagation delay shows here). */
+  requestsAfterNotReady: number;
+  /** Milliseconds after readiness failed that the last new request arrived. */
+  lastRequestAfterNotReadyMs?: number;
+  /** Connections destroyed with work in flight. */
+  forcedCloses: number;
+  hookFailures: { name: string; error: string; timedOut: boolean }[];
+}
+
+/** The events a lifecycle emits. */
+export interface LifecycleEvents {
+  state: [{ from: LifecycleState; to: LifecycleState; reason?: string }];
+  phase: [{ phase: ShutdownPhase; budgetMs: number }];
+  'drain-progress': [ConnectionCounts];
+  'hook-error': [{ name: string; error: unknown; timedOut: boolean }];
+  stopped: [ShutdownReport];
+}
+
+/** Options of {@link Lifecycle.start}. */
+export interface StartOptions {
+  /** Work that must finish before the instance is ready (connect pools, warm caches). Aborted on shutdown. */
+  task?: (context: { signal: AbortSignal }) => void | Promise<void>;
+}
+
+/** Options of {@link Lifecycle.probe}. */
+export interface ProbeOptions {
+  verbose?: boolean;
+  /** Include checks' `output` and `observedValue`. Default false. */
+  details?: boolean;
+}
+
+const DRAIN_POLL_MS = 25;
+
+/**
+ * The lifecycle of one service instance: its state, its checks, its probes and
+ * its graceful shutdown. Framework-free: attach any node:http server.
+ *
+ * @example
+ * const lifecycle = createLifecycle({ shutdown: { propagationDelayMs: 5000 } });
+ * lifecycle.attach(server);
+ * await lifecycle.start();
+ * process.once('SIGTERM', () => lifecycle.shutdown('SIGTERM'));
+ */
+export class Lifecycle extends EventEmitter<LifecycleEvents> {
+  /** The checks behind the probes. */
+  readonly checks: CheckRegistry;
+  readonly budget: ShutdownBudget;
+  readonly service: string | undefined;
+  readonly release: string | undefined;
+  readonly logger: Logger;
+
+  #state: LifecycleState = 'starting';
+  readonly #now: () => number;
+  readonly #startupTimeoutMs: number;
+  readonly #startupRetryMs: number;
+  readonly #closeLongLived: CloseLongLived;
+  readonly #tracker: ConnectionTracker;
+  readonly #servers = new Set<Server>();
+  readonly #hooks: ShutdownHook[] = [];
+  readonly #startupAbort = new AbortController();
+  readonly #forceAbort = new AbortController();
+  #shutdown: Promise<ShutdownReport> | undefined;
+  #notReadyAt: number | undefined;
+  #requestsAfterNotReady = 0;
+  #lastRequestAfterNotReadyMs: number | undefined;
+
+  constructor(options: LifecycleOptions = {}) {
+    super();
+    this.#now = options.now ?? Date.now;
+    this.logger = options.logger ?? silentLogger;
+    this.service = options.service;
+    this.release = options.release;
+    this.budget = resolveShutdownBudget(options.shutdown);
+    this.#startupTimeoutMs = options.startupTimeoutMs ?? 60_000;
+    assertPositiveMs('lifecycle', 'startupTimeoutMs', this.#startupTimeoutMs);
+    this.#startupRetryMs = options.startupRetryMs ?? 250;
+    assertPositiveMs('lifecycle', 'startupRetryMs', this.#startupRetryMs);
+    const close = options.shutdown?.closeLongLived ?? defaultCloseLongLived;
+    if (typeof close !== 'function') {
+      throw new BatonError('BATON_ERR_INVALID_OPTION', 'shutdown: `closeLongLived` must be a function.');
+    }
+    this.#closeLongLived = close;
+    this.checks = new CheckRegistry({ now: this.#now });
+    for (const check of options.checks ?? []) this.checks.add(check);
+    this.#tracker = new ConnectionTracker(this.#now);
+    this.#tracker.onRequest = () => this.#countLateRequest();
+    this.#tracker.onChange = () => this.emit('drain-progress', this.#tracker.counts());
+  }
+
+  /** The current state. */
+  get state(): LifecycleState {
+    return this.#state;
+  }
+
+  /** True once a shutdown has begun (readiness already fails). */
+  get isShuttingDown(): boolean {
+    return this.#shutdown !== undefined;
+  }
+
+  /** Live counts of in-flight requests, open sockets and long-lived connections. */
+  counts(): ConnectionCounts {
+    return this.#tracker.counts();
+  }
+
+  /**
+   * Tracks a node:http server's connections and requests, so its drain ends by
+   * fact; its listener is closed at the stop-accepting phase. Call before
+   * `listen` so no connection is missed.
+   */
+  attach(server: Server): this {
+    if (this.#servers.has(server)) return this;
+    this.#servers.add(server);
+    this.#tracker.attach(server);
+    return this;
+  }
+
+  /** Registers a shutdown hook. Hooks run after the drain, last registered first. */
+  onShutdown(hook: ShutdownHook | ShutdownHook['run'], options: { name?: string; timeoutMs?: number } = {}): this {
+    const resolved: ShutdownHook =
+      typeof hook === 'function'
+        ? { name: options.name ?? (hook.name || `hook ${this.#hooks.length + 1}`), run: hook, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) }
+        : hook;
+    if (typeof resolved.run !== 'function') {
+      throw new BatonError('BATON_ERR_INVALID_OPTION', `shutdown hook "${String(resolved.name)}": \`run\` must be a function.`);
+    }
+    if (resolved.timeoutMs !== undefined) assertPositiveMs(`shutdown hook "${resolved.name}"`, 'timeoutMs', resolved.timeoutMs);
+    this.#hooks.push(resolved);
+    return this;
+  }
+
+  /**
+   * Runs the startup task, then retries the startup checks until they pass,
+   * then moves to `ready`. Resolves with the state reached: `ready`, or a
+   * shutdown state when a shutdown began during startup. Throws (and moves to
+   * `failed`) when the task throws or the deadline passes.
+   */
+  async start(options: StartOptions = {}): Promise<LifecycleState> {
+    if (this.#state !== 'starting') {
+      throw new BatonError('BATON_ERR_INVALID_STATE', `start() needs state "starting"; the state is "${this.#state}".`);
+    }
+    this.checks.start();
+    const signal = this.#startupAbort.signal;
+    const deadline = this.#now() + this.#startupTimeoutMs;
+    try {
+      if (options.task) {
+        await raceDeadline(Promise.resolve().then(() => options.task?.({ signal })), deadline - this.#now(), signal, 'startup task', 'BATON_ERR_STARTUP_TIMEOUT');
+      }
+      while (!signal.aborted) {
+        const results = await this.checks.run('startup');
+        if (worstOf(results) !== 'fail') break;
+        if (this.#now() + this.#startupRetryMs > deadline) {
+          const failing = results.filter((r) => r.status === 'fail' && r.critical).map((r) => `${r.name}${r.output ? ` (${r.output})` : ''}`);
+          throw new BatonError('BATON_ERR_STARTUP_TIMEOUT', `Startup checks still failing after ${this.#startupTimeoutMs} ms: ${failing.join(', ')}.`);
+        }
+        await sleep(this.#startupRetryMs, signal);
+      }
+    } catch (error) {
+      if (signal.aborted) return this.#state; // a shutdown interrupted startup: not a failure
+      const failure = error instanceof BatonError ? error : new BatonError('BATON_ERR_STARTUP_FAILED', `Startup task failed: ${messageOf(error)}`, { cause: error });
+      this.logger.error('startup failed', { error: failure.message });
+      this.#transition('failed', failure.message);
+      throw failure;
+    }
+    if (signal.aborted) return this.#state;
+    this.#transition('ready');
+    return this.#state;
+  }
+
+  /** Answers a probe. Never throws: a throwing check is a failed check. */
+  async probe(kind: ReportKind, options: ProbeOptions = {}): Promise<ProbeReport> {
+    const state = this.#state;
+    // Readiness while not ready answers at once: there is nothing a check could change.
+    const skipChecks = (kind === 'readiness' || kind === 'health') && state !== 'ready' && !options.verbose;
+    const results = skipChecks ? [] : kind === 'health' ? await this.#allResults() : await this.checks.run(kind);
+    return buildReport({
+      kind,
+      state: this.#state,
+      results,
+      verbose: options.verbose ?? false,
+      details: options.details ?? false,
+      now: this.#now(),
+      serviceId: this.service,
+      releaseId: this.release,
+    });
+  }
+
+  /**
+   * Shuts down gracefully: readiness fails, the propagation delay passes while
+   * serving, listeners close, in-flight work drains, hooks run, `stopped`.
+   * Idempotent: every call returns the same report.
+   */
+  shutdown(reason = 'shutdown'): Promise<ShutdownReport> {
+    this.#shutdown ??= this.#runShutdown(reason);
+    return this.#shutdown;
+  }
+
+  /**
+   * Cuts what is left of a shutdown (for a second signal): the propagation
+   * delay ends, open connections are destroyed, hooks not yet started are
+   * skipped. Starts a shutdown when none is running.
+   */
+  force(reason = 'forced'): Promise<ShutdownReport> {
+    const report = this.shutdown(reason);
+    if (!this.#forceAbort.signal.aborted) {
+      this.logger.warn('shutdown forced', { reason });
+      this.#forceAbort.abort();
+    }
+    return report;
+  }
+
+  async #runShutdown(reason: string): Promise<ShutdownReport> {
+    const started = this.#now();
+    const wasReady = this.#state === 'ready';
+    const atStart = this.#tracker.counts();
+    this.#notReadyAt = started;
+    this.#startupAbort.abort();
+    this.#tracker.startDraining();
+    this.#transition('draining', reason);
+    this.logger.info('shutdown started', { reason, ...atStart });
+    const phases: PhaseReport[] = [];
+    const hookFailures: ShutdownReport['hookFailures'] = [];
+    let forcedBy: ShutdownReport['forcedBy'];
+    let forcedCloses = 0;
+    const force = this.#forceAbort.signal;
+
+    // 1-2. Readiness already fails; keep serving while load balancers notice.
+    // An instance that never became ready never had traffic routed to it.
+    const delay = wasReady ? this.budget.propagationDelayMs : 0;
+    phases.push(await this.#phase('propagation', delay, async () => !(await sleep(delay, force))));
+
+    // 3. Stop accepting. net.Server#close, not http.Server#close: the latter
+    // also destroys sockets accepted a moment ago whose first request is still
+    // on the wire; those are given a short grace by the drain instead.
+    phases.push(
+      await this.#phase('stop-accepting', 0, async () => {
+        for (const server of this.#servers) {
+          if (server.listening) NetServer.prototype.close.call(server, () => {});
+        }
+        this.#tracker.startClosing();
+        return false;
+      }),
+    );
+
+    // 4. Drain: ask long-lived connections to close, wait until no socket is left.
+    phases.push(
+      await this.#phase('drain', this.budget.drainTimeoutMs, async () => {
+        for (const connection of this.#tracker.longLived()) {
+          Promise.resolve()
+            .then(() => this.#closeLongLived(connection))
+            .catch((error: unknown) => this.logger.warn('closing a long-lived connection failed', { error: messageOf(error) }));
+        }
+        const deadline = this.#now() + this.budget.drainTimeoutMs;
+        while (!this.#tracker.isEmpty() && !force.aborted && this.#now() < deadline) {
+          this.#tracker.sweep();
+          await sleep(DRAIN_POLL_MS, force);
+        }
+        if (this.#tracker.isEmpty()) return false;
+        forcedCloses = this.#tracker.destroyAll();
+        forcedBy ??= force.aborted ? 'force' : 'drain-timeout';
+        return forcedCloses > 0 || force.aborted;
+      }),
+    );
+
+    // 5. Hooks, last registered first, within one phase deadline.
+    phases.push(
+      await this.#phase('hooks', this.budget.hooksTimeoutMs, async () => {
+        const deadline = this.#now() + this.budget.hooksTimeoutMs;
+        let cut = false;
+        for (const hook of [...this.#hooks].reverse()) {
+          if (force.aborted) {
+            hookFailures.push({ name: hook.name, error: 'skipped: shutdown forced', timedOut: false });
+            cut = true;
+            continue;
+          }
+          const remaining = Math.max(0, deadline - this.#now());
+          const limit = Math.min(hook.timeoutMs ?? remaining, remaining);
+          const controller = new AbortController();
+          try {
+            await raceDeadline(Promise.resolve().then(() => hook.run({ signal: controller.signal })), limit, force, `shutdown hook "${hook.name}"`, 'BATON_ERR_HOOK_TIMEOUT');
+          } catch (error) {
+            const timedOut = error instanceof BatonError && error.code === 'BATON_ERR_HOOK_TIMEOUT';
+            controller.abort(error);
+            if (timedOut || force.aborted) cut = true;
+            hookFailures.push({ name: hook.name, error: messageOf(error), timedOut });
+            this.emit('hook-error', { name: hook.name, error, timedOut });
+            this.logger.error('shutdown hook failed', { hook: hook.name, error: messageOf(error), timedOut });
+          }
+        }
+        if (cut) forcedBy ??= force.aborted ? 'force' : 'hook-timeout';
+        return cut;
+      }),
+    );
+
+    this.checks.stop();
+    if (force.aborted) forcedBy ??= 'force';
+    const report: ShutdownReport = {
+      reason,
+      forced: forcedBy !== undefined,
+      durationMs: this.#now() - started,
+      phases,
+      atStart,
+      requestsAfterNotReady: this.#requestsAfterNotReady,
+      forcedCloses,
+      hookFailures,
+    };
+    if (forcedBy) report.forcedBy = forcedBy;
+    if (this.#lastRequestAfterNotReadyMs !== undefined) report.lastRequestAfterNotReadyMs = this.#lastRequestAfterNotReadyMs;
+    this.#transition('stopped', reason);
+    this.logger.info('shutdown finished', { ...report, phases: undefined, atStart: undefined });
+    this.emit('stopped', report);
+    return report;
+  }
+
+  async #phase(phase: ShutdownPhase, budgetMs: number, run: () => Promise<boolean>): Promise<PhaseReport> {
+    const started = this.#now();
+    this.emit('phase', { phase, budgetMs });
+    this.logger.info(`shutdown phase: ${phase}`, { budgetMs, ...this.#tracker.counts() });
+    const cut = await run();
+    return { phase, durationMs: this.#now() - started, cut };
+  }
+
+  async #allResults() {
+    const kinds: ProbeKind[] = ['startup', 'liveness', 'readiness'];
+    const seen = new Set<string>();
+    const all = (await Promise.all(kinds.map((k) => this.checks.run(k)))).flat();
+    return all.filter((r) => (seen.has(r.name) ? false : (seen.add(r.name), true)));
+  }
+
+  #countLateRequest(): void {
+    if (this.#notReadyAt === undefined) return;
+    this.#requestsAfterNotReady += 1;
+    this.#lastRequestAfterNotReadyMs = this.#now() - this.#notReadyAt;
+  }
+
+  #transition(to: LifecycleState, reason?: string): void {
+    const from = this.#state;
+    if (from === to) return;
+    if (!canTransition(from, to)) {
+      throw new BatonError('BATON_ERR_INVALID_STATE', `Cannot move from "${from}" to "${to}".`);
+    }
+    this.#state = to;
+    this.emit('state', reason === undefined ? { from, to } : { from, to, reason });
+  }
+}
+
+/** Creates a {@link Lifecycle}; options are validated here, so a bad one throws at startup. */
+export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
+  return new Lifecycle(options);
+}
+
+/** Resolves true after `ms`, or false at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  if (ms <= 0) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Rejects with a timeout error after `ms`, or at once when `signal` aborts. */
+async function raceDeadline<T>(
+  work: Promise<T>,
+  ms: number,
+  signal: AbortSignal,
+  what: string,
+  code: 'BATON_ERR_STARTUP_TIMEOUT' | 'BATON_ERR_HOOK_TIMEOUT',
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new BatonError(code, `${what} did not finish within ${ms} ms.`)), Math.max(0, ms));
+    onAbort = () => reject(new BatonError('BATON_ERR_INVALID_STATE', `${what} abandoned: shutdown began.`));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  work.catch(() => {}); // a late rejection after the deadline must not become unhandled
+  try {
+    return await Promise.race([work, limit]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

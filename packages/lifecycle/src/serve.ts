@@ -1,0 +1,199 @@
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BatonError } from './errors.js';
+import { createLifecycle, Lifecycle, type LifecycleOptions, type ShutdownReport, type StartOptions } from './lifecycle.js';
+import { jsonLogger } from './logger.js';
+import { createProbeHandler, type ProbeRouteOptions } from './probe-routes.js';
+import { createProbeServer } from './probe-server.js';
+import { installSignalHandlers, type SecondSignalPolicy } from './signals.js';
+
+/**
+ * Exit codes chosen by `serve()`. Documented and stable, so a platform or a
+ * deploy tool can tell a clean drain from a cut one.
+ */
+export const EXIT_CODES = {
+  /** Drained cleanly; every hook finished. */
+  ok: 0,
+  /** Startup failed (task threw, startup checks never passed, or listen failed). */
+  startupFailed: 1,
+  /** The shutdown was cut: drain or hook deadline passed, or a second signal forced it. */
+  forced: 3,
+} as const;
+
+/** Options of {@link serve}. */
+export interface ServeOptions {
+  /** The app as a node:http request listener (Express apps are). Probes are answered before it. */
+  handler?: RequestListener;
+  /** Or an existing server (not yet listening). Mount probes yourself or give `probes.port`. */
+  server?: Server;
+  /** A lifecycle, or options to create one. */
+  lifecycle?: Lifecycle | LifecycleOptions;
+  /** Default: the PORT environment variable, else 3000. Use 0 for an ephemeral port. */
+  port?: number;
+  /** Default: Node's (all interfaces). */
+  host?: string;
+  /**
+   * Probe routes. With `port`, they get a server of their own (probes keep
+   * answering through the whole drain). `false`: no probe routes.
+   */
+  probes?: (ProbeRouteOptions & { port?: number; host?: string }) | false;
+  /** Work before the instance is ready; see {@link StartOptions.task}. */
+  startup?: StartOptions['task'];
+  /** Signals that start a shutdown; `false` installs none. Default `['SIGTERM', 'SIGINT']`. */
+  signals?: readonly NodeJS.Signals[] | false;
+  onSecondSignal?: SecondSignalPolicy;
+  /** Called with the exit code once stopped. Default `process.exit`; `false` to only resolve `stopped`. */
+  exit?: ((code: number) => void) | false;
+}
+
+/** A running service. */
+export interface Served {
+  server: Server;
+  lifecycle: Lifecycle;
+  port: number;
+  /** `http://host:port`, with 127.0.0.1 for a wildcard host. */
+  url: string;
+  probeServer?: Server;
+  probePort?: number;
+  /** Settles when startup finishes: `ready`, or a shutdown state if one began first. */
+  ready: Promise<void>;
+  /** Settles once stopped, with the exit code `serve()` chose and the shutdown report. */
+  stopped: Promise<{ code: number; report: ShutdownReport | undefined }>;
+  /** Starts a graceful shutdown (as SIGTERM would). */
+  shutdown(reason?: string): Promise<ShutdownReport>;
+}
+
+/**
+ * The runner: creates or takes a server, attaches the lifecycle, installs
+ * signal handlers, listens, runs startup, and, once stopped, exits with a code
+ * from {@link EXIT_CODES}. This is the one place Baton ends a process, and
+ * only because you called it.
+ *
+ * @example
+ * await serve({ handler: app, port: 3000, lifecycle: { shutdown: { propagationDelayMs: 5000 } } });
+ */
+export async function serve(options: ServeOptions): Promise<Served> {
+  if (!options || (options.handler === undefined) === (options.server === undefined)) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'serve: give exactly one of `handler` (a request listener) or `server`.');
+  }
+  const lifecycle =
+    options.lifecycle instanceof Lifecycle ? options.lifecycle : createLifecycle({ logger: jsonLogger(), ...options.lifecycle });
+  const port = resolvePort(options.port);
+  const probes = options.probes === false ? undefined : (options.probes ?? {});
+  const separateProbes = probes?.port !== undefined;
+  const server = options.server ?? createAppServer(options.handler as RequestListener, lifecycle, separateProbes ? undefined : probes);
+  lifecycle.attach(server);
+  const uninstall = options.signals === false ? () => {} : installSignalHandlers(lifecycle, {
+    ...(options.signals ? { signals: options.signals } : {}),
+    ...(options.onSecondSignal ? { onSecondSignal: options.onSecondSignal } : {}),
+  });
+  const exit = options.exit === undefined ? (code: number) => process.exit(code) : options.exit;
+
+  let probeServer: Server | undefined;
+  try {
+    await listen(server, port, options.host);
+    if (separateProbes && probes) {
+      probeServer = createProbeServer(lifecycle, probes);
+      await listen(probeServer, resolvePort(probes.port), probes.host ?? options.host);
+    }
+  } catch (error) {
+    uninstall();
+    server.close();
+    probeServer?.close();
+    throw error;
+  }
+
+  let startupFailed = false;
+  const stopped = (async () => {
+    let report: ShutdownReport | undefined;
+    try {
+      report = await new Promise<ShutdownReport>((resolve) => lifecycle.once('stopped', resolve));
+    } finally {
+      uninstall();
+      await closeQuietly(probeServer);
+    }
+    const code = startupFailed ? EXIT_CODES.startupFailed : report.forced ? EXIT_CODES.forced : EXIT_CODES.ok;
+    lifecycle.logger.info('stopped', { code });
+    if (exit) exit(code);
+    return { code, report };
+  })();
+
+  const ready = lifecycle.start(options.startup ? { task: options.startup } : {}).then(
+    () => undefined,
+    (error: unknown) => {
+      startupFailed = true;
+      void lifecycle.shutdown(`startup failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw error;
+    },
+  );
+  ready.catch(() => {}); // reported through the logger and the exit code
+
+  const address = server.address() as AddressInfo;
+  const served: Served = {
+    server,
+    lifecycle,
+    port: address.port,
+    url: `http://${urlHost(address)}:${address.port}`,
+    ready,
+    stopped,
+    shutdown: (reason = 'shutdown requested') => lifecycle.shutdown(reason),
+  };
+  if (probeServer) {
+    served.probeServer = probeServer;
+    served.probePort = (probeServer.address() as AddressInfo).port;
+  }
+  return served;
+}
+
+function createAppServer(handler: RequestListener, lifecycle: Lifecycle, probes: ProbeRouteOptions | undefined): Server {
+  if (typeof handler !== 'function') {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'serve: `handler` must be a request listener function.');
+  }
+  const answerProbe = probes ? createProbeHandler(lifecycle, probes) : () => false;
+  const server = createServer((request, response) => {
+    if (!answerProbe(request, response)) handler(request, response);
+  });
+  // Longer than common load balancers' idle timeouts (60 s), so the balancer,
+  // not the app, closes idle keep-alive connections: otherwise a request can
+  // race the app's close and fail. The drain closes idle sockets itself.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
+}
+
+function resolvePort(port: number | undefined): number {
+  const value = port ?? (process.env.PORT === undefined ? 3000 : Number(process.env.PORT));
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new BatonError(
+      'BATON_ERR_INVALID_OPTION',
+      `serve: port must be an integer from 0 to 65535; got ${JSON.stringify(port ?? process.env.PORT)}${port === undefined ? ' (from PORT)' : ''}.`,
+    );
+  }
+  return value;
+}
+
+function listen(server: Server, port: number, host: string | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      reject(new BatonError('BATON_ERR_LISTEN_FAILED', `Could not listen on ${host ?? '*'}:${port}: ${error.message}`, { cause: error }));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function closeQuietly(server: Server | undefined): Promise<void> {
+  if (!server?.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+function urlHost(address: AddressInfo): string {
+  if (address.address === '::' || address.address === '0.0.0.0') return '127.0.0.1';
+  return address.family === 'IPv6' ? `[${address.address}]` : address.address;
+}
