@@ -33,6 +33,11 @@ export interface ServeOptions {
   /** Default: Node's (all interfaces). */
   host?: string;
   /**
+   * How to listen, for frameworks that own it (Fastify's `app.listen`).
+   * Default `server.listen(port, host)`.
+   */
+  listen?: (port: number, host: string | undefined) => Promise<unknown>;
+  /**
    * Probe routes. With `port`, they get a server of their own (probes keep
    * answering through the whole drain). `false`: no probe routes.
    */
@@ -91,7 +96,8 @@ export async function serve(options: ServeOptions): Promise<Served> {
 
   let probeServer: Server | undefined;
   try {
-    await listen(server, port, options.host);
+    if (options.listen) await listenWith(options.listen, port, options.host);
+    else await listen(server, port, options.host);
     if (separateProbes && probes) {
       probeServer = createProbeServer(lifecycle, probes);
       await listen(probeServer, resolvePort(probes.port), probes.host ?? options.host);
@@ -183,6 +189,19 @@ function listen(server: Server, port: number, host: string | undefined): Promise
       resolve();
     });
   });
+}
+
+async function listenWith(
+  listenFn: (port: number, host: string | undefined) => Promise<unknown>,
+  port: number,
+  host: string | undefined,
+): Promise<void> {
+  try {
+    await listenFn(port, host);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new BatonError('BATON_ERR_LISTEN_FAILED', `Could not listen on ${host ?? '*'}:${port}: ${message}`, { cause: error });
+  }
 }
 
 function closeQuietly(server: Server | undefined): Promise<void> {
