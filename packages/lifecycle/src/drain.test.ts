@@ -1,0 +1,220 @@
+import { Agent, type RequestListener } from 'node:http';
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { delay, fetchText, waitFor } from './internal/testing.js';
+import type { LifecycleOptions, ShutdownPhase } from './lifecycle.js';
+import { silentLogger } from './logger.js';
+import { serve, type Served } from './serve.js';
+
+/** An app with a fast route and a slow one whose duration the caller picks. */
+const app: RequestListener = (req, res) => {
+  const url = new URL(req.url ?? '/', 'http://x');
+  if (url.pathname === '/slow') {
+    const ms = Number(url.searchParams.get('ms') ?? 300);
+    const timer = setTimeout(() => res.end(`slept ${ms}`), ms);
+    res.on('close', () => clearTimeout(timer));
+    return;
+  }
+  res.end('fast');
+};
+
+let running: Served[] = [];
+const agents: Agent[] = [];
+
+async function start(lifecycle: LifecycleOptions = {}): Promise<Served> {
+  const served = await serve({
+    handler: app,
+    port: 0,
+    host: '127.0.0.1',
+    signals: false,
+    exit: false,
+    lifecycle: { logger: silentLogger, ...lifecycle, shutdown: { propagationDelayMs: 0, ...lifecycle.shutdown } },
+  });
+  running.push(served);
+  await served.ready;
+  return served;
+}
+
+function keepAliveAgent(): Agent {
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  agents.push(agent);
+  return agent;
+}
+
+afterEach(async () => {
+  for (const agent of agents.splice(0)) agent.destroy();
+  await Promise.all(running.map((s) => s.shutdown()));
+  running = [];
+});
+
+describe('graceful drain', () => {
+  it('keeps serving during the propagation delay with Connection: close while readiness answers 503', async () => {
+    const served = await start({ shutdown: { propagationDelayMs: 600 } });
+    const agent = keepAliveAgent();
+    const warm = await fetchText(`${served.url}/`, { agent });
+    expect(warm.headers.connection).toBe('keep-alive');
+    const slow = fetchText(`${served.url}/slow?ms=400`, { agent });
+    await waitFor(() => served.lifecycle.counts().inFlight === 1, 5000, 'slow request in flight');
+    const stopping = served.shutdown('test');
+
+    const readiness = await fetchText(`${served.url}/readyz`, { agent });
+    expect(readiness.status).toBe(503);
+    expect(JSON.parse(readiness.body)).toMatchObject({ status: 'fail', output: 'draining' });
+    expect((await fetchText(`${served.url}/livez`, { agent })).status).toBe(200);
+    const during = await fetchText(`${served.url}/`, { agent });
+    expect(during.status).toBe(200);
+    expect(during.body).toBe('fast');
+    expect(during.headers.connection).toBe('close');
+
+    const slowAnswer = await slow;
+    expect(slowAnswer.body).toBe('slept 400');
+    expect(slowAnswer.headers.connection).toBe('close'); // its headers were not sent yet when the drain began
+
+    const report = await stopping;
+    expect(report.forced).toBe(false);
+    expect(report.atStart.inFlight).toBe(1);
+    expect(report.requestsAfterNotReady).toBeGreaterThanOrEqual(3);
+    expect(report.phases.map((p) => p.phase)).toEqual(['propagation', 'stop-accepting', 'drain', 'hooks']);
+    expect(served.lifecycle.state).toBe('stopped');
+    await expect(fetchText(`${served.url}/`)).rejects.toThrow(/ECONNREFUSED/);
+    expect((await served.stopped).code).toBe(0);
+  });
+
+  it('completes every request of a keep-alive client that keeps sending through the whole shutdown', async () => {
+    const served = await start({ shutdown: { propagationDelayMs: 300 } });
+    const agent = keepAliveAgent();
+    const outcomes: string[] = [];
+    let stop = false;
+    const client = async (): Promise<void> => {
+      // A well-behaved client: it sends until the server stops accepting (a
+      // refused connect is the signal to go elsewhere, as a load balancer does).
+      while (!stop) {
+        try {
+          const res = await fetchText(`${served.url}/slow?ms=20`, { agent });
+          outcomes.push(res.status === 200 && res.body === 'slept 20' ? 'ok' : `bad ${res.status}`);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code === 'ECONNREFUSED') return;
+          outcomes.push(`error ${code}`);
+        }
+      }
+    };
+    const clients = [client(), client(), client(), client()];
+    await delay(100);
+    const report = await served.shutdown('test');
+    stop = true;
+    await Promise.all(clients);
+    expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
+    expect(outcomes.length).toBeGreaterThan(20);
+    expect(report.forced).toBe(false);
+  });
+
+  it('closes idle keep-alive sockets at once instead of waiting for their keep-alive timeout', async () => {
+    const served = await start();
+    const agent = keepAliveAgent();
+    await Promise.all([fetchText(`${served.url}/`, { agent }), fetchText(`${served.url}/`, { agent })]);
+    expect(served.lifecycle.counts().openSockets).toBe(2);
+    const report = await served.shutdown('test');
+    // The server's keep-alive timeout is 65 s; the drain must not wait for it.
+    expect(report.phases.find((p) => p.phase === 'drain')?.durationMs).toBeLessThan(5000);
+    expect(report.forced).toBe(false);
+  });
+
+  it('serves a request sent on a connection accepted just before the listener closed', async () => {
+    const served = await start();
+    const socket = connect(served.port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    await waitFor(() => served.lifecycle.counts().openSockets === 1, 5000, 'socket tracked');
+    const stopping = served.shutdown('test');
+    await delay(150); // listener closed; the request is still "on the wire"
+    let raw = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (raw += chunk));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await closed;
+    expect(raw).toMatch(/^HTTP\/1.1 200 OK/);
+    expect(raw).toMatch(/connection: close/i);
+    expect(raw.endsWith('fast')).toBe(true);
+    expect((await stopping).forced).toBe(false);
+  });
+
+  it('cuts a request longer than the drain deadline and reports the drain as forced', async () => {
+    const served = await start({ shutdown: { drainTimeoutMs: 300 } });
+    const slow = fetchText(`${served.url}/slow?ms=60000`).then(
+      () => 'answered',
+      (error: NodeJS.ErrnoException) => error.code ?? 'error',
+    );
+    await waitFor(() => served.lifecycle.counts().inFlight === 1, 5000, 'slow request in flight');
+    const report = await served.shutdown('test');
+    expect(report).toMatchObject({ forced: true, forcedBy: 'drain-timeout', forcedCloses: 1 });
+    expect(await slow).toBe('ECONNRESET');
+    expect((await served.stopped).code).toBe(3);
+  });
+
+  it('force() cuts the propagation delay and the drain', async () => {
+    const served = await start({ shutdown: { propagationDelayMs: 20_000, drainTimeoutMs: 5_000, gracePeriodMs: 60_000 } });
+    const slow = fetchText(`${served.url}/slow?ms=60000`).catch(() => 'cut');
+    await waitFor(() => served.lifecycle.counts().inFlight === 1, 5000, 'slow request in flight');
+    const stopping = served.shutdown('SIGTERM');
+    await delay(50);
+    const began = Date.now();
+    const report = await served.lifecycle.force('second SIGTERM');
+    expect(Date.now() - began).toBeLessThan(5000);
+    expect(report).toMatchObject({ forced: true, forcedBy: 'force', reason: 'SIGTERM' });
+    expect(await stopping).toBe(report);
+    expect(await slow).toBe('cut');
+    expect((await served.stopped).code).toBe(3);
+  });
+
+  it('runs shutdown hooks after the drain, last registered first, each within its deadline', async () => {
+    const served = await start({ shutdown: { hooksTimeoutMs: 2000 } });
+    const order: string[] = [];
+    let inFlightAtHooks = -1;
+    served.lifecycle.onShutdown(async () => void order.push('close pool'), { name: 'pool' });
+    served.lifecycle.onShutdown({
+      name: 'flush',
+      timeoutMs: 100,
+      run: ({ signal }) =>
+        new Promise<void>((resolve) => {
+          order.push('flush (hangs)');
+          signal.addEventListener('abort', () => resolve());
+        }),
+    });
+    served.lifecycle.onShutdown(() => {
+      inFlightAtHooks = served.lifecycle.counts().inFlight;
+      order.push('stop consumers');
+      throw new Error('consumer already closed');
+    }, { name: 'consumers' });
+    const slow = fetchText(`${served.url}/slow?ms=200`);
+    await waitFor(() => served.lifecycle.counts().inFlight === 1, 5000, 'slow request in flight');
+    const report = await served.shutdown('test');
+    expect((await slow).body).toBe('slept 200');
+    expect(inFlightAtHooks).toBe(0);
+    expect(order).toEqual(['stop consumers', 'flush (hangs)', 'close pool']);
+    expect(report.hookFailures).toEqual([
+      { name: 'consumers', error: 'consumer already closed', timedOut: false },
+      { name: 'flush', error: 'shutdown hook "flush" did not finish within 100 ms.', timedOut: true },
+    ]);
+    expect(report).toMatchObject({ forced: true, forcedBy: 'hook-timeout' });
+  });
+
+  it('emits every state change, phase and drain figure', async () => {
+    const served = await start({ shutdown: { propagationDelayMs: 50 } });
+    const states: string[] = [];
+    const phases: ShutdownPhase[] = [];
+    const progress: number[] = [];
+    served.lifecycle.on('state', ({ from, to }) => states.push(`${from}->${to}`));
+    served.lifecycle.on('phase', ({ phase }) => phases.push(phase));
+    served.lifecycle.on('drain-progress', ({ inFlight }) => progress.push(inFlight));
+    const stoppedEvent = new Promise((resolve) => served.lifecycle.once('stopped', resolve));
+    const slow = fetchText(`${served.url}/slow?ms=150`);
+    await waitFor(() => served.lifecycle.counts().inFlight === 1, 5000, 'slow request in flight');
+    const report = await served.shutdown('test');
+    await slow;
+    expect(states).toEqual(['ready->draining', 'draining->stopped']);
+    expect(phases).toEqual(['propagation', 'stop-accepting', 'drain', 'hooks']);
+    expect(progress).toContain(0);
+    expect(await stoppedEvent).toBe(report);
+  });
+});
