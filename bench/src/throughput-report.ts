@@ -1,0 +1,62 @@
+import type { ThroughputResult, VariantResult } from './throughput.js';
+
+/** Baton's throughput target: at least this share of the bare framework. */
+export const THROUGHPUT_TARGET = 0.97;
+
+const HEADERS = ['Variant', 'req/s (median)', 'vs bare (req/s)', 'vs bare (per server CPU)', 'p50 ms', 'p99 ms', 'spread', 'server CPU', 'failed'];
+
+/** Rows of the throughput table, one per variant, formatted. */
+function rows(result: ThroughputResult): string[][] {
+  return result.variants.map((v) => [
+    v.variant.label,
+    Math.round(v.requestsPerSecond).toLocaleString('en-US'),
+    v.variant.baseline ? '1 (baseline)' : percent(v.ratioToBare),
+    v.variant.baseline ? '1 (baseline)' : percent(v.cpuRatioToBare),
+    v.p50Ms.toFixed(1),
+    v.p99Ms.toFixed(1),
+    `±${percent(v.spread / 2)}`,
+    percent(v.serverCpuShare),
+    String(v.failures),
+  ]);
+}
+
+/** The throughput figures as an aligned plain-text table, for the terminal. */
+export function throughputTable(result: ThroughputResult): string {
+  const all = [HEADERS, ...rows(result)];
+  const widths = HEADERS.map((_, col) => Math.max(...all.map((row) => (row[col] ?? '').length)));
+  const line = (row: string[]): string => row.map((cell, col) => cell.padEnd(widths[col] ?? 0)).join('  ');
+  return [line(HEADERS), widths.map((w) => '-'.repeat(w)).join('  '), ...rows(result).map(line), '', ...verdicts(result)].join('\n');
+}
+
+/** The throughput figures as a Markdown table, for RESULTS.md. */
+export function throughputMarkdown(result: ThroughputResult): string {
+  const md = (row: string[]): string => `| ${row.join(' | ')} |`;
+  return [
+    md(HEADERS),
+    md(HEADERS.map((_, i) => (i === 0 ? '---' : '---:'))),
+    ...rows(result).map(md),
+    '',
+    ...verdicts(result).map((v) => `- ${v}`),
+  ].join('\n');
+}
+
+/** One line per Baton variant: does it meet the target? */
+export function verdicts(result: ThroughputResult): string[] {
+  return result.variants.filter(isBaton).map((v) => {
+    const meets = v.ratioToBare >= THROUGHPUT_TARGET;
+    return `${v.variant.label}: ${percent(v.ratioToBare)} of bare req/s (${percent(v.cpuRatioToBare)} per server CPU) — target ≥ ${percent(THROUGHPUT_TARGET)}: ${meets ? 'met' : 'NOT met'}`;
+  });
+}
+
+/** True when every Baton variant meets the throughput target. */
+export function meetsThroughputTarget(result: ThroughputResult): boolean {
+  return result.variants.filter(isBaton).every((v) => v.ratioToBare >= THROUGHPUT_TARGET);
+}
+
+function isBaton(v: VariantResult): boolean {
+  return v.variant.id.endsWith('-baton');
+}
+
+function percent(value: number): string {
+  return Number.isFinite(value) ? `${(value * 100).toFixed(1)}%` : 'n/a';
+}

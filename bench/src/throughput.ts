@@ -1,0 +1,177 @@
+import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { isDeepStrictEqual } from 'node:util';
+import { ORDER_PATH, orderBody } from './servers/order-route.js';
+import { runRound, type LoadOptions, type RoundSample } from './throughput-round.js';
+import { startThroughputServer, type ThroughputServer } from './throughput-server.js';
+import { median, spread } from './throughput-stats.js';
+import { THROUGHPUT_VARIANTS, type ThroughputVariant } from './throughput-variants.js';
+
+/** Options of {@link runThroughputBench}. */
+export interface ThroughputOptions {
+  /** Shorter warm-up, fewer and shorter rounds: about 45 s instead of about 3 min. */
+  quick?: boolean;
+  /** Measured rounds; every variant runs once per round. Default 5 (quick: 3). */
+  rounds?: number;
+  /** Seconds of load per variant per round. Default 5 (quick: 2). */
+  durationSeconds?: number;
+  /** Seconds of unmeasured load per variant before the rounds. Default 3 (quick: 1). */
+  warmupSeconds?: number;
+  /** Keep-alive connections of the load generator. Default 10. */
+  connections?: number;
+  /** Pin servers to one core and the load generator to another (needs taskset and 2+ cores). Default true. */
+  pin?: boolean;
+  /** Only these variant ids (baselines are always kept). */
+  only?: readonly string[];
+  /** Progress lines. Default: stderr. */
+  log?: (line: string) => void;
+}
+
+/** The figures of one variant. */
+export interface VariantResult {
+  variant: ThroughputVariant;
+  samples: RoundSample[];
+  /** Median over rounds. */
+  requestsPerSecond: number;
+  /** Median over rounds of (this variant's req/s ÷ its baseline's req/s in the same round). */
+  ratioToBare: number;
+  /** Same, with requests per server-CPU-second: the overhead per request, whatever capped the load. */
+  cpuRatioToBare: number;
+  /** Relative spread of req/s over rounds. */
+  spread: number;
+  p50Ms: number;
+  p99Ms: number;
+  serverCpuShare: number;
+  failures: number;
+}
+
+/** What {@link runThroughputBench} measured, with the settings it used. */
+export interface ThroughputResult {
+  load: LoadOptions;
+  rounds: number;
+  warmupSeconds: number;
+  pinned: boolean;
+  durationMs: number;
+  variants: VariantResult[];
+}
+
+/**
+ * Every variant in its own process, driven by autocannon from this one:
+ * a warm-up, then interleaved rounds (the order changes every round, so a
+ * slow moment of the shared machine does not land on one variant), medians
+ * and same-round ratios to the framework's bare baseline.
+ */
+export async function runThroughputBench(options: ThroughputOptions = {}): Promise<ThroughputResult> {
+  const quick = options.quick ?? false;
+  const rounds = options.rounds ?? (quick ? 3 : 5);
+  const warmupSeconds = options.warmupSeconds ?? (quick ? 1 : 3);
+  const load: LoadOptions = {
+    path: ORDER_PATH,
+    durationSeconds: options.durationSeconds ?? (quick ? 2 : 5),
+    connections: options.connections ?? 10,
+  };
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const variants = THROUGHPUT_VARIANTS.filter((v) => v.baseline || !options.only || options.only.includes(v.id));
+  const started = performance.now();
+
+  const pinned = (options.pin ?? true) && canPin();
+  const servers = new Map<string, ThroughputServer>();
+  try {
+    if (pinned) pinSelf('0');
+    for (const variant of variants) {
+      const server = await startThroughputServer(variant.id, pinned ? { cpu: 1 } : {});
+      servers.set(variant.id, server);
+      await checkServes(variant, server);
+    }
+    log(`throughput: ${variants.length} servers up${pinned ? ' (servers on CPU 1, load on CPU 0)' : ''}; warm-up ${warmupSeconds} s each`);
+    for (const variant of variants) {
+      await runRound(serverOf(servers, variant), { ...load, durationSeconds: warmupSeconds });
+    }
+
+    const samples = new Map<string, RoundSample[]>(variants.map((v) => [v.id, []]));
+    for (let round = 0; round < rounds; round += 1) {
+      const order = roundOrder(variants, round);
+      for (const variant of order) {
+        const sample = await runRound(serverOf(servers, variant), load);
+        samples.get(variant.id)?.push(sample);
+      }
+      log(`throughput: round ${round + 1}/${rounds} done (${order.map((v) => v.id).join(', ')})`);
+    }
+    return {
+      load,
+      rounds,
+      warmupSeconds,
+      pinned,
+      durationMs: performance.now() - started,
+      variants: variants.map((variant) => summarize(variant, variants, samples)),
+    };
+  } finally {
+    await Promise.all([...servers.values()].map((server) => server.stop()));
+    if (pinned) pinSelf(`0-${availableParallelism() - 1}`);
+  }
+}
+
+function summarize(variant: ThroughputVariant, all: readonly ThroughputVariant[], samples: Map<string, RoundSample[]>): VariantResult {
+  const own = samples.get(variant.id) ?? [];
+  const baseline = all.find((v) => v.baseline && v.framework === variant.framework);
+  const base = baseline ? (samples.get(baseline.id) ?? []) : [];
+  const paired = (pick: (s: RoundSample) => number): number =>
+    median(own.map((sample, i) => {
+      const reference = base[i];
+      return reference ? pick(sample) / pick(reference) : Number.NaN;
+    }));
+  return {
+    variant,
+    samples: own,
+    requestsPerSecond: median(own.map((s) => s.requestsPerSecond)),
+    ratioToBare: paired((s) => s.requestsPerSecond),
+    cpuRatioToBare: paired((s) => s.requestsPerCpuSecond),
+    spread: spread(own.map((s) => s.requestsPerSecond)),
+    p50Ms: median(own.map((s) => s.p50Ms)),
+    p99Ms: median(own.map((s) => s.p99Ms)),
+    serverCpuShare: median(own.map((s) => s.serverCpuShare)),
+    failures: own.reduce((sum, s) => sum + s.failures, 0),
+  };
+}
+
+/** Round 0 in list order, then rotated by the round number and every other round reversed. */
+function roundOrder<T>(items: readonly T[], round: number): T[] {
+  const shift = round % items.length;
+  const rotated = [...items.slice(shift), ...items.slice(0, shift)];
+  return round % 2 === 1 ? rotated.reverse() : rotated;
+}
+
+/** Fails fast when a variant does not answer the route (and its probes) as expected. */
+async function checkServes(variant: ThroughputVariant, server: ThroughputServer): Promise<void> {
+  const response = await fetch(`${server.url}${ORDER_PATH}`);
+  const body: unknown = await response.json();
+  if (response.status !== 200 || !isDeepStrictEqual(body, orderBody('42'))) {
+    throw new Error(`${variant.id}: GET ${ORDER_PATH} answered ${response.status} ${JSON.stringify(body)}`);
+  }
+  for (const path of variant.probes) {
+    const probe = await fetch(`${server.url}${path}`);
+    await probe.arrayBuffer();
+    if (probe.status !== 200) throw new Error(`${variant.id}: GET ${path} answered ${probe.status}`);
+  }
+}
+
+function serverOf(servers: Map<string, ThroughputServer>, variant: ThroughputVariant): ThroughputServer {
+  const server = servers.get(variant.id);
+  if (!server) throw new Error(`${variant.id}: not started`);
+  return server;
+}
+
+function canPin(): boolean {
+  if (process.platform !== 'linux' || availableParallelism() < 2) return false;
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Sets this process's CPU affinity (every thread), e.g. "0" or "0-1". */
+function pinSelf(cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
+}
