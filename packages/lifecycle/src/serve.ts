@@ -1,6 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BatonError } from './errors.js';
+import { assertOneOf } from './internal/validate.js';
 import { createLifecycle, Lifecycle, type LifecycleOptions, type ShutdownReport, type StartOptions } from './lifecycle.js';
 import { jsonLogger } from './logger.js';
 import { createProbeHandler, type ProbeRouteOptions } from './probe-routes.js';
@@ -84,6 +85,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
   const lifecycle =
     options.lifecycle instanceof Lifecycle ? options.lifecycle : createLifecycle({ logger: jsonLogger(), ...options.lifecycle });
   const port = resolvePort(options.port);
+  if (options.onSecondSignal !== undefined) assertOneOf('serve', 'onSecondSignal', options.onSecondSignal, ['force', 'ignore'] as const);
   const probes = options.probes === false ? undefined : (options.probes ?? {});
   const separateProbes = probes?.port !== undefined;
   const server = options.server ?? createAppServer(options.handler as RequestListener, lifecycle, separateProbes ? undefined : probes);

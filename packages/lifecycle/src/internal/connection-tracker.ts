@@ -51,16 +51,20 @@ export class ConnectionTracker {
     server.prependListener('request', (request: IncomingMessage, response: ServerResponse) =>
       this.#request(request, response),
     );
-    // Node destroys upgrade requests when no 'upgrade' listener exists; adding
-    // ours unconditionally would change that, so follow the user's listener.
+    // With no 'upgrade' listener Node does not switch protocols; adding ours
+    // unconditionally would change that, so install it with the user's first one.
     const onUpgrade = (request: IncomingMessage, socket: Duplex): void => this.#upgrade(request, socket);
+    if (server.listenerCount('upgrade') > 0) {
+      server.prependListener('upgrade', onUpgrade);
+      return;
+    }
     const follow = (event: string | symbol): void => {
-      if (event === 'upgrade' && !server.listeners('upgrade').includes(onUpgrade)) {
-        server.prependListener('upgrade', onUpgrade);
-      }
+      if (event !== 'upgrade') return;
+      server.off('newListener', follow);
+      // 'newListener' fires before the user's listener is added; ours goes first anyway.
+      server.prependListener('upgrade', onUpgrade);
     };
-    if (server.listenerCount('upgrade') > 0) server.prependListener('upgrade', onUpgrade);
-    else server.on('newListener', follow);
+    server.on('newListener', follow);
   }
 
   counts(): ConnectionCounts {
@@ -173,7 +177,14 @@ function markClose(response: ServerResponse): void {
   if (!response.headersSent) response.setHeader('Connection', 'close');
 }
 
+/**
+ * An SSE response: the client asked for one (EventSource always sends
+ * `Accept: text/event-stream`) or the app set that content type with setHeader.
+ * (Headers given to writeHead directly are not readable back, hence both.)
+ */
 function isEventStream(response: ServerResponse): boolean {
   const type = response.getHeader('content-type');
-  return typeof type === 'string' && type.toLowerCase().startsWith('text/event-stream');
+  if (typeof type === 'string' && type.toLowerCase().startsWith('text/event-stream')) return true;
+  const accept = response.req.headers.accept;
+  return typeof accept === 'string' && accept.toLowerCase().includes('text/event-stream');
 }
