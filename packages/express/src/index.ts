@@ -1,1 +1,10 @@
-export {};
+export {
+  baton,
+  type BatonExpress,
+  type BatonExpressOptions,
+  type BatonListenOptions,
+  type BatonListening,
+  type BatonServeOptions,
+  type ExpressProbeOptions,
+} from './baton.js';
+export { createProbeMiddleware } from './probe-middleware.js';

@@ -1,1 +1,2 @@
-export {};
+export { batonPlugin, type BatonPluginOptions, type FastifyProbeOptions } from './baton-plugin.js';
+export { serveFastify, type FastifyServeOptions } from './serve-fastify.js';

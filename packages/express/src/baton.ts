@@ -1,0 +1,186 @@
+import type { Server } from 'node:http';
+import type { Application, RequestHandler } from 'express';
+import {
+  BatonError,
+  Lifecycle,
+  createLifecycle,
+  jsonLogger,
+  resolveProbeRoutes,
+  serve,
+  silentLogger,
+  type LifecycleOptions,
+  type ProbeRouteOptions,
+  type Served,
+  type ServeOptions,
+  type ShutdownReport,
+} from '@baton/lifecycle';
+import { createProbeMiddleware } from './probe-middleware.js';
+import { createSwitchableLogger, type SwitchableLogger } from './internal/switchable-logger.js';
+
+/** Probe route options, plus an optional separate port for the probes. */
+export type ExpressProbeOptions = ProbeRouteOptions & {
+  /**
+   * Answer the probes on a server of their own on this port (0 = ephemeral)
+   * instead of on the app. They then keep answering through the whole drain.
+   */
+  port?: number;
+  /** Host of the probe server. Default: the app's host. */
+  host?: string;
+};
+
+/** Options of {@link baton}. */
+export interface BatonExpressOptions {
+  /**
+   * A lifecycle to use, or options to create one. When created here without a
+   * `logger`, it is silent until {@link BatonExpress.serve} switches it to JSON
+   * lines on stderr (as the core `serve()` does).
+   */
+  lifecycle?: Lifecycle | LifecycleOptions;
+  /** Probe routes; `false` mounts none. Default: `/livez`, `/readyz`, `/startupz`, `/healthz` on the app. */
+  probes?: ExpressProbeOptions | false;
+}
+
+/** Options of {@link BatonExpress.serve}: the core runner's, minus what `baton()` already knows. */
+export type BatonServeOptions = Pick<ServeOptions, 'port' | 'host' | 'startup' | 'signals' | 'onSecondSignal' | 'exit'>;
+
+/** Options of {@link BatonExpress.listen}. */
+export type BatonListenOptions = Pick<ServeOptions, 'port' | 'host' | 'startup'>;
+
+/** A listening app started by {@link BatonExpress.listen}. */
+export interface BatonListening {
+  server: Server;
+  port: number;
+  /** `http://host:port`, with 127.0.0.1 for a wildcard host. */
+  url: string;
+  /** Port of the probe server, when `probes.port` was given. */
+  probePort?: number;
+  /** Shuts down gracefully (the whole budget, as on SIGTERM) and resolves once stopped. */
+  close(reason?: string): Promise<ShutdownReport>;
+}
+
+/** What {@link baton} returns. */
+export interface BatonExpress {
+  /** The lifecycle behind the probes and the drain: add checks and shutdown hooks here. */
+  readonly lifecycle: Lifecycle;
+  /** The probe middleware, already mounted on the app unless probes are off or on their own port. */
+  readonly probes: RequestHandler;
+  /**
+   * Runs the app as a service through the core `serve()`: listens, runs
+   * startup, shuts down gracefully on SIGTERM/SIGINT and exits with a code
+   * from `EXIT_CODES` once stopped.
+   */
+  serve(options?: BatonServeOptions): Promise<Served>;
+  /**
+   * Listens and starts, with no signal handlers and no exit: for tests and
+   * custom runners. Resolves once the app is ready; rejects when startup fails.
+   */
+  listen(options?: BatonListenOptions): Promise<BatonListening>;
+}
+
+/**
+ * Wires Baton into an Express app: mounts the probe routes at once (call it
+ * before auth or rate-limit middleware, so probes are never refused) and
+ * returns the lifecycle plus the ways to run the app.
+ *
+ * @example
+ * const app = express();
+ * const b = baton(app, { lifecycle: { release: process.env.RELEASE } });
+ * b.lifecycle.checks.add({ name: 'db', check: () => pool.ping() });
+ * app.get('/orders', listOrders);
+ * await b.serve({ port: 3000 });
+ */
+export function baton(app: Application, options: BatonExpressOptions = {}): BatonExpress {
+  if (typeof app !== 'function' || typeof (app as { use?: unknown }).use !== 'function') {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'baton: the first argument must be an Express app (the result of `express()`).');
+  }
+  if (options === null || typeof options !== 'object') {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'baton: options must be an object.');
+  }
+  const { lifecycle, logger } = resolveLifecycle(options.lifecycle);
+  const probeOptions = resolveProbes(options.probes);
+  const probes = createProbeMiddleware(lifecycle, probeOptions ?? {});
+  const separateProbes = probeOptions?.port !== undefined;
+  if (probeOptions && !separateProbes) app.use(probes);
+
+  let started = false;
+  const run = (extra: ServeOptions): Promise<Served> => {
+    if (started) {
+      throw new BatonError('BATON_ERR_INVALID_STATE', 'baton: serve() or listen() was already called; a lifecycle runs once. Create a new app and baton() for another run.');
+    }
+    started = true;
+    return serve({
+      // Express apps are node:http request listeners; the core creates and tracks the server.
+      handler: app as unknown as NonNullable<ServeOptions['handler']>,
+      lifecycle,
+      // Probes on the app are answered by the middleware above; the core only runs a separate probe server.
+      probes: separateProbes && probeOptions ? probeOptions : false,
+      ...extra,
+    });
+  };
+
+  return {
+    lifecycle,
+    probes,
+    async serve(serveOptions = {}) {
+      logger?.switchTo(jsonLogger());
+      return run(pickDefined(serveOptions, ['port', 'host', 'startup', 'signals', 'onSecondSignal', 'exit']));
+    },
+    async listen(listenOptions = {}) {
+      const served = await run({ ...pickDefined(listenOptions, ['port', 'host', 'startup']), signals: false, exit: false });
+      try {
+        await served.ready;
+      } catch (error) {
+        await served.stopped;
+        throw error;
+      }
+      const listening: BatonListening = {
+        server: served.server,
+        port: served.port,
+        url: served.url,
+        async close(reason = 'close requested') {
+          const report = await served.shutdown(reason);
+          await served.stopped; // the probe server, if any, is closed by then
+          return report;
+        },
+      };
+      if (served.probePort !== undefined) listening.probePort = served.probePort;
+      return listening;
+    },
+  };
+}
+
+function resolveLifecycle(option: BatonExpressOptions['lifecycle']): { lifecycle: Lifecycle; logger: SwitchableLogger | undefined } {
+  if (option instanceof Lifecycle) return { lifecycle: option, logger: undefined };
+  if (option !== undefined && (option === null || typeof option !== 'object')) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'baton: `lifecycle` must be a Lifecycle (from createLifecycle) or lifecycle options.');
+  }
+  if (option?.logger) return { lifecycle: createLifecycle(option), logger: undefined };
+  const logger = createSwitchableLogger(silentLogger);
+  return { lifecycle: createLifecycle({ ...option, logger }), logger };
+}
+
+function resolveProbes(option: BatonExpressOptions['probes']): ExpressProbeOptions | undefined {
+  if (option === false) return undefined;
+  if (option !== undefined && (option === null || typeof option !== 'object')) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'baton: `probes` must be probe options or false.');
+  }
+  const probes = option ?? {};
+  // Validate paths and `details` now, not at the first request.
+  resolveProbeRoutes(probes);
+  if (probes.port !== undefined && (!Number.isInteger(probes.port) || probes.port < 0 || probes.port > 65535)) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', `baton: \`probes.port\` must be an integer from 0 to 65535; got ${JSON.stringify(probes.port)}.`);
+  }
+  if (probes.host !== undefined && typeof probes.host !== 'string') {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'baton: `probes.host` must be a string.');
+  }
+  return probes;
+}
+
+/** Copies only the keys that are set, so `exactOptionalPropertyTypes` holds and nothing unexpected reaches the core. */
+function pickDefined<T extends object, K extends keyof T>(source: T, keys: readonly K[]): Pick<T, K> {
+  const picked = {} as Pick<T, K>;
+  for (const key of keys) {
+    if (source[key] !== undefined) picked[key] = source[key];
+  }
+  return picked;
+}

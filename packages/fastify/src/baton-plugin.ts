@@ -1,0 +1,147 @@
+import type { Server } from 'node:http';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import {
+  BatonError,
+  Lifecycle,
+  createLifecycle,
+  createProbeServer,
+  resolveProbeRoutes,
+  type LifecycleOptions,
+  type ProbeRouteOptions,
+} from '@baton/lifecycle';
+import { fromFastifyLogger } from './internal/fastify-logger.js';
+import { registerProbeRoutes } from './probe-routes.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Baton's lifecycle for this app: add checks and shutdown hooks here. Set by `batonPlugin`. */
+    lifecycle: Lifecycle;
+    /** The separate probe server when `probes.port` was given (listening once the app is ready), else null. */
+    batonProbeServer: Server | null;
+  }
+}
+
+/** Probe route options, plus an optional separate port for the probes. */
+export type FastifyProbeOptions = ProbeRouteOptions & {
+  /**
+   * Answer the probes on a server of their own on this port (0 = ephemeral),
+   * opened when the app is ready, instead of as routes of the app.
+   */
+  port?: number;
+  /** Host of the probe server. Default: Node's (all interfaces). */
+  host?: string;
+};
+
+/** Options of {@link batonPlugin}. */
+export interface BatonPluginOptions {
+  /**
+   * A lifecycle to use, or options to create one. When created here without a
+   * `logger`, it logs through the app's logger (`app.log`).
+   */
+  lifecycle?: Lifecycle | LifecycleOptions;
+  /** Probe routes; `false` registers none. Default: GET/HEAD `/livez`, `/readyz`, `/startupz`, `/healthz`. */
+  probes?: FastifyProbeOptions | false;
+}
+
+const plugin: FastifyPluginAsync<BatonPluginOptions> = async (app, options) => {
+  const lifecycle = resolveLifecycle(app, options.lifecycle);
+  const probes = resolveProbes(options.probes);
+  app.decorate('lifecycle', lifecycle);
+  app.decorate('batonProbeServer', null);
+  // Before listen, so no connection is missed.
+  lifecycle.attach(app.server);
+
+  if (probes && probes.options.port === undefined) registerProbeRoutes(app, lifecycle, probes.resolved);
+  if (probes && probes.options.port !== undefined) {
+    const probeOptions = probes.options;
+    const port = probes.options.port;
+    app.addHook('onReady', async () => {
+      const server = createProbeServer(lifecycle, probeOptions);
+      await listen(server, port, probeOptions.host);
+      app.batonProbeServer = server;
+    });
+  }
+
+  let fastifyClosing = false;
+  app.addHook('preClose', (done) => {
+    fastifyClosing = true;
+    done();
+  });
+
+  // Fastify's close, as the first registered shutdown hook, so it runs last
+  // (hooks run in reverse): until then Fastify is not "closing", so its
+  // return503OnClosing never refuses a request during the propagation delay,
+  // and the drain, not Fastify's 72 s keep-alive timeout, ends the sockets.
+  lifecycle.onShutdown({
+    name: 'fastify close',
+    run: async () => {
+      if (!fastifyClosing) await app.close();
+    },
+  });
+
+  app.addHook('onClose', async () => {
+    // Someone called app.close() directly: run the lifecycle to its end too,
+    // so its state, probes and background checks do not outlive the app.
+    // (When the lifecycle started the close, it is already shutting down and
+    // waits for this hook: awaiting it here would deadlock.)
+    if (!lifecycle.isShuttingDown) await lifecycle.shutdown('fastify close');
+    const server = app.batonProbeServer;
+    if (server?.listening) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+  });
+};
+
+/**
+ * The Baton plugin for Fastify 5: decorates `app.lifecycle`, attaches it to
+ * `app.server`, registers the probe routes (or a separate probe server) and
+ * makes `app.close()` the last step of a graceful shutdown.
+ *
+ * @example
+ * const app = Fastify();
+ * await app.register(batonPlugin, { lifecycle: { release: process.env.RELEASE } });
+ * app.lifecycle.checks.add({ name: 'db', check: () => pool.ping() });
+ * await serveFastify(app, { port: 3000 });
+ */
+export const batonPlugin = fp(plugin, { fastify: '5.x', name: '@baton/fastify' });
+
+function resolveLifecycle(app: FastifyInstance, option: BatonPluginOptions['lifecycle']): Lifecycle {
+  if (option instanceof Lifecycle) return option;
+  if (option !== undefined && (option === null || typeof option !== 'object')) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', '@baton/fastify: `lifecycle` must be a Lifecycle (from createLifecycle) or lifecycle options.');
+  }
+  return createLifecycle({ logger: fromFastifyLogger(app.log), ...option });
+}
+
+function resolveProbes(option: BatonPluginOptions['probes']) {
+  if (option === false) return undefined;
+  if (option !== undefined && (option === null || typeof option !== 'object')) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', '@baton/fastify: `probes` must be probe options or false.');
+  }
+  const options = option ?? {};
+  const resolved = resolveProbeRoutes(options);
+  if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', `@baton/fastify: \`probes.port\` must be an integer from 0 to 65535; got ${JSON.stringify(options.port)}.`);
+  }
+  if (options.host !== undefined && typeof options.host !== 'string') {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', '@baton/fastify: `probes.host` must be a string.');
+  }
+  return { options, resolved };
+}
+
+function listen(server: Server, port: number, host: string | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      reject(new BatonError('BATON_ERR_LISTEN_FAILED', `Could not listen for probes on ${host ?? '*'}:${port}: ${error.message}`, { cause: error }));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}

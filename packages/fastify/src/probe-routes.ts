@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  PROBE_HEADERS,
+  safeDetails,
+  splitUrl,
+  wantsVerbose,
+  type Lifecycle,
+  type ResolvedProbeRoutes,
+} from '@baton/lifecycle';
+
+/**
+ * Registers the probes as ordinary Fastify routes (GET, plus HEAD), each
+ * answering from `lifecycle.probe()` exactly as the core's node:http handler
+ * does: same status codes, same `application/health+json` body, same headers.
+ */
+export function registerProbeRoutes(app: FastifyInstance, lifecycle: Lifecycle, resolved: ResolvedProbeRoutes): void {
+  for (const [url, kind] of resolved.routes) {
+    app.route({
+      method: 'GET',
+      url,
+      // HEAD even when the app turned exposeHeadRoutes off: load balancers use it.
+      exposeHeadRoute: true,
+      // Probes arrive every few seconds from every balancer; only problems are worth a log line.
+      logLevel: 'warn',
+      handler: async (request, reply) => {
+        const report = await lifecycle.probe(kind, {
+          verbose: wantsVerbose(splitUrl(request.url).search),
+          details: safeDetails(resolved, request.raw),
+        });
+        // A string body is sent as is, so the health media type is kept (an object would become application/json).
+        return reply.code(report.statusCode).headers(PROBE_HEADERS).send(JSON.stringify(report.body));
+      },
+    });
+  }
+}

@@ -1,0 +1,56 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { BatonError, serve, type Served, type ServeOptions } from '@baton/lifecycle';
+
+/** Options of {@link serveFastify}: the core runner's, minus what the plugin already knows. */
+export type FastifyServeOptions = Pick<ServeOptions, 'port' | 'host' | 'startup' | 'signals' | 'onSecondSignal' | 'exit'>;
+
+/**
+ * Runs a Fastify app that has `batonPlugin` registered as a service through
+ * the core `serve()`: listens with `app.listen`, runs startup, shuts down
+ * gracefully on SIGTERM/SIGINT (the app is closed as the last step) and exits
+ * with a code from `EXIT_CODES` once stopped.
+ *
+ * `host` defaults to `0.0.0.0` (all IPv4 interfaces) rather than Fastify's
+ * `localhost`, which would open a second, untracked server for `::1`.
+ *
+ * @example
+ * await app.register(batonPlugin);
+ * await serveFastify(app, { port: 3000, host: '0.0.0.0' });
+ */
+export async function serveFastify(app: FastifyInstance, options: FastifyServeOptions = {}): Promise<Served> {
+  if (!app || typeof app.listen !== 'function' || typeof app.ready !== 'function') {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'serveFastify: the first argument must be a Fastify instance.');
+  }
+  // Loads the plugins (registration may not have been awaited) and opens a separate probe server, if any.
+  await app.ready();
+  if (!app.hasDecorator('lifecycle')) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'serveFastify: register batonPlugin first (`await app.register(batonPlugin)`).');
+  }
+  const host = options.host ?? '0.0.0.0';
+  const served = await serve({
+    server: app.server,
+    listen: (port, listenHost) => app.listen({ port, host: listenHost ?? host }),
+    lifecycle: app.lifecycle,
+    // The plugin answers probes (as routes, or on its own probe server).
+    probes: false,
+    ...withDefined(options),
+    host,
+  });
+  const probeServer = app.batonProbeServer;
+  if (probeServer?.listening) {
+    served.probeServer = probeServer;
+    served.probePort = (probeServer.address() as AddressInfo).port;
+  }
+  return served;
+}
+
+function withDefined(options: FastifyServeOptions): FastifyServeOptions {
+  const picked: FastifyServeOptions = {};
+  if (options.port !== undefined) picked.port = options.port;
+  if (options.startup !== undefined) picked.startup = options.startup;
+  if (options.signals !== undefined) picked.signals = options.signals;
+  if (options.onSecondSignal !== undefined) picked.onSecondSignal = options.onSecondSignal;
+  if (options.exit !== undefined) picked.exit = options.exit;
+  return picked;
+}
