@@ -1,0 +1,242 @@
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import express, { type Application } from 'express';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BatonError, createLifecycle, isBatonError, type Lifecycle } from '@baton/lifecycle';
+import { baton, type BatonListening } from './index.js';
+
+interface TestResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** One request on a fresh connection; resolves with the whole response. */
+function call(url: string, method = 'GET', agent: Agent | false = false): Promise<TestResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** An app as users write it: probes first, then an auth wall, then routes. */
+function createTestApp(options: Parameters<typeof baton>[1] = {}) {
+  const app: Application = express();
+  const b = baton(app, options);
+  app.use((req, res, next) => {
+    if (req.headers.authorization === 'Bearer ok' || req.path === '/hello' || req.path === '/slow') next();
+    else res.status(401).json({ error: 'unauthorized' });
+  });
+  app.get('/hello', (_req, res) => {
+    res.json({ hello: 'world' });
+  });
+  app.get('/slow', (req, res) => {
+    const ms = Number(req.query.ms ?? 200);
+    setTimeout(() => res.json({ slept: ms }), ms);
+  });
+  return { app, b };
+}
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+});
+
+async function listen(options: Parameters<typeof baton>[1] = {}) {
+  const { app, b } = createTestApp(options);
+  const listening = await b.listen({ port: 0, host: '127.0.0.1' });
+  cleanups.push(async () => {
+    b.lifecycle.force('test cleanup');
+    await listening.close();
+  });
+  return { app, b, listening };
+}
+
+const noDelay = { shutdown: { propagationDelayMs: 0 } };
+
+describe('probe routes', () => {
+  it('answers every probe with application/health+json before any auth middleware', async () => {
+    const { listening } = await listen({ lifecycle: noDelay });
+    for (const path of ['/livez', '/readyz', '/startupz', '/healthz']) {
+      const response = await call(`${listening.url}${path}`);
+      expect(response.status, path).toBe(200);
+      expect(response.headers['content-type']).toBe('application/health+json');
+      expect(response.headers['cache-control']).toBe('no-store');
+      expect(JSON.parse(response.body)).toMatchObject({ status: 'pass' });
+    }
+    // The app's own routes sit behind the auth wall.
+    expect((await call(`${listening.url}/private`)).status).toBe(401);
+  });
+
+  it('answers HEAD without a body, and ignores unrelated query strings', async () => {
+    const { listening } = await listen({ lifecycle: noDelay });
+    const head = await call(`${listening.url}/readyz`, 'HEAD');
+    expect(head.status).toBe(200);
+    expect(head.headers['content-type']).toBe('application/health+json');
+    expect(head.body).toBe('');
+    const withQuery = await call(`${listening.url}/livez?probe=kubelet&t=1`);
+    expect(withQuery.status).toBe(200);
+  });
+
+  it('shows checks with ?verbose and hides their output unless details are allowed', async () => {
+    const checks = [{ name: 'db', check: () => ({ status: 'warn' as const, output: 'db.internal:5432 slow' }), critical: false }];
+    const { listening } = await listen({ lifecycle: { ...noDelay, checks } });
+    const plain = JSON.parse((await call(`${listening.url}/readyz`)).body);
+    expect(plain.checks).toBeUndefined();
+    const verbose = JSON.parse((await call(`${listening.url}/readyz?verbose`)).body);
+    expect(verbose.status).toBe('warn');
+    expect(verbose.checks.db[0].status).toBe('warn');
+    expect(verbose.checks.db[0].output).toBeUndefined();
+
+    const { listening: trusted } = await listen({
+      lifecycle: { ...noDelay, checks },
+      probes: { details: (req) => req.headers['x-internal'] === 'yes' || req.url?.includes('trusted') === true },
+    });
+    const detailed = JSON.parse((await call(`${trusted.url}/readyz?verbose&trusted`)).body);
+    expect(detailed.checks.db[0].output).toBe('db.internal:5432 slow');
+  });
+
+  it('uses custom paths and leaves a disabled probe to the app', async () => {
+    const { listening } = await listen({ lifecycle: noDelay, probes: { paths: { readiness: '/ready', health: false } } });
+    expect((await call(`${listening.url}/ready`)).status).toBe(200);
+    expect((await call(`${listening.url}/healthz`)).status).toBe(401); // reached the app's auth wall
+  });
+
+  it('mounts no probes with probes: false', async () => {
+    const { listening } = await listen({ lifecycle: noDelay, probes: false });
+    expect((await call(`${listening.url}/readyz`)).status).toBe(401);
+  });
+
+  it('answers probes on a separate port, and not on the app', async () => {
+    const { listening } = await listen({ lifecycle: noDelay, probes: { port: 0, host: '127.0.0.1' } });
+    expect(listening.probePort).toBeTypeOf('number');
+    expect((await call(`http://127.0.0.1:${listening.probePort}/readyz`)).status).toBe(200);
+    expect((await call(`${listening.url}/readyz`)).status).toBe(401);
+    await listening.close();
+    await expect(call(`http://127.0.0.1:${listening.probePort}/livez`)).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('fails readiness at once but keeps serving the app with Connection: close during the propagation delay', async () => {
+    // A long delay, cut by force() at the end: the test acts inside it without racing a timer.
+    const { b, listening } = await listen({ lifecycle: { shutdown: { propagationDelayMs: 20_000, gracePeriodMs: 60_000 } } });
+    const keepAlive = new Agent({ keepAlive: true });
+    cleanups.push(async () => keepAlive.destroy());
+    const before = await call(`${listening.url}/hello`, 'GET', keepAlive);
+    expect(before.headers.connection).toBe('keep-alive');
+
+    const shutdown = listening.close('test');
+    expect(b.lifecycle.state).toBe('draining');
+
+    const ready = await call(`${listening.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(JSON.parse(ready.body)).toMatchObject({ status: 'fail', output: 'draining' });
+    expect((await call(`${listening.url}/livez`)).status).toBe(200);
+
+    // On the keep-alive connection opened before the shutdown: answered, and told to go elsewhere next time.
+    const during = await call(`${listening.url}/hello`, 'GET', keepAlive);
+    expect(during.status).toBe(200);
+    expect(during.headers.connection).toBe('close');
+    expect(JSON.parse(during.body)).toEqual({ hello: 'world' });
+
+    b.lifecycle.force('test done');
+    const report = await shutdown;
+    expect(report.requestsAfterNotReady).toBe(3);
+  });
+
+  it('lets an in-flight slow request finish, then stops listening', async () => {
+    const { b, listening } = await listen({ lifecycle: noDelay });
+    const slow = call(`${listening.url}/slow?ms=300`);
+    await waitFor(() => b.lifecycle.counts().inFlight === 1, 'the slow request to arrive');
+
+    const report = await listening.close('test');
+    const response = await slow;
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toEqual({ slept: 300 });
+    expect(report.forced).toBe(false);
+    expect(report.forcedCloses).toBe(0);
+    expect(b.lifecycle.state).toBe('stopped');
+    expect(listening.server.listening).toBe(false);
+    await expect(call(`${listening.url}/hello`)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('serve() runs the core runner: exit code 0 after a clean drain', async () => {
+    const { b } = createTestApp({ lifecycle: noDelay });
+    const exit = vi.fn();
+    const served = await b.serve({ port: 0, host: '127.0.0.1', signals: false, exit });
+    cleanups.push(() => served.shutdown());
+    await served.ready;
+    expect((await call(`${served.url}/readyz`)).status).toBe(200);
+    await served.shutdown('test');
+    const { code } = await served.stopped;
+    expect(code).toBe(0);
+    expect(exit).toHaveBeenCalledWith(0);
+  });
+
+  it('runs once: a second listen() is refused clearly', async () => {
+    const { b } = await listen({ lifecycle: noDelay });
+    await expect(b.listen({ port: 0 })).rejects.toMatchObject({ code: 'BATON_ERR_INVALID_STATE' });
+  });
+
+  it('rejects listen() when startup fails, and leaves nothing listening', async () => {
+    const { b } = createTestApp({ lifecycle: noDelay });
+    const error = await b
+      .listen({ port: 0, host: '127.0.0.1', startup: () => Promise.reject(new Error('no database')) })
+      .catch((e: unknown) => e);
+    expect(isBatonError(error, 'BATON_ERR_STARTUP_FAILED')).toBe(true);
+    expect((error as Error).message).toMatch(/no database/);
+    expect(b.lifecycle.state).toBe('stopped');
+  });
+
+  it('uses a lifecycle given by the caller', async () => {
+    const lifecycle: Lifecycle = createLifecycle({ release: 'r42', shutdown: { propagationDelayMs: 0 } });
+    const { b, listening } = await listen({ lifecycle });
+    expect(b.lifecycle).toBe(lifecycle);
+    expect(JSON.parse((await call(`${listening.url}/readyz`)).body)).toMatchObject({ releaseId: 'r42' });
+  });
+});
+
+describe('bad options', () => {
+  const cases: [string, () => unknown, RegExp][] = [
+    ['not an app', () => baton({} as Application), /Express app/],
+    ['a bad probe path', () => baton(express(), { probes: { paths: { readiness: 'readyz' } } }), /paths\.readiness/],
+    ['two probes on one path', () => baton(express(), { probes: { paths: { readiness: '/x', liveness: '/x' } } }), /used by two probes/],
+    ['a bad probe port', () => baton(express(), { probes: { port: 70_000 } }), /probes\.port/],
+    ['a bad details option', () => baton(express(), { probes: { details: 'yes' as unknown as boolean } }), /details/],
+    ['a negative delay', () => baton(express(), { lifecycle: { shutdown: { propagationDelayMs: -1 } } }), /propagationDelayMs/],
+    ['a lifecycle that is not one', () => baton(express(), { lifecycle: 'fast' as unknown as Lifecycle }), /lifecycle/],
+  ];
+  it.each(cases)('throws BatonError at once for %s', (_name, make, message) => {
+    let error: unknown;
+    try {
+      make();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(BatonError);
+    expect((error as BatonError).code).toBe('BATON_ERR_INVALID_OPTION');
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('refuses a bad port at serve()', async () => {
+    const { b } = createTestApp();
+    await expect(b.serve({ port: -5, signals: false, exit: false })).rejects.toMatchObject({ code: 'BATON_ERR_INVALID_OPTION' });
+  });
+});
+
+export type { BatonListening };
