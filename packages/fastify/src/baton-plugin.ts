@@ -20,6 +20,14 @@ declare module 'fastify' {
     /** The separate probe server when `probes.port` was given (listening once the app is ready), else null. */
     batonProbeServer: Server | null;
   }
+  interface FastifyContextConfig {
+    /**
+     * True on Baton's probe routes. Fastify runs app-wide hooks on every
+     * route, so an auth or rate-limit hook should let these through:
+     * `if (request.routeOptions.config.batonProbe) return;`
+     */
+    batonProbe?: boolean;
+  }
 }
 
 /** Probe route options, plus an optional separate port for the probes. */

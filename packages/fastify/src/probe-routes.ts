@@ -22,13 +22,16 @@ export function registerProbeRoutes(app: FastifyInstance, lifecycle: Lifecycle, 
       exposeHeadRoute: true,
       // Probes arrive every few seconds from every balancer; only problems are worth a log line.
       logLevel: 'warn',
+      // Lets an app-wide auth or rate-limit hook (which Fastify applies to every route) let probes through.
+      config: { batonProbe: true },
       handler: async (request, reply) => {
         const report = await lifecycle.probe(kind, {
           verbose: wantsVerbose(splitUrl(request.url).search),
           details: safeDetails(resolved, request.raw),
         });
-        // A string body is sent as is, so the health media type is kept (an object would become application/json).
-        return reply.code(report.statusCode).headers(PROBE_HEADERS).send(JSON.stringify(report.body));
+        // A Buffer is sent untouched: an object would become application/json, and a
+        // string would get "; charset=utf-8" appended, unlike the core's answers.
+        return reply.code(report.statusCode).headers(PROBE_HEADERS).send(Buffer.from(JSON.stringify(report.body)));
       },
     });
   }
