@@ -1,0 +1,216 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { findFreePort } from './free-port.js';
+import { RuntimeApi } from './runtime-api.js';
+
+/** Options of {@link startHaproxy}. */
+export interface HaproxyOptions {
+  /** Server slots declared with `server-template` (s1..sN), all starting in maintenance. Default 4. */
+  slots?: number;
+  /** Health-check interval in ms. Default 200. */
+  interMs?: number;
+  /** Failed checks before DOWN. Default 2. */
+  fall?: number;
+  /** Passed checks before UP. Default 1. */
+  rise?: number;
+  /** Readiness path HAProxy checks. Default `/readyz`. */
+  checkPath?: string;
+  /** The haproxy binary. Default: found by {@link findHaproxy}. */
+  binary?: string;
+}
+
+/** A running HAProxy with one frontend and one backend of template slots. */
+export interface Haproxy {
+  /** The frontend's port on 127.0.0.1. */
+  port: number;
+  url: string;
+  backend: string;
+  /** Slot names, `s1`..`sN`. */
+  slots: string[];
+  api: RuntimeApi;
+  /** Health-check detection time (inter x fall): a propagation delay must exceed it. */
+  detectionMs: number;
+  /** Error log lines (only abnormal sessions are logged: `option dontlog-normal`). */
+  errorLog(): string[];
+  /** Stops HAProxy and removes its temp dir. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const BACKEND = 'be';
+const MAX_LOG_LINES = 2000;
+
+/** Where haproxy is, or undefined when this machine has none (suites then skip). */
+export function findHaproxy(): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];
+  for (const dir of dirs) {
+    if (!dir) continue;
+    const candidate = join(dir, 'haproxy');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** The generated config; exported so a failing test can print it. */
+export function haproxyConfig(options: { port: number; socketPath: string; slots: number; interMs: number; fall: number; rise: number; checkPath: string }): string {
+  return `global
+  # The loopback is shared: two HAProxies must never silently share a port.
+  noreuseport
+  stats socket ${options.socketPath} mode 600 level admin
+  log stdout format raw local0 info
+  maxconn 4096
+
+defaults
+  mode http
+  log global
+  option httplog
+  # Only abnormal sessions (errors, retries, 5xx, aborts) are logged: that is what a failing run needs.
+  option dontlog-normal
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+  timeout http-request 10s
+  # Longer than the load's pauses, so HAProxy never races the client on an idle connection.
+  timeout http-keep-alive 30s
+  # Checks get more than inter: a CPU-starved healthy instance must not flap to DOWN.
+  timeout check 1s
+  retries 3
+  # A refused connection goes to another server at once instead of retrying the dead one.
+  option redispatch
+
+frontend fe
+  bind 127.0.0.1:${options.port}
+  default_backend ${BACKEND}
+
+backend ${BACKEND}
+  balance roundrobin
+  option httpchk GET ${options.checkPath}
+  http-check expect status 200
+  # Idle server connections are pooled (runtime-enabled slots otherwise open one connection per request).
+  default-server inter ${options.interMs}ms fastinter ${options.interMs}ms downinter ${options.interMs}ms fall ${options.fall} rise ${options.rise} pool-purge-delay 5s pool-max-conn -1
+  # Slots reused with "set server addr" + "enable server": "del server" under load crashes 2.6.
+  server-template s 1-${options.slots} 127.0.0.1:1 check disabled
+`;
+}
+
+/**
+ * Starts a real HAProxy in the foreground with a generated config in a temp
+ * dir. The frontend port is found free first and bound by HAProxy itself;
+ * `noreuseport` turns a clash into a startup failure, which is retried.
+ */
+export async function startHaproxy(options: HaproxyOptions = {}): Promise<Haproxy> {
+  const binary = options.binary ?? findHaproxy();
+  if (!binary) throw new Error('haproxy not found (apt-get install -y haproxy)');
+  const slots = options.slots ?? 4;
+  const interMs = options.interMs ?? 200;
+  const fall = options.fall ?? 2;
+  const rise = options.rise ?? 1;
+  const checkPath = options.checkPath ?? '/readyz';
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const dir = await mkdtemp(join(tmpdir(), 'baton-haproxy-'));
+    try {
+      return await launch({ binary, dir, slots, interMs, fall, rise, checkPath });
+    } catch (error) {
+      lastError = error;
+      await rm(dir, { recursive: true, force: true });
+      if (!(error instanceof PortClashError)) throw error;
+    }
+  }
+  throw new Error(`HAProxy could not bind a free port after 5 attempts: ${String(lastError)}`);
+}
+
+class PortClashError extends Error {}
+
+async function launch(setup: { binary: string; dir: string; slots: number; interMs: number; fall: number; rise: number; checkPath: string }): Promise<Haproxy> {
+  const port = await findFreePort();
+  const socketPath = join(setup.dir, 'admin.sock');
+  const configPath = join(setup.dir, 'haproxy.cfg');
+  await writeFile(configPath, haproxyConfig({ port, socketPath, ...setup }));
+  const child = spawn(setup.binary, ['-f', configPath, '-db'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log: string[] = [];
+  let stderr = '';
+  const keep = (line: string): void => {
+    if (line.trim() === '') return;
+    log.push(line);
+    if (log.length > MAX_LOG_LINES) log.shift();
+  };
+  let pending = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop() ?? '';
+    lines.forEach(keep);
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-20_000);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await killAndWait(child, exited);
+    await rm(setup.dir, { recursive: true, force: true });
+  };
+
+  try {
+    const api = new RuntimeApi(socketPath);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        const message = `HAProxy exited at startup (${child.exitCode ?? child.signalCode}): ${stderr.trim()}`;
+        throw /cannot bind|address already in use/i.test(stderr) ? new PortClashError(message) : new Error(message);
+      }
+      if ((await canConnect(port)) && (await api.command('show info').then((info) => info.includes('Name: HAProxy'), () => false))) break;
+      if (Date.now() > deadline) throw new Error(`HAProxy did not start within 10 s: ${stderr.trim()}`);
+      await sleep(25);
+    }
+    return {
+      port,
+      url: `http://127.0.0.1:${port}`,
+      backend: BACKEND,
+      slots: Array.from({ length: setup.slots }, (_, index) => `s${index + 1}`),
+      api,
+      detectionMs: setup.interMs * setup.fall,
+      errorLog: () => [...log],
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** SIGTERM (HAProxy's hard stop), SIGKILL if it lingers. */
+async function killAndWait(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
