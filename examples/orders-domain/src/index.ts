@@ -1,1 +1,7 @@
-export {};
+export type { NewOrder, Order, OrderItem, OrderStatus } from './order.js';
+export { OrdersError, invalidInput, toErrorResponse, type ErrorBody, type Issue } from './errors.js';
+export { LIMITS, parseNewOrder, parsePagination, parseSlowMs, type Pagination } from './validate.js';
+export { createOrderStore, type OrderEvent, type OrderPage, type OrderStore, type OrderStoreOptions } from './order-store.js';
+export { formatSseEvent, SSE_HEADERS, SSE_HEARTBEAT_MS } from './sse.js';
+export { ConfigError, loadConfig, formatListeningLine, type ServiceConfig } from './config.js';
+export { ordersChecks, type OrdersCheck } from './checks.js';

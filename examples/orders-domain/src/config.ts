@@ -1,0 +1,63 @@
+/** The service's configuration, read from the environment once at startup. */
+export interface ServiceConfig {
+  port: number;
+  host: string;
+  release: string;
+  propagationDelayMs: number;
+  drainTimeoutMs?: number;
+  gracePeriodMs?: number;
+  /** Artificial startup work, to make the startup probe and readiness gating visible. */
+  startupDelayMs: number;
+}
+
+/** The environment is wrong; `problems` lists every bad variable. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Reads PORT (default 3000; 0 = ephemeral), HOST (default 127.0.0.1),
+ * RELEASE (default `dev`), BATON_PROPAGATION_DELAY_MS (default 5000),
+ * BATON_DRAIN_TIMEOUT_MS, BATON_GRACE_PERIOD_MS and BATON_STARTUP_DELAY_MS
+ * (default 0). Throws a ConfigError naming every bad variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): ServiceConfig {
+  const problems: string[] = [];
+  const integer = (name: string, fallback: number | undefined, min: number, max: number): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const value = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max}; got ${JSON.stringify(raw)}.`);
+      return fallback;
+    }
+    return value;
+  };
+  const port = integer('PORT', 3000, 0, 65535) ?? 3000;
+  const propagationDelayMs = integer('BATON_PROPAGATION_DELAY_MS', 5000, 0, 3_600_000) ?? 5000;
+  const drainTimeoutMs = integer('BATON_DRAIN_TIMEOUT_MS', undefined, 1, 3_600_000);
+  const gracePeriodMs = integer('BATON_GRACE_PERIOD_MS', undefined, 1, 3_600_000);
+  const startupDelayMs = integer('BATON_STARTUP_DELAY_MS', 0, 0, 3_600_000) ?? 0;
+  const host = env.HOST?.trim() || '127.0.0.1';
+  const release = env.RELEASE?.trim() || 'dev';
+  if (/\s/.test(release)) problems.push(`RELEASE must not contain spaces; got ${JSON.stringify(env.RELEASE)}.`);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const config: ServiceConfig = { port, host, release, propagationDelayMs, startupDelayMs };
+  if (drainTimeoutMs !== undefined) config.drainTimeoutMs = drainTimeoutMs;
+  if (gracePeriodMs !== undefined) config.gracePeriodMs = gracePeriodMs;
+  return config;
+}
+
+/**
+ * The one line `main.ts` prints on stdout once listening. Tests, the demo and
+ * the benchmarks read it to find the ephemeral port: its shape is a contract.
+ */
+export function formatListeningLine(info: { port: number; release: string; framework: 'express' | 'fastify' }): string {
+  return `${JSON.stringify({ event: 'listening', port: info.port, url: `http://127.0.0.1:${info.port}`, release: info.release, framework: info.framework })}\n`;
+}

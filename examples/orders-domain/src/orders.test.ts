@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, OrdersError, createOrderStore, loadConfig, parseNewOrder, parsePagination, parseSlowMs, toErrorResponse } from './index.js';
+
+function errorOf(fn: () => unknown): OrdersError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof OrdersError) return error;
+    throw error;
+  }
+  throw new Error('expected an OrdersError');
+}
+
+describe('validation', () => {
+  it('accepts a well-formed order', () => {
+    expect(parseNewOrder({ customer: ' c-1 ', items: [{ sku: 'TEA-1', quantity: 2 }] })).toEqual({ customer: 'c-1', items: [{ sku: 'TEA-1', quantity: 2 }] });
+  });
+
+  it('lists every problem of a bad order as a 400', () => {
+    const error = errorOf(() => parseNewOrder({ items: [{ sku: '', quantity: 0 }, 'x'] }));
+    expect(toErrorResponse(error)?.statusCode).toBe(400);
+    expect(error.issues.map((i) => i.path)).toEqual(['customer', 'items[0].sku', 'items[0].quantity', 'items[1]']);
+  });
+
+  it.each([null, [], 'order', 42])('rejects a body that is not an object (%j)', (body) => {
+    expect(errorOf(() => parseNewOrder(body)).issues[0]?.path).toBe('body');
+  });
+
+  it('reads pagination and caps the slow endpoint', () => {
+    expect(parsePagination({})).toEqual({ limit: 20, offset: 0 });
+    expect(parsePagination({ limit: '5', offset: '10' })).toEqual({ limit: 5, offset: 10 });
+    expect(errorOf(() => parsePagination({ limit: '1000' })).statusCode).toBe(400);
+    expect(errorOf(() => parsePagination({ offset: '-1' })).statusCode).toBe(400);
+    expect(parseSlowMs({})).toBe(1000);
+    expect(parseSlowMs({ ms: '999999' })).toBe(10_000);
+    expect(errorOf(() => parseSlowMs({ ms: 'soon' })).statusCode).toBe(400);
+  });
+});
+
+describe('order store', () => {
+  it('creates, lists newest first, gets and cancels once', () => {
+    const store = createOrderStore();
+    const events: string[] = [];
+    store.subscribe((e) => events.push(`${e.type} ${e.order.id}`));
+    const first = store.create({ customer: 'a', items: [{ sku: 'A', quantity: 1 }] });
+    const second = store.create({ customer: 'b', items: [{ sku: 'B', quantity: 1 }] });
+    expect(store.list({ limit: 1, offset: 0 })).toMatchObject({ orders: [{ id: second.id }], total: 2, nextOffset: 1 });
+    expect(store.list({ limit: 1, offset: 1 })).toMatchObject({ orders: [{ id: first.id }], nextOffset: null });
+    expect(store.cancel(first.id).status).toBe('cancelled');
+    expect(errorOf(() => store.cancel(first.id)).statusCode).toBe(409);
+    expect(errorOf(() => store.get('ord_nope')).statusCode).toBe(404);
+    expect(events).toEqual([`order.created ${first.id}`, `order.created ${second.id}`, `order.cancelled ${first.id}`]);
+  });
+
+  it('drops the oldest orders past its bound', () => {
+    const store = createOrderStore({ maxOrders: 2 });
+    const first = store.create({ customer: 'a', items: [{ sku: 'A', quantity: 1 }] });
+    store.create({ customer: 'b', items: [{ sku: 'B', quantity: 1 }] });
+    store.create({ customer: 'c', items: [{ sku: 'C', quantity: 1 }] });
+    expect(store.list({ limit: 10, offset: 0 }).total).toBe(2);
+    expect(errorOf(() => store.get(first.id)).statusCode).toBe(404);
+  });
+});
+
+describe('config', () => {
+  it('has defaults', () => {
+    expect(loadConfig({})).toEqual({ port: 3000, host: '127.0.0.1', release: 'dev', propagationDelayMs: 5000, startupDelayMs: 0 });
+  });
+
+  it('names every bad variable', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', BATON_DRAIN_TIMEOUT_MS: '0', BATON_PROPAGATION_DELAY_MS: '-5' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toHaveLength(3);
+    expect((error as Error).message).toMatch(/PORT must be an integer from 0 to 65535; got "eighty"/);
+  });
+});
