@@ -1,0 +1,123 @@
+import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
+import { baton, type BatonExpress } from '@baton/express';
+import type { Lifecycle, LifecycleOptions } from '@baton/lifecycle';
+import {
+  SSE_HEADERS,
+  SSE_HEARTBEAT_MS,
+  createOrderStore,
+  formatSseEvent,
+  ordersChecks,
+  parseNewOrder,
+  parsePagination,
+  parseSlowMs,
+  toErrorResponse,
+  type OrderStore,
+} from '@baton/example-orders-domain';
+
+/** Options of {@link createApp}. */
+export interface CreateAppOptions {
+  /** Reported as `releaseId` by the probes. Default `dev`. */
+  release?: string;
+  /** Lifecycle options (budget, logger...). The service's checks and release are added here. */
+  lifecycle?: Omit<LifecycleOptions, 'checks' | 'release'>;
+  /** The store to serve; default a fresh in-memory one. */
+  store?: OrderStore;
+}
+
+/** The app with Baton wired in, not listening yet. */
+export interface OrdersApp {
+  app: Express;
+  baton: BatonExpress;
+  lifecycle: Lifecycle;
+  store: OrderStore;
+}
+
+/**
+ * Builds the orders API on Express: probes first (before anything that could
+ * refuse them), then the routes. Run it with `baton.serve()` (see main.ts)
+ * or `baton.listen()` in tests.
+ */
+export function createApp(options: CreateAppOptions = {}): OrdersApp {
+  const store = options.store ?? createOrderStore();
+  const app = express();
+  app.disable('x-powered-by');
+  const b = baton(app, {
+    lifecycle: { service: 'orders', ...options.lifecycle, release: options.release ?? 'dev', checks: ordersChecks(store) },
+  });
+  // Runs after the drain, when no request can need the store any more.
+  b.lifecycle.onShutdown(() => store.close(), { name: 'orders store' });
+
+  app.use(express.json({ limit: '64kb' }));
+
+  app.get('/orders', (req, res) => {
+    res.json(store.list(parsePagination(req.query)));
+  });
+
+  app.post('/orders', (req, res) => {
+    const order = store.create(parseNewOrder(req.body));
+    res.status(201).location(`/orders/${order.id}`).json(order);
+  });
+
+  // Before /orders/:id, which would otherwise take "events" for an id.
+  app.get('/orders/events', (req, res) => streamOrders(store, req, res));
+
+  app.get('/orders/:id', (req, res) => {
+    res.json(store.get(req.params.id));
+  });
+
+  app.post('/orders/:id/cancel', (req, res) => {
+    res.json(store.cancel(req.params.id));
+  });
+
+  app.get('/slow', (req, res) => {
+    const ms = parseSlowMs(req.query);
+    const timer = setTimeout(() => res.json({ sleptMs: ms }), ms);
+    // A client that gives up should not keep a timer (and the drain) waiting.
+    res.on('close', () => clearTimeout(timer));
+  });
+
+  app.use((req, res) => {
+    res.status(404).json({ error: 'not_found', message: `No route for ${req.method} ${req.path}.` });
+  });
+  app.use(errorHandler);
+
+  return { app, baton: b, lifecycle: b.lifecycle, store };
+}
+
+/** New and cancelled orders as Server-Sent Events, until the client leaves or the drain ends the stream. */
+function streamOrders(store: OrderStore, req: Request, res: Response): void {
+  // setHeader (via res.set), not writeHead: Baton reads the content type back to know the stream is long-lived.
+  res.status(200).set(SSE_HEADERS);
+  res.flushHeaders();
+  res.write('retry: 2000\n\n');
+  const unsubscribe = store.subscribe((event) => res.write(formatSseEvent(event.type, event.order, event.order.id)));
+  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), SSE_HEARTBEAT_MS);
+  heartbeat.unref();
+  req.socket.setTimeout(0);
+  res.on('close', () => {
+    clearInterval(heartbeat);
+    unsubscribe();
+  });
+}
+
+/** Domain errors and malformed requests become 4xx JSON; anything else a bare 500, never a stack trace. */
+const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next) => {
+  if (res.headersSent) return next(error);
+  const known = toErrorResponse(error);
+  if (known) {
+    res.status(known.statusCode).json(known.body);
+    return;
+  }
+  // body-parser's errors (bad JSON, too large, bad charset) carry a 4xx status and a safe message.
+  const status = typeof (error as { status?: unknown })?.status === 'number' ? (error as { status: number }).status : 500;
+  if (status >= 400 && status < 500) {
+    const type = (error as { type?: unknown }).type;
+    res.status(status).json({
+      error: type === 'entity.parse.failed' ? 'invalid_json' : 'bad_request',
+      message: type === 'entity.parse.failed' ? 'The request body is not valid JSON.' : (error as Error).message,
+    });
+    return;
+  }
+  process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'unhandled error', method: req.method, path: req.path, error: String(error) })}\n`);
+  res.status(500).json({ error: 'internal', message: 'Something went wrong on our side.' });
+};

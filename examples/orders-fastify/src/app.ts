@@ -1,0 +1,126 @@
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { batonPlugin } from '@baton/fastify';
+import type { Lifecycle, LifecycleOptions } from '@baton/lifecycle';
+import {
+  SSE_HEADERS,
+  SSE_HEARTBEAT_MS,
+  createOrderStore,
+  formatSseEvent,
+  ordersChecks,
+  parseNewOrder,
+  parsePagination,
+  parseSlowMs,
+  toErrorResponse,
+  type OrderStore,
+} from '@baton/example-orders-domain';
+
+/** Options of {@link createApp}. */
+export interface CreateAppOptions {
+  /** Reported as `releaseId` by the probes. Default `dev`. */
+  release?: string;
+  /** Lifecycle options (budget, logger...). The service's checks and release are added here. */
+  lifecycle?: Omit<LifecycleOptions, 'checks' | 'release'>;
+  /** The store to serve; default a fresh in-memory one. */
+  store?: OrderStore;
+  /** Fastify's own options. Default: logger off (the lifecycle logs for itself). */
+  fastify?: FastifyServerOptions;
+}
+
+/** The app with Baton wired in, not listening yet. */
+export interface OrdersApp {
+  app: FastifyInstance;
+  lifecycle: Lifecycle;
+  store: OrderStore;
+}
+
+type IdParams = { Params: { id: string } };
+type Query = { Querystring: Record<string, string | string[] | undefined> };
+
+/**
+ * Builds the orders API on Fastify with the Baton plugin registered. Run it
+ * with `serveFastify(app)` (see main.ts), or `app.inject()` / `app.listen()`
+ * in tests.
+ */
+export async function createApp(options: CreateAppOptions = {}): Promise<OrdersApp> {
+  const store = options.store ?? createOrderStore();
+  const app = Fastify(options.fastify ?? {});
+  await app.register(batonPlugin, {
+    lifecycle: { service: 'orders', ...options.lifecycle, release: options.release ?? 'dev', checks: ordersChecks(store) },
+  });
+  // Registered after the plugin's "fastify close" hook, so it runs before it (hooks run in reverse).
+  app.lifecycle.onShutdown(() => store.close(), { name: 'orders store' });
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ error: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}.` });
+  });
+
+  app.get<Query>('/orders', async (request) => store.list(parsePagination(request.query)));
+
+  app.post('/orders', async (request, reply) => {
+    const order = store.create(parseNewOrder(request.body));
+    return reply.code(201).header('location', `/orders/${order.id}`).send(order);
+  });
+
+  // A static segment wins over /orders/:id in Fastify's router, whatever the order.
+  app.get('/orders/events', (request, reply) => streamOrders(store, request, reply));
+
+  app.get<IdParams>('/orders/:id', async (request) => store.get(request.params.id));
+
+  app.post<IdParams>('/orders/:id/cancel', async (request) => store.cancel(request.params.id));
+
+  app.get<Query>('/slow', async (request, reply) => {
+    const ms = parseSlowMs(request.query);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      // A client that gives up should not keep a timer waiting (the response closes early only then).
+      reply.raw.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return { sleptMs: ms };
+  });
+
+  return { app, lifecycle: app.lifecycle, store };
+}
+
+/** New and cancelled orders as Server-Sent Events, until the client leaves or the drain ends the stream. */
+function streamOrders(store: OrderStore, request: FastifyRequest, reply: FastifyReply): void {
+  // The stream is written on the raw response, so Fastify must not answer it too.
+  reply.hijack();
+  const res = reply.raw;
+  // setHeader, not writeHead(status, headers): Baton reads the content type back to know the stream is long-lived.
+  for (const [name, value] of Object.entries(SSE_HEADERS)) res.setHeader(name, value);
+  res.writeHead(200);
+  res.write('retry: 2000\n\n');
+  const unsubscribe = store.subscribe((event) => res.write(formatSseEvent(event.type, event.order, event.order.id)));
+  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), SSE_HEARTBEAT_MS);
+  heartbeat.unref();
+  request.raw.socket.setTimeout(0);
+  res.on('close', () => {
+    clearInterval(heartbeat);
+    unsubscribe();
+  });
+}
+
+/** Domain errors and malformed requests become 4xx JSON; anything else a bare 500, never a stack trace. */
+function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const known = toErrorResponse(error);
+  if (known) {
+    void reply.code(known.statusCode).send(known.body);
+    return;
+  }
+  // Fastify's own 4xx errors (bad JSON, empty body, unsupported media type) carry safe messages.
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    const invalidJson = error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError;
+    void reply.code(status).send({
+      error: invalidJson ? 'invalid_json' : 'bad_request',
+      message: invalidJson ? 'The request body is not valid JSON.' : error.message,
+    });
+    return;
+  }
+  process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'unhandled error', method: request.method, url: request.url, error: String(error) })}\n`);
+  void reply.code(500).send({ error: 'internal', message: 'Something went wrong on our side.' });
+}
