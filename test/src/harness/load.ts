@@ -165,6 +165,16 @@ export function startLoad(options: LoadOptions): RunningLoad {
       else tally.errors += 1;
       fail(isReset ? 'reset' : 'error', error.code ?? error.message);
     });
+    client.on('done', () => {
+      // A client that reached its share of maxRequests stops without sending
+      // again, so whatever it still awaits was lost, not in flight; after
+      // stop() it is in flight (the load ended under it).
+      const unanswered = outstanding(tally);
+      if (!stopping && unanswered > 0) {
+        tally.lost += unanswered;
+        for (let i = 0; i < unanswered; i += 1) fail('lost', 'connection closed without a response');
+      }
+    });
     client.on('timeout', () => {
       tally.timeouts += 1;
       fail('timeout', `no answer within ${options.timeoutMs ?? 10_000} ms`);
@@ -172,6 +182,11 @@ export function startLoad(options: LoadOptions): RunningLoad {
   };
 
   let instance: autocannon.Instance | undefined;
+  let stopping = false;
+  const stopLoad = (): void => {
+    stopping = true;
+    instance?.stop();
+  };
   const done = new Promise<LoadReport>((resolve, reject) => {
     instance = autocannon(
       {
@@ -195,7 +210,7 @@ export function startLoad(options: LoadOptions): RunningLoad {
     );
   });
   // autocannon ignores `duration` when `amount` is set, so the time bound is ours.
-  const timer = setTimeout(() => instance?.stop(), maxDurationMs);
+  const timer = setTimeout(stopLoad, maxDurationMs);
   timer.unref();
 
   const report = (result: autocannon.Result): LoadReport => {
@@ -266,7 +281,7 @@ export function startLoad(options: LoadOptions): RunningLoad {
       });
     },
     stop() {
-      instance?.stop();
+      stopLoad();
       return done;
     },
     done,

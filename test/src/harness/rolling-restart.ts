@@ -17,7 +17,7 @@ export interface RollingRestartOptions {
   mixes?: LoadRequest[][];
   /** Keep-alive connections. Default 32. */
   connections?: number;
-  /** Requests per second over all connections. Default 1500. */
+  /** Requests-per-second cap over all connections (slow connections stay under their share). Default 2000. */
   ratePerSecond?: number;
   /** Hard time bound of the load. Default 120000 ms. */
   maxDurationMs?: number;
@@ -110,7 +110,7 @@ export async function runRollingRestart(options: RollingRestartOptions): Promise
       url: router.url,
       connections: options.connections ?? 32,
       mixes,
-      ratePerSecond: options.ratePerSecond ?? 1500,
+      ratePerSecond: options.ratePerSecond ?? 2000,
       maxDurationMs: options.maxDurationMs ?? 120_000,
       maxRequests: 2_000_000,
     });
