@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { foreignCores, readCpu } from './throughput-machine-load.js';
 import type { ThroughputServer } from './throughput-server.js';
 
 /** Load settings of one round. */
@@ -21,11 +22,14 @@ export interface RoundSample {
   ok: number;
   /** Connection errors, timeouts and non-2xx answers. */
   failures: number;
+  /** CPU other processes of the shared machine used meanwhile, in cores. */
+  foreignCores: number;
 }
 
 /** Drives one bounded autocannon run (it stops by itself after `durationSeconds`). */
 export async function runRound(server: ThroughputServer, load: LoadOptions): Promise<RoundSample> {
   const cpuBefore = server.cpuMs();
+  const machineBefore = readCpu();
   const started = performance.now();
   const result = await autocannon({
     url: `${server.url}${load.path}`,
@@ -35,6 +39,7 @@ export async function runRound(server: ThroughputServer, load: LoadOptions): Pro
   });
   const wallMs = performance.now() - started;
   const cpuMs = server.cpuMs() - cpuBefore;
+  const machineAfter = readCpu();
   const ok = result['2xx'];
   return {
     requestsPerSecond: ok / (wallMs / 1000),
@@ -44,5 +49,6 @@ export async function runRound(server: ThroughputServer, load: LoadOptions): Pro
     p99Ms: result.latency.p99,
     ok,
     failures: result.errors + result.timeouts + result.non2xx,
+    foreignCores: foreignCores(machineBefore, machineAfter, cpuMs, wallMs),
   };
 }

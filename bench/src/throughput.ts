@@ -9,11 +9,16 @@ import { THROUGHPUT_VARIANTS, type ThroughputVariant } from './throughput-varian
 
 /** Options of {@link runThroughputBench}. */
 export interface ThroughputOptions {
-  /** Shorter warm-up, fewer and shorter rounds: about 45 s instead of about 3 min. */
+  /** Shorter warm-up, fewer and shorter rounds: about 45 s instead of about 3.5 min. */
   quick?: boolean;
-  /** Measured rounds; every variant runs once per round. Default 5 (quick: 3). */
+  /**
+   * Measured rounds; every variant runs once per round. Default 15 (quick: 6).
+   * Many short rounds rather than a few long ones: on a shared VM the speed
+   * of a core drifts by ±15% within seconds, and only a median over many
+   * same-round pairs is steady.
+   */
   rounds?: number;
-  /** Seconds of load per variant per round. Default 5 (quick: 2). */
+  /** Seconds of load per variant per round. Default 2 (quick: 1). */
   durationSeconds?: number;
   /** Seconds of unmeasured load per variant before the rounds. Default 3 (quick: 1). */
   warmupSeconds?: number;
@@ -26,6 +31,12 @@ export interface ThroughputOptions {
   /** Progress lines. Default: stderr. */
   log?: (line: string) => void;
 }
+
+/**
+ * A sample taken while other processes used more than this much CPU (in
+ * cores) is run again, and left out of the ratios if it stays that busy.
+ */
+export const FOREIGN_LOAD_LIMIT = 0.1;
 
 /** The figures of one variant. */
 export interface VariantResult {
@@ -43,6 +54,8 @@ export interface VariantResult {
   p99Ms: number;
   serverCpuShare: number;
   failures: number;
+  /** Rounds whose pair (this sample and its baseline's) was free of other load and went into the ratios. */
+  cleanRounds: number;
 }
 
 /** What {@link runThroughputBench} measured, with the settings it used. */
@@ -52,6 +65,8 @@ export interface ThroughputResult {
   warmupSeconds: number;
   pinned: boolean;
   durationMs: number;
+  /** Samples run again because other processes were busy meanwhile. */
+  reruns: number;
   variants: VariantResult[];
 }
 
@@ -63,11 +78,11 @@ export interface ThroughputResult {
  */
 export async function runThroughputBench(options: ThroughputOptions = {}): Promise<ThroughputResult> {
   const quick = options.quick ?? false;
-  const rounds = options.rounds ?? (quick ? 3 : 5);
+  const rounds = options.rounds ?? (quick ? 6 : 15);
   const warmupSeconds = options.warmupSeconds ?? (quick ? 1 : 3);
   const load: LoadOptions = {
     path: ORDER_PATH,
-    durationSeconds: options.durationSeconds ?? (quick ? 2 : 5),
+    durationSeconds: options.durationSeconds ?? (quick ? 1 : 2),
     connections: options.connections ?? 10,
   };
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -89,10 +104,18 @@ export async function runThroughputBench(options: ThroughputOptions = {}): Promi
     }
 
     const samples = new Map<string, RoundSample[]>(variants.map((v) => [v.id, []]));
+    // Bounded: at most a third more samples than planned, two per sample.
+    let rerunsLeft = Math.ceil((rounds * variants.length) / 3);
+    let reruns = 0;
     for (let round = 0; round < rounds; round += 1) {
       const order = roundOrder(variants, round);
       for (const variant of order) {
-        const sample = await runRound(serverOf(servers, variant), load);
+        let sample = await runRound(serverOf(servers, variant), load);
+        for (let again = 0; sample.foreignCores > FOREIGN_LOAD_LIMIT && again < 2 && rerunsLeft > 0; again += 1) {
+          rerunsLeft -= 1;
+          reruns += 1;
+          sample = await runRound(serverOf(servers, variant), load);
+        }
         samples.get(variant.id)?.push(sample);
       }
       log(`throughput: round ${round + 1}/${rounds} done (${order.map((v) => v.id).join(', ')})`);
@@ -103,6 +126,7 @@ export async function runThroughputBench(options: ThroughputOptions = {}): Promi
       warmupSeconds,
       pinned,
       durationMs: performance.now() - started,
+      reruns,
       variants: variants.map((variant) => summarize(variant, variants, samples)),
     };
   } finally {
@@ -115,10 +139,15 @@ function summarize(variant: ThroughputVariant, all: readonly ThroughputVariant[]
   const own = samples.get(variant.id) ?? [];
   const baseline = all.find((v) => v.baseline && v.framework === variant.framework);
   const base = baseline ? (samples.get(baseline.id) ?? []) : [];
+  const quiet = (s: RoundSample | undefined): boolean => s !== undefined && s.foreignCores <= FOREIGN_LOAD_LIMIT;
+  const cleanRounds = own.filter((sample, i) => quiet(sample) && quiet(base[i])).length;
+  // Ratios from quiet rounds only, unless too few were quiet to mean anything.
+  const useAll = cleanRounds < Math.min(3, own.length);
   const paired = (pick: (s: RoundSample) => number): number =>
     median(own.map((sample, i) => {
       const reference = base[i];
-      return reference ? pick(sample) / pick(reference) : Number.NaN;
+      if (!reference || (!useAll && !(quiet(sample) && quiet(reference)))) return Number.NaN;
+      return pick(sample) / pick(reference);
     }));
   return {
     variant,
@@ -131,6 +160,7 @@ function summarize(variant: ThroughputVariant, all: readonly ThroughputVariant[]
     p99Ms: median(own.map((s) => s.p99Ms)),
     serverCpuShare: median(own.map((s) => s.serverCpuShare)),
     failures: own.reduce((sum, s) => sum + s.failures, 0),
+    cleanRounds,
   };
 }
 

@@ -1,17 +1,15 @@
-// Express + Baton as a user sets it up: probe routes in front of the app and
-// the lifecycle tracking every connection and request.
-// TODO(adapter): switch to `baton(app, opts).listen()` from @baton/express once it lands.
-import { serve, silentLogger } from '@baton/lifecycle';
+// Express + Baton as its README sets it up: `baton(app)` before the routes
+// (probe middleware in front of them, the lifecycle tracking every
+// connection and request), then `serve()`, the runner a service uses.
+import { baton, type BatonExpress } from '@baton/express';
 import { createExpressApp } from './express-app.js';
 import { reportListening } from './report-listening.js';
 
-const served = await serve({
-  handler: createExpressApp(),
-  port: 0,
-  host: '127.0.0.1',
-  signals: false,
-  exit: false,
-  lifecycle: { logger: silentLogger, shutdown: { propagationDelayMs: 0 } },
+let wired: BatonExpress | undefined;
+const app = createExpressApp((bare) => {
+  wired = baton(bare, { lifecycle: { shutdown: { propagationDelayMs: 0 } } });
 });
+if (!wired) throw new Error('baton() was not called');
+const served = await wired.serve({ port: 0, host: '127.0.0.1' });
 await served.ready;
 reportListening(served.server.address());

@@ -1,26 +1,13 @@
-// Fastify + Baton: the lifecycle attached to Fastify's server and the probe
-// routes registered as Fastify routes.
-// TODO(adapter): switch to `batonPlugin` / `serveFastify` from @baton/fastify once it lands.
-import { createLifecycle, PROBE_HEADERS, silentLogger, type ReportKind } from '@baton/lifecycle';
+// Fastify + Baton as its README sets it up: the plugin (lifecycle attached to
+// Fastify's server, probe routes as Fastify routes), then `serveFastify()`,
+// the runner a service uses.
+import { batonPlugin, serveFastify } from '@baton/fastify';
 import { addOrderRoute, createFastifyApp } from './fastify-app.js';
 import { reportListening } from './report-listening.js';
 
-const lifecycle = createLifecycle({ logger: silentLogger, shutdown: { propagationDelayMs: 0 } });
 const app = createFastifyApp();
-lifecycle.attach(app.server);
-const probes: [string, ReportKind][] = [
-  ['/livez', 'liveness'],
-  ['/readyz', 'readiness'],
-  ['/startupz', 'startup'],
-  ['/healthz', 'health'],
-];
-for (const [path, kind] of probes) {
-  app.get(path, async (_request, reply) => {
-    const report = await lifecycle.probe(kind);
-    return reply.code(report.statusCode).headers(PROBE_HEADERS).send(JSON.stringify(report.body));
-  });
-}
+await app.register(batonPlugin, { lifecycle: { shutdown: { propagationDelayMs: 0 } } });
 addOrderRoute(app);
-await app.listen({ port: 0, host: '127.0.0.1' });
-await lifecycle.start();
-reportListening(app.server.address());
+const served = await serveFastify(app, { port: 0, host: '127.0.0.1' });
+await served.ready;
+reportListening(served.server.address());
