@@ -1,0 +1,233 @@
+// The behaviour both example services promise, as one vitest suite run by each
+// of them against its built `dist/main.js` in a real child process. Not part
+// of the domain's main entry: import it from `@baton/example-orders-domain/service-contract`.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+
+/** A started service. */
+export interface RunningService {
+  child: ChildProcess;
+  url: string;
+  listening: Record<string, unknown>;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code (or the signal's name) once the process has exited. */
+  exited: Promise<number | string>;
+}
+
+interface TestResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+  json: () => any;
+}
+
+/** One request on a fresh connection. */
+export function call(url: string, options: { method?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {}): Promise<TestResponse> {
+  const payload = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+  const headers: Record<string, string> = { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers };
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: options.method ?? 'GET', agent: false, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Starts `node <mainPath>` with PORT=0 and resolves once it printed its listening line. */
+export async function startService(mainPath: string, env: Record<string, string> = {}): Promise<RunningService> {
+  const child = spawn(process.execPath, [mainPath], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', BATON_PROPAGATION_DELAY_MS: '200', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+  });
+  const line = await Promise.race([
+    new Promise<string>((resolve) => {
+      const check = (): void => {
+        const at = out.indexOf('\n');
+        if (at !== -1) {
+          child.stdout?.off('data', check);
+          resolve(out.slice(0, at));
+        }
+      };
+      child.stdout?.on('data', check);
+    }),
+    exited.then((code) => {
+      throw new Error(`the service exited (${code}) before listening: ${err}`);
+    }),
+  ]);
+  const listening = JSON.parse(line) as Record<string, unknown>;
+  return { child, url: String(listening.url), listening, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Polls readiness until it passes (the service listens before its startup work is done). */
+export async function waitUntilReady(url: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await call(`${url}/readyz`).catch(() => undefined);
+    if (response?.status === 200) return;
+    if (Date.now() > deadline) throw new Error(`${url} did not become ready within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Runs the shared suite against a built service entry point. */
+export function describeOrdersService(framework: 'express' | 'fastify', mainPath: string): void {
+  const started: RunningService[] = [];
+  const start = async (env: Record<string, string> = {}): Promise<RunningService> => {
+    const service = await startService(mainPath, env);
+    started.push(service);
+    return service;
+  };
+  afterEach(async () => {
+    for (const service of started.splice(0)) {
+      if (service.child.exitCode === null && service.child.signalCode === null) {
+        service.child.kill('SIGKILL');
+        await service.exited;
+      }
+    }
+  });
+
+  describe(`orders service on ${framework} (node dist/main.js)`, () => {
+    it('prints exactly one listening line on stdout, and becomes ready', async () => {
+      const service = await start({ RELEASE: 'r-test-1' });
+      expect(service.listening).toEqual({
+        event: 'listening',
+        port: expect.any(Number),
+        url: `http://127.0.0.1:${String(service.listening.port)}`,
+        release: 'r-test-1',
+        framework,
+      });
+      await waitUntilReady(service.url);
+      const ready = await call(`${service.url}/readyz`);
+      expect(ready.headers['content-type']).toBe('application/health+json');
+      expect(ready.json()).toMatchObject({ status: 'pass', serviceId: 'orders', releaseId: 'r-test-1' });
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toBe(0);
+      expect(service.stdout().trim().split('\n')).toHaveLength(1);
+    });
+
+    it('fails readiness until the startup work is done', async () => {
+      const service = await start({ BATON_STARTUP_DELAY_MS: '60000' });
+      expect((await call(`${service.url}/livez`)).status).toBe(200);
+      expect((await call(`${service.url}/startupz`)).status).toBe(503);
+      expect((await call(`${service.url}/readyz`)).status).toBe(503);
+      // A shutdown during startup cuts the startup work short and still exits cleanly.
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toBe(0);
+    });
+
+    it('creates, reads, lists and cancels orders', async () => {
+      const service = await start();
+      await waitUntilReady(service.url);
+      const created = await call(`${service.url}/orders`, { method: 'POST', body: { customer: 'c-1', items: [{ sku: 'TEA-1', quantity: 2 }] } });
+      expect(created.status).toBe(201);
+      const order = created.json();
+      expect(order).toMatchObject({ customer: 'c-1', items: [{ sku: 'TEA-1', quantity: 2 }], status: 'open' });
+      expect(created.headers.location).toBe(`/orders/${order.id}`);
+      await call(`${service.url}/orders`, { method: 'POST', body: { customer: 'c-2', items: [{ sku: 'MUG', quantity: 1 }] } });
+
+      expect((await call(`${service.url}/orders/${order.id}`)).json()).toEqual(order);
+      const page = (await call(`${service.url}/orders?limit=1`)).json();
+      expect(page).toMatchObject({ total: 2, limit: 1, offset: 0, nextOffset: 1 });
+      expect(page.orders[0].customer).toBe('c-2');
+
+      const cancelled = await call(`${service.url}/orders/${order.id}/cancel`, { method: 'POST' });
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.json()).toMatchObject({ id: order.id, status: 'cancelled' });
+      const again = await call(`${service.url}/orders/${order.id}/cancel`, { method: 'POST' });
+      expect(again.status).toBe(409);
+      expect(again.json().error).toBe('already_cancelled');
+      expect((await call(`${service.url}/orders/ord_missing`)).status).toBe(404);
+    });
+
+    it('answers bad input with a 400 that says what is wrong, never a 500', async () => {
+      const service = await start();
+      await waitUntilReady(service.url);
+      const invalid = await call(`${service.url}/orders`, { method: 'POST', body: { customer: '', items: [{ sku: 'TEA 1', quantity: 0 }] } });
+      expect(invalid.status).toBe(400);
+      expect(invalid.json()).toMatchObject({ error: 'invalid_input' });
+      expect(invalid.json().issues.map((i: { path: string }) => i.path)).toEqual(['customer', 'items[0].sku', 'items[0].quantity']);
+
+      const requests = [
+        call(`${service.url}/orders`, { method: 'POST', rawBody: '{"customer":', headers: { 'content-type': 'application/json' } }),
+        call(`${service.url}/orders`, { method: 'POST', body: [1, 2] }),
+        call(`${service.url}/orders`, { method: 'POST' }),
+        call(`${service.url}/orders?limit=zero`),
+        call(`${service.url}/orders?offset=-3`),
+        call(`${service.url}/slow?ms=later`),
+      ];
+      for (const response of await Promise.all(requests)) {
+        expect(response.status, response.body).toBe(400);
+        expect(response.headers['content-type']).toMatch(/^application\/json/);
+        expect(response.body).not.toMatch(/\bat .+:\d+:\d+/); // no stack trace
+      }
+    });
+
+    it('on SIGTERM finishes an in-flight slow request, ends the event stream, and exits 0', async () => {
+      // A propagation delay long enough that the slow request surely reaches the server before the listener closes.
+      const service = await start({ BATON_PROPAGATION_DELAY_MS: '1000' });
+      await waitUntilReady(service.url);
+      const events = openEventStream(`${service.url}/orders/events`);
+      await events.opened;
+      await call(`${service.url}/orders`, { method: 'POST', body: { customer: 'c-sse', items: [{ sku: 'SSE', quantity: 1 }] } });
+
+      const slow = call(`${service.url}/slow?ms=1500`);
+      // Let the request reach the server, so it is in flight when the signal lands.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      service.child.kill('SIGTERM');
+
+      const response = await slow;
+      expect(response.status).toBe(200);
+      expect(response.json()).toEqual({ sleptMs: 1500 });
+      expect(response.headers.connection).toBe('close');
+      const stream = await events.ended;
+      expect(stream).toContain('event: order.created');
+      expect(stream).toContain('"customer":"c-sse"');
+      expect(await service.exited).toBe(0);
+      expect(service.stderr()).toMatch(/"msg":"shutdown finished"/);
+      expect(service.stderr()).toMatch(/"forced":false/);
+    });
+
+    it('refuses invalid configuration with a clear message and exit code 1', async () => {
+      const bad = startService(mainPath, { PORT: 'eighty', BATON_PROPAGATION_DELAY_MS: 'soon' });
+      await expect(bad).rejects.toThrow(/exited \(1\)/);
+      await expect(bad).rejects.toThrow(/PORT must be an integer from 0 to 65535; got "eighty"/);
+      await expect(bad).rejects.toThrow(/BATON_PROPAGATION_DELAY_MS/);
+
+      const overBudget = startService(mainPath, { BATON_DRAIN_TIMEOUT_MS: '60000', BATON_GRACE_PERIOD_MS: '30000' });
+      await expect(overBudget).rejects.toThrow(/exited \(1\).*grace period is 30000 ms/s);
+    });
+  });
+}
+
+/** An SSE client: resolves `opened` on the response headers and `ended` with everything received once the server ends it. */
+function openEventStream(url: string): { opened: Promise<void>; ended: Promise<string> } {
+  let resolveOpened!: () => void;
+  const opened = new Promise<void>((resolve) => (resolveOpened = resolve));
+  const ended = new Promise<string>((resolve, reject) => {
+    const req = httpRequest(url, { agent: false, headers: { accept: 'text/event-stream' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve(text));
+      res.on('error', reject);
+      resolveOpened();
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  return { opened, ended };
+}
