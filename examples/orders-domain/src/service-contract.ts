@@ -2,7 +2,7 @@
 // of them against its built `dist/main.js` in a real child process. Not part
 // of the domain's main entry: import it from `@baton/example-orders-domain/service-contract`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 
 /** A started service. */
@@ -24,11 +24,11 @@ interface TestResponse {
 }
 
 /** One request on a fresh connection. */
-export function call(url: string, options: { method?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {}): Promise<TestResponse> {
+export function call(url: string, options: { method?: string; body?: unknown; rawBody?: string; headers?: Record<string, string>; agent?: Agent } = {}): Promise<TestResponse> {
   const payload = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
   const headers: Record<string, string> = { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers };
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: options.method ?? 'GET', agent: false, headers }, (res) => {
+    const req = httpRequest(url, { method: options.method ?? 'GET', agent: options.agent ?? false, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -182,7 +182,11 @@ export function describeOrdersService(framework: 'express' | 'fastify', mainPath
       await waitUntilReady(service.url);
       const events = openEventStream(`${service.url}/orders/events`);
       await events.opened;
-      await call(`${service.url}/orders`, { method: 'POST', body: { customer: 'c-sse', items: [{ sku: 'SSE', quantity: 1 }] } });
+      // An idle keep-alive connection, as a load balancer keeps: it must not hold the exit
+      // (Fastify's own keep-alive timeout is 72 s, longer than this test may run).
+      const keepAlive = new Agent({ keepAlive: true });
+      const created = await call(`${service.url}/orders`, { method: 'POST', agent: keepAlive, body: { customer: 'c-sse', items: [{ sku: 'SSE', quantity: 1 }] } });
+      expect(created.headers.connection).toBe('keep-alive');
 
       const slow = call(`${service.url}/slow?ms=1500`);
       // Let the request reach the server, so it is in flight when the signal lands.
@@ -197,6 +201,7 @@ export function describeOrdersService(framework: 'express' | 'fastify', mainPath
       expect(stream).toContain('event: order.created');
       expect(stream).toContain('"customer":"c-sse"');
       expect(await service.exited).toBe(0);
+      keepAlive.destroy();
       expect(service.stderr()).toMatch(/"msg":"shutdown finished"/);
       expect(service.stderr()).toMatch(/"forced":false/);
     });
