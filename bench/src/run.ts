@@ -1,10 +1,209 @@
-import { writeFileSync } from 'node:fs';
-import { runThroughputBench } from './throughput.js';
-import { throughputTable } from './throughput-report.js';
+// `pnpm bench`: throughput side by side, then the drain benchmark, then
+// bench/RESULTS.md with the machine, the date, the command and the figures.
+//
+// Environment (all optional):
+//   BENCH_QUICK=1 (or --quick)  short run (~45 s throughput, 3 restarts per drain mode)
+//   BENCH_ONLY=a,b              throughput variants to run (ids from throughput-variants.ts; baselines always run)
+//   BENCH_ROUNDS=N              throughput rounds
+//   BENCH_SKIP=throughput|drain skip a part
+//   BENCH_RESTARTS=N            rolling restarts per drain mode (default 10)
+//   BENCH_JSON=path             also write the raw figures as JSON
+//   BENCH_CPU_PROF=id[,id]      run those throughput servers under --cpu-prof (BENCH_CPU_PROF_DIR, default bench/profiles)
+import { existsSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, release } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { runThroughputBench, type ThroughputResult } from './throughput.js';
+import { THROUGHPUT_TARGET, throughputMarkdown, throughputTable } from './throughput-report.js';
 
-const quick = process.env.BENCH_QUICK === '1' || process.argv.includes('--quick');
-const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
-const rounds = process.env.BENCH_ROUNDS ? Number(process.env.BENCH_ROUNDS) : undefined;
-const result = await runThroughputBench({ quick, ...(only ? { only } : {}), ...(rounds ? { rounds } : {}) });
-console.log(throughputTable(result));
-if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify(result, null, 2));
+/** A row of the drain benchmark (the shape `runDrainBench` of ./drain.ts returns). */
+interface DrainRow {
+  mode: string;
+  restarts: number;
+  sent: number;
+  failed: number;
+  detail: Record<string, number>;
+}
+
+const DRAIN_HEADERS = ['Mode', 'restarts', 'sent', 'failed', 'failed / 10 restarts', 'detail'];
+
+const argv = process.argv.slice(2);
+const quick = process.env.BENCH_QUICK === '1' || argv.includes('--quick');
+const skip = new Set((process.env.BENCH_SKIP ?? '').split(',').map((s) => s.trim()));
+const only = listEnv('BENCH_ONLY');
+const rounds = numberEnv('BENCH_ROUNDS');
+const restarts = numberEnv('BENCH_RESTARTS') ?? (quick ? 3 : 10);
+const resultsFile = fileURLToPath(new URL('../RESULTS.md', import.meta.url));
+const startedAt = new Date();
+
+let throughput: ThroughputResult | undefined;
+let throughputError: string | undefined;
+if (!skip.has('throughput')) {
+  try {
+    throughput = await runThroughputBench({ quick, ...(only ? { only } : {}), ...(rounds ? { rounds } : {}) });
+    console.log(`\nThroughput (GET /orders/:id, ratios to the bare framework, same rounds)\n\n${throughputTable(throughput)}\n`);
+  } catch (error) {
+    throughputError = messageOf(error);
+    console.error(`throughput benchmark failed: ${throughputError}`);
+    process.exitCode = 1;
+  }
+}
+
+let drain: DrainRow[] | undefined;
+let drainError: string | undefined;
+if (!skip.has('drain')) {
+  try {
+    drain = await runDrain(restarts);
+    if (drain) console.log(`\nDrain (failed requests over ${restarts} rolling restarts behind HAProxy)\n\n${drainTable(drain)}\n`);
+  } catch (error) {
+    drainError = messageOf(error);
+    console.error(`drain benchmark failed: ${drainError}`);
+    process.exitCode = 1;
+  }
+}
+
+if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ throughput, drain }, null, 2));
+writeFileSync(resultsFile, resultsMarkdown());
+console.log(`Wrote ${resultsFile}`);
+
+/**
+ * The drain benchmark lives in ./drain.ts (another file, another owner). It
+ * is loaded by path so this runner still builds and runs without it; it
+ * returns undefined when the file is not there.
+ */
+async function runDrain(count: number): Promise<DrainRow[] | undefined> {
+  const url = new URL('./drain.js', import.meta.url);
+  if (!existsSync(url)) {
+    console.error('drain benchmark: bench/src/drain.ts not present, skipped');
+    return undefined;
+  }
+  const loaded = (await import(url.href)) as { runDrainBench?: (options?: { restarts?: number }) => Promise<DrainRow[]> };
+  if (typeof loaded.runDrainBench !== 'function') throw new Error('bench/src/drain.ts does not export runDrainBench');
+  console.error(`drain: ${count} rolling restarts per mode behind HAProxy...`);
+  return loaded.runDrainBench({ restarts: count });
+}
+
+function drainRows(rows: DrainRow[]): string[][] {
+  return rows.map((row) => [
+    row.mode,
+    String(row.restarts),
+    row.sent.toLocaleString('en-US'),
+    String(row.failed),
+    row.restarts > 0 ? ((row.failed * 10) / row.restarts).toFixed(1) : 'n/a',
+    Object.entries(row.detail)
+      .map(([key, value]) => `${key} ${Number.isInteger(value) ? value : value.toFixed(1)}`)
+      .join(', '),
+  ]);
+}
+
+
+function drainTable(rows: DrainRow[]): string {
+  const all = [DRAIN_HEADERS.slice(0, 5), ...drainRows(rows).map((r) => r.slice(0, 5))];
+  const widths = all[0]?.map((_, col) => Math.max(...all.map((row) => (row[col] ?? '').length))) ?? [];
+  return all.map((row) => row.map((cell, col) => cell.padEnd(widths[col] ?? 0)).join('  ')).join('\n');
+}
+
+function batonDrainRow(rows: DrainRow[] | undefined): DrainRow | undefined {
+  return rows?.find((row) => row.mode.toLowerCase().startsWith('baton'));
+}
+
+function resultsMarkdown(): string {
+  const cpu = cpus()[0]?.model ?? 'unknown';
+  const took = Math.round((Date.now() - startedAt.getTime()) / 1000);
+  const lines = [
+    '# Benchmark results',
+    '',
+    'Written by `bench/src/run.ts` on every run (see `bench/README.md` for the method).',
+    'The machine is shared: absolute figures move from run to run; the ratios to the bare framework, measured in the same rounds, are what to compare.',
+    '',
+    `- Date: ${startedAt.toISOString()}`,
+    `- Command: \`${commandLine()}\`${quick ? ' (quick mode)' : ''}`,
+    `- Machine: ${availableParallelism()} CPUs (nproc), ${cpu}, Linux ${release()}`,
+    `- Node: ${process.version}`,
+    `- Took: ${took} s`,
+    '',
+    '## Targets',
+    '',
+    '| Target | Measured | Met |',
+    '| --- | --- | --- |',
+    ...targetRows(),
+    '',
+    '## Throughput',
+    '',
+  ];
+  if (throughput) {
+    const t = throughput;
+    lines.push(
+      `Same app and route everywhere (\`GET /orders/:id\`, a small JSON body), each variant a server in its own process${t.pinned ? ' pinned to CPU 1' : ''}, ` +
+        `autocannon in the parent${t.pinned ? ' on CPU 0' : ''} with ${t.load.connections} keep-alive connections. ` +
+        `Warm-up ${t.warmupSeconds} s per variant, then ${t.rounds} interleaved rounds of ${t.load.durationSeconds} s per variant (the order changes every round). ` +
+        `Ratios are medians over rounds of variant ÷ bare in the same round; "per server CPU" divides requests by the server process's CPU time instead of wall time, so it holds even when the load generator or a neighbour is the limit. ` +
+        `Samples taken while other processes used more than 0.1 core were run again (${t.reruns} reruns this time).`,
+      '',
+      throughputMarkdown(t),
+      '',
+    );
+  } else {
+    lines.push(throughputError ? `Not measured: the run failed (${throughputError}).` : 'Skipped in this run (`BENCH_SKIP=throughput`).', '');
+  }
+  lines.push('## Drain', '');
+  if (drain) {
+    lines.push(
+      `Failed requests over ${drain[0]?.restarts ?? restarts} rolling restarts per mode under load behind a real HAProxy that learns of a drain only through the readiness check (the Kubernetes situation); see \`bench/src/drain.ts\`. Failures are counted per request (sent − answered 2xx), not as autocannon counts them.`,
+      '',
+      `| ${DRAIN_HEADERS.join(' | ')} |`,
+      `| --- | ${DRAIN_HEADERS.slice(1).map(() => '---:').join(' | ')} |`,
+      ...drainRows(drain).map((row) => `| ${row.join(' | ')} |`),
+      '',
+    );
+  } else if (drainError) {
+    lines.push(`Not measured: the run failed (${drainError}).`, '');
+  } else {
+    lines.push(skip.has('drain') ? 'Skipped in this run (`BENCH_SKIP=drain`).' : 'Not measured: `bench/src/drain.ts` is not present.', '');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function targetRows(): string[] {
+  const rows: string[] = [];
+  const pct = (v: number): string => (Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : 'n/a');
+  for (const v of throughput?.variants.filter((x) => x.variant.id.endsWith('-baton')) ?? []) {
+    const base = v.variant.framework === 'express' ? 'Express' : 'Fastify';
+    rows.push(
+      `| ${v.variant.label}: throughput ≥ ${pct(THROUGHPUT_TARGET)} of bare ${base} | ${pct(v.ratioToBare)} req/s (${pct(v.cpuRatioToBare)} per server CPU) | ${v.ratioToBare >= THROUGHPUT_TARGET ? 'yes' : '**no**'} |`,
+    );
+  }
+  if (!throughput) rows.push('| Throughput ≥ 97% of bare | not measured | — |');
+  const baton = batonDrainRow(drain);
+  rows.push(
+    baton
+      ? `| Drain: Baton loses 0 requests over ${baton.restarts} restarts | ${baton.failed} failed of ${baton.sent.toLocaleString('en-US')} sent | ${baton.failed === 0 ? 'yes' : '**no**'} |`
+      : '| Drain: Baton loses 0 requests | not measured | — |',
+  );
+  return rows;
+}
+
+function commandLine(): string {
+  const env = Object.entries(process.env)
+    .filter(([key]) => key.startsWith('BENCH_') && key !== 'BENCH_JSON')
+    .map(([key, value]) => `${key}=${value}`);
+  const viaPnpm = process.env.npm_lifecycle_event === 'bench';
+  const command = viaPnpm ? 'pnpm bench' : `node bench/dist/run.js${argv.length ? ` ${argv.join(' ')}` : ''}`;
+  return [...env, command].join(' ');
+}
+
+function listEnv(name: string): string[] | undefined {
+  const list = process.env[name]?.split(',').map((s) => s.trim()).filter(Boolean);
+  return list && list.length > 0 ? list : undefined;
+}
+
+function numberEnv(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer; got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
