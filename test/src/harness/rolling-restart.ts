@@ -59,7 +59,7 @@ export interface RollingRestartResult {
  * throttling the overall rate.
  */
 export function defaultRequestMixes(): LoadRequest[][] {
-  const post: LoadRequest = { method: 'POST', path: '/orders', body: JSON.stringify({ item: 'widget', quantity: 2 }) };
+  const post: LoadRequest = { method: 'POST', path: '/orders', body: JSON.stringify({ customer: 'c-e2e', items: [{ sku: 'TEA-1', quantity: 2 }] }) };
   const fast: LoadRequest[] = [{ path: '/orders' }, { path: '/orders' }, post, { path: '/orders' }];
   const slow: LoadRequest[] = [{ path: '/slow?ms=300' }, { path: '/orders' }, { path: '/slow?ms=1500' }, post];
   return [fast, fast, fast, slow];
