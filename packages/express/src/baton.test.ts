@@ -11,9 +11,9 @@ interface TestResponse {
 }
 
 /** One request on a fresh connection; resolves with the whole response. */
-function call(url: string, method = 'GET', agent: Agent | false = false): Promise<TestResponse> {
+function call(url: string, method = 'GET', agent: Agent | false = false, headers: Record<string, string> = {}): Promise<TestResponse> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method, agent }, (res) => {
+    const req = httpRequest(url, { method, agent, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -38,7 +38,7 @@ function createTestApp(options: Parameters<typeof baton>[1] = {}) {
   const app: Application = express();
   const b = baton(app, options);
   app.use((req, res, next) => {
-    if (req.headers.authorization === 'Bearer ok' || req.path === '/hello' || req.path === '/slow') next();
+    if (req.headers.authorization === 'Bearer ok' || req.path === '/hello' || req.path === '/slow' || req.path === '/events') next();
     else res.status(401).json({ error: 'unauthorized' });
   });
   app.get('/hello', (_req, res) => {
@@ -173,6 +173,31 @@ describe('graceful shutdown', () => {
     expect(b.lifecycle.state).toBe('stopped');
     expect(listening.server.listening).toBe(false);
     await expect(call(`${listening.url}/hello`)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('does not cut an ordinary request whose client accepts text/event-stream', async () => {
+    const { b, listening } = await listen({ lifecycle: noDelay });
+    const slow = call(`${listening.url}/slow?ms=300`, 'GET', false, { accept: 'text/event-stream, */*' });
+    await waitFor(() => b.lifecycle.counts().inFlight + b.lifecycle.counts().longLived === 1, 'the slow request to arrive');
+    await listening.close('test');
+    const response = await slow;
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toEqual({ slept: 300 });
+  });
+
+  it('ends a Server-Sent Events stream when the drain begins', async () => {
+    const { app, b } = createTestApp({ lifecycle: noDelay });
+    app.get('/events', (_req, res) => {
+      res.set('content-type', 'text/event-stream').flushHeaders();
+      res.write('data: hello\n\n');
+    });
+    const listening = await b.listen({ port: 0, host: '127.0.0.1' });
+    cleanups.push(() => listening.close());
+    const stream = call(`${listening.url}/events`);
+    await waitFor(() => b.lifecycle.counts().longLived === 1, 'the stream to open');
+    const report = await listening.close('test');
+    expect((await stream).body).toBe('data: hello\n\n');
+    expect(report.forced).toBe(false);
   });
 
   it('serve() runs the core runner: exit code 0 after a clean drain', async () => {

@@ -15,6 +15,7 @@ import {
   type ShutdownReport,
 } from '@baton/lifecycle';
 import { createProbeMiddleware } from './probe-middleware.js';
+import { guardCloseLongLived } from './internal/close-long-lived.js';
 import { createSwitchableLogger, type SwitchableLogger } from './internal/switchable-logger.js';
 
 /** Probe route options, plus an optional separate port for the probes. */
@@ -154,9 +155,10 @@ function resolveLifecycle(option: BatonExpressOptions['lifecycle']): { lifecycle
   if (option !== undefined && (option === null || typeof option !== 'object')) {
     throw new BatonError('BATON_ERR_INVALID_OPTION', 'baton: `lifecycle` must be a Lifecycle (from createLifecycle) or lifecycle options.');
   }
-  if (option?.logger) return { lifecycle: createLifecycle(option), logger: undefined };
+  const shutdown = { ...option?.shutdown, closeLongLived: guardCloseLongLived(option?.shutdown?.closeLongLived) };
+  if (option?.logger) return { lifecycle: createLifecycle({ ...option, shutdown }), logger: undefined };
   const logger = createSwitchableLogger(silentLogger);
-  return { lifecycle: createLifecycle({ ...option, logger }), logger };
+  return { lifecycle: createLifecycle({ ...option, shutdown, logger }), logger };
 }
 
 function resolveProbes(option: BatonExpressOptions['probes']): ExpressProbeOptions | undefined {

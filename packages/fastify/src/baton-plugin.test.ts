@@ -11,9 +11,9 @@ interface TestResponse {
 }
 
 /** One request; resolves with the whole response. `agent: false` means a fresh connection. */
-function call(url: string, method = 'GET', agent: Agent | false = false): Promise<TestResponse> {
+function call(url: string, method = 'GET', agent: Agent | false = false, headers: Record<string, string> = {}): Promise<TestResponse> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method, agent }, (res) => {
+    const req = httpRequest(url, { method, agent, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -208,6 +208,16 @@ describe('graceful shutdown with Fastify', () => {
     expect(app.server.listening).toBe(false);
     // The point of the bound: Fastify's keep-alive timeout is 72 s.
     expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('does not cut an ordinary request whose client accepts text/event-stream', async () => {
+    const { app, served } = await serveTestApp({ lifecycle: noDelay });
+    const slow = call(`${served.url}/slow?ms=300`, 'GET', false, { accept: 'text/event-stream, */*' });
+    await waitFor(() => app.lifecycle.counts().inFlight + app.lifecycle.counts().longLived === 1, 'the slow request to arrive');
+    await served.shutdown('test');
+    const response = await slow;
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toEqual({ slept: 300 });
   });
 
   it('ends the lifecycle cleanly when the app is closed directly', async () => {

@@ -10,6 +10,7 @@ import {
   type LifecycleOptions,
   type ProbeRouteOptions,
 } from '@baton/lifecycle';
+import { guardCloseLongLived } from './internal/close-long-lived.js';
 import { fromFastifyLogger } from './internal/fastify-logger.js';
 import { registerProbeRoutes } from './probe-routes.js';
 
@@ -122,7 +123,8 @@ function resolveLifecycle(app: FastifyInstance, option: BatonPluginOptions['life
   if (option !== undefined && (option === null || typeof option !== 'object')) {
     throw new BatonError('BATON_ERR_INVALID_OPTION', '@baton/fastify: `lifecycle` must be a Lifecycle (from createLifecycle) or lifecycle options.');
   }
-  return createLifecycle({ logger: fromFastifyLogger(app.log), ...option });
+  const shutdown = { ...option?.shutdown, closeLongLived: guardCloseLongLived(option?.shutdown?.closeLongLived) };
+  return createLifecycle({ logger: fromFastifyLogger(app.log), ...option, shutdown });
 }
 
 function resolveProbes(option: BatonPluginOptions['probes']) {
