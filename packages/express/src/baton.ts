@@ -111,7 +111,7 @@ export function baton(app: Application, options: BatonExpressOptions = {}): Bato
     started = true;
     return serve({
       // Express apps are node:http request listeners; the core creates and tracks the server.
-      handler: app as unknown as NonNullable<ServeOptions['handler']>,
+      handler: app,
       lifecycle,
       // Probes on the app are answered by the middleware above; the core only runs a separate probe server.
       probes: separateProbes && probeOptions ? probeOptions : false,

@@ -7,4 +7,3 @@ export {
   type BatonServeOptions,
   type ExpressProbeOptions,
 } from './baton.js';
-export { createProbeMiddleware } from './probe-middleware.js';
