@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { findFreePort } from './free-port.js';
@@ -171,7 +170,9 @@ async function launch(setup: { binary: string; dir: string; slots: number; inter
         const message = `HAProxy exited at startup (${child.exitCode ?? child.signalCode}): ${stderr.trim()}`;
         throw /cannot bind|address already in use/i.test(stderr) ? new PortClashError(message) : new Error(message);
       }
-      if ((await canConnect(port)) && (await api.command('show info').then((info) => info.includes('Name: HAProxy'), () => false))) break;
+      // The stats socket answers only once every listener is bound; asking it
+      // (rather than connecting to the frontend) leaves no bogus session in the log.
+      if (await frontendOpen(api)) break;
       if (Date.now() > deadline) throw new Error(`HAProxy did not start within 10 s: ${stderr.trim()}`);
       await sleep(25);
     }
@@ -191,15 +192,12 @@ async function launch(setup: { binary: string; dir: string; slots: number; inter
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+async function frontendOpen(api: RuntimeApi): Promise<boolean> {
+  try {
+    return (await api.showStat()).some((row) => row.pxname === 'fe' && row.svname === 'FRONTEND' && row.status === 'OPEN');
+  } catch {
+    return false;
+  }
 }
 
 /** SIGTERM (HAProxy's hard stop), SIGKILL if it lingers. */
