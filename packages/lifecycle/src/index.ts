@@ -24,6 +24,7 @@ export {
   type PhaseReport,
   type StartOptions,
   type ProbeOptions,
+  type ShutdownRequest,
 } from './lifecycle.js';
 export type { ConnectionCounts } from './internal/connection-tracker.js';
 export { resolveShutdownBudget, totalMs, type ShutdownBudget, type ShutdownBudgetOptions } from './shutdown-budget.js';

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Server as NetServer } from 'node:net';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { CheckRegistry, type CheckDefinition, type ProbeKind } from './check-registry.js';
 import { BatonError } from './errors.js';
 import { buildReport, worstOf, type ProbeReport, type ReportKind } from './health-report.js';
@@ -65,7 +65,10 @@ export interface ShutdownReport {
   phases: PhaseReport[];
   /** At the moment readiness failed. */
   atStart: ConnectionCounts;
-  /** Requests that arrived after readiness failed (a load balancer slower than the propagation delay shows here). */
+  /**
+   * App requests (probes excluded) that arrived after readiness failed: a load
+   * balancer slower than the propagation delay shows here.
+   */
   requestsAfterNotReady: number;
   /** Milliseconds after readiness failed that the last new request arrived. */
   lastRequestAfterNotReadyMs?: number;
@@ -94,6 +97,21 @@ export interface ProbeOptions {
   verbose?: boolean;
   /** Include checks' `output` and `observedValue`. Default false. */
   details?: boolean;
+  /**
+   * The HTTP request being answered, if any. Probe requests are left out of
+   * the drain figures (`requestsAfterNotReady`), which are about app traffic:
+   * a load balancer keeps health-checking an instance it no longer routes to.
+   */
+  request?: IncomingMessage;
+}
+
+/** Options of {@link Lifecycle.shutdown}. */
+export interface ShutdownRequest {
+  /**
+   * Skip the propagation delay, e.g. when the server is already being closed
+   * by its framework and no load balancer needs time to notice.
+   */
+  skipPropagation?: boolean;
 }
 
 const DRAIN_POLL_MS = 25;
@@ -114,7 +132,8 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   readonly budget: ShutdownBudget;
   readonly service: string | undefined;
   readonly release: string | undefined;
-  readonly logger: Logger;
+  /** Where the lifecycle logs; may be replaced, e.g. by a runner that starts later. */
+  logger: Logger;
 
   #state: LifecycleState = 'starting';
   readonly #now: () => number;
@@ -128,8 +147,9 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   readonly #forceAbort = new AbortController();
   #shutdown: Promise<ShutdownReport> | undefined;
   #notReadyAt: number | undefined;
-  #requestsAfterNotReady = 0;
-  #lastRequestAfterNotReadyMs: number | undefined;
+  /** Requests that arrived after readiness failed, with their arrival time (only during a shutdown). */
+  readonly #lateRequests = new Map<IncomingMessage, number>();
+  readonly #probeRequests = new WeakSet<IncomingMessage>();
 
   constructor(options: LifecycleOptions = {}) {
     super();
@@ -150,7 +170,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     this.checks = new CheckRegistry({ now: this.#now });
     for (const check of options.checks ?? []) this.checks.add(check);
     this.#tracker = new ConnectionTracker(this.#now);
-    this.#tracker.onRequest = () => this.#countLateRequest();
+    this.#tracker.onRequest = (request) => this.#noteLateRequest(request);
     this.#tracker.onChange = () => this.emit('drain-progress', this.#tracker.counts());
   }
 
@@ -235,6 +255,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
 
   /** Answers a probe. Never throws: a throwing check is a failed check. */
   async probe(kind: ReportKind, options: ProbeOptions = {}): Promise<ProbeReport> {
+    if (options.request) this.#probeRequests.add(options.request);
     const state = this.#state;
     // Readiness while not ready answers at once: there is nothing a check could change.
     const skipChecks = (kind === 'readiness' || kind === 'health') && state !== 'ready' && !options.verbose;
@@ -256,8 +277,8 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
    * serving, listeners close, in-flight work drains, hooks run, `stopped`.
    * Idempotent: every call returns the same report.
    */
-  shutdown(reason = 'shutdown'): Promise<ShutdownReport> {
-    this.#shutdown ??= this.#runShutdown(reason);
+  shutdown(reason = 'shutdown', options: ShutdownRequest = {}): Promise<ShutdownReport> {
+    this.#shutdown ??= this.#runShutdown(reason, options.skipPropagation === true);
     return this.#shutdown;
   }
 
@@ -275,7 +296,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     return report;
   }
 
-  async #runShutdown(reason: string): Promise<ShutdownReport> {
+  async #runShutdown(reason: string, skipPropagation: boolean): Promise<ShutdownReport> {
     const started = this.#now();
     const wasReady = this.#state === 'ready';
     const atStart = this.#tracker.counts();
@@ -292,7 +313,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
 
     // 1-2. Readiness already fails; keep serving while load balancers notice.
     // An instance that never became ready never had traffic routed to it.
-    const delay = wasReady ? this.budget.propagationDelayMs : 0;
+    const delay = wasReady && !skipPropagation ? this.budget.propagationDelayMs : 0;
     phases.push(await this.#phase('propagation', delay, async () => !(await sleep(delay, force))));
 
     // 3. Stop accepting. net.Server#close, not http.Server#close: the latter
@@ -360,18 +381,20 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
 
     this.checks.stop();
     if (force.aborted) forcedBy ??= 'force';
+    const late = [...this.#lateRequests].filter(([request]) => !this.#probeRequests.has(request)).map(([, at]) => at - started);
+    this.#lateRequests.clear();
     const report: ShutdownReport = {
       reason,
       forced: forcedBy !== undefined,
       durationMs: this.#now() - started,
       phases,
       atStart,
-      requestsAfterNotReady: this.#requestsAfterNotReady,
+      requestsAfterNotReady: late.length,
       forcedCloses,
       hookFailures,
     };
     if (forcedBy) report.forcedBy = forcedBy;
-    if (this.#lastRequestAfterNotReadyMs !== undefined) report.lastRequestAfterNotReadyMs = this.#lastRequestAfterNotReadyMs;
+    if (late.length > 0) report.lastRequestAfterNotReadyMs = late.reduce((a, b) => Math.max(a, b));
     this.#transition('stopped', reason);
     this.logger.info('shutdown finished', { ...report, phases: undefined, atStart: undefined });
     this.emit('stopped', report);
@@ -393,10 +416,8 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     return all.filter((r) => (seen.has(r.name) ? false : (seen.add(r.name), true)));
   }
 
-  #countLateRequest(): void {
-    if (this.#notReadyAt === undefined) return;
-    this.#requestsAfterNotReady += 1;
-    this.#lastRequestAfterNotReadyMs = this.#now() - this.#notReadyAt;
+  #noteLateRequest(request: IncomingMessage): void {
+    if (this.#notReadyAt !== undefined) this.#lateRequests.set(request, this.#now());
   }
 
   #transition(to: LifecycleState, reason?: string): void {

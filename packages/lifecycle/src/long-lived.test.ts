@@ -21,6 +21,11 @@ async function startServer(options: LifecycleOptions = {}): Promise<{ lifecycle:
       res.write('data: hello\n\n');
       return;
     }
+    if (req.url === '/slow') {
+      const timer = setTimeout(() => res.end('computed'), 300);
+      res.on('close', () => clearTimeout(timer));
+      return;
+    }
     res.end('ok');
   });
   lifecycle.attach(server);
@@ -96,6 +101,23 @@ describe('long-lived connections', () => {
     expect(lifecycle.counts()).toMatchObject({ longLived: 1, inFlight: 0 });
     const report = await lifecycle.shutdown('test');
     expect(await ended).toBe('end'); // a clean end of stream, not a reset: EventSource reconnects elsewhere
+    expect(report.forced).toBe(false);
+  });
+
+  it('lets an ordinary request from an SSE-capable client finish instead of ending it empty', async () => {
+    const { lifecycle, port } = await startServer();
+    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ port, host: '127.0.0.1', path: '/slow', headers: { accept: 'text/event-stream, */*' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject).end();
+    });
+    await waitFor(() => lifecycle.counts().inFlight === 1, 5000, 'request in flight');
+    expect(lifecycle.counts().longLived).toBe(0);
+    const report = await lifecycle.shutdown('test');
+    expect(await answer).toEqual({ status: 200, body: 'computed' });
     expect(report.forced).toBe(false);
   });
 

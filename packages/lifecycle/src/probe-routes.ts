@@ -100,7 +100,7 @@ export function createProbeHandler(
       return true;
     }
     void lifecycle
-      .probe(kind, { verbose: wantsVerbose(search), details: safeDetails(resolved, request) })
+      .probe(kind, { verbose: wantsVerbose(search), details: safeDetails(resolved, request), request })
       .then((report) => {
         const body = JSON.stringify(report.body);
         response.writeHead(report.statusCode, { ...PROBE_HEADERS, 'content-length': Buffer.byteLength(body) });

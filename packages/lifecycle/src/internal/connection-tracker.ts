@@ -178,11 +178,14 @@ function markClose(response: ServerResponse): void {
 }
 
 /**
- * An SSE response: the client asked for one (EventSource always sends
- * `Accept: text/event-stream`) or the app set that content type with setHeader.
- * (Headers given to writeHead directly are not readable back, hence both.)
+ * An SSE stream: its headers are out (before that it is an ordinary request
+ * still being computed, which the drain must let finish) and either the client
+ * asked for a stream (EventSource always sends `Accept: text/event-stream`) or
+ * the app set that content type with setHeader. (Headers given to writeHead
+ * directly cannot be read back, hence both.)
  */
 function isEventStream(response: ServerResponse): boolean {
+  if (!response.headersSent) return false;
   const type = response.getHeader('content-type');
   if (typeof type === 'string' && type.toLowerCase().startsWith('text/event-stream')) return true;
   const accept = response.req.headers.accept;
