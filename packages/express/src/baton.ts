@@ -15,8 +15,6 @@ import {
   type ShutdownReport,
 } from '@baton/lifecycle';
 import { createProbeMiddleware } from './probe-middleware.js';
-import { guardCloseLongLived } from './internal/close-long-lived.js';
-import { createSwitchableLogger, type SwitchableLogger } from './internal/switchable-logger.js';
 
 /** Probe route options, plus an optional separate port for the probes. */
 export type ExpressProbeOptions = ProbeRouteOptions & {
@@ -97,7 +95,7 @@ export function baton(app: Application, options: BatonExpressOptions = {}): Bato
   if (options === null || typeof options !== 'object') {
     throw new BatonError('BATON_ERR_INVALID_OPTION', 'baton: options must be an object.');
   }
-  const { lifecycle, logger } = resolveLifecycle(options.lifecycle);
+  const { lifecycle, quiet } = resolveLifecycle(options.lifecycle);
   const probeOptions = resolveProbes(options.probes);
   const probes = createProbeMiddleware(lifecycle, probeOptions ?? {});
   const separateProbes = probeOptions?.port !== undefined;
@@ -123,7 +121,8 @@ export function baton(app: Application, options: BatonExpressOptions = {}): Bato
     lifecycle,
     probes,
     async serve(serveOptions = {}) {
-      logger?.switchTo(jsonLogger());
+      // Quiet as a library (listen, tests); JSON lines on stderr under the runner, as the core serve() does.
+      if (quiet) lifecycle.logger = jsonLogger();
       return run(pickDefined(serveOptions, ['port', 'host', 'startup', 'signals', 'onSecondSignal', 'exit']));
     },
     async listen(listenOptions = {}) {
@@ -150,15 +149,13 @@ export function baton(app: Application, options: BatonExpressOptions = {}): Bato
   };
 }
 
-function resolveLifecycle(option: BatonExpressOptions['lifecycle']): { lifecycle: Lifecycle; logger: SwitchableLogger | undefined } {
-  if (option instanceof Lifecycle) return { lifecycle: option, logger: undefined };
+function resolveLifecycle(option: BatonExpressOptions['lifecycle']): { lifecycle: Lifecycle; quiet: boolean } {
+  if (option instanceof Lifecycle) return { lifecycle: option, quiet: false };
   if (option !== undefined && (option === null || typeof option !== 'object')) {
     throw new BatonError('BATON_ERR_INVALID_OPTION', 'baton: `lifecycle` must be a Lifecycle (from createLifecycle) or lifecycle options.');
   }
-  const shutdown = { ...option?.shutdown, closeLongLived: guardCloseLongLived(option?.shutdown?.closeLongLived) };
-  if (option?.logger) return { lifecycle: createLifecycle({ ...option, shutdown }), logger: undefined };
-  const logger = createSwitchableLogger(silentLogger);
-  return { lifecycle: createLifecycle({ ...option, shutdown, logger }), logger };
+  if (option?.logger) return { lifecycle: createLifecycle(option), quiet: false };
+  return { lifecycle: createLifecycle({ ...option, logger: silentLogger }), quiet: true };
 }
 
 function resolveProbes(option: BatonExpressOptions['probes']): ExpressProbeOptions | undefined {

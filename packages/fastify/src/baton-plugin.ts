@@ -10,7 +10,6 @@ import {
   type LifecycleOptions,
   type ProbeRouteOptions,
 } from '@baton/lifecycle';
-import { guardCloseLongLived } from './internal/close-long-lived.js';
 import { fromFastifyLogger } from './internal/fastify-logger.js';
 import { registerProbeRoutes } from './probe-routes.js';
 
@@ -93,8 +92,9 @@ const plugin: FastifyPluginAsync<BatonPluginOptions> = async (app, options) => {
     // Someone called app.close() directly: run the lifecycle to its end too,
     // so its state, probes and background checks do not outlive the app.
     // (When the lifecycle started the close, it is already shutting down and
-    // waits for this hook: awaiting it here would deadlock.)
-    if (!lifecycle.isShuttingDown) await lifecycle.shutdown('fastify close');
+    // waits for this hook: awaiting it here would deadlock.) Fastify is
+    // closing its server anyway, so no load balancer is waited for.
+    if (!lifecycle.isShuttingDown) await lifecycle.shutdown('fastify close', { skipPropagation: true });
     const server = app.batonProbeServer;
     if (server?.listening) {
       await new Promise<void>((resolve) => {
@@ -123,8 +123,7 @@ function resolveLifecycle(app: FastifyInstance, option: BatonPluginOptions['life
   if (option !== undefined && (option === null || typeof option !== 'object')) {
     throw new BatonError('BATON_ERR_INVALID_OPTION', '@baton/fastify: `lifecycle` must be a Lifecycle (from createLifecycle) or lifecycle options.');
   }
-  const shutdown = { ...option?.shutdown, closeLongLived: guardCloseLongLived(option?.shutdown?.closeLongLived) };
-  return createLifecycle({ logger: fromFastifyLogger(app.log), ...option, shutdown });
+  return createLifecycle({ logger: fromFastifyLogger(app.log), ...option });
 }
 
 function resolveProbes(option: BatonPluginOptions['probes']) {

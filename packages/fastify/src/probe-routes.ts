@@ -28,6 +28,7 @@ export function registerProbeRoutes(app: FastifyInstance, lifecycle: Lifecycle, 
         const report = await lifecycle.probe(kind, {
           verbose: wantsVerbose(splitUrl(request.url).search),
           details: safeDetails(resolved, request.raw),
+          request: request.raw,
         });
         // A Buffer is sent untouched: an object would become application/json, and a
         // string would get "; charset=utf-8" appended, unlike the core's answers.
