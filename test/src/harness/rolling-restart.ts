@@ -23,6 +23,12 @@ export interface RollingRestartOptions {
   maxDurationMs?: number;
   /** A replaced instance that has not exited after this is SIGKILLed (and the run says so). Default 30000 ms. */
   exitTimeoutMs?: number;
+  /**
+   * Drain at the router first, as an orchestrator does: `set server state
+   * drain`, wait until HAProxy has no session to the instance, then SIGTERM.
+   * Default false (the Kubernetes situation: SIGTERM with no router-side drain).
+   */
+  routerDrain?: boolean;
   /** Load keeps flowing this long after each replacement is UP, before the next SIGTERM. Default 500 ms. */
   settleMs?: number;
   haproxy?: HaproxyOptions;
@@ -120,6 +126,7 @@ export async function runRollingRestart(options: RollingRestartOptions): Promise
     for (let round = 1; round <= rounds; round += 1) {
       // The oldest instance goes first, as a rolling update does.
       const [slot, victim] = [...slots].find(([, occupant]) => occupant !== undefined) as [string, Instance];
+      if (options.routerDrain) await drainAtRouter(router, slot);
       const terminatedAt = Date.now();
       victim.kill('SIGTERM');
       const replacement = await spawn();
@@ -153,6 +160,16 @@ export async function runRollingRestart(options: RollingRestartOptions): Promise
     await load?.stop().catch(() => undefined);
     await Promise.all([...started].map((instance) => instance.stop()));
     await haproxy?.stop();
+  }
+}
+
+/** No new sessions to the slot, then wait (bounded) until HAProxy has none open to it. */
+async function drainAtRouter(router: Haproxy, slot: string, timeoutMs = 10_000): Promise<void> {
+  await router.api.setServerState(router.backend, slot, 'drain');
+  const deadline = Date.now() + timeoutMs;
+  while ((await router.api.currentSessions(router.backend, slot)) > 0) {
+    if (Date.now() > deadline) throw new Error(`HAProxy slot ${slot} still has sessions ${timeoutMs} ms after drain`);
+    await sleep(20);
   }
 }
 
