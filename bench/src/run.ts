@@ -137,7 +137,8 @@ function resultsMarkdown(): string {
         `autocannon in the parent${t.pinned ? ' on CPU 0' : ''} with ${t.load.connections} keep-alive connections. ` +
         `Warm-up ${t.warmupSeconds} s per variant, then ${t.rounds} interleaved rounds of ${t.load.durationSeconds} s per variant (the order changes every round). ` +
         `Ratios are medians over rounds of variant ÷ bare in the same round; "per server CPU" divides requests by the server process's CPU time instead of wall time, so it holds even when the load generator or a neighbour is the limit. ` +
-        `Samples taken while other processes used more than 0.1 core were run again (${t.reruns} reruns this time).`,
+        `Before each sample the run waits (bounded) for other processes to use under 0.1 core; a sample taken while they used more is run again (${t.reruns} reruns, ${t.quietWaitSeconds.toFixed(0)} s of waiting this time), and ratios use only the rounds where both the variant's and its baseline's samples were quiet ("quiet rounds"; all rounds when fewer than 3 were). ` +
+        '"spread" is half the (max − min) ÷ median of req/s over rounds; "server CPU" is the share of a core the server used (below ~90% the load generator or a neighbour was the limit).',
       '',
       throughputMarkdown(t),
       '',

@@ -37,3 +37,20 @@ function machineBusyMs(): number {
     return Number.NaN;
   }
 }
+
+/**
+ * Waits until other processes leave the machine alone (under `limitCores`
+ * over a `windowMs` window) or `maxMs` passes; resolves with the time waited.
+ * Our own idle servers barely count: they are idle between samples.
+ */
+export async function waitForQuiet(limitCores: number, maxMs: number, windowMs = 250): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < maxMs) {
+    const before = readCpu();
+    const windowStart = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const wallMs = performance.now() - windowStart;
+    if (!(foreignCores(before, readCpu(), 0, wallMs) > limitCores)) break;
+  }
+  return performance.now() - started;
+}

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { ORDER_PATH, orderBody } from './servers/order-route.js';
+import { waitForQuiet } from './throughput-machine-load.js';
 import { runRound, type LoadOptions, type RoundSample } from './throughput-round.js';
 import { startThroughputServer, type ThroughputServer } from './throughput-server.js';
 import { median, spread } from './throughput-stats.js';
@@ -12,7 +13,7 @@ export interface ThroughputOptions {
   /** Shorter warm-up, fewer and shorter rounds: about 45 s instead of about 3.5 min. */
   quick?: boolean;
   /**
-   * Measured rounds; every variant runs once per round. Default 15 (quick: 6).
+   * Measured rounds; every variant runs once per round. Default 12 (quick: 6).
    * Many short rounds rather than a few long ones: on a shared VM the speed
    * of a core drifts by ±15% within seconds, and only a median over many
    * same-round pairs is steady.
@@ -67,6 +68,8 @@ export interface ThroughputResult {
   durationMs: number;
   /** Samples run again because other processes were busy meanwhile. */
   reruns: number;
+  /** Seconds spent waiting for other processes to quieten before samples. */
+  quietWaitSeconds: number;
   variants: VariantResult[];
 }
 
@@ -78,7 +81,7 @@ export interface ThroughputResult {
  */
 export async function runThroughputBench(options: ThroughputOptions = {}): Promise<ThroughputResult> {
   const quick = options.quick ?? false;
-  const rounds = options.rounds ?? (quick ? 6 : 15);
+  const rounds = options.rounds ?? (quick ? 6 : 12);
   const warmupSeconds = options.warmupSeconds ?? (quick ? 1 : 3);
   const load: LoadOptions = {
     path: ORDER_PATH,
@@ -104,16 +107,23 @@ export async function runThroughputBench(options: ThroughputOptions = {}): Promi
     }
 
     const samples = new Map<string, RoundSample[]>(variants.map((v) => [v.id, []]));
-    // Bounded: at most a third more samples than planned, two per sample.
-    let rerunsLeft = Math.ceil((rounds * variants.length) / 3);
+    // Bounded: at most a sixth more samples than planned, two per sample, and
+    // at most 5 s (quick: 2 s) of waiting for quiet per sample, 60 s (20 s) in all.
+    let rerunsLeft = Math.ceil((rounds * variants.length) / 6);
     let reruns = 0;
+    let quietBudgetMs = quick ? 20_000 : 60_000;
+    const quiet = async (): Promise<void> => {
+      quietBudgetMs -= await waitForQuiet(FOREIGN_LOAD_LIMIT, Math.min(quick ? 2000 : 5000, Math.max(0, quietBudgetMs)));
+    };
     for (let round = 0; round < rounds; round += 1) {
       const order = roundOrder(variants, round);
       for (const variant of order) {
+        await quiet();
         let sample = await runRound(serverOf(servers, variant), load);
         for (let again = 0; sample.foreignCores > FOREIGN_LOAD_LIMIT && again < 2 && rerunsLeft > 0; again += 1) {
           rerunsLeft -= 1;
           reruns += 1;
+          await quiet();
           sample = await runRound(serverOf(servers, variant), load);
         }
         samples.get(variant.id)?.push(sample);
@@ -127,6 +137,7 @@ export async function runThroughputBench(options: ThroughputOptions = {}): Promi
       pinned,
       durationMs: performance.now() - started,
       reruns,
+      quietWaitSeconds: ((quick ? 20_000 : 60_000) - quietBudgetMs) / 1000,
       variants: variants.map((variant) => summarize(variant, variants, samples)),
     };
   } finally {
@@ -164,11 +175,21 @@ function summarize(variant: ThroughputVariant, all: readonly ThroughputVariant[]
   };
 }
 
-/** Round 0 in list order, then rotated by the round number and every other round reversed. */
-function roundOrder<T>(items: readonly T[], round: number): T[] {
-  const shift = round % items.length;
-  const rotated = [...items.slice(shift), ...items.slice(0, shift)];
-  return round % 2 === 1 ? rotated.reverse() : rotated;
+/**
+ * The order of one round: framework by framework (so a variant is measured
+ * close in time to its baseline), each framework's variants rotated by the
+ * round number and reversed every other round, and the frameworks' order
+ * swapped every other round too.
+ */
+function roundOrder(variants: readonly ThroughputVariant[], round: number): ThroughputVariant[] {
+  const frameworks = [...new Set(variants.map((v) => v.framework))];
+  if (round % 2 === 1) frameworks.reverse();
+  return frameworks.flatMap((framework) => {
+    const group = variants.filter((v) => v.framework === framework);
+    const shift = round % group.length;
+    const rotated = [...group.slice(shift), ...group.slice(0, shift)];
+    return round % 2 === 1 ? rotated.reverse() : rotated;
+  });
 }
 
 /** Fails fast when a variant does not answer the route (and its probes) as expected. */
