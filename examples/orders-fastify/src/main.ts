@@ -1,43 +1,19 @@
-import { isBatonError, jsonLogger } from '@baton/lifecycle';
 import { serveFastify } from '@baton/fastify';
-import { ConfigError, formatListeningLine, loadConfig } from '@baton/example-orders-domain';
+import { jsonLogger } from '@baton/lifecycle';
+import { failStartup, formatListeningLine, loadConfig, shutdownBudgetFrom, startupWorkFrom } from '@baton/example-orders-domain';
 import { createApp } from './app.js';
 
-// The runner: configuration from the environment, then Baton's serve(), which
-// owns signals and the exit code. stdout carries one JSON "listening" line
-// (scripts read the port from it); every log line goes to stderr.
+// The runner: configuration from the environment, then Baton's serveFastify(),
+// which owns signals and the exit code. stdout carries one JSON "listening"
+// line (scripts read the port from it); every log line goes to stderr.
 try {
   const config = loadConfig();
-  const shutdown: Record<string, number> = { propagationDelayMs: config.propagationDelayMs };
-  if (config.drainTimeoutMs !== undefined) shutdown.drainTimeoutMs = config.drainTimeoutMs;
-  if (config.gracePeriodMs !== undefined) shutdown.gracePeriodMs = config.gracePeriodMs;
   const { app } = await createApp({
     release: config.release,
-    lifecycle: { logger: jsonLogger({ name: 'orders-fastify' }), shutdown },
+    lifecycle: { logger: jsonLogger({ name: 'orders-fastify' }), shutdown: shutdownBudgetFrom(config) },
   });
-  const served = await serveFastify(app, {
-    port: config.port,
-    host: config.host,
-    ...(config.startupDelayMs > 0 ? { startup: ({ signal }) => sleep(config.startupDelayMs, signal) } : {}),
-  });
+  const served = await serveFastify(app, { port: config.port, host: config.host, ...startupWorkFrom(config) });
   process.stdout.write(formatListeningLine({ port: served.port, release: config.release, framework: 'fastify' }));
 } catch (error) {
-  fail(error);
-}
-
-function fail(error: unknown): never {
-  const message = error instanceof ConfigError || isBatonError(error) ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
-  process.stderr.write(`orders-fastify: cannot start: ${message}\n`);
-  process.exit(1);
-}
-
-/** Artificial startup work (BATON_STARTUP_DELAY_MS); a shutdown during startup cuts it short. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
+  failStartup('orders-fastify', error);
 }

@@ -1,37 +1,10 @@
-import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent } from 'node:http';
 import express, { type Application } from 'express';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fetchText, waitFor } from '@baton/testing';
 import { BatonError, createLifecycle, isBatonError, type Lifecycle } from '@baton/lifecycle';
 import { baton, type BatonListening } from './index.js';
 
-interface TestResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** One request on a fresh connection; resolves with the whole response. */
-function call(url: string, method = 'GET', agent: Agent | false = false, headers: Record<string, string> = {}): Promise<TestResponse> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method, agent, headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** An app as users write it: probes first, then an auth wall, then routes. */
 function createTestApp(options: Parameters<typeof baton>[1] = {}) {
@@ -72,32 +45,32 @@ describe('probe routes', () => {
   it('answers every probe with application/health+json before any auth middleware', async () => {
     const { listening } = await listen({ lifecycle: noDelay });
     for (const path of ['/livez', '/readyz', '/startupz', '/healthz']) {
-      const response = await call(`${listening.url}${path}`);
+      const response = await fetchText(`${listening.url}${path}`);
       expect(response.status, path).toBe(200);
       expect(response.headers['content-type']).toBe('application/health+json');
       expect(response.headers['cache-control']).toBe('no-store');
       expect(JSON.parse(response.body)).toMatchObject({ status: 'pass' });
     }
     // The app's own routes sit behind the auth wall.
-    expect((await call(`${listening.url}/private`)).status).toBe(401);
+    expect((await fetchText(`${listening.url}/private`)).status).toBe(401);
   });
 
   it('answers HEAD without a body, and ignores unrelated query strings', async () => {
     const { listening } = await listen({ lifecycle: noDelay });
-    const head = await call(`${listening.url}/readyz`, 'HEAD');
+    const head = await fetchText(`${listening.url}/readyz`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.headers['content-type']).toBe('application/health+json');
     expect(head.body).toBe('');
-    const withQuery = await call(`${listening.url}/livez?probe=kubelet&t=1`);
+    const withQuery = await fetchText(`${listening.url}/livez?probe=kubelet&t=1`);
     expect(withQuery.status).toBe(200);
   });
 
   it('shows checks with ?verbose and hides their output unless details are allowed', async () => {
     const checks = [{ name: 'db', check: () => ({ status: 'warn' as const, output: 'db.internal:5432 slow' }), critical: false }];
     const { listening } = await listen({ lifecycle: { ...noDelay, checks } });
-    const plain = JSON.parse((await call(`${listening.url}/readyz`)).body);
+    const plain = JSON.parse((await fetchText(`${listening.url}/readyz`)).body);
     expect(plain.checks).toBeUndefined();
-    const verbose = JSON.parse((await call(`${listening.url}/readyz?verbose`)).body);
+    const verbose = JSON.parse((await fetchText(`${listening.url}/readyz?verbose`)).body);
     expect(verbose.status).toBe('warn');
     expect(verbose.checks.db[0].status).toBe('warn');
     expect(verbose.checks.db[0].output).toBeUndefined();
@@ -106,28 +79,28 @@ describe('probe routes', () => {
       lifecycle: { ...noDelay, checks },
       probes: { details: (req) => req.headers['x-internal'] === 'yes' || req.url?.includes('trusted') === true },
     });
-    const detailed = JSON.parse((await call(`${trusted.url}/readyz?verbose&trusted`)).body);
+    const detailed = JSON.parse((await fetchText(`${trusted.url}/readyz?verbose&trusted`)).body);
     expect(detailed.checks.db[0].output).toBe('db.internal:5432 slow');
   });
 
   it('uses custom paths and leaves a disabled probe to the app', async () => {
     const { listening } = await listen({ lifecycle: noDelay, probes: { paths: { readiness: '/ready', health: false } } });
-    expect((await call(`${listening.url}/ready`)).status).toBe(200);
-    expect((await call(`${listening.url}/healthz`)).status).toBe(401); // reached the app's auth wall
+    expect((await fetchText(`${listening.url}/ready`)).status).toBe(200);
+    expect((await fetchText(`${listening.url}/healthz`)).status).toBe(401); // reached the app's auth wall
   });
 
   it('mounts no probes with probes: false', async () => {
     const { listening } = await listen({ lifecycle: noDelay, probes: false });
-    expect((await call(`${listening.url}/readyz`)).status).toBe(401);
+    expect((await fetchText(`${listening.url}/readyz`)).status).toBe(401);
   });
 
   it('answers probes on a separate port, and not on the app', async () => {
     const { listening } = await listen({ lifecycle: noDelay, probes: { port: 0, host: '127.0.0.1' } });
     expect(listening.probePort).toBeTypeOf('number');
-    expect((await call(`http://127.0.0.1:${listening.probePort}/readyz`)).status).toBe(200);
-    expect((await call(`${listening.url}/readyz`)).status).toBe(401);
+    expect((await fetchText(`http://127.0.0.1:${listening.probePort}/readyz`)).status).toBe(200);
+    expect((await fetchText(`${listening.url}/readyz`)).status).toBe(401);
     await listening.close();
-    await expect(call(`http://127.0.0.1:${listening.probePort}/livez`)).rejects.toThrow(/ECONNREFUSED/);
+    await expect(fetchText(`http://127.0.0.1:${listening.probePort}/livez`)).rejects.toThrow(/ECONNREFUSED/);
   });
 });
 
@@ -137,19 +110,19 @@ describe('graceful shutdown', () => {
     const { b, listening } = await listen({ lifecycle: { shutdown: { propagationDelayMs: 20_000, gracePeriodMs: 60_000 } } });
     const keepAlive = new Agent({ keepAlive: true });
     cleanups.push(async () => keepAlive.destroy());
-    const before = await call(`${listening.url}/hello`, 'GET', keepAlive);
+    const before = await fetchText(`${listening.url}/hello`, { agent: keepAlive });
     expect(before.headers.connection).toBe('keep-alive');
 
     const shutdown = listening.close('test');
     expect(b.lifecycle.state).toBe('draining');
 
-    const ready = await call(`${listening.url}/readyz`);
+    const ready = await fetchText(`${listening.url}/readyz`);
     expect(ready.status).toBe(503);
     expect(JSON.parse(ready.body)).toMatchObject({ status: 'fail', output: 'draining' });
-    expect((await call(`${listening.url}/livez`)).status).toBe(200);
+    expect((await fetchText(`${listening.url}/livez`)).status).toBe(200);
 
     // On the keep-alive connection opened before the shutdown: answered, and told to go elsewhere next time.
-    const during = await call(`${listening.url}/hello`, 'GET', keepAlive);
+    const during = await fetchText(`${listening.url}/hello`, { agent: keepAlive });
     expect(during.status).toBe(200);
     expect(during.headers.connection).toBe('close');
     expect(JSON.parse(during.body)).toEqual({ hello: 'world' });
@@ -162,8 +135,8 @@ describe('graceful shutdown', () => {
 
   it('lets an in-flight slow request finish, then stops listening', async () => {
     const { b, listening } = await listen({ lifecycle: noDelay });
-    const slow = call(`${listening.url}/slow?ms=300`);
-    await waitFor(() => b.lifecycle.counts().inFlight === 1, 'the slow request to arrive');
+    const slow = fetchText(`${listening.url}/slow?ms=300`);
+    await waitFor(() => b.lifecycle.counts().inFlight === 1, 5000, 'the slow request to arrive');
 
     const report = await listening.close('test');
     const response = await slow;
@@ -173,13 +146,13 @@ describe('graceful shutdown', () => {
     expect(report.forcedCloses).toBe(0);
     expect(b.lifecycle.state).toBe('stopped');
     expect(listening.server.listening).toBe(false);
-    await expect(call(`${listening.url}/hello`)).rejects.toThrow(/ECONNREFUSED/);
+    await expect(fetchText(`${listening.url}/hello`)).rejects.toThrow(/ECONNREFUSED/);
   });
 
   it('does not cut an ordinary request whose client accepts text/event-stream', async () => {
     const { b, listening } = await listen({ lifecycle: noDelay });
-    const slow = call(`${listening.url}/slow?ms=300`, 'GET', false, { accept: 'text/event-stream, */*' });
-    await waitFor(() => b.lifecycle.counts().inFlight + b.lifecycle.counts().longLived === 1, 'the slow request to arrive');
+    const slow = fetchText(`${listening.url}/slow?ms=300`, { headers: { accept: 'text/event-stream, */*' } });
+    await waitFor(() => b.lifecycle.counts().inFlight + b.lifecycle.counts().longLived === 1, 5000, 'the slow request to arrive');
     await listening.close('test');
     const response = await slow;
     expect(response.status).toBe(200);
@@ -194,8 +167,8 @@ describe('graceful shutdown', () => {
     });
     const listening = await b.listen({ port: 0, host: '127.0.0.1' });
     cleanups.push(() => listening.close());
-    const stream = call(`${listening.url}/events`);
-    await waitFor(() => b.lifecycle.counts().longLived === 1, 'the stream to open');
+    const stream = fetchText(`${listening.url}/events`);
+    await waitFor(() => b.lifecycle.counts().longLived === 1, 5000, 'the stream to open');
     const report = await listening.close('test');
     expect((await stream).body).toBe('data: hello\n\n');
     expect(report.forced).toBe(false);
@@ -207,7 +180,7 @@ describe('graceful shutdown', () => {
     const served = await b.serve({ port: 0, host: '127.0.0.1', signals: false, exit });
     cleanups.push(() => served.shutdown());
     await served.ready;
-    expect((await call(`${served.url}/readyz`)).status).toBe(200);
+    expect((await fetchText(`${served.url}/readyz`)).status).toBe(200);
     await served.shutdown('test');
     const { code } = await served.stopped;
     expect(code).toBe(0);
@@ -233,7 +206,7 @@ describe('graceful shutdown', () => {
     const lifecycle: Lifecycle = createLifecycle({ release: 'r42', shutdown: { propagationDelayMs: 0 } });
     const { b, listening } = await listen({ lifecycle });
     expect(b.lifecycle).toBe(lifecycle);
-    expect(JSON.parse((await call(`${listening.url}/readyz`)).body)).toMatchObject({ releaseId: 'r42' });
+    expect(JSON.parse((await fetchText(`${listening.url}/readyz`)).body)).toMatchObject({ releaseId: 'r42' });
   });
 });
 

@@ -1,37 +1,10 @@
-import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fetchText, waitFor, type TestResponse } from '@baton/testing';
 import { BatonError, createLifecycle, type Lifecycle, type Served } from '@baton/lifecycle';
 import { batonPlugin, serveFastify, type BatonPluginOptions } from './index.js';
 
-interface TestResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** One request; resolves with the whole response. `agent: false` means a fresh connection. */
-function call(url: string, method = 'GET', agent: Agent | false = false, headers: Record<string, string> = {}): Promise<TestResponse> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method, agent, headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -79,7 +52,7 @@ describe('probe routes', () => {
   it('answers every probe with application/health+json', async () => {
     const { served } = await serveTestApp({ lifecycle: noDelay });
     for (const path of ['/livez', '/readyz', '/startupz', '/healthz']) {
-      const response = await call(`${served.url}${path}`);
+      const response = await fetchText(`${served.url}${path}`);
       expect(response.status, path).toBe(200);
       expect(response.headers['content-type']).toBe('application/health+json');
       expect(response.headers['cache-control']).toBe('no-store');
@@ -89,11 +62,11 @@ describe('probe routes', () => {
 
   it('answers HEAD without a body, and ignores query strings when routing', async () => {
     const { served } = await serveTestApp({ lifecycle: noDelay });
-    const head = await call(`${served.url}/readyz`, 'HEAD');
+    const head = await fetchText(`${served.url}/readyz`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.headers['content-type']).toBe('application/health+json');
     expect(head.body).toBe('');
-    expect((await call(`${served.url}/livez?probe=kubelet&t=1`)).status).toBe(200);
+    expect((await fetchText(`${served.url}/livez?probe=kubelet&t=1`)).status).toBe(200);
   });
 
   it('answers HEAD even when the app turned exposeHeadRoutes off', async () => {
@@ -102,7 +75,7 @@ describe('probe routes', () => {
     cleanups.push(() => app.close());
     await app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = app.server.address() as { port: number };
-    expect((await call(`http://127.0.0.1:${port}/livez`, 'HEAD')).status).toBe(200);
+    expect((await fetchText(`http://127.0.0.1:${port}/livez`, { method: 'HEAD' })).status).toBe(200);
   });
 
   it('answers readiness 503 before startup is over', async () => {
@@ -116,8 +89,8 @@ describe('probe routes', () => {
   it('shows checks with ?verbose and hides their output unless details are allowed', async () => {
     const checks = [{ name: 'db', check: () => ({ status: 'warn' as const, output: 'db.internal:5432 slow' }), critical: false }];
     const { served } = await serveTestApp({ lifecycle: { ...noDelay, checks } });
-    expect(JSON.parse((await call(`${served.url}/readyz`)).body).checks).toBeUndefined();
-    const verbose = JSON.parse((await call(`${served.url}/readyz?verbose=1`)).body);
+    expect(JSON.parse((await fetchText(`${served.url}/readyz`)).body).checks).toBeUndefined();
+    const verbose = JSON.parse((await fetchText(`${served.url}/readyz?verbose=1`)).body);
     expect(verbose.status).toBe('warn');
     expect(verbose.checks.db[0]).toMatchObject({ status: 'warn' });
     expect(verbose.checks.db[0].output).toBeUndefined();
@@ -126,28 +99,28 @@ describe('probe routes', () => {
       lifecycle: { ...noDelay, checks },
       probes: { details: (req) => req.url?.includes('trusted') === true },
     });
-    const detailed = JSON.parse((await call(`${trusted.url}/readyz?verbose&trusted`)).body);
+    const detailed = JSON.parse((await fetchText(`${trusted.url}/readyz?verbose&trusted`)).body);
     expect(detailed.checks.db[0].output).toBe('db.internal:5432 slow');
   });
 
   it('uses custom paths, and registers none with probes: false', async () => {
     const { served } = await serveTestApp({ lifecycle: noDelay, probes: { paths: { readiness: '/ready', health: false } } });
-    expect((await call(`${served.url}/ready`)).status).toBe(200);
-    expect((await call(`${served.url}/healthz`)).status).toBe(404);
-    expect((await call(`${served.url}/private`)).status).toBe(401); // the app's auth hook still guards its routes
+    expect((await fetchText(`${served.url}/ready`)).status).toBe(200);
+    expect((await fetchText(`${served.url}/healthz`)).status).toBe(404);
+    expect((await fetchText(`${served.url}/private`)).status).toBe(401); // the app's auth hook still guards its routes
     const { served: none } = await serveTestApp({ lifecycle: noDelay, probes: false });
-    expect((await call(`${none.url}/readyz`)).status).toBe(404);
+    expect((await fetchText(`${none.url}/readyz`)).status).toBe(404);
   });
 
   it('answers probes on a separate port, and not on the app', async () => {
     const { app, served } = await serveTestApp({ lifecycle: noDelay, probes: { port: 0, host: '127.0.0.1' } });
     expect(served.probePort).toBeTypeOf('number');
-    expect((await call(`http://127.0.0.1:${served.probePort}/readyz`)).status).toBe(200);
-    expect((await call(`${served.url}/readyz`)).status).toBe(404);
+    expect((await fetchText(`http://127.0.0.1:${served.probePort}/readyz`)).status).toBe(200);
+    expect((await fetchText(`${served.url}/readyz`)).status).toBe(404);
     await served.shutdown('test');
     await served.stopped;
     expect(app.batonProbeServer?.listening).toBe(false);
-    await expect(call(`http://127.0.0.1:${served.probePort}/livez`)).rejects.toThrow(/ECONNREFUSED/);
+    await expect(fetchText(`http://127.0.0.1:${served.probePort}/livez`)).rejects.toThrow(/ECONNREFUSED/);
   });
 });
 
@@ -156,20 +129,20 @@ describe('graceful shutdown with Fastify', () => {
     const { app, served } = await serveTestApp({ lifecycle: longDelay });
     const keepAlive = new Agent({ keepAlive: true });
     cleanups.push(async () => keepAlive.destroy());
-    expect((await call(`${served.url}/hello`, 'GET', keepAlive)).headers.connection).toBe('keep-alive');
+    expect((await fetchText(`${served.url}/hello`, { agent: keepAlive })).headers.connection).toBe('keep-alive');
 
     const shutdown = served.shutdown('test');
     expect(app.lifecycle.state).toBe('draining');
-    const ready = await call(`${served.url}/readyz`);
+    const ready = await fetchText(`${served.url}/readyz`);
     expect(ready.status).toBe(503);
     expect(ready.headers['content-type']).toBe('application/health+json');
     expect(JSON.parse(ready.body)).toMatchObject({ status: 'fail', output: 'draining' });
 
     // Fastify is not "closing" yet, so its return503OnClosing refuses nothing: old and new connections alike.
     const answers: TestResponse[] = [];
-    answers.push(await call(`${served.url}/hello`, 'GET', keepAlive));
-    for (let i = 0; i < 5; i++) answers.push(await call(`${served.url}/hello`, 'GET', keepAlive));
-    answers.push(await call(`${served.url}/hello`));
+    answers.push(await fetchText(`${served.url}/hello`, { agent: keepAlive }));
+    for (let i = 0; i < 5; i++) answers.push(await fetchText(`${served.url}/hello`, { agent: keepAlive }));
+    answers.push(await fetchText(`${served.url}/hello`));
     for (const answer of answers) {
       expect(answer.status).toBe(200);
       expect(answer.headers.connection).toBe('close');
@@ -189,10 +162,10 @@ describe('graceful shutdown with Fastify', () => {
     // An idle keep-alive connection: with Fastify's own close it would hold the server for 72 s.
     const idle = new Agent({ keepAlive: true });
     cleanups.push(async () => idle.destroy());
-    await call(`${served.url}/hello`, 'GET', idle);
+    await fetchText(`${served.url}/hello`, { agent: idle });
 
-    const slow = call(`${served.url}/slow?ms=300`);
-    await waitFor(() => app.lifecycle.counts().inFlight === 1, 'the slow request to arrive');
+    const slow = fetchText(`${served.url}/slow?ms=300`);
+    await waitFor(() => app.lifecycle.counts().inFlight === 1, 5000, 'the slow request to arrive');
     const started = Date.now();
     const report = await served.shutdown('test');
     const { code } = await served.stopped;
@@ -212,8 +185,8 @@ describe('graceful shutdown with Fastify', () => {
 
   it('does not cut an ordinary request whose client accepts text/event-stream', async () => {
     const { app, served } = await serveTestApp({ lifecycle: noDelay });
-    const slow = call(`${served.url}/slow?ms=300`, 'GET', false, { accept: 'text/event-stream, */*' });
-    await waitFor(() => app.lifecycle.counts().inFlight + app.lifecycle.counts().longLived === 1, 'the slow request to arrive');
+    const slow = fetchText(`${served.url}/slow?ms=300`, { headers: { accept: 'text/event-stream, */*' } });
+    await waitFor(() => app.lifecycle.counts().inFlight + app.lifecycle.counts().longLived === 1, 5000, 'the slow request to arrive');
     await served.shutdown('test');
     const response = await slow;
     expect(response.status).toBe(200);
@@ -243,7 +216,7 @@ describe('graceful shutdown with Fastify', () => {
     const lifecycle: Lifecycle = createLifecycle({ release: 'r42', shutdown: { propagationDelayMs: 0 } });
     const { app, served } = await serveTestApp({ lifecycle });
     expect(app.lifecycle).toBe(lifecycle);
-    expect(JSON.parse((await call(`${served.url}/readyz`)).body)).toMatchObject({ releaseId: 'r42' });
+    expect(JSON.parse((await fetchText(`${served.url}/readyz`)).body)).toMatchObject({ releaseId: 'r42' });
   });
 });
 

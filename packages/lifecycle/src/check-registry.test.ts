@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CheckRegistry } from './check-registry.js';
 import { isBatonError } from './errors.js';
-import { delay } from './internal/testing.js';
+import { delay } from '@baton/testing';
 
 describe('CheckRegistry', () => {
   it('reports pass, fail, warn and thrown errors with their output', async () => {

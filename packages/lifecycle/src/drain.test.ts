@@ -1,7 +1,7 @@
 import { Agent, type RequestListener } from 'node:http';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { delay, fetchText, waitFor } from './internal/testing.js';
+import { delay, fetchText, waitFor } from '@baton/testing';
 import type { LifecycleOptions, ShutdownPhase } from './lifecycle.js';
 import { silentLogger } from './logger.js';
 import { serve, type Served } from './serve.js';

@@ -3,7 +3,7 @@ import { createServer, request, type IncomingMessage, type Server } from 'node:h
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from './internal/testing.js';
+import { waitFor } from '@baton/testing';
 import { createLifecycle, type Lifecycle, type LifecycleOptions } from './lifecycle.js';
 import { silentLogger } from './logger.js';
 

@@ -1,7 +1,7 @@
 import type { RequestListener } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isBatonError } from './errors.js';
-import { fetchText } from './internal/testing.js';
+import { fetchText } from '@baton/testing';
 import type { LifecycleOptions } from './lifecycle.js';
 import { silentLogger } from './logger.js';
 import { resolveProbeRoutes, type ProbeRouteOptions } from './probe-routes.js';

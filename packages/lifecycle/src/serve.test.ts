@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isBatonError } from './errors.js';
-import { delay, fetchText, waitFor } from './internal/testing.js';
+import { delay, fetchText, waitFor } from '@baton/testing';
 import { silentLogger } from './logger.js';
 import { serve } from './serve.js';
 

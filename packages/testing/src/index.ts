@@ -1,17 +1,28 @@
-// Helpers for this package's tests only (not exported from the package).
+// Helpers for Baton's own tests (a private workspace package, never published).
 import { request as httpRequest, type Agent, type IncomingHttpHeaders } from 'node:http';
 
+/** A whole HTTP response. */
 export interface TestResponse {
   status: number;
   headers: IncomingHttpHeaders;
   body: string;
 }
 
-/** One HTTP request; resolves with the whole response, rejects on any socket error. */
-export function fetchText(
-  url: string,
-  options: { method?: string; agent?: Agent | false; headers?: Record<string, string> } = {},
-): Promise<TestResponse> {
+/** Options of {@link fetchText}. */
+export interface FetchTextOptions {
+  method?: string;
+  /** `false` (default): a fresh connection per request. */
+  agent?: Agent | false;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/**
+ * One HTTP request over node:http (not fetch: tests need to choose the agent
+ * and see `Connection` headers); resolves with the whole response, rejects on
+ * any socket error with its `code` (ECONNRESET, ECONNREFUSED...).
+ */
+export function fetchText(url: string, options: FetchTextOptions = {}): Promise<TestResponse> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       url,
@@ -25,7 +36,7 @@ export function fetchText(
       },
     );
     req.on('error', reject);
-    req.end();
+    req.end(options.body);
   });
 }
 
@@ -34,7 +45,7 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls `condition` every 10 ms until it is true, or rejects after `timeoutMs`. */
+/** Polls `condition` every 10 ms until it is true, or rejects after `timeoutMs` naming `what`. */
 export async function waitFor(condition: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {

@@ -1,0 +1,33 @@
+import { ConfigError, type ServiceConfig } from './config.js';
+
+/** The shutdown budget the environment asked for, in the shape Baton's lifecycle options take. */
+export function shutdownBudgetFrom(config: ServiceConfig): { propagationDelayMs: number; drainTimeoutMs?: number; gracePeriodMs?: number } {
+  const budget: { propagationDelayMs: number; drainTimeoutMs?: number; gracePeriodMs?: number } = { propagationDelayMs: config.propagationDelayMs };
+  if (config.drainTimeoutMs !== undefined) budget.drainTimeoutMs = config.drainTimeoutMs;
+  if (config.gracePeriodMs !== undefined) budget.gracePeriodMs = config.gracePeriodMs;
+  return budget;
+}
+
+/** Artificial startup work (BATON_STARTUP_DELAY_MS), cut short by a shutdown during startup; none when 0. */
+export function startupWorkFrom(config: ServiceConfig): { startup?: (context: { signal: AbortSignal }) => Promise<void> } {
+  if (config.startupDelayMs <= 0) return {};
+  return {
+    startup: ({ signal }) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, config.startupDelayMs);
+        signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      }),
+  };
+}
+
+/**
+ * Says why the service cannot start and exits 1. Configuration and Baton's
+ * own errors (which carry a `BATON_ERR_*` code) are clear already: their
+ * message alone; anything else gets its stack.
+ */
+export function failStartup(service: string, error: unknown): never {
+  const clear = error instanceof ConfigError || (error instanceof Error && String((error as { code?: unknown }).code).startsWith('BATON_ERR_'));
+  const message = clear ? (error as Error).message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`${service}: cannot start: ${message}\n`);
+  process.exit(1);
+}
