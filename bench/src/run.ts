@@ -13,7 +13,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runThroughputBench, type ThroughputResult } from './throughput.js';
-import { THROUGHPUT_TARGET, throughputMarkdown, throughputTable } from './throughput-report.js';
+import { decidingRatio, isBaton, percent, THROUGHPUT_TARGET, throughputMarkdown, throughputTable } from './throughput-report.js';
 
 /** A row of the drain benchmark (the shape `runDrainBench` of ./drain.ts returns). */
 interface DrainRow {
@@ -138,7 +138,8 @@ function resultsMarkdown(): string {
         `Warm-up ${t.warmupSeconds} s per variant, then ${t.rounds} interleaved rounds of ${t.load.durationSeconds} s per variant (the order changes every round). ` +
         `Ratios are medians over rounds of variant ÷ bare in the same round; "per server CPU" divides requests by the server process's CPU time instead of wall time, so it holds even when the load generator or a neighbour is the limit. ` +
         `Before each sample the run waits (bounded) for other processes to use under 0.1 core; a sample taken while they used more is run again (${t.reruns} reruns, ${t.quietWaitSeconds.toFixed(0)} s of waiting this time), and ratios use only the rounds where both the variant's and its baseline's samples were quiet ("quiet rounds"; all rounds when fewer than 3 were). ` +
-        '"spread" is half the (max − min) ÷ median of req/s over rounds; "server CPU" is the share of a core the server used (below ~90% the load generator or a neighbour was the limit).',
+        '"spread" is half the (max − min) ÷ median of req/s over rounds; "server CPU" is the share of a core the server used (below ~90% the load generator or a neighbour was the limit). ' +
+        `"head-to-head": ${t.duels} runs per variant of the variant and its baseline under load at the same time, both servers on the same core, each with its own autocannon; the kernel shares the core between them and any slowdown of that core hits both at once, so the ratio of their requests per CPU-second is the cost per request with the machine's drift cancelled. The target is judged on it.`,
       '',
       throughputMarkdown(t),
       '',
@@ -166,12 +167,12 @@ function resultsMarkdown(): string {
 
 function targetRows(): string[] {
   const rows: string[] = [];
-  const pct = (v: number): string => (Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : 'n/a');
-  for (const v of throughput?.variants.filter((x) => x.variant.id.endsWith('-baton')) ?? []) {
+  for (const v of throughput?.variants.filter(isBaton) ?? []) {
     const base = v.variant.framework === 'express' ? 'Express' : 'Fastify';
-    rows.push(
-      `| ${v.variant.label}: throughput ≥ ${pct(THROUGHPUT_TARGET)} of bare ${base} | ${pct(v.ratioToBare)} req/s (${pct(v.cpuRatioToBare)} per server CPU) | ${v.ratioToBare >= THROUGHPUT_TARGET ? 'yes' : '**no**'} |`,
-    );
+    const measured = v.duel
+      ? `${percent(v.duel.cpuRatioToBare)} head-to-head per server CPU; back-to-back ${percent(v.ratioToBare)} req/s`
+      : `${percent(v.ratioToBare)} req/s (${percent(v.cpuRatioToBare)} per server CPU)`;
+    rows.push(`| ${v.variant.label}: throughput ≥ ${percent(THROUGHPUT_TARGET)} of bare ${base} | ${measured} | ${decidingRatio(v) >= THROUGHPUT_TARGET ? 'yes' : '**no**'} |`);
   }
   if (!throughput) rows.push('| Throughput ≥ 97% of bare | not measured | — |');
   const baton = batonDrainRow(drain);

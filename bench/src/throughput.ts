@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { ORDER_PATH, orderBody } from './servers/order-route.js';
+import { runDuels, type DuelResult } from './throughput-duel.js';
 import { waitForQuiet } from './throughput-machine-load.js';
 import { runRound, type LoadOptions, type RoundSample } from './throughput-round.js';
 import { startThroughputServer, type ThroughputServer } from './throughput-server.js';
@@ -13,7 +14,7 @@ export interface ThroughputOptions {
   /** Shorter warm-up, fewer and shorter rounds: about 45 s instead of about 3.5 min. */
   quick?: boolean;
   /**
-   * Measured rounds; every variant runs once per round. Default 12 (quick: 6).
+   * Measured rounds; every variant runs once per round. Default 10 (quick: 5).
    * Many short rounds rather than a few long ones: on a shared VM the speed
    * of a core drifts by ±15% within seconds, and only a median over many
    * same-round pairs is steady.
@@ -21,6 +22,8 @@ export interface ThroughputOptions {
   rounds?: number;
   /** Seconds of load per variant per round. Default 2 (quick: 1). */
   durationSeconds?: number;
+  /** Head-to-head runs of each variant against its baseline (see `runDuels`). Default 6 (quick: 3). */
+  duels?: number;
   /** Seconds of unmeasured load per variant before the rounds. Default 3 (quick: 1). */
   warmupSeconds?: number;
   /** Keep-alive connections of the load generator. Default 10. */
@@ -57,12 +60,16 @@ export interface VariantResult {
   failures: number;
   /** Rounds whose pair (this sample and its baseline's) was free of other load and went into the ratios. */
   cleanRounds: number;
+  /** Head-to-head against the baseline (not for baselines). */
+  duel?: DuelResult;
 }
 
 /** What {@link runThroughputBench} measured, with the settings it used. */
 export interface ThroughputResult {
   load: LoadOptions;
   rounds: number;
+  /** Head-to-head runs per variant. */
+  duels: number;
   warmupSeconds: number;
   pinned: boolean;
   durationMs: number;
@@ -81,7 +88,8 @@ export interface ThroughputResult {
  */
 export async function runThroughputBench(options: ThroughputOptions = {}): Promise<ThroughputResult> {
   const quick = options.quick ?? false;
-  const rounds = options.rounds ?? (quick ? 6 : 12);
+  const rounds = options.rounds ?? (quick ? 5 : 10);
+  const duels = options.duels ?? (quick ? 3 : 6);
   const warmupSeconds = options.warmupSeconds ?? (quick ? 1 : 3);
   const load: LoadOptions = {
     path: ORDER_PATH,
@@ -130,15 +138,27 @@ export async function runThroughputBench(options: ThroughputOptions = {}): Promi
       }
       log(`throughput: round ${round + 1}/${rounds} done (${order.map((v) => v.id).join(', ')})`);
     }
+    const duelResults = new Map<string, DuelResult>();
+    for (const variant of variants.filter((v) => !v.baseline)) {
+      const baseline = variants.find((v) => v.baseline && v.framework === variant.framework);
+      if (!baseline || duels < 1) continue;
+      duelResults.set(variant.id, await runDuels(serverOf(servers, variant), serverOf(servers, baseline), load, duels, FOREIGN_LOAD_LIMIT));
+      log(`throughput: ${duels} head-to-head runs of ${variant.id} against ${baseline.id} done`);
+    }
     return {
       load,
       rounds,
+      duels,
       warmupSeconds,
       pinned,
       durationMs: performance.now() - started,
       reruns,
       quietWaitSeconds: ((quick ? 20_000 : 60_000) - quietBudgetMs) / 1000,
-      variants: variants.map((variant) => summarize(variant, variants, samples)),
+      variants: variants.map((variant) => {
+        const summary = summarize(variant, variants, samples);
+        const duel = duelResults.get(variant.id);
+        return duel ? { ...summary, duel } : summary;
+      }),
     };
   } finally {
     await Promise.all([...servers.values()].map((server) => server.stop()));
