@@ -1,15 +1,20 @@
-import { waitForQuiet } from './throughput-machine-load.js';
 import { runRound, type LoadOptions, type RoundSample } from './throughput-round.js';
 import type { ThroughputServer } from './throughput-server.js';
 import { median } from './throughput-stats.js';
 
-/** A head-to-head of a variant against its baseline. */
+/** One head-to-head run. */
+export interface Duel {
+  variant: RoundSample;
+  baseline: RoundSample;
+}
+
+/** Head-to-head runs of a variant against its baseline, summarized. */
 export interface DuelResult {
-  /** Median over duels of (variant's requests per server-CPU-second ÷ the baseline's). */
+  /** Median over runs of (variant's requests per server-CPU-second ÷ the baseline's). */
   cpuRatioToBare: number;
-  /** Median over duels of (variant's req/s ÷ the baseline's). */
+  /** Median over runs of (variant's req/s ÷ the baseline's). */
   ratioToBare: number;
-  duels: { variant: RoundSample; baseline: RoundSample }[];
+  duels: Duel[];
 }
 
 /**
@@ -20,22 +25,16 @@ export interface DuelResult {
  * requests per CPU-second measures the cost per request even where
  * back-to-back runs differ by ±20%.
  */
-export async function runDuels(
-  variant: ThroughputServer,
-  baseline: ThroughputServer,
-  load: LoadOptions,
-  duels: number,
-  quietLimitCores: number,
-): Promise<DuelResult> {
-  const samples: DuelResult['duels'] = [];
-  for (let i = 0; i < duels; i += 1) {
-    await waitForQuiet(quietLimitCores, 2000);
-    const [v, b] = await Promise.all([runRound(variant, load), runRound(baseline, load)]);
-    samples.push({ variant: v, baseline: b });
-  }
+export async function runDuel(variant: ThroughputServer, baseline: ThroughputServer, load: LoadOptions): Promise<Duel> {
+  const [v, b] = await Promise.all([runRound(variant, load), runRound(baseline, load)]);
+  return { variant: v, baseline: b };
+}
+
+/** Medians of a set of head-to-head runs. */
+export function summarizeDuels(duels: Duel[]): DuelResult {
   return {
-    cpuRatioToBare: median(samples.map((d) => d.variant.requestsPerCpuSecond / d.baseline.requestsPerCpuSecond)),
-    ratioToBare: median(samples.map((d) => d.variant.requestsPerSecond / d.baseline.requestsPerSecond)),
-    duels: samples,
+    cpuRatioToBare: median(duels.map((d) => d.variant.requestsPerCpuSecond / d.baseline.requestsPerCpuSecond)),
+    ratioToBare: median(duels.map((d) => d.variant.requestsPerSecond / d.baseline.requestsPerSecond)),
+    duels,
   };
 }

@@ -27,7 +27,7 @@ export function throughputTable(result: ThroughputResult): string {
   const all = [HEADERS, ...rows(result)];
   const widths = HEADERS.map((_, col) => Math.max(...all.map((row) => (row[col] ?? '').length)));
   const line = (row: string[]): string => row.map((cell, col) => cell.padEnd(widths[col] ?? 0)).join('  ');
-  return [line(HEADERS), widths.map((w) => '-'.repeat(w)).join('  '), ...rows(result).map(line), '', ...verdicts(result)].join('\n');
+  return [line(HEADERS), widths.map((w) => '-'.repeat(w)).join('  '), ...rows(result).map(line), '', ...verdicts(result), ...controlLines(result)].join('\n');
 }
 
 /** The throughput figures as a Markdown table, for RESULTS.md. */
@@ -39,6 +39,7 @@ export function throughputMarkdown(result: ThroughputResult): string {
     ...rows(result).map(md),
     '',
     ...verdicts(result).map((v) => `- ${v}`),
+    ...controlLines(result).map((v) => `- ${v}`),
   ].join('\n');
 }
 
@@ -55,9 +56,19 @@ export function decidingRatio(v: VariantResult): number {
 export function verdicts(result: ThroughputResult): string[] {
   return result.variants.filter(isBaton).map((v) => {
     const meets = decidingRatio(v) >= THROUGHPUT_TARGET;
-    const duel = v.duel ? `head-to-head ${percent(v.duel.cpuRatioToBare)} of bare per server CPU; ` : '';
+    const duel = v.duel
+      ? `head-to-head ${percent(v.duel.cpuRatioToBare)} of bare per server CPU (runs: ${v.duel.duels.map((d) => percent(d.variant.requestsPerCpuSecond / d.baseline.requestsPerCpuSecond)).join(', ')}); `
+      : '';
     return `${v.variant.label}: ${duel}back-to-back ${percent(v.ratioToBare)} of bare req/s (${percent(v.cpuRatioToBare)} per server CPU) — target ≥ ${percent(THROUGHPUT_TARGET)}: ${meets ? 'met' : 'NOT met'}`;
   });
+}
+
+/** The A/A controls: bare against bare, which should come out at 100%. */
+export function controlLines(result: ThroughputResult): string[] {
+  return result.controls.map(
+    (c) =>
+      `Control (${c.framework} bare against a second bare process, head-to-head): ${percent(c.duel.cpuRatioToBare)} per server CPU (runs: ${c.duel.duels.map((d) => percent(d.variant.requestsPerCpuSecond / d.baseline.requestsPerCpuSecond)).join(', ')})`,
+  );
 }
 
 /** True when every Baton variant meets the throughput target. */

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { ORDER_PATH, orderBody } from './servers/order-route.js';
-import { runDuels, type DuelResult } from './throughput-duel.js';
+import { runDuel, summarizeDuels, type Duel, type DuelResult } from './throughput-duel.js';
 import { waitForQuiet } from './throughput-machine-load.js';
 import { runRound, type LoadOptions, type RoundSample } from './throughput-round.js';
 import { startThroughputServer, type ThroughputServer } from './throughput-server.js';
@@ -70,6 +70,11 @@ export interface ThroughputResult {
   rounds: number;
   /** Head-to-head runs per variant. */
   duels: number;
+  /**
+   * A/A controls: a second process of each baseline head-to-head against the
+   * first. Their ratio should be 100%; how far it is shows the method's own error.
+   */
+  controls: { framework: ThroughputVariant['framework']; duel: DuelResult }[];
   warmupSeconds: number;
   pinned: boolean;
   durationMs: number;
@@ -109,6 +114,16 @@ export async function runThroughputBench(options: ThroughputOptions = {}): Promi
       servers.set(variant.id, server);
       await checkServes(variant, server);
     }
+    // A/A controls: a second process of each baseline, for the head-to-head runs.
+    const controlIds = duels > 0 ? variants.filter((v) => v.baseline).map((v) => v.id) : [];
+    for (const id of controlIds) servers.set(`${id}#control`, await startThroughputServer(id, pinned ? { cpu: 1 } : {}));
+    // The twins get no sequential rounds, so their warm-up stands in for them
+    // too (a cold twin showed up at 40-60% of its warm self).
+    const twinWarmupSeconds = Math.min(10, warmupSeconds + rounds * load.durationSeconds);
+    for (const id of controlIds) {
+      const twin = servers.get(`${id}#control`);
+      if (twin) await runRound(twin, { ...load, durationSeconds: twinWarmupSeconds });
+    }
     log(`throughput: ${variants.length} servers up${pinned ? ' (servers on CPU 1, load on CPU 0)' : ''}; warm-up ${warmupSeconds} s each`);
     for (const variant of variants) {
       await runRound(serverOf(servers, variant), { ...load, durationSeconds: warmupSeconds });
@@ -138,17 +153,33 @@ export async function runThroughputBench(options: ThroughputOptions = {}): Promi
       }
       log(`throughput: round ${round + 1}/${rounds} done (${order.map((v) => v.id).join(', ')})`);
     }
-    const duelResults = new Map<string, DuelResult>();
-    for (const variant of variants.filter((v) => !v.baseline)) {
-      const baseline = variants.find((v) => v.baseline && v.framework === variant.framework);
-      if (!baseline || duels < 1) continue;
-      duelResults.set(variant.id, await runDuels(serverOf(servers, variant), serverOf(servers, baseline), load, duels, FOREIGN_LOAD_LIMIT));
-      log(`throughput: ${duels} head-to-head runs of ${variant.id} against ${baseline.id} done`);
+    // Head-to-head: every pair once per pass, so drift spreads over all of them.
+    const pairs = [
+      ...variants.filter((v) => !v.baseline).map((v) => ({ key: v.id, variant: serverOf(servers, v), framework: v.framework })),
+      ...controlIds.map((id) => ({ key: `${id}#control`, variant: servers.get(`${id}#control`), framework: variants.find((v) => v.id === id)?.framework })),
+    ];
+    const duelRuns = new Map<string, Duel[]>(pairs.map((p) => [p.key, []]));
+    for (let pass = 0; pass < duels; pass += 1) {
+      for (const pair of pairs) {
+        const baseline = variants.find((v) => v.baseline && v.framework === pair.framework);
+        if (!baseline || !pair.variant) continue;
+        await waitForQuiet(FOREIGN_LOAD_LIMIT, quick ? 1000 : 2000);
+        duelRuns.get(pair.key)?.push(await runDuel(pair.variant, serverOf(servers, baseline), load));
+      }
+      log(`throughput: head-to-head pass ${pass + 1}/${duels} done`);
+    }
+    const duelResults = new Map<string, DuelResult>([...duelRuns].filter(([, runs]) => runs.length > 0).map(([key, runs]) => [key, summarizeDuels(runs)]));
+    const controls: ThroughputResult['controls'] = [];
+    for (const id of controlIds) {
+      const framework = variants.find((v) => v.id === id)?.framework;
+      const duel = duelResults.get(`${id}#control`);
+      if (framework && duel) controls.push({ framework, duel });
     }
     return {
       load,
       rounds,
       duels,
+      controls,
       warmupSeconds,
       pinned,
       durationMs: performance.now() - started,
