@@ -9,8 +9,9 @@
 //   BENCH_RESTARTS=N            rolling restarts per drain mode (default 10)
 //   BENCH_JSON=path             also write the raw figures as JSON
 //   BENCH_CPU_PROF=id[,id]      run those throughput servers under --cpu-prof (BENCH_CPU_PROF_DIR, default bench/profiles)
+import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, release } from 'node:os';
+import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runThroughputBench, type ThroughputResult } from './throughput.js';
 import { decidingRatio, isBaton, percent, THROUGHPUT_TARGET, throughputMarkdown, throughputTable } from './throughput-report.js';
@@ -117,7 +118,7 @@ function resultsMarkdown(): string {
     '',
     `- Date: ${startedAt.toISOString()}`,
     `- Command: \`${commandLine()}\`${quick ? ' (quick mode)' : ''}`,
-    `- Machine: ${availableParallelism()} CPUs (nproc), ${cpu}, Linux ${release()}`,
+    `- Machine: ${cpus().length} CPUs (nproc ${nproc()}), ${cpu}, Linux ${release()}`,
     `- Node: ${process.version}`,
     `- Took: ${took} s`,
     '',
@@ -182,6 +183,15 @@ function targetRows(): string[] {
       : '| Drain: Baton loses 0 requests | not measured | — |',
   );
   return rows;
+}
+
+/** `nproc` as the shell sees it (run after the benchmark has restored its CPU affinity). */
+function nproc(): string {
+  try {
+    return execFileSync('nproc', { encoding: 'utf8' }).trim();
+  } catch {
+    return 'n/a';
+  }
 }
 
 function commandLine(): string {

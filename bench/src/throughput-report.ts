@@ -3,7 +3,7 @@ import type { ThroughputResult, VariantResult } from './throughput.js';
 /** Baton's throughput target: at least this share of the bare framework. */
 export const THROUGHPUT_TARGET = 0.97;
 
-const HEADERS = ['Variant', 'req/s (median)', 'vs bare (req/s)', 'vs bare (per server CPU)', 'head-to-head (per server CPU)', 'p50 ms', 'p99 ms', 'spread', 'server CPU', 'quiet rounds', 'failed'];
+const HEADERS = ['Variant', 'req/s (median)', 'vs bare (req/s)', 'vs bare (per server CPU)', 'head-to-head (per server CPU)', 'p99 ms', 'spread', 'server CPU', 'quiet rounds', 'failed'];
 
 /** Rows of the throughput table, one per variant, formatted. */
 function rows(result: ThroughputResult): string[][] {
@@ -13,7 +13,6 @@ function rows(result: ThroughputResult): string[][] {
     v.variant.baseline ? '1 (baseline)' : percent(v.ratioToBare),
     v.variant.baseline ? '1 (baseline)' : percent(v.cpuRatioToBare),
     v.duel ? percent(v.duel.cpuRatioToBare) : v.variant.baseline ? '1 (baseline)' : 'n/a',
-    v.p50Ms.toFixed(1),
     v.p99Ms.toFixed(1),
     `±${percent(v.spread / 2)}`,
     percent(v.serverCpuShare),

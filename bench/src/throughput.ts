@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { ORDER_PATH, orderBody } from './servers/order-route.js';
 import { runDuel, summarizeDuels, type Duel, type DuelResult } from './throughput-duel.js';
@@ -193,7 +193,8 @@ export async function runThroughputBench(options: ThroughputOptions = {}): Promi
     };
   } finally {
     await Promise.all([...servers.values()].map((server) => server.stop()));
-    if (pinned) pinSelf(`0-${availableParallelism() - 1}`);
+    // Every online CPU again (availableParallelism() would now say 1), so the drain bench's processes are not pinned.
+    if (pinned) pinSelf(`0-${cpus().length - 1}`);
   }
 }
 
