@@ -76,6 +76,8 @@ export interface ThroughputResult {
    */
   controls: { framework: ThroughputVariant['framework']; duel: DuelResult }[];
   warmupSeconds: number;
+  /** The warm-up runs (not in any figure; with the samples they account for every request a server got). */
+  warmup: Record<string, RoundSample>;
   pinned: boolean;
   durationMs: number;
   /** Samples run again because other processes were busy meanwhile. */
@@ -114,6 +116,7 @@ export async function runThroughputBench(options: ThroughputOptions = {}): Promi
       servers.set(variant.id, server);
       await checkServes(variant, server);
     }
+    const warmup: Record<string, RoundSample> = {};
     // A/A controls: a second process of each baseline, for the head-to-head runs.
     const controlIds = duels > 0 ? variants.filter((v) => v.baseline).map((v) => v.id) : [];
     for (const id of controlIds) servers.set(`${id}#control`, await startThroughputServer(id, pinned ? { cpu: 1 } : {}));
@@ -122,11 +125,11 @@ export async function runThroughputBench(options: ThroughputOptions = {}): Promi
     const twinWarmupSeconds = Math.min(10, warmupSeconds + rounds * load.durationSeconds);
     for (const id of controlIds) {
       const twin = servers.get(`${id}#control`);
-      if (twin) await runRound(twin, { ...load, durationSeconds: twinWarmupSeconds });
+      if (twin) warmup[`${id}#control`] = await runRound(twin, { ...load, durationSeconds: twinWarmupSeconds });
     }
     log(`throughput: ${variants.length} servers up${pinned ? ' (servers on CPU 1, load on CPU 0)' : ''}; warm-up ${warmupSeconds} s each`);
     for (const variant of variants) {
-      await runRound(serverOf(servers, variant), { ...load, durationSeconds: warmupSeconds });
+      warmup[variant.id] = await runRound(serverOf(servers, variant), { ...load, durationSeconds: warmupSeconds });
     }
 
     const samples = new Map<string, RoundSample[]>(variants.map((v) => [v.id, []]));
@@ -180,6 +183,7 @@ export async function runThroughputBench(options: ThroughputOptions = {}): Promi
       rounds,
       duels,
       controls,
+      warmup,
       warmupSeconds,
       pinned,
       durationMs: performance.now() - started,
