@@ -4,7 +4,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import { CheckRegistry, type CheckDefinition, type ProbeKind } from './check-registry.js';
 import { BatonError } from './errors.js';
 import { buildReport, worstOf, type ProbeReport, type ReportKind } from './health-report.js';
-import { ConnectionTracker, type ConnectionCounts } from './internal/connection-tracker.js';
+import { attachInline } from './internal/attach-inline.js';
+import { ConnectionTracker, type ConnectionCounts, type TrackRequest } from './internal/connection-tracker.js';
 import { assertPositiveMs } from './internal/validate.js';
 import { silentLogger, type Logger } from './logger.js';
 import { defaultCloseLongLived, type CloseLongLived } from './long-lived.js';
@@ -146,6 +147,8 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   readonly #startupAbort = new AbortController();
   readonly #forceAbort = new AbortController();
   #shutdown: Promise<ShutdownReport> | undefined;
+  /** A request ended or a socket closed since the last drain-progress event. */
+  #drainChanged = false;
   #notReadyAt: number | undefined;
   /** Requests that arrived after readiness failed, with their arrival time (only during a shutdown). */
   readonly #lateRequests = new Map<IncomingMessage, number>();
@@ -171,7 +174,9 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     for (const check of options.checks ?? []) this.checks.add(check);
     this.#tracker = new ConnectionTracker(this.#now);
     this.#tracker.onRequest = (request) => this.#noteLateRequest(request);
-    this.#tracker.onChange = () => this.emit('drain-progress', this.#tracker.counts());
+    this.#tracker.onChange = () => {
+      this.#drainChanged = true;
+    };
   }
 
   /** The current state. */
@@ -199,6 +204,12 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     this.#servers.add(server);
     this.#tracker.attach(server);
     return this;
+  }
+
+  /** Like {@link attach}, for a server whose request listener calls the returned function first. */
+  [attachInline](server: Server): TrackRequest {
+    this.#servers.add(server);
+    return this.#tracker.attach(server, { inline: true });
   }
 
   /** Registers a shutdown hook. Hooks run after the drain, last registered first. */
@@ -341,7 +352,13 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
         while (!this.#tracker.isEmpty() && !force.aborted && this.#now() < deadline) {
           this.#tracker.sweep();
           await sleep(DRAIN_POLL_MS, force);
+          // At most one event per poll: counting walks every connection.
+          if (this.#drainChanged) {
+            this.#drainChanged = false;
+            this.emit('drain-progress', this.#tracker.counts());
+          }
         }
+        this.emit('drain-progress', this.#tracker.counts());
         if (this.#tracker.isEmpty()) return false;
         forcedCloses = this.#tracker.destroyAll();
         forcedBy ??= force.aborted ? 'force' : 'drain-timeout';

@@ -2,6 +2,8 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BatonError } from './errors.js';
 import { assertOneOf } from './internal/validate.js';
+import { attachInline } from './internal/attach-inline.js';
+import type { TrackRequest } from './internal/connection-tracker.js';
 import { createLifecycle, Lifecycle, type LifecycleOptions, type ShutdownReport, type StartOptions } from './lifecycle.js';
 import { jsonLogger } from './logger.js';
 import { createProbeHandler, type ProbeRouteOptions } from './probe-routes.js';
@@ -89,7 +91,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
   const probes = options.probes === false ? undefined : (options.probes ?? {});
   const separateProbes = probes?.port !== undefined;
   const server = options.server ?? createAppServer(options.handler as RequestListener, lifecycle, separateProbes ? undefined : probes);
-  lifecycle.attach(server);
+  if (options.server) lifecycle.attach(server);
   const uninstall = options.signals === false ? () => {} : installSignalHandlers(lifecycle, {
     ...(options.signals ? { signals: options.signals } : {}),
     ...(options.onSecondSignal ? { onSecondSignal: options.onSecondSignal } : {}),
@@ -158,9 +160,13 @@ function createAppServer(handler: RequestListener, lifecycle: Lifecycle, probes:
     throw new BatonError('BATON_ERR_INVALID_OPTION', 'serve: `handler` must be a request listener function.');
   }
   const answerProbe = probes ? createProbeHandler(lifecycle, probes) : () => false;
+  // One request listener that tracks, answers probes, then hands over to the app.
+  let track: TrackRequest = () => {};
   const server = createServer((request, response) => {
+    track(request, response);
     if (!answerProbe(request, response)) handler(request, response);
   });
+  track = lifecycle[attachInline](server);
   // Longer than common load balancers' idle timeouts (60 s), so the balancer,
   // not the app, closes idle keep-alive connections: otherwise a request can
   // race the app's close and fail. The drain closes idle sockets itself.

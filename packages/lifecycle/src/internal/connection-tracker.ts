@@ -3,13 +3,17 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { LongLivedConnection } from '../long-lived.js';
 
+/** Per-socket bookkeeping, kept on the socket itself (one property read per request, no map lookup). */
 interface SocketState {
   acceptedAt: number;
   /** Requests on this socket whose response has not closed yet. */
-  active: Set<ServerResponse>;
+  active: number;
   served: number;
   upgrade: LongLivedConnection | undefined;
 }
+
+const STATE = Symbol('baton.socketState');
+type TrackedSocket = Duplex & { [STATE]?: SocketState };
 
 /** A live view of a server's connections, for drain events. */
 export interface ConnectionCounts {
@@ -18,15 +22,23 @@ export interface ConnectionCounts {
   longLived: number;
 }
 
+/** Records one request; what a server created by Baton calls from its own request listener. */
+export type TrackRequest = (request: IncomingMessage, response: ServerResponse) => void;
+
 /**
  * Knows every socket and every in-flight request of the servers it is attached
  * to, so a drain can end by fact (nothing in flight) instead of by timer.
  * It hooks node:http events only, so it works under Express, Fastify or bare
  * node:http alike.
+ *
+ * This runs on every request, so the request path allocates nothing: one
+ * shared close listener, state on the socket, one Set for in-flight responses.
  */
 export class ConnectionTracker {
-  readonly #sockets = new Map<Duplex, SocketState>();
+  readonly #sockets = new Set<TrackedSocket>();
+  readonly #responses = new Set<ServerResponse>();
   readonly #now: () => number;
+  readonly #onResponseClose: (this: ServerResponse) => void;
   #closing = false;
   #draining = false;
   #onRequest: ((request: IncomingMessage) => void) | undefined;
@@ -34,9 +46,14 @@ export class ConnectionTracker {
 
   constructor(now: () => number) {
     this.#now = now;
+    const tracker = this;
+    // Node calls listeners with the emitter as `this`: one function serves every response.
+    this.#onResponseClose = function (this: ServerResponse) {
+      tracker.#responseClosed(this);
+    };
   }
 
-  /** Called on every request (for "requests after readiness failed" figures). */
+  /** Called on every request that arrives while draining (for "requests after readiness failed" figures). */
   set onRequest(listener: ((request: IncomingMessage) => void) | undefined) {
     this.#onRequest = listener;
   }
@@ -46,17 +63,21 @@ export class ConnectionTracker {
     this.#onChange = listener;
   }
 
-  attach(server: Server): void {
+  /**
+   * Tracks `server`. With `inline`, the caller owns the server's only request
+   * listener and calls the returned function first thing in it (saving an
+   * event listener per request); otherwise a 'request' listener is prepended.
+   */
+  attach(server: Server, options: { inline?: boolean } = {}): TrackRequest {
+    const track: TrackRequest = (request, response) => this.#request(request, response);
     server.prependListener('connection', (socket: Socket) => this.#track(socket));
-    server.prependListener('request', (request: IncomingMessage, response: ServerResponse) =>
-      this.#request(request, response),
-    );
+    if (!options.inline) server.prependListener('request', track);
     // With no 'upgrade' listener Node does not switch protocols; adding ours
     // unconditionally would change that, so install it with the user's first one.
     const onUpgrade = (request: IncomingMessage, socket: Duplex): void => this.#upgrade(request, socket);
     if (server.listenerCount('upgrade') > 0) {
       server.prependListener('upgrade', onUpgrade);
-      return;
+      return track;
     }
     const follow = (event: string | symbol): void => {
       if (event !== 'upgrade') return;
@@ -65,27 +86,24 @@ export class ConnectionTracker {
       server.prependListener('upgrade', onUpgrade);
     };
     server.on('newListener', follow);
+    return track;
   }
 
   counts(): ConnectionCounts {
     let inFlight = 0;
     let longLived = 0;
-    for (const state of this.#sockets.values()) {
-      if (state.upgrade) longLived += 1;
-      for (const response of state.active) {
-        if (isEventStream(response)) longLived += 1;
-        else inFlight += 1;
-      }
+    for (const response of this.#responses) {
+      if (isEventStream(response)) longLived += 1;
+      else inFlight += 1;
     }
+    for (const socket of this.#sockets) if (socket[STATE]?.upgrade) longLived += 1;
     return { inFlight, openSockets: this.#sockets.size, longLived };
   }
 
   /** From now on every response says `Connection: close`, so keep-alive clients move elsewhere. */
   startDraining(): void {
     this.#draining = true;
-    for (const state of this.#sockets.values()) {
-      for (const response of state.active) markClose(response);
-    }
+    for (const response of this.#responses) markClose(response);
   }
 
   /** The listeners are closed: idle sockets go now, busy ones as soon as their last response ends. */
@@ -101,8 +119,9 @@ export class ConnectionTracker {
    */
   sweep(freshGraceMs = 1000): void {
     const now = this.#now();
-    for (const [socket, state] of this.#sockets) {
-      if (state.upgrade || state.active.size > 0) continue;
+    for (const socket of this.#sockets) {
+      const state = socket[STATE];
+      if (!state || state.upgrade || state.active > 0) continue;
       if (state.served === 0 && now - state.acceptedAt < freshGraceMs) continue;
       socket.destroy();
     }
@@ -111,11 +130,12 @@ export class ConnectionTracker {
   /** The long-lived connections open now. */
   longLived(): LongLivedConnection[] {
     const found: LongLivedConnection[] = [];
-    for (const state of this.#sockets.values()) {
-      if (state.upgrade) found.push(state.upgrade);
-      for (const response of state.active) {
-        if (isEventStream(response)) found.push({ kind: 'event-stream', request: response.req, response });
-      }
+    for (const socket of this.#sockets) {
+      const upgrade = socket[STATE]?.upgrade;
+      if (upgrade) found.push(upgrade);
+    }
+    for (const response of this.#responses) {
+      if (isEventStream(response)) found.push({ kind: 'event-stream', request: response.req, response });
     }
     return found;
   }
@@ -128,44 +148,56 @@ export class ConnectionTracker {
   /** Destroys every socket left; returns how many had work in flight (forced closes). */
   destroyAll(): number {
     let forced = 0;
-    for (const [socket, state] of this.#sockets) {
-      if (state.upgrade || state.active.size > 0) forced += 1;
+    for (const socket of this.#sockets) {
+      const state = socket[STATE];
+      if (state && (state.upgrade || state.active > 0)) forced += 1;
       socket.destroy();
     }
     return forced;
   }
 
-  #track(socket: Duplex): void {
-    if (this.#sockets.has(socket)) return;
-    this.#sockets.set(socket, { acceptedAt: this.#now(), active: new Set(), served: 0, upgrade: undefined });
+  #track(socket: TrackedSocket): SocketState {
+    const existing = socket[STATE];
+    if (existing) return existing;
+    const state: SocketState = { acceptedAt: this.#now(), active: 0, served: 0, upgrade: undefined };
+    socket[STATE] = state;
+    this.#sockets.add(socket);
     socket.once('close', () => {
       this.#sockets.delete(socket);
       this.#changed();
     });
+    return state;
   }
 
   #request(request: IncomingMessage, response: ServerResponse): void {
-    const socket = request.socket;
-    this.#track(socket);
-    const state = this.#sockets.get(socket);
-    if (!state) return;
-    state.active.add(response);
+    const socket: TrackedSocket = request.socket;
+    const state = socket[STATE] ?? this.#track(socket);
+    state.active += 1;
     state.served += 1;
-    if (this.#draining) markClose(response);
-    this.#onRequest?.(request);
-    response.once('close', () => {
-      state.active.delete(response);
+    this.#responses.add(response);
+    if (this.#draining) {
+      markClose(response);
+      this.#onRequest?.(request);
+    }
+    response.on('close', this.#onResponseClose);
+  }
+
+  #responseClosed(response: ServerResponse): void {
+    // 'close' can fire twice for one response (e.g. finish, then socket close): count it once.
+    if (!this.#responses.delete(response)) return;
+    const socket = response.req.socket as Socket & { [STATE]?: SocketState };
+    const state = socket[STATE];
+    if (state) {
+      state.active -= 1;
       // A response whose headers went out before the drain carried keep-alive;
       // once it is done the socket has no reason to stay.
-      if (this.#closing && state.active.size === 0 && !state.upgrade) socket.destroySoon();
-      this.#changed();
-    });
+      if (this.#closing && state.active === 0 && !state.upgrade) socket.destroySoon();
+    }
+    this.#changed();
   }
 
   #upgrade(request: IncomingMessage, socket: Duplex): void {
-    this.#track(socket);
-    const state = this.#sockets.get(socket);
-    if (state) state.upgrade = { kind: 'upgrade', request, socket };
+    this.#track(socket).upgrade = { kind: 'upgrade', request, socket };
   }
 
   #changed(): void {
