@@ -1,4 +1,5 @@
-import { Agent } from 'node:http';
+import { Agent, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import express, { type Application } from 'express';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fetchText, waitFor } from '@baton/testing';
@@ -101,6 +102,26 @@ describe('probe routes', () => {
     expect((await fetchText(`${listening.url}/readyz`)).status).toBe(401);
     await listening.close();
     await expect(fetchText(`http://127.0.0.1:${listening.probePort}/livez`)).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+describe('a server you run yourself', () => {
+  it('answers the probes through the `probes` middleware, and drains through lifecycle.attach', async () => {
+    const app = express();
+    const b = baton(app, { lifecycle: noDelay });
+    app.use(b.probes);
+    app.get('/hello', (_req, res) => void res.json({ hello: 'world' }));
+    const server = createServer(app);
+    b.lifecycle.attach(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => b.lifecycle.force('test cleanup'));
+    await b.lifecycle.start();
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    expect((await fetchText(`${url}/readyz`)).headers['content-type']).toBe('application/health+json');
+    expect((await fetchText(`${url}/hello`)).body).toBe('{"hello":"world"}');
+    const report = await b.lifecycle.shutdown('test');
+    expect(report.forced).toBe(false);
+    expect(server.listening).toBe(false);
   });
 });
 

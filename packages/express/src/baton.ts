@@ -61,7 +61,11 @@ export interface BatonListening {
 export interface BatonExpress {
   /** The lifecycle behind the probes and the drain: add checks and shutdown hooks here. */
   readonly lifecycle: Lifecycle;
-  /** The probe middleware, already mounted on the app unless probes are off or on their own port. */
+  /**
+   * The probe routes as Express middleware, for a server you run yourself
+   * (`app.use(b.probes)` before auth). Not needed with `serve()` / `listen()`:
+   * there the probes are answered before the request reaches Express.
+   */
   readonly probes: RequestHandler;
   /**
    * Runs the app as a service through the core `serve()`: listens, runs
@@ -77,9 +81,10 @@ export interface BatonExpress {
 }
 
 /**
- * Wires Baton into an Express app: mounts the probe routes at once (call it
- * before auth or rate-limit middleware, so probes are never refused) and
- * returns the lifecycle plus the ways to run the app.
+ * Wires Baton into an Express app and returns the lifecycle plus the ways to
+ * run it. Under `serve()` / `listen()` the probe routes are answered before a
+ * request reaches Express: no auth or rate-limit middleware can refuse them,
+ * and app requests pay no extra middleware layer.
  *
  * @example
  * const app = express();
@@ -98,8 +103,6 @@ export function baton(app: Application, options: BatonExpressOptions = {}): Bato
   const { lifecycle, quiet } = resolveLifecycle(options.lifecycle);
   const probeOptions = resolveProbes(options.probes);
   const probes = createProbeMiddleware(lifecycle, probeOptions ?? {});
-  const separateProbes = probeOptions?.port !== undefined;
-  if (probeOptions && !separateProbes) app.use(probes);
 
   let started = false;
   const run = (extra: ServeOptions): Promise<Served> => {
@@ -111,8 +114,8 @@ export function baton(app: Application, options: BatonExpressOptions = {}): Bato
       // Express apps are node:http request listeners; the core creates and tracks the server.
       handler: app,
       lifecycle,
-      // Probes on the app are answered by the middleware above; the core only runs a separate probe server.
-      probes: separateProbes && probeOptions ? probeOptions : false,
+      // The core answers the probes in front of the app (or on their own port).
+      probes: probeOptions ?? false,
       ...extra,
     });
   };
