@@ -193,8 +193,9 @@ describe('graceful shutdown with Fastify', () => {
     expect(JSON.parse(response.body)).toEqual({ slept: 300 });
   });
 
-  it('ends the lifecycle cleanly when the app is closed directly', async () => {
-    const app = await createTestApp({ lifecycle: noDelay });
+  it('ends the lifecycle cleanly, without the propagation delay, when the app is closed directly', async () => {
+    // A 20 s delay: a close that waited for it would time this test out.
+    const app = await createTestApp({ lifecycle: { shutdown: { propagationDelayMs: 20_000, gracePeriodMs: 60_000 } } });
     await app.listen({ port: 0, host: '127.0.0.1' });
     await app.lifecycle.start();
     const stopped = new Promise((resolve) => app.lifecycle.once('stopped', resolve));
