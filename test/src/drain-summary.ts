@@ -9,12 +9,13 @@ export interface DrainSummaryRow {
 /** Prints failed requests per mode side by side (printed, not asserted, for the peers). */
 export function printDrainSummary(rows: DrainSummaryRow[]): void {
   if (rows.length === 0) return;
+  const width = Math.max(4, ...rows.map((row) => row.mode.length));
   const lines = rows.map(({ mode, result }) => {
     const { load, restarts } = result;
     const exits = restarts.map((r) => (r.killed ? 'KILLED' : (r.exit.code ?? r.exit.signal))).join(',');
     const exitMs = restarts.map((r) => r.exitMs);
     return [
-      mode.padEnd(34),
+      mode.padEnd(width),
       String(restarts.length).padStart(3),
       String(load.sent).padStart(7),
       String(load.failed).padStart(6),
@@ -26,6 +27,6 @@ export function printDrainSummary(rows: DrainSummaryRow[]): void {
     ].join('  ');
   });
   console.log(
-    ['', 'Rolling restarts behind HAProxy 2.6 (SIGTERM, no router-side drain):', `${'mode'.padEnd(34)}  rst     sent  failed`, ...lines, ''].join('\n'),
+    ['', 'Rolling restarts behind HAProxy 2.6 (SIGTERM; "router drain": HAProxy drained the instance first):', `${'mode'.padEnd(width)}  rst     sent  failed`, ...lines, ''].join('\n'),
   );
 }
