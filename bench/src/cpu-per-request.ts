@@ -91,8 +91,12 @@ function startPaired(framework: string): ChildProcess {
   const script = fileURLToPath(new URL('./servers/paired.js', import.meta.url));
   // The server on its own core, when there are two: the load generator then does not steal its CPU.
   const pinned = cpus().length >= 2;
+  // --single-threaded: V8 compiles and collects garbage on the main thread, so
+  // the process's CPU time around a burst is that burst's work, not JIT or GC
+  // work left over from an earlier burst of another twin.
+  const node = [process.execPath, '--single-threaded', script, framework];
   const command = pinned ? 'taskset' : process.execPath;
-  const args = pinned ? ['-c', '1', process.execPath, script, framework] : [script, framework];
+  const args = pinned ? ['-c', '1', ...node] : node.slice(1);
   return spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 

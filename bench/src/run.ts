@@ -16,6 +16,7 @@ import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runCpuPerRequest, type CpuPerRequestResult } from './cpu-per-request.js';
 import { runThroughputBench, type ThroughputResult } from './throughput.js';
+import { runTrackingCost, type TrackingCostResult } from './tracking-cost.js';
 import { decidingRatio, isBaton, percent, THROUGHPUT_TARGET, throughputMarkdown, throughputTable } from './throughput-report.js';
 
 /** A row of the drain benchmark (the shape `runDrainBench` of ./drain.ts returns). */
@@ -65,6 +66,10 @@ if (!skip.has('cpu')) {
     process.exitCode = 1;
   }
 }
+
+// In-process and quick: what Baton's per-request tracking costs, in nanoseconds.
+const tracking: TrackingCostResult | undefined = skip.has('cpu') ? undefined : runTrackingCost({ rounds: quick ? 5 : 15 });
+if (tracking) console.log(`Request tracking: ${tracking.addedNs.toFixed(0)} ns added per request (bare emit ${tracking.bareNs.toFixed(0)} ns)`);
 
 let drain: DrainRow[] | undefined;
 let drainError: string | undefined;
@@ -184,6 +189,20 @@ function resultsMarkdown(): string {
     );
   } else {
     lines.push(cpuCostError ? `Not measured: the run failed (${cpuCostError}).` : 'Skipped in this run (`BENCH_SKIP=cpu`).', '');
+  }
+  if (tracking) {
+    lines.push(
+      '### Baton\'s own work per request',
+      '',
+      `\`bench/src/tracking-cost.ts\`: a real node:http server handed ${tracking.requestsPerRound.toLocaleString('en-US')} real request/response pairs per round, with and without a lifecycle attached, ${tracking.rounds} alternating rounds in one tight loop. ` +
+        `Baton's request tracking adds **${tracking.addedNs.toFixed(0)} ns** per request (median; bare dispatch ${tracking.bareNs.toFixed(0)} ns).` +
+        (cpuCost
+          ? ' Against the bare CPU cost per request above, that is ' +
+            cpuCost.map((r) => `${((tracking.addedNs / 1000 / r.microsPerRequest.bare) * 100).toFixed(2)}% of a ${r.framework === 'express' ? 'Express' : 'Fastify'} request`).join(' and ') +
+            ': the part of any gap above that Baton\'s code can explain; the rest is the machine.'
+          : ''),
+      '',
+    );
   }
   lines.push('## Drain', '');
   if (drain) {
