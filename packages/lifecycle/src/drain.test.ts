@@ -9,6 +9,14 @@ import { serve, type Served } from './serve.js';
 /** An app with a fast route and a slow one whose duration the caller picks. */
 const app: RequestListener = (req, res) => {
   const url = new URL(req.url ?? '/', 'http://x');
+  if (url.pathname === '/stream') {
+    // Headers and a first chunk go out at once (keep-alive), the rest later.
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('first ');
+    const timer = setTimeout(() => res.end('last'), 300);
+    res.on('close', () => clearTimeout(timer));
+    return;
+  }
   if (url.pathname === '/slow') {
     const ms = Number(url.searchParams.get('ms') ?? 300);
     const timer = setTimeout(() => res.end(`slept ${ms}`), ms);
@@ -127,6 +135,21 @@ describe('graceful drain', () => {
     expect(report.requestsAfterNotReady).toBeGreaterThanOrEqual(toldToClose - 4);
     expect(report.requestsAfterNotReady).toBeLessThanOrEqual(toldToClose);
     expect(report.forced).toBe(false);
+  });
+
+  it('ends a keep-alive response already streaming when the drain began, then closes its socket at once', async () => {
+    const served = await start();
+    const agent = keepAliveAgent();
+    for (let i = 0; i < 50; i += 1) await fetchText(`${served.url}/`, { agent }); // one socket, many requests
+    const streaming = fetchText(`${served.url}/stream`, { agent });
+    await waitFor(() => served.lifecycle.counts().inFlight === 1, 5000, 'stream in flight');
+    const report = await served.shutdown('test');
+    const answer = await streaming;
+    expect(answer.body).toBe('first last');
+    expect(answer.headers.connection).toBe('keep-alive'); // sent before the drain: it could not say close
+    expect(report.forced).toBe(false);
+    // The socket went when its response ended, not at the deadline (15 s) nor the keep-alive timeout (65 s).
+    expect(report.phases.find((p) => p.phase === 'drain')?.durationMs).toBeLessThan(5000);
   });
 
   it('closes idle keep-alive sockets at once instead of waiting for their keep-alive timeout', async () => {

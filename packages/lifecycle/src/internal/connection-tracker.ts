@@ -6,8 +6,13 @@ import type { LongLivedConnection } from '../long-lived.js';
 /** Per-socket bookkeeping, kept on the socket itself (one property read per request, no map lookup). */
 interface SocketState {
   acceptedAt: number;
-  /** Requests on this socket whose response has not closed yet. */
-  active: number;
+  /**
+   * Responses of this socket, oldest first, that were not done when last
+   * looked at (usually one; more only with pipelining). Whether they are
+   * done is read from the response itself when needed, so serving a request
+   * costs no event listener until a drain begins.
+   */
+  pending: ServerResponse[];
   served: number;
   upgrade: LongLivedConnection | undefined;
 }
@@ -31,12 +36,13 @@ export type TrackRequest = (request: IncomingMessage, response: ServerResponse) 
  * It hooks node:http events only, so it works under Express, Fastify or bare
  * node:http alike.
  *
- * This runs on every request, so the request path allocates nothing: one
- * shared close listener, state on the socket, one Set for in-flight responses.
+ * This runs on every request, so outside a drain the request path is a
+ * property read and an array push: no listener, no allocation. Only once a
+ * drain begins do responses get a (shared) close listener, to end sockets and
+ * report progress as soon as they finish.
  */
 export class ConnectionTracker {
   readonly #sockets = new Set<TrackedSocket>();
-  readonly #responses = new Set<ServerResponse>();
   readonly #now: () => number;
   readonly #onResponseClose: (this: ServerResponse) => void;
   #closing = false;
@@ -92,18 +98,29 @@ export class ConnectionTracker {
   counts(): ConnectionCounts {
     let inFlight = 0;
     let longLived = 0;
-    for (const response of this.#responses) {
-      if (isEventStream(response)) longLived += 1;
-      else inFlight += 1;
+    for (const socket of this.#sockets) {
+      const state = socket[STATE];
+      if (!state) continue;
+      if (state.upgrade) longLived += 1;
+      for (const response of state.pending) {
+        if (isDone(response)) continue;
+        if (isEventStream(response)) longLived += 1;
+        else inFlight += 1;
+      }
     }
-    for (const socket of this.#sockets) if (socket[STATE]?.upgrade) longLived += 1;
     return { inFlight, openSockets: this.#sockets.size, longLived };
   }
 
   /** From now on every response says `Connection: close`, so keep-alive clients move elsewhere. */
   startDraining(): void {
     this.#draining = true;
-    for (const response of this.#responses) markClose(response);
+    for (const socket of this.#sockets) {
+      for (const response of socket[STATE]?.pending ?? []) {
+        if (isDone(response)) continue;
+        markClose(response);
+        response.on('close', this.#onResponseClose);
+      }
+    }
   }
 
   /** The listeners are closed: idle sockets go now, busy ones as soon as their last response ends. */
@@ -121,7 +138,7 @@ export class ConnectionTracker {
     const now = this.#now();
     for (const socket of this.#sockets) {
       const state = socket[STATE];
-      if (!state || state.upgrade || state.active > 0) continue;
+      if (!state || state.upgrade || active(state) > 0) continue;
       if (state.served === 0 && now - state.acceptedAt < freshGraceMs) continue;
       socket.destroy();
     }
@@ -131,11 +148,12 @@ export class ConnectionTracker {
   longLived(): LongLivedConnection[] {
     const found: LongLivedConnection[] = [];
     for (const socket of this.#sockets) {
-      const upgrade = socket[STATE]?.upgrade;
-      if (upgrade) found.push(upgrade);
-    }
-    for (const response of this.#responses) {
-      if (isEventStream(response)) found.push({ kind: 'event-stream', request: response.req, response });
+      const state = socket[STATE];
+      if (!state) continue;
+      if (state.upgrade) found.push(state.upgrade);
+      for (const response of state.pending) {
+        if (!isDone(response) && isEventStream(response)) found.push({ kind: 'event-stream', request: response.req, response });
+      }
     }
     return found;
   }
@@ -150,7 +168,7 @@ export class ConnectionTracker {
     let forced = 0;
     for (const socket of this.#sockets) {
       const state = socket[STATE];
-      if (state && (state.upgrade || state.active > 0)) forced += 1;
+      if (state && (state.upgrade || active(state) > 0)) forced += 1;
       socket.destroy();
     }
     return forced;
@@ -159,7 +177,7 @@ export class ConnectionTracker {
   #track(socket: TrackedSocket): SocketState {
     const existing = socket[STATE];
     if (existing) return existing;
-    const state: SocketState = { acceptedAt: this.#now(), active: 0, served: 0, upgrade: undefined };
+    const state: SocketState = { acceptedAt: this.#now(), pending: [], served: 0, upgrade: undefined };
     socket[STATE] = state;
     this.#sockets.add(socket);
     socket.once('close', () => {
@@ -172,27 +190,24 @@ export class ConnectionTracker {
   #request(request: IncomingMessage, response: ServerResponse): void {
     const socket: TrackedSocket = request.socket;
     const state = socket[STATE] ?? this.#track(socket);
-    state.active += 1;
     state.served += 1;
-    this.#responses.add(response);
+    const pending = state.pending;
+    // Usually the one entry is the previous, finished response: forget it in place.
+    if (pending.length > 0) dropDone(pending);
+    pending.push(response);
     if (this.#draining) {
       markClose(response);
+      response.on('close', this.#onResponseClose);
       this.#onRequest?.(request);
     }
-    response.on('close', this.#onResponseClose);
   }
 
   #responseClosed(response: ServerResponse): void {
-    // 'close' can fire twice for one response (e.g. finish, then socket close): count it once.
-    if (!this.#responses.delete(response)) return;
     const socket = response.req.socket as Socket & { [STATE]?: SocketState };
     const state = socket[STATE];
-    if (state) {
-      state.active -= 1;
-      // A response whose headers went out before the drain carried keep-alive;
-      // once it is done the socket has no reason to stay.
-      if (this.#closing && state.active === 0 && !state.upgrade) socket.destroySoon();
-    }
+    // A response whose headers went out before the drain carried keep-alive;
+    // once it is done the socket has no reason to stay.
+    if (state && this.#closing && !state.upgrade && active(state) === 0) socket.destroySoon();
     this.#changed();
   }
 
@@ -203,6 +218,25 @@ export class ConnectionTracker {
   #changed(): void {
     if (this.#draining) this.#onChange?.();
   }
+}
+
+/** A response is done once fully handed to the OS, or when it can never be (its socket died). */
+function isDone(response: ServerResponse): boolean {
+  return response.writableFinished || response.destroyed;
+}
+
+/** Responses of the socket still being worked on. */
+function active(state: SocketState): number {
+  let count = 0;
+  for (const response of state.pending) if (!isDone(response)) count += 1;
+  return count;
+}
+
+/** Removes done responses in place (no new array on the request path). */
+function dropDone(pending: ServerResponse[]): void {
+  let kept = 0;
+  for (const response of pending) if (!isDone(response)) pending[kept++] = response;
+  pending.length = kept;
 }
 
 function markClose(response: ServerResponse): void {
