@@ -10,7 +10,7 @@ export type ServerStateRow = Record<string, string>;
 export type ServerState = 'ready' | 'drain' | 'maint';
 
 /**
- * A small client of HAProxy's Runtime API over its unix stats socket. One
+ * A small client of HAProxy's Runtime API over its unix admin socket. One
  * connection per command (non-interactive mode): HAProxy answers and closes,
  * so there is no framing to get wrong.
  */
