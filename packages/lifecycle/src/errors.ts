@@ -21,6 +21,10 @@ export const ERROR_CODES = {
   BATON_ERR_HOOK_TIMEOUT: 'A shutdown hook did not finish within its deadline.',
   /** The server could not listen (port in use, permission, bad address). */
   BATON_ERR_LISTEN_FAILED: 'The server could not listen.',
+  /** Text that should be in the Prometheus exposition format is not (a line says where). */
+  BATON_ERR_METRICS_PARSE: 'The text is not in the Prometheus exposition format.',
+  /** A metrics endpoint could not be scraped (refused, timed out, non-200, wrong token). */
+  BATON_ERR_SCRAPE_FAILED: 'A metrics endpoint could not be scraped.',
 } as const;
 
 export type BatonErrorCode = keyof typeof ERROR_CODES;
