@@ -25,6 +25,7 @@ export {
   type StartOptions,
   type ProbeOptions,
   type ShutdownRequest,
+  type ShutdownProgress,
 } from './lifecycle.js';
 export type { ConnectionCounts } from './internal/connection-tracker.js';
 export { resolveShutdownBudget, totalMs, type ShutdownBudget, type ShutdownBudgetOptions } from './shutdown-budget.js';

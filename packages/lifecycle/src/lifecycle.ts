@@ -78,6 +78,19 @@ export interface ShutdownReport {
   hookFailures: { name: string; error: string; timedOut: boolean }[];
 }
 
+/** A live view of a shutdown under way, for metrics and logs (see {@link Lifecycle.shutdownProgress}). */
+export interface ShutdownProgress {
+  reason: string;
+  /** The phase running now; `done` once the shutdown finished. */
+  phase: ShutdownPhase | 'done';
+  /** Milliseconds since readiness failed. */
+  sinceNotReadyMs: number;
+  /** App requests (probes excluded) that arrived after readiness failed, so far. */
+  requestsAfterNotReady: number;
+  /** Connections destroyed with work in flight (known once the drain phase ended). */
+  forcedCloses: number;
+}
+
 /** The events a lifecycle emits. */
 export interface LifecycleEvents {
   state: [{ from: LifecycleState; to: LifecycleState; reason?: string }];
@@ -150,6 +163,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   /** A request ended or a socket closed since the last drain-progress event. */
   #drainChanged = false;
   #notReadyAt: number | undefined;
+  #progress: { reason: string; phase: ShutdownPhase | 'done'; forcedCloses: number; requestsAfterNotReady?: number } | undefined;
   /** Requests that arrived after readiness failed, with their arrival time (only during a shutdown). */
   readonly #lateRequests = new Map<IncomingMessage, number>();
   readonly #probeRequests = new WeakSet<IncomingMessage>();
@@ -187,6 +201,23 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   /** True once a shutdown has begun (readiness already fails). */
   get isShuttingDown(): boolean {
     return this.#shutdown !== undefined;
+  }
+
+  /**
+   * How the shutdown is going (phase, requests that still arrived after
+   * readiness failed), or undefined before one began. Cheap enough to read on
+   * every metrics scrape.
+   */
+  shutdownProgress(): ShutdownProgress | undefined {
+    const progress = this.#progress;
+    if (!progress || this.#notReadyAt === undefined) return undefined;
+    return {
+      reason: progress.reason,
+      phase: progress.phase,
+      sinceNotReadyMs: this.#now() - this.#notReadyAt,
+      requestsAfterNotReady: progress.requestsAfterNotReady ?? this.#countLateAppRequests(),
+      forcedCloses: progress.forcedCloses,
+    };
   }
 
   /** Live counts of in-flight requests, open sockets and long-lived connections. */
@@ -312,6 +343,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     const wasReady = this.#state === 'ready';
     const atStart = this.#tracker.counts();
     this.#notReadyAt = started;
+    this.#progress = { reason, phase: 'propagation', forcedCloses: 0 };
     this.#startupAbort.abort();
     this.#tracker.startDraining();
     this.#transition('draining', reason);
@@ -361,6 +393,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
         this.emit('drain-progress', this.#tracker.counts());
         if (this.#tracker.isEmpty()) return false;
         forcedCloses = this.#tracker.destroyAll();
+        if (this.#progress) this.#progress.forcedCloses = forcedCloses;
         forcedBy ??= force.aborted ? 'force' : 'drain-timeout';
         return forcedCloses > 0 || force.aborted;
       }),
@@ -400,6 +433,10 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     if (force.aborted) forcedBy ??= 'force';
     const late = [...this.#lateRequests].filter(([request]) => !this.#probeRequests.has(request)).map(([, at]) => at - started);
     this.#lateRequests.clear();
+    if (this.#progress) {
+      this.#progress.phase = 'done';
+      this.#progress.requestsAfterNotReady = late.length;
+    }
     const report: ShutdownReport = {
       reason,
       forced: forcedBy !== undefined,
@@ -420,6 +457,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
 
   async #phase(phase: ShutdownPhase, budgetMs: number, run: () => Promise<boolean>): Promise<PhaseReport> {
     const started = this.#now();
+    if (this.#progress) this.#progress.phase = phase;
     this.emit('phase', { phase, budgetMs });
     this.logger.info(`shutdown phase: ${phase}`, { budgetMs, ...this.#tracker.counts() });
     const cut = await run();
@@ -431,6 +469,12 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     const seen = new Set<string>();
     const all = (await Promise.all(kinds.map((k) => this.checks.run(k)))).flat();
     return all.filter((r) => (seen.has(r.name) ? false : (seen.add(r.name), true)));
+  }
+
+  #countLateAppRequests(): number {
+    let count = 0;
+    for (const request of this.#lateRequests.keys()) if (!this.#probeRequests.has(request)) count += 1;
+    return count;
   }
 
   #noteLateRequest(request: IncomingMessage): void {

@@ -1,0 +1,303 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BatonError, type Lifecycle } from '@baton/lifecycle';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { SeriesStore } from './internal/series-store.js';
+import { storeCounter, storeHistogram } from './internal/store-metrics.js';
+import { CLOSED_BEFORE_RESPONSE_STATUS, UNMATCHED_ROUTE, methodLabel, statusClass } from './labels.js';
+import { registerLifecycleMetrics } from './lifecycle-metrics.js';
+
+/** Default histogram buckets, in seconds: 5 ms to 10 s, as most HTTP services need. */
+export const DEFAULT_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Computes an extra label from the request (e.g. the API version); `undefined` gives an empty value. */
+export type ExtraLabel = (request: IncomingMessage, response: ServerResponse) => string | undefined;
+
+/** Options of {@link createMetrics}. */
+export interface MetricsOptions {
+  /**
+   * Where the metrics are registered. Default: a new prom-client `Registry`
+   * of Baton's own (never prom-client's global `register` unless passed here).
+   */
+  registry?: Registry;
+  /** `service` label on every Baton metric. Default: the lifecycle's `service`, if bound. */
+  service?: string;
+  /** `release` label on every Baton metric, so an orchestrator can tell releases apart. Default: the lifecycle's `release`. */
+  release?: string;
+  /**
+   * `instance` label. Off unless given: Prometheus sets its own `instance`
+   * label on scrape (and renames this one to `exported_instance`).
+   */
+  instance?: string;
+  /** Histogram upper bounds in seconds, ascending. Default {@link DEFAULT_BUCKETS}. */
+  buckets?: readonly number[];
+  /** Label the status as the code (`'503'`, default) or its class (`'5xx'`, fewer series). */
+  status?: 'code' | 'class';
+  /** Prefix of the request metric names, e.g. `'orders_'`. Default none. */
+  prefix?: string;
+  /**
+   * Extra labels computed per request, by name; declared up front because a
+   * metric's label names are fixed. Keep their values few: each combination
+   * is a series.
+   *
+   * @example
+   * createMetrics({ labels: { api_version: (req) => req.headers['x-api-version'] as string | undefined } })
+   */
+  labels?: Readonly<Record<string, ExtraLabel>>;
+  /**
+   * At most this many request series (label combinations); requests past it
+   * are counted under one series whose labels read `(overflow)`. Default 2000.
+   */
+  maxSeries?: number;
+  /** Also collect prom-client's default process metrics (CPU, memory, event loop lag, GC). Default false. */
+  processMetrics?: boolean;
+  /** Export the lifecycle's state, shutdown phase and drain figures. Adapters bind theirs automatically. */
+  lifecycle?: Lifecycle;
+}
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const RESERVED_LABELS = new Set(['method', 'route', 'status_code', 'le', 'service', 'release', 'instance']);
+
+/**
+ * RED metrics of one service instance: request rate, errors and duration by
+ * method, route template and status, labelled with the service, release and
+ * instance, plus in-flight requests and (when bound) the lifecycle's state
+ * and drain figures. Framework-free: the Express and Fastify adapters record
+ * into it; {@link observeResponse} does for bare node:http.
+ *
+ * @example
+ * const metrics = createMetrics({ service: 'orders', release: process.env.RELEASE });
+ * const b = baton(app, { metrics });      // @baton/express: records and serves /metrics
+ */
+export class Metrics {
+  /** The registry holding every metric; serve `await registry.metrics()` or use {@link createMetricsHandler}. */
+  readonly registry: Registry;
+  readonly #store: SeriesStore;
+  readonly #extra: readonly ExtraLabel[];
+  readonly #status: 'code' | 'class';
+  readonly #options: MetricsOptions;
+  #constant: Readonly<Record<string, string>> | undefined;
+  #lifecycle: Lifecycle | undefined;
+  #inFlight = 0;
+
+  constructor(options: MetricsOptions = {}) {
+    const resolved = resolveOptions(options);
+    this.#options = options;
+    this.registry = options.registry ?? new Registry();
+    this.#status = resolved.status;
+    const extraNames = Object.keys(options.labels ?? {});
+    this.#extra = Object.values(options.labels ?? {});
+    const statusLabel = 'status_code';
+    this.#store = new SeriesStore({
+      bounds: resolved.buckets,
+      statusLabel,
+      statusValue: resolved.status === 'class' ? statusClass : String,
+      extraNames,
+      maxSeries: resolved.maxSeries,
+    });
+    const constant = (): Readonly<Record<string, string>> => this.constantLabels;
+    const prefix = options.prefix ?? '';
+    this.registry.registerMetric(storeCounter(this.#store, `${prefix}http_requests_total`, 'HTTP requests handled, by method, route template and status.', constant));
+    this.registry.registerMetric(
+      storeHistogram(this.#store, `${prefix}http_request_duration_seconds`, 'HTTP request duration in seconds, from arrival to the end of the response.', constant),
+    );
+    const metrics = this;
+    new Gauge({
+      name: `${prefix}http_requests_in_flight`,
+      help: 'HTTP requests being handled now.',
+      registers: [this.registry],
+      labelNames: ['service', 'release', 'instance'],
+      collect() {
+        this.reset();
+        this.set(metrics.constantLabels, metrics.#inFlight);
+      },
+    });
+    if (options.processMetrics) {
+      collectDefaultMetrics({ register: this.registry, labels: this.constantLabels });
+    }
+    if (options.lifecycle) this.bindLifecycle(options.lifecycle);
+  }
+
+  /**
+   * The labels every Baton metric carries (`service`, `release`, `instance`
+   * when known). Fixed the first time they are read: a series never changes
+   * its labels.
+   */
+  get constantLabels(): Readonly<Record<string, string>> {
+    if (this.#constant === undefined) {
+      const labels: Record<string, string> = {};
+      const service = this.#options.service ?? this.#lifecycle?.service;
+      const release = this.#options.release ?? this.#lifecycle?.release;
+      if (service !== undefined) labels.service = service;
+      if (release !== undefined) labels.release = release;
+      if (this.#options.instance !== undefined) labels.instance = this.#options.instance;
+      this.#constant = Object.freeze(labels);
+    }
+    return this.#constant;
+  }
+
+  /** Requests being handled now (started, not yet ended). */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Requests counted under the `(overflow)` series because `maxSeries` was reached. */
+  get overflowed(): number {
+    return this.#store.overflowed;
+  }
+
+  /** The prom-client content type of {@link text}. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Every metric of the registry in the text exposition format. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /**
+   * Exports the lifecycle's state, shutdown phase and drain figures, and uses
+   * its `service` / `release` as labels when none were given. Adapters call
+   * it; once is enough (a second lifecycle is refused).
+   */
+  bindLifecycle(lifecycle: Lifecycle): this {
+    if (this.#lifecycle === lifecycle) return this;
+    if (this.#lifecycle !== undefined) {
+      throw new BatonError('BATON_ERR_INVALID_STATE', 'metrics: already bound to another lifecycle; create one Metrics per service instance.');
+    }
+    this.#lifecycle = lifecycle;
+    registerLifecycleMetrics(this.registry, lifecycle, () => this.constantLabels);
+    return this;
+  }
+
+  /** Marks a request as started (in-flight + 1) and returns its start time for {@link requestEnded}. */
+  requestStarted(): number {
+    this.#inFlight += 1;
+    return performance.now();
+  }
+
+  /**
+   * Records a request started with {@link requestStarted}: in-flight − 1 and
+   * one observation. `route` is the route template (`/orders/:id`), undefined
+   * when no route matched; never pass the raw URL.
+   */
+  requestEnded(startedAt: number, request: IncomingMessage, response: ServerResponse, route: string | undefined, status: number): void {
+    this.#inFlight -= 1;
+    this.observe(request, response, route, status, (performance.now() - startedAt) / 1000);
+  }
+
+  /** Records one finished request that took `seconds` (for adapters that time requests themselves). */
+  observe(request: IncomingMessage, response: ServerResponse, route: string | undefined, status: number, seconds: number): void {
+    const extra = this.#extra;
+    let values: string[] | undefined;
+    if (extra.length > 0) {
+      values = [];
+      for (const label of extra) values.push(extraValue(label, request, response));
+    }
+    this.#store.observe(methodLabel(request.method), route ?? UNMATCHED_ROUTE, status, values, seconds);
+  }
+
+  /** For adapters that count in-flight requests themselves (Fastify's onRequest hook). */
+  requestArrived(): void {
+    this.#inFlight += 1;
+  }
+
+  /** The counterpart of {@link requestArrived}. */
+  requestLeft(): void {
+    this.#inFlight -= 1;
+  }
+}
+
+/** Creates the metrics of one service instance; see {@link Metrics}. */
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  return new Metrics(options);
+}
+
+/**
+ * Records a bare node:http request: call first thing in the request
+ * listener. The request is recorded once its response closes; one that closes
+ * before the response completed is recorded with status 499.
+ *
+ * @example
+ * createServer((req, res) => {
+ *   observeResponse(metrics, req, res, () => routeOf(req));
+ *   handle(req, res);
+ * });
+ */
+export function observeResponse(metrics: Metrics, request: IncomingMessage, response: ServerResponse, route: () => string | undefined): void {
+  const startedAt = metrics.requestStarted();
+  response.once('close', () => {
+    metrics.requestEnded(startedAt, request, response, route(), statusOf(response));
+  });
+}
+
+/** The status to record for a closed response: its code, or 499 when it never completed. */
+export function statusOf(response: ServerResponse): number {
+  return response.writableFinished ? response.statusCode : CLOSED_BEFORE_RESPONSE_STATUS;
+}
+
+function extraValue(label: ExtraLabel, request: IncomingMessage, response: ServerResponse): string {
+  try {
+    return label(request, response) ?? '';
+  } catch {
+    // A throwing label function must not fail or drop the request's record.
+    return '';
+  }
+}
+
+function resolveOptions(options: MetricsOptions): { buckets: readonly number[]; status: 'code' | 'class'; maxSeries: number } {
+  if (options === null || typeof options !== 'object') {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'metrics: options must be an object.');
+  }
+  if (options.registry !== undefined && !(options.registry instanceof Registry)) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'metrics: `registry` must be a prom-client Registry (from the same prom-client the app uses).');
+  }
+  for (const key of ['service', 'release', 'instance', 'prefix'] as const) {
+    const value = options[key];
+    if (value !== undefined && (typeof value !== 'string' || (key !== 'prefix' && value === ''))) {
+      throw new BatonError('BATON_ERR_INVALID_OPTION', `metrics: \`${key}\` must be a non-empty string; got ${JSON.stringify(value)}.`);
+    }
+  }
+  if (options.prefix !== undefined && options.prefix !== '' && !LABEL_NAME.test(options.prefix)) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', `metrics: \`prefix\` must be a valid metric name start ([a-zA-Z_][a-zA-Z0-9_]*); got ${JSON.stringify(options.prefix)}.`);
+  }
+  const buckets = options.buckets ?? DEFAULT_BUCKETS;
+  if (
+    !Array.isArray(buckets) ||
+    buckets.length === 0 ||
+    buckets.some((bound, index) => typeof bound !== 'number' || !Number.isFinite(bound) || bound <= 0 || (index > 0 && bound <= (buckets[index - 1] as number)))
+  ) {
+    throw new BatonError(
+      'BATON_ERR_INVALID_OPTION',
+      `metrics: \`buckets\` must be positive, finite, strictly ascending seconds (the +Inf bucket is added); got ${JSON.stringify(buckets)}.`,
+    );
+  }
+  const status = options.status ?? 'code';
+  if (status !== 'code' && status !== 'class') {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', `metrics: \`status\` must be 'code' or 'class'; got ${JSON.stringify(status)}.`);
+  }
+  const maxSeries = options.maxSeries ?? 2000;
+  if (!Number.isInteger(maxSeries) || maxSeries < 1) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', `metrics: \`maxSeries\` must be a positive integer; got ${JSON.stringify(maxSeries)}.`);
+  }
+  if (options.labels !== undefined) {
+    if (options.labels === null || typeof options.labels !== 'object') {
+      throw new BatonError('BATON_ERR_INVALID_OPTION', 'metrics: `labels` must be an object of label name → function(request, response).');
+    }
+    for (const [name, fn] of Object.entries(options.labels)) {
+      if (!LABEL_NAME.test(name) || name.startsWith('__') || RESERVED_LABELS.has(name)) {
+        throw new BatonError(
+          'BATON_ERR_INVALID_OPTION',
+          `metrics: extra label ${JSON.stringify(name)} is not allowed: use [a-zA-Z_][a-zA-Z0-9_]*, not starting with "__", and none of ${[...RESERVED_LABELS].join(', ')}.`,
+        );
+      }
+      if (typeof fn !== 'function') {
+        throw new BatonError('BATON_ERR_INVALID_OPTION', `metrics: extra label "${name}" must be a function(request, response) returning a string.`);
+      }
+    }
+  }
+  if (options.processMetrics !== undefined && typeof options.processMetrics !== 'boolean') {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'metrics: `processMetrics` must be a boolean.');
+  }
+  return { buckets: [...buckets], status, maxSeries };
+}
