@@ -194,7 +194,9 @@ export class Metrics {
       values = [];
       for (const label of extra) values.push(extraValue(label, request, response));
     }
-    this.#store.observe(methodLabel(request.method), route ?? UNMATCHED_ROUTE, status, values, seconds);
+    // In class mode 502 and 503 are one series: key the store by the class.
+    const statusKey = this.#status === 'class' ? status - (status % 100) : status;
+    this.#store.observe(methodLabel(request.method), route ?? UNMATCHED_ROUTE, statusKey, values, seconds);
   }
 
   /** For adapters that count in-flight requests themselves (Fastify's onRequest hook). */
