@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, Summary, type OpenMetricsContentType } from 'prom-client';
 import { isBatonError } from '@baton/lifecycle';
 import { parsePrometheusText, type MetricFamily } from './exposition-parser.js';
 
@@ -100,7 +100,11 @@ describe('parsePrometheusText on prom-client output', () => {
   });
 
   it('reads the OpenMetrics output: counters announced without _total, exemplars dropped, # EOF', async () => {
-    const registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+    // prom-client's types lack the constructor's content-type argument; setContentType is the typed way.
+    const registry = new Registry<OpenMetricsContentType>();
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    // Typed loosely because prom-client types exemplar labels as the metric's own label names.
+    const exemplar: Record<string, string> = { traceId: 'abc' };
     const counter = new Counter({
       name: 'http_requests_total',
       help: 'Requests',
@@ -108,7 +112,7 @@ describe('parsePrometheusText on prom-client output', () => {
       registers: [registry],
       enableExemplars: true,
     });
-    counter.inc({ labels: { release: 'v2', status_code: '503' }, value: 2, exemplarLabels: { traceId: 'abc' } });
+    counter.inc({ labels: { release: 'v2', status_code: '503' }, value: 2, exemplarLabels: exemplar });
     const histogram = new Histogram({ name: 'latency_seconds', help: 'Latency', buckets: [0.1, 1], registers: [registry], enableExemplars: true });
     histogram.observe({ value: 0.05, exemplarLabels: { traceId: 'def' } });
     const text = await registry.metrics();
