@@ -1,5 +1,7 @@
-import type { Server } from 'node:http';
-import type { Application, RequestHandler } from 'express';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Application, Request, RequestHandler } from 'express';
+import type { Metrics, MetricsEndpointServerOptions } from '@baton/metrics';
 import {
   BatonError,
   Lifecycle,
@@ -14,6 +16,7 @@ import {
   type ServeOptions,
   type ShutdownReport,
 } from '@baton/lifecycle';
+import { captureRouteTemplates, routeTemplate } from './internal/route-template.js';
 import { createProbeMiddleware } from './probe-middleware.js';
 
 /** Probe route options, plus an optional separate port for the probes. */
@@ -37,6 +40,18 @@ export interface BatonExpressOptions {
   lifecycle?: Lifecycle | LifecycleOptions;
   /** Probe routes; `false` mounts none. Default: `/livez`, `/readyz`, `/startupz`, `/healthz` on the app. */
   probes?: ExpressProbeOptions | false;
+  /**
+   * RED metrics (`createMetrics()` from `@baton/metrics`) to record every app
+   * request into, by route template; probe and metrics requests are left out.
+   * The lifecycle is bound to it, so its state and drain figures are exported too.
+   */
+  metrics?: Metrics;
+  /**
+   * Where the metrics are served: `path` (default `/metrics`), an optional
+   * bearer `token`, and `port` for a server of their own (which keeps
+   * answering through the whole drain). `false` serves none. Needs `metrics`.
+   */
+  metricsEndpoint?: MetricsEndpointServerOptions | false;
 }
 
 /** Options of {@link BatonExpress.serve}: the core runner's, minus what `baton()` already knows. */
@@ -53,6 +68,8 @@ export interface BatonListening {
   url: string;
   /** Port of the probe server, when `probes.port` was given. */
   probePort?: number;
+  /** Port of the metrics server, when `metricsEndpoint.port` was given. */
+  metricsPort?: number;
   /** Shuts down gracefully (the whole budget, as on SIGTERM) and resolves once stopped. */
   close(reason?: string): Promise<ShutdownReport>;
 }
@@ -67,6 +84,13 @@ export interface BatonExpress {
    * there the probes are answered before the request reaches Express.
    */
   readonly probes: RequestHandler;
+  /**
+   * For a server you run yourself: records each request into `metrics` and
+   * answers the metrics path (unless it has a port of its own). Mount it
+   * first, after `probes`. A pass-through without `metrics`. Not needed with
+   * `serve()` / `listen()`.
+   */
+  readonly metricsMiddleware: RequestHandler;
   /**
    * Runs the app as a service through the core `serve()`: listens, runs
    * startup, shuts down gracefully on SIGTERM/SIGINT and exits with a code
@@ -103,6 +127,7 @@ export function baton(app: Application, options: BatonExpressOptions = {}): Bato
   const { lifecycle, quiet } = resolveLifecycle(options.lifecycle);
   const probeOptions = resolveProbes(options.probes);
   const probes = createProbeMiddleware(lifecycle, probeOptions ?? {});
+  const metrics = resolveMetrics(app, lifecycle, options);
 
   let started = false;
   const run = (extra: ServeOptions): Promise<Served> => {
@@ -110,19 +135,22 @@ export function baton(app: Application, options: BatonExpressOptions = {}): Bato
       throw new BatonError('BATON_ERR_INVALID_STATE', 'baton: serve() or listen() was already called; a lifecycle runs once. Create a new app and baton() for another run.');
     }
     started = true;
-    return serve({
-      // Express apps are node:http request listeners; the core creates and tracks the server.
-      handler: app,
-      lifecycle,
-      // The core answers the probes in front of the app (or on their own port).
-      probes: probeOptions ?? false,
-      ...extra,
-    });
+    return serveWithMetrics(metrics, lifecycle, extra.host, (metricsPort) =>
+      serve({
+        // Express apps are node:http request listeners; the core creates and tracks the server.
+        handler: metrics?.handler ?? app,
+        lifecycle,
+        // The core answers the probes in front of the app (or on their own port).
+        probes: probeOptions ?? false,
+        ...extra,
+      }).then((served) => (metricsPort === undefined ? served : Object.assign(served, { metricsPort }))),
+    );
   };
 
   return {
     lifecycle,
     probes,
+    metricsMiddleware: metrics?.middleware ?? ((_request, _response, next) => next()),
     async serve(serveOptions = {}) {
       // Quiet as a library (listen, tests); JSON lines on stderr under the runner, as the core serve() does.
       if (quiet) lifecycle.logger = jsonLogger();
@@ -147,9 +175,107 @@ export function baton(app: Application, options: BatonExpressOptions = {}): Bato
         },
       };
       if (served.probePort !== undefined) listening.probePort = served.probePort;
+      const { metricsPort } = served as Served & { metricsPort?: number };
+      if (metricsPort !== undefined) listening.metricsPort = metricsPort;
       return listening;
     },
   };
+}
+
+interface ExpressMetrics {
+  /** The app behind the metrics endpoint and request recording, for `serve()`. */
+  handler: RequestListener;
+  /** The same for a server the user runs. */
+  middleware: RequestHandler;
+  /** The metrics-only server, when the endpoint has a port of its own. */
+  server: Server | undefined;
+  port: number | undefined;
+  host: string | undefined;
+}
+
+function resolveMetrics(app: Application, lifecycle: Lifecycle, options: BatonExpressOptions): ExpressMetrics | undefined {
+  const { metrics, metricsEndpoint } = options;
+  if (metrics === undefined) {
+    if (metricsEndpoint !== undefined && metricsEndpoint !== false) {
+      throw new BatonError('BATON_ERR_INVALID_OPTION', 'baton: `metricsEndpoint` needs `metrics` (createMetrics() from @baton/metrics).');
+    }
+    return undefined;
+  }
+  if (metrics === null || typeof metrics !== 'object' || typeof (metrics as Partial<Metrics>).requestStarted !== 'function') {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'baton: `metrics` must come from createMetrics() of @baton/metrics.');
+  }
+  metrics.bindLifecycle(lifecycle);
+  captureRouteTemplates(app);
+  const endpoint = metricsEndpoint === false ? undefined : (metricsEndpoint ?? {});
+  // Validates path, token and port now, not at the first scrape.
+  const answer = endpoint === undefined ? undefined : metrics.endpoint(endpoint);
+  const onApp = endpoint !== undefined && endpoint.port === undefined ? answer : undefined;
+
+  const record = (request: IncomingMessage, response: ServerResponse): void => {
+    const startedAt = metrics.requestStarted();
+    response.once('close', () => metrics.requestEnded(startedAt, request, response, routeTemplate(request as Request)));
+  };
+  return {
+    handler: onApp
+      ? (request, response) => {
+          if (onApp(request, response)) return;
+          record(request, response);
+          app(request, response);
+        }
+      : (request, response) => {
+          record(request, response);
+          app(request, response);
+        },
+    middleware: (request, response, next) => {
+      if (onApp?.(request, response)) return;
+      record(request, response);
+      next();
+    },
+    server: endpoint?.port === undefined ? undefined : metrics.endpointServer(endpoint),
+    port: endpoint?.port,
+    host: endpoint?.host,
+  };
+}
+
+/**
+ * Opens the separate metrics server (if any) before the app, so startup can
+ * be watched, and closes it once the lifecycle stopped, so scrapes see the
+ * whole drain.
+ */
+async function serveWithMetrics(
+  metrics: ExpressMetrics | undefined,
+  lifecycle: Lifecycle,
+  appHost: string | undefined,
+  run: (metricsPort: number | undefined) => Promise<Served>,
+): Promise<Served> {
+  const server = metrics?.server;
+  if (server === undefined || metrics === undefined) return run(undefined);
+  await listenOn(server, metrics.port ?? 0, metrics.host ?? appHost);
+  const close = (): void => {
+    server.close();
+    server.closeIdleConnections();
+  };
+  lifecycle.once('stopped', close);
+  try {
+    return await run((server.address() as AddressInfo).port);
+  } catch (error) {
+    lifecycle.off('stopped', close);
+    close();
+    throw error;
+  }
+}
+
+function listenOn(server: Server, port: number, host: string | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      reject(new BatonError('BATON_ERR_LISTEN_FAILED', `Could not listen for metrics on ${host ?? '*'}:${port}: ${error.message}`, { cause: error }));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
 }
 
 function resolveLifecycle(option: BatonExpressOptions['lifecycle']): { lifecycle: Lifecycle; quiet: boolean } {

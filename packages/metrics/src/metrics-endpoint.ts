@@ -58,7 +58,7 @@ export function resolveMetricsEndpoint(options: MetricsEndpointServerOptions = {
  * const answerMetrics = createMetricsHandler(metrics, { token: process.env.METRICS_TOKEN });
  * createServer((req, res) => { if (!answerMetrics(req, res)) app(req, res); });
  */
-export function createMetricsHandler(metrics: Metrics, options: MetricsEndpointOptions = {}): MetricsHandler {
+export function createMetricsHandler(metrics: Metrics, options: MetricsEndpointServerOptions = {}): MetricsHandler {
   const { path, token } = resolveMetricsEndpoint(options);
   // Compare digests: equal lengths for timingSafeEqual, and no early exit that leaks the token's length.
   const expected = token === undefined ? undefined : digest(`Bearer ${token}`);
@@ -97,7 +97,7 @@ export function createMetricsHandler(metrics: Metrics, options: MetricsEndpointO
  * attached to the lifecycle's drain, so scrapes keep working until the runner
  * closes it; everything else gets 404.
  */
-export function createMetricsServer(metrics: Metrics, options: MetricsEndpointOptions = {}): Server {
+export function createMetricsServer(metrics: Metrics, options: MetricsEndpointServerOptions = {}): Server {
   const handle = createMetricsHandler(metrics, options);
   const server = createServer((request, response) => {
     if (!handle(request, response)) response.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found\n');

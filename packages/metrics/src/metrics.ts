@@ -1,10 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { BatonError, type Lifecycle } from '@baton/lifecycle';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { SeriesStore } from './internal/series-store.js';
 import { storeCounter, storeHistogram } from './internal/store-metrics.js';
 import { CLOSED_BEFORE_RESPONSE_STATUS, UNMATCHED_ROUTE, methodLabel, statusClass } from './labels.js';
 import { registerLifecycleMetrics } from './lifecycle-metrics.js';
+import { createMetricsHandler, createMetricsServer, type MetricsEndpointServerOptions, type MetricsHandler } from './metrics-endpoint.js';
 
 /** Default histogram buckets, in seconds: 5 ms to 10 s, as most HTTP services need. */
 export const DEFAULT_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -177,13 +178,14 @@ export class Metrics {
   }
 
   /**
-   * Records a request started with {@link requestStarted}: in-flight − 1 and
-   * one observation. `route` is the route template (`/orders/:id`), undefined
-   * when no route matched; never pass the raw URL.
+   * Records a request started with {@link requestStarted}, once its response
+   * finished or closed: in-flight − 1 and one observation, with the response's
+   * status, or 499 when it closed before completing. `route` is the route
+   * template (`/orders/:id`), undefined when no route matched; never the raw URL.
    */
-  requestEnded(startedAt: number, request: IncomingMessage, response: ServerResponse, route: string | undefined, status: number): void {
+  requestEnded(startedAt: number, request: IncomingMessage, response: ServerResponse, route: string | undefined): void {
     this.#inFlight -= 1;
-    this.observe(request, response, route, status, (performance.now() - startedAt) / 1000);
+    this.observe(request, response, route, statusOf(response), (performance.now() - startedAt) / 1000);
   }
 
   /** Records one finished request that took `seconds` (for adapters that time requests themselves). */
@@ -199,14 +201,18 @@ export class Metrics {
     this.#store.observe(methodLabel(request.method), route ?? UNMATCHED_ROUTE, statusKey, values, seconds);
   }
 
-  /** For adapters that count in-flight requests themselves (Fastify's onRequest hook). */
-  requestArrived(): void {
-    this.#inFlight += 1;
+  /**
+   * The `/metrics` endpoint as a node:http handler (true when it answered);
+   * validates the options now. Adapters use this, so they need no import of
+   * this package at run time.
+   */
+  endpoint(options: MetricsEndpointServerOptions = {}): MetricsHandler {
+    return createMetricsHandler(this, options);
   }
 
-  /** The counterpart of {@link requestArrived}. */
-  requestLeft(): void {
-    this.#inFlight -= 1;
+  /** A metrics-only server (for a separate metrics port); see {@link createMetricsServer}. */
+  endpointServer(options: MetricsEndpointServerOptions = {}): Server {
+    return createMetricsServer(this, options);
   }
 }
 
@@ -229,7 +235,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 export function observeResponse(metrics: Metrics, request: IncomingMessage, response: ServerResponse, route: () => string | undefined): void {
   const startedAt = metrics.requestStarted();
   response.once('close', () => {
-    metrics.requestEnded(startedAt, request, response, route(), statusOf(response));
+    metrics.requestEnded(startedAt, request, response, route());
   });
 }
 

@@ -1,0 +1,55 @@
+import type { Application, Request } from 'express';
+
+const ROUTE = Symbol('baton.route');
+const BASE = Symbol('baton.routeBase');
+const INSTALLED = Symbol('baton.routeCapture');
+
+interface Captured {
+  [ROUTE]?: { path?: unknown };
+  [BASE]?: string | undefined;
+  route?: { path?: unknown };
+  baseUrl?: string;
+}
+
+/**
+ * Makes an app's requests remember the mount path of the router a route
+ * matched in, at the moment it matched.
+ *
+ * Express sets `req.route` when a route matches, but restores `req.baseUrl`
+ * when a router passes an error out, so reading both at the end of a failed
+ * request under `app.use('/orders', router)` gives `/:id` instead of
+ * `/orders/:id`. An accessor for `route` on the app's request prototype
+ * (Express's own extension point: `app.request`) records `baseUrl` when the
+ * route is set; reading `req.route` is unchanged.
+ */
+export function captureRouteTemplates(app: Application): void {
+  // Express exposes the prototype of its requests as `app.request` (untyped in @types/express).
+  const proto = (app as unknown as { request: Record<symbol, unknown> }).request;
+  if (proto[INSTALLED]) return;
+  proto[INSTALLED] = true;
+  Object.defineProperty(proto, 'route', {
+    configurable: true,
+    enumerable: true,
+    get(this: Captured) {
+      return this[ROUTE];
+    },
+    set(this: Captured, value: { path?: unknown }) {
+      this[ROUTE] = value;
+      this[BASE] = this.baseUrl;
+    },
+  });
+}
+
+/**
+ * The route template of a request (`/orders/:id`), or undefined when no route
+ * matched (404s and requests answered by plain middleware): never the raw URL.
+ */
+export function routeTemplate(request: Request): string | undefined {
+  const captured = request as unknown as Captured;
+  const route = captured.route;
+  if (route === undefined || route === null) return undefined;
+  // A sub-app has its own request prototype, so `route` may be a plain property there.
+  const base = captured[ROUTE] === route ? captured[BASE] : captured.baseUrl;
+  const path = route.path;
+  return (base ?? '') + (typeof path === 'string' ? path : String(path));
+}

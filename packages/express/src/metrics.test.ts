@@ -1,0 +1,193 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { Router, type Application } from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMetrics, type Metrics } from '@baton/metrics';
+import { isBatonError } from '@baton/lifecycle';
+import { fetchText, waitFor } from '@baton/testing';
+import { baton, type BatonExpressOptions } from './index.js';
+
+/** An app with the shapes that make route labels hard: params, a mounted router, throwing and rejecting handlers. */
+function ordersApp(options: BatonExpressOptions) {
+  const app: Application = express();
+  const b = baton(app, options);
+  app.get('/orders/:id', (req, res) => {
+    res.json({ id: req.params.id });
+  });
+  app.get('/boom', () => {
+    throw new Error('handler bug');
+  });
+  const items = Router();
+  items.get('/items/:itemId', (req, res) => {
+    if (req.params.itemId === 'bad') throw new Error('bad item');
+    res.json({ item: req.params.itemId });
+  });
+  items.get('/reject/:x', async () => {
+    await Promise.resolve();
+    throw new Error('async bug');
+  });
+  items.get('/hang', () => {
+    // never answers: the client gives up
+  });
+  items.get('/slow', (_req, res) => {
+    setTimeout(() => res.json({ slow: true }), 400);
+  });
+  app.use('/api', items);
+  // Keep Express's default error page out of the test output.
+  app.use((_error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    res.status(500).json({ error: 'internal' });
+  });
+  return { app, b };
+}
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+});
+
+async function listen(options: BatonExpressOptions) {
+  const { b } = ordersApp(options);
+  const listening = await b.listen({ port: 0, host: '127.0.0.1' });
+  cleanups.push(async () => {
+    b.lifecycle.force('test cleanup');
+    await listening.close();
+  });
+  return { b, listening };
+}
+
+/** `http_requests_total` series as `method route status → count`. */
+async function requestCounts(metrics: Metrics): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const line of (await metrics.text()).split('\n')) {
+    const match = /^http_requests_total\{(.*)\} (\S+)$/.exec(line);
+    if (!match) continue;
+    const labels = Object.fromEntries([...(match[1] as string).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    counts[`${labels.method} ${labels.route} ${labels.status_code}`] = Number(match[2]);
+  }
+  return counts;
+}
+
+const quick = { shutdown: { propagationDelayMs: 0 } };
+
+describe('@baton/express with metrics', () => {
+  it('records every app request by route template, including throwing and rejecting handlers, and leaves probes and scrapes out', async () => {
+    const metrics = createMetrics({ release: 'v2' });
+    const { listening } = await listen({ lifecycle: quick, metrics });
+    const url = listening.url;
+    for (const path of ['/orders/1', '/orders/2', '/orders/3', '/api/items/7', '/api/items/bad', '/boom', '/api/reject/1', '/api/reject/2']) {
+      await fetchText(`${url}${path}`);
+    }
+    // 404s and garbage paths share one route label.
+    for (const path of ['/nope', '/orders', '/%2e%2e/etc/passwd', `/random/${'x'.repeat(200)}`, '/api/items']) {
+      expect((await fetchText(`${url}${path}`)).status).toBe(404);
+    }
+    for (const path of ['/livez', '/readyz', '/metrics']) expect((await fetchText(`${url}${path}`)).status).toBe(200);
+
+    expect(await requestCounts(metrics)).toEqual({
+      'GET /orders/:id 200': 3,
+      'GET /api/items/:itemId 200': 1,
+      'GET /api/items/:itemId 500': 1,
+      'GET /boom 500': 1,
+      'GET /api/reject/:x 500': 2,
+      'GET (unmatched) 404': 5,
+    });
+    const scraped = await fetchText(`${url}/metrics`);
+    expect(scraped.body).toContain('http_requests_total{release="v2",method="GET",route="/orders/:id",status_code="200"} 3');
+    expect(scraped.body).toContain('baton_lifecycle_state{release="v2",state="ready"} 1');
+  });
+
+  it('records a client that hangs up as 499, and counts in-flight requests', async () => {
+    const metrics = createMetrics();
+    const { listening } = await listen({ lifecycle: quick, metrics });
+    const controller = new AbortController();
+    const hung = fetch(`${listening.url}/api/hang`, { signal: controller.signal }).catch(() => 'aborted');
+    await waitFor(() => metrics.inFlight === 1);
+    expect((await fetchText(`${listening.url}/metrics`)).body).toContain('http_requests_in_flight 1');
+    controller.abort();
+    expect(await hung).toBe('aborted');
+    await waitFor(() => metrics.inFlight === 0);
+    expect(await requestCounts(metrics)).toEqual({ 'GET /api/hang 499': 1 });
+  });
+
+  it('keeps answering scrapes while draining, on the app port during the propagation delay', async () => {
+    const metrics = createMetrics();
+    const { listening } = await listen({ lifecycle: { shutdown: { propagationDelayMs: 400 } }, metrics });
+    const slow = fetchText(`${listening.url}/api/slow`);
+    await waitFor(() => metrics.inFlight === 1);
+    const closed = listening.close('test');
+    await waitFor(async () => (await fetchText(`${listening.url}/readyz`)).status === 503);
+    const scraped = await fetchText(`${listening.url}/metrics`);
+    expect(scraped.status).toBe(200);
+    expect(scraped.headers.connection).toBe('close');
+    expect(scraped.body).toContain('baton_lifecycle_state{state="draining"} 1');
+    expect(scraped.body).toContain('baton_shutdown_phase{phase="propagation"} 1');
+    expect(scraped.body).toContain('http_requests_in_flight 1');
+    expect((await slow).status).toBe(200);
+    await closed;
+    expect(await requestCounts(metrics)).toEqual({ 'GET /api/slow 200': 1 });
+  });
+
+  it('serves metrics on a port of their own through the whole drain, with a bearer token', async () => {
+    const metrics = createMetrics();
+    const { listening } = await listen({
+      lifecycle: { shutdown: { propagationDelayMs: 0, drainTimeoutMs: 3000 } },
+      metrics,
+      metricsEndpoint: { port: 0, token: 'scrape-me' },
+    });
+    expect(listening.metricsPort).toBeGreaterThan(0);
+    const metricsUrl = `http://127.0.0.1:${listening.metricsPort}/metrics`;
+    const auth = { headers: { authorization: 'Bearer scrape-me' } };
+    expect((await fetchText(metricsUrl)).status).toBe(401);
+    // Not on the app port any more.
+    expect((await fetchText(`${listening.url}/metrics`)).status).toBe(404);
+    const slow = fetchText(`${listening.url}/api/slow`);
+    await waitFor(() => metrics.inFlight === 1);
+    const closed = listening.close('test');
+    // The app port stops accepting at once (no propagation delay); the metrics port answers through the drain.
+    await waitFor(async () => (await fetchText(`${listening.url}/livez`).catch((error: NodeJS.ErrnoException) => ({ status: error.code }))).status === 'ECONNREFUSED');
+    const during = await fetchText(metricsUrl, auth);
+    expect(during.status).toBe(200);
+    expect(during.body).toContain('baton_shutdown_phase{phase="drain"} 1');
+    expect(during.body).toContain('http_requests_in_flight 1');
+    await slow;
+    await closed;
+    await expect(fetchText(metricsUrl, auth)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('records requests on a server you run yourself through metricsMiddleware', async () => {
+    const metrics = createMetrics();
+    const app = express();
+    const b = baton(app, { metrics, lifecycle: quick });
+    app.use(b.probes, b.metricsMiddleware);
+    app.get('/orders/:id', (_req, res) => {
+      res.send('ok');
+    });
+    const server: Server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await fetchText(`${url}/orders/9`);
+    await fetchText(`${url}/readyz`);
+    expect((await fetchText(`${url}/metrics`)).body).toContain('route="/orders/:id"');
+    expect(await requestCounts(metrics)).toEqual({ 'GET /orders/:id 200': 1 });
+  });
+
+  it('refuses metrics options that cannot work, at construction', () => {
+    const bad: [BatonExpressOptions, RegExp][] = [
+      [{ metricsEndpoint: { path: '/m' } }, /needs `metrics`/],
+      [{ metrics: {} as Metrics }, /createMetrics/],
+      [{ metrics: createMetrics(), metricsEndpoint: { path: 'm' } }, /start with/],
+      [{ metrics: createMetrics(), metricsEndpoint: { port: 70000 } }, /port/],
+    ];
+    for (const [options, message] of bad) {
+      let error: unknown;
+      try {
+        baton(express(), options);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(isBatonError(error, 'BATON_ERR_INVALID_OPTION'), String(message)).toBe(true);
+      expect((error as Error).message).toMatch(message);
+    }
+  });
+});
