@@ -143,7 +143,13 @@ export function baton(app: Application, options: BatonExpressOptions = {}): Bato
         // The core answers the probes in front of the app (or on their own port).
         probes: probeOptions ?? false,
         ...extra,
-      }).then((served) => (metricsPort === undefined ? served : Object.assign(served, { metricsPort }))),
+      }).then((served) => {
+        if (metricsPort !== undefined && metrics?.server) {
+          served.metricsServer = metrics.server;
+          served.metricsPort = metricsPort;
+        }
+        return served;
+      }),
     );
   };
 
@@ -175,8 +181,7 @@ export function baton(app: Application, options: BatonExpressOptions = {}): Bato
         },
       };
       if (served.probePort !== undefined) listening.probePort = served.probePort;
-      const { metricsPort } = served as Served & { metricsPort?: number };
-      if (metricsPort !== undefined) listening.metricsPort = metricsPort;
+      if (served.metricsPort !== undefined) listening.metricsPort = served.metricsPort;
       return listening;
     },
   };

@@ -10,7 +10,9 @@ import {
   type LifecycleOptions,
   type ProbeRouteOptions,
 } from '@baton/lifecycle';
+import type { Metrics, MetricsEndpointServerOptions } from '@baton/metrics';
 import { fromFastifyLogger } from './internal/fastify-logger.js';
+import { registerMetrics } from './metrics-hooks.js';
 import { registerProbeRoutes } from './probe-routes.js';
 
 declare module 'fastify' {
@@ -19,6 +21,8 @@ declare module 'fastify' {
     lifecycle: Lifecycle;
     /** The separate probe server when `probes.port` was given (listening once the app is ready), else null. */
     batonProbeServer: Server | null;
+    /** The separate metrics server when `metricsEndpoint.port` was given (listening once the app is ready), else null. */
+    batonMetricsServer: Server | null;
   }
   interface FastifyContextConfig {
     /**
@@ -27,6 +31,8 @@ declare module 'fastify' {
      * `if (request.routeOptions.config.batonProbe) return;`
      */
     batonProbe?: boolean;
+    /** True on Baton's metrics route, which checks its own bearer token: let it through an auth hook too. */
+    batonMetrics?: boolean;
   }
 }
 
@@ -50,6 +56,18 @@ export interface BatonPluginOptions {
   lifecycle?: Lifecycle | LifecycleOptions;
   /** Probe routes; `false` registers none. Default: GET/HEAD `/livez`, `/readyz`, `/startupz`, `/healthz`. */
   probes?: FastifyProbeOptions | false;
+  /**
+   * RED metrics (`createMetrics()` from `@baton/metrics`) to record every app
+   * request into, by route template; probe and metrics requests are left out.
+   * The lifecycle is bound to it, so its state and drain figures are exported too.
+   */
+  metrics?: Metrics;
+  /**
+   * Where the metrics are served: `path` (default `/metrics`), an optional
+   * bearer `token`, and `port` for a server of their own, opened when the app
+   * is ready and answering through the whole drain. `false` serves none. Needs `metrics`.
+   */
+  metricsEndpoint?: MetricsEndpointServerOptions | false;
 }
 
 const plugin: FastifyPluginAsync<BatonPluginOptions> = async (app, options) => {
@@ -57,8 +75,22 @@ const plugin: FastifyPluginAsync<BatonPluginOptions> = async (app, options) => {
   const probes = resolveProbes(options.probes);
   app.decorate('lifecycle', lifecycle);
   app.decorate('batonProbeServer', null);
+  app.decorate('batonMetricsServer', null);
   // Before listen, so no connection is missed.
   lifecycle.attach(app.server);
+
+  const metrics = resolveMetrics(options);
+  if (metrics) {
+    metrics.metrics.bindLifecycle(lifecycle);
+    const server = registerMetrics(app, metrics.metrics, metrics.endpoint);
+    if (server) {
+      const { port, host } = metrics.endpoint ?? {};
+      app.addHook('onReady', async () => {
+        await listen(server, port ?? 0, host, 'metrics');
+        app.batonMetricsServer = server;
+      });
+    }
+  }
 
   if (probes && probes.options.port === undefined) registerProbeRoutes(app, lifecycle, probes.resolved);
   if (probes && probes.options.port !== undefined) {
@@ -66,7 +98,7 @@ const plugin: FastifyPluginAsync<BatonPluginOptions> = async (app, options) => {
     const port = probes.options.port;
     app.addHook('onReady', async () => {
       const server = createProbeServer(lifecycle, probeOptions);
-      await listen(server, port, probeOptions.host);
+      await listen(server, port, probeOptions.host, 'probes');
       app.batonProbeServer = server;
     });
   }
@@ -95,12 +127,13 @@ const plugin: FastifyPluginAsync<BatonPluginOptions> = async (app, options) => {
     // waits for this hook: awaiting it here would deadlock.) Fastify is
     // closing its server anyway, so no load balancer is waited for.
     if (!lifecycle.isShuttingDown) await lifecycle.shutdown('fastify close', { skipPropagation: true });
-    const server = app.batonProbeServer;
-    if (server?.listening) {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+    for (const server of [app.batonProbeServer, app.batonMetricsServer]) {
+      if (server?.listening) {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      }
     }
   });
 };
@@ -142,10 +175,24 @@ function resolveProbes(option: BatonPluginOptions['probes']) {
   return { options, resolved };
 }
 
-function listen(server: Server, port: number, host: string | undefined): Promise<void> {
+function resolveMetrics(options: BatonPluginOptions): { metrics: Metrics; endpoint: MetricsEndpointServerOptions | undefined } | undefined {
+  const { metrics, metricsEndpoint } = options;
+  if (metrics === undefined) {
+    if (metricsEndpoint !== undefined && metricsEndpoint !== false) {
+      throw new BatonError('BATON_ERR_INVALID_OPTION', '@baton/fastify: `metricsEndpoint` needs `metrics` (createMetrics() from @baton/metrics).');
+    }
+    return undefined;
+  }
+  if (metrics === null || typeof metrics !== 'object' || typeof (metrics as Partial<Metrics>).requestStarted !== 'function') {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', '@baton/fastify: `metrics` must come from createMetrics() of @baton/metrics.');
+  }
+  return { metrics, endpoint: metricsEndpoint === false ? undefined : (metricsEndpoint ?? {}) };
+}
+
+function listen(server: Server, port: number, host: string | undefined, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => {
-      reject(new BatonError('BATON_ERR_LISTEN_FAILED', `Could not listen for probes on ${host ?? '*'}:${port}: ${error.message}`, { cause: error }));
+      reject(new BatonError('BATON_ERR_LISTEN_FAILED', `Could not listen for ${what} on ${host ?? '*'}:${port}: ${error.message}`, { cause: error }));
     };
     server.once('error', onError);
     server.listen(port, host, () => {

@@ -42,6 +42,11 @@ export async function serveFastify(app: FastifyInstance, options: FastifyServeOp
     served.probeServer = probeServer;
     served.probePort = (probeServer.address() as AddressInfo).port;
   }
+  const metricsServer = app.batonMetricsServer;
+  if (metricsServer?.listening) {
+    served.metricsServer = metricsServer;
+    served.metricsPort = (metricsServer.address() as AddressInfo).port;
+  }
   return served;
 }
 

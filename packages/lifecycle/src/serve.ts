@@ -63,6 +63,9 @@ export interface Served {
   url: string;
   probeServer?: Server;
   probePort?: number;
+  /** The metrics-only server, when an adapter opened one (`metricsEndpoint.port`). */
+  metricsServer?: Server;
+  metricsPort?: number;
   /** Settles when startup finishes: `ready`, or a shutdown state if one began first. */
   ready: Promise<void>;
   /** Settles once stopped, with the exit code `serve()` chose and the shutdown report. */

@@ -1,0 +1,174 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMetrics, type Metrics } from '@baton/metrics';
+import { isBatonError } from '@baton/lifecycle';
+import { fetchText, waitFor } from '@baton/testing';
+import { batonPlugin, serveFastify, type BatonPluginOptions } from './index.js';
+
+/** An app with the shapes that make route labels hard, and an auth hook that lets Baton's routes through. */
+async function ordersApp(options: BatonPluginOptions): Promise<FastifyInstance> {
+  const app = Fastify();
+  await app.register(batonPlugin, options);
+  app.addHook('onRequest', async (request, reply) => {
+    const config = request.routeOptions.config;
+    if (config.batonProbe || config.batonMetrics) return;
+    if (request.url.startsWith('/private')) return reply.code(401).send({ error: 'unauthorized' });
+  });
+  app.get<{ Params: { id: string } }>('/orders/:id', async (request) => ({ id: request.params.id }));
+  app.get('/boom', async () => {
+    throw new Error('handler bug');
+  });
+  app.get('/private/thing', async () => ({ secret: true }));
+  await app.register(
+    async (items) => {
+      items.get<{ Params: { itemId: string } }>('/items/:itemId', async (request) => {
+        if (request.params.itemId === 'bad') throw new Error('bad item');
+        return { item: request.params.itemId };
+      });
+      items.get('/hang', () => new Promise(() => {})); // never answers: the client gives up
+      items.get('/slow', async () => {
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        return { slow: true };
+      });
+    },
+    { prefix: '/api' },
+  );
+  return app;
+}
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+});
+
+async function serveApp(options: BatonPluginOptions) {
+  const app = await ordersApp(options);
+  const served = await serveFastify(app, { port: 0, host: '127.0.0.1', signals: false, exit: false });
+  cleanups.push(async () => {
+    app.lifecycle.force('test cleanup');
+    await served.stopped;
+  });
+  await served.ready;
+  return { app, served };
+}
+
+async function requestCounts(metrics: Metrics): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const line of (await metrics.text()).split('\n')) {
+    const match = /^http_requests_total\{(.*)\} (\S+)$/.exec(line);
+    if (!match) continue;
+    const labels = Object.fromEntries([...(match[1] as string).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    counts[`${labels.method} ${labels.route} ${labels.status_code}`] = Number(match[2]);
+  }
+  return counts;
+}
+
+const quick = { shutdown: { propagationDelayMs: 0 } };
+
+describe('@baton/fastify with metrics', () => {
+  it('records every app request by route template (prefixes included), throwing handlers and hooks’ answers too, and leaves probes and scrapes out', async () => {
+    const metrics = createMetrics({ release: 'v2' });
+    const { served } = await serveApp({ lifecycle: quick, metrics });
+    const url = served.url;
+    for (const path of ['/orders/1', '/orders/2', '/orders/3', '/api/items/7', '/api/items/bad', '/boom', '/private/thing']) {
+      await fetchText(`${url}${path}`);
+    }
+    for (const path of ['/nope', '/orders', '/%2e%2e/etc/passwd', `/random/${'x'.repeat(200)}`, '/api/items']) {
+      expect((await fetchText(`${url}${path}`)).status).toBe(404);
+    }
+    for (const path of ['/livez', '/readyz', '/metrics']) expect((await fetchText(`${url}${path}`)).status).toBe(200);
+    expect((await fetchText(`${url}/metrics`, { method: 'HEAD' })).status).toBe(200);
+
+    expect(await requestCounts(metrics)).toEqual({
+      'GET /orders/:id 200': 3,
+      'GET /api/items/:itemId 200': 1,
+      'GET /api/items/:itemId 500': 1,
+      'GET /boom 500': 1,
+      'GET /private/thing 401': 1,
+      'GET (unmatched) 404': 5,
+    });
+    const scraped = await fetchText(`${url}/metrics`);
+    expect(scraped.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(scraped.body).toContain('http_requests_total{release="v2",method="GET",route="/orders/:id",status_code="200"} 3');
+    expect(scraped.body).toContain('baton_lifecycle_state{release="v2",state="ready"} 1');
+  });
+
+  it('records a client that hangs up as 499, and counts in-flight requests', async () => {
+    const metrics = createMetrics();
+    const { served } = await serveApp({ lifecycle: quick, metrics });
+    const controller = new AbortController();
+    const hung = fetch(`${served.url}/api/hang`, { signal: controller.signal }).catch(() => 'aborted');
+    await waitFor(() => metrics.inFlight === 1);
+    expect((await fetchText(`${served.url}/metrics`)).body).toContain('http_requests_in_flight 1');
+    controller.abort();
+    expect(await hung).toBe('aborted');
+    await waitFor(() => metrics.inFlight === 0);
+    expect(await requestCounts(metrics)).toEqual({ 'GET /api/hang 499': 1 });
+  });
+
+  it('keeps answering scrapes while draining, on the app port during the propagation delay', async () => {
+    const metrics = createMetrics();
+    const { served } = await serveApp({ lifecycle: { shutdown: { propagationDelayMs: 400 } }, metrics });
+    const slow = fetchText(`${served.url}/api/slow`);
+    await waitFor(() => metrics.inFlight === 1);
+    const closed = served.shutdown('test');
+    await waitFor(async () => (await fetchText(`${served.url}/readyz`)).status === 503);
+    const scraped = await fetchText(`${served.url}/metrics`);
+    expect(scraped.status).toBe(200);
+    expect(scraped.body).toContain('baton_lifecycle_state{state="draining"} 1');
+    expect(scraped.body).toContain('baton_shutdown_phase{phase="propagation"} 1');
+    expect(scraped.body).toContain('http_requests_in_flight 1');
+    expect((await slow).status).toBe(200);
+    await closed;
+    expect(await requestCounts(metrics)).toEqual({ 'GET /api/slow 200': 1 });
+  });
+
+  it('serves metrics on a port of their own through the whole drain, with a bearer token', async () => {
+    const metrics = createMetrics();
+    const { app, served } = await serveApp({
+      lifecycle: { shutdown: { propagationDelayMs: 0, drainTimeoutMs: 3000 } },
+      metrics,
+      metricsEndpoint: { port: 0, host: '127.0.0.1', token: 'scrape-me' },
+    });
+    expect(served.metricsPort).toBeGreaterThan(0);
+    expect(app.batonMetricsServer?.listening).toBe(true);
+    const metricsUrl = `http://127.0.0.1:${served.metricsPort}/metrics`;
+    const auth = { headers: { authorization: 'Bearer scrape-me' } };
+    expect((await fetchText(metricsUrl)).status).toBe(401);
+    expect((await fetchText(`${served.url}/metrics`)).status).toBe(404);
+    const slow = fetchText(`${served.url}/api/slow`);
+    await waitFor(() => metrics.inFlight === 1);
+    const closed = served.shutdown('test');
+    await waitFor(async () => (await fetchText(`${served.url}/livez`).catch((error: NodeJS.ErrnoException) => ({ status: error.code }))).status === 'ECONNREFUSED');
+    const during = await fetchText(metricsUrl, auth);
+    expect(during.status).toBe(200);
+    expect(during.body).toContain('baton_shutdown_phase{phase="drain"} 1');
+    expect(during.body).toContain('http_requests_in_flight 1');
+    await slow;
+    await closed;
+    await served.stopped;
+    await expect(fetchText(metricsUrl, auth)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('refuses metrics options that cannot work, when the plugin loads', async () => {
+    const bad: [BatonPluginOptions, RegExp][] = [
+      [{ metricsEndpoint: { path: '/m' } }, /needs `metrics`/],
+      [{ metrics: {} as Metrics }, /createMetrics/],
+      [{ metrics: createMetrics(), metricsEndpoint: { token: '' } }, /token/],
+      [{ metrics: createMetrics(), metricsEndpoint: { port: -1 } }, /port/],
+    ];
+    for (const [options, message] of bad) {
+      const app = Fastify();
+      let error: unknown;
+      try {
+        await app.register(batonPlugin, options);
+        await app.ready();
+      } catch (caught) {
+        error = caught;
+      }
+      expect(isBatonError(error, 'BATON_ERR_INVALID_OPTION'), String(message)).toBe(true);
+      expect((error as Error).message).toMatch(message);
+      await app.close().catch(() => {});
+    }
+  });
+});
