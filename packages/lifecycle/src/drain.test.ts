@@ -191,6 +191,7 @@ describe('graceful drain', () => {
     await waitFor(() => served.lifecycle.counts().inFlight === 1, 5000, 'slow request in flight');
     const report = await served.shutdown('test');
     expect(report).toMatchObject({ forced: true, forcedBy: 'drain-timeout', forcedCloses: 1 });
+    expect(served.lifecycle.shutdownProgress()).toMatchObject({ phase: 'done', forcedCloses: 1 });
     expect(await slow).toBe('ECONNRESET');
     expect((await served.stopped).code).toBe(3);
   });
@@ -243,18 +244,31 @@ describe('graceful drain', () => {
   });
 
   it('emits every state change, phase and drain figure', async () => {
-    const served = await start({ shutdown: { propagationDelayMs: 50 } });
+    const served = await start({ shutdown: { propagationDelayMs: 300 } });
     const states: string[] = [];
     const phases: ShutdownPhase[] = [];
     const progress: number[] = [];
     served.lifecycle.on('state', ({ from, to }) => states.push(`${from}->${to}`));
-    served.lifecycle.on('phase', ({ phase }) => phases.push(phase));
+    const progressPhases: (string | undefined)[] = [];
+    served.lifecycle.on('phase', ({ phase }) => {
+      phases.push(phase);
+      progressPhases.push(served.lifecycle.shutdownProgress()?.phase);
+    });
     served.lifecycle.on('drain-progress', ({ inFlight }) => progress.push(inFlight));
     const stoppedEvent = new Promise((resolve) => served.lifecycle.once('stopped', resolve));
     const slow = fetchText(`${served.url}/slow?ms=150`);
     await waitFor(() => served.lifecycle.counts().inFlight === 1, 5000, 'slow request in flight');
-    const report = await served.shutdown('test');
+    expect(served.lifecycle.shutdownProgress()).toBeUndefined();
+    const shutdown = served.shutdown('test');
+    // A request and a probe during the propagation delay: only the request counts as late.
+    await fetchText(`${served.url}/fast`);
+    await fetchText(`${served.url}/readyz`);
+    expect(served.lifecycle.shutdownProgress()).toMatchObject({ reason: 'test', phase: 'propagation', requestsAfterNotReady: 1, forcedCloses: 0 });
+    const report = await shutdown;
     await slow;
+    expect(progressPhases).toEqual(phases);
+    expect(served.lifecycle.shutdownProgress()).toMatchObject({ phase: 'done', requestsAfterNotReady: report.requestsAfterNotReady });
+    expect(report.requestsAfterNotReady).toBe(1);
     expect(states).toEqual(['ready->draining', 'draining->stopped']);
     expect(phases).toEqual(['propagation', 'stop-accepting', 'drain', 'hooks']);
     expect(progress).toContain(0);
