@@ -8,6 +8,12 @@ export interface ServiceConfig {
   gracePeriodMs?: number;
   /** Artificial startup work, to make the startup probe and readiness gating visible. */
   startupDelayMs: number;
+  /** `instance` label of the metrics (BATON_INSTANCE); none by default. */
+  instance?: string;
+  /** Bearer token the metrics endpoint asks for (BATON_METRICS_TOKEN); none by default. */
+  metricsToken?: string;
+  /** Serve /metrics on a port of its own (BATON_METRICS_PORT); default on the app's port. */
+  metricsPort?: number;
 }
 
 /** The environment is wrong; `problems` lists every bad variable. */
@@ -24,8 +30,9 @@ export class ConfigError extends Error {
 /**
  * Reads PORT (default 3000; 0 = ephemeral), HOST (default 127.0.0.1),
  * RELEASE (default `dev`), BATON_PROPAGATION_DELAY_MS (default 5000),
- * BATON_DRAIN_TIMEOUT_MS, BATON_GRACE_PERIOD_MS and BATON_STARTUP_DELAY_MS
- * (default 0). Throws a ConfigError naming every bad variable.
+ * BATON_DRAIN_TIMEOUT_MS, BATON_GRACE_PERIOD_MS, BATON_STARTUP_DELAY_MS
+ * (default 0), and for the metrics BATON_INSTANCE, BATON_METRICS_TOKEN and
+ * BATON_METRICS_PORT (all optional). Throws a ConfigError naming every bad variable.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): ServiceConfig {
   const problems: string[] = [];
@@ -47,8 +54,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const host = env.HOST?.trim() || '127.0.0.1';
   const release = env.RELEASE?.trim() || 'dev';
   if (/\s/.test(release)) problems.push(`RELEASE must not contain spaces; got ${JSON.stringify(env.RELEASE)}.`);
+  const metricsPort = integer('BATON_METRICS_PORT', undefined, 0, 65535);
+  const instance = env.BATON_INSTANCE?.trim() || undefined;
+  const metricsToken = env.BATON_METRICS_TOKEN?.trim() || undefined;
+  if (metricsToken !== undefined && /\s/.test(metricsToken)) problems.push('BATON_METRICS_TOKEN must not contain spaces.');
   if (problems.length > 0) throw new ConfigError(problems);
   const config: ServiceConfig = { port, host, release, propagationDelayMs, startupDelayMs };
+  if (instance !== undefined) config.instance = instance;
+  if (metricsToken !== undefined) config.metricsToken = metricsToken;
+  if (metricsPort !== undefined) config.metricsPort = metricsPort;
   if (drainTimeoutMs !== undefined) config.drainTimeoutMs = drainTimeoutMs;
   if (gracePeriodMs !== undefined) config.gracePeriodMs = gracePeriodMs;
   return config;

@@ -5,4 +5,4 @@ export { createOrderStore, type OrderEvent, type OrderPage, type OrderStore, typ
 export { formatSseEvent, SSE_HEADERS, SSE_HEARTBEAT_MS } from './sse.js';
 export { ConfigError, loadConfig, formatListeningLine, type ServiceConfig } from './config.js';
 export { ordersChecks, type OrdersCheck } from './checks.js';
-export { failStartup, shutdownBudgetFrom, startupWorkFrom } from './runner.js';
+export { failStartup, metricsEndpointFrom, shutdownBudgetFrom, startupWorkFrom } from './runner.js';

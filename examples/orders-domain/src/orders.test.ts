@@ -70,12 +70,21 @@ describe('config', () => {
   it('names every bad variable', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: 'eighty', BATON_DRAIN_TIMEOUT_MS: '0', BATON_PROPAGATION_DELAY_MS: '-5' });
+      loadConfig({ PORT: 'eighty', BATON_DRAIN_TIMEOUT_MS: '0', BATON_PROPAGATION_DELAY_MS: '-5', BATON_METRICS_PORT: '99999', BATON_METRICS_TOKEN: 'a b' });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).problems).toHaveLength(3);
+    expect((error as ConfigError).problems).toHaveLength(5);
     expect((error as Error).message).toMatch(/PORT must be an integer from 0 to 65535; got "eighty"/);
+    expect((error as Error).message).toMatch(/BATON_METRICS_TOKEN must not contain spaces/);
+  });
+
+  it('reads the metrics settings', () => {
+    expect(loadConfig({ BATON_INSTANCE: 'orders-1', BATON_METRICS_TOKEN: 't0ken', BATON_METRICS_PORT: '0' })).toMatchObject({
+      instance: 'orders-1',
+      metricsToken: 't0ken',
+      metricsPort: 0,
+    });
   });
 });

@@ -8,6 +8,17 @@ export function shutdownBudgetFrom(config: ServiceConfig): { propagationDelayMs:
   return budget;
 }
 
+/** The metrics endpoint the environment asked for (token, own port), in the shape the adapters' `metricsEndpoint` takes. */
+export function metricsEndpointFrom(config: ServiceConfig): { token?: string; port?: number; host?: string } {
+  const endpoint: { token?: string; port?: number; host?: string } = {};
+  if (config.metricsToken !== undefined) endpoint.token = config.metricsToken;
+  if (config.metricsPort !== undefined) {
+    endpoint.port = config.metricsPort;
+    endpoint.host = config.host;
+  }
+  return endpoint;
+}
+
 /** Artificial startup work (BATON_STARTUP_DELAY_MS), cut short by a shutdown during startup; none when 0. */
 export function startupWorkFrom(config: ServiceConfig): { startup?: (context: { signal: AbortSignal }) => Promise<void> } {
   if (config.startupDelayMs <= 0) return {};

@@ -1,6 +1,7 @@
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import { baton, type BatonExpress } from '@baton/express';
 import type { Lifecycle, LifecycleOptions } from '@baton/lifecycle';
+import { createMetrics, type Metrics, type MetricsEndpointServerOptions, type MetricsOptions } from '@baton/metrics';
 import {
   SSE_HEADERS,
   SSE_HEARTBEAT_MS,
@@ -22,6 +23,10 @@ export interface CreateAppOptions {
   lifecycle?: Omit<LifecycleOptions, 'checks' | 'release'>;
   /** The store to serve; default a fresh in-memory one. */
   store?: OrderStore;
+  /** Metrics options (instance label, process metrics...); service and release are the app's. */
+  metrics?: Omit<MetricsOptions, 'service' | 'release' | 'lifecycle'>;
+  /** Where /metrics is served (token, own port). Default `/metrics` on the app, no token. */
+  metricsEndpoint?: MetricsEndpointServerOptions;
 }
 
 /** The app with Baton wired in, not listening yet. */
@@ -29,6 +34,7 @@ export interface OrdersApp {
   app: Express;
   baton: BatonExpress;
   lifecycle: Lifecycle;
+  metrics: Metrics;
   store: OrderStore;
 }
 
@@ -41,8 +47,12 @@ export function createApp(options: CreateAppOptions = {}): OrdersApp {
   const store = options.store ?? createOrderStore();
   const app = express();
   app.disable('x-powered-by');
+  const metrics = createMetrics(options.metrics);
   const b = baton(app, {
     lifecycle: { service: 'orders', ...options.lifecycle, release: options.release ?? 'dev', checks: ordersChecks(store) },
+    // Requests by route template and status, labelled with the release (taken from the lifecycle).
+    metrics,
+    metricsEndpoint: options.metricsEndpoint ?? {},
   });
   // Runs after the drain, when no request can need the store any more.
   b.lifecycle.onShutdown(() => store.close(), { name: 'orders store' });
@@ -81,7 +91,7 @@ export function createApp(options: CreateAppOptions = {}): OrdersApp {
   });
   app.use(errorHandler);
 
-  return { app, baton: b, lifecycle: b.lifecycle, store };
+  return { app, baton: b, lifecycle: b.lifecycle, metrics, store };
 }
 
 /** New and cancelled orders as Server-Sent Events, until the client leaves or the drain ends the stream. */

@@ -1,5 +1,5 @@
 import { jsonLogger } from '@baton/lifecycle';
-import { failStartup, formatListeningLine, loadConfig, shutdownBudgetFrom, startupWorkFrom } from '@baton/example-orders-domain';
+import { failStartup, formatListeningLine, loadConfig, metricsEndpointFrom, shutdownBudgetFrom, startupWorkFrom } from '@baton/example-orders-domain';
 import { createApp } from './app.js';
 
 // The runner: configuration from the environment, then Baton's serve(), which
@@ -10,6 +10,8 @@ try {
   const { baton } = createApp({
     release: config.release,
     lifecycle: { logger: jsonLogger({ name: 'orders-express' }), shutdown: shutdownBudgetFrom(config) },
+    metrics: { processMetrics: true, ...(config.instance === undefined ? {} : { instance: config.instance }) },
+    metricsEndpoint: metricsEndpointFrom(config),
   });
   const served = await baton.serve({ port: config.port, host: config.host, ...startupWorkFrom(config) });
   process.stdout.write(formatListeningLine({ port: served.port, release: config.release, framework: 'express' }));

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { batonPlugin } from '@baton/fastify';
 import type { Lifecycle, LifecycleOptions } from '@baton/lifecycle';
+import { createMetrics, type Metrics, type MetricsEndpointServerOptions, type MetricsOptions } from '@baton/metrics';
 import {
   SSE_HEADERS,
   SSE_HEARTBEAT_MS,
@@ -22,6 +23,10 @@ export interface CreateAppOptions {
   lifecycle?: Omit<LifecycleOptions, 'checks' | 'release'>;
   /** The store to serve; default a fresh in-memory one. */
   store?: OrderStore;
+  /** Metrics options (instance label, process metrics...); service and release are the app's. */
+  metrics?: Omit<MetricsOptions, 'service' | 'release' | 'lifecycle'>;
+  /** Where /metrics is served (token, own port). Default `/metrics` on the app, no token. */
+  metricsEndpoint?: MetricsEndpointServerOptions;
   /** Fastify's own options. Default: logger off (the lifecycle logs for itself). */
   fastify?: FastifyServerOptions;
 }
@@ -30,6 +35,7 @@ export interface CreateAppOptions {
 export interface OrdersApp {
   app: FastifyInstance;
   lifecycle: Lifecycle;
+  metrics: Metrics;
   store: OrderStore;
 }
 
@@ -44,8 +50,12 @@ type Query = { Querystring: Record<string, string | string[] | undefined> };
 export async function createApp(options: CreateAppOptions = {}): Promise<OrdersApp> {
   const store = options.store ?? createOrderStore();
   const app = Fastify(options.fastify ?? {});
+  const metrics = createMetrics(options.metrics);
   await app.register(batonPlugin, {
     lifecycle: { service: 'orders', ...options.lifecycle, release: options.release ?? 'dev', checks: ordersChecks(store) },
+    // Requests by route template and status, labelled with the release (taken from the lifecycle).
+    metrics,
+    metricsEndpoint: options.metricsEndpoint ?? {},
   });
   // Registered after the plugin's "fastify close" hook, so it runs before it (hooks run in reverse).
   app.lifecycle.onShutdown(() => store.close(), { name: 'orders store' });
@@ -82,7 +92,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<OrdersA
     return { sleptMs: ms };
   });
 
-  return { app, lifecycle: app.lifecycle, store };
+  return { app, lifecycle: app.lifecycle, metrics, store };
 }
 
 /** New and cancelled orders as Server-Sent Events, until the client leaves or the drain ends the stream. */

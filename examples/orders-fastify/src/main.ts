@@ -1,6 +1,6 @@
 import { serveFastify } from '@baton/fastify';
 import { jsonLogger } from '@baton/lifecycle';
-import { failStartup, formatListeningLine, loadConfig, shutdownBudgetFrom, startupWorkFrom } from '@baton/example-orders-domain';
+import { failStartup, formatListeningLine, loadConfig, metricsEndpointFrom, shutdownBudgetFrom, startupWorkFrom } from '@baton/example-orders-domain';
 import { createApp } from './app.js';
 
 // The runner: configuration from the environment, then Baton's serveFastify(),
@@ -11,6 +11,8 @@ try {
   const { app } = await createApp({
     release: config.release,
     lifecycle: { logger: jsonLogger({ name: 'orders-fastify' }), shutdown: shutdownBudgetFrom(config) },
+    metrics: { processMetrics: true, ...(config.instance === undefined ? {} : { instance: config.instance }) },
+    metricsEndpoint: metricsEndpointFrom(config),
   });
   const served = await serveFastify(app, { port: config.port, host: config.host, ...startupWorkFrom(config) });
   process.stdout.write(formatListeningLine({ port: served.port, release: config.release, framework: 'fastify' }));

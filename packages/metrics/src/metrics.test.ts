@@ -152,6 +152,10 @@ describe('createMetrics', () => {
     const text = await createMetrics({ processMetrics: true, release: 'v9' }).text();
     expect(text).toMatch(/process_cpu_user_seconds_total\{release="v9"\} \d/);
     expect(text).toContain('nodejs_eventloop_lag_seconds');
+    // The release can come from a lifecycle bound later, as the adapters do.
+    const late = createMetrics({ processMetrics: true });
+    late.bindLifecycle(createLifecycle({ service: 'orders', release: 'v10' }));
+    expect(await late.registry.metrics()).toMatch(/process_cpu_user_seconds_total\{service="orders",release="v10"\} \d/);
   });
 });
 

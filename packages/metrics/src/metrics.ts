@@ -49,7 +49,10 @@ export interface MetricsOptions {
    * are counted under one series whose labels read `(overflow)`. Default 2000.
    */
   maxSeries?: number;
-  /** Also collect prom-client's default process metrics (CPU, memory, event loop lag, GC). Default false. */
+  /**
+   * Also collect prom-client's default process metrics (CPU, memory, event
+   * loop lag, GC), with the same service/release/instance labels. Default false.
+   */
   processMetrics?: boolean;
   /** Export the lifecycle's state, shutdown phase and drain figures. Adapters bind theirs automatically. */
   lifecycle?: Lifecycle;
@@ -79,6 +82,7 @@ export class Metrics {
   #constant: Readonly<Record<string, string>> | undefined;
   #lifecycle: Lifecycle | undefined;
   #inFlight = 0;
+  #processMetricsPending: boolean;
 
   constructor(options: MetricsOptions = {}) {
     const resolved = resolveOptions(options);
@@ -112,10 +116,11 @@ export class Metrics {
         this.set(metrics.constantLabels, metrics.#inFlight);
       },
     });
-    if (options.processMetrics) {
-      collectDefaultMetrics({ register: this.registry, labels: this.constantLabels });
-    }
+    // Process metrics carry the constant labels too, which may come from a
+    // lifecycle an adapter binds later: registered once those are known.
+    this.#processMetricsPending = options.processMetrics === true;
     if (options.lifecycle) this.bindLifecycle(options.lifecycle);
+    else if (options.service !== undefined || options.release !== undefined) this.#registerProcessMetrics();
   }
 
   /**
@@ -153,6 +158,7 @@ export class Metrics {
 
   /** Every metric of the registry in the text exposition format. */
   text(): Promise<string> {
+    this.#registerProcessMetrics();
     return this.registry.metrics();
   }
 
@@ -168,7 +174,14 @@ export class Metrics {
     }
     this.#lifecycle = lifecycle;
     registerLifecycleMetrics(this.registry, lifecycle, () => this.constantLabels);
+    this.#registerProcessMetrics();
     return this;
+  }
+
+  #registerProcessMetrics(): void {
+    if (!this.#processMetricsPending) return;
+    this.#processMetricsPending = false;
+    collectDefaultMetrics({ register: this.registry, labels: { ...this.constantLabels } });
   }
 
   /** Marks a request as started (in-flight + 1) and returns its start time for {@link requestEnded}. */
