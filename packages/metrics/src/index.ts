@@ -9,3 +9,6 @@ export {
   type MetricsEndpointServerOptions,
   type MetricsHandler,
 } from './metrics-endpoint.js';
+export { parsePrometheusText, type MetricFamily, type MetricType, type Sample } from './exposition-parser.js';
+export { scrape, snapshotFromText, type Snapshot, type ScrapeOptions } from './snapshot.js';
+export { compareSnapshots, histogramQuantile, type WindowOptions, type GroupWindow, type HistogramBucket } from './analysis.js';
