@@ -304,11 +304,10 @@ function histograms(snapshot: Snapshot, name: string): Map<string, Histogram> {
   const found = new Map<string, Histogram>();
   const counted = new Set<Histogram>();
   const histogramOf = (labels: Readonly<Record<string, string>>): Histogram => {
-    const own = withoutLe(labels);
-    const key = seriesKey(own);
+    const key = seriesKey(labels, 'le');
     let h = found.get(key);
     if (h === undefined) {
-      h = { labels: own, buckets: new Map(), count: 0, sum: 0 };
+      h = { labels: withoutLe(labels), buckets: new Map(), count: 0, sum: 0 };
       found.set(key, h);
     }
     return h;
@@ -349,11 +348,11 @@ function parseLe(le: string | undefined): number | undefined {
 }
 
 // Label order may change between scrapes (a restart), so the key sorts the names.
-function seriesKey(labels: Readonly<Record<string, string>>): string {
-  return Object.keys(labels)
-    .sort()
-    .map((k) => `${k}\u0000${labels[k] ?? ''}`)
-    .join('\u0001');
+function seriesKey(labels: Readonly<Record<string, string>>, skip?: string): string {
+  const names = Object.keys(labels).sort();
+  let key = '';
+  for (const name of names) if (name !== skip) key += `${name}\u0000${labels[name] ?? ''}\u0001`;
+  return key;
 }
 
 function quantileKey(q: number): string {
