@@ -120,6 +120,26 @@ describe('createMetrics', () => {
     expect(text).toContain('http_requests_total{method="GET",route="/x",status_code="2xx",api_version="",broken=""} 1');
   });
 
+  it('leaves out the requests `skip` names, and records them when it throws', async () => {
+    let broken = false;
+    const metrics = createMetrics({
+      skip: (_request, route) => {
+        if (broken) throw new Error('skip bug');
+        return route === '/orders/events';
+      },
+    });
+    const [request, response] = fakePair('GET');
+    metrics.observe(request, response, '/orders/events', 200, 600);
+    metrics.observe(request, response, '/orders/:id', 200, 0.01);
+    let text = await metrics.text();
+    expect(text).not.toContain('route="/orders/events"');
+    expect(text).toContain('http_requests_total{method="GET",route="/orders/:id",status_code="200"} 1');
+    broken = true;
+    metrics.observe(request, response, '/orders/events', 200, 600);
+    text = await metrics.text();
+    expect(text).toContain('http_requests_total{method="GET",route="/orders/events",status_code="200"} 1');
+  });
+
   it('rejects bad options with a clear error at construction', () => {
     const bad: [unknown, RegExp][] = [
       [{ buckets: [0.1, 0.05] }, /strictly ascending/],
@@ -134,6 +154,7 @@ describe('createMetrics', () => {
       [{ labels: { api_version: 'v1' } }, /must be a function/],
       [{ registry: {} }, /prom-client Registry/],
       [{ processMetrics: 'yes' }, /boolean/],
+      [{ skip: '/orders/events' }, /`skip` must be a function/],
     ];
     for (const [options, message] of bad) {
       let error: unknown;

@@ -45,6 +45,15 @@ export interface MetricsOptions {
    */
   labels?: Readonly<Record<string, ExtraLabel>>;
   /**
+   * Leaves a request out of the request metrics when true (it still counts as
+   * in flight while it runs): e.g. an SSE or long-polling route, whose
+   * minutes-long durations would swamp the latency quantiles.
+   *
+   * @example
+   * createMetrics({ skip: (_req, route) => route === '/orders/events' })
+   */
+  skip?: (request: IncomingMessage, route: string | undefined) => boolean;
+  /**
    * At most this many request series (label combinations); requests past it
    * are counted under one series whose labels read `(overflow)`. Default 2000.
    */
@@ -78,6 +87,7 @@ export class Metrics {
   readonly #store: SeriesStore;
   readonly #extra: readonly ExtraLabel[];
   readonly #status: 'code' | 'class';
+  readonly #skip: ((request: IncomingMessage, route: string | undefined) => boolean) | undefined;
   readonly #options: MetricsOptions;
   #constant: Readonly<Record<string, string>> | undefined;
   #lifecycle: Lifecycle | undefined;
@@ -89,6 +99,7 @@ export class Metrics {
     this.#options = options;
     this.registry = options.registry ?? new Registry();
     this.#status = resolved.status;
+    this.#skip = options.skip;
     const extraNames = Object.keys(options.labels ?? {});
     this.#extra = Object.values(options.labels ?? {});
     const statusLabel = 'status_code';
@@ -178,6 +189,15 @@ export class Metrics {
     return this;
   }
 
+  #isSkipped(request: IncomingMessage, route: string | undefined): boolean {
+    try {
+      return this.#skip?.(request, route) === true;
+    } catch {
+      // A throwing skip function must not lose the request: record it.
+      return false;
+    }
+  }
+
   #registerProcessMetrics(): void {
     if (!this.#processMetricsPending) return;
     this.#processMetricsPending = false;
@@ -203,6 +223,7 @@ export class Metrics {
 
   /** Records one finished request that took `seconds` (for adapters that time requests themselves). */
   observe(request: IncomingMessage, response: ServerResponse, route: string | undefined, status: number, seconds: number): void {
+    if (this.#skip !== undefined && this.#isSkipped(request, route)) return;
     const extra = this.#extra;
     let values: string[] | undefined;
     if (extra.length > 0) {
@@ -316,6 +337,9 @@ function resolveOptions(options: MetricsOptions): { buckets: readonly number[]; 
         throw new BatonError('BATON_ERR_INVALID_OPTION', `metrics: extra label "${name}" must be a function(request, response) returning a string.`);
       }
     }
+  }
+  if (options.skip !== undefined && typeof options.skip !== 'function') {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'metrics: `skip` must be a function(request, route) returning a boolean.');
   }
   if (options.processMetrics !== undefined && typeof options.processMetrics !== 'boolean') {
     throw new BatonError('BATON_ERR_INVALID_OPTION', 'metrics: `processMetrics` must be a boolean.');
