@@ -146,7 +146,7 @@ describe('parsePrometheusText on hand-written text', () => {
   it('reads OpenMetrics _created, UNIT, info, stateset, and timestamps in seconds', () => {
     const text = [
       '# TYPE jobs counter',
-      '# UNIT jobs_seconds seconds',
+      '# UNIT jobs seconds',
       '# HELP jobs Jobs \\"done\\"',
       'jobs_total 7 1700000000.5',
       'jobs_created 1699999000',
@@ -168,7 +168,6 @@ describe('parsePrometheusText on hand-written text', () => {
         { name: 'jobs_created', labels: {}, value: 1_699_999_000 },
       ],
     });
-    expect(families.jobs_seconds).toMatchObject({ type: 'untyped', samples: [] });
     expect(families.build).toMatchObject({ type: 'info', samples: [{ name: 'build_info', labels: { version: '1.2.3' }, value: 1 }] });
     expect(families.feature?.samples.map((s) => [s.labels.feature, s.value])).toEqual([
       ['a', 1],
@@ -212,10 +211,13 @@ describe('parsePrometheusText on hand-written text', () => {
     expect(got).toEqual([1, -1.5, 2, 0.5, 5, 1000, 0.0015, -0, Number.NaN, Number.NaN, Number.NaN, Infinity, -Infinity, Infinity, Infinity]);
   });
 
-  it('keeps label names like __proto__ as plain data', () => {
+  it('keeps label names like __proto__ as plain data, and inherits nothing', () => {
     const [family] = parsePrometheusText('m{__proto__="x",constructor="y"} 1');
     expect(family?.samples[0]?.labels.__proto__).toBe('x');
     expect(Object.keys(family?.samples[0]?.labels ?? {})).toEqual(['__proto__', 'constructor']);
+    const [plain] = parsePrometheusText('m{a="b"} 1\nm 2');
+    expect(plain?.samples.map((s) => s.labels.constructor)).toEqual([undefined, undefined]);
+    expect(plain?.samples.map((s) => s.labels.toString)).toEqual([undefined, undefined]);
   });
 
   it('returns no families for an empty text', () => {
@@ -256,6 +258,7 @@ describe('parsePrometheusText on bad input', () => {
     ['TYPE without a type', '# TYPE m', 'line 1: expected a type after "# TYPE m"'],
     ['TYPE without a name', '# TYPE', 'line 1: expected a metric name after "# TYPE"'],
     ['HELP with a bad name', '# HELP 9m help', 'line 1: "9m" is not a metric name'],
+    ['UNIT with a bad name', '# TYPE m gauge\n# UNIT m-x seconds', 'line 2: "m-x" is not a metric name'],
     ['second TYPE', `${ok}# TYPE ok counter`, 'line 3: second TYPE line for ok'],
     ['second HELP', '# HELP m a\n# HELP m b', 'line 2: second HELP line for m'],
     ['TYPE after samples', 'm 1\n# TYPE m gauge', 'line 2: the TYPE line for m comes after its samples'],

@@ -78,6 +78,7 @@ const ALL_SUFFIXES = [...new Set(Object.values(SUFFIXES).flat())];
 // One strict decimal grammar instead of Number(), which would also take '', ' 1', '0x1f' and 'Infinity'.
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const INTEGER = /^-?\d+$/;
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
 
 interface FamilyState {
   family: MetricFamily;
@@ -136,16 +137,17 @@ class ExpositionParser {
     const name = line.slice(i, nameEnd);
     if (name === '') this.fail(`expected a metric name after "# ${keyword}"`);
     if (!isMetricName(name)) this.fail(`${quote(name)} is not a metric name (letters, digits, "_" and ":", not starting with a digit)`);
+    // UNIT only has its name checked: MetricFamily has no field for it, and it announces no family.
+    if (keyword === 'UNIT') return;
     const rest = line.slice(skipBlanks(line, nameEnd)).trimEnd();
-    const existing = this.byName.get(name);
-    const state = existing ?? this.announce(name);
+    const state = this.byName.get(name) ?? this.announce(name);
     this.current = state;
 
     if (keyword === 'HELP') {
       if (state.helped) this.fail(`second HELP line for ${name}`);
       state.helped = true;
       state.family.help = unescapeHelp(rest);
-    } else if (keyword === 'TYPE') {
+    } else {
       if (rest === '') this.fail(`expected a type after "# TYPE ${name}"`);
       if (!METRIC_TYPES.has(rest)) this.fail(`unknown type ${quote(rest)} for ${name}; accepted: ${[...METRIC_TYPES].join(', ')}`);
       if (state.typed) this.fail(`second TYPE line for ${name}`);
@@ -153,7 +155,6 @@ class ExpositionParser {
       state.typed = true;
       state.family.type = rest as MetricType;
     }
-    // UNIT only checks the name: MetricFamily has no field for it.
   }
 
   private announce(name: string): FamilyState {
@@ -171,7 +172,7 @@ class ExpositionParser {
     if (name === '') this.fail(`expected a metric name, got ${quote(line.slice(from, tokenEnd(line, from)))}`);
     i = skipBlanks(line, i);
 
-    let labels: Record<string, string> = {};
+    let labels: Readonly<Record<string, string>> = NO_LABELS;
     let after = 'the metric name';
     if (line.charCodeAt(i) === 123 /* { */) {
       const parsed = this.labels(line, i + 1, name);
@@ -210,7 +211,8 @@ class ExpositionParser {
     for (;;) {
       i = skipBlanks(line, i);
       if (i >= line.length) this.fail(`the labels of ${metric} are not closed with "}"`);
-      if (line.charCodeAt(i) === 125 /* } */) return { labels, end: i + 1 };
+      // Detached from Object.prototype once built, so `labels.constructor` is undefined like any absent label.
+      if (line.charCodeAt(i) === 125 /* } */) return { labels: Object.setPrototypeOf(labels, null) as Record<string, string>, end: i + 1 };
 
       const nameStart = i;
       while (i < line.length && isNameCode(line.charCodeAt(i), i === nameStart) && line.charCodeAt(i) !== 58 /* : */) i += 1;
@@ -222,7 +224,7 @@ class ExpositionParser {
       if (line.charCodeAt(i) !== 34 /* " */) this.fail(`expected a quoted value for the label ${label}, got ${quote(line.slice(i, i + 20))}`);
       const value = this.labelValue(line, i + 1, label);
       if (Object.hasOwn(labels, label)) this.fail(`the label ${label} appears twice in ${metric}`);
-      // A plain object is several times faster than a null-prototype one; `__proto__` alone needs defining as data.
+      // Built as a plain object, much faster to fill than a null-prototype one; `__proto__` alone needs defining as data.
       if (label === '__proto__') Object.defineProperty(labels, label, { value: value.text, enumerable: true, writable: true, configurable: true });
       else labels[label] = value.text;
 
