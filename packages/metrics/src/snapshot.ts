@@ -82,7 +82,9 @@ export function snapshotFromText(text: string, source: string, atMs: number): Sn
   return { source, atMs, families: parsePrometheusText(text) };
 }
 
-function resolveScrapeOptions(url: string, options: ScrapeOptions): Required<Omit<ScrapeOptions, 'token' | 'signal'>> & Pick<ScrapeOptions, 'token' | 'signal'> {
+type ResolvedScrapeOptions = Required<Omit<ScrapeOptions, 'token' | 'signal'>> & Pick<ScrapeOptions, 'token' | 'signal'>;
+
+function resolveScrapeOptions(url: string, options: ScrapeOptions): ResolvedScrapeOptions {
   let protocol: string;
   try {
     protocol = new URL(url).protocol;
