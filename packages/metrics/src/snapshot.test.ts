@@ -141,6 +141,19 @@ describe('scrape', () => {
     expect(error.message).toContain('ECONNREFUSED');
   });
 
+  it('fails on an answer larger than maxBytes, declared or streamed, and reads one that fits', async () => {
+    const body = `${'# a comment line to pad the answer\n'.repeat(100)}up 1\n`;
+    const declared = await listen((_req, res) => res.end(body));
+    const streamed = await listen((_req, res) => {
+      res.write(body.slice(0, 1000));
+      setTimeout(() => res.end(body.slice(1000)), 20);
+    });
+    expect((await scrapeError(scrape(declared, { maxBytes: 1000 }))).message).toContain('larger than 1000 bytes');
+    expect((await scrapeError(scrape(streamed, { maxBytes: 1000 }))).message).toContain('larger than 1000 bytes');
+    const fits = await scrape(streamed, { maxBytes: body.length });
+    expect(fits.families.map((family) => family.name)).toEqual(['up']);
+  });
+
   it('fails with the parse error when the answer is not Prometheus text', async () => {
     const url = await listen((_req, res) => {
       res.setHeader('content-type', 'text/html');

@@ -20,6 +20,11 @@ export interface ScrapeOptions {
   signal?: AbortSignal;
   /** The clock for {@link Snapshot.atMs}; default `Date.now`. */
   now?: () => number;
+  /**
+   * Largest body accepted, in bytes; a bigger one fails the scrape instead of
+   * filling the orchestrator's memory. Default 16 MiB.
+   */
+  maxBytes?: number;
 }
 
 const ACCEPT = 'text/plain;version=0.0.4';
@@ -33,7 +38,7 @@ const ACCEPT = 'text/plain;version=0.0.4';
  * const before = await scrape('http://10.0.0.7:9464/metrics', { token });
  */
 export async function scrape(url: string, options: ScrapeOptions = {}): Promise<Snapshot> {
-  const { token, timeoutMs, signal, now } = resolveScrapeOptions(url, options);
+  const { token, timeoutMs, signal, now, maxBytes } = resolveScrapeOptions(url, options);
   signal?.throwIfAborted();
   // One deadline for headers and body: a server that sends headers and then stalls is caught too.
   const deadline = AbortSignal.timeout(timeoutMs);
@@ -56,7 +61,7 @@ export async function scrape(url: string, options: ScrapeOptions = {}): Promise<
         : `expected status 200${body === '' ? '' : `; body: ${body}`}`;
       throw failed(url, `HTTP ${response.status}: ${why}`);
     }
-    text = await response.text();
+    text = await readLimited(response, maxBytes, url);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     if (deadline.aborted) throw failed(url, `no complete answer within ${timeoutMs} ms`, error);
@@ -94,7 +99,10 @@ function resolveScrapeOptions(url: string, options: ScrapeOptions): ResolvedScra
   if (protocol !== 'http:' && protocol !== 'https:') {
     throw new BatonError('BATON_ERR_INVALID_OPTION', `scrape: ${url} must be an http: or https: URL`);
   }
-  const { token, timeoutMs = 5000, signal, now = Date.now } = options;
+  const { token, timeoutMs = 5000, signal, now = Date.now, maxBytes = 16 * 1024 * 1024 } = options;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', `scrape: maxBytes must be a positive integer, got ${String(maxBytes)}`);
+  }
   if (token !== undefined && (typeof token !== 'string' || token === '' || /[\r\n]/.test(token))) {
     throw new BatonError('BATON_ERR_INVALID_OPTION', 'scrape: token must be a non-empty string without line breaks');
   }
@@ -102,7 +110,27 @@ function resolveScrapeOptions(url: string, options: ScrapeOptions): ResolvedScra
     throw new BatonError('BATON_ERR_INVALID_OPTION', `scrape: timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}`);
   }
   if (typeof now !== 'function') throw new BatonError('BATON_ERR_INVALID_OPTION', 'scrape: now must be a function');
-  return { timeoutMs, now, ...(token === undefined ? {} : { token }), ...(signal === undefined ? {} : { signal }) };
+  return { timeoutMs, now, maxBytes, ...(token === undefined ? {} : { token }), ...(signal === undefined ? {} : { signal }) };
+}
+
+/** The body as text, failing once it passes `maxBytes` (a declared length past it fails before reading). */
+async function readLimited(response: Response, maxBytes: number, url: string): Promise<string> {
+  const tooBig = (): BatonError => failed(url, `the answer is larger than ${maxBytes} bytes (maxBytes)`);
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw tooBig();
+  }
+  if (response.body === null) return '';
+  const decoder = new TextDecoder();
+  let text = '';
+  let bytes = 0;
+  for await (const chunk of response.body) {
+    bytes += chunk.byteLength;
+    if (bytes > maxBytes) throw tooBig();
+    text += decoder.decode(chunk, { stream: true });
+  }
+  return text + decoder.decode();
 }
 
 function failed(url: string, why: string, cause?: unknown): BatonError {
