@@ -4,7 +4,7 @@ import express, { Router, type Application } from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics, type Metrics } from '@baton/metrics';
 import { isBatonError } from '@baton/lifecycle';
-import { fetchText, waitFor } from '@baton/testing';
+import { fetchText, requestCounts, waitFor } from '@baton/testing';
 import { baton, type BatonExpressOptions } from './index.js';
 
 /** An app with the shapes that make route labels hard: params, a mounted router, throwing and rejecting handlers. */
@@ -55,18 +55,6 @@ async function listen(options: BatonExpressOptions) {
   return { b, listening };
 }
 
-/** `http_requests_total` series as `method route status → count`. */
-async function requestCounts(metrics: Metrics): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (const line of (await metrics.text()).split('\n')) {
-    const match = /^http_requests_total\{(.*)\} (\S+)$/.exec(line);
-    if (!match) continue;
-    const labels = Object.fromEntries([...(match[1] as string).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    counts[`${labels.method} ${labels.route} ${labels.status_code}`] = Number(match[2]);
-  }
-  return counts;
-}
-
 const quick = { shutdown: { propagationDelayMs: 0 } };
 
 describe('@baton/express with metrics', () => {
@@ -83,7 +71,7 @@ describe('@baton/express with metrics', () => {
     }
     for (const path of ['/livez', '/readyz', '/metrics']) expect((await fetchText(`${url}${path}`)).status).toBe(200);
 
-    expect(await requestCounts(metrics)).toEqual({
+    expect(requestCounts(await metrics.text())).toEqual({
       'GET /orders/:id 200': 3,
       'GET /api/items/:itemId 200': 1,
       'GET /api/items/:itemId 500': 1,
@@ -106,7 +94,7 @@ describe('@baton/express with metrics', () => {
     controller.abort();
     expect(await hung).toBe('aborted');
     await waitFor(() => metrics.inFlight === 0);
-    expect(await requestCounts(metrics)).toEqual({ 'GET /api/hang 499': 1 });
+    expect(requestCounts(await metrics.text())).toEqual({ 'GET /api/hang 499': 1 });
   });
 
   it('keeps answering scrapes while draining, on the app port during the propagation delay', async () => {
@@ -124,7 +112,7 @@ describe('@baton/express with metrics', () => {
     expect(scraped.body).toContain('http_requests_in_flight 1');
     expect((await slow).status).toBe(200);
     await closed;
-    expect(await requestCounts(metrics)).toEqual({ 'GET /api/slow 200': 1 });
+    expect(requestCounts(await metrics.text())).toEqual({ 'GET /api/slow 200': 1 });
   });
 
   it('serves metrics on a port of their own through the whole drain, with a bearer token', async () => {
@@ -169,7 +157,7 @@ describe('@baton/express with metrics', () => {
     await fetchText(`${url}/orders/9`);
     await fetchText(`${url}/readyz`);
     expect((await fetchText(`${url}/metrics`)).body).toContain('route="/orders/:id"');
-    expect(await requestCounts(metrics)).toEqual({ 'GET /orders/:id 200': 1 });
+    expect(requestCounts(await metrics.text())).toEqual({ 'GET /orders/:id 200': 1 });
   });
 
   it('refuses metrics options that cannot work, at construction', () => {

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics, type Metrics } from '@baton/metrics';
 import { isBatonError } from '@baton/lifecycle';
-import { fetchText, waitFor } from '@baton/testing';
+import { fetchText, requestCounts, waitFor } from '@baton/testing';
 import { batonPlugin, serveFastify, type BatonPluginOptions } from './index.js';
 
 /** An app with the shapes that make route labels hard, and an auth hook that lets Baton's routes through. */
@@ -52,17 +52,6 @@ async function serveApp(options: BatonPluginOptions) {
   return { app, served };
 }
 
-async function requestCounts(metrics: Metrics): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (const line of (await metrics.text()).split('\n')) {
-    const match = /^http_requests_total\{(.*)\} (\S+)$/.exec(line);
-    if (!match) continue;
-    const labels = Object.fromEntries([...(match[1] as string).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    counts[`${labels.method} ${labels.route} ${labels.status_code}`] = Number(match[2]);
-  }
-  return counts;
-}
-
 const quick = { shutdown: { propagationDelayMs: 0 } };
 
 describe('@baton/fastify with metrics', () => {
@@ -79,7 +68,7 @@ describe('@baton/fastify with metrics', () => {
     for (const path of ['/livez', '/readyz', '/metrics']) expect((await fetchText(`${url}${path}`)).status).toBe(200);
     expect((await fetchText(`${url}/metrics`, { method: 'HEAD' })).status).toBe(200);
 
-    expect(await requestCounts(metrics)).toEqual({
+    expect(requestCounts(await metrics.text())).toEqual({
       'GET /orders/:id 200': 3,
       'GET /api/items/:itemId 200': 1,
       'GET /api/items/:itemId 500': 1,
@@ -103,7 +92,7 @@ describe('@baton/fastify with metrics', () => {
     controller.abort();
     expect(await hung).toBe('aborted');
     await waitFor(() => metrics.inFlight === 0);
-    expect(await requestCounts(metrics)).toEqual({ 'GET /api/hang 499': 1 });
+    expect(requestCounts(await metrics.text())).toEqual({ 'GET /api/hang 499': 1 });
   });
 
   it('keeps answering scrapes while draining, on the app port during the propagation delay', async () => {
@@ -120,7 +109,7 @@ describe('@baton/fastify with metrics', () => {
     expect(scraped.body).toContain('http_requests_in_flight 1');
     expect((await slow).status).toBe(200);
     await closed;
-    expect(await requestCounts(metrics)).toEqual({ 'GET /api/slow 200': 1 });
+    expect(requestCounts(await metrics.text())).toEqual({ 'GET /api/slow 200': 1 });
   });
 
   it('serves metrics on a port of their own through the whole drain, with a bearer token', async () => {

@@ -53,3 +53,18 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
     await delay(10);
   }
 }
+
+/**
+ * The `http_requests_total` series of a metrics text as
+ * `"METHOD route status" → count`, for asserting exactly what was recorded.
+ */
+export function requestCounts(metricsText: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const line of metricsText.split('\n')) {
+    const match = /^http_requests_total\{(.*)\} (\S+)$/.exec(line);
+    if (!match) continue;
+    const labels = Object.fromEntries([...(match[1] as string).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    counts[`${labels.method} ${labels.route} ${labels.status_code}`] = Number(match[2]);
+  }
+  return counts;
+}
