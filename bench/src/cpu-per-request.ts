@@ -1,5 +1,6 @@
 // CPU time per request, measured inside one server process that serves the
-// bare app, a bare twin (A/A control) and the Baton app side by side (see
+// bare app, a bare twin (A/A control), the Baton app, the Baton app with
+// metrics and the app with the framework's metrics peer side by side (see
 // servers/paired.ts). Throughput on a shared 2-core machine swings by ±20-35%
 // between rounds; CPU time per request of twins in one process does not share
 // that noise, so it can resolve the few percent the target is about.
@@ -7,7 +8,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { ORDER_PATH } from './servers/order-route.js';
+import { ORDER_PATH, ORDER_ROUTE } from './servers/order-route.js';
+import { serverNodeFlags } from './throughput-server.js';
+
+/** The twins of one process, in the order of a round before rotation. */
+export const TWINS = ['bare', 'bareTwin', 'baton', 'batonMetrics', 'peer'] as const;
+export type Twin = (typeof TWINS)[number];
 
 /** One framework's figures. */
 export interface CpuPerRequestResult {
@@ -15,13 +21,29 @@ export interface CpuPerRequestResult {
   rounds: number;
   requestsPerBurst: number;
   /** Median CPU microseconds per request. */
-  microsPerRequest: { bare: number; bareTwin: number; baton: number };
-  /** Median over rounds of bare ÷ baton CPU per request: the share of bare throughput per CPU Baton keeps. */
+  microsPerRequest: Record<Twin, number>;
+  /** Per twin, median over rounds of bare ÷ twin CPU per request: the share of bare throughput per CPU the twin keeps (bare: 1). */
+  ratios: Record<Twin, number>;
+  /** The same ratios round by round, for the spread. */
+  roundRatios: Record<Twin, number[]>;
+  /** `ratios.baton`: Baton (lifecycle and probes, no metrics) against bare. */
   batonRatio: number;
-  /** The same for the bare twin: the method's own error (ideally 100%). */
+  /** `ratios.bareTwin`: the method's own error (ideally 100%). */
   controlRatio: number;
-  /** Per-round Baton ratios, for the spread. */
+  /** `roundRatios.baton`. */
   batonRatios: number[];
+  /**
+   * Median over rounds of the peer's CPU per request ÷ Baton-with-metrics':
+   * above 100% Baton (lifecycle, probes and metrics) costs less per request
+   * than the peer (metrics only).
+   */
+  batonMetricsVsPeer: number;
+  /** `batonMetricsVsPeer` round by round. */
+  batonMetricsVsPeerRounds: number[];
+  /** Median over rounds of Baton's CPU per request ÷ Baton-with-metrics': what the metrics leave of Baton alone. */
+  metricsOverBaton: number;
+  /** The request-count line of the order route on each metrics twin's `/metrics` after the warm-up: the labels it records. */
+  metricsSample: { batonMetrics: string; peer: string };
   failed: number;
 }
 
@@ -30,9 +52,6 @@ export interface CpuPerRequestOptions {
   rounds?: number;
   requestsPerBurst?: number;
 }
-
-const TWINS = ['bare', 'bareTwin', 'baton'] as const;
-type Twin = (typeof TWINS)[number];
 
 /** Runs the paired measurement for Express and Fastify. */
 export async function runCpuPerRequest(options: CpuPerRequestOptions = {}): Promise<CpuPerRequestResult[]> {
@@ -47,11 +66,13 @@ async function measure(framework: 'express' | 'fastify', options: CpuPerRequestO
   const child = startPaired(framework);
   try {
     const { ports } = (await nextMessage(child)) as { ports: Record<Twin, number> };
-    const samples: Record<Twin, number[]> = { bare: [], bareTwin: [], baton: [] };
+    const samples = Object.fromEntries(TWINS.map((twin) => [twin, [] as number[]])) as Record<Twin, number[]>;
     let failed = 0;
     // Warm-up: the JIT settles on every twin before anything counts.
     for (const twin of TWINS) failed += (await burstOf(child, ports[twin], burst)).failed;
     failed = 0;
+    // Proves the metrics twins record the order route (by its template), and shows their labels.
+    const metricsSample = { batonMetrics: await orderRouteSample(ports.batonMetrics, 'Baton'), peer: await orderRouteSample(ports.peer, 'the peer') };
     for (let round = 0; round < rounds; round += 1) {
       // Rotate the order so no twin always runs first (or right after another).
       const order = TWINS.map((_, i) => TWINS[(i + round) % TWINS.length] as Twin);
@@ -60,22 +81,46 @@ async function measure(framework: 'express' | 'fastify', options: CpuPerRequestO
         samples[twin].push(sample.microsPerRequest);
         failed += sample.failed;
       }
+      if ((round + 1) % 10 === 0 || round + 1 === rounds) process.stderr.write(`cpu per request: ${framework} round ${round + 1}/${rounds} done\n`);
     }
-    const batonRatios = samples.bare.map((bare, i) => bare / (samples.baton[i] as number));
-    const controlRatios = samples.bare.map((bare, i) => bare / (samples.bareTwin[i] as number));
+    // Same-round ratios: a slow moment of the machine hits a round's twins alike.
+    const perRound = (numerator: Twin, denominator: Twin): number[] => samples[numerator].map((value, i) => value / (samples[denominator][i] as number));
+    const roundRatios = Object.fromEntries(TWINS.map((twin) => [twin, perRound('bare', twin)])) as Record<Twin, number[]>;
+    const ratios = Object.fromEntries(TWINS.map((twin) => [twin, median(roundRatios[twin])])) as Record<Twin, number>;
+    const batonMetricsVsPeerRounds = perRound('peer', 'batonMetrics');
     return {
       framework,
       rounds,
       requestsPerBurst: burst,
-      microsPerRequest: { bare: median(samples.bare), bareTwin: median(samples.bareTwin), baton: median(samples.baton) },
-      batonRatio: median(batonRatios),
-      controlRatio: median(controlRatios),
-      batonRatios,
+      microsPerRequest: Object.fromEntries(TWINS.map((twin) => [twin, median(samples[twin])])) as Record<Twin, number>,
+      ratios,
+      roundRatios,
+      batonRatio: ratios.baton,
+      controlRatio: ratios.bareTwin,
+      batonRatios: roundRatios.baton,
+      batonMetricsVsPeer: median(batonMetricsVsPeerRounds),
+      batonMetricsVsPeerRounds,
+      metricsOverBaton: median(perRound('baton', 'batonMetrics')),
+      metricsSample,
       failed,
     };
   } finally {
-    child.kill();
+    await stopPaired(child);
   }
+}
+
+/**
+ * Ends the paired server the way that lets `--cpu-prof` write its profile:
+ * the IPC channel closes and it exits by itself; SIGKILL if it has not after 5 s.
+ */
+async function stopPaired(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  if (child.connected) child.disconnect();
+  else child.kill();
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
 }
 
 /** One bounded burst of keep-alive load; CPU time of the server process around it. */
@@ -87,6 +132,22 @@ async function burstOf(child: ChildProcess, port: number, amount: number): Promi
   return { microsPerRequest: (after - before) / Math.max(1, answered), failed: amount - answered };
 }
 
+/**
+ * The `/metrics` line counting the order route's requests (a counter, or the
+ * histogram's `_count`); fails when there is none, i.e. when the twin does
+ * not record the route under its template.
+ */
+async function orderRouteSample(port: number, who: string): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const text = await response.text();
+  const lines = text.split('\n').filter((line) => !line.startsWith('#') && line.includes(`"${ORDER_ROUTE}"`));
+  const line = lines.find((l) => /_total\{/.test(l)) ?? lines.find((l) => /_count\{/.test(l));
+  if (response.status !== 200 || line === undefined) {
+    throw new Error(`${who}: GET /metrics answered ${response.status} without a series of the route ${ORDER_ROUTE}`);
+  }
+  return line;
+}
+
 function startPaired(framework: string): ChildProcess {
   const script = fileURLToPath(new URL('./servers/paired.js', import.meta.url));
   // The server on its own core, when there are two: the load generator then does not steal its CPU.
@@ -94,7 +155,8 @@ function startPaired(framework: string): ChildProcess {
   // --single-threaded: V8 compiles and collects garbage on the main thread, so
   // the process's CPU time around a burst is that burst's work, not JIT or GC
   // work left over from an earlier burst of another twin.
-  const node = [process.execPath, '--single-threaded', script, framework];
+  // BENCH_CPU_PROF=paired-express (or paired-fastify) profiles it, as for the throughput servers.
+  const node = [process.execPath, '--single-threaded', ...serverNodeFlags(`paired-${framework}`), script, framework];
   const command = pinned ? 'taskset' : process.execPath;
   const args = pinned ? ['-c', '1', ...node] : node.slice(1);
   return spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

@@ -1,11 +1,13 @@
-// `pnpm bench`: throughput side by side, then the drain benchmark, then
-// bench/RESULTS.md with the machine, the date, the command and the figures.
+// `pnpm bench`: throughput side by side, then CPU per request of twins in one
+// process, the in-process costs of request tracking and of recording metrics,
+// then the drain benchmark, then bench/RESULTS.md with the machine, the date,
+// the command and the figures (the metrics comparison in its own section).
 //
 // Environment (all optional):
 //   BENCH_QUICK=1 (or --quick)  short run (~45 s throughput, 3 restarts per drain mode)
 //   BENCH_ONLY=a,b              throughput variants to run (ids from throughput-variants.ts; baselines always run)
 //   BENCH_ROUNDS=N              throughput rounds
-//   BENCH_SKIP=throughput|cpu|drain skip parts (comma-separated)
+//   BENCH_SKIP=throughput|cpu|drain skip parts (comma-separated; cpu also skips the in-process costs)
 //   BENCH_CPU_ROUNDS=N          rounds of the CPU-per-request measurement (default 30, quick 8)
 //   BENCH_RESTARTS=N            rolling restarts per drain mode (default 10)
 //   BENCH_JSON=path             also write the raw figures as JSON
@@ -15,6 +17,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runCpuPerRequest, type CpuPerRequestResult } from './cpu-per-request.js';
+import { runMetricsCost, type MetricsCostResult } from './metrics-cost.js';
+import { metricsConsoleLines, metricsMarkdown, metricsTargetRows } from './metrics-report.js';
 import { runThroughputBench, type ThroughputResult } from './throughput.js';
 import { runTrackingCost, type TrackingCostResult } from './tracking-cost.js';
 import { decidingRatio, isBaton, percent, THROUGHPUT_TARGET, throughputMarkdown, throughputTable } from './throughput-report.js';
@@ -71,6 +75,10 @@ if (!skip.has('cpu')) {
 const tracking: TrackingCostResult | undefined = skip.has('cpu') ? undefined : runTrackingCost({ rounds: quick ? 5 : 15 });
 if (tracking) console.log(`Request tracking: ${tracking.addedNs.toFixed(0)} ns added per request (bare emit ${tracking.bareNs.toFixed(0)} ns)`);
 
+// In-process too: what recording one request into @baton/metrics costs, against prom-client's own calls.
+const metricsCost: MetricsCostResult | undefined = skip.has('cpu') ? undefined : runMetricsCost({ rounds: quick ? 5 : 15 });
+for (const line of metricsConsoleLines(cpuCost, metricsCost)) console.log(line);
+
 let drain: DrainRow[] | undefined;
 let drainError: string | undefined;
 if (!skip.has('drain')) {
@@ -84,7 +92,7 @@ if (!skip.has('drain')) {
   }
 }
 
-if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ throughput, cpuCost, drain }, null, 2));
+if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ throughput, cpuCost, tracking, metricsCost, drain }, null, 2));
 writeFileSync(resultsFile, resultsMarkdown());
 console.log(`Wrote ${resultsFile}`);
 
@@ -174,9 +182,9 @@ function resultsMarkdown(): string {
   if (cpuCost) {
     const first = cpuCost[0];
     lines.push(
-      'One server process serves three twins of the same app on three ports: bare, a second bare (the A/A control) and with Baton (`bench/src/servers/paired.ts`). ' +
+      'One server process serves five twins of the same app on five ports: bare, a second bare (the A/A control), with Baton, and (see Metrics below) with Baton + metrics and with the metrics peer (`bench/src/servers/paired.ts`). ' +
         `The parent loads them in turn with bounded bursts (${cpuCost.map((r) => `${r.framework} ${r.requestsPerBurst.toLocaleString('en-US')}`).join(', ')} requests, 10 keep-alive connections), order rotated every round, ${first?.rounds ?? 0} rounds after a warm-up, ` +
-        "and reads the process's CPU time around each burst. The twins share the process, its JIT and heap and its CPU, so the drift of a shared machine hits all three alike; the A/A control shows what is left of it. " +
+        "and reads the process's CPU time around each burst. The twins share the process, its JIT and heap and its CPU, so the drift of a shared machine hits them all alike; the A/A control shows what is left of it. " +
         'Ratio = bare ÷ twin CPU per request (the share of bare throughput per CPU the twin keeps), median over rounds. The throughput target is judged on this figure: its control stays closest to 100%.',
       '',
       '| Framework | bare µs/req | Baton µs/req | Baton vs bare | A/A control | rounds (Baton ratio min–max) | failed |',
@@ -204,6 +212,7 @@ function resultsMarkdown(): string {
       '',
     );
   }
+  lines.push(...metricsMarkdown(throughput, cpuCost, metricsCost, cpuCostError ? `Not measured: the run failed (${cpuCostError}).` : 'Skipped in this run (`BENCH_SKIP=cpu`).'));
   lines.push('## Drain', '');
   if (drain) {
     lines.push(
@@ -241,6 +250,7 @@ function targetRows(): string[] {
       `| ${base} + Baton: CPU per request ≥ ${percent(THROUGHPUT_TARGET)} of bare's throughput per CPU (twins in one process) | ${percent(r.batonRatio)} (A/A control ${percent(r.controlRatio)}) | ${r.batonRatio >= THROUGHPUT_TARGET ? 'yes' : '**no**'} |`,
     );
   }
+  rows.push(...metricsTargetRows(throughput, cpuCost));
   const baton = batonDrainRow(drain);
   rows.push(
     baton

@@ -52,7 +52,7 @@ export async function startThroughputServer(id: string, options: StartServerOpti
 }
 
 /** Extra node flags for a server, e.g. `BENCH_CPU_PROF=express-baton` profiles that one. */
-function serverNodeFlags(id: string): string[] {
+export function serverNodeFlags(id: string): string[] {
   const profiled = (process.env.BENCH_CPU_PROF ?? '').split(',').map((s) => s.trim());
   if (!profiled.includes(id)) return [];
   const dir = process.env.BENCH_CPU_PROF_DIR ?? 'bench/profiles';

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
-import { ORDER_PATH, orderBody } from './servers/order-route.js';
+import { ORDER_PATH, ORDER_ROUTE, orderBody } from './servers/order-route.js';
 import { runDuel, summarizeDuels, type Duel, type DuelResult } from './throughput-duel.js';
 import { waitForQuiet } from './throughput-machine-load.js';
 import { runRound, type LoadOptions, type RoundSample } from './throughput-round.js';
@@ -257,8 +257,10 @@ async function checkServes(variant: ThroughputVariant, server: ThroughputServer)
   }
   for (const path of variant.probes) {
     const probe = await fetch(`${server.url}${path}`);
-    await probe.arrayBuffer();
+    const text = await probe.text();
     if (probe.status !== 200) throw new Error(`${variant.id}: GET ${path} answered ${probe.status}`);
+    // A metrics endpoint must show the request just made, under the route template.
+    if (path === '/metrics' && !text.includes(`"${ORDER_ROUTE}"`)) throw new Error(`${variant.id}: GET /metrics has no series of the route ${ORDER_ROUTE}`);
   }
 }
 
