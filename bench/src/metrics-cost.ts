@@ -6,8 +6,16 @@
 // ServerResponse pairs, finished as after a real response, in one tight
 // in-process loop, as in tracking-cost.ts; the loop without recording is
 // subtracted. Load tests on a shared machine cannot resolve this; the loop can.
+//
+// It runs in a fresh node process of its own (`node metrics-cost.js` prints
+// the result as JSON): in one process, right after tracking-cost.ts's loop,
+// every figure (the bare loop too) came out 1.6-1.8x higher than just before
+// it, so in the benchmark's own process the result depended on what had run
+// first. The ratio between the two recorders stayed about the same (~6x).
+import { execFile } from 'node:child_process';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { DEFAULT_BUCKETS, createMetrics, type Metrics } from '@baton/metrics';
 import { ORDER_ROUTE } from './servers/order-route.js';
@@ -86,6 +94,28 @@ export function runMetricsCost(options: { rounds?: number; requestsPerRound?: nu
     added[1].push(prom - b);
   }
   return { requestsPerRound: requests, rounds, bareNs: median(bare), batonNs: median(added[0]), promClientNs: median(added[1]) };
+}
+
+/** {@link runMetricsCost} in a fresh node process. */
+export function runMetricsCostIsolated(options: { rounds?: number; requestsPerRound?: number } = {}): Promise<MetricsCostResult> {
+  const script = fileURLToPath(import.meta.url);
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [script, JSON.stringify(options)], { timeout: 120_000 }, (error, stdout) => {
+      if (error) {
+        reject(new Error(`metrics-cost: ${error.message}`));
+        return;
+      }
+      try {
+        resolve(JSON.parse(stdout) as MetricsCostResult);
+      } catch {
+        reject(new Error(`metrics-cost: not a result: ${stdout.slice(0, 200)}`));
+      }
+    });
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.stdout.write(`${JSON.stringify(runMetricsCost(JSON.parse(process.argv[2] ?? '{}') as { rounds?: number; requestsPerRound?: number }))}\n`);
 }
 
 function median(values: number[]): number {

@@ -17,7 +17,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runCpuPerRequest, type CpuPerRequestResult } from './cpu-per-request.js';
-import { runMetricsCost, type MetricsCostResult } from './metrics-cost.js';
+import { runMetricsCostIsolated, type MetricsCostResult } from './metrics-cost.js';
 import { metricsConsoleLines, metricsMarkdown, metricsTargetRows } from './metrics-report.js';
 import { runThroughputBench, type ThroughputResult } from './throughput.js';
 import { runTrackingCost, type TrackingCostResult } from './tracking-cost.js';
@@ -75,8 +75,16 @@ if (!skip.has('cpu')) {
 const tracking: TrackingCostResult | undefined = skip.has('cpu') ? undefined : runTrackingCost({ rounds: quick ? 5 : 15 });
 if (tracking) console.log(`Request tracking: ${tracking.addedNs.toFixed(0)} ns added per request (bare emit ${tracking.bareNs.toFixed(0)} ns)`);
 
-// In-process too: what recording one request into @baton/metrics costs, against prom-client's own calls.
-const metricsCost: MetricsCostResult | undefined = skip.has('cpu') ? undefined : runMetricsCost({ rounds: quick ? 5 : 15 });
+// What recording one request into @baton/metrics costs, against prom-client's own calls (a tight loop in a fresh process).
+let metricsCost: MetricsCostResult | undefined;
+if (!skip.has('cpu')) {
+  try {
+    metricsCost = await runMetricsCostIsolated({ rounds: quick ? 5 : 15 });
+  } catch (error) {
+    console.error(`metrics recording cost failed: ${messageOf(error)}`);
+    process.exitCode = 1;
+  }
+}
 for (const line of metricsConsoleLines(cpuCost, metricsCost)) console.log(line);
 
 let drain: DrainRow[] | undefined;
