@@ -217,8 +217,8 @@ function resolveMetrics(app: Application, lifecycle: Lifecycle, options: BatonEx
   const onApp = endpoint !== undefined && endpoint.port === undefined ? answer : undefined;
 
   const record = (request: IncomingMessage, response: ServerResponse): void => {
-    const startedAt = metrics.requestStarted();
-    response.once('close', () => metrics.requestEnded(startedAt, request, response, routeTemplate(request as Request)));
+    // The route is known only once Express routed the request: read at the end.
+    metrics.track(request, response, routeTemplate as (request: IncomingMessage) => string | undefined);
   };
   return {
     handler: onApp

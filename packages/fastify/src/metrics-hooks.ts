@@ -1,14 +1,6 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Metrics, MetricsEndpointServerOptions } from '@baton/metrics';
-
-const STARTED_AT = Symbol('baton.startedAt');
-const ROUTE = Symbol('baton.route');
-
-interface TimedRequest extends IncomingMessage {
-  [STARTED_AT]?: number;
-  [ROUTE]?: string | undefined;
-}
 
 /**
  * Records every app request into `metrics` with Fastify's route template
@@ -20,24 +12,15 @@ interface TimedRequest extends IncomingMessage {
  * response's `close` records the request, after any error handler ran (a
  * throwing handler counts as its 500), and also when the client hung up
  * before the response was complete (status 499), which `onResponse` never
- * sees.
+ * sees. (Measured: `onResponse` plus `onRequestAbort` cost more per request.)
  */
 export function registerMetrics(app: FastifyInstance, metrics: Metrics, endpoint: MetricsEndpointServerOptions | undefined): Server | undefined {
   const answer = endpoint === undefined ? undefined : metrics.endpoint(endpoint);
-  // One listener function for every response: node calls it with the response as `this`.
-  const onClose = function (this: ServerResponse): void {
-    const request = this.req as TimedRequest;
-    metrics.requestEnded(request[STARTED_AT] as number, request, this, request[ROUTE]);
-  };
   app.addHook('onRequest', (request, reply, done) => {
-    const config = request.routeOptions.config;
+    // routeOptions builds a new object on every read: read it once.
+    const route = request.routeOptions;
     // Probes and scrapes are not app traffic: a 503 readiness answer while draining is not an error.
-    if (config.batonProbe !== true && config.batonMetrics !== true) {
-      const raw = request.raw as TimedRequest;
-      raw[STARTED_AT] = metrics.requestStarted();
-      raw[ROUTE] = request.routeOptions.url;
-      reply.raw.once('close', onClose);
-    }
+    if (route.config.batonProbe !== true && route.config.batonMetrics !== true) metrics.track(request.raw, reply.raw, route.url);
     done();
   });
 

@@ -67,6 +67,18 @@ export interface MetricsOptions {
   lifecycle?: Lifecycle;
 }
 
+/** How an adapter names the route of a request: the template, or a function that reads it once the response closed. */
+export type RouteOf = string | undefined | ((request: IncomingMessage) => string | undefined);
+
+const STARTED_AT = Symbol('baton.metrics.startedAt');
+const ROUTE = Symbol('baton.metrics.route');
+
+/** What {@link Metrics.track} keeps on the request (not a closure: nothing allocated per request). */
+interface TrackedRequest extends IncomingMessage {
+  [STARTED_AT]?: number | undefined;
+  [ROUTE]?: RouteOf;
+}
+
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const RESERVED_LABELS = new Set(['method', 'route', 'status_code', 'le', 'service', 'release', 'instance']);
 
@@ -93,6 +105,8 @@ export class Metrics {
   #lifecycle: Lifecycle | undefined;
   #inFlight = 0;
   #processMetricsPending: boolean;
+  /** One 'close' listener for every response: node calls it with the response as `this`. */
+  readonly #onClose: (this: ServerResponse) => void;
 
   constructor(options: MetricsOptions = {}) {
     const resolved = resolveOptions(options);
@@ -117,6 +131,15 @@ export class Metrics {
       storeHistogram(this.#store, `${prefix}http_request_duration_seconds`, 'HTTP request duration in seconds, from arrival to the end of the response.', constant),
     );
     const metrics = this;
+    this.#onClose = function (this: ServerResponse) {
+      const request = this.req as TrackedRequest;
+      const startedAt = request[STARTED_AT];
+      // 'close' can be emitted twice; a request is recorded once.
+      if (startedAt === undefined) return;
+      request[STARTED_AT] = undefined;
+      const route = request[ROUTE];
+      metrics.requestEnded(startedAt, request, this, typeof route === 'function' ? route(request) : route);
+    };
     new Gauge({
       name: `${prefix}http_requests_in_flight`,
       help: 'HTTP requests being handled now.',
@@ -204,6 +227,21 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, labels: { ...this.constantLabels } });
   }
 
+  /**
+   * Times a request and records it once its response closes: after it was
+   * sent, or when the connection closed first (status 499). What adapters
+   * call first thing for each app request. `route` is the route template, or
+   * a function that reads it from the request at the end (Express knows it
+   * only once routing is done).
+   */
+  track(request: IncomingMessage, response: ServerResponse, route: RouteOf): void {
+    const tracked = request as TrackedRequest;
+    tracked[STARTED_AT] = this.requestStarted();
+    tracked[ROUTE] = route;
+    // `on`, not `once`: `once` wraps the listener in a new closure per request.
+    response.on('close', this.#onClose);
+  }
+
   /** Marks a request as started (in-flight + 1) and returns its start time for {@link requestEnded}. */
   requestStarted(): number {
     this.#inFlight += 1;
@@ -256,21 +294,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 }
 
 /**
- * Records a bare node:http request: call first thing in the request
- * listener. The request is recorded once its response closes; one that closes
- * before the response completed is recorded with status 499.
+ * Records a bare node:http request (the same as `metrics.track`): call first
+ * thing in the request listener. The request is recorded once its response
+ * closes; one that closes before the response completed is recorded with
+ * status 499.
  *
  * @example
  * createServer((req, res) => {
- *   observeResponse(metrics, req, res, () => routeOf(req));
+ *   observeResponse(metrics, req, res, (request) => routeOf(request));
  *   handle(req, res);
  * });
  */
-export function observeResponse(metrics: Metrics, request: IncomingMessage, response: ServerResponse, route: () => string | undefined): void {
-  const startedAt = metrics.requestStarted();
-  response.once('close', () => {
-    metrics.requestEnded(startedAt, request, response, route());
-  });
+export function observeResponse(metrics: Metrics, request: IncomingMessage, response: ServerResponse, route: RouteOf): void {
+  metrics.track(request, response, route);
 }
 
 /** The status to record for a closed response: its code, or 499 when it never completed. */
