@@ -16,7 +16,7 @@ import {
   type ServeOptions,
   type ShutdownReport,
 } from '@baton/lifecycle';
-import { captureRouteTemplates, routeTemplate } from './internal/route-template.js';
+import { captureRouteTemplates, prepareRouteCapture, routeTemplate } from './internal/route-template.js';
 import { createProbeMiddleware } from './probe-middleware.js';
 
 /** Probe route options, plus an optional separate port for the probes. */
@@ -217,6 +217,7 @@ function resolveMetrics(app: Application, lifecycle: Lifecycle, options: BatonEx
   const onApp = endpoint !== undefined && endpoint.port === undefined ? answer : undefined;
 
   const record = (request: IncomingMessage, response: ServerResponse): void => {
+    prepareRouteCapture(request);
     // The route is known only once Express routed the request: read at the end.
     metrics.track(request, response, routeTemplate as (request: IncomingMessage) => string | undefined);
   };
