@@ -42,6 +42,8 @@ const rounds = numberEnv('BENCH_ROUNDS');
 const restarts = numberEnv('BENCH_RESTARTS') ?? (quick ? 3 : 10);
 const resultsFile = fileURLToPath(new URL('../RESULTS.md', import.meta.url));
 const startedAt = new Date();
+// Read before anything runs: a commit made during the run must not be credited with its figures.
+const measuredCommit = gitCommit();
 
 let throughput: ThroughputResult | undefined;
 let throughputError: string | undefined;
@@ -156,6 +158,7 @@ function resultsMarkdown(): string {
     '',
     `- Date: ${startedAt.toISOString()}`,
     `- Command: \`${commandLine()}\`${quick ? ' (quick mode)' : ''}`,
+    `- Code measured: ${measuredCommit}`,
     `- Machine: ${cpus().length} CPUs (nproc ${nproc()}), ${cpu}, Linux ${release()}`,
     `- Node: ${process.version}`,
     `- Took: ${took} s`,
@@ -269,6 +272,17 @@ function targetRows(): string[] {
 }
 
 /** `nproc` as the shell sees it (run after the benchmark has restored its CPU affinity). */
+/** The commit the run measured, marked when the working tree had changes. */
+function gitCommit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '';
+    return `commit ${head}${dirty ? ' plus uncommitted changes' : ''}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
 function nproc(): string {
   try {
     return execFileSync('nproc', { encoding: 'utf8' }).trim();
