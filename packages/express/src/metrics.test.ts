@@ -4,7 +4,8 @@ import express, { Router, type Application } from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics, type Metrics } from '@baton/metrics';
 import { isBatonError } from '@baton/lifecycle';
-import { fetchText, requestCounts, waitFor } from '@baton/testing';
+import { fetchText, requestCounts } from '@baton/testing';
+import { hangUpIsRecorded, scrapesDuringPropagation, separatePortThroughDrain } from '@baton/testing/metrics-scenarios';
 import { baton, type BatonExpressOptions } from './index.js';
 
 /** An app with the shapes that make route labels hard: params, a mounted router, throwing and rejecting handlers. */
@@ -87,32 +88,13 @@ describe('@baton/express with metrics', () => {
   it('records a client that hangs up as 499, and counts in-flight requests', async () => {
     const metrics = createMetrics();
     const { listening } = await listen({ lifecycle: quick, metrics });
-    const controller = new AbortController();
-    const hung = fetch(`${listening.url}/api/hang`, { signal: controller.signal }).catch(() => 'aborted');
-    await waitFor(() => metrics.inFlight === 1);
-    expect((await fetchText(`${listening.url}/metrics`)).body).toContain('http_requests_in_flight 1');
-    controller.abort();
-    expect(await hung).toBe('aborted');
-    await waitFor(() => metrics.inFlight === 0);
-    expect(requestCounts(await metrics.text())).toEqual({ 'GET /api/hang 499': 1 });
+    await hangUpIsRecorded(listening, metrics);
   });
 
   it('keeps answering scrapes while draining, on the app port during the propagation delay', async () => {
     const metrics = createMetrics();
     const { listening } = await listen({ lifecycle: { shutdown: { propagationDelayMs: 400 } }, metrics });
-    const slow = fetchText(`${listening.url}/api/slow`);
-    await waitFor(() => metrics.inFlight === 1);
-    const closed = listening.close('test');
-    await waitFor(async () => (await fetchText(`${listening.url}/readyz`)).status === 503);
-    const scraped = await fetchText(`${listening.url}/metrics`);
-    expect(scraped.status).toBe(200);
-    expect(scraped.headers.connection).toBe('close');
-    expect(scraped.body).toContain('baton_lifecycle_state{state="draining"} 1');
-    expect(scraped.body).toContain('baton_shutdown_phase{phase="propagation"} 1');
-    expect(scraped.body).toContain('http_requests_in_flight 1');
-    expect((await slow).status).toBe(200);
-    await closed;
-    expect(requestCounts(await metrics.text())).toEqual({ 'GET /api/slow 200': 1 });
+    await scrapesDuringPropagation(listening, metrics);
   });
 
   it('serves metrics on a port of their own through the whole drain, with a bearer token', async () => {
@@ -122,42 +104,7 @@ describe('@baton/express with metrics', () => {
       metrics,
       metricsEndpoint: { port: 0, token: 'scrape-me' },
     });
-    expect(listening.metricsPort).toBeGreaterThan(0);
-    const metricsUrl = `http://127.0.0.1:${listening.metricsPort}/metrics`;
-    const auth = { headers: { authorization: 'Bearer scrape-me' } };
-    expect((await fetchText(metricsUrl)).status).toBe(401);
-    // Not on the app port any more.
-    expect((await fetchText(`${listening.url}/metrics`)).status).toBe(404);
-    const slow = fetchText(`${listening.url}/api/slow`);
-    await waitFor(() => metrics.inFlight === 1);
-    const closed = listening.close('test');
-    // The app port stops accepting at once (no propagation delay); the metrics port answers through the drain.
-    await waitFor(async () => (await fetchText(`${listening.url}/livez`).catch((error: NodeJS.ErrnoException) => ({ status: error.code }))).status === 'ECONNREFUSED');
-    const during = await fetchText(metricsUrl, auth);
-    expect(during.status).toBe(200);
-    expect(during.body).toContain('baton_shutdown_phase{phase="drain"} 1');
-    expect(during.body).toContain('http_requests_in_flight 1');
-    await slow;
-    await closed;
-    await expect(fetchText(metricsUrl, auth)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-  });
-
-  it('records requests on a server you run yourself through metricsMiddleware', async () => {
-    const metrics = createMetrics();
-    const app = express();
-    const b = baton(app, { metrics, lifecycle: quick });
-    app.use(b.probes, b.metricsMiddleware);
-    app.get('/orders/:id', (_req, res) => {
-      res.send('ok');
-    });
-    const server: Server = createServer(app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    await fetchText(`${url}/orders/9`);
-    await fetchText(`${url}/readyz`);
-    expect((await fetchText(`${url}/metrics`)).body).toContain('route="/orders/:id"');
-    expect(requestCounts(await metrics.text())).toEqual({ 'GET /orders/:id 200': 1 });
+    await separatePortThroughDrain(listening, metrics, 'scrape-me');
   });
 
   it('refuses metrics options that cannot work, at construction', () => {

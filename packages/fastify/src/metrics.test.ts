@@ -1,8 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics, type Metrics } from '@baton/metrics';
-import { isBatonError } from '@baton/lifecycle';
-import { fetchText, requestCounts, waitFor } from '@baton/testing';
+import { isBatonError, type Served } from '@baton/lifecycle';
+import { fetchText, requestCounts } from '@baton/testing';
+import { hangUpIsRecorded, scrapesDuringPropagation, separatePortThroughDrain } from '@baton/testing/metrics-scenarios';
 import { batonPlugin, serveFastify, type BatonPluginOptions } from './index.js';
 
 /** An app with the shapes that make route labels hard, and an auth hook that lets Baton's routes through. */
@@ -54,6 +55,18 @@ async function serveApp(options: BatonPluginOptions) {
 
 const quick = { shutdown: { propagationDelayMs: 0 } };
 
+/** The served app as the shared scenarios see it: closing is a graceful shutdown until stopped. */
+function running(served: Served) {
+  return {
+    url: served.url,
+    metricsPort: served.metricsPort,
+    close: async (reason: string) => {
+      await served.shutdown(reason);
+      await served.stopped;
+    },
+  };
+}
+
 describe('@baton/fastify with metrics', () => {
   it('records every app request by route template (prefixes included), throwing handlers and hooks’ answers too, and leaves probes and scrapes out', async () => {
     const metrics = createMetrics({ release: 'v2' });
@@ -85,31 +98,13 @@ describe('@baton/fastify with metrics', () => {
   it('records a client that hangs up as 499, and counts in-flight requests', async () => {
     const metrics = createMetrics();
     const { served } = await serveApp({ lifecycle: quick, metrics });
-    const controller = new AbortController();
-    const hung = fetch(`${served.url}/api/hang`, { signal: controller.signal }).catch(() => 'aborted');
-    await waitFor(() => metrics.inFlight === 1);
-    expect((await fetchText(`${served.url}/metrics`)).body).toContain('http_requests_in_flight 1');
-    controller.abort();
-    expect(await hung).toBe('aborted');
-    await waitFor(() => metrics.inFlight === 0);
-    expect(requestCounts(await metrics.text())).toEqual({ 'GET /api/hang 499': 1 });
+    await hangUpIsRecorded(running(served), metrics);
   });
 
   it('keeps answering scrapes while draining, on the app port during the propagation delay', async () => {
     const metrics = createMetrics();
     const { served } = await serveApp({ lifecycle: { shutdown: { propagationDelayMs: 400 } }, metrics });
-    const slow = fetchText(`${served.url}/api/slow`);
-    await waitFor(() => metrics.inFlight === 1);
-    const closed = served.shutdown('test');
-    await waitFor(async () => (await fetchText(`${served.url}/readyz`)).status === 503);
-    const scraped = await fetchText(`${served.url}/metrics`);
-    expect(scraped.status).toBe(200);
-    expect(scraped.body).toContain('baton_lifecycle_state{state="draining"} 1');
-    expect(scraped.body).toContain('baton_shutdown_phase{phase="propagation"} 1');
-    expect(scraped.body).toContain('http_requests_in_flight 1');
-    expect((await slow).status).toBe(200);
-    await closed;
-    expect(requestCounts(await metrics.text())).toEqual({ 'GET /api/slow 200': 1 });
+    await scrapesDuringPropagation(running(served), metrics);
   });
 
   it('serves metrics on a port of their own through the whole drain, with a bearer token', async () => {
@@ -119,24 +114,8 @@ describe('@baton/fastify with metrics', () => {
       metrics,
       metricsEndpoint: { port: 0, host: '127.0.0.1', token: 'scrape-me' },
     });
-    expect(served.metricsPort).toBeGreaterThan(0);
     expect(app.batonMetricsServer?.listening).toBe(true);
-    const metricsUrl = `http://127.0.0.1:${served.metricsPort}/metrics`;
-    const auth = { headers: { authorization: 'Bearer scrape-me' } };
-    expect((await fetchText(metricsUrl)).status).toBe(401);
-    expect((await fetchText(`${served.url}/metrics`)).status).toBe(404);
-    const slow = fetchText(`${served.url}/api/slow`);
-    await waitFor(() => metrics.inFlight === 1);
-    const closed = served.shutdown('test');
-    await waitFor(async () => (await fetchText(`${served.url}/livez`).catch((error: NodeJS.ErrnoException) => ({ status: error.code }))).status === 'ECONNREFUSED');
-    const during = await fetchText(metricsUrl, auth);
-    expect(during.status).toBe(200);
-    expect(during.body).toContain('baton_shutdown_phase{phase="drain"} 1');
-    expect(during.body).toContain('http_requests_in_flight 1');
-    await slow;
-    await closed;
-    await served.stopped;
-    await expect(fetchText(metricsUrl, auth)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await separatePortThroughDrain(running(served), metrics, 'scrape-me');
   });
 
   it('refuses metrics options that cannot work, when the plugin loads', async () => {
