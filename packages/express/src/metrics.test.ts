@@ -107,6 +107,24 @@ describe('@baton/express with metrics', () => {
     await separatePortThroughDrain(listening, metrics, 'scrape-me');
   });
 
+  it('records requests on a server you run yourself through metricsMiddleware', async () => {
+    const metrics = createMetrics();
+    const app = express();
+    const b = baton(app, { metrics, lifecycle: quick });
+    app.use(b.probes, b.metricsMiddleware);
+    app.get('/orders/:id', (_req, res) => {
+      res.send('ok');
+    });
+    const server: Server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await fetchText(`${url}/orders/9`);
+    await fetchText(`${url}/readyz`);
+    expect((await fetchText(`${url}/metrics`)).body).toContain('route="/orders/:id"');
+    expect(requestCounts(await metrics.text())).toEqual({ 'GET /orders/:id 200': 1 });
+  });
+
   it('refuses metrics options that cannot work, at construction', () => {
     const bad: [BatonExpressOptions, RegExp][] = [
       [{ metricsEndpoint: { path: '/m' } }, /needs `metrics`/],
