@@ -7,6 +7,17 @@ const CONSTANT_NAMES = ['service', 'release', 'instance'] as const;
 
 type Labels = Readonly<Record<string, string>>;
 
+/** The names {@link registerLifecycleMetrics} registers. */
+export const LIFECYCLE_METRIC_NAMES: readonly string[] = [
+  'baton_lifecycle_state',
+  'baton_shutdown_phase',
+  'baton_not_ready_seconds',
+  'baton_requests_after_not_ready',
+  'baton_forced_closes',
+  'baton_open_connections',
+  'baton_long_lived_connections',
+];
+
 /**
  * Registers the lifecycle's metrics, all read at scrape time (nothing runs
  * per request):

@@ -72,11 +72,15 @@ describe('createMetrics', () => {
     const { register } = await import('prom-client');
     expect(register.getSingleMetric('http_requests_total')).toBeUndefined();
     const shared = new Registry();
-    createMetrics({ registry: shared });
-    expect(() => createMetrics({ registry: shared })).toThrow(/already been registered/);
-    // With a prefix, two sets fit in one registry.
-    createMetrics({ registry: shared, prefix: 'admin_' });
+    createMetrics({ registry: shared, lifecycle: createLifecycle() });
+    const before = shared.getMetricsAsArray().length;
+    expect(() => createMetrics({ registry: shared })).toThrow(/already has http_requests_total, http_request_duration_seconds, http_requests_in_flight; give each createMetrics\(\) its own registry, or a `prefix`/);
+    // With a prefix, two sets fit in one registry; a second lifecycle's metrics do not.
+    const admin = createMetrics({ registry: shared, prefix: 'admin_' });
     expect(shared.getSingleMetric('admin_http_requests_total')).toBeDefined();
+    expect(() => admin.bindLifecycle(createLifecycle())).toThrow(/already has baton_lifecycle_state/);
+    // Nothing half-registered by the refused calls.
+    expect(shared.getMetricsAsArray().length).toBe(before + 3);
   });
 
   it('keeps label cardinality bounded: odd methods, unmatched routes, and a cap on series', async () => {

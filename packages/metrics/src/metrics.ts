@@ -4,7 +4,7 @@ import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { SeriesStore } from './internal/series-store.js';
 import { storeCounter, storeHistogram } from './internal/store-metrics.js';
 import { CLOSED_BEFORE_RESPONSE_STATUS, UNMATCHED_ROUTE, methodLabel, statusClass } from './labels.js';
-import { registerLifecycleMetrics } from './lifecycle-metrics.js';
+import { LIFECYCLE_METRIC_NAMES, registerLifecycleMetrics } from './lifecycle-metrics.js';
 import { createMetricsHandler, createMetricsServer, type MetricsEndpointServerOptions, type MetricsHandler } from './metrics-endpoint.js';
 
 /** Default histogram buckets, in seconds: 5 ms to 10 s, as most HTTP services need. */
@@ -126,6 +126,8 @@ export class Metrics {
     });
     const constant = (): Readonly<Record<string, string>> => this.constantLabels;
     const prefix = options.prefix ?? '';
+    // Checked before registering anything, so a clash leaves the registry as it was.
+    assertFree(this.registry, [`${prefix}http_requests_total`, `${prefix}http_request_duration_seconds`, `${prefix}http_requests_in_flight`], 'give each createMetrics() its own registry, or a `prefix`');
     this.registry.registerMetric(storeCounter(this.#store, `${prefix}http_requests_total`, 'HTTP requests handled, by method, route template and status.', constant));
     this.registry.registerMetric(
       storeHistogram(this.#store, `${prefix}http_request_duration_seconds`, 'HTTP request duration in seconds, from arrival to the end of the response.', constant),
@@ -206,6 +208,7 @@ export class Metrics {
     if (this.#lifecycle !== undefined) {
       throw new BatonError('BATON_ERR_INVALID_STATE', 'metrics: already bound to another lifecycle; create one Metrics per service instance.');
     }
+    assertFree(this.registry, LIFECYCLE_METRIC_NAMES, 'one registry holds the lifecycle metrics of one lifecycle');
     this.#lifecycle = lifecycle;
     registerLifecycleMetrics(this.registry, lifecycle, () => this.constantLabels);
     this.#registerProcessMetrics();
@@ -312,6 +315,13 @@ export function observeResponse(metrics: Metrics, request: IncomingMessage, resp
 /** The status to record for a closed response: its code, or 499 when it never completed. */
 export function statusOf(response: ServerResponse): number {
   return response.writableFinished ? response.statusCode : CLOSED_BEFORE_RESPONSE_STATUS;
+}
+
+function assertFree(registry: Registry, names: readonly string[], hint: string): void {
+  const taken = names.filter((name) => registry.getSingleMetric(name) !== undefined);
+  if (taken.length > 0) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', `metrics: the registry already has ${taken.join(', ')}; ${hint}.`);
+  }
 }
 
 function extraValue(label: ExtraLabel, request: IncomingMessage, response: ServerResponse): string {
