@@ -1,0 +1,11 @@
+export {
+  defineToggles,
+  type ToggleKind,
+  type PayloadKind,
+  type PayloadTypes,
+  type ToggleDefinition,
+  type ToggleDefinitions,
+  type PayloadOf,
+  type RegisteredToggle,
+  type ToggleRegistry,
+} from './registry.js';
