@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   BATON_ERR_METRICS_PARSE: 'The text is not in the Prometheus exposition format.',
   /** A metrics endpoint could not be scraped (refused, timed out, non-200, wrong token). */
   BATON_ERR_SCRAPE_FAILED: 'A metrics endpoint could not be scraped.',
+  /** A toggle file (or a toggle source's answer) is not valid JSON in a known shape (the message says where). */
+  BATON_ERR_TOGGLE_FILE: 'The toggle file is not in a known format.',
 } as const;
 
 export type BatonErrorCode = keyof typeof ERROR_CODES;

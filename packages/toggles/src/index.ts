@@ -9,3 +9,4 @@ export {
   type RegisteredToggle,
   type ToggleRegistry,
 } from './registry.js';
+export { parseToggleFile, type ToggleFile, type ClientFeature } from './toggle-file.js';

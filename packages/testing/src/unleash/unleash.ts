@@ -8,7 +8,7 @@ export interface ToggleSpec {
   type?: 'release' | 'experiment' | 'operational' | 'kill-switch' | 'permission';
   /** On in the `development` environment (the client token's). Default false. */
   enabled?: boolean;
-  /** Strategies; default one `default` strategy (on for everyone). */
+  /** Strategies; default one `default` strategy (on for everyone). `variants` are put on each. */
   strategies?: { name: string; parameters?: Record<string, string>; constraints?: unknown[] }[];
   variants?: { name: string; weight: number; weightType?: 'variable' | 'fix'; stickiness?: string; payload?: { type: 'json' | 'string' | 'number'; value: string } }[];
 }
@@ -98,11 +98,10 @@ export async function startUnleash(database: TestDatabase): Promise<UnleashServe
     clientToken,
     async createToggle(name, spec = {}) {
       await admin('POST', '', { name, type: spec.type ?? 'release' });
+      // Unleash 8 keeps variants on strategies (environment variants are deprecated there).
+      const variants = spec.variants?.map((v) => ({ weightType: 'variable', stickiness: 'default', ...v }));
       for (const strategy of spec.strategies ?? [{ name: 'default', parameters: {} }]) {
-        await admin('POST', `/${name}/environments/development/strategies`, { parameters: {}, ...strategy });
-      }
-      if (spec.variants) {
-        await admin('PUT', `/${name}/environments/development/variants`, spec.variants.map((v) => ({ weightType: 'variable', stickiness: 'default', ...v })));
+        await admin('POST', `/${name}/environments/development/strategies`, { parameters: {}, ...strategy, ...(variants ? { variants } : {}) });
       }
       if (spec.enabled) await admin('POST', `/${name}/environments/development/on`);
     },
