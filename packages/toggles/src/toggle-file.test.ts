@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBatonError } from '@baton/lifecycle';
-import { startPostgres, startUnleash, type TestDatabase, type UnleashServer } from '@baton/testing/unleash';
+import { startUnleashStack, type UnleashServer, type UnleashStack } from '@baton/testing/unleash';
 import { defineToggles } from './registry.js';
 import { parseToggleFile } from './toggle-file.js';
 
@@ -54,16 +54,13 @@ describe('parseToggleFile', () => {
 
 // The Unleash format is checked against what a real Unleash server serves.
 describe('parseToggleFile with what a real Unleash server serves', () => {
-  let database: TestDatabase;
+  let stack: UnleashStack | undefined;
   let unleash: UnleashServer;
   beforeAll(async () => {
-    database = await startPostgres();
-    unleash = await startUnleash(database);
+    stack = await startUnleashStack();
+    unleash = stack.unleash;
   });
-  afterAll(async () => {
-    await unleash?.stop();
-    await database?.stop();
-  });
+  afterAll(() => stack?.stop());
 
   it('reads /api/client/features as it is: strategies, constraints and variants included', async () => {
     await unleash.createToggle('newCheckout', {

@@ -2,22 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Unleash } from 'unleash-client';
 // Through the package's own built entry, as the other packages' tests use it
 // (the server process is started from the built .js beside it).
-import { startPostgres, startUnleash, type TestDatabase, type UnleashServer } from '@baton/testing/unleash';
+import { startUnleashStack, type UnleashServer, type UnleashStack } from '@baton/testing/unleash';
 import { waitFor } from '@baton/testing';
 
 // The harness @baton/toggles' tests stand on: a real unleash-server (npm) over
 // a real PostgreSQL, both started here, seen through the real unleash-client.
 describe('a real Unleash server over a real PostgreSQL', () => {
-  let database: TestDatabase;
+  let stack: UnleashStack | undefined;
   let unleash: UnleashServer;
   beforeAll(async () => {
-    database = await startPostgres();
-    unleash = await startUnleash(database);
+    stack = await startUnleashStack();
+    unleash = stack.unleash;
   });
-  afterAll(async () => {
-    await unleash?.stop();
-    await database?.stop();
-  });
+  afterAll(() => stack?.stop());
 
   function client(): Unleash {
     return new Unleash({
