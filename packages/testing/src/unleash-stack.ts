@@ -1,4 +1,5 @@
 // Real Unleash over real PostgreSQL for tests: `@baton/testing/unleash`.
+import { afterAll, beforeAll } from 'vitest';
 import { startPostgres, type TestDatabase } from './unleash/postgres.js';
 import { startUnleash, type UnleashServer } from './unleash/unleash.js';
 
@@ -29,4 +30,24 @@ export async function startUnleashStack(): Promise<UnleashStack> {
     await database.stop();
     throw error;
   }
+}
+
+/**
+ * Starts a stack before the tests of the current `describe` and stops it
+ * after them; returns a getter for its Unleash server (valid inside tests).
+ *
+ * @example
+ * const unleash = useUnleashStack();
+ * it('…', async () => { await unleash().createToggle('a'); });
+ */
+export function useUnleashStack(): () => UnleashServer {
+  let stack: UnleashStack | undefined;
+  beforeAll(async () => {
+    stack = await startUnleashStack();
+  });
+  afterAll(() => stack?.stop());
+  return () => {
+    if (!stack) throw new Error('useUnleashStack: the stack is not started (use the getter inside a test).');
+    return stack.unleash;
+  };
 }

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isBatonError } from '@baton/lifecycle';
-import { startUnleashStack, type UnleashServer, type UnleashStack } from '@baton/testing/unleash';
+import { useUnleashStack } from '@baton/testing/unleash';
 import { defineToggles } from './registry.js';
 import { parseToggleFile } from './toggle-file.js';
 
@@ -54,16 +54,10 @@ describe('parseToggleFile', () => {
 
 // The Unleash format is checked against what a real Unleash server serves.
 describe('parseToggleFile with what a real Unleash server serves', () => {
-  let stack: UnleashStack | undefined;
-  let unleash: UnleashServer;
-  beforeAll(async () => {
-    stack = await startUnleashStack();
-    unleash = stack.unleash;
-  });
-  afterAll(() => stack?.stop());
+  const server = useUnleashStack();
 
   it('reads /api/client/features as it is: strategies, constraints and variants included', async () => {
-    await unleash.createToggle('newCheckout', {
+    await server().createToggle('newCheckout', {
       enabled: true,
       strategies: [
         {
@@ -73,7 +67,7 @@ describe('parseToggleFile with what a real Unleash server serves', () => {
         },
       ],
     });
-    await unleash.createToggle('checkoutColour', {
+    await server().createToggle('checkoutColour', {
       type: 'experiment',
       enabled: true,
       variants: [
@@ -81,7 +75,7 @@ describe('parseToggleFile with what a real Unleash server serves', () => {
         { name: 'plum', weight: 500, payload: { type: 'string', value: 'plum' } },
       ],
     });
-    const response = await fetch(`${unleash.apiUrl}/client/features`, { headers: { authorization: unleash.clientToken } });
+    const response = await fetch(`${server().apiUrl}/client/features`, { headers: { authorization: server().clientToken } });
     const file = parseToggleFile(await response.text(), registry, 'client/features');
     expect(file.format).toBe('unleash');
     const checkout = file.features.find((f) => f.name === 'newCheckout');
