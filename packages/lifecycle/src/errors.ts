@@ -27,6 +27,14 @@ export const ERROR_CODES = {
   BATON_ERR_SCRAPE_FAILED: 'A metrics endpoint could not be scraped.',
   /** A toggle file (or a toggle source's answer) is not valid JSON in a known shape (the message says where). */
   BATON_ERR_TOGGLE_FILE: 'The toggle file is not in a known format.',
+  /** The toggle server refused the token (401/403); polling stopped and readiness fails until it is fixed. */
+  BATON_ERR_TOGGLE_AUTH: 'The toggle server refused the token.',
+  /** One sync with the toggle server failed (down, timeout, non-200, garbage); the values held are kept. */
+  BATON_ERR_TOGGLE_SYNC: 'A sync with the toggle server failed.',
+  /** The last-known-good toggle snapshot could not be read or written (the message says which file). */
+  BATON_ERR_TOGGLE_SNAPSHOT: 'The toggle snapshot could not be read or written.',
+  /** A toggle evaluation threw inside the engine; the toggle's fallback was served. */
+  BATON_ERR_TOGGLE_EVALUATION: 'A toggle evaluation failed; the fallback was served.',
 } as const;
 
 export type BatonErrorCode = keyof typeof ERROR_CODES;

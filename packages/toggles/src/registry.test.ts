@@ -6,7 +6,7 @@ const definitions = {
   newCheckout: { kind: 'release', default: false, description: 'The one-page checkout', owner: 'payments', expires: '2027-03-31' },
   checkoutColour: { kind: 'experiment', default: false, description: 'Button colour test', payload: 'string' },
   basketLimits: { kind: 'operational', default: true, description: 'Limits per basket', payload: 'json' },
-  payments: { kind: 'kill-switch', default: false, description: 'Turns card payments off' },
+  payments: { kind: 'kill-switch', default: true, description: 'Card payments (turn off to stop taking cards)' },
 } as const;
 
 describe('defineToggles', () => {

@@ -29,6 +29,12 @@ export interface ToggleDefinition {
   expires?: string;
   /** The payload type of its variants, when it has variants. */
   payload?: PayloadKind;
+  /**
+   * The value served while no source ever loaded anything good (the server
+   * was never reached and there is no bootstrap or snapshot), and for a toggle
+   * the source does not know. Defaults by kind: see {@link fallbackFor}.
+   */
+  fallback?: boolean;
 }
 
 /** The definitions a registry was made from, by toggle name. */
@@ -40,6 +46,8 @@ export type PayloadOf<D extends ToggleDefinitions, N extends keyof D> = D[N] ext
 /** A toggle's definition with its name and its parsed expiry. */
 export interface RegisteredToggle extends ToggleDefinition {
   name: string;
+  /** The fallback actually used: `fallback` if given, else the kind's policy ({@link fallbackFor}). */
+  fallbackValue: boolean;
   /** `expires` as a time (ms since the epoch, end of that day UTC), if given. */
   expiresAtMs?: number;
 }
@@ -61,6 +69,26 @@ export interface ToggleRegistry<D extends ToggleDefinitions> {
   readonly definitions: D;
 }
 
+/**
+ * The fallback policy of each kind, for when nothing good was ever loaded:
+ * code behind a release, experiment or permission toggle stays dark (fails
+ * closed: unreleased or unpaid features are not switched on by an outage); a
+ * kill switch keeps its functionality on (fails safe: a switch is for people
+ * to pull, not for a toggle-server outage); an operational toggle keeps its
+ * declared `default`.
+ */
+export function fallbackFor(definition: Pick<ToggleDefinition, 'kind' | 'default' | 'fallback'>): boolean {
+  if (definition.fallback !== undefined) return definition.fallback;
+  switch (definition.kind) {
+    case 'kill-switch':
+      return true;
+    case 'operational':
+      return definition.default;
+    default:
+      return false;
+  }
+}
+
 const KINDS: ReadonlySet<string> = new Set<ToggleKind>(['release', 'experiment', 'operational', 'kill-switch', 'permission']);
 const PAYLOADS: ReadonlySet<string> = new Set<PayloadKind>(['json', 'string', 'number']);
 // Unleash's own rule for feature names: URL-friendly, at most 100 characters.
@@ -76,7 +104,7 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
  * export const toggles = defineToggles({
  *   newCheckout: { kind: 'release', default: false, description: 'The one-page checkout', owner: 'payments', expires: '2027-03-31' },
  *   checkoutColour: { kind: 'experiment', default: false, description: 'Button colour test', payload: 'string' },
- *   payments: { kind: 'kill-switch', default: false, description: 'Turns card payments off' },
+ *   payments: { kind: 'kill-switch', default: true, description: 'Card payments (turn off to stop taking cards)' },
  * });
  */
 export function defineToggles<const D extends ToggleDefinitions>(definitions: D): ToggleRegistry<D> {
@@ -123,7 +151,8 @@ function check(name: string, definition: ToggleDefinition): RegisteredToggle {
   if (definition.payload !== undefined && !PAYLOADS.has(definition.payload)) {
     fail(`\`payload\` must be one of ${[...PAYLOADS].join(', ')}; got ${JSON.stringify(definition.payload)}.`);
   }
-  const registered: RegisteredToggle = { ...definition, name };
+  if (definition.fallback !== undefined && typeof definition.fallback !== 'boolean') fail(`\`fallback\` must be true or false; got ${JSON.stringify(definition.fallback)}.`);
+  const registered: RegisteredToggle = { ...definition, name, fallbackValue: fallbackFor(definition) };
   if (definition.expires !== undefined) {
     const at = typeof definition.expires === 'string' && ISO_DATE.test(definition.expires) ? Date.parse(`${definition.expires}T23:59:59.999Z`) : Number.NaN;
     if (Number.isNaN(at)) fail(`\`expires\` must be a date like 2027-03-31; got ${JSON.stringify(definition.expires)}.`);

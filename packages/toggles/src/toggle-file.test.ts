@@ -7,7 +7,7 @@ import { parseToggleFile } from './toggle-file.js';
 const registry = defineToggles({
   newCheckout: { kind: 'release', default: false, description: 'The one-page checkout' },
   checkoutColour: { kind: 'experiment', default: false, description: 'Button colour test', payload: 'string' },
-  payments: { kind: 'kill-switch', default: false, description: 'Turns card payments off' },
+  payments: { kind: 'kill-switch', default: true, description: 'Card payments (turn off to stop taking cards)' },
 });
 
 describe('parseToggleFile', () => {

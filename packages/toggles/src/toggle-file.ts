@@ -14,12 +14,21 @@ export interface ClientFeature {
   [key: string]: unknown;
 }
 
+/** A segment as Unleash's client API serves it: constraints shared by strategies that name its `id`. */
+export interface ClientSegment {
+  id: number;
+  constraints: unknown[];
+  [key: string]: unknown;
+}
+
 /** What {@link parseToggleFile} read. */
 export interface ToggleFile {
   /** `map`: `{ "newCheckout": true }`; `unleash`: Unleash's client format `{ "version": 2, "features": [...] }`. */
   format: 'map' | 'unleash';
   /** Every toggle of the file, as unleash-client evaluates them. */
   features: ClientFeature[];
+  /** Segments the strategies refer to (Unleash format only; empty otherwise). */
+  segments: ClientSegment[];
   /** Names in the file that the registry does not know (another service's, or a typo): ignored by the registry's API. */
   unknown: string[];
   /** Registry toggles the file does not mention: they keep their defaults. */
@@ -51,17 +60,49 @@ export function parseToggleFile<D extends ToggleDefinitions>(text: string, regis
     return fail('expected an object: { "<toggle>": true | false } or Unleash\'s { "version": 2, "features": [...] }.');
   }
   const record = data as Record<string, unknown>;
-  const features = 'features' in record ? unleashFeatures(record, fail) : mapFeatures(record, fail);
+  const format = 'features' in record ? 'unleash' : 'map';
+  const features = format === 'unleash' ? unleashFeatures(record, fail) : mapFeatures(record, fail);
   const names = new Set(features.map((feature) => feature.name));
   return {
-    format: 'features' in record ? 'unleash' : 'map',
+    format,
     features,
+    segments: format === 'unleash' ? unleashSegments(record, fail) : [],
     unknown: [...names].filter((name) => !registry.has(name)),
     missing: registry.names.filter((name) => !names.has(name)),
   };
 }
 
 type Fail = (what: string) => never;
+
+/**
+ * Checks a `/api/client/features` answer (or an Unleash-format file) the way
+ * {@link parseToggleFile} does, so a garbage or partial answer from a server
+ * or a proxy is refused as a whole instead of half-applied. Throws
+ * `BATON_ERR_TOGGLE_FILE` naming `source` and the first fault.
+ */
+export function checkClientFeatures(data: unknown, source: string): { features: ClientFeature[]; segments: ClientSegment[] } {
+  const fail = (what: string): never => {
+    throw new BatonError('BATON_ERR_TOGGLE_FILE', `${source}: ${what}`);
+  };
+  if (data === null || typeof data !== 'object' || Array.isArray(data) || !('features' in data)) {
+    return fail('expected Unleash\'s { "version": 2, "features": [...] }.');
+  }
+  const record = data as Record<string, unknown>;
+  return { features: unleashFeatures(record, fail), segments: unleashSegments(record, fail) };
+}
+
+function unleashSegments(record: Record<string, unknown>, fail: Fail): ClientSegment[] {
+  const { segments } = record;
+  if (segments === undefined) return [];
+  if (!Array.isArray(segments)) return fail('"segments" must be an array.');
+  segments.forEach((segment: unknown, index) => {
+    const s = segment as Record<string, unknown> | null;
+    if (s === null || typeof s !== 'object' || typeof s.id !== 'number' || !Array.isArray(s.constraints)) {
+      fail(`segments[${index}] must have a number "id" and a "constraints" array.`);
+    }
+  });
+  return segments as ClientSegment[];
+}
 
 function mapFeatures(record: Record<string, unknown>, fail: Fail): ClientFeature[] {
   return Object.entries(record).map(([name, value]) => {
