@@ -301,14 +301,17 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
   }
 
   /**
-   * Takes the lifecycle's service (as app name) and release (injected into
-   * contexts), adds the readiness check and stops polling on shutdown.
+   * Takes the lifecycle's release (injected into contexts), adds the
+   * readiness check and stops polling on shutdown. The lifecycle's service
+   * becomes Unleash's app name only when given at creation
+   * (`createToggles(registry, { lifecycle })`), before the first sync.
    */
   bindLifecycle(lifecycle: Lifecycle): this {
     if (this.#lifecycle === lifecycle) return this;
     if (this.#lifecycle !== undefined) throw new BatonError('BATON_ERR_INVALID_STATE', 'toggles: already bound to another lifecycle; create one Toggles per service instance.');
-    if (this.#started) throw new BatonError('BATON_ERR_INVALID_STATE', 'toggles: bind the lifecycle when creating the toggles (`createToggles(registry, { lifecycle })`), so the app name and release are known before the first sync.');
     this.#lifecycle = lifecycle;
+    // Bound after start (an adapter doing it): contexts built from now on carry the lifecycle's release.
+    if (this.#started) this.#defaultContext = this.#makeDefaultContext();
     lifecycle.checks.add(this.check());
     lifecycle.onShutdown(() => this.close(), { name: 'toggles' });
     return this;
@@ -334,11 +337,7 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
 
   #start(): void {
     this.#started = true;
-    const release = this.#options.release ?? this.#lifecycle?.release;
-    const properties: Record<string, string> = {};
-    if (release !== undefined) properties.release = release;
-    if (this.#options.instance !== undefined) properties.instance = this.#options.instance;
-    this.#defaultContext = Object.keys(properties).length === 0 ? EMPTY_CONTEXT : Object.freeze({ properties: Object.freeze(properties) });
+    this.#defaultContext = this.#makeDefaultContext();
     const appName = this.#options.appName ?? this.#lifecycle?.service ?? 'baton-service';
     switch (this.source.type) {
       case 'defaults':
@@ -352,6 +351,14 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
       case 'unleash':
         this.#startUnleash(this.source, appName);
     }
+  }
+
+  #makeDefaultContext(): ToggleContext {
+    const release = this.#options.release ?? this.#lifecycle?.release;
+    const properties: Record<string, string> = {};
+    if (release !== undefined) properties.release = release;
+    if (this.#options.instance !== undefined) properties.instance = this.#options.instance;
+    return Object.keys(properties).length === 0 ? EMPTY_CONTEXT : Object.freeze({ properties: Object.freeze(properties) });
   }
 
   #offlineEngine(appName: string): Unleash {
