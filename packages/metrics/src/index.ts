@@ -1,4 +1,4 @@
-export { Metrics, createMetrics, observeResponse, statusOf, DEFAULT_BUCKETS, type MetricsOptions, type ExtraLabel, type RouteOf } from './metrics.js';
+export { Metrics, createMetrics, observeResponse, statusOf, DEFAULT_BUCKETS, type MetricsOptions, type ExtraLabel, type RouteOf, type Collector } from './metrics.js';
 export { UNMATCHED_ROUTE, OTHER_METHOD, CLOSED_BEFORE_RESPONSE_STATUS, KNOWN_METHODS, methodLabel, statusClass } from './labels.js';
 export { registerLifecycleMetrics } from './lifecycle-metrics.js';
 export {
@@ -12,3 +12,4 @@ export {
 export { parsePrometheusText, type MetricFamily, type MetricType, type Sample } from './exposition-parser.js';
 export { scrape, snapshotFromText, type Snapshot, type ScrapeOptions } from './snapshot.js';
 export { compareSnapshots, histogramQuantile, type WindowOptions, type GroupWindow, type HistogramBucket } from './analysis.js';
+export type { ReadSeries } from './internal/store-metrics.js';

@@ -184,6 +184,30 @@ describe('createMetrics', () => {
   });
 });
 
+describe('addCollector', () => {
+  it('exports a counter and a gauge read at scrape time, with the constant labels', async () => {
+    const metrics = createMetrics({ service: 'orders', release: 'v2' });
+    let evaluations = 3;
+    metrics.addCollector({ name: 'jobs_done_total', help: 'Jobs done.', type: 'counter', read: () => [{ labels: { queue: 'mail' }, value: evaluations }] });
+    metrics.addCollector({ name: 'jobs_waiting', help: 'Jobs waiting.', type: 'gauge', read: () => [] });
+    expect(await metrics.text()).toContain('jobs_done_total{service="orders",release="v2",queue="mail"} 3');
+    evaluations = 5;
+    const text = await metrics.text();
+    expect(text).toContain('jobs_done_total{service="orders",release="v2",queue="mail"} 5');
+    expect(text).toContain('# TYPE jobs_done_total counter');
+    expect(text).toContain('# TYPE jobs_waiting gauge');
+  });
+
+  it('refuses a taken name, a bad name and a bad type, registering nothing', async () => {
+    const metrics = createMetrics();
+    const read = () => [];
+    expect(() => metrics.addCollector({ name: 'http_requests_total', help: 'x', type: 'counter', read })).toThrow(/already has http_requests_total/);
+    expect(() => metrics.addCollector({ name: 'bad-name', help: 'x', type: 'counter', read })).toThrow(/not a valid metric name/);
+    expect(() => metrics.addCollector({ name: 'fine', help: 'x', type: 'histogram' as never, read })).toThrow(/type: "counter" \| "gauge"/);
+    expect(await metrics.text()).not.toContain('fine');
+  });
+});
+
 describe('observeResponse on a real node:http server', () => {
   let server: Server | undefined;
   afterEach(async () => {

@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { BatonError, type Lifecycle } from '@baton/lifecycle';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { SeriesStore } from './internal/series-store.js';
-import { storeCounter, storeHistogram } from './internal/store-metrics.js';
+import { readMetric, storeCounter, storeHistogram, type ReadSeries } from './internal/store-metrics.js';
 import { CLOSED_BEFORE_RESPONSE_STATUS, UNMATCHED_ROUTE, methodLabel, statusClass } from './labels.js';
 import { LIFECYCLE_METRIC_NAMES, registerLifecycleMetrics } from './lifecycle-metrics.js';
 import { createMetricsHandler, createMetricsServer, type MetricsEndpointServerOptions, type MetricsHandler } from './metrics-endpoint.js';
@@ -215,6 +215,28 @@ export class Metrics {
     return this;
   }
 
+  /**
+   * Registers a counter or gauge read at scrape time: `read` returns its
+   * series now (labels beyond the constant `service` / `release` /
+   * `instance`). How other Baton packages (toggle evaluations, for one) export
+   * what they count without a per-call prom-client call. A name already in
+   * the registry is refused.
+   *
+   * @example
+   * metrics.addCollector({ name: 'jobs_queued', help: 'Jobs waiting.', type: 'gauge', read: () => [{ labels: {}, value: queue.length }] });
+   */
+  addCollector(collector: Collector): this {
+    if (collector === null || typeof collector !== 'object' || typeof collector.read !== 'function' || (collector.type !== 'counter' && collector.type !== 'gauge')) {
+      throw new BatonError('BATON_ERR_INVALID_OPTION', 'metrics: addCollector takes { name, help, type: "counter" | "gauge", read() }.');
+    }
+    if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(collector.name)) {
+      throw new BatonError('BATON_ERR_INVALID_OPTION', `metrics: ${JSON.stringify(collector.name)} is not a valid metric name ([a-zA-Z_:][a-zA-Z0-9_:]*).`);
+    }
+    assertFree(this.registry, [collector.name], 'each collector needs a name of its own');
+    this.registry.registerMetric(readMetric(collector.name, collector.help, collector.type, collector.read, () => this.constantLabels));
+    return this;
+  }
+
   #isSkipped(request: IncomingMessage, route: string | undefined): boolean {
     try {
       return this.#skip?.(request, route) === true;
@@ -291,7 +313,16 @@ export class Metrics {
   }
 }
 
+/** A metric read at scrape time; see {@link Metrics.addCollector}. */
+export interface Collector {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge';
+  read: () => Iterable<ReadSeries>;
+}
+
 /** Creates the metrics of one service instance; see {@link Metrics}. */
+
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   return new Metrics(options);
 }

@@ -27,3 +27,4 @@ export type { ToggleVariant } from './internal/toggle-entry.js';
 export { ToggleScope, requestScopeFactory, type RequestContextOptions, type RequestScopeFactory } from './request-toggles.js';
 export { parseOverrideHeader, resolveOverridePolicy, DEFAULT_OVERRIDE_HEADER, type OverrideOptions, type OverrideValue, type OverridePolicy } from './override-header.js';
 export type { Register, RegisteredDefinitions, RequestToggles } from './register.js';
+export { registerToggleMetrics, TOGGLE_METRIC_NAMES, type CollectorHost } from './toggle-metrics.js';

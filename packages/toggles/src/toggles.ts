@@ -12,6 +12,7 @@ import type { PayloadOf, ToggleDefinitions, ToggleRegistry } from './registry.js
 import { parseToggleFile, type ClientFeature, type ClientSegment } from './toggle-file.js';
 import { environmentOfToken, type ToggleSource, type UnleashSource } from './toggle-source.js';
 import { ToggleEntry, type ToggleVariant } from './internal/toggle-entry.js';
+import { registerToggleMetrics, type CollectorHost } from './toggle-metrics.js';
 
 /**
  * How far the toggle values can be trusted, as the readiness check and the
@@ -155,6 +156,8 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
   #started = false;
   #closed = false;
   readonly #unknownNames = new Set<string>();
+  #faultCount = 0;
+  #metricsBound = false;
   #knownWaiters: (() => void)[] = [];
 
   constructor(registry: ToggleRegistry<D>, options: TogglesOptions = {}) {
@@ -317,6 +320,23 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
     return this;
   }
 
+  /** Faults absorbed since start: failed syncs, garbage answers, throwing evaluations. */
+  get faultCount(): number {
+    return this.#faultCount;
+  }
+
+  /**
+   * Exports evaluation counts per toggle and result, the state, the age of
+   * the last sync and the faults through `@baton/metrics` (see
+   * {@link registerToggleMetrics}). Adapters call it when given both.
+   */
+  bindMetrics(metrics: CollectorHost): this {
+    if (this.#metricsBound) return this;
+    registerToggleMetrics(metrics, this);
+    this.#metricsBound = true;
+    return this;
+  }
+
   /** Evaluation counts since start, per toggle and result. */
   evaluations(): EvaluationCount[] {
     const counts: EvaluationCount[] = [];
@@ -447,6 +467,7 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
         },
         unchanged: () => this.#synced(),
         authFailed: (error) => {
+          this.#faultCount += 1;
           this.#lastError = { code: error.code, message: error.message, at: this.#now() };
           this.#logger.error(error.message, { code: error.code });
           this.emit('error', error);
@@ -501,6 +522,7 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
   }
 
   #fault(error: BatonError): void {
+    this.#faultCount += 1;
     this.#lastError = { code: error.code, message: error.message, at: this.#now() };
     this.#logger.warn(error.message, { code: error.code });
     this.emit('error', error);

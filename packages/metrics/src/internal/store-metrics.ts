@@ -81,3 +81,32 @@ export function storeCounter(store: SeriesStore, name: string, help: string, con
   };
   return metric as unknown as Metric;
 }
+
+/** One series of a {@link readMetric}: its own labels (the constant ones are added) and its value now. */
+export interface ReadSeries {
+  labels: Readonly<Record<string, string>>;
+  value: number;
+}
+
+/**
+ * `<name>` as a counter or gauge whose series `read` returns at scrape time,
+ * so whatever counts (toggle evaluations, a pool's size) keeps plain numbers
+ * and prom-client formats them with the constant labels.
+ */
+export function readMetric(name: string, help: string, type: 'counter' | 'gauge', read: () => Iterable<ReadSeries>, constant: () => Readonly<Record<string, string>>): Metric {
+  const metric = {
+    name,
+    help,
+    type,
+    aggregator: 'sum' as const,
+    async get() {
+      const base = constant();
+      const values: ExportedValue[] = [];
+      for (const series of read()) values.push({ labels: { ...base, ...series.labels }, value: series.value });
+      return { name: metric.name, help, type, aggregator: 'sum' as const, values };
+    },
+    // Reads are of someone else's numbers: nothing to reset.
+    reset() {},
+  };
+  return metric as unknown as Metric;
+}
