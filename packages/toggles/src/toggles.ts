@@ -351,8 +351,10 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
     this.#poller?.stop();
     this.#stopWatching?.();
     for (const waiter of this.#knownWaiters) waiter();
-    // The engine stays: a request in flight during shutdown still evaluates; destroy() only stops its timers.
-    this.#engine?.destroy();
+    // The engine stays: a request in flight during shutdown still evaluates. Only the
+    // server-backed one has a timer (usage reporting) to stop; destroy() would also
+    // clear unleash-client's process-wide singleton, so offline engines are left alone.
+    if (this.source.type === 'unleash') this.#engine?.destroy();
   }
 
   #start(): void {
