@@ -2,6 +2,7 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
 import type { AddressInfo } from 'node:net';
 import type { Application, Request, RequestHandler } from 'express';
 import type { Metrics, MetricsEndpointServerOptions } from '@baton/metrics';
+import type { RegisteredDefinitions, Register, RequestContextOptions, RequestToggles, ToggleDefinitions, Toggles, ToggleStatus } from '@baton/toggles';
 import {
   BatonError,
   Lifecycle,
@@ -17,7 +18,23 @@ import {
   type ShutdownReport,
 } from '@baton/lifecycle';
 import { captureRouteTemplates, prepareRouteCapture, routeTemplate } from './internal/route-template.js';
+import { installRequestToggles, requestScopes } from './internal/request-toggles.js';
 import { createProbeMiddleware } from './probe-middleware.js';
+
+declare global {
+  // Express's own way to extend its request type (declaration merging into the global namespace).
+  namespace Express {
+    interface Request {
+      /**
+       * This request's feature toggles, when `baton(app, { toggles })` was
+       * given: `req.toggles.isEnabled('newCheckout')`. Built on first read
+       * (user, session, address, overrides) and kept for the request. Names
+       * are checked once `Register` of `@baton/toggles` is augmented.
+       */
+      toggles: RequestToggles;
+    }
+  }
+}
 
 /** Probe route options, plus an optional separate port for the probes. */
 export type ExpressProbeOptions = ProbeRouteOptions & {
@@ -52,6 +69,35 @@ export interface BatonExpressOptions {
    * answering through the whole drain). `false` serves none. Needs `metrics`.
    */
   metricsEndpoint?: MetricsEndpointServerOptions | false;
+  /**
+   * Feature toggles (`createToggles()` from `@baton/toggles`) to serve as
+   * `req.toggles`. They are bound to the lifecycle (the `toggles` readiness
+   * check, the release injected into every context, closed on shutdown) and,
+   * with `metrics`, export their evaluations and state.
+   */
+  toggles?: BatonToggles;
+  /**
+   * How a request becomes a toggle context: `userId`, `sessionId`,
+   * `remoteAddress` (default `req.ip`, which follows `trust proxy`) and
+   * `properties` extractors of the Express request, and `overrides`
+   * (`{ allow: [...], header? }`) to let a request force the allowed toggles
+   * through a header (off unless given). Needs `toggles`.
+   */
+  togglesContext?: RequestContextOptions<Request, keyof RegisteredDefinitions & string>;
+}
+
+/**
+ * What `toggles` accepts: the registered `Toggles` once `Register` of
+ * `@baton/toggles` is augmented, else any service's toggles.
+ */
+export type BatonToggles = Register extends { toggles: infer T } ? T : AnyToggles;
+
+/** The part of `Toggles` the adapter uses, which every `Toggles<D>` has whatever its registry. */
+interface AnyToggles {
+  readonly registry: { readonly names: readonly string[]; has(name: string): boolean };
+  bindLifecycle(lifecycle: Lifecycle): unknown;
+  bindMetrics(metrics: Metrics): unknown;
+  status(): ToggleStatus;
 }
 
 /** Options of {@link BatonExpress.serve}: the core runner's, minus what `baton()` already knows. */
@@ -127,7 +173,14 @@ export function baton(app: Application, options: BatonExpressOptions = {}): Bato
   const { lifecycle, quiet } = resolveLifecycle(options.lifecycle);
   const probeOptions = resolveProbes(options.probes);
   const probes = createProbeMiddleware(lifecycle, probeOptions ?? {});
+  // Checked before anything is bound, so a bad toggle option leaves the lifecycle and metrics untouched.
+  const toggles = resolveToggles(options);
   const metrics = resolveMetrics(app, lifecycle, options);
+  if (toggles !== undefined) {
+    toggles.toggles.bindLifecycle(lifecycle);
+    if (options.metrics !== undefined) toggles.toggles.bindMetrics(options.metrics);
+    installRequestToggles(app, toggles.scopeOf);
+  }
 
   let started = false;
   const run = (extra: ServeOptions): Promise<Served> => {
@@ -241,6 +294,26 @@ function resolveMetrics(app: Application, lifecycle: Lifecycle, options: BatonEx
     port: endpoint?.port,
     host: endpoint?.host,
   };
+}
+
+function resolveToggles(options: BatonExpressOptions): { toggles: Toggles<ToggleDefinitions>; scopeOf: (request: Request) => RequestToggles } | undefined {
+  const { toggles, togglesContext } = options;
+  if (toggles === undefined) {
+    if (togglesContext !== undefined) {
+      throw new BatonError('BATON_ERR_INVALID_OPTION', 'baton: `togglesContext` needs `toggles` (createToggles() from @baton/toggles).');
+    }
+    return undefined;
+  }
+  const candidate = toggles as unknown as Partial<Toggles<ToggleDefinitions>> | null;
+  if (candidate === null || typeof candidate !== 'object' || typeof candidate.bindLifecycle !== 'function' || typeof candidate.context !== 'function') {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'baton: `toggles` must come from createToggles() of @baton/toggles.');
+  }
+  if (togglesContext !== undefined && (togglesContext === null || typeof togglesContext !== 'object')) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'baton: `togglesContext` must be an object: { userId?, sessionId?, remoteAddress?, properties?, overrides? }.');
+  }
+  // The type of `toggles` is the user's registered one; at run time it is a Toggles over some registry.
+  const bound = toggles as unknown as Toggles<ToggleDefinitions>;
+  return { toggles: bound, scopeOf: requestScopes(bound, togglesContext) };
 }
 
 /**

@@ -5,5 +5,6 @@ export {
   type BatonListenOptions,
   type BatonListening,
   type BatonServeOptions,
+  type BatonToggles,
   type ExpressProbeOptions,
 } from './baton.js';
