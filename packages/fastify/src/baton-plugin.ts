@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import {
   BatonError,
@@ -11,9 +11,11 @@ import {
   type ProbeRouteOptions,
 } from '@baton/lifecycle';
 import type { Metrics, MetricsEndpointServerOptions } from '@baton/metrics';
+import type { Register, RegisteredDefinitions, RequestContextOptions, RequestToggles, ToggleDefinitions, Toggles, ToggleStatus } from '@baton/toggles';
 import { fromFastifyLogger } from './internal/fastify-logger.js';
 import { registerMetrics } from './metrics-hooks.js';
 import { registerProbeRoutes } from './probe-routes.js';
+import { decorateRequestToggles, requestScopes } from './internal/request-toggles.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -33,6 +35,15 @@ declare module 'fastify' {
     batonProbe?: boolean;
     /** True on Baton's metrics route, which checks its own bearer token: let it through an auth hook too. */
     batonMetrics?: boolean;
+  }
+  interface FastifyRequest {
+    /**
+     * This request's feature toggles, when the plugin was given `toggles`:
+     * `request.toggles.isEnabled('newCheckout')`. Built on first read (user,
+     * session, address, overrides) and kept for the request. Names are
+     * checked once `Register` of `@baton/toggles` is augmented.
+     */
+    toggles: RequestToggles;
   }
 }
 
@@ -68,11 +79,42 @@ export interface BatonPluginOptions {
    * is ready and answering through the whole drain. `false` serves none. Needs `metrics`.
    */
   metricsEndpoint?: MetricsEndpointServerOptions | false;
+  /**
+   * Feature toggles (`createToggles()` from `@baton/toggles`) to serve as
+   * `request.toggles`. They are bound to the lifecycle (the `toggles`
+   * readiness check, the release injected into every context, closed on
+   * shutdown) and, with `metrics`, export their evaluations and state.
+   */
+  toggles?: BatonToggles;
+  /**
+   * How a request becomes a toggle context: `userId`, `sessionId`,
+   * `remoteAddress` (default `request.ip`, which follows `trustProxy`) and
+   * `properties` extractors of the Fastify request, and `overrides`
+   * (`{ allow: [...], header? }`) to let a request force the allowed toggles
+   * through a header (off unless given). Needs `toggles`.
+   */
+  togglesContext?: RequestContextOptions<FastifyRequest, keyof RegisteredDefinitions & string>;
+}
+
+/**
+ * What `toggles` accepts: the registered `Toggles` once `Register` of
+ * `@baton/toggles` is augmented, else any service's toggles.
+ */
+export type BatonToggles = Register extends { toggles: infer T } ? T : AnyToggles;
+
+/** The part of `Toggles` the plugin uses, which every `Toggles<D>` has whatever its registry. */
+interface AnyToggles {
+  readonly registry: { readonly names: readonly string[]; has(name: string): boolean };
+  bindLifecycle(lifecycle: Lifecycle): unknown;
+  bindMetrics(metrics: Metrics): unknown;
+  status(): ToggleStatus;
 }
 
 const plugin: FastifyPluginAsync<BatonPluginOptions> = async (app, options) => {
   const lifecycle = resolveLifecycle(app, options.lifecycle);
   const probes = resolveProbes(options.probes);
+  // Checked before anything is bound or decorated, so a bad toggle option leaves the lifecycle untouched.
+  const toggles = await resolveToggles(options);
   app.decorate('lifecycle', lifecycle);
   app.decorate('batonProbeServer', null);
   app.decorate('batonMetricsServer', null);
@@ -90,6 +132,12 @@ const plugin: FastifyPluginAsync<BatonPluginOptions> = async (app, options) => {
         app.batonMetricsServer = server;
       });
     }
+  }
+
+  if (toggles) {
+    toggles.toggles.bindLifecycle(lifecycle);
+    if (metrics) toggles.toggles.bindMetrics(metrics.metrics);
+    decorateRequestToggles(app, toggles.scopeOf);
   }
 
   if (probes && probes.options.port === undefined) registerProbeRoutes(app, lifecycle, probes.resolved);
@@ -187,6 +235,26 @@ function resolveMetrics(options: BatonPluginOptions): { metrics: Metrics; endpoi
     throw new BatonError('BATON_ERR_INVALID_OPTION', '@baton/fastify: `metrics` must come from createMetrics() of @baton/metrics.');
   }
   return { metrics, endpoint: metricsEndpoint === false ? undefined : (metricsEndpoint ?? {}) };
+}
+
+async function resolveToggles(options: BatonPluginOptions): Promise<{ toggles: Toggles<ToggleDefinitions>; scopeOf: (request: FastifyRequest) => RequestToggles } | undefined> {
+  const { toggles, togglesContext } = options;
+  if (toggles === undefined) {
+    if (togglesContext !== undefined) {
+      throw new BatonError('BATON_ERR_INVALID_OPTION', '@baton/fastify: `togglesContext` needs `toggles` (createToggles() from @baton/toggles).');
+    }
+    return undefined;
+  }
+  const candidate = toggles as unknown as Partial<Toggles<ToggleDefinitions>> | null;
+  if (candidate === null || typeof candidate !== 'object' || typeof candidate.bindLifecycle !== 'function' || typeof candidate.context !== 'function') {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', '@baton/fastify: `toggles` must come from createToggles() of @baton/toggles.');
+  }
+  if (togglesContext !== undefined && (togglesContext === null || typeof togglesContext !== 'object')) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', '@baton/fastify: `togglesContext` must be an object: { userId?, sessionId?, remoteAddress?, properties?, overrides? }.');
+  }
+  // The type of `toggles` is the user's registered one; at run time it is a Toggles over some registry.
+  const bound = toggles as unknown as Toggles<ToggleDefinitions>;
+  return { toggles: bound, scopeOf: await requestScopes(bound, togglesContext) };
 }
 
 function listen(server: Server, port: number, host: string | undefined, what: string): Promise<void> {
