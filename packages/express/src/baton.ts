@@ -305,7 +305,7 @@ function resolveToggles(options: BatonExpressOptions): { toggles: Toggles<Toggle
     return undefined;
   }
   const candidate = toggles as unknown as Partial<Toggles<ToggleDefinitions>> | null;
-  if (candidate === null || typeof candidate !== 'object' || typeof candidate.bindLifecycle !== 'function' || typeof candidate.context !== 'function') {
+  if (candidate === null || typeof candidate !== 'object' || typeof candidate.bindLifecycle !== 'function' || typeof candidate.context !== 'function' || typeof candidate.requestScopes !== 'function') {
     throw new BatonError('BATON_ERR_INVALID_OPTION', 'baton: `toggles` must come from createToggles() of @baton/toggles.');
   }
   if (togglesContext !== undefined && (togglesContext === null || typeof togglesContext !== 'object')) {

@@ -246,7 +246,7 @@ async function resolveToggles(options: BatonPluginOptions): Promise<{ toggles: T
     return undefined;
   }
   const candidate = toggles as unknown as Partial<Toggles<ToggleDefinitions>> | null;
-  if (candidate === null || typeof candidate !== 'object' || typeof candidate.bindLifecycle !== 'function' || typeof candidate.context !== 'function') {
+  if (candidate === null || typeof candidate !== 'object' || typeof candidate.bindLifecycle !== 'function' || typeof candidate.context !== 'function' || typeof candidate.requestScopes !== 'function') {
     throw new BatonError('BATON_ERR_INVALID_OPTION', '@baton/fastify: `toggles` must come from createToggles() of @baton/toggles.');
   }
   if (togglesContext !== undefined && (togglesContext === null || typeof togglesContext !== 'object')) {
@@ -254,7 +254,7 @@ async function resolveToggles(options: BatonPluginOptions): Promise<{ toggles: T
   }
   // The type of `toggles` is the user's registered one; at run time it is a Toggles over some registry.
   const bound = toggles as unknown as Toggles<ToggleDefinitions>;
-  return { toggles: bound, scopeOf: await requestScopes(bound, togglesContext) };
+  return { toggles: bound, scopeOf: requestScopes(bound, togglesContext) };
 }
 
 function listen(server: Server, port: number, host: string | undefined, what: string): Promise<void> {

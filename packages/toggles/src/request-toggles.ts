@@ -59,8 +59,13 @@ export type RequestScopeFactory<R, D extends ToggleDefinitions> = (request: R, r
  * Makes the function that turns a request into its toggle scope. Options are
  * checked now; an extractor that throws gives an empty field (the request is
  * never failed by it) and is reported once through the toggles' `error` event.
+ * Prefer {@link Toggles.requestScopes}, which also logs each kind of fault once.
  */
-export function requestScopeFactory<R, D extends ToggleDefinitions>(toggles: Toggles<D>, options: RequestContextOptions<R, keyof D & string> = {}): RequestScopeFactory<R, D> {
+export function requestScopeFactory<R, D extends ToggleDefinitions>(
+  toggles: Toggles<D>,
+  options: RequestContextOptions<R, keyof D & string> = {},
+  report: (error: BatonError) => void = (error) => toggles.emit('error', error),
+): RequestScopeFactory<R, D> {
   for (const key of ['userId', 'sessionId', 'remoteAddress', 'properties'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'function') {
       throw new BatonError('BATON_ERR_INVALID_OPTION', `toggles: context \`${key}\` must be a function of the request.`);
@@ -75,7 +80,7 @@ export function requestScopeFactory<R, D extends ToggleDefinitions>(toggles: Tog
     } catch (error) {
       if (!reported.has(field)) {
         reported.add(field);
-        toggles.emit('error', new BatonError('BATON_ERR_TOGGLE_EVALUATION', `toggles: the \`${field}\` extractor threw (${error instanceof Error ? error.message : String(error)}); the field is left empty.`, { cause: error }));
+        report(new BatonError('BATON_ERR_TOGGLE_EVALUATION', `toggles: the \`${field}\` extractor threw (${error instanceof Error ? error.message : String(error)}); the field is left empty.`, { cause: error }));
       }
       return undefined;
     }
@@ -95,7 +100,7 @@ export function requestScopeFactory<R, D extends ToggleDefinitions>(toggles: Tog
     if (policy === undefined) return new ToggleScope(toggles, context);
     const { overrides, rejected } = parseOverrideHeader(raw.headers[policy.header], policy);
     if (rejected.length > 0) {
-      toggles.emit('error', new BatonError('BATON_ERR_INVALID_OPTION', `toggles: ${policy.header} entries ignored: ${rejected.join('; ')}.`));
+      report(new BatonError('BATON_ERR_INVALID_OPTION', `toggles: ${policy.header} entries ignored: ${rejected.join('; ')}.`));
     }
     return new ToggleScope(toggles, context, overrides);
   };

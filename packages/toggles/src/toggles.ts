@@ -13,6 +13,7 @@ import { parseToggleFile, type ClientFeature, type ClientSegment } from './toggl
 import { environmentOfToken, type ToggleSource, type UnleashSource } from './toggle-source.js';
 import { ToggleEntry, type ToggleVariant } from './internal/toggle-entry.js';
 import { registerToggleMetrics, type CollectorHost } from './toggle-metrics.js';
+import { requestScopeFactory, type RequestContextOptions, type RequestScopeFactory } from './request-toggles.js';
 
 /**
  * How far the toggle values can be trusted, as the readiness check and the
@@ -114,6 +115,7 @@ const DEFAULT_REFRESH_MS = 15_000;
 const DEFAULT_TIMEOUT_MS = 10_000;
 const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
 const EMPTY_CONTEXT: ToggleContext = Object.freeze({});
+const MAX_NOTICED = 100;
 
 /**
  * A service's toggles: typed evaluation over unleash-client, fed by a file,
@@ -150,12 +152,17 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
   #unknown: string[] = [];
   #poller: UnleashPoller | undefined;
   #snapshots: SnapshotStore | undefined;
+  /** The snapshot writes, one after another (an older one never lands last); close() waits for them. */
+  #snapshotWrites: Promise<void> = Promise.resolve();
   #stopWatching: (() => void) | undefined;
   #lifecycle: Lifecycle | undefined;
   #defaultContext: ToggleContext = EMPTY_CONTEXT;
   #started = false;
+  #constructed = false;
   #closed = false;
   readonly #unknownNames = new Set<string>();
+  /** Request-side faults already logged (each distinct message once). */
+  readonly #noticed = new Set<string>();
   #faultCount = 0;
   #metricsBound = false;
   #knownWaiters: (() => void)[] = [];
@@ -183,6 +190,7 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
     this.on('error', () => {});
     if (options.lifecycle !== undefined) this.bindLifecycle(options.lifecycle);
     this.#start();
+    this.#constructed = true;
   }
 
   /** True when `name` is enabled for `context`; a toggle's fallback when nothing is loaded or the engine throws. */
@@ -320,6 +328,22 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
     return this;
   }
 
+  /**
+   * The function that turns a request into its {@link ToggleScope} (what the
+   * adapters put on `req.toggles`). Options are checked now. Extractor faults
+   * and rejected override entries are emitted as `error` events on every
+   * occurrence and logged once per distinct message.
+   */
+  requestScopes<R>(options: RequestContextOptions<R, keyof D & string> = {}): RequestScopeFactory<R, D> {
+    return requestScopeFactory(this, options, (error) => {
+      if (!this.#noticed.has(error.message) && this.#noticed.size < MAX_NOTICED) {
+        this.#noticed.add(error.message);
+        this.#logger.warn(error.message, { code: error.code });
+      }
+      this.emit('error', error);
+    });
+  }
+
   /** Faults absorbed since start: failed syncs, garbage answers, throwing evaluations. */
   get faultCount(): number {
     return this.#faultCount;
@@ -355,12 +379,16 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
     // server-backed one has a timer (usage reporting) to stop; destroy() would also
     // clear unleash-client's process-wide singleton, so offline engines are left alone.
     if (this.source.type === 'unleash') this.#engine?.destroy();
+    // A process that exits once close() resolved must not leave a half-written temporary file.
+    await this.#snapshotWrites;
   }
 
   #start(): void {
     this.#started = true;
     this.#defaultContext = this.#makeDefaultContext();
-    const appName = this.#options.appName ?? this.#lifecycle?.service ?? 'baton-service';
+    // The source's own appName (UNLEASH_APP_NAME) counts too: it names the snapshot, so ignoring it would mix services' snapshots.
+    const sourceAppName = this.source.type === 'unleash' ? this.source.appName : undefined;
+    const appName = this.#options.appName ?? sourceAppName ?? this.#lifecycle?.service ?? 'baton-service';
     switch (this.source.type) {
       case 'defaults':
         this.#engine = this.#offlineEngine(appName);
@@ -472,7 +500,7 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
           this.#faultCount += 1;
           this.#lastError = { code: error.code, message: error.message, at: this.#now() };
           this.#logger.error(error.message, { code: error.code });
-          this.emit('error', error);
+          this.#emit('error', error);
           this.#setState('auth-failed');
           for (const waiter of this.#knownWaiters) waiter();
         },
@@ -497,7 +525,7 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
       this.#setState('bootstrapped');
     }
     for (const waiter of this.#knownWaiters) waiter();
-    this.emit('change', this.status());
+    this.#emit('change', this.status());
   }
 
   #synced(): void {
@@ -512,22 +540,32 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
     const from = this.#state;
     this.#state = state;
     this.#logger.info(`toggles: ${from} → ${state}`, { source: this.source.type, loadedFrom: this.#loadedFrom });
-    this.emit('state', this.status());
+    this.#emit('state', this.status());
   }
 
   #saveSnapshot(features: ClientFeature[], segments: ClientSegment[]): void {
     const store = this.#snapshots;
     if (store === undefined) return;
-    store.write({ savedAt: this.#now(), features, segments }).catch((error: unknown) => {
+    const snapshot = { savedAt: this.#now(), features, segments };
+    this.#snapshotWrites = this.#snapshotWrites.then(() => store.write(snapshot)).catch((error: unknown) => {
       this.#fault(new BatonError('BATON_ERR_TOGGLE_SNAPSHOT', `toggles: cannot write the snapshot ${store.path}: ${(error as Error).message}; the previous one is kept.`, { cause: error }));
     });
+  }
+
+  /** Events raised while the constructor runs (a bootstrap or snapshot loaded, a corrupt snapshot) wait a tick: nobody could listen yet. */
+  #emit<E extends keyof TogglesEvents>(event: E, ...args: TogglesEvents[E]): void {
+    if (this.#constructed) {
+      this.emit(event as keyof TogglesEvents, ...(args as [never]));
+      return;
+    }
+    process.nextTick(() => this.emit(event as keyof TogglesEvents, ...(args as [never])));
   }
 
   #fault(error: BatonError): void {
     this.#faultCount += 1;
     this.#lastError = { code: error.code, message: error.message, at: this.#now() };
     this.#logger.warn(error.message, { code: error.code });
-    this.emit('error', error);
+    this.#emit('error', error);
   }
 
   #evaluationFailed(name: string, error: unknown): void {

@@ -1,8 +1,5 @@
-import { createRequire } from 'node:module';
 import type { Application, Request } from 'express';
-import type * as TogglesModule from '@baton/toggles';
 import type { RequestContextOptions, RequestToggles, ToggleDefinitions, Toggles } from '@baton/toggles';
-import { BatonError } from '@baton/lifecycle';
 
 const SCOPE = Symbol('baton.toggles');
 
@@ -18,8 +15,7 @@ interface Scoped {
  * the app's `trust proxy` setting.
  */
 export function requestScopes(toggles: Toggles<ToggleDefinitions>, context: RequestContextOptions<Request> = {}): (request: Request) => RequestToggles {
-  const { requestScopeFactory } = loadToggles();
-  const scopeOf = requestScopeFactory<Request, ToggleDefinitions>(toggles, {
+  const scopeOf = toggles.requestScopes<Request>({
     ...context,
     remoteAddress: context.remoteAddress ?? ((request) => request.ip),
   });
@@ -54,23 +50,4 @@ export function installRequestToggles(app: Application, scopeOf: (request: Reque
       this[SCOPE] = value;
     },
   });
-}
-
-/**
- * `@baton/toggles` is an optional peer: loaded only when `toggles` is given,
- * so an app without toggles needs neither it nor unleash-client. Loaded
- * synchronously because `baton()` is synchronous and checks its options at
- * the call; `require()` of an ES module works from Node 20.19 (this
- * package's minimum) and returns the instance an `import` already loaded.
- */
-function loadToggles(): typeof TogglesModule {
-  try {
-    return createRequire(import.meta.url)('@baton/toggles') as typeof TogglesModule;
-  } catch (error) {
-    throw new BatonError(
-      'BATON_ERR_INVALID_OPTION',
-      `baton: \`toggles\` needs @baton/toggles installed next to @baton/express (${error instanceof Error ? error.message : String(error)}).`,
-      { cause: error },
-    );
-  }
 }

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RequestContextOptions, RequestToggles, ToggleDefinitions, Toggles } from '@baton/toggles';
-import { BatonError } from '@baton/lifecycle';
 
 const SCOPE = Symbol('baton.toggles');
 
@@ -13,23 +12,12 @@ interface Scoped {
  * context options now (a bad extractor or an allow-list naming an unknown
  * toggle rejects the plugin's registration, never a request). Without a
  * `remoteAddress` extractor the address is Fastify's `request.ip`, which
- * follows the app's `trustProxy` setting.
- *
- * `@baton/toggles` is an optional peer, imported only when `toggles` is
- * given: an app without toggles needs neither it nor unleash-client.
+ * follows the app's `trustProxy` setting. Everything goes through the
+ * `Toggles` instance: an app without toggles needs neither @baton/toggles
+ * nor unleash-client.
  */
-export async function requestScopes(toggles: Toggles<ToggleDefinitions>, context: RequestContextOptions<FastifyRequest> = {}): Promise<(request: FastifyRequest) => RequestToggles> {
-  let loaded: typeof import('@baton/toggles');
-  try {
-    loaded = await import('@baton/toggles');
-  } catch (error) {
-    throw new BatonError(
-      'BATON_ERR_INVALID_OPTION',
-      `@baton/fastify: \`toggles\` needs @baton/toggles installed next to @baton/fastify (${error instanceof Error ? error.message : String(error)}).`,
-      { cause: error },
-    );
-  }
-  const scopeOf = loaded.requestScopeFactory<FastifyRequest, ToggleDefinitions>(toggles, {
+export function requestScopes(toggles: Toggles<ToggleDefinitions>, context: RequestContextOptions<FastifyRequest> = {}): (request: FastifyRequest) => RequestToggles {
+  const scopeOf = toggles.requestScopes<FastifyRequest>({
     ...context,
     remoteAddress: context.remoteAddress ?? ((request) => request.ip),
   });
