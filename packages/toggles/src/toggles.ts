@@ -132,7 +132,7 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
   readonly source: ToggleSource;
   readonly #entries = new Map<string, ToggleEntry>();
   readonly #repository = new FeatureRepository();
-  readonly #logger: Logger;
+  #logger: Logger;
   readonly #now: () => number;
   readonly #options: TogglesOptions;
   readonly #startedAt: number;
@@ -312,8 +312,8 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
   }
 
   /**
-   * Takes the lifecycle's release (injected into contexts), adds the
-   * readiness check and stops polling on shutdown. The lifecycle's service
+   * Takes the lifecycle's release (injected into contexts) and logger (unless
+   * one was given), adds the readiness check and stops polling on shutdown. The lifecycle's service
    * becomes Unleash's app name only when given at creation
    * (`createToggles(registry, { lifecycle })`), before the first sync.
    */
@@ -321,6 +321,8 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
     if (this.#lifecycle === lifecycle) return this;
     if (this.#lifecycle !== undefined) throw new BatonError('BATON_ERR_INVALID_STATE', 'toggles: already bound to another lifecycle; create one Toggles per service instance.');
     this.#lifecycle = lifecycle;
+    // Faults go to the service's log unless a logger of its own was given.
+    if (this.#options.logger === undefined) this.#logger = lifecycle.logger;
     // Bound after start (an adapter doing it): contexts built from now on carry the lifecycle's release.
     if (this.#started) this.#defaultContext = this.#makeDefaultContext();
     lifecycle.checks.add(this.check());
