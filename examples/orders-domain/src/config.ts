@@ -1,3 +1,6 @@
+import { toggleSourceFromEnv, type ToggleSource } from '@baton/toggles';
+import { ordersToggles } from './toggles.js';
+
 /** The service's configuration, read from the environment once at startup. */
 export interface ServiceConfig {
   port: number;
@@ -14,6 +17,10 @@ export interface ServiceConfig {
   metricsToken?: string;
   /** Serve /metrics on a port of its own (BATON_METRICS_PORT); default on the app's port. */
   metricsPort?: number;
+  /** Where toggle values come from: UNLEASH_URL + UNLEASH_API_TOKEN, else BATON_TOGGLES_FILE, else the registry defaults. */
+  toggles: ToggleSource;
+  /** Toggles a request may override with the x-baton-toggles header (BATON_TOGGLE_OVERRIDES, comma-separated); none by default. */
+  toggleOverrides?: string[];
 }
 
 /** The environment is wrong; `problems` lists every bad variable. */
@@ -32,7 +39,9 @@ export class ConfigError extends Error {
  * RELEASE (default `dev`), BATON_PROPAGATION_DELAY_MS (default 5000),
  * BATON_DRAIN_TIMEOUT_MS, BATON_GRACE_PERIOD_MS, BATON_STARTUP_DELAY_MS
  * (default 0), and for the metrics BATON_INSTANCE, BATON_METRICS_TOKEN and
- * BATON_METRICS_PORT (all optional). Throws a ConfigError naming every bad variable.
+ * BATON_METRICS_PORT (all optional), the toggle source (see
+ * `toggleSourceFromEnv`) and BATON_TOGGLE_OVERRIDES. Throws a ConfigError
+ * naming every bad variable.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): ServiceConfig {
   const problems: string[] = [];
@@ -58,8 +67,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const instance = env.BATON_INSTANCE?.trim() || undefined;
   const metricsToken = env.BATON_METRICS_TOKEN?.trim() || undefined;
   if (metricsToken !== undefined && /\s/.test(metricsToken)) problems.push('BATON_METRICS_TOKEN must not contain spaces.');
+  let toggles: ToggleSource = { type: 'defaults' };
+  try {
+    toggles = toggleSourceFromEnv(env);
+  } catch (error) {
+    problems.push((error as Error).message.replace(/^toggles: /, ''));
+  }
+  const overrides = env.BATON_TOGGLE_OVERRIDES?.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const unknownOverrides = (overrides ?? []).filter((name) => !ordersToggles.has(name));
+  if (unknownOverrides.length > 0) problems.push(`BATON_TOGGLE_OVERRIDES names toggles this service does not have: ${unknownOverrides.join(', ')}; known: ${ordersToggles.names.join(', ')}.`);
   if (problems.length > 0) throw new ConfigError(problems);
-  const config: ServiceConfig = { port, host, release, propagationDelayMs, startupDelayMs };
+  const config: ServiceConfig = { port, host, release, propagationDelayMs, startupDelayMs, toggles };
+  if (overrides !== undefined && overrides.length > 0) config.toggleOverrides = overrides;
   if (instance !== undefined) config.instance = instance;
   if (metricsToken !== undefined) config.metricsToken = metricsToken;
   if (metricsPort !== undefined) config.metricsPort = metricsPort;

@@ -6,15 +6,16 @@ export interface Issue {
 }
 
 /**
- * An error the API answers with a 4xx, never a 500: the request was wrong,
- * not the server. `statusCode` and `code` go to the client as they are.
+ * An error the API answers with a 4xx (or a deliberate 503, e.g. a feature
+ * paused by its kill switch), never a 500: the request was wrong, not the
+ * server. `statusCode` and `code` go to the client as they are.
  */
 export class OrdersError extends Error {
-  readonly statusCode: 400 | 404 | 409;
+  readonly statusCode: 400 | 404 | 409 | 503;
   readonly code: string;
   readonly issues: Issue[];
 
-  constructor(statusCode: 400 | 404 | 409, code: string, message: string, issues: Issue[] = []) {
+  constructor(statusCode: 400 | 404 | 409 | 503, code: string, message: string, issues: Issue[] = []) {
     super(message);
     this.name = 'OrdersError';
     this.statusCode = statusCode;

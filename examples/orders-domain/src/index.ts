@@ -6,3 +6,4 @@ export { formatSseEvent, SSE_HEADERS, SSE_HEARTBEAT_MS } from './sse.js';
 export { ConfigError, loadConfig, formatListeningLine, type ServiceConfig } from './config.js';
 export { ordersChecks, type OrdersCheck } from './checks.js';
 export { failStartup, metricsEndpointFrom, shutdownBudgetFrom, startupWorkFrom } from './runner.js';
+export { ordersToggles, withSummary, cancellationsPaused, type OrderWithSummary } from './toggles.js';

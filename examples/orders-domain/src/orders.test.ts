@@ -64,7 +64,20 @@ describe('order store', () => {
 
 describe('config', () => {
   it('has defaults', () => {
-    expect(loadConfig({})).toEqual({ port: 3000, host: '127.0.0.1', release: 'dev', propagationDelayMs: 5000, startupDelayMs: 0 });
+    expect(loadConfig({})).toEqual({ port: 3000, host: '127.0.0.1', release: 'dev', propagationDelayMs: 5000, startupDelayMs: 0, toggles: { type: 'defaults' } });
+  });
+
+  it('takes the toggle source and the allowed overrides from the environment', () => {
+    expect(loadConfig({ BATON_TOGGLES_FILE: 'toggles.json', BATON_TOGGLE_OVERRIDES: 'orderSummary, cancellations' })).toMatchObject({
+      toggles: { type: 'file', path: 'toggles.json' },
+      toggleOverrides: ['orderSummary', 'cancellations'],
+    });
+    expect(loadConfig({ UNLEASH_URL: 'https://unleash.example.com/api', UNLEASH_API_TOKEN: '*:production.x', BATON_TOGGLES_FILE: 'toggles.json' }).toggles).toEqual({
+      type: 'unleash',
+      url: 'https://unleash.example.com/api',
+      token: '*:production.x',
+      bootstrap: 'toggles.json',
+    });
   });
 
   it('names every bad variable', () => {

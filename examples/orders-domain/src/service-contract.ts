@@ -2,6 +2,9 @@
 // of them against its built `dist/main.js` in a real child process. Not part
 // of the domain's main entry: import it from `@baton/example-orders-domain/service-contract`.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -206,11 +209,50 @@ export function describeOrdersService(framework: 'express' | 'fastify', mainPath
       expect(service.stderr()).toMatch(/"forced":false/);
     });
 
+    it('reads its toggles from BATON_TOGGLES_FILE, sees an edit while running, and honours only allowed overrides', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'orders-toggles-'));
+      try {
+        const file = join(dir, 'toggles.json');
+        writeFileSync(file, JSON.stringify({ orderSummary: true, cancellations: true }));
+        const service = await start({ BATON_TOGGLES_FILE: file, BATON_TOGGLE_OVERRIDES: 'orderSummary' });
+        await waitUntilReady(service.url);
+        const ready = (await call(`${service.url}/readyz?verbose`)).json();
+        expect(ready.checks.toggles).toEqual([expect.objectContaining({ status: 'pass', componentType: 'toggles' })]);
+        const order = (await call(`${service.url}/orders`, { method: 'POST', body: { customer: 'c-t', items: [{ sku: 'TEA-1', quantity: 2 }, { sku: 'MUG', quantity: 1 }] } })).json();
+        expect((await call(`${service.url}/orders/${order.id}`)).json().summary).toEqual({ lines: 2, units: 3 });
+        // The allowed override turns the release off for this request only; the kill switch cannot be overridden.
+        expect((await call(`${service.url}/orders/${order.id}`, { headers: { 'x-baton-toggles': 'orderSummary=off' } })).json().summary).toBeUndefined();
+        // The kill switch, flipped in the file while the service runs: cancellations pause, nothing restarts.
+        writeFileSync(file, JSON.stringify({ orderSummary: true, cancellations: false }));
+        const deadline = Date.now() + 10_000;
+        let paused = await call(`${service.url}/orders/${order.id}/cancel`, { method: 'POST', headers: { 'x-baton-toggles': 'cancellations=on' } });
+        while (paused.status !== 503 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          paused = await call(`${service.url}/orders/${order.id}/cancel`, { method: 'POST', headers: { 'x-baton-toggles': 'cancellations=on' } });
+        }
+        // (A 200 here would mean the first attempt cancelled before the file change was seen; it must end at 503.)
+        expect(paused.status).toBe(503);
+        expect(paused.json()).toEqual({ error: 'cancellations_paused', message: 'Cancellations are paused for now; try again later.' });
+        const metrics = (await call(`${service.url}/metrics`)).body;
+        expect(metrics).toMatch(/baton_toggle_evaluations_total\{service="orders",release="dev",toggle="cancellations",result="false"\} [1-9]/);
+        service.child.kill('SIGTERM');
+        expect(await service.exited).toBe(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('refuses invalid configuration with a clear message and exit code 1', async () => {
       const bad = startService(mainPath, { PORT: 'eighty', BATON_PROPAGATION_DELAY_MS: 'soon' });
       await expect(bad).rejects.toThrow(/exited \(1\)/);
       await expect(bad).rejects.toThrow(/PORT must be an integer from 0 to 65535; got "eighty"/);
       await expect(bad).rejects.toThrow(/BATON_PROPAGATION_DELAY_MS/);
+
+      const toggles = startService(mainPath, { UNLEASH_URL: 'http://127.0.0.1:4242/api', BATON_TOGGLE_OVERRIDES: 'newCheckout', BATON_TOGGLES_FILE: '/nonexistent/toggles.json' });
+      await expect(toggles).rejects.toThrow(/UNLEASH_URL is http:\/\/127.0.0.1:4242\/api but UNLEASH_API_TOKEN is not set/);
+      await expect(toggles).rejects.toThrow(/BATON_TOGGLE_OVERRIDES names toggles this service does not have: newCheckout; known: cancellations, orderSummary/);
+      const missingFile = startService(mainPath, { BATON_TOGGLES_FILE: '/nonexistent/toggles.json' });
+      await expect(missingFile).rejects.toThrow(/exited \(1\).*cannot read \/nonexistent\/toggles.json/s);
 
       const overBudget = startService(mainPath, { BATON_DRAIN_TIMEOUT_MS: '60000', BATON_GRACE_PERIOD_MS: '30000' });
       await expect(overBudget).rejects.toThrow(/exited \(1\).*grace period is 30000 ms/s);

@@ -2,8 +2,12 @@ import express, { type ErrorRequestHandler, type Express, type Request, type Res
 import { baton, type BatonExpress } from '@baton/express';
 import type { Lifecycle, LifecycleOptions } from '@baton/lifecycle';
 import { createMetrics, type Metrics, type MetricsEndpointServerOptions, type MetricsOptions } from '@baton/metrics';
+import { createToggles, type ToggleSource, type Toggles } from '@baton/toggles';
 import {
   SSE_HEADERS,
+  cancellationsPaused,
+  ordersToggles,
+  withSummary,
   SSE_HEARTBEAT_MS,
   createOrderStore,
   formatSseEvent,
@@ -27,6 +31,10 @@ export interface CreateAppOptions {
   metrics?: Omit<MetricsOptions, 'service' | 'release' | 'lifecycle'>;
   /** Where /metrics is served (token, own port). Default `/metrics` on the app, no token. */
   metricsEndpoint?: MetricsEndpointServerOptions;
+  /** Where toggle values come from. Default the registry's defaults. */
+  toggles?: ToggleSource;
+  /** Toggles a request may override with the `x-baton-toggles` header (tests); none by default. */
+  toggleOverrides?: readonly string[];
 }
 
 /** The app with Baton wired in, not listening yet. */
@@ -35,6 +43,7 @@ export interface OrdersApp {
   baton: BatonExpress;
   lifecycle: Lifecycle;
   metrics: Metrics;
+  toggles: Toggles<typeof ordersToggles.definitions>;
   store: OrderStore;
 }
 
@@ -49,11 +58,18 @@ export function createApp(options: CreateAppOptions = {}): OrdersApp {
   app.disable('x-powered-by');
   // The SSE stream lasts minutes: it would swamp the latency quantiles.
   const metrics = createMetrics({ skip: (_request, route) => route === '/orders/events', ...options.metrics });
+  const toggles = createToggles(ordersToggles, { source: options.toggles ?? { type: 'defaults' }, appName: 'orders' });
   const b = baton(app, {
     lifecycle: { service: 'orders', ...options.lifecycle, release: options.release ?? 'dev', checks: ordersChecks(store) },
     // Requests by route template and status, labelled with the release (taken from the lifecycle).
     metrics,
     metricsEndpoint: options.metricsEndpoint ?? {},
+    // req.toggles: rollouts hash the customer; the release is added by Baton, so a toggle can target the canary.
+    toggles,
+    togglesContext: {
+      userId: (req) => req.get('x-customer'),
+      ...(options.toggleOverrides === undefined ? {} : { overrides: { allow: options.toggleOverrides as readonly (keyof typeof ordersToggles.definitions)[] } }),
+    },
   });
   // Runs after the drain, when no request can need the store any more.
   b.lifecycle.onShutdown(() => store.close(), { name: 'orders store' });
@@ -73,10 +89,12 @@ export function createApp(options: CreateAppOptions = {}): OrdersApp {
   app.get('/orders/events', (req, res) => streamOrders(store, req, res));
 
   app.get('/orders/:id', (req, res) => {
-    res.json(store.get(req.params.id));
+    const order = store.get(req.params.id);
+    res.json(req.toggles.isEnabled('orderSummary') ? withSummary(order) : order);
   });
 
   app.post('/orders/:id/cancel', (req, res) => {
+    if (!req.toggles.isEnabled('cancellations')) throw cancellationsPaused();
     res.json(store.cancel(req.params.id));
   });
 
@@ -92,7 +110,7 @@ export function createApp(options: CreateAppOptions = {}): OrdersApp {
   });
   app.use(errorHandler);
 
-  return { app, baton: b, lifecycle: b.lifecycle, metrics, store };
+  return { app, baton: b, lifecycle: b.lifecycle, metrics, toggles, store };
 }
 
 /** New and cancelled orders as Server-Sent Events, until the client leaves or the drain ends the stream. */

@@ -12,6 +12,8 @@ try {
     lifecycle: { logger: jsonLogger({ name: 'orders-express' }), shutdown: shutdownBudgetFrom(config) },
     metrics: { processMetrics: true, ...(config.instance === undefined ? {} : { instance: config.instance }) },
     metricsEndpoint: metricsEndpointFrom(config),
+    toggles: config.toggles,
+    ...(config.toggleOverrides === undefined ? {} : { toggleOverrides: config.toggleOverrides }),
   });
   const served = await baton.serve({ port: config.port, host: config.host, ...startupWorkFrom(config) });
   process.stdout.write(formatListeningLine({ port: served.port, release: config.release, framework: 'express' }));

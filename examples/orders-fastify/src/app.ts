@@ -2,8 +2,12 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import { batonPlugin } from '@baton/fastify';
 import type { Lifecycle, LifecycleOptions } from '@baton/lifecycle';
 import { createMetrics, type Metrics, type MetricsEndpointServerOptions, type MetricsOptions } from '@baton/metrics';
+import { createToggles, type ToggleSource, type Toggles } from '@baton/toggles';
 import {
   SSE_HEADERS,
+  cancellationsPaused,
+  ordersToggles,
+  withSummary,
   SSE_HEARTBEAT_MS,
   createOrderStore,
   formatSseEvent,
@@ -27,6 +31,10 @@ export interface CreateAppOptions {
   metrics?: Omit<MetricsOptions, 'service' | 'release' | 'lifecycle'>;
   /** Where /metrics is served (token, own port). Default `/metrics` on the app, no token. */
   metricsEndpoint?: MetricsEndpointServerOptions;
+  /** Where toggle values come from. Default the registry's defaults. */
+  toggles?: ToggleSource;
+  /** Toggles a request may override with the `x-baton-toggles` header (tests); none by default. */
+  toggleOverrides?: readonly string[];
   /** Fastify's own options. Default: logger off (the lifecycle logs for itself). */
   fastify?: FastifyServerOptions;
 }
@@ -36,6 +44,7 @@ export interface OrdersApp {
   app: FastifyInstance;
   lifecycle: Lifecycle;
   metrics: Metrics;
+  toggles: Toggles<typeof ordersToggles.definitions>;
   store: OrderStore;
 }
 
@@ -52,11 +61,18 @@ export async function createApp(options: CreateAppOptions = {}): Promise<OrdersA
   const app = Fastify(options.fastify ?? {});
   // The SSE stream lasts minutes: it would swamp the latency quantiles.
   const metrics = createMetrics({ skip: (_request, route) => route === '/orders/events', ...options.metrics });
+  const toggles = createToggles(ordersToggles, { source: options.toggles ?? { type: 'defaults' }, appName: 'orders' });
   await app.register(batonPlugin, {
     lifecycle: { service: 'orders', ...options.lifecycle, release: options.release ?? 'dev', checks: ordersChecks(store) },
     // Requests by route template and status, labelled with the release (taken from the lifecycle).
     metrics,
     metricsEndpoint: options.metricsEndpoint ?? {},
+    // request.toggles: rollouts hash the customer; the release is added by Baton, so a toggle can target the canary.
+    toggles,
+    togglesContext: {
+      userId: (request) => request.headers['x-customer'] as string | undefined,
+      ...(options.toggleOverrides === undefined ? {} : { overrides: { allow: options.toggleOverrides as readonly (keyof typeof ordersToggles.definitions)[] } }),
+    },
   });
   // Registered after the plugin's "fastify close" hook, so it runs before it (hooks run in reverse).
   app.lifecycle.onShutdown(() => store.close(), { name: 'orders store' });
@@ -76,9 +92,15 @@ export async function createApp(options: CreateAppOptions = {}): Promise<OrdersA
   // A static segment wins over /orders/:id in Fastify's router, whatever the order.
   app.get('/orders/events', (request, reply) => streamOrders(store, request, reply));
 
-  app.get<IdParams>('/orders/:id', async (request) => store.get(request.params.id));
+  app.get<IdParams>('/orders/:id', async (request) => {
+    const order = store.get(request.params.id);
+    return request.toggles.isEnabled('orderSummary') ? withSummary(order) : order;
+  });
 
-  app.post<IdParams>('/orders/:id/cancel', async (request) => store.cancel(request.params.id));
+  app.post<IdParams>('/orders/:id/cancel', async (request) => {
+    if (!request.toggles.isEnabled('cancellations')) throw cancellationsPaused();
+    return store.cancel(request.params.id);
+  });
 
   app.get<Query>('/slow', async (request, reply) => {
     const ms = parseSlowMs(request.query);
@@ -93,7 +115,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<OrdersA
     return { sleptMs: ms };
   });
 
-  return { app, lifecycle: app.lifecycle, metrics, store };
+  return { app, lifecycle: app.lifecycle, metrics, toggles, store };
 }
 
 /** New and cancelled orders as Server-Sent Events, until the client leaves or the drain ends the stream. */
