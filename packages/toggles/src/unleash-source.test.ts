@@ -9,7 +9,7 @@ import { startFaultProxy, type FaultMode, type FaultProxy } from '@baton/testing
 import { useUnleashStack } from '@baton/testing/unleash';
 import { defineToggles, type ToggleDefinitions, type ToggleRegistry } from './registry.js';
 import type { UnleashSource } from './toggle-source.js';
-import { createToggles, type Toggles, type TogglesOptions, type ToggleState } from './toggles.js';
+import { createToggles, type TogglesOptions, type ToggleState } from './toggles.js';
 
 // The Unleash source against a real unleash-server 8 over a real PostgreSQL
 // (one stack for the file), with a real HTTP fault proxy where the server
@@ -83,21 +83,18 @@ describe('the Unleash source against a real Unleash server', () => {
   }
 
   /**
-   * Waits until the server's client API itself serves these values (`absent`:
-   * not at all). Unleash 8 serves a cached answer rebuilt about once a
+   * Waits until the server's client API itself serves these toggles with
+   * these values. Unleash 8 serves a cached answer rebuilt about once a
    * second, so a toggle just created may not be served yet; tests wait here
    * rather than read a stale answer as the service's fault.
    */
-  async function untilServed(expected: Record<string, boolean | 'absent'>): Promise<void> {
+  async function untilServed(expected: Record<string, boolean>): Promise<void> {
     await waitFor(
       async () => {
         // Asked as the service asks (the client spec picks one of the server's cached answers).
         const response = await fetch(`${server().apiUrl}/client/features`, { headers: { authorization: server().clientToken, 'unleash-client-spec': '5.2.0' } });
         const { features } = (await response.json()) as { features: { name: string; enabled: boolean }[] };
-        return Object.entries(expected).every(([name, enabled]) => {
-          const feature = features.find((candidate) => candidate.name === name);
-          return enabled === 'absent' ? feature === undefined : feature?.enabled === enabled;
-        });
+        return Object.entries(expected).every(([name, enabled]) => features.find((candidate) => candidate.name === name)?.enabled === enabled);
       },
       15_000,
       `the server to serve ${JSON.stringify(expected)}`,
