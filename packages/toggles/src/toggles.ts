@@ -231,7 +231,7 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
       variant = entry.fallbackVariant;
     } else {
       try {
-        variant = entry.variantOf(engine.getVariant(name, context), (error) => this.#fault(error));
+        variant = entry.variantOf(engine.getVariant(name, context), (error) => this.#evaluationFault(error));
       } catch (error) {
         variant = entry.fallbackVariant;
         this.#evaluationFailed(name, error);
@@ -254,7 +254,7 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
     const definitions = [...(feature?.variants ?? []), ...(feature?.strategies ?? []).flatMap((strategy) => (Array.isArray(strategy.variants) ? (strategy.variants as ClientFeature['variants'] & object) : []))];
     const definition = definitions.find((candidate) => candidate.name === variant);
     const engineVariant = { name: variant, enabled: true, featureEnabled: true, ...(definition?.payload === undefined ? {} : { payload: definition.payload }) };
-    return entry.variantOf(engineVariant, (error) => this.#fault(error)) as ToggleVariant<PayloadOf<D, N>>;
+    return entry.variantOf(engineVariant, (error) => this.#evaluationFault(error)) as ToggleVariant<PayloadOf<D, N>>;
   }
 
   /**
@@ -337,13 +337,7 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
    * occurrence and logged once per distinct message.
    */
   requestScopes<R>(options: RequestContextOptions<R, keyof D & string> = {}): RequestScopeFactory<R, D> {
-    return requestScopeFactory(this, options, (error) => {
-      if (!this.#noticed.has(error.message) && this.#noticed.size < MAX_NOTICED) {
-        this.#noticed.add(error.message);
-        this.#logger.warn(error.message, { code: error.code });
-      }
-      this.emit('error', error);
-    });
+    return requestScopeFactory(this, options, (error) => this.#notice(error));
   }
 
   /** Faults absorbed since start: failed syncs, garbage answers, throwing evaluations. */
@@ -570,15 +564,35 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
     this.#emit('error', error);
   }
 
+  /**
+   * A fault on the evaluation path (a throwing strategy, a payload that does
+   * not parse): counted and emitted every time, logged once per message (it
+   * may repeat on every request), and kept out of `lastError`, which is about
+   * the source.
+   */
+  #evaluationFault(error: BatonError): void {
+    this.#faultCount += 1;
+    this.#notice(error);
+  }
+
+  /** Emits `error`; logs each distinct message once (bounded), so a fault repeated per request cannot flood the log. */
+  #notice(error: BatonError): void {
+    if (!this.#noticed.has(error.message) && this.#noticed.size < MAX_NOTICED) {
+      this.#noticed.add(error.message);
+      this.#logger.warn(error.message, { code: error.code });
+    }
+    this.#emit('error', error);
+  }
+
   #evaluationFailed(name: string, error: unknown): void {
-    this.#fault(new BatonError('BATON_ERR_TOGGLE_EVALUATION', `toggles: evaluating "${name}" threw (${error instanceof Error ? error.message : String(error)}); served its fallback.`, { cause: error }));
+    this.#evaluationFault(new BatonError('BATON_ERR_TOGGLE_EVALUATION', `toggles: evaluating "${name}" threw (${error instanceof Error ? error.message : String(error)}); served its fallback.`, { cause: error }));
   }
 
   #unknownName(name: string): false {
     // Only JavaScript callers and casts get here: TypeScript refuses the name.
     if (!this.#unknownNames.has(name)) {
       this.#unknownNames.add(name);
-      this.#fault(new BatonError('BATON_ERR_INVALID_OPTION', `toggles: "${name}" is not in the registry; it is always off. Known: ${this.registry.names.join(', ')}.`));
+      this.#evaluationFault(new BatonError('BATON_ERR_INVALID_OPTION', `toggles: "${name}" is not in the registry; it is always off. Known: ${this.registry.names.join(', ')}.`));
     }
     return false;
   }

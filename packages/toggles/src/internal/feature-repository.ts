@@ -5,9 +5,9 @@ import type { ClientFeature, ClientSegment } from '../toggle-file.js';
  * The features unleash-client evaluates, held by Baton instead of by
  * unleash-client's own repository.
  *
- * unleash-client's repository applies whatever a `200` carries (an empty or
- * malformed feature list wipes every toggle), counts its bootstrap as a
- * synchronisation, and keeps a non-atomic backup keyed by app name only.
+ * unleash-client's repository applies a `200` whose features are malformed
+ * (it only emits an error), counts its bootstrap as a synchronisation, and
+ * keeps a non-atomic backup keyed by app name only.
  * Handing the `Unleash` instance this repository (its public `repository`
  * option) keeps unleash-client as the evaluation engine, with its strategies,
  * constraints, segments, variants and usage metrics, while Baton decides what
