@@ -2,7 +2,7 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
 import type { AddressInfo } from 'node:net';
 import type { Application, Request, RequestHandler } from 'express';
 import type { Metrics, MetricsEndpointServerOptions } from '@baton/metrics';
-import type { RegisteredDefinitions, Register, RequestContextOptions, RequestToggles, ToggleDefinitions, Toggles, ToggleStatus } from '@baton/toggles';
+import type { RegisteredDefinitions, RequestContextOptions, RequestToggles, ToggleDefinitions, Toggles, TogglesOption } from '@baton/toggles';
 import {
   BatonError,
   Lifecycle,
@@ -86,19 +86,8 @@ export interface BatonExpressOptions {
   togglesContext?: RequestContextOptions<Request, keyof RegisteredDefinitions & string>;
 }
 
-/**
- * What `toggles` accepts: the registered `Toggles` once `Register` of
- * `@baton/toggles` is augmented, else any service's toggles.
- */
-export type BatonToggles = Register extends { toggles: infer T } ? T : AnyToggles;
-
-/** The part of `Toggles` the adapter uses, which every `Toggles<D>` has whatever its registry. */
-interface AnyToggles {
-  readonly registry: { readonly names: readonly string[]; has(name: string): boolean };
-  bindLifecycle(lifecycle: Lifecycle): unknown;
-  bindMetrics(metrics: Metrics): unknown;
-  status(): ToggleStatus;
-}
+/** What `toggles` accepts (see `TogglesOption` of `@baton/toggles`). */
+export type BatonToggles = TogglesOption;
 
 /** Options of {@link BatonExpress.serve}: the core runner's, minus what `baton()` already knows. */
 export type BatonServeOptions = Pick<ServeOptions, 'port' | 'host' | 'startup' | 'signals' | 'onSecondSignal' | 'exit'>;

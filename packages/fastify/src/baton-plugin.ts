@@ -11,7 +11,7 @@ import {
   type ProbeRouteOptions,
 } from '@baton/lifecycle';
 import type { Metrics, MetricsEndpointServerOptions } from '@baton/metrics';
-import type { Register, RegisteredDefinitions, RequestContextOptions, RequestToggles, ToggleDefinitions, Toggles, ToggleStatus } from '@baton/toggles';
+import type { RegisteredDefinitions, RequestContextOptions, RequestToggles, ToggleDefinitions, Toggles, TogglesOption } from '@baton/toggles';
 import { fromFastifyLogger } from './internal/fastify-logger.js';
 import { registerMetrics } from './metrics-hooks.js';
 import { registerProbeRoutes } from './probe-routes.js';
@@ -96,19 +96,8 @@ export interface BatonPluginOptions {
   togglesContext?: RequestContextOptions<FastifyRequest, keyof RegisteredDefinitions & string>;
 }
 
-/**
- * What `toggles` accepts: the registered `Toggles` once `Register` of
- * `@baton/toggles` is augmented, else any service's toggles.
- */
-export type BatonToggles = Register extends { toggles: infer T } ? T : AnyToggles;
-
-/** The part of `Toggles` the plugin uses, which every `Toggles<D>` has whatever its registry. */
-interface AnyToggles {
-  readonly registry: { readonly names: readonly string[]; has(name: string): boolean };
-  bindLifecycle(lifecycle: Lifecycle): unknown;
-  bindMetrics(metrics: Metrics): unknown;
-  status(): ToggleStatus;
-}
+/** What `toggles` accepts (see `TogglesOption` of `@baton/toggles`). */
+export type BatonToggles = TogglesOption;
 
 const plugin: FastifyPluginAsync<BatonPluginOptions> = async (app, options) => {
   const lifecycle = resolveLifecycle(app, options.lifecycle);

@@ -26,5 +26,5 @@ export {
 export type { ToggleVariant } from './internal/toggle-entry.js';
 export { ToggleScope, requestScopeFactory, type RequestContextOptions, type RequestScopeFactory } from './request-toggles.js';
 export { parseOverrideHeader, resolveOverridePolicy, DEFAULT_OVERRIDE_HEADER, type OverrideOptions, type OverrideValue, type OverridePolicy } from './override-header.js';
-export type { Register, RegisteredDefinitions, RequestToggles } from './register.js';
+export type { Register, RegisteredDefinitions, RequestToggles, TogglesLike, TogglesOption } from './register.js';
 export { registerToggleMetrics, TOGGLE_METRIC_NAMES, type CollectorHost } from './toggle-metrics.js';

@@ -1,6 +1,8 @@
+import type { Lifecycle } from '@baton/lifecycle';
 import type { ToggleDefinitions } from './registry.js';
+import type { CollectorHost } from './toggle-metrics.js';
 import type { ToggleScope } from './request-toggles.js';
-import type { Toggles } from './toggles.js';
+import type { Toggles, ToggleStatus } from './toggles.js';
 
 /**
  * Augment once to type `req.toggles` in the adapters with your registry's
@@ -19,3 +21,18 @@ export type RegisteredDefinitions = Register extends { toggles: Toggles<infer D>
 
 /** The type of `req.toggles` (Express) and `request.toggles` (Fastify). */
 export type RequestToggles = ToggleScope<RegisteredDefinitions>;
+
+/** What every `Toggles<D>` offers an adapter, whatever its registry. */
+export interface TogglesLike {
+  readonly registry: { readonly names: readonly string[]; has(name: string): boolean };
+  bindLifecycle(lifecycle: Lifecycle): unknown;
+  bindMetrics(metrics: CollectorHost): unknown;
+  status(): ToggleStatus;
+}
+
+/**
+ * What an adapter's `toggles` option accepts: the registered `Toggles` once
+ * {@link Register} is augmented (so `togglesContext.overrides.allow` is
+ * checked against its names), else any service's toggles.
+ */
+export type TogglesOption = Register extends { toggles: infer T } ? T : TogglesLike;
