@@ -58,7 +58,12 @@ export function createApp(options: CreateAppOptions = {}): OrdersApp {
   app.disable('x-powered-by');
   // The SSE stream lasts minutes: it would swamp the latency quantiles.
   const metrics = createMetrics({ skip: (_request, route) => route === '/orders/events', ...options.metrics });
-  const toggles = createToggles(ordersToggles, { source: options.toggles ?? { type: 'defaults' }, appName: 'orders' });
+  const toggles = createToggles(ordersToggles, {
+    source: options.toggles ?? { type: 'defaults' },
+    appName: 'orders',
+    // The instance label of the metrics, also in every toggle context (a toggle can target one instance).
+    ...(options.metrics?.instance === undefined ? {} : { instance: options.metrics.instance }),
+  });
   const b = baton(app, {
     lifecycle: { service: 'orders', ...options.lifecycle, release: options.release ?? 'dev', checks: ordersChecks(store) },
     // Requests by route template and status, labelled with the release (taken from the lifecycle).

@@ -61,7 +61,12 @@ export async function createApp(options: CreateAppOptions = {}): Promise<OrdersA
   const app = Fastify(options.fastify ?? {});
   // The SSE stream lasts minutes: it would swamp the latency quantiles.
   const metrics = createMetrics({ skip: (_request, route) => route === '/orders/events', ...options.metrics });
-  const toggles = createToggles(ordersToggles, { source: options.toggles ?? { type: 'defaults' }, appName: 'orders' });
+  const toggles = createToggles(ordersToggles, {
+    source: options.toggles ?? { type: 'defaults' },
+    appName: 'orders',
+    // The instance label of the metrics, also in every toggle context (a toggle can target one instance).
+    ...(options.metrics?.instance === undefined ? {} : { instance: options.metrics.instance }),
+  });
   await app.register(batonPlugin, {
     lifecycle: { service: 'orders', ...options.lifecycle, release: options.release ?? 'dev', checks: ordersChecks(store) },
     // Requests by route template and status, labelled with the release (taken from the lifecycle).

@@ -81,7 +81,7 @@ export interface TogglesOptions {
   release?: string;
   /** Injected as `properties.instance`, so a toggle can target one instance. */
   instance?: string;
-  /** Unleash's app name and the snapshot's namespace; default the lifecycle's service, else `baton-service`. */
+  /** Unleash's app name and the snapshot's namespace, unless the Unleash source names one; default the lifecycle's service, else `baton-service`. */
   appName?: string;
   readiness?: ReadinessOptions;
   /** Custom activation strategies, as unleash-client takes them. */
@@ -384,7 +384,8 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
     this.#defaultContext = this.#makeDefaultContext();
     // The source's own appName (UNLEASH_APP_NAME) counts too: it names the snapshot, so ignoring it would mix services' snapshots.
     const sourceAppName = this.source.type === 'unleash' ? this.source.appName : undefined;
-    const appName = this.#options.appName ?? sourceAppName ?? this.#lifecycle?.service ?? 'baton-service';
+    // Deployment configuration (the source, e.g. UNLEASH_APP_NAME) beats the code's default.
+    const appName = sourceAppName ?? this.#options.appName ?? this.#lifecycle?.service ?? 'baton-service';
     switch (this.source.type) {
       case 'defaults':
         this.#engine = this.#offlineEngine(appName);
