@@ -164,6 +164,8 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
   /** Request-side faults already logged (each distinct message once). */
   readonly #noticed = new Set<string>();
   #faultCount = 0;
+  /** Made once, so an evaluation never allocates a callback. */
+  readonly #onEvaluationFault = (error: BatonError): void => this.#evaluationFault(error);
   #metricsBound = false;
   #knownWaiters: (() => void)[] = [];
 
@@ -231,7 +233,7 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
       variant = entry.fallbackVariant;
     } else {
       try {
-        variant = entry.variantOf(engine.getVariant(name, context), (error) => this.#evaluationFault(error));
+        variant = entry.variantOf(engine.getVariant(name, context), this.#onEvaluationFault);
       } catch (error) {
         variant = entry.fallbackVariant;
         this.#evaluationFailed(name, error);
@@ -254,7 +256,7 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
     const definitions = [...(feature?.variants ?? []), ...(feature?.strategies ?? []).flatMap((strategy) => (Array.isArray(strategy.variants) ? (strategy.variants as ClientFeature['variants'] & object) : []))];
     const definition = definitions.find((candidate) => candidate.name === variant);
     const engineVariant = { name: variant, enabled: true, featureEnabled: true, ...(definition?.payload === undefined ? {} : { payload: definition.payload }) };
-    return entry.variantOf(engineVariant, (error) => this.#evaluationFault(error)) as ToggleVariant<PayloadOf<D, N>>;
+    return entry.variantOf(engineVariant, this.#onEvaluationFault) as ToggleVariant<PayloadOf<D, N>>;
   }
 
   /**
