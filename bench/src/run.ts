@@ -1,25 +1,33 @@
 // `pnpm bench`: throughput side by side, then CPU per request of twins in one
 // process, the in-process costs of request tracking and of recording metrics,
-// then the drain benchmark, then bench/RESULTS.md with the machine, the date,
-// the command and the figures (the metrics comparison in its own section).
+// then toggle evaluation through Baton against raw unleash-client, then the
+// drain benchmark, then bench/RESULTS.md with the machine, the date, the
+// command and the figures (the metrics and toggles comparisons in sections of
+// their own).
 //
 // Environment (all optional):
 //   BENCH_QUICK=1 (or --quick)  short run (~45 s throughput, 3 restarts per drain mode)
 //   BENCH_ONLY=a,b              throughput variants to run (ids from throughput-variants.ts; baselines always run)
 //   BENCH_ROUNDS=N              throughput rounds
-//   BENCH_SKIP=throughput|cpu|drain skip parts (comma-separated; cpu also skips the in-process costs)
+//   BENCH_SKIP=throughput|cpu|toggles|drain skip parts (comma-separated; cpu also skips the in-process costs).
+//                               Skipping throughput, cpu and drain runs the toggles part alone: RESULTS.md then keeps
+//                               everything but its Toggles section and rows; a run that skips toggles keeps those.
+//   BENCH_TOGGLES_ROUNDS=N      alternating rounds of the toggles timing (default 100, quick 30)
+//   BENCH_CALLGRIND=0|1         instruction counts of the toggles under valgrind (~3 min; default on, off in quick mode)
 //   BENCH_CPU_ROUNDS=N          rounds of the CPU-per-request measurement (default 30, quick 8)
 //   BENCH_RESTARTS=N            rolling restarts per drain mode (default 10)
 //   BENCH_JSON=path             also write the raw figures as JSON
 //   BENCH_CPU_PROF=id[,id]      run those throughput servers under --cpu-prof (BENCH_CPU_PROF_DIR, default bench/profiles)
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runCpuPerRequest, type CpuPerRequestResult } from './cpu-per-request.js';
 import { runMetricsCostIsolated, type MetricsCostResult } from './metrics-cost.js';
 import { metricsConsoleLines, metricsMarkdown, metricsTargetRows } from './metrics-report.js';
 import { runThroughputBench, type ThroughputResult } from './throughput.js';
+import { runTogglesBench, type TogglesBenchResult } from './toggles-compare.js';
+import { previousToggles, spliceToggles, togglesConsoleLines, togglesMarkdown, togglesTargetRows, type Provenance } from './toggles-report.js';
 import { runTrackingCost, type TrackingCostResult } from './tracking-cost.js';
 import { decidingRatio, isBaton, percent, THROUGHPUT_TARGET, throughputMarkdown, throughputTable } from './throughput-report.js';
 
@@ -44,6 +52,9 @@ const resultsFile = fileURLToPath(new URL('../RESULTS.md', import.meta.url));
 const startedAt = new Date();
 // Read before anything runs: a commit made during the run must not be credited with its figures.
 const measuredCommit = gitCommit();
+// Only the toggles part: RESULTS.md keeps the other sections as they are.
+const togglesOnly = ['throughput', 'cpu', 'drain'].every((part) => skip.has(part)) && !skip.has('toggles');
+const previousResults = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
 
 let throughput: ThroughputResult | undefined;
 let throughputError: string | undefined;
@@ -89,6 +100,23 @@ if (!skip.has('cpu')) {
 }
 for (const line of metricsConsoleLines(cpuCost, metricsCost)) console.log(line);
 
+// Toggle evaluation: Baton against raw unleash-client, in fresh processes (timing, allocation, instruction counts).
+let toggles: TogglesBenchResult | undefined;
+let togglesError: string | undefined;
+if (!skip.has('toggles')) {
+  try {
+    console.error('toggles: Baton against raw unleash-client (timing, allocation, instruction counts)...');
+    const togglesRounds = numberEnv('BENCH_TOGGLES_ROUNDS');
+    const callgrind = process.env.BENCH_CALLGRIND === undefined || process.env.BENCH_CALLGRIND === '' ? !quick : process.env.BENCH_CALLGRIND !== '0';
+    toggles = await runTogglesBench({ quick, instructions: callgrind, ...(togglesRounds ? { rounds: togglesRounds } : {}) });
+    for (const line of togglesConsoleLines(toggles)) console.log(line);
+  } catch (error) {
+    togglesError = messageOf(error);
+    console.error(`toggles benchmark failed: ${togglesError}`);
+    process.exitCode = 1;
+  }
+}
+
 let drain: DrainRow[] | undefined;
 let drainError: string | undefined;
 if (!skip.has('drain')) {
@@ -102,9 +130,19 @@ if (!skip.has('drain')) {
   }
 }
 
-if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ throughput, cpuCost, tracking, metricsCost, drain }, null, 2));
-writeFileSync(resultsFile, resultsMarkdown());
-console.log(`Wrote ${resultsFile}`);
+if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ throughput, cpuCost, tracking, metricsCost, toggles, drain }, null, 2));
+if (togglesOnly && previousResults !== '') {
+  // The toggles part alone: only its section and rows change; a failed run leaves the file as it was.
+  if (toggles !== undefined) {
+    writeFileSync(resultsFile, spliceToggles(previousResults, togglesSection(), togglesTargetRows(toggles)));
+    console.log(`Updated the Toggles section of ${resultsFile}`);
+  } else {
+    console.error(`${resultsFile} left as it was: the toggles part did not finish.`);
+  }
+} else {
+  writeFileSync(resultsFile, resultsMarkdown());
+  console.log(`Wrote ${resultsFile}`);
+}
 
 /**
  * The drain benchmark lives in ./drain.ts (another file, another owner). It
@@ -148,7 +186,6 @@ function batonDrainRow(rows: DrainRow[] | undefined): DrainRow | undefined {
 }
 
 function resultsMarkdown(): string {
-  const cpu = cpus()[0]?.model ?? 'unknown';
   const took = Math.round((Date.now() - startedAt.getTime()) / 1000);
   const lines = [
     '# Benchmark results',
@@ -159,7 +196,7 @@ function resultsMarkdown(): string {
     `- Date: ${startedAt.toISOString()}`,
     `- Command: \`${commandLine()}\`${quick ? ' (quick mode)' : ''}`,
     `- Code measured: ${measuredCommit}`,
-    `- Machine: ${cpus().length} CPUs (nproc ${nproc()}), ${cpu}, Linux ${release()}`,
+    `- Machine: ${machine()}`,
     `- Node: ${process.version}`,
     `- Took: ${took} s`,
     '',
@@ -239,7 +276,40 @@ function resultsMarkdown(): string {
   } else {
     lines.push(skip.has('drain') ? 'Skipped in this run (`BENCH_SKIP=drain`).' : 'Not measured: `bench/src/drain.ts` is not present.', '');
   }
+  lines.push(...togglesSection());
   return `${lines.join('\n')}\n`;
+}
+
+/** The Toggles section: this run's, or (when this run skipped it) the one RESULTS.md had, with its own date and command. */
+function togglesSection(): string[] {
+  if (toggles === undefined && togglesError === undefined) {
+    const previous = previousToggles(previousResults);
+    if (previous) return previous.section;
+  }
+  return togglesMarkdown(toggles, provenance(), togglesError ? `Not measured: the run failed (${togglesError}).` : 'Skipped in this run (`BENCH_SKIP=toggles`).');
+}
+
+function togglesRows(): string[] {
+  if (toggles === undefined && togglesError === undefined) {
+    const previous = previousToggles(previousResults);
+    if (previous) return previous.rows;
+  }
+  return togglesTargetRows(toggles);
+}
+
+function provenance(): Provenance {
+  return {
+    date: startedAt.toISOString(),
+    command: commandLine(),
+    quick,
+    commit: `code measured: ${measuredCommit}`,
+    machine: machine(),
+    node: process.version,
+  };
+}
+
+function machine(): string {
+  return `${cpus().length} CPUs (nproc ${nproc()}), ${cpus()[0]?.model ?? 'unknown'}, Linux ${release()}`;
 }
 
 function targetRows(): string[] {
@@ -268,6 +338,7 @@ function targetRows(): string[] {
       ? `| Drain: Baton loses 0 requests over ${baton.restarts} restarts | ${baton.failed} failed of ${baton.sent.toLocaleString('en-US')} sent | ${baton.failed === 0 ? 'yes' : '**no**'} |`
       : '| Drain: Baton loses 0 requests | not measured | — |',
   );
+  rows.push(...togglesRows());
   return rows;
 }
 
@@ -295,8 +366,9 @@ function commandLine(): string {
   const env = Object.entries(process.env)
     .filter(([key]) => key.startsWith('BENCH_') && key !== 'BENCH_JSON')
     .map(([key, value]) => `${key}=${value}`);
-  const viaPnpm = process.env.npm_lifecycle_event === 'bench';
-  const command = viaPnpm ? 'pnpm bench' : `node bench/dist/run.js${argv.length ? ` ${argv.join(' ')}` : ''}`;
+  const event = process.env.npm_lifecycle_event;
+  const viaPnpm = event === 'bench' || event?.startsWith('bench:') === true;
+  const command = viaPnpm ? `pnpm ${event}` : `node bench/dist/run.js${argv.length ? ` ${argv.join(' ')}` : ''}`;
   return [...env, command].join(' ');
 }
 
