@@ -347,7 +347,10 @@ function targetRows(): string[] {
 function gitCommit(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '';
+    // RESULTS.md itself does not count: the runner writes it (a toggles-only run follows a full one).
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' })
+      .split('\n')
+      .some((line) => line.trim() !== '' && !line.endsWith('bench/RESULTS.md'));
     return `commit ${head}${dirty ? ' plus uncommitted changes' : ''}`;
   } catch {
     return 'unknown (not a git checkout)';
