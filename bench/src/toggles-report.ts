@@ -199,6 +199,14 @@ export function togglesMarkdown(result: TogglesBenchResult | undefined, provenan
     `Making a request scope (once per request, as the adapters do: its context and the scope) allocates ${bytes(a.scopeBytes)} B.`,
     '',
   );
+  const below = a.cases.filter((c) => info(c.id).judged && c.extraBytes <= -ALLOCATION_TOLERANCE_BYTES);
+  if (below.length > 0) {
+    lines.push(
+      `Below zero (${below.map((c) => `${c.id} ${signedBytes(c.extraBytes)} B`).join(', ')}): Baton's path allocated less than raw's in that process, i.e. V8 optimised an object of unleash-client's away on Baton's side and not on raw's ` +
+        "(unleash-client's `getVariant` result is a 56-byte object). Such optimisation decisions can differ from one process to the next.",
+      '',
+    );
+  }
   return lines;
 }
 
