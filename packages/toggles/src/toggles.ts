@@ -384,9 +384,8 @@ export class Toggles<D extends ToggleDefinitions> extends EventEmitter<TogglesEv
   #start(): void {
     this.#started = true;
     this.#defaultContext = this.#makeDefaultContext();
-    // The source's own appName (UNLEASH_APP_NAME) counts too: it names the snapshot, so ignoring it would mix services' snapshots.
     const sourceAppName = this.source.type === 'unleash' ? this.source.appName : undefined;
-    // Deployment configuration (the source, e.g. UNLEASH_APP_NAME) beats the code's default.
+    // Deployment configuration (the source, e.g. UNLEASH_APP_NAME) beats the code's default; it also names the snapshot.
     const appName = sourceAppName ?? this.#options.appName ?? this.#lifecycle?.service ?? 'baton-service';
     switch (this.source.type) {
       case 'defaults':
