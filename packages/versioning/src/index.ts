@@ -1,2 +1,4 @@
 export { versionScheme, type VersionScheme, type VersionSchemeName } from './version-scheme.js';
 export { defineVersions, type Versions, type VersionsOptions, type Resolution } from './versions.js';
+export { createNegotiator, versionFromAccept, type NegotiationOptions, type NegotiableRequest, type Negotiated, type VersionSource } from './negotiation.js';
+export { PROBLEM_CONTENT_TYPE, problemType, type ProblemDetails } from './problem.js';
