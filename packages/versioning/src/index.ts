@@ -2,3 +2,4 @@ export { versionScheme, type VersionScheme, type VersionSchemeName } from './ver
 export { defineVersions, type Versions, type VersionsOptions, type Resolution } from './versions.js';
 export { createNegotiator, versionFromAccept, type NegotiationOptions, type NegotiableRequest, type Negotiated, type VersionSource } from './negotiation.js';
 export { PROBLEM_CONTENT_TYPE, problemType, type ProblemDetails } from './problem.js';
+export { createVersionLifecycle, type VersionLifecycle, type VersionLifecycleOptions, type VersionRetirement, type VersionStanding } from './version-lifecycle.js';
