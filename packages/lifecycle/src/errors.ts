@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   BATON_ERR_TOGGLE_SNAPSHOT: 'The toggle snapshot could not be read or written.',
   /** A toggle evaluation threw inside the engine; the toggle's fallback was served. */
   BATON_ERR_TOGGLE_EVALUATION: 'A toggle evaluation failed; the fallback was served.',
+  /** A version change's transform threw (a bug in the change); the message names the change and the route. */
+  BATON_ERR_VERSION_TRANSFORM: 'A version change transform failed.',
 } as const;
 
 export type BatonErrorCode = keyof typeof ERROR_CODES;
