@@ -5,3 +5,4 @@ export { PROBLEM_CONTENT_TYPE, problemType, type ProblemDetails } from './proble
 export { createVersionLifecycle, type VersionLifecycle, type VersionLifecycleOptions, type VersionRetirement, type VersionStanding } from './version-lifecycle.js';
 export { versionChange, type VersionChange, type AnyVersionChange, type TransformContext } from './version-change.js';
 export { createVersionChain, type VersionChain } from './version-chain.js';
+export { renderChangelog, type ChangelogOptions } from './changelog.js';
