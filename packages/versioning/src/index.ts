@@ -6,3 +6,4 @@ export { createVersionLifecycle, type VersionLifecycle, type VersionLifecycleOpt
 export { versionChange, type VersionChange, type AnyVersionChange, type TransformContext } from './version-change.js';
 export { createVersionChain, type VersionChain } from './version-chain.js';
 export { renderChangelog, type ChangelogOptions } from './changelog.js';
+export { migratePayload, type MigratePayloadOptions } from './migrate-payload.js';

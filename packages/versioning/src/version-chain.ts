@@ -15,10 +15,17 @@ export interface VersionChain<V extends string> {
   downgradeResponse(route: string, version: V, status: number, body: unknown): unknown;
   /** False when `route` does not exist on `version` (added later, or removed by then). */
   routeExists(route: string, version: V): boolean;
+  /**
+   * A body of `route` moved from version `from` to version `to`, in either
+   * direction: up through the changes' request upgrades (oldest first), or
+   * down through their response downgrades (newest first). For webhooks and
+   * queue messages, whose keys are `EVENT <name>`.
+   */
+  migrate(route: string, body: unknown, from: V, to: V): unknown;
 }
 
-// Known methods only: a route key names what an adapter reports.
-const ROUTE = /^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) \/\S*$/;
+// Known methods only: a route key names what an adapter reports; `EVENT <name>` names a message.
+const ROUTE = /^((GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) \/\S*|EVENT [A-Za-z0-9][\w.:-]*)$/;
 
 /**
  * Checks the changes against the versions and precomputes, per version, the
@@ -37,7 +44,7 @@ export function createVersionChain<V extends string>(versions: Versions<V>, chan
     if (typeof change.description !== 'string' || change.description.trim() === '') fail('`description` must say what changed, for the changelog.');
     if (!Array.isArray(change.routes) || change.routes.length === 0) fail('`routes` must list the routes it changes ("GET /orders/:id"), or ["*"].');
     for (const route of [...change.routes, ...(change.routesAdded ?? []), ...(change.routesRemoved ?? [])]) {
-      if (route !== '*' && !ROUTE.test(route)) fail(`route ${JSON.stringify(route)} must be "METHOD /template", e.g. "GET /orders/:id".`);
+      if (route !== '*' && !ROUTE.test(route)) fail(`route ${JSON.stringify(route)} must be "METHOD /template" (e.g. "GET /orders/:id") or "EVENT <name>" (e.g. "EVENT order.created").`);
     }
     for (const [name, transform] of [['request.upgrade', change.request?.upgrade], ['response.downgrade', change.response?.downgrade], ['error.downgrade', change.error?.downgrade]] as const) {
       const holder = name.split('.')[0] as 'request' | 'response' | 'error';
@@ -100,6 +107,30 @@ export function createVersionChain<V extends string>(versions: Versions<V>, chan
         const change = steps[at] as AnyVersionChange;
         const downgrade = status >= 400 ? change.error?.downgrade : change.response?.downgrade;
         if (downgrade !== undefined) current = run(change, status >= 400 ? 'error downgrade' : 'response downgrade', route, () => downgrade(current as never, context));
+      }
+      return current;
+    },
+    migrate(route: string, body: unknown, from: V, to: V): unknown {
+      const start = versions.list.indexOf(from);
+      const end = versions.list.indexOf(to);
+      if (start === -1 || end === -1) {
+        throw new BatonError('BATON_ERR_INVALID_OPTION', `versioning: migrate from ${JSON.stringify(from)} to ${JSON.stringify(to)}: both must be supported versions (${versions.list.join(', ')}).`);
+      }
+      const between = ordered.filter((entry) => entry.index > Math.min(start, end) && entry.index <= Math.max(start, end) && (entry.change.routes.includes('*') || entry.change.routes.includes(route)));
+      let current = body;
+      if (start < end) {
+        const context: TransformContext = { route };
+        for (const { change } of between) {
+          const upgrade = change.request?.upgrade;
+          if (upgrade !== undefined) current = run(change, 'request upgrade', route, () => upgrade(current as never, context));
+        }
+      } else {
+        const context: TransformContext = { route, status: 200 };
+        for (let at = between.length - 1; at >= 0; at -= 1) {
+          const { change } = between[at] as (typeof between)[number];
+          const downgrade = change.response?.downgrade;
+          if (downgrade !== undefined) current = run(change, 'response downgrade', route, () => downgrade(current as never, context));
+        }
       }
       return current;
     },
