@@ -7,3 +7,4 @@ export { versionChange, type VersionChange, type AnyVersionChange, type Transfor
 export { createVersionChain, type VersionChain } from './version-chain.js';
 export { renderChangelog, type ChangelogOptions } from './changelog.js';
 export { migratePayload, type MigratePayloadOptions } from './migrate-payload.js';
+export { createVersioning, type Versioning, type VersioningOptions, type VersionDecision, type CollectorHost } from './versioning.js';
