@@ -56,6 +56,7 @@ export function createVersionChain<V extends string>(versions: Versions<V>, chan
   const ordered = list.map((change, at) => ({ change, index: indexOf(change, at), at })).sort((a, b) => a.index - b.index || a.at - b.at);
   const frozen = Object.freeze(ordered.map((entry) => entry.change));
   const plans = new Map<string, readonly AnyVersionChange[]>();
+  const versionedRoutes = new Set(ordered.flatMap((entry) => [...(entry.change.routesAdded ?? []), ...(entry.change.routesRemoved ?? [])]));
 
   /** The changes after `version` that touch `route`, oldest first (cached: routes are templates, so few). */
   const plan = (route: string, version: V): readonly AnyVersionChange[] => {
@@ -135,6 +136,8 @@ export function createVersionChain<V extends string>(versions: Versions<V>, chan
       return current;
     },
     routeExists(route: string, version: V): boolean {
+      // Most routes are in every version: one set lookup, also on the latest.
+      if (!versionedRoutes.has(route)) return true;
       const at = versions.list.indexOf(version);
       for (const entry of ordered) {
         if (entry.change.routesAdded?.includes(route) && at < entry.index) return false;
