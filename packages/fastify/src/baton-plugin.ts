@@ -16,6 +16,8 @@ import { fromFastifyLogger } from './internal/fastify-logger.js';
 import { registerMetrics } from './metrics-hooks.js';
 import { registerProbeRoutes } from './probe-routes.js';
 import { decorateRequestToggles, requestScopes } from './internal/request-toggles.js';
+import { registerVersioning } from './versioning-hooks.js';
+import type { Versioning } from '@baton/versioning';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -37,6 +39,12 @@ declare module 'fastify' {
     batonMetrics?: boolean;
   }
   interface FastifyRequest {
+    /**
+     * The API version this request was negotiated to, when the plugin was
+     * given `versioning` (`''` otherwise). The handler always sees the newest
+     * shapes; Baton moves bodies to and from this version.
+     */
+    apiVersion: string;
     /**
      * This request's feature toggles, when the plugin was given `toggles`:
      * `request.toggles.isEnabled('newCheckout')`. Built on first read (user,
@@ -94,6 +102,14 @@ export interface BatonPluginOptions {
    * through a header (off unless given). Needs `toggles`.
    */
   togglesContext?: RequestContextOptions<FastifyRequest, keyof RegisteredDefinitions & string>;
+  /**
+   * API versions (`createVersioning()` from `@baton/versioning`): each
+   * request's version is negotiated (400 / 406 / 410 problems otherwise),
+   * echoed with `Vary` and deprecation headers, and bodies are moved between
+   * it and the newest shape the handlers are written for. With `metrics`,
+   * requests per version are exported.
+   */
+  versioning?: Versioning<string>;
 }
 
 /** What `toggles` accepts (see `TogglesOption` of `@baton/toggles`). */
@@ -104,6 +120,10 @@ const plugin: FastifyPluginAsync<BatonPluginOptions> = async (app, options) => {
   const probes = resolveProbes(options.probes);
   // Checked before anything is bound or decorated, so a bad toggle option leaves the lifecycle untouched.
   const toggles = await resolveToggles(options);
+  const candidate = options.versioning as Partial<Versioning<string>> | null | undefined;
+  if (candidate !== undefined && (candidate === null || typeof candidate.decide !== 'function' || typeof candidate.chain !== 'object')) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', '@baton/fastify: `versioning` must come from createVersioning() of @baton/versioning.');
+  }
   app.decorate('lifecycle', lifecycle);
   app.decorate('batonProbeServer', null);
   app.decorate('batonMetricsServer', null);
@@ -121,6 +141,11 @@ const plugin: FastifyPluginAsync<BatonPluginOptions> = async (app, options) => {
         app.batonMetricsServer = server;
       });
     }
+  }
+
+  if (options.versioning !== undefined) {
+    if (metrics) options.versioning.bindMetrics(metrics.metrics);
+    registerVersioning(app, options.versioning);
   }
 
   if (toggles) {
