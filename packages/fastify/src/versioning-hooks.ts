@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+// Types only: @baton/versioning is an optional peer, and the core's problems come from the versioning object.
 import type { Versioning } from '@baton/versioning';
 
-const PROBLEM = 'application/problem+json';
+const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 /**
  * Serves an API's versions on a Fastify app with three hooks over the
@@ -30,7 +31,7 @@ export function registerVersioning(app: FastifyInstance, versioning: Versioning<
     const decision = versioning.decide(request.raw);
     for (const [name, value] of decision.headers) void reply.header(name, value);
     if (!decision.ok) {
-      void reply.code(decision.status).type(PROBLEM).send(JSON.stringify(decision.problem));
+      void reply.code(decision.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(decision.problem));
       return;
     }
     request.apiVersion = decision.version;
@@ -41,12 +42,10 @@ export function registerVersioning(app: FastifyInstance, versioning: Versioning<
     const version = request.apiVersion;
     const template = request.routeOptions.url;
     if (version === '' || template === undefined) return done();
-    const route = `${request.method} ${template}`;
-    if (!chain.routeExists(route, version)) {
-      void reply
-        .code(404)
-        .type(PROBLEM)
-        .send(JSON.stringify({ type: 'urn:baton:problem:route-not-in-version', title: 'Not in this API version', status: 404, detail: `${route} does not exist in version ${version}.`, version }));
+    const route = routeKey(request.method, template);
+    const missing = versioning.routeProblem(route, version);
+    if (missing !== undefined) {
+      void reply.code(404).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(missing));
       return;
     }
     if (version !== latest && request.body !== undefined) request.body = chain.upgradeRequest(route, version, request.body);
@@ -58,10 +57,15 @@ export function registerVersioning(app: FastifyInstance, versioning: Versioning<
     const template = request.routeOptions.url;
     if (version === '' || version === latest || template === undefined) return done(null, payload);
     try {
-      done(null, chain.downgradeResponse(`${request.method} ${template}`, version, reply.statusCode, payload));
+      done(null, chain.downgradeResponse(routeKey(request.method, template), version, reply.statusCode, payload));
     } catch (error) {
       // A transform that throws is a bug in a version change: a 500 through the app's error handler.
       done(error as Error);
     }
   });
+}
+
+/** The chain's key of a route: a HEAD request is its GET route's (same headers, so the same body length). */
+function routeKey(method: string, template: string): string {
+  return `${method === 'HEAD' ? 'GET' : method} ${template}`;
 }

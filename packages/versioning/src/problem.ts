@@ -15,3 +15,12 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export function problemType(slug: string): string {
   return `urn:baton:problem:${slug}`;
 }
+
+/**
+ * The 404 problem for a route that exists in other versions of the API but
+ * not in the client's (added later, or removed by then), the same from every
+ * adapter.
+ */
+export function routeNotInVersionProblem(route: string, version: string): ProblemDetails {
+  return { type: problemType('route-not-in-version'), title: 'Not in this API version', status: 404, detail: `${route} does not exist in version ${version}.`, version };
+}

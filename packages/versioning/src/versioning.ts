@@ -1,6 +1,6 @@
 import { BatonError } from '@baton/lifecycle';
 import { createNegotiator, type NegotiableRequest, type NegotiationOptions, type VersionSource } from './negotiation.js';
-import type { ProblemDetails } from './problem.js';
+import { routeNotInVersionProblem, type ProblemDetails } from './problem.js';
 import type { AnyVersionChange } from './version-change.js';
 import { createVersionChain, type VersionChain } from './version-chain.js';
 import { createVersionLifecycle, type VersionLifecycleOptions } from './version-lifecycle.js';
@@ -38,6 +38,8 @@ export interface Versioning<V extends string, R extends NegotiableRequest = Nego
   readonly chain: VersionChain<V>;
   /** Negotiates `request`'s version: the version and the headers to send (resolved version, `Vary`, deprecation), or a problem (400, 406, 410). Counts it. */
   decide(request: R): VersionDecision<V>;
+  /** The 404 problem when `route` ("GET /orders/:id") does not exist in `version` (added later, or removed by then); undefined when it does. */
+  routeProblem(route: string, version: V): ProblemDetails | undefined;
   /** Requests per version and source since start, and refusals per status. */
   usage(): { version: string; source: string; count: number }[];
   /** Exports `baton_api_version_requests_total{version,source}` through `@baton/metrics` (refusals as `version="(refused)"`, `source` the status). */
@@ -88,6 +90,9 @@ export function createVersioning<V extends string, R extends NegotiableRequest =
       }
       count(negotiated.version, negotiated.source);
       return { ok: true, version: negotiated.version, source: negotiated.source, headers: [[responseHeader, negotiated.version], ...vary, ...standing.headers] };
+    },
+    routeProblem(route, version) {
+      return chain.routeExists(route, version) ? undefined : routeNotInVersionProblem(route, version);
     },
     usage() {
       return [...counts.values()].map((entry) => ({ ...entry }));
