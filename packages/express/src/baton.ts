@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Application, Request, RequestHandler } from 'express';
 import type { Metrics, MetricsEndpointServerOptions } from '@baton/metrics';
 import type { RegisteredDefinitions, RequestContextOptions, RequestToggles, ToggleDefinitions, Toggles, TogglesOption } from '@baton/toggles';
+import type { Versioning } from '@baton/versioning';
 import {
   BatonError,
   Lifecycle,
@@ -19,6 +20,7 @@ import {
 } from '@baton/lifecycle';
 import { captureRouteTemplates, prepareRouteCapture, routeTemplate } from './internal/route-template.js';
 import { installRequestToggles, requestScopes } from './internal/request-toggles.js';
+import { installVersioning } from './internal/versioning.js';
 import { createProbeMiddleware } from './probe-middleware.js';
 
 declare global {
@@ -32,6 +34,12 @@ declare global {
        * are checked once `Register` of `@baton/toggles` is augmented.
        */
       toggles: RequestToggles;
+      /**
+       * The API version this request was negotiated to, when `baton(app, {
+       * versioning })` was given. The handlers always see and write the
+       * newest shapes; Baton moves bodies to and from this version.
+       */
+      apiVersion: string;
     }
   }
 }
@@ -84,6 +92,16 @@ export interface BatonExpressOptions {
    * through a header (off unless given). Needs `toggles`.
    */
   togglesContext?: RequestContextOptions<Request, keyof RegisteredDefinitions & string>;
+  /**
+   * API versions (`createVersioning()` from `@baton/versioning`): each
+   * request's version is negotiated before Express sees it (400 / 406 / 410
+   * problems otherwise) and echoed with `Vary` and deprecation headers; a
+   * route outside the version answers 404; an old client's body is upgraded
+   * to the newest shape on its first read in the route, and `res.json`
+   * bodies go back down to the client's version. `req.apiVersion` holds it.
+   * With `metrics`, requests per version are exported.
+   */
+  versioning?: Versioning<string>;
 }
 
 /** What `toggles` accepts (see `TogglesOption` of `@baton/toggles`). */
@@ -164,7 +182,17 @@ export function baton(app: Application, options: BatonExpressOptions = {}): Bato
   const probes = createProbeMiddleware(lifecycle, probeOptions ?? {});
   // Checked before anything is bound, so a bad toggle option leaves the lifecycle and metrics untouched.
   const toggles = resolveToggles(options);
+  const versioning = resolveVersioning(options);
   const metrics = resolveMetrics(app, lifecycle, options);
+  if (versioning !== undefined) {
+    // Probes and metrics served inside the app (b.probes, metricsMiddleware) are not versioned.
+    const unversioned = new Set<string>(probeOptions === undefined ? [] : resolveProbeRoutes(probeOptions).routes.keys());
+    if (options.metrics !== undefined && options.metricsEndpoint !== false && options.metricsEndpoint?.port === undefined) {
+      unversioned.add(options.metricsEndpoint?.path ?? '/metrics');
+    }
+    installVersioning(app, versioning, unversioned);
+    if (options.metrics !== undefined) versioning.bindMetrics(options.metrics);
+  }
   if (toggles !== undefined) {
     toggles.toggles.bindLifecycle(lifecycle);
     if (options.metrics !== undefined) toggles.toggles.bindMetrics(options.metrics);
@@ -303,6 +331,16 @@ function resolveToggles(options: BatonExpressOptions): { toggles: Toggles<Toggle
   // The type of `toggles` is the user's registered one; at run time it is a Toggles over some registry.
   const bound = toggles as unknown as Toggles<ToggleDefinitions>;
   return { toggles: bound, scopeOf: requestScopes(bound, togglesContext) };
+}
+
+function resolveVersioning(options: BatonExpressOptions): Versioning<string> | undefined {
+  const { versioning } = options;
+  if (versioning === undefined) return undefined;
+  const candidate = versioning as Partial<Versioning<string>> | null;
+  if (candidate === null || typeof candidate !== 'object' || typeof candidate.decide !== 'function' || typeof candidate.routeProblem !== 'function' || candidate.chain === undefined) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'baton: `versioning` must come from createVersioning() of @baton/versioning.');
+  }
+  return versioning;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Application, Request } from 'express';
 const ROUTE = Symbol('baton.route');
 const BASE = Symbol('baton.routeBase');
 const INSTALLED = Symbol('baton.routeCapture');
+const ON_ROUTE = Symbol('baton.onRoute');
 
 interface Captured {
   [ROUTE]?: { path?: unknown } | undefined;
@@ -21,10 +22,15 @@ interface Captured {
  * `/orders/:id`. An accessor for `route` on the app's request prototype
  * (Express's own extension point: `app.request`) records `baseUrl` when the
  * route is set; reading `req.route` is unchanged.
+ *
+ * `onRoute`, when given, runs each time a route matched, right before its
+ * handlers (versioning prepares the body there). It must not throw: Express
+ * sets `req.route` outside its own error handling.
  */
-export function captureRouteTemplates(app: Application): void {
+export function captureRouteTemplates(app: Application, onRoute?: (request: Request) => void): void {
   // Express exposes the prototype of its requests as `app.request` (untyped in @types/express).
   const proto = (app as unknown as { request: Record<symbol, unknown> }).request;
+  if (onRoute !== undefined) proto[ON_ROUTE] = onRoute;
   if (proto[INSTALLED]) return;
   proto[INSTALLED] = true;
   Object.defineProperty(proto, 'route', {
@@ -33,9 +39,11 @@ export function captureRouteTemplates(app: Application): void {
     get(this: Captured) {
       return this[ROUTE];
     },
-    set(this: Captured, value: { path?: unknown }) {
+    set(this: Captured & Record<symbol, unknown>, value: { path?: unknown }) {
       this[ROUTE] = value;
       this[BASE] = this.baseUrl;
+      const hook = this[ON_ROUTE] as ((request: Request) => void) | undefined;
+      if (hook !== undefined) hook(this as unknown as Request);
     },
   });
 }
