@@ -43,7 +43,7 @@ export type Negotiated<V extends string> =
       source: VersionSource | 'default';
       /** What the client asked for, when it asked (a date may resolve to an earlier version). */
       requested?: string;
-      /** Headers consulted up to the deciding one, for `Vary`. */
+      /** Headers consulted up to the deciding one, for `Vary` (a frozen array shared by every request it decided alike). */
       vary: readonly string[];
     }
   | { ok: false; status: 400 | 406; problem: ProblemDetails; vary: readonly string[] };
@@ -83,19 +83,29 @@ export function createNegotiator<V extends string, R extends NegotiableRequest =
   // Only configured sources are asked.
   const chain = order.filter((source) => (source === 'header' ? headerKey !== undefined : source === 'accept' ? mediaType !== undefined : source === 'query' ? options.query !== undefined : options.pin !== undefined));
 
+  // `Vary` after each source is asked: fixed by the configuration, so built once and shared (frozen).
+  const varyAfter: (readonly string[])[] = [];
+  const names: string[] = [];
+  for (const source of chain) {
+    if (source === 'header') names.push(header as string);
+    else if (source === 'accept') names.push('Accept');
+    else if (source === 'pin' && options.pin?.varyOn !== undefined) names.push(options.pin.varyOn);
+    varyAfter.push(Object.freeze([...names]));
+  }
+  const varyAll: readonly string[] = varyAfter[varyAfter.length - 1] ?? Object.freeze([]);
+
   return (request) => {
-    const vary: string[] = [];
-    for (const source of chain) {
+    for (let step = 0; step < chain.length; step += 1) {
+      const source = chain[step] as VersionSource;
+      const vary = varyAfter[step] as readonly string[];
       let requested: string | undefined;
       switch (source) {
         case 'header': {
-          vary.push(header as string);
           const value = request.headers[headerKey as string];
           requested = Array.isArray(value) ? value.join(',') : value;
           break;
         }
         case 'accept': {
-          vary.push('Accept');
           const accept = request.headers.accept;
           if (accept === undefined) break;
           const found = versionFromAccept(accept, mediaType as string);
@@ -107,7 +117,6 @@ export function createNegotiator<V extends string, R extends NegotiableRequest =
           requested = queryParameter(request.url, options.query as string);
           break;
         case 'pin': {
-          if (options.pin?.varyOn !== undefined) vary.push(options.pin.varyOn);
           requested = options.pin?.version(request);
           break;
         }
@@ -118,7 +127,7 @@ export function createNegotiator<V extends string, R extends NegotiableRequest =
       if (!resolution.ok) return refuse(versions, status, resolution.problem, resolution.message, requested, vary);
       return { ok: true, version: resolution.version, source, requested, vary };
     }
-    return { ok: true, version: versions.default, source: 'default', vary };
+    return { ok: true, version: versions.default, source: 'default', vary: varyAll };
   };
 }
 
@@ -141,6 +150,8 @@ function refuse<V extends string>(versions: Versions<V>, status: 400 | 406, kind
  */
 export function versionFromAccept(accept: string, mediaType: string): string | undefined | 'malformed' {
   if (accept.length > MAX_ACCEPT_LENGTH) return 'malformed';
+  // Most requests do not name the vendor type at all (`*/*`, `application/json`): no parsing for them.
+  if (!accept.toLowerCase().includes(mediaType)) return rangeCount(accept) > MAX_MEDIA_RANGES ? 'malformed' : undefined;
   const ranges = accept.split(',');
   if (ranges.length > MAX_MEDIA_RANGES) return 'malformed';
   let best: { version: string; q: number } | undefined;
@@ -164,6 +175,12 @@ export function versionFromAccept(accept: string, mediaType: string): string | u
     if (version !== undefined && q > 0 && (best === undefined || q > best.q)) best = { version, q };
   }
   return best?.version;
+}
+
+function rangeCount(accept: string): number {
+  let count = 1;
+  for (let at = accept.indexOf(','); at !== -1; at = accept.indexOf(',', at + 1)) count += 1;
+  return count;
 }
 
 function queryParameter(url: string | undefined, name: string): string | undefined {

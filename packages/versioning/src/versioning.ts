@@ -72,12 +72,22 @@ export function createVersioning<V extends string, R extends NegotiableRequest =
     else entry.count += 1;
   };
   let metricsBound = false;
+  // Decisions served alike, by source then version: a handful of entries.
+  const served = new Map<string, Map<string, VersionDecision<V>>>();
 
   const versioning: Versioning<V, R> = {
     versions,
     chain,
     decide(request) {
       const negotiated = negotiate(request);
+      if (negotiated.ok) {
+        // The common case, built once per version and Vary list: no allocation per request.
+        const cached = served.get(negotiated.source)?.get(negotiated.version);
+        if (cached !== undefined) {
+          count(negotiated.version, negotiated.source);
+          return cached;
+        }
+      }
       const vary = negotiated.vary.length === 0 ? [] : [['Vary', negotiated.vary.join(', ')] as const];
       if (!negotiated.ok) {
         count('(refused)', String(negotiated.status));
@@ -89,7 +99,15 @@ export function createVersioning<V extends string, R extends NegotiableRequest =
         return { ok: false, status: 410, problem: standing.problem, headers: [...vary, ...standing.headers] };
       }
       count(negotiated.version, negotiated.source);
-      return { ok: true, version: negotiated.version, source: negotiated.source, headers: [[responseHeader, negotiated.version], ...vary, ...standing.headers] };
+      const decision = Object.freeze({ ok: true as const, version: negotiated.version, source: negotiated.source, headers: Object.freeze([[responseHeader, negotiated.version] as const, ...vary, ...standing.headers]) });
+      // The source fixes Vary; a version without retirement dates always gets the same headers. (A retiring
+      // version is not cached: its sunset passing turns it into 410s.)
+      if (standing.headers.length === 0) {
+        let byVersion = served.get(negotiated.source);
+        if (byVersion === undefined) served.set(negotiated.source, (byVersion = new Map()));
+        byVersion.set(negotiated.version, decision);
+      }
+      return decision;
     },
     routeProblem(route, version) {
       return chain.routeExists(route, version) ? undefined : routeNotInVersionProblem(route, version);
