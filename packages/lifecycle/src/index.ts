@@ -46,3 +46,4 @@ export { createProbeServer } from './probe-server.js';
 export { installSignalHandlers, type SignalOptions, type SecondSignalPolicy } from './signals.js';
 export { serve, EXIT_CODES, type ServeOptions, type Served } from './serve.js';
 export { silentLogger, jsonLogger, type Logger } from './logger.js';
+export type { CollectorHost, CollectedSeries } from './collector-host.js';

@@ -1,18 +1,7 @@
+import type { CollectedSeries as Series, CollectorHost } from '@baton/lifecycle';
 import type { ToggleState } from './toggles.js';
 
-/** What a toggle metric series is: labels beyond the service's constant ones, and a value. */
-interface Series {
-  labels: Readonly<Record<string, string>>;
-  value: number;
-}
-
-/**
- * The part of `@baton/metrics`' `Metrics` the toggles use, typed here so this
- * package does not depend on it (or on prom-client).
- */
-export interface CollectorHost {
-  addCollector(collector: { name: string; help: string; type: 'counter' | 'gauge'; read: () => Iterable<Series> }): unknown;
-}
+export type { CollectorHost };
 
 /** What the toggle metrics read, at scrape time. */
 export interface ToggleMetricsSource {

@@ -1,4 +1,4 @@
-import { BatonError } from '@baton/lifecycle';
+import { BatonError, type CollectorHost } from '@baton/lifecycle';
 import { createNegotiator, type NegotiableRequest, type NegotiationOptions, type VersionSource } from './negotiation.js';
 import { routeNotInVersionProblem, type ProblemDetails } from './problem.js';
 import type { AnyVersionChange } from './version-change.js';
@@ -24,10 +24,7 @@ export type VersionDecision<V extends string> =
   | { ok: true; version: V; source: VersionSource | 'default'; headers: readonly (readonly [string, string])[] }
   | { ok: false; status: 400 | 406 | 410; problem: ProblemDetails; headers: readonly (readonly [string, string])[] };
 
-/** The part of `@baton/metrics`' `Metrics` used here, typed structurally (no dependency). */
-export interface CollectorHost {
-  addCollector(collector: { name: string; help: string; type: 'counter' | 'gauge'; read: () => Iterable<{ labels: Readonly<Record<string, string>>; value: number }> }): unknown;
-}
+export type { CollectorHost };
 
 /**
  * One API's versioning, framework-free, for the adapters: negotiation,
