@@ -26,8 +26,12 @@ export class OrdersError extends Error {
 
 /** The request body or query is not acceptable; `issues` says what and where. */
 export function invalidInput(issues: Issue[]): OrdersError {
-  const summary = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
-  return new OrdersError(400, 'invalid_input', `Invalid input: ${summary}`, issues);
+  return new OrdersError(400, 'invalid_input', invalidInputMessage(issues), issues);
+}
+
+/** The message of an `invalid_input` error: every issue, in order. */
+export function invalidInputMessage(issues: readonly Issue[]): string {
+  return `Invalid input: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
 }
 
 /** The JSON body of an error answer, the same under Express and Fastify. */

@@ -1,5 +1,5 @@
 export type { NewOrder, Order, OrderItem, OrderStatus } from './order.js';
-export { OrdersError, invalidInput, toErrorResponse, type ErrorBody, type Issue } from './errors.js';
+export { OrdersError, invalidInput, invalidInputMessage, toErrorResponse, type ErrorBody, type Issue } from './errors.js';
 export { LIMITS, parseNewOrder, parsePagination, parseSlowMs, type Pagination } from './validate.js';
 export { createOrderStore, type OrderEvent, type OrderPage, type OrderStore, type OrderStoreOptions } from './order-store.js';
 export { formatSseEvent, SSE_HEADERS, SSE_HEARTBEAT_MS } from './sse.js';
@@ -7,3 +7,13 @@ export { ConfigError, loadConfig, formatListeningLine, type ServiceConfig } from
 export { ordersChecks, type OrdersCheck } from './checks.js';
 export { failStartup, metricsEndpointFrom, shutdownBudgetFrom, startupWorkFrom } from './runner.js';
 export { ordersToggles, withSummary, cancellationsPaused, type OrderWithSummary } from './toggles.js';
+export {
+  createOrdersVersioning,
+  orderEventData,
+  ordersApiRetirements,
+  ordersApiVersions,
+  ordersVersioningOptions,
+  type OrderBefore2026,
+  type OrderPageBefore2026,
+  type OrdersApiVersion,
+} from './api-versions.js';

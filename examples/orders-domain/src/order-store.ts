@@ -78,7 +78,8 @@ export function createOrderStore(options: OrderStoreOptions = {}): OrderStore {
       sequence += 1;
       const order: Order = {
         id: `ord_${sequence.toString(36).padStart(6, '0')}`,
-        customer: input.customer,
+        buyer: input.buyer,
+        recipient: input.recipient,
         items: input.items.map((item) => ({ ...item })),
         status: 'open',
         createdAt: new Date(now()).toISOString(),

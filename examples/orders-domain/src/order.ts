@@ -7,10 +7,17 @@ export interface OrderItem {
 /** `open` until cancelled; a cancelled order stays listed so clients can see what happened. */
 export type OrderStatus = 'open' | 'cancelled';
 
-/** An order as the API returns it. */
+/**
+ * An order as the API returns it, in the newest API version. (Clients of
+ * older versions see it through `api-versions.ts`; nothing else knows their
+ * shape.)
+ */
 export interface Order {
   id: string;
-  customer: string;
+  /** The customer who placed the order and pays for it: whose account it is on. */
+  buyer: string;
+  /** The customer who receives it: the buyer, or someone else for a gift. */
+  recipient: string;
   items: OrderItem[];
   status: OrderStatus;
   /** ISO 8601. */
@@ -21,6 +28,7 @@ export interface Order {
 
 /** What a client sends to create an order, once validated. */
 export interface NewOrder {
-  customer: string;
+  buyer: string;
+  recipient: string;
   items: OrderItem[];
 }

@@ -13,13 +13,14 @@ function errorOf(fn: () => unknown): OrdersError {
 
 describe('validation', () => {
   it('accepts a well-formed order', () => {
-    expect(parseNewOrder({ customer: ' c-1 ', items: [{ sku: 'TEA-1', quantity: 2 }] })).toEqual({ customer: 'c-1', items: [{ sku: 'TEA-1', quantity: 2 }] });
+    expect(parseNewOrder({ buyer: ' c-1 ', recipient: 'c-2', items: [{ sku: 'TEA-1', quantity: 2 }] })).toEqual({ buyer: 'c-1', recipient: 'c-2', items: [{ sku: 'TEA-1', quantity: 2 }] });
   });
 
   it('lists every problem of a bad order as a 400', () => {
-    const error = errorOf(() => parseNewOrder({ items: [{ sku: '', quantity: 0 }, 'x'] }));
+    const error = errorOf(() => parseNewOrder({ recipient: 'x'.repeat(101), items: [{ sku: '', quantity: 0 }, 'x'] }));
     expect(toErrorResponse(error)?.statusCode).toBe(400);
-    expect(error.issues.map((i) => i.path)).toEqual(['customer', 'items[0].sku', 'items[0].quantity', 'items[1]']);
+    expect(error.issues.map((i) => i.path)).toEqual(['buyer', 'recipient', 'items[0].sku', 'items[0].quantity', 'items[1]']);
+    expect(error.message).toMatch(/^Invalid input: buyer: required: a non-empty string; recipient: at most 100 characters; items\[0\]\.sku: /);
   });
 
   it.each([null, [], 'order', 42])('rejects a body that is not an object (%j)', (body) => {
@@ -42,8 +43,8 @@ describe('order store', () => {
     const store = createOrderStore();
     const events: string[] = [];
     store.subscribe((e) => events.push(`${e.type} ${e.order.id}`));
-    const first = store.create({ customer: 'a', items: [{ sku: 'A', quantity: 1 }] });
-    const second = store.create({ customer: 'b', items: [{ sku: 'B', quantity: 1 }] });
+    const first = store.create({ buyer: 'a', recipient: 'a', items: [{ sku: 'A', quantity: 1 }] });
+    const second = store.create({ buyer: 'b', recipient: 'b', items: [{ sku: 'B', quantity: 1 }] });
     expect(store.list({ limit: 1, offset: 0 })).toMatchObject({ orders: [{ id: second.id }], total: 2, nextOffset: 1 });
     expect(store.list({ limit: 1, offset: 1 })).toMatchObject({ orders: [{ id: first.id }], nextOffset: null });
     expect(store.cancel(first.id).status).toBe('cancelled');
@@ -54,9 +55,9 @@ describe('order store', () => {
 
   it('drops the oldest orders past its bound', () => {
     const store = createOrderStore({ maxOrders: 2 });
-    const first = store.create({ customer: 'a', items: [{ sku: 'A', quantity: 1 }] });
-    store.create({ customer: 'b', items: [{ sku: 'B', quantity: 1 }] });
-    store.create({ customer: 'c', items: [{ sku: 'C', quantity: 1 }] });
+    const first = store.create({ buyer: 'a', recipient: 'a', items: [{ sku: 'A', quantity: 1 }] });
+    store.create({ buyer: 'b', recipient: 'b', items: [{ sku: 'B', quantity: 1 }] });
+    store.create({ buyer: 'c', recipient: 'c', items: [{ sku: 'C', quantity: 1 }] });
     expect(store.list({ limit: 10, offset: 0 }).total).toBe(2);
     expect(errorOf(() => store.get(first.id)).statusCode).toBe(404);
   });

@@ -179,6 +179,124 @@ export function describeOrdersService(framework: 'express' | 'fastify', mainPath
       }
     });
 
+    it('serves old and new API clients side by side: `customer` by default, `buyer` and `recipient` from 2026-11-16', async () => {
+      const service = await start();
+      await waitUntilReady(service.url);
+      const latest = { 'api-version': '2026-11-16' };
+      const items = [{ sku: 'TEA-1', quantity: 2 }];
+
+      // A client from before versions (no header) gets the first version, as it always had, told it is deprecated.
+      const created = await call(`${service.url}/orders`, { method: 'POST', body: { customer: 'c-old', items } });
+      expect(created.status).toBe(201);
+      expect(created.headers['api-version']).toBe('2025-01-15');
+      expect(created.headers.vary).toMatch(/\bApi-Version\b/i);
+      expect(created.headers.deprecation).toBe(`@${Date.parse('2026-11-16') / 1000}`);
+      const old = created.json();
+      expect(Object.keys(old)).toEqual(['id', 'customer', 'items', 'status', 'createdAt']);
+      expect(old).toMatchObject({ customer: 'c-old', items, status: 'open' });
+
+      // A new client reads the same order split: the old customer both bought it and receives it.
+      const asNew = await call(`${service.url}/orders/${old.id}`, { headers: latest });
+      expect(asNew.headers['api-version']).toBe('2026-11-16');
+      expect(asNew.headers.deprecation).toBeUndefined();
+      expect(asNew.json()).toEqual({ id: old.id, buyer: 'c-old', recipient: 'c-old', items, status: 'open', createdAt: old.createdAt });
+
+      // A new client's gift; old clients see its buyer as the customer.
+      const giftResponse = await call(`${service.url}/orders`, { method: 'POST', headers: latest, body: { buyer: 'c-buyer', recipient: 'c-friend', items } });
+      expect(giftResponse.status).toBe(201);
+      const gift = giftResponse.json();
+      expect(gift).toMatchObject({ buyer: 'c-buyer', recipient: 'c-friend' });
+      const oldGift = { id: gift.id, customer: 'c-buyer', items, status: 'open', createdAt: gift.createdAt };
+      expect((await call(`${service.url}/orders/${gift.id}`)).json()).toEqual(oldGift);
+      // Naming the old version, or any day before the split, is the same.
+      for (const version of ['2025-01-15', '2026-11-15']) {
+        const response = await call(`${service.url}/orders/${gift.id}`, { headers: { 'api-version': version } });
+        expect(response.headers['api-version']).toBe('2025-01-15');
+        expect(response.json()).toEqual(oldGift);
+      }
+      // ?api_version= for clients that cannot set a header.
+      expect((await call(`${service.url}/orders/${gift.id}?api_version=2026-11-16`)).json()).toEqual(gift);
+
+      // Lists and cancellations, in each client's shape.
+      expect((await call(`${service.url}/orders`)).json().orders).toEqual([oldGift, old]);
+      const page = (await call(`${service.url}/orders`, { headers: latest })).json();
+      expect(page.orders.map((order: Record<string, unknown>) => [order.buyer, order.recipient, order.customer])).toEqual([['c-buyer', 'c-friend', undefined], ['c-old', 'c-old', undefined]]);
+      const cancelled = await call(`${service.url}/orders/${gift.id}/cancel`, { method: 'POST' });
+      expect(cancelled.json()).toEqual({ ...oldGift, status: 'cancelled', cancelledAt: expect.any(String) });
+
+      // Validation speaks each client's version: `customer` to old ones, the new fields to new ones.
+      const oldInvalid = await call(`${service.url}/orders`, { method: 'POST', body: { customer: ' ', items } });
+      expect(oldInvalid.json()).toEqual({ error: 'invalid_input', message: 'Invalid input: customer: required: a non-empty string', issues: [{ path: 'customer', message: 'required: a non-empty string' }] });
+      const oldNotAnObject = await call(`${service.url}/orders`, { method: 'POST', body: [1, 2] });
+      expect(oldNotAnObject.json().issues).toEqual([{ path: 'body', message: 'expected a JSON object like {"customer":"c-1","items":[{"sku":"TEA-1","quantity":2}]}' }]);
+      const staleShape = await call(`${service.url}/orders`, { method: 'POST', headers: latest, body: { customer: 'c-1', items } });
+      expect(staleShape.status).toBe(400);
+      expect(staleShape.json().issues.map((issue: { path: string }) => issue.path)).toEqual(['buyer', 'recipient']);
+    });
+
+    it('refuses a malformed or unsupported API version with a 400 problem, and counts requests per version on /metrics', async () => {
+      const service = await start();
+      await waitUntilReady(service.url);
+      const refusals = [
+        await call(`${service.url}/orders`, { headers: { 'api-version': '2019-01-01' } }),
+        await call(`${service.url}/orders`, { method: 'POST', headers: { 'api-version': 'latest' }, body: { customer: 'c-1', items: [{ sku: 'TEA-1', quantity: 1 }] } }),
+        await call(`${service.url}/orders/events?api_version=soon`),
+      ];
+      for (const refused of refusals) {
+        expect(refused.status, refused.body).toBe(400);
+        expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(refused.json()).toMatchObject({ status: 400, supported: ['2025-01-15', '2026-11-16'] });
+      }
+      expect(refusals[0]?.json()).toMatchObject({ type: 'urn:baton:problem:unsupported-api-version', requested: '2019-01-01' });
+      expect(refusals[0]?.headers.vary).toMatch(/\bApi-Version\b/i);
+      expect(refusals[1]?.json()).toMatchObject({ type: 'urn:baton:problem:malformed-api-version', detail: expect.stringContaining('2025-01-15, 2026-11-16') });
+      // Nothing was created by the refused POST.
+      expect((await call(`${service.url}/orders`)).json().total).toBe(0);
+
+      await call(`${service.url}/orders`, { headers: { 'api-version': '2026-11-16' } });
+      const metrics = (await call(`${service.url}/metrics`)).body;
+      expect(metrics).toMatch(/^baton_api_version_requests_total\{[^}]*version="2026-11-16",source="header"\} 1$/m);
+      expect(metrics).toMatch(/^baton_api_version_requests_total\{[^}]*version="2025-01-15",source="default"\} 1$/m);
+      expect(metrics).toMatch(/^baton_api_version_requests_total\{[^}]*version="\(refused\)",source="400"\} 3$/m);
+      // Probes are not versioned (a load balancer names no version) and are not counted.
+      const probe = await call(`${service.url}/readyz`);
+      expect(probe.headers['api-version']).toBeUndefined();
+    });
+
+    it('streams order events in each subscriber’s API version', async () => {
+      const service = await start();
+      await waitUntilReady(service.url);
+      const streams = {
+        old: openEventStream(`${service.url}/orders/events`),
+        header: openEventStream(`${service.url}/orders/events`, { 'api-version': '2026-11-16' }),
+        query: openEventStream(`${service.url}/orders/events?api_version=2026-11-16`),
+      };
+      try {
+        expect((await streams.old.opened)['api-version']).toBe('2025-01-15');
+        expect((await streams.header.opened)['api-version']).toBe('2026-11-16');
+        expect((await streams.query.opened)['api-version']).toBe('2026-11-16');
+        const gift = (await call(`${service.url}/orders`, { method: 'POST', headers: { 'api-version': '2026-11-16' }, body: { buyer: 'c-buyer', recipient: 'c-friend', items: [{ sku: 'MUG', quantity: 1 }] } })).json();
+        await call(`${service.url}/orders/${gift.id}/cancel`, { method: 'POST' });
+        const data = async (stream: EventStream, type: string): Promise<Record<string, unknown>> => {
+          const deadline = Date.now() + 10_000;
+          for (;;) {
+            const found = new RegExp(`^event: ${type.replace('.', '\\.')}\ndata: (.*)$`, 'm').exec(stream.received());
+            if (found !== null) return JSON.parse(found[1] as string) as Record<string, unknown>;
+            if (Date.now() > deadline) throw new Error(`no ${type} event within 10 s; received: ${stream.received()}`);
+            await new Promise((resolve) => setTimeout(resolve, 25));
+          }
+        };
+        expect(await data(streams.old, 'order.created')).toEqual({ id: gift.id, customer: 'c-buyer', items: gift.items, status: 'open', createdAt: gift.createdAt });
+        expect(await data(streams.old, 'order.cancelled')).toMatchObject({ id: gift.id, customer: 'c-buyer', status: 'cancelled' });
+        for (const stream of [streams.header, streams.query]) {
+          expect(await data(stream, 'order.created')).toEqual(gift);
+          expect(await data(stream, 'order.cancelled')).toMatchObject({ id: gift.id, buyer: 'c-buyer', recipient: 'c-friend', status: 'cancelled' });
+        }
+      } finally {
+        for (const stream of Object.values(streams)) stream.close();
+      }
+    });
+
     it('on SIGTERM finishes an in-flight slow request, ends the event stream, and exits 0', async () => {
       // A propagation delay long enough that the slow request surely reaches the server before the listener closes.
       const service = await start({ BATON_PROPAGATION_DELAY_MS: '1000' });
@@ -260,21 +378,32 @@ export function describeOrdersService(framework: 'express' | 'fastify', mainPath
   });
 }
 
-/** An SSE client: resolves `opened` on the response headers and `ended` with everything received once the server ends it. */
-function openEventStream(url: string): { opened: Promise<void>; ended: Promise<string> } {
-  let resolveOpened!: () => void;
-  const opened = new Promise<void>((resolve) => (resolveOpened = resolve));
+/** An SSE client: `opened` resolves with the response headers, `received()` is what came so far, `ended` everything once the server ends it. */
+interface EventStream {
+  opened: Promise<IncomingHttpHeaders>;
+  ended: Promise<string>;
+  received: () => string;
+  /** Leaves the stream (the client goes away). */
+  close: () => void;
+}
+
+function openEventStream(url: string, headers: Record<string, string> = {}): EventStream {
+  let resolveOpened!: (headers: IncomingHttpHeaders) => void;
+  let text = '';
+  const opened = new Promise<IncomingHttpHeaders>((resolve) => (resolveOpened = resolve));
+  let req!: ReturnType<typeof httpRequest>;
   const ended = new Promise<string>((resolve, reject) => {
-    const req = httpRequest(url, { agent: false, headers: { accept: 'text/event-stream' } }, (res) => {
-      let text = '';
+    req = httpRequest(url, { agent: false, headers: { accept: 'text/event-stream', ...headers } }, (res) => {
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
       res.on('end', () => resolve(text));
       res.on('error', reject);
-      resolveOpened();
+      resolveOpened(res.headers);
     });
     req.on('error', reject);
     req.end();
   });
-  return { opened, ended };
+  // A stream closed by the client ends without an 'end'; nobody waits for it then.
+  ended.catch(() => undefined);
+  return { opened, ended, received: () => text, close: () => req.destroy() };
 }

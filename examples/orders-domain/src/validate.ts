@@ -5,6 +5,7 @@ import type { NewOrder, OrderItem } from './order.js';
 export const LIMITS = {
   maxItems: 50,
   maxQuantity: 1000,
+  /** Of a customer id (`buyer`, `recipient`). */
   maxCustomerLength: 100,
   skuPattern: /^[A-Za-z0-9][A-Za-z0-9-]{0,31}$/,
   defaultPageSize: 20,
@@ -18,20 +19,16 @@ export const LIMITS = {
  * problem at once (not only the first), so a client fixes its request in one go.
  *
  * @example
- * parseNewOrder({ customer: 'c-1', items: [{ sku: 'TEA-1', quantity: 2 }] });
+ * parseNewOrder({ buyer: 'c-1', recipient: 'c-2', items: [{ sku: 'TEA-1', quantity: 2 }] });
  */
 export function parseNewOrder(body: unknown): NewOrder {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw invalidInput([{ path: 'body', message: 'expected a JSON object like {"customer":"c-1","items":[{"sku":"TEA-1","quantity":2}]}' }]);
+    throw invalidInput([{ path: 'body', message: 'expected a JSON object like {"buyer":"c-1","recipient":"c-1","items":[{"sku":"TEA-1","quantity":2}]}' }]);
   }
   const input = body as Record<string, unknown>;
   const issues: Issue[] = [];
-  const customer = input.customer;
-  if (typeof customer !== 'string' || customer.trim() === '') {
-    issues.push({ path: 'customer', message: 'required: a non-empty string' });
-  } else if (customer.length > LIMITS.maxCustomerLength) {
-    issues.push({ path: 'customer', message: `at most ${LIMITS.maxCustomerLength} characters` });
-  }
+  const buyer = parseCustomerId(input.buyer, 'buyer', issues);
+  const recipient = parseCustomerId(input.recipient, 'recipient', issues);
   const items: OrderItem[] = [];
   if (!Array.isArray(input.items) || input.items.length === 0) {
     issues.push({ path: 'items', message: 'required: a non-empty array of {sku, quantity}' });
@@ -44,7 +41,19 @@ export function parseNewOrder(body: unknown): NewOrder {
     });
   }
   if (issues.length > 0) throw invalidInput(issues);
-  return { customer: (customer as string).trim(), items };
+  return { buyer: buyer as string, recipient: recipient as string, items };
+}
+
+function parseCustomerId(raw: unknown, path: string, issues: Issue[]): string | undefined {
+  if (typeof raw !== 'string' || raw.trim() === '') {
+    issues.push({ path, message: 'required: a non-empty string' });
+    return undefined;
+  }
+  if (raw.length > LIMITS.maxCustomerLength) {
+    issues.push({ path, message: `at most ${LIMITS.maxCustomerLength} characters` });
+    return undefined;
+  }
+  return raw.trim();
 }
 
 function parseItem(raw: unknown, path: string, issues: Issue[]): OrderItem | undefined {

@@ -3,9 +3,12 @@ import { baton, type BatonExpress } from '@baton/express';
 import type { Lifecycle, LifecycleOptions } from '@baton/lifecycle';
 import { createMetrics, type Metrics, type MetricsEndpointServerOptions, type MetricsOptions } from '@baton/metrics';
 import { createToggles, type ToggleSource, type Toggles } from '@baton/toggles';
+import type { Versioning } from '@baton/versioning';
 import {
   SSE_HEADERS,
   cancellationsPaused,
+  createOrdersVersioning,
+  orderEventData,
   ordersToggles,
   withSummary,
   SSE_HEARTBEAT_MS,
@@ -17,6 +20,7 @@ import {
   parseSlowMs,
   toErrorResponse,
   type OrderStore,
+  type OrdersApiVersion,
 } from '@baton/example-orders-domain';
 
 /** Options of {@link createApp}. */
@@ -44,6 +48,8 @@ export interface OrdersApp {
   lifecycle: Lifecycle;
   metrics: Metrics;
   toggles: Toggles<typeof ordersToggles.definitions>;
+  /** The API's versions: requests per version are on /metrics (`baton_api_version_requests_total`). */
+  versioning: Versioning<OrdersApiVersion>;
   store: OrderStore;
 }
 
@@ -64,6 +70,7 @@ export function createApp(options: CreateAppOptions = {}): OrdersApp {
     // The instance label of the metrics, also in every toggle context (a toggle can target one instance).
     ...(options.metrics?.instance === undefined ? {} : { instance: options.metrics.instance }),
   });
+  const versioning = createOrdersVersioning();
   const b = baton(app, {
     lifecycle: { service: 'orders', ...options.lifecycle, release: options.release ?? 'dev', checks: ordersChecks(store) },
     // Requests by route template and status, labelled with the release (taken from the lifecycle).
@@ -75,6 +82,9 @@ export function createApp(options: CreateAppOptions = {}): OrdersApp {
       userId: (req) => req.get('x-customer'),
       ...(options.toggleOverrides === undefined ? {} : { overrides: { allow: options.toggleOverrides as readonly (keyof typeof ordersToggles.definitions)[] } }),
     },
+    // Api-Version (or ?api_version=) per request; the handlers below speak the newest version only,
+    // and Baton moves bodies to and from older ones (see orders-domain/src/api-versions.ts).
+    versioning,
   });
   // Runs after the drain, when no request can need the store any more.
   b.lifecycle.onShutdown(() => store.close(), { name: 'orders store' });
@@ -91,7 +101,7 @@ export function createApp(options: CreateAppOptions = {}): OrdersApp {
   });
 
   // Before /orders/:id, which would otherwise take "events" for an id.
-  app.get('/orders/events', (req, res) => streamOrders(store, req, res));
+  app.get('/orders/events', (req, res) => streamOrders(store, versioning, req, res));
 
   app.get('/orders/:id', (req, res) => {
     const order = store.get(req.params.id);
@@ -115,16 +125,22 @@ export function createApp(options: CreateAppOptions = {}): OrdersApp {
   });
   app.use(errorHandler);
 
-  return { app, baton: b, lifecycle: b.lifecycle, metrics, toggles, store };
+  return { app, baton: b, lifecycle: b.lifecycle, metrics, toggles, versioning, store };
 }
 
-/** New and cancelled orders as Server-Sent Events, until the client leaves or the drain ends the stream. */
-function streamOrders(store: OrderStore, req: Request, res: Response): void {
+/**
+ * New and cancelled orders as Server-Sent Events, until the client leaves or
+ * the drain ends the stream. Each event is in the subscriber's API version
+ * (negotiated when the stream opened): a stream is not a `res.json` body
+ * Baton could bring down, so it goes down event by event.
+ */
+function streamOrders(store: OrderStore, versioning: Versioning<OrdersApiVersion>, req: Request, res: Response): void {
   // setHeader (via res.set), not writeHead: Baton reads the content type back to know the stream is long-lived.
   res.status(200).set(SSE_HEADERS);
   res.flushHeaders();
   res.write('retry: 2000\n\n');
-  const unsubscribe = store.subscribe((event) => res.write(formatSseEvent(event.type, event.order, event.order.id)));
+  const version = req.apiVersion;
+  const unsubscribe = store.subscribe((event) => res.write(formatSseEvent(event.type, orderEventData(versioning, event, version), event.order.id)));
   const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), SSE_HEARTBEAT_MS);
   heartbeat.unref();
   req.socket.setTimeout(0);

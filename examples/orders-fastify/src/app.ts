@@ -3,9 +3,12 @@ import { batonPlugin } from '@baton/fastify';
 import type { Lifecycle, LifecycleOptions } from '@baton/lifecycle';
 import { createMetrics, type Metrics, type MetricsEndpointServerOptions, type MetricsOptions } from '@baton/metrics';
 import { createToggles, type ToggleSource, type Toggles } from '@baton/toggles';
+import type { Versioning } from '@baton/versioning';
 import {
   SSE_HEADERS,
   cancellationsPaused,
+  createOrdersVersioning,
+  orderEventData,
   ordersToggles,
   withSummary,
   SSE_HEARTBEAT_MS,
@@ -17,6 +20,7 @@ import {
   parseSlowMs,
   toErrorResponse,
   type OrderStore,
+  type OrdersApiVersion,
 } from '@baton/example-orders-domain';
 
 /** Options of {@link createApp}. */
@@ -45,6 +49,8 @@ export interface OrdersApp {
   lifecycle: Lifecycle;
   metrics: Metrics;
   toggles: Toggles<typeof ordersToggles.definitions>;
+  /** The API's versions: requests per version are on /metrics (`baton_api_version_requests_total`). */
+  versioning: Versioning<OrdersApiVersion>;
   store: OrderStore;
 }
 
@@ -67,6 +73,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<OrdersA
     // The instance label of the metrics, also in every toggle context (a toggle can target one instance).
     ...(options.metrics?.instance === undefined ? {} : { instance: options.metrics.instance }),
   });
+  const versioning = createOrdersVersioning();
   await app.register(batonPlugin, {
     lifecycle: { service: 'orders', ...options.lifecycle, release: options.release ?? 'dev', checks: ordersChecks(store) },
     // Requests by route template and status, labelled with the release (taken from the lifecycle).
@@ -78,6 +85,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<OrdersA
       userId: (request) => request.headers['x-customer'] as string | undefined,
       ...(options.toggleOverrides === undefined ? {} : { overrides: { allow: options.toggleOverrides as readonly (keyof typeof ordersToggles.definitions)[] } }),
     },
+    // Api-Version (or ?api_version=) per request; the handlers below speak the newest version only,
+    // and Baton moves bodies to and from older ones (see orders-domain/src/api-versions.ts).
+    versioning,
   });
   // Registered after the plugin's "fastify close" hook, so it runs before it (hooks run in reverse).
   app.lifecycle.onShutdown(() => store.close(), { name: 'orders store' });
@@ -95,7 +105,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<OrdersA
   });
 
   // A static segment wins over /orders/:id in Fastify's router, whatever the order.
-  app.get('/orders/events', (request, reply) => streamOrders(store, request, reply));
+  app.get('/orders/events', (request, reply) => streamOrders(store, versioning, request, reply));
 
   app.get<IdParams>('/orders/:id', async (request) => {
     const order = store.get(request.params.id);
@@ -120,19 +130,27 @@ export async function createApp(options: CreateAppOptions = {}): Promise<OrdersA
     return { sleptMs: ms };
   });
 
-  return { app, lifecycle: app.lifecycle, metrics, toggles, store };
+  return { app, lifecycle: app.lifecycle, metrics, toggles, versioning, store };
 }
 
-/** New and cancelled orders as Server-Sent Events, until the client leaves or the drain ends the stream. */
-function streamOrders(store: OrderStore, request: FastifyRequest, reply: FastifyReply): void {
+/**
+ * New and cancelled orders as Server-Sent Events, until the client leaves or
+ * the drain ends the stream. Each event is in the subscriber's API version
+ * (negotiated when the stream opened): a stream is not a payload Baton could
+ * bring down, so it goes down event by event.
+ */
+function streamOrders(store: OrderStore, versioning: Versioning<OrdersApiVersion>, request: FastifyRequest, reply: FastifyReply): void {
   // The stream is written on the raw response, so Fastify must not answer it too.
   reply.hijack();
   const res = reply.raw;
+  // A hijacked reply sends none of the headers set on it: carry over Baton's (Api-Version, Vary, Deprecation).
+  for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) res.setHeader(name, value);
   // setHeader, not writeHead(status, headers): Baton reads the content type back to know the stream is long-lived.
   for (const [name, value] of Object.entries(SSE_HEADERS)) res.setHeader(name, value);
   res.writeHead(200);
   res.write('retry: 2000\n\n');
-  const unsubscribe = store.subscribe((event) => res.write(formatSseEvent(event.type, event.order, event.order.id)));
+  const version = request.apiVersion;
+  const unsubscribe = store.subscribe((event) => res.write(formatSseEvent(event.type, orderEventData(versioning, event, version), event.order.id)));
   const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), SSE_HEARTBEAT_MS);
   heartbeat.unref();
   request.raw.socket.setTimeout(0);
