@@ -1,18 +1,22 @@
 // `pnpm bench`: throughput side by side, then CPU per request of twins in one
 // process, the in-process costs of request tracking and of recording metrics,
-// then toggle evaluation through Baton against raw unleash-client, then the
-// drain benchmark, then bench/RESULTS.md with the machine, the date, the
-// command and the figures (the metrics and toggles comparisons in sections of
-// their own).
+// then toggle evaluation through Baton against raw unleash-client, then API
+// versioning (bare vs latest-version vs five-versions-behind requests), then
+// the drain benchmark, then bench/RESULTS.md with the machine, the date, the
+// command and the figures (the metrics, toggles and versioning comparisons in
+// sections of their own).
 //
 // Environment (all optional):
 //   BENCH_QUICK=1 (or --quick)  short run (~45 s throughput, 3 restarts per drain mode)
 //   BENCH_ONLY=a,b              throughput variants to run (ids from throughput-variants.ts; baselines always run)
 //   BENCH_ROUNDS=N              throughput rounds
-//   BENCH_SKIP=throughput|cpu|toggles|drain skip parts (comma-separated; cpu also skips the in-process costs).
-//                               Skipping throughput, cpu and drain runs the toggles part alone: RESULTS.md then keeps
-//                               everything but its Toggles section and rows; a run that skips toggles keeps those.
+//   BENCH_SKIP=throughput|cpu|toggles|versioning|drain skip parts (comma-separated; cpu also skips the in-process costs).
+//                               Skipping throughput, cpu and drain runs only the parts with sections of their own
+//                               (toggles, versioning): RESULTS.md then keeps everything but the sections and rows
+//                               of the parts that ran; a run that skips toggles or versioning keeps theirs.
 //   BENCH_TOGGLES_ROUNDS=N      alternating rounds of the toggles timing (default 100, quick 30)
+//   BENCH_VERSIONING_ROUNDS=N   rounds of the versioning twins (default 24, quick 8)
+//   BENCH_VERSIONING_THROUGHPUT_ROUNDS=N  separate-process rounds of the versioning part (default 4, quick 2; 0 skips them)
 //   BENCH_CALLGRIND=0|1         instruction counts of the toggles under valgrind (~3 min; default on, off in quick mode)
 //   BENCH_CPU_ROUNDS=N          rounds of the CPU-per-request measurement (default 30, quick 8)
 //   BENCH_RESTARTS=N            rolling restarts per drain mode (default 10)
@@ -28,6 +32,8 @@ import { metricsConsoleLines, metricsMarkdown, metricsTargetRows } from './metri
 import { runThroughputBench, type ThroughputResult } from './throughput.js';
 import { runTogglesBench, type TogglesBenchResult } from './toggles-compare.js';
 import { previousToggles, spliceToggles, togglesConsoleLines, togglesMarkdown, togglesTargetRows, type Provenance } from './toggles-report.js';
+import { runVersioningBench, type VersioningBenchResult } from './versioning-compare.js';
+import { previousVersioning, spliceVersioning, versioningConsoleLines, versioningMarkdown, versioningTargetRows } from './versioning-report.js';
 import { runTrackingCost, type TrackingCostResult } from './tracking-cost.js';
 import { decidingRatio, isBaton, percent, THROUGHPUT_TARGET, throughputMarkdown, throughputTable } from './throughput-report.js';
 
@@ -52,8 +58,8 @@ const resultsFile = fileURLToPath(new URL('../RESULTS.md', import.meta.url));
 const startedAt = new Date();
 // Read before anything runs: a commit made during the run must not be credited with its figures.
 const measuredCommit = gitCommit();
-// Only the toggles part: RESULTS.md keeps the other sections as they are.
-const togglesOnly = ['throughput', 'cpu', 'drain'].every((part) => skip.has(part)) && !skip.has('toggles');
+// Only parts with sections of their own (toggles, versioning): RESULTS.md keeps the other sections as they are.
+const sectionsOnly = ['throughput', 'cpu', 'drain'].every((part) => skip.has(part));
 const previousResults = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
 
 let throughput: ThroughputResult | undefined;
@@ -117,6 +123,24 @@ if (!skip.has('toggles')) {
   }
 }
 
+// API versioning: bare vs latest-version vs five-versions-behind requests, both frameworks (twins, separate processes, Baton's calls alone).
+let versioning: VersioningBenchResult | undefined;
+let versioningError: string | undefined;
+if (!skip.has('versioning')) {
+  try {
+    console.error('versioning: bare vs latest-version vs five-behind requests (checks, twins, separate processes)...');
+    const versioningRounds = numberEnv('BENCH_VERSIONING_ROUNDS');
+    const throughputRounds = countEnv('BENCH_VERSIONING_THROUGHPUT_ROUNDS');
+    versioning = await runVersioningBench({ quick, ...(versioningRounds ? { rounds: versioningRounds } : {}), ...(throughputRounds !== undefined ? { throughputRounds } : {}) });
+    for (const line of versioningConsoleLines(versioning)) console.log(line);
+    if (versioning.skipped.length > 0) process.exitCode = 1;
+  } catch (error) {
+    versioningError = messageOf(error);
+    console.error(`versioning benchmark failed: ${versioningError}`);
+    process.exitCode = 1;
+  }
+}
+
 let drain: DrainRow[] | undefined;
 let drainError: string | undefined;
 if (!skip.has('drain')) {
@@ -130,14 +154,26 @@ if (!skip.has('drain')) {
   }
 }
 
-if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ throughput, cpuCost, tracking, metricsCost, toggles, drain }, null, 2));
-if (togglesOnly && previousResults !== '') {
-  // The toggles part alone: only its section and rows change; a failed run leaves the file as it was.
+if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ throughput, cpuCost, tracking, metricsCost, toggles, versioning, drain }, null, 2));
+if (sectionsOnly && previousResults !== '') {
+  // Only parts with sections of their own ran: only their sections and rows change; a part that failed leaves its own as they were.
+  let text = previousResults;
+  const updated: string[] = [];
   if (toggles !== undefined) {
-    writeFileSync(resultsFile, spliceToggles(previousResults, togglesSection(), togglesTargetRows(toggles)));
-    console.log(`Updated the Toggles section of ${resultsFile}`);
-  } else {
-    console.error(`${resultsFile} left as it was: the toggles part did not finish.`);
+    text = spliceToggles(text, togglesSection(), togglesTargetRows(toggles));
+    updated.push('Toggles');
+  } else if (!skip.has('toggles')) {
+    console.error(`${resultsFile}: Toggles section left as it was: the toggles part did not finish.`);
+  }
+  if (versioning !== undefined) {
+    text = spliceVersioning(text, versioningSection(), versioningTargetRows(versioning));
+    updated.push('API versioning');
+  } else if (!skip.has('versioning')) {
+    console.error(`${resultsFile}: API versioning section left as it was: the versioning part did not finish.`);
+  }
+  if (updated.length > 0) {
+    writeFileSync(resultsFile, text);
+    console.log(`Updated the ${updated.join(' and ')} section${updated.length > 1 ? 's' : ''} of ${resultsFile}`);
   }
 } else {
   writeFileSync(resultsFile, resultsMarkdown());
@@ -277,6 +313,7 @@ function resultsMarkdown(): string {
     lines.push(skip.has('drain') ? 'Skipped in this run (`BENCH_SKIP=drain`).' : 'Not measured: `bench/src/drain.ts` is not present.', '');
   }
   lines.push(...togglesSection());
+  lines.push(...versioningSection());
   return `${lines.join('\n')}\n`;
 }
 
@@ -287,6 +324,23 @@ function togglesSection(): string[] {
     if (previous) return previous.section;
   }
   return togglesMarkdown(toggles, provenance(), togglesError ? `Not measured: the run failed (${togglesError}).` : 'Skipped in this run (`BENCH_SKIP=toggles`).');
+}
+
+/** The API versioning section: this run's, or (when this run skipped it) the one RESULTS.md had, with its own date and command. */
+function versioningSection(): string[] {
+  if (versioning === undefined && versioningError === undefined) {
+    const previous = previousVersioning(previousResults);
+    if (previous) return previous.section;
+  }
+  return versioningMarkdown(versioning, provenance(), versioningError ? `Not measured: the run failed (${versioningError}).` : 'Skipped in this run (`BENCH_SKIP=versioning`).');
+}
+
+function versioningRows(): string[] {
+  if (versioning === undefined && versioningError === undefined) {
+    const previous = previousVersioning(previousResults);
+    if (previous) return previous.rows;
+  }
+  return versioningTargetRows(versioning);
 }
 
 function togglesRows(): string[] {
@@ -339,6 +393,7 @@ function targetRows(): string[] {
       : '| Drain: Baton loses 0 requests | not measured | — |',
   );
   rows.push(...togglesRows());
+  rows.push(...versioningRows());
   return rows;
 }
 
@@ -385,6 +440,15 @@ function numberEnv(name: string): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer; got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/** A count that may be 0 (e.g. to turn a sub-part off). */
+function countEnv(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number ≥ 0; got ${JSON.stringify(raw)}`);
   return value;
 }
 
