@@ -74,8 +74,10 @@ describe('baton-api-changelog (node dist/changelog-cli.js)', () => {
   it('reads the export named by --export; a function is called for its result', async () => {
     const plain = renderChangelog(api.chain);
     expect(await run(['api.mjs', '--export', 'chain'], dir)).toEqual({ code: 0, stdout: plain, stderr: '' });
-    // A Versioning does not carry its retirements: the same changelog without deprecation notes.
-    expect(await run(['./api.mjs', '--export=createApiVersioning'], dir)).toEqual({ code: 0, stdout: plain, stderr: '' });
+    // A Versioning carries its retirements: the deprecation notes are there.
+    const retiring = renderChangelog(api.chain, { retirements: api.apiVersioning.retirements });
+    expect(retiring).not.toBe(plain);
+    expect(await run(['./api.mjs', '--export=createApiVersioning'], dir)).toEqual({ code: 0, stdout: retiring, stderr: '' });
     // The module path is relative to the current directory.
     expect((await run([join('..', dir.split('/').pop() as string, 'api.mjs'), '--export', 'chain'], dir)).stdout).toBe(plain);
   });

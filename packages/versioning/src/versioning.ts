@@ -3,7 +3,7 @@ import { createNegotiator, type NegotiableRequest, type NegotiationOptions, type
 import { routeNotInVersionProblem, type ProblemDetails } from './problem.js';
 import type { AnyVersionChange } from './version-change.js';
 import { createVersionChain, type VersionChain } from './version-chain.js';
-import { createVersionLifecycle, type VersionLifecycleOptions } from './version-lifecycle.js';
+import { createVersionLifecycle, type VersionLifecycleOptions, type VersionRetirement } from './version-lifecycle.js';
 import type { Versions } from './versions.js';
 
 /** Options of {@link createVersioning}. */
@@ -33,6 +33,8 @@ export type { CollectorHost };
 export interface Versioning<V extends string, R extends NegotiableRequest = NegotiableRequest> {
   readonly versions: Versions<V>;
   readonly chain: VersionChain<V>;
+  /** The retirement dates it was given (for the changelog). */
+  readonly retirements: Readonly<Partial<Record<V, VersionRetirement>>>;
   /** Negotiates `request`'s version: the version and the headers to send (resolved version, `Vary`, deprecation), or a problem (400, 406, 410). Counts it. */
   decide(request: R): VersionDecision<V>;
   /** The 404 problem when `route` ("GET /orders/:id") does not exist in `version` (added later, or removed by then); undefined when it does. */
@@ -75,6 +77,7 @@ export function createVersioning<V extends string, R extends NegotiableRequest =
   const versioning: Versioning<V, R> = {
     versions,
     chain,
+    retirements: Object.freeze({ ...options.retirements }),
     decide(request) {
       const negotiated = negotiate(request);
       if (negotiated.ok) {
