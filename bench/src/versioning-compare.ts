@@ -121,7 +121,7 @@ export interface VersioningBenchResult {
 /** Options of {@link runVersioningBench}. */
 export interface VersioningBenchOptions {
   quick?: boolean;
-  /** Twins rounds (default 24, quick 8). */
+  /** Twins rounds (default 20, quick 8). */
   rounds?: number;
   /** Separate-process throughput rounds (default 4, quick 2; 0 skips them). */
   throughputRounds?: number;
@@ -157,7 +157,7 @@ export async function runVersioningBench(options: VersioningBenchOptions = {}): 
         skipped.push({ framework, why });
         continue;
       }
-      frameworks.push(await measureFramework(framework, { quick, pinned, log, rounds: options.rounds ?? (quick ? 8 : 24), throughputRounds: options.throughputRounds ?? (quick ? 2 : 4) }));
+      frameworks.push(await measureFramework(framework, { quick, pinned, log, rounds: options.rounds ?? (quick ? 8 : 20), throughputRounds: options.throughputRounds ?? (quick ? 2 : 4) }));
     }
   } finally {
     if (pinned) pinSelf(`0-${cpus().length - 1}`);
@@ -250,7 +250,7 @@ function send(port: number, request: BenchRequest): Promise<Response> {
 
 async function measureTwins(framework: Framework, server: VersioningServer, settings: MeasureSettings): Promise<Record<Route, TwinRouteResult>> {
   // Bursts of ~0.1-0.3 s of one core: long enough for the CPU clock's resolution, short enough that the machine's drift between twins of a round stays small.
-  const amount = framework === 'express' ? 1500 : 4000;
+  const amount = framework === 'express' ? 1200 : 4000;
   const samples = Object.fromEntries(ROUTES.map((route) => [route, Object.fromEntries(TWINS.map((twin) => [twin, [] as number[]]))])) as Record<Route, Record<Twin, number[]>>;
   const failed: Record<Route, number> = { GET: 0, POST: 0 };
   // Warm-up: the JIT settles on every path before anything counts (a first pass came out up to 2x slower than a third).
@@ -312,7 +312,7 @@ function okCount(result: autocannon.Result, request: BenchRequest): number {
 
 async function measureThroughput(framework: Framework, settings: MeasureSettings): Promise<NonNullable<FrameworkVersioningResult['throughput']>> {
   const durationSeconds = settings.quick ? 0.75 : 1;
-  const warmupSeconds = settings.quick ? 1 : 2;
+  const warmupSeconds = settings.quick ? 1 : 1.5;
   const servers = new Map<ServerApp, VersioningServer>();
   try {
     for (const app of SERVERS) {

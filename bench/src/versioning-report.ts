@@ -7,7 +7,7 @@ import type { Provenance } from './toggles-report.js';
 import { percent } from './throughput-report.js';
 import { CHANGES, GET_ROUTE, LATEST, OLDEST, POST_ROUTE } from './versioning-fixture.js';
 import { ROUTES, SERVERS, VERSIONING_TARGET, type Framework, type FrameworkVersioningResult, type Route, type ServerApp, type Spread, type VersioningBenchResult } from './versioning-compare.js';
-import type { WorkCase } from './versioning-work.js';
+import type { VersioningWorkResult, WorkCase } from './versioning-work.js';
 
 export const VERSIONING_HEADING = '## API versioning';
 export const VERSIONING_ROW_PREFIX = '| API versioning:';
@@ -162,7 +162,9 @@ export function versioningMarkdown(result: VersioningBenchResult | undefined, pr
       `${route} ${percent(f.twins.routes[route].steps[name].ratio.median)} (rounds' middle half ${middle(f.twins.routes[route].steps[name].ratio, percent)})`;
     lines.push(
       `- ${NAMES[f.framework]}: latest vs bare ${ROUTES.map((r) => step(r, 'latest')).join(', ')}; Baton without versioning vs bare ${ROUTES.map((r) => step(r, 'baton')).join(', ')}; ` +
-        `target (≤ 3%, i.e. ≥ ${percent(VERSIONING_TARGET)}) against bare: **${worstShare(f, 'latest') >= VERSIONING_TARGET ? 'met' : 'not met'}**, against Baton without versioning: **${worstShare(f, 'versioningLatest') >= VERSIONING_TARGET ? 'met' : 'not met'}**; failed requests ${failed}.`,
+        `target (≤ 3%, i.e. ≥ ${percent(VERSIONING_TARGET)}) against bare: **${worstShare(f, 'latest') >= VERSIONING_TARGET ? 'met' : 'not met'}**, against Baton without versioning: **${worstShare(f, 'versioningLatest') >= VERSIONING_TARGET ? 'met' : 'not met'}**; failed requests ${failed}. ` +
+        `A latest-version request adds ${ROUTES.map((r) => `${r} ${signedUs(f.twins.routes[r].steps.versioningLatest.addedMicros.median)} µs`).join(', ')} over Baton without versioning` +
+        (result.work ? `, of which Baton's versioning calls themselves take ${ROUTES.map((r) => `${r} ${us((result.work as VersioningWorkResult).ns[`${r} latest`] / 1000)} µs`).join(', ')} (below); the rest is the adapter's hooks and the two more response headers (\`Api-Version\`, \`Vary\`).` : '.'),
     );
   }
   lines.push('');
