@@ -121,8 +121,10 @@ export interface VersioningBenchResult {
 /** Options of {@link runVersioningBench}. */
 export interface VersioningBenchOptions {
   quick?: boolean;
-  /** Twins rounds (default 20, quick 8). */
+  /** Twins rounds (default 40, quick 12). */
   rounds?: number;
+  /** Requests per twin burst (default: Express 600, Fastify 2,000). */
+  requestsPerBurst?: Partial<Record<Framework, number>>;
   /** Separate-process throughput rounds (default 4, quick 2; 0 skips them). */
   throughputRounds?: number;
   frameworks?: readonly Framework[];
@@ -157,7 +159,7 @@ export async function runVersioningBench(options: VersioningBenchOptions = {}): 
         skipped.push({ framework, why });
         continue;
       }
-      frameworks.push(await measureFramework(framework, { quick, pinned, log, rounds: options.rounds ?? (quick ? 8 : 20), throughputRounds: options.throughputRounds ?? (quick ? 2 : 4) }));
+      frameworks.push(await measureFramework(framework, { quick, pinned, log, ...(options.requestsPerBurst ? { requestsPerBurst: options.requestsPerBurst } : {}), rounds: options.rounds ?? (quick ? 12 : 40), throughputRounds: options.throughputRounds ?? (quick ? 2 : 4) }));
     }
   } finally {
     if (pinned) pinSelf(`0-${cpus().length - 1}`);
@@ -192,6 +194,7 @@ async function unsupported(framework: Framework): Promise<string | undefined> {
 
 interface MeasureSettings {
   quick: boolean;
+  requestsPerBurst?: Partial<Record<Framework, number>>;
   pinned: boolean;
   rounds: number;
   throughputRounds: number;
@@ -249,8 +252,10 @@ function send(port: number, request: BenchRequest): Promise<Response> {
 // ---- Twins ---------------------------------------------------------------------
 
 async function measureTwins(framework: Framework, server: VersioningServer, settings: MeasureSettings): Promise<Record<Route, TwinRouteResult>> {
-  // Bursts of ~0.1-0.3 s of one core: long enough for the CPU clock's resolution, short enough that the machine's drift between twins of a round stays small.
-  const amount = framework === 'express' ? 1200 : 4000;
+  // Short bursts (~0.1 s of one core) and many rounds: the neighbours' load moves within seconds, so
+  // same-round pairs close in time agree best, and a median over 40 rounds settled where one over 20
+  // rounds of bursts four times longer did not (the rounds' ratios spread as much either way).
+  const amount = settings.requestsPerBurst?.[framework] ?? (framework === 'express' ? 600 : 2000);
   const samples = Object.fromEntries(ROUTES.map((route) => [route, Object.fromEntries(TWINS.map((twin) => [twin, [] as number[]]))])) as Record<Route, Record<Twin, number[]>>;
   const failed: Record<Route, number> = { GET: 0, POST: 0 };
   // Warm-up: the JIT settles on every path before anything counts (a first pass came out up to 2x slower than a third).
