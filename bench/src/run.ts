@@ -15,7 +15,7 @@
 //                               (toggles, versioning): RESULTS.md then keeps everything but the sections and rows
 //                               of the parts that ran; a run that skips toggles or versioning keeps theirs.
 //   BENCH_TOGGLES_ROUNDS=N      alternating rounds of the toggles timing (default 100, quick 30)
-//   BENCH_VERSIONING_ROUNDS=N   rounds of the versioning twins (default 40, quick 12)
+//   BENCH_VERSIONING_ROUNDS=N   rounds of the versioning twins (default 32, quick 12)
 //   BENCH_VERSIONING_THROUGHPUT_ROUNDS=N  separate-process rounds of the versioning part (default 4, quick 2; 0 skips them)
 //   BENCH_CALLGRIND=0|1         instruction counts of the toggles under valgrind (~3 min; default on, off in quick mode)
 //   BENCH_CPU_ROUNDS=N          rounds of the CPU-per-request measurement (default 30, quick 8)

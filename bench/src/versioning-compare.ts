@@ -121,7 +121,7 @@ export interface VersioningBenchResult {
 /** Options of {@link runVersioningBench}. */
 export interface VersioningBenchOptions {
   quick?: boolean;
-  /** Twins rounds (default 40, quick 12). */
+  /** Twins rounds (default 32, quick 12). */
   rounds?: number;
   /** Requests per twin burst (default: Express 600, Fastify 2,000). */
   requestsPerBurst?: Partial<Record<Framework, number>>;
@@ -159,7 +159,7 @@ export async function runVersioningBench(options: VersioningBenchOptions = {}): 
         skipped.push({ framework, why });
         continue;
       }
-      frameworks.push(await measureFramework(framework, { quick, pinned, log, ...(options.requestsPerBurst ? { requestsPerBurst: options.requestsPerBurst } : {}), rounds: options.rounds ?? (quick ? 12 : 40), throughputRounds: options.throughputRounds ?? (quick ? 2 : 4) }));
+      frameworks.push(await measureFramework(framework, { quick, pinned, log, ...(options.requestsPerBurst ? { requestsPerBurst: options.requestsPerBurst } : {}), rounds: options.rounds ?? (quick ? 12 : 32), throughputRounds: options.throughputRounds ?? (quick ? 2 : 4) }));
     }
   } finally {
     if (pinned) pinSelf(`0-${cpus().length - 1}`);
@@ -253,7 +253,7 @@ function send(port: number, request: BenchRequest): Promise<Response> {
 
 async function measureTwins(framework: Framework, server: VersioningServer, settings: MeasureSettings): Promise<Record<Route, TwinRouteResult>> {
   // Short bursts (~0.1 s of one core) and many rounds: the neighbours' load moves within seconds, so
-  // same-round pairs close in time agree best, and a median over 40 rounds settled where one over 20
+  // same-round pairs close in time agree best, and a median over 32 rounds settled where one over 20
   // rounds of bursts four times longer did not (the rounds' ratios spread as much either way).
   const amount = settings.requestsPerBurst?.[framework] ?? (framework === 'express' ? 600 : 2000);
   const samples = Object.fromEntries(ROUTES.map((route) => [route, Object.fromEntries(TWINS.map((twin) => [twin, [] as number[]]))])) as Record<Route, Record<Twin, number[]>>;
@@ -328,13 +328,13 @@ async function measureThroughput(framework: Framework, settings: MeasureSettings
     settings.log(`versioning: ${framework} throughput — ${SERVERS.length} server processes${settings.pinned ? ' on CPU 1, load on CPU 0' : ''}; warm-up ${warmupSeconds} s each, then ${settings.throughputRounds} rounds of ${durationSeconds} s per app and route`);
     for (const app of SERVERS) for (const route of ROUTES) await timedRound(serverOf(servers, app), app, route, warmupSeconds / ROUTES.length);
     const samples = Object.fromEntries(ROUTES.map((route) => [route, Object.fromEntries(SERVERS.map((app) => [app, [] as ThroughputSample[]]))])) as Record<Route, Record<ServerApp, ThroughputSample[]>>;
-    // Bounded: at most 3 s (quick 1 s) of waiting for a quiet machine per round, 20 s in all.
-    let quietBudgetMs = 20_000;
+    // Bounded: at most 2 s (quick 1 s) of waiting for a quiet machine per round and route, 10 s in all per framework.
+    let quietBudgetMs = 10_000;
     for (let round = 0; round < settings.throughputRounds; round += 1) {
       const shift = round % SERVERS.length;
       const order = [...SERVERS.slice(shift), ...SERVERS.slice(0, shift)];
       for (const route of round % 2 === 0 ? ROUTES : [...ROUTES].reverse()) {
-        quietBudgetMs -= await waitForQuiet(FOREIGN_LOAD_LIMIT, Math.min(settings.quick ? 1000 : 3000, Math.max(0, quietBudgetMs)));
+        quietBudgetMs -= await waitForQuiet(FOREIGN_LOAD_LIMIT, Math.min(settings.quick ? 1000 : 2000, Math.max(0, quietBudgetMs)));
         for (const app of round % 2 === 0 ? order : [...order].reverse()) samples[route][app].push(await timedRound(serverOf(servers, app), app, route, durationSeconds));
       }
     }
