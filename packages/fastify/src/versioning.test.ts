@@ -85,6 +85,31 @@ describe('versioning on Fastify', () => {
     expect((await fetchText(`${url}/livez`, { headers: { 'api-version': 'garbage' } })).status).toBe(200);
   });
 
+  it('keeps the response schema filtering for old clients, and turns a throwing transform into a 500', async () => {
+    const app = Fastify();
+    apps.push(app);
+    const boom = versionChange({ version: '2025-03-01', description: 'Boom.', routes: ['GET /boom'], response: { downgrade: () => { throw new Error('boom'); } } });
+    await app.register(batonPlugin, { versioning: createVersioning({ versions, changes: [splitCustomer, refunds, boom] }) });
+    app.get('/boom', async () => ({ ok: true }));
+    const order = { type: 'object', properties: { id: { type: 'string' }, customerId: { type: 'string' }, customerName: { type: 'string' } } };
+    // The handler leaks a field the schema does not list: no client of any version may see it.
+    app.get<{ Params: { id: string } }>('/orders/:id', { schema: { response: { 200: order } } }, async (request) => {
+      return { id: request.params.id, customerId: 'c7', customerName: 'Ada', passwordHash: 'x' };
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const latest = await fetchText(`${url}/orders/o1`, { headers: { 'api-version': '2025-03-01' } });
+    expect(JSON.parse(latest.body)).toEqual({ id: 'o1', customerId: 'c7', customerName: 'Ada' });
+    const old = await fetchText(`${url}/orders/o1`, { headers: { 'api-version': '2024-01-10' } });
+    expect(old.headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(old.body)).toEqual({ id: 'o1', customer: 'c7:Ada' });
+    const broken = await fetchText(`${url}/boom`, { headers: { 'api-version': '2024-09-01' } });
+    expect(broken.status).toBe(500);
+    expect(JSON.parse(broken.body)).toMatchObject({ statusCode: 500, code: 'BATON_ERR_VERSION_TRANSFORM' });
+    expect(JSON.parse((await fetchText(`${url}/boom`, { headers: { 'api-version': '2025-03-01' } })).body)).toEqual({ ok: true });
+    expect((await fetchText(`${url}/orders/o1`)).status).toBe(200); // still serving
+  });
+
   it('counts requests per version in the metrics', async () => {
     const { url, metrics } = await start();
     await fetchText(`${url}/orders/o1`, { headers: { 'api-version': '2025-03-01' } });
