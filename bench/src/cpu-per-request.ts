@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { stopChild } from './process-control.js';
 import { ORDER_PATH, ORDER_ROUTE } from './servers/order-route.js';
 import { serverNodeFlags } from './throughput-server.js';
 
@@ -105,22 +106,8 @@ async function measure(framework: 'express' | 'fastify', options: CpuPerRequestO
       failed,
     };
   } finally {
-    await stopPaired(child);
+    await stopChild(child);
   }
-}
-
-/**
- * Ends the paired server the way that lets `--cpu-prof` write its profile:
- * the IPC channel closes and it exits by itself; SIGKILL if it has not after 5 s.
- */
-async function stopPaired(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  if (child.connected) child.disconnect();
-  else child.kill();
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** One bounded burst of keep-alive load; CPU time of the server process around it. */

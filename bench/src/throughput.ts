@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
+import { canPin, pinSelf } from './process-control.js';
 import { ORDER_PATH, ORDER_ROUTE, orderBody } from './servers/order-route.js';
 import { runDuel, summarizeDuels, type Duel, type DuelResult } from './throughput-duel.js';
 import { waitForQuiet } from './throughput-machine-load.js';
@@ -268,19 +268,4 @@ function serverOf(servers: Map<string, ThroughputServer>, variant: ThroughputVar
   const server = servers.get(variant.id);
   if (!server) throw new Error(`${variant.id}: not started`);
   return server;
-}
-
-function canPin(): boolean {
-  if (process.platform !== 'linux' || availableParallelism() < 2) return false;
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Sets this process's CPU affinity (every thread), e.g. "0" or "0-1". */
-function pinSelf(cpus: string): void {
-  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
 }

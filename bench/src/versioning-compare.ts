@@ -17,11 +17,12 @@
 //
 // Everything is bounded: bursts by request count, rounds by duration, waits
 // for a quiet machine by a budget; servers exit when this process goes away.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { availableParallelism, cpus } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import autocannon from 'autocannon';
+import { canPin, pinSelf, stopChild } from './process-control.js';
 import { benchRequest, bodySizes, CHANGES, LATEST, OLDEST, VERSION_LIST, type BenchRequest, type Client } from './versioning-fixture.js';
 import type { VersioningApp } from './versioning-server.js';
 import { FOREIGN_LOAD_LIMIT } from './throughput.js';
@@ -446,17 +447,6 @@ async function startServer(framework: Framework, apps: readonly VersioningApp[],
   }
 }
 
-/** Closes the IPC channel (the server exits by itself, which lets --cpu-prof write); SIGKILL after 5 s. */
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  if (child.connected) child.disconnect();
-  else child.kill();
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
 function nextMessage(child: ChildProcess, timeoutMs = 30_000): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -480,19 +470,4 @@ function spreadOf(values: readonly number[]): Spread {
   const sorted = values.filter(Number.isFinite).toSorted((a, b) => a - b);
   const at = (q: number): number => (sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1)))] as number));
   return { median: median(sorted), q1: at(0.25), q3: at(0.75) };
-}
-
-function canPin(): boolean {
-  if (process.platform !== 'linux' || availableParallelism() < 2) return false;
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Sets this process's CPU affinity (every thread), e.g. "0" or "0-1". */
-function pinSelf(list: string): void {
-  execFileSync('taskset', ['-a', '-p', '-c', list, String(process.pid)], { stdio: 'ignore' });
 }
