@@ -4,6 +4,7 @@
 // only this section and these rows, and a run that skips it keeps them.
 import { CASES, TOGGLES_TARGET, type TogglesBenchResult } from './toggles-compare.js';
 import { TOGGLE_SHAPES } from './toggles-fixture.js';
+import { previousSection, spliceSection } from './results-sections.js';
 
 /** Baton's extra bytes per call above which it counts as allocating: half the smallest heap object (16 bytes), so one allocation every other call shows. */
 export const ALLOCATION_TOLERANCE_BYTES = 8;
@@ -212,15 +213,7 @@ export function togglesMarkdown(result: TogglesBenchResult | undefined, provenan
 
 /** The lines of the Toggles section of a RESULTS.md text, and its Targets rows; undefined when it has none. */
 export function previousToggles(text: string): { section: string[]; rows: string[] } | undefined {
-  const lines = text.split('\n');
-  const start = lines.indexOf(TOGGLES_HEADING);
-  if (start < 0) return undefined;
-  let end = lines.findIndex((line, i) => i > start && line.startsWith('## '));
-  if (end < 0) end = lines.length;
-  const section = lines.slice(start, end);
-  while (section.length > 0 && section[section.length - 1] === '') section.pop();
-  section.push('');
-  return { section, rows: lines.filter((line) => line.startsWith(ROW_PREFIX)) };
+  return previousSection(text, TOGGLES_HEADING, ROW_PREFIX);
 }
 
 /**
@@ -228,27 +221,5 @@ export function previousToggles(text: string): { section: string[]; rows: string
  * (added at the end of the file and of the Targets table when absent).
  */
 export function spliceToggles(text: string, section: readonly string[], rows: readonly string[]): string {
-  const lines = text.replace(/\n+$/, '').split('\n');
-  // The section.
-  const start = lines.indexOf(TOGGLES_HEADING);
-  if (start >= 0) {
-    let end = lines.findIndex((line, i) => i > start && line.startsWith('## '));
-    if (end < 0) end = lines.length;
-    lines.splice(start, end - start, ...section);
-  } else {
-    lines.push('', ...section);
-  }
-  // The Targets rows.
-  const kept = lines.filter((line) => !line.startsWith(ROW_PREFIX));
-  const targets = kept.indexOf('## Targets');
-  if (targets >= 0) {
-    let last = targets;
-    for (let i = targets + 1; i < kept.length; i += 1) {
-      const line = kept[i] as string;
-      if (line.startsWith('## ')) break;
-      if (line.startsWith('|')) last = i;
-    }
-    if (last > targets) kept.splice(last + 1, 0, ...rows);
-  }
-  return `${kept.join('\n').replace(/\n+$/, '')}\n`;
+  return spliceSection(text, TOGGLES_HEADING, ROW_PREFIX, section, rows);
 }
