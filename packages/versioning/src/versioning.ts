@@ -64,15 +64,20 @@ export function createVersioning<V extends string, R extends NegotiableRequest =
   const responseHeader = options.responseHeader ?? (options.negotiation?.header === false ? 'Api-Version' : (options.negotiation?.header ?? 'Api-Version'));
   // Counts by "version source": a fixed, small set of keys (versions × sources + refusals).
   const counts = new Map<string, { version: string; source: string; count: number }>();
-  const count = (version: string, source: string): void => {
+  // The counter of a version and source, created on first use (its count is then 0).
+  const counter = (version: string, source: string): { version: string; source: string; count: number } => {
     const key = `${version}\u0000${source}`;
-    const entry = counts.get(key);
-    if (entry === undefined) counts.set(key, { version, source, count: 1 });
-    else entry.count += 1;
+    let entry = counts.get(key);
+    if (entry === undefined) counts.set(key, (entry = { version, source, count: 0 }));
+    return entry;
+  };
+  const count = (version: string, source: string): void => {
+    counter(version, source).count += 1;
   };
   let metricsBound = false;
-  // Decisions served alike, by source then version: a handful of entries.
-  const served = new Map<string, Map<string, VersionDecision<V>>>();
+  // Decisions served alike, by source then version (a handful of entries), each with its counter, so
+  // the common case neither allocates nor builds a key.
+  const served = new Map<string, Map<string, { decision: VersionDecision<V>; usage: { count: number } }>>();
 
   const versioning: Versioning<V, R> = {
     versions,
@@ -84,8 +89,8 @@ export function createVersioning<V extends string, R extends NegotiableRequest =
         // The common case, built once per version and Vary list: no allocation per request.
         const cached = served.get(negotiated.source)?.get(negotiated.version);
         if (cached !== undefined) {
-          count(negotiated.version, negotiated.source);
-          return cached;
+          cached.usage.count += 1;
+          return cached.decision;
         }
       }
       const vary = negotiated.vary.length === 0 ? [] : [['Vary', negotiated.vary.join(', ')] as const];
@@ -105,7 +110,7 @@ export function createVersioning<V extends string, R extends NegotiableRequest =
       if (standing.headers.length === 0) {
         let byVersion = served.get(negotiated.source);
         if (byVersion === undefined) served.set(negotiated.source, (byVersion = new Map()));
-        byVersion.set(negotiated.version, decision);
+        byVersion.set(negotiated.version, { decision, usage: counter(negotiated.version, negotiated.source) });
       }
       return decision;
     },

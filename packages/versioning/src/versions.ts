@@ -77,6 +77,8 @@ export function defineVersions<const V extends string>(options: VersionsOptions<
   const byName = new Map<string, number>(list.map((version, index) => [version, index]));
   const defaultVersion = resolveDefault(options.default ?? 'oldest', byName, oldest, latest, list);
   const supported = list.join(', ');
+  // A request naming a version exactly (the common case) gets one of these, not a new object.
+  const exactly = new Map<string, Resolution<V>>(list.map((version) => [version, Object.freeze({ ok: true as const, version, exact: true })]));
 
   return Object.freeze({
     scheme,
@@ -91,8 +93,8 @@ export function defineVersions<const V extends string>(options: VersionsOptions<
       return (byName.get(a) ?? Number.NaN) - (byName.get(b) ?? Number.NaN);
     },
     resolve(requested: string): Resolution<V> {
-      const index = byName.get(requested);
-      if (index !== undefined) return { ok: true, version: list[index] as V, exact: true };
+      const exact = exactly.get(requested);
+      if (exact !== undefined) return exact;
       const key = typeof requested === 'string' ? scheme.key(requested) : undefined;
       if (key === undefined) {
         return { ok: false, problem: 'malformed', message: `${quote(requested)} is not ${scheme.expected}. Supported versions: ${supported}.` };
