@@ -17,3 +17,4 @@ export {
   type OrderPageBefore2026,
   type OrdersApiVersion,
 } from './api-versions.js';
+export { ordersProviderStates, type OrdersProviderStates } from './provider-states.js';
