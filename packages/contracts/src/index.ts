@@ -1,0 +1,8 @@
+export { verifyProvider, type VerifyProviderOptions } from './verify-provider.js';
+export { defineStates, type ProviderStates, type StateHandler, type StateHandlers, type StateParams } from './define-states.js';
+export { type PactSource, type ConsumerVersionSelector, type LocalInteraction } from './pact-source.js';
+export { type ServeTarget, type StartedServer } from './serve-target.js';
+export { type VerificationResult, type InteractionOutcome } from './verification-result.js';
+export { toJUnitXml, writeJUnitReport } from './junit-report.js';
+export { ciDefaults } from './ci-defaults.js';
+export * from './can-i-deploy.js';
