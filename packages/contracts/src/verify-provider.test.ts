@@ -130,6 +130,34 @@ describe('verifyProvider', () => {
     expect(await readFile(join(dir, 'junit-broken.xml'), 'utf8')).toContain('<failure');
   });
 
+  it('verifies a server started by the core serve() and waits for its readiness', async () => {
+    const orders: Orders = new Map();
+    const { serve, createLifecycle } = await import('@baton/lifecycle');
+    const lifecycle = createLifecycle({ shutdown: { propagationDelayMs: 0 } });
+    let startupDone = false;
+    const result = await verifyProvider({
+      start: () =>
+        serve({
+          handler: expressApp(orders),
+          lifecycle,
+          port: 0,
+          host: '127.0.0.1',
+          signals: false,
+          exit: false,
+          startup: async () => {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            startupDone = true;
+          },
+        }),
+      provider: PROVIDER,
+      pacts: { files: [pactFile] },
+      states: states(orders),
+    });
+    expect(startupDone).toBe(true);
+    expect(result.passed, result.summary).toBe(true);
+    expect(lifecycle.state).toBe('stopped');
+  });
+
   it('fails an interaction whose provider state has no handler', async () => {
     const orders: Orders = new Map([['o1', { id: 'o1', total: 42 }]]);
     const result = await verifyProvider({ app: expressApp(orders), provider: PROVIDER, pacts: { files: [pactFile] }, states: defineStates<{}>()({}) });

@@ -50,8 +50,9 @@ export type VerifyProviderOptions = CommonOptions & ({ app: unknown; start?: nev
 export async function verifyProvider(options: VerifyProviderOptions): Promise<VerificationResult> {
   const resolved = resolveOptions(options);
   const source = await resolvePactSource(options.pacts);
-  const pact = await loadPact();
+  // Before the import: Pact reads it when it first reports.
   if (options.telemetry !== true && process.env['PACT_DO_NOT_TRACK'] === undefined) process.env['PACT_DO_NOT_TRACK'] = 'true';
+  const pact = await loadPact();
 
   const running = await serveTarget(options.start ? { start: options.start } : { app: options.app });
   let result: VerificationResult;
