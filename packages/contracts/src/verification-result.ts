@@ -7,6 +7,8 @@ export interface InteractionOutcome {
   consumer: string | undefined;
   description: string;
   status: 'passed' | 'failed';
+  /** The pact is pending (enablePending): its failure does not fail the verification. */
+  pending?: boolean;
   /** Readable reasons, empty when passed. */
   failures: string[];
 }
@@ -27,29 +29,51 @@ interface RawError {
 }
 
 /** Reads the verifier's JSON report (from pact_ffi) into per-interaction reasons. */
-export function parseVerifierReport(text: string): { raw: unknown; errors: Map<string, string[]>; result: boolean | undefined } {
+/** One entry of pact_ffi's `interactionResults` (present in pact_ffi 0.4.x reports). */
+export interface ReportedInteraction {
+  consumer: string | undefined;
+  description: string;
+  states: string[];
+  ok: boolean;
+  pending: boolean;
+  reasons: string[];
+}
+
+export function parseVerifierReport(text: string): {
+  raw: unknown;
+  errors: Map<string, string[]>;
+  interactions: ReportedInteraction[] | undefined;
+  result: boolean | undefined;
+} {
   const errors = new Map<string, string[]>();
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
-    return { raw: text, errors, result: undefined };
+    return { raw: text, errors, interactions: undefined, result: undefined };
   }
-  const report = raw as { result?: unknown; errors?: unknown };
+  const report = raw as { result?: unknown; errors?: unknown; interactionResults?: unknown };
+  const interactions = Array.isArray(report.interactionResults)
+    ? (report.interactionResults as Record<string, unknown>[]).map((entry) => ({
+        consumer: typeof entry['consumer'] === 'string' ? entry['consumer'] : undefined,
+        description: String(entry['description'] ?? ''),
+        states: Array.isArray(entry['providerStates']) ? (entry['providerStates'] as unknown[]).map(String) : [],
+        ok: entry['result'] === 'OK',
+        pending: entry['pending'] === true,
+        reasons: entry['result'] === 'OK' ? [] : describeRawMismatch(entry['mismatch'] as RawError['mismatch']),
+      }))
+    : undefined;
   for (const entry of (Array.isArray(report.errors) ? report.errors : []) as RawError[]) {
     const name = String(entry.interaction ?? '(unknown interaction)');
-    const reasons = errors.get(name) ?? [];
-    const mismatch = entry.mismatch;
-    if (mismatch && Array.isArray(mismatch.mismatches)) {
-      for (const m of mismatch.mismatches as Record<string, unknown>[]) reasons.push(describeMismatch(m));
-    } else if (mismatch && typeof mismatch.message === 'string') {
-      reasons.push(mismatch.message);
-    } else {
-      reasons.push(JSON.stringify(entry.mismatch ?? entry));
-    }
-    errors.set(name, reasons);
+    errors.set(name, [...(errors.get(name) ?? []), ...describeRawMismatch(entry.mismatch)]);
   }
-  return { raw, errors, result: typeof report.result === 'boolean' ? report.result : undefined };
+  return { raw, errors, interactions, result: typeof report.result === 'boolean' ? report.result : undefined };
+}
+
+function describeRawMismatch(mismatch: RawError['mismatch']): string[] {
+  if (mismatch && Array.isArray(mismatch.mismatches)) return (mismatch.mismatches as Record<string, unknown>[]).map(describeMismatch);
+  if (mismatch && typeof mismatch.message === 'string') return [mismatch.message];
+  return [mismatch === undefined ? 'failed (no details reported)' : JSON.stringify(mismatch)];
 }
 
 function describeMismatch(m: Record<string, unknown>): string {
@@ -71,6 +95,16 @@ export function buildResult(input: {
   const seen = new Set<string>();
   const stateReasons = (states: readonly string[]) =>
     stateFailures.filter((f) => states.includes(f.state)).map((f) => `provider state "${f.state}": ${f.reason}`);
+  if (report.interactions !== undefined) {
+    // The verifier listed every interaction it ran, with its provider states: the most precise source.
+    for (const reported of report.interactions) {
+      const reasons = [...stateReasons(reported.states), ...reported.reasons];
+      const outcome: InteractionOutcome = { consumer: reported.consumer, description: reported.description, status: reasons.length ? 'failed' : 'passed', failures: [...new Set(reasons)] };
+      if (reported.pending) outcome.pending = true;
+      outcomes.push(outcome);
+    }
+    return summarize(outcomes, report, input.crashed);
+  }
   for (const interaction of input.interactions ?? []) {
     const keys = [...report.errors.keys()].filter((key) => namesInteraction(key, interaction.consumer, interaction.description));
     for (const key of keys) seen.add(key);
@@ -88,8 +122,15 @@ export function buildResult(input: {
       outcomes.push({ consumer: undefined, description: `provider state "${failure.state}"`, status: 'failed', failures: [failure.reason] });
     }
   }
-  const failed = outcomes.filter((o) => o.status === 'failed');
-  const passed = failed.length === 0 && input.crashed === undefined && report.result !== false;
+  return summarize(outcomes, report, input.crashed);
+}
+
+function summarize(outcomes: InteractionOutcome[], report: ReturnType<typeof parseVerifierReport>, crashed: string | undefined): VerificationResult {
+  const input = { crashed };
+  // A pending pact (the broker's enablePending) reports failures without failing the build.
+  const failed = outcomes.filter((o) => o.status === 'failed' && !o.pending);
+  const stateFailed = outcomes.some((o) => o.status === 'failed' && o.failures.some((f) => f.startsWith('provider state ')));
+  const passed = failed.length === 0 && !stateFailed && input.crashed === undefined && (report.result !== false || onlyPendingFailed(report));
   const lines: string[] = [];
   if (input.crashed !== undefined) lines.push(`Verification could not run: ${input.crashed}`);
   if (failed.length > 0) {
@@ -107,4 +148,8 @@ export function buildResult(input: {
 // pact_ffi names an interaction "Verifying a pact between <consumer> and <provider>[ Given <state>] - <description>".
 function namesInteraction(key: string, consumer: string, description: string): boolean {
   return key === description || (key.startsWith(`Verifying a pact between ${consumer} and `) && key.endsWith(` - ${description}`));
+}
+
+function onlyPendingFailed(report: ReturnType<typeof parseVerifierReport>): boolean {
+  return report.interactions !== undefined && report.interactions.every((i) => i.ok || i.pending);
 }
