@@ -180,6 +180,33 @@ describe('verifyProvider', () => {
     ).rejects.toThrow(/database is down/);
   });
 
+  it('fails an interaction whose provider state teardown throws', async () => {
+    const orders: Orders = new Map();
+    const failingTeardown = defineStates<{ 'order exists': { id: string } }>()({
+      'order exists': {
+        setup: ({ id }) => void orders.set(id, { id, total: 42 }),
+        teardown: () => {
+          throw new Error('could not clean up');
+        },
+      },
+    });
+    const result = await verifyProvider({ app: expressApp(orders), provider: PROVIDER, pacts: { files: [pactFile] }, states: failingTeardown });
+    expect(result.passed).toBe(false);
+    expect(result.interactions.find((o) => o.description === 'a request for an order')?.failures).toEqual(['provider state "order exists": teardown threw: could not clean up']);
+  });
+
+  it('uses a Fastify app that already has batonPlugin, and closes it after a failed verification', async () => {
+    const { batonPlugin } = await import('@baton/fastify');
+    const orders: Orders = new Map();
+    const app = fastifyApp(orders);
+    await app.register(batonPlugin, { lifecycle: { shutdown: { propagationDelayMs: 0 } } });
+    const result = await verifyProvider({ app, provider: PROVIDER, pacts: { files: [pactFile] } });
+    expect(result.passed).toBe(false);
+    expect(result.summary).toContain('no handler for this state');
+    expect(app.server.listening).toBe(false);
+    expect(app.lifecycle.state).toBe('stopped');
+  });
+
   it('rejects bad options with a clear error before serving anything', async () => {
     const orders: Orders = new Map();
     const bad = [
