@@ -1,10 +1,10 @@
 import type { OrderStore } from './order-store.js';
 
-/** The params of each provider state the consumers' pacts use (examples/orders-consumer). */
-export interface OrdersProviderStates {
+/** The params of each provider state the consumers' pacts use (examples/orders-consumer). A type, not an interface, so it fits `defineStates<...>()`. */
+export type OrdersProviderStates = {
   'an order exists': { buyer: string; recipient: string };
   'no order exists': Record<string, never>;
-}
+};
 
 /**
  * Sets up each provider state in the store a provider under verification

@@ -71,7 +71,7 @@ export interface CanIDeployResult {
 // JSON, or JSON in a shape this client does not know. The code belongs in
 // @baton/lifecycle's ERROR_CODES catalog; until it is there, the double cast
 // keeps this file compiling (and is harmless once it is).
-const BROKER_ERROR = 'BATON_ERR_BROKER' as string as BatonErrorCode;
+const BROKER_ERROR = 'BATON_ERR_BROKER' satisfies BatonErrorCode;
 
 const WHERE = 'canIDeploy';
 const DEFAULT_TIMEOUT_MS = 10_000;

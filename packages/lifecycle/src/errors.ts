@@ -37,6 +37,12 @@ export const ERROR_CODES = {
   BATON_ERR_TOGGLE_EVALUATION: 'A toggle evaluation failed; the fallback was served.',
   /** A version change's transform threw (a bug in the change); the message names the change and the route. */
   BATON_ERR_VERSION_TRANSFORM: 'A version change transform failed.',
+  /** @pact-foundation/pact or its native library could not be loaded. */
+  BATON_ERR_PACT_UNAVAILABLE: 'Pact (or its native library) could not be loaded.',
+  /** Contract verification could not run at all (the verifier crashed or was invoked wrongly). */
+  BATON_ERR_VERIFICATION: 'Contract verification could not run.',
+  /** A Pact Broker could not be reached or gave an answer that cannot be read. */
+  BATON_ERR_BROKER: 'The Pact Broker could not be reached or its answer could not be read.',
 } as const;
 
 export type BatonErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,40 @@
+// Provider verification of the orders service on Fastify against the pacts
+// its consumers wrote (examples/orders-consumer/pacts): the service is served
+// through Baton exactly as in production and checked by Pact's real verifier.
+// The mobile app's pact is pinned to API version 2025-01-15, so this also
+// proves old clients still get the shape they were written for.
+import { fileURLToPath } from 'node:url';
+import { defineStates, verifyProvider } from '@baton/contracts';
+import { ordersProviderStates, type OrdersProviderStates } from '@baton/example-orders-domain';
+import { describe, expect, it } from 'vitest';
+import { createApp } from './app.js';
+
+const PACTS = fileURLToPath(new URL('../../orders-consumer/pacts', import.meta.url));
+
+// The app comes with batonPlugin registered; verifyProvider serves it through Baton's serveFastify.
+async function provider() {
+  const orders = await createApp({ lifecycle: { shutdown: { propagationDelayMs: 0 } } });
+  return { orders, app: orders.app };
+}
+
+describe('the orders service on Fastify against its consumers\' pacts', () => {
+  it('keeps every consumer\'s contract, the web shop on the newest version and the mobile app pinned to the oldest', async () => {
+    const { orders, app } = await provider();
+    const result = await verifyProvider({ app, provider: 'orders-service', pacts: { dir: PACTS }, states: defineStates<OrdersProviderStates>()(ordersProviderStates(orders.store)) });
+    expect(result.summary).toBe('');
+    expect(result.passed).toBe(true);
+    expect(new Set(result.interactions.map((interaction) => interaction.consumer))).toEqual(new Set(['orders-web-shop', 'orders-mobile-app']));
+    expect(result.interactions).toHaveLength(5);
+    expect(result.interactions.every((interaction) => interaction.status === 'passed')).toBe(true);
+  });
+
+  it('fails, naming the interaction, when the provider lacks a state the pacts need', async () => {
+    const { orders, app } = await provider();
+    const { 'no order exists': noOrder } = ordersProviderStates(orders.store);
+    const result = await verifyProvider({ app, provider: 'orders-service', pacts: { dir: PACTS }, states: defineStates<Pick<OrdersProviderStates, 'no order exists'>>()({ 'no order exists': noOrder }) });
+    expect(result.passed).toBe(false);
+    expect(result.summary).toContain('an order exists');
+    const failed = result.interactions.filter((interaction) => interaction.status === 'failed').map((interaction) => interaction.description);
+    expect(failed.sort()).toEqual(['a request for an existing order (2025-01-15)', 'a request for an existing order (2026-11-16)']);
+  });
+});
