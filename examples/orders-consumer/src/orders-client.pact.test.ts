@@ -8,13 +8,19 @@
 // The mobile app is pinned to the oldest API version (its `Api-Version`
 // header is in its pact), so its pact keeps being verified against the version
 // it uses, not the newest.
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PactV4, MatchersV3 } from '@pact-foundation/pact';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createOrdersClient, OrdersApiError } from './orders-client.js';
 
 const { like, eachLike, integer, string, regex, iso8601DateTimeWithMillis, fromProviderState } = MatchersV3;
-const PACTS = fileURLToPath(new URL('../pacts', import.meta.url));
+// The committed pacts (what the providers verify) are compared with what this run writes into a fresh
+// directory: a client change without its pacts fails here. UPDATE_PACTS=1 writes them instead.
+const COMMITTED = fileURLToPath(new URL('../pacts', import.meta.url));
+const PACTS = mkdtempSync(join(tmpdir(), 'orders-pacts-'));
 const PROVIDER = 'orders-service';
 const ORDER_ID = /^ord_[0-9a-z]+$/;
 
@@ -23,6 +29,26 @@ process.env.PACT_DO_NOT_TRACK ??= 'true';
 function pactFor(consumer: string): PactV4 {
   return new PactV4({ consumer, provider: PROVIDER, dir: PACTS, logLevel: 'error' });
 }
+
+// Pact's own version in the metadata changes with upgrades, not with the contract.
+function contractOf(file: string): unknown {
+  const pact = JSON.parse(readFileSync(file, 'utf8')) as { metadata?: unknown };
+  delete pact.metadata;
+  return pact;
+}
+
+afterAll(() => {
+  try {
+    for (const file of readdirSync(PACTS)) {
+      if (process.env['UPDATE_PACTS'] === '1') writeFileSync(join(COMMITTED, file), readFileSync(join(PACTS, file)));
+      else {
+        expect(contractOf(join(COMMITTED, file)), `pacts/${file} is stale: run UPDATE_PACTS=1 pnpm exec vitest run --project example-orders-consumer and commit it`).toEqual(contractOf(join(PACTS, file)));
+      }
+    }
+  } finally {
+    rmSync(PACTS, { recursive: true, force: true });
+  }
+});
 
 const item = { sku: string('sku-1'), quantity: integer(2) };
 
