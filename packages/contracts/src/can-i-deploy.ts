@@ -1,4 +1,4 @@
-import { BatonError, type BatonErrorCode } from '@baton/lifecycle';
+import { BatonError, readLimitedText, type BatonErrorCode } from '@baton/lifecycle';
 
 /**
  * One application version to ask about: an exact version, or the latest
@@ -326,7 +326,8 @@ async function askBroker(options: ResolvedOptions, attempt: number): Promise<Ans
     const response = await fetch(options.matrixUrl, { headers: options.headers, signal: signal ? AbortSignal.any([signal, deadline]) : deadline });
     status = response.status;
     statusText = response.statusText;
-    body = await readLimited(response);
+    // Bounded, so a broker (or whatever answers at its URL) cannot fill the orchestrator's memory.
+    body = await readLimitedText(response, MAX_BODY_BYTES, () => new BatonError(BROKER_ERROR, `${WHERE}: the Pact Broker's answer is larger than ${MAX_BODY_BYTES} bytes; not a matrix.`));
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     if (deadline.aborted) throw brokerError(options, `the Pact Broker at ${shownUrl} did not answer within ${timeoutMs} ms${of}.`, error);
@@ -359,21 +360,6 @@ async function askBroker(options: ResolvedOptions, attempt: number): Promise<Ans
     if (!(error instanceof ShapeError)) throw error;
     throw brokerError(options, `the Pact Broker at ${shownUrl} answered JSON this client does not understand${of}: ${error.message}.`);
   }
-}
-
-/** The body as text, failing past {@link MAX_BODY_BYTES} instead of filling the orchestrator's memory. */
-async function readLimited(response: Response): Promise<string> {
-  if (response.body === null) return '';
-  const decoder = new TextDecoder();
-  let text = '';
-  let bytes = 0;
-  for await (const chunk of response.body) {
-    bytes += chunk.byteLength;
-    // Throwing out of the loop cancels the stream.
-    if (bytes > MAX_BODY_BYTES) throw new BatonError(BROKER_ERROR, `${WHERE}: the Pact Broker's answer is larger than ${MAX_BODY_BYTES} bytes; not a matrix.`);
-    text += decoder.decode(chunk, { stream: true });
-  }
-  return text + decoder.decode();
 }
 
 function brokerError(options: ResolvedOptions, message: string, cause?: unknown): BatonError {

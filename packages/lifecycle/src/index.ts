@@ -47,3 +47,4 @@ export { installSignalHandlers, type SignalOptions, type SecondSignalPolicy } fr
 export { serve, EXIT_CODES, type ServeOptions, type Served } from './serve.js';
 export { silentLogger, jsonLogger, type Logger } from './logger.js';
 export type { CollectorHost, CollectedSeries } from './collector-host.js';
+export { readLimitedText } from './read-limited-text.js';

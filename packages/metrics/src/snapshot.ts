@@ -1,4 +1,4 @@
-import { BatonError } from '@baton/lifecycle';
+import { BatonError, readLimitedText } from '@baton/lifecycle';
 import { parsePrometheusText, type MetricFamily } from './exposition-parser.js';
 
 /** The metric families of one target at one moment: what {@link compareSnapshots} compares. */
@@ -61,7 +61,7 @@ export async function scrape(url: string, options: ScrapeOptions = {}): Promise<
         : `expected status 200${body === '' ? '' : `; body: ${body}`}`;
       throw failed(url, `HTTP ${response.status}: ${why}`);
     }
-    text = await readLimited(response, maxBytes, url);
+    text = await readLimitedText(response, maxBytes, () => failed(url, `the answer is larger than ${maxBytes} bytes (maxBytes)`));
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     if (deadline.aborted) throw failed(url, `no complete answer within ${timeoutMs} ms`, error);
@@ -111,26 +111,6 @@ function resolveScrapeOptions(url: string, options: ScrapeOptions): ResolvedScra
   }
   if (typeof now !== 'function') throw new BatonError('BATON_ERR_INVALID_OPTION', 'scrape: now must be a function');
   return { timeoutMs, now, maxBytes, ...(token === undefined ? {} : { token }), ...(signal === undefined ? {} : { signal }) };
-}
-
-/** The body as text, failing once it passes `maxBytes` (a declared length past it fails before reading). */
-async function readLimited(response: Response, maxBytes: number, url: string): Promise<string> {
-  const tooBig = (): BatonError => failed(url, `the answer is larger than ${maxBytes} bytes (maxBytes)`);
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (declared > maxBytes) {
-    await response.body?.cancel();
-    throw tooBig();
-  }
-  if (response.body === null) return '';
-  const decoder = new TextDecoder();
-  let text = '';
-  let bytes = 0;
-  for await (const chunk of response.body) {
-    bytes += chunk.byteLength;
-    if (bytes > maxBytes) throw tooBig();
-    text += decoder.decode(chunk, { stream: true });
-  }
-  return text + decoder.decode();
 }
 
 function failed(url: string, why: string, cause?: unknown): BatonError {
