@@ -43,6 +43,20 @@ export const ERROR_CODES = {
   BATON_ERR_VERIFICATION: 'Contract verification could not run.',
   /** A Pact Broker could not be reached or gave an answer that cannot be read. */
   BATON_ERR_BROKER: 'The Pact Broker could not be reached or its answer could not be read.',
+  /** A router (HAProxy's Runtime API, the built-in router) could not be reached, refused a command, or is not set up as Baton needs. */
+  BATON_ERR_ROUTER: 'The router could not be reached or refused a command.',
+  /** A platform could not start, find or stop an instance (the message names the instance and the cause). */
+  BATON_ERR_PLATFORM: 'The platform could not start or stop an instance.',
+  /** A deploy configuration is invalid (the message says which field and why). */
+  BATON_ERR_DEPLOY_CONFIG: 'The deploy configuration is invalid.',
+  /** The deploy journal cannot be read or written, or another deploy holds it. */
+  BATON_ERR_JOURNAL: 'The deploy journal cannot be used.',
+  /** A deploy failed and was rolled back, or could not run (the message gives the reason). */
+  BATON_ERR_DEPLOY_FAILED: 'The deploy failed.',
+  /** A migration file is not valid SQL for the targeted PostgreSQL grammar (file, line and column say where). */
+  BATON_ERR_MIGRATION_PARSE: 'A migration file could not be parsed.',
+  /** The migrations checker could not run (bad options, unreadable directory, database unavailable). */
+  BATON_ERR_MIGRATION_CHECK: 'The migrations check could not run.',
 } as const;
 
 export type BatonErrorCode = keyof typeof ERROR_CODES;

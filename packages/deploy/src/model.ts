@@ -1,0 +1,196 @@
+/**
+ * The orchestrator's four interfaces and the records they pass around. One
+ * file per implementation lives under platforms/, routers/, strategies/ and
+ * analysis/; the orchestrator talks only to these shapes.
+ *
+ * Everything here is plain JSON-able data, because the journal persists it and
+ * an orchestrator started again must rebuild its view from the journal alone.
+ */
+
+/** What to run for one release: the service's command, its environment and a version label. */
+export interface ReleaseSpec {
+  /** The version label, e.g. `v2`: instances get it as `RELEASE` and their metrics carry it as `release`. */
+  version: string;
+  /** The executable, e.g. `node` (looked up on PATH) or an absolute path. */
+  command: string;
+  args?: readonly string[];
+  /** Added to the orchestrator's environment; `PORT`, `HOST`, `RELEASE` and `BATON_INSTANCE` are set by the platform. */
+  env?: Readonly<Record<string, string>>;
+  cwd?: string;
+}
+
+/** Probe and metrics paths on an instance; the defaults are Baton's. */
+export interface InstancePaths {
+  /** Default `/readyz`. */
+  readiness: string;
+  /** Default `/livez`. */
+  liveness: string;
+  /** Default `/metrics`. */
+  metrics: string;
+}
+
+export const DEFAULT_INSTANCE_PATHS: InstancePaths = { readiness: '/readyz', liveness: '/livez', metrics: '/metrics' };
+
+/** One running instance as the platform reports it, and as the journal stores it. */
+export interface InstanceRecord {
+  /** Unique within a service, stable for the instance's life, e.g. `v2-3`. Also the router's backend name. */
+  id: string;
+  /** The release's version label. */
+  release: string;
+  host: string;
+  port: number;
+  /** `http://host:port`, no trailing slash. */
+  url: string;
+  /** The OS process id (local platform), so a restarted orchestrator can find it again. */
+  pid?: number;
+  /** Where the instance's stdout and stderr go, when the platform keeps them. */
+  logFile?: string;
+  startedAtMs: number;
+}
+
+/** How an instance ended. */
+export interface InstanceExit {
+  code: number | null;
+  signal: string | null;
+  atMs: number;
+}
+
+/**
+ * Where instances run and how they start and stop. First implementation:
+ * local processes on ephemeral ports (`platforms/local-process-platform.ts`).
+ */
+export interface Platform {
+  /**
+   * Starts one instance of `release` and resolves once it listens (its port is
+   * known) — not once it is ready: readiness is the orchestrator's to poll.
+   * Rejects with `BATON_ERR_PLATFORM` when it exits or fails to listen in time,
+   * with the tail of its output in the message.
+   */
+  start(release: ReleaseSpec, options: { id: string; signal?: AbortSignal }): Promise<InstanceRecord>;
+  /**
+   * Asks the instance to stop (SIGTERM), waits up to `deadlineMs` for it to
+   * exit, then kills it (SIGKILL). Resolves with how it ended; an instance
+   * already gone resolves at once.
+   */
+  stop(instance: InstanceRecord, options: { deadlineMs: number }): Promise<InstanceExit>;
+  /** True while the instance's process runs (works for instances started by an earlier orchestrator). */
+  isRunning(instance: InstanceRecord): boolean;
+  /** Calls `listener` once when an instance exits on its own or is stopped; returns an unsubscribe. */
+  onExit(instance: InstanceRecord, listener: (exit: InstanceExit) => void): () => void;
+}
+
+/** A backend's traffic state in the router. */
+export type BackendState =
+  /** Known to the router, gets no traffic (just added, or taken out). */
+  | 'maint'
+  /** Gets new requests in proportion to its weight. */
+  | 'ready'
+  /** Gets no new requests; requests and connections already on it finish. */
+  | 'drain';
+
+/** A backend as the router sees it now. */
+export interface BackendStatus {
+  /** The instance id. */
+  id: string;
+  release: string;
+  host: string;
+  port: number;
+  state: BackendState;
+  /** Relative weight among `ready` backends, 0–256 (HAProxy's range). */
+  weight: number;
+  /** Requests (or sessions) the router has on this backend right now. */
+  inFlight: number;
+  /** Requests the router has sent to this backend since it was added. */
+  requestsTotal: number;
+}
+
+/**
+ * How traffic is shifted. Two implementations: HAProxy through its Runtime
+ * API (`routers/haproxy-router.ts`) and the built-in router
+ * (`routers/builtin-router.ts`). A router runs as its own process, so an
+ * orchestrator that dies mid-deploy does not take traffic down with it; a
+ * `Router` object is the orchestrator's connection to it.
+ */
+export interface Router {
+  readonly kind: 'haproxy' | 'builtin';
+  /** Where clients send requests, e.g. `http://127.0.0.1:41234`. */
+  readonly url: string;
+  /** Adds a backend in state `maint` (no traffic). Adding an id that exists with the same address is a no-op. */
+  add(backend: { id: string; release: string; host: string; port: number }): Promise<void>;
+  /** Sets state and weight of backends, in one batch where the router allows it. Unknown ids reject with `BATON_ERR_ROUTER`. */
+  set(changes: readonly { id: string; state?: BackendState; weight?: number }[]): Promise<void>;
+  /** Removes a backend; only allowed once it is in `maint` or `drain` with nothing in flight. Removing an unknown id is a no-op. */
+  remove(id: string): Promise<void>;
+  /** Every backend with its state, weight and in-flight count. */
+  backends(): Promise<BackendStatus[]>;
+  /** Closes this connection to the router; the router itself keeps running. */
+  close(): Promise<void>;
+}
+
+/** Thresholds release B must meet against release A. */
+export interface AnalysisThresholds {
+  /** B's error rate may exceed A's by at most this, absolute (0.01 = one point); default 0.01. */
+  maxErrorRateIncrease: number;
+  /** And B's error rate may never exceed this, absolute; default 0.05. */
+  maxErrorRate: number;
+  /** B's p99 latency may be at most this many times A's; default 1.5. */
+  maxLatencyRatio: number;
+  /** Which latency quantile is compared; default 0.99. */
+  latencyQuantile: number;
+  /** Fewer requests to B than this in the window is inconclusive; default 50. */
+  minRequests: number;
+}
+
+/** What one analysis said. */
+export interface Verdict {
+  outcome: 'pass' | 'fail' | 'inconclusive';
+  /** One sentence per finding, for people and the report. */
+  reasons: string[];
+  /** The figures the verdict rests on, per release. */
+  releases: Record<string, { requests: number; errors: number; errorRate: number; requestRate: number; latency: number | undefined }>;
+  atMs: number;
+}
+
+/**
+ * Compares release B with release A from the instances' /metrics between
+ * `begin()` and `judge()` (`analysis/metrics-analysis.ts`).
+ */
+export interface Analysis {
+  /** Scrapes every instance now: the start of a window. */
+  begin(instances: readonly InstanceRecord[]): Promise<AnalysisWindow>;
+  /** Scrapes again and judges `candidate` against `baseline` over the window. */
+  judge(window: AnalysisWindow, instances: readonly InstanceRecord[], releases: { baseline: string; candidate: string }): Promise<Verdict>;
+}
+
+/** Opaque to callers: the scrapes a window started with. */
+export interface AnalysisWindow {
+  readonly startedAtMs: number;
+}
+
+/** One line of the deploy's event log: every decision and every step, in order. */
+export interface DeployEvent {
+  atMs: number;
+  /** e.g. `instance-started`, `instance-ready`, `weights`, `analysis`, `paused`, `rollback`, `done`. */
+  type: string;
+  /** One sentence for people. */
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+/**
+ * Where a deploy keeps its state so an orchestrator killed mid-deploy can be
+ * started again (`journal/file-journal.ts`). `State` is the orchestrator's
+ * own JSON-able record; the journal only stores it.
+ */
+export interface Journal<State> {
+  /** The last state written, or undefined when no deploy was ever journaled here. */
+  read(): Promise<State | undefined>;
+  /** Replaces the state atomically: a crash leaves the old state or the new, never a torn file. */
+  write(state: State): Promise<void>;
+  /** Appends an event durably (one JSON line). */
+  append(event: DeployEvent): Promise<void>;
+  /** Every event appended so far, in order. */
+  events(): Promise<DeployEvent[]>;
+  /** Takes the journal's lock; rejects with `BATON_ERR_JOURNAL` naming the holder's pid when a live orchestrator holds it. A dead holder's lock is taken over. */
+  lock(): Promise<{ release(): Promise<void> }>;
+}
