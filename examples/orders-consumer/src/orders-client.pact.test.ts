@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pinApiVersion } from '@baton/contracts';
 import { PactV4, MatchersV3 } from '@pact-foundation/pact';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createOrdersClient, OrdersApiError } from './orders-client.js';
@@ -54,16 +55,17 @@ const item = { sku: string('sku-1'), quantity: integer(2) };
 
 describe('the web shop (API version 2026-11-16)', () => {
   const pact = pactFor('orders-web-shop');
-  const version = '2026-11-16' as const;
+  const pinned = pinApiVersion('2026-11-16');
+  const version = pinned.version;
 
   it('reads an order with its buyer and recipient', async () => {
     await pact
       .addInteraction()
       .given('an order exists', { buyer: 'ada', recipient: 'grace' })
       .uponReceiving('a request for an existing order (2026-11-16)')
-      .withRequest('GET', fromProviderState('/orders/${id}', '/orders/ord_000001'), (request) => request.headers({ 'api-version': version }))
-      .willRespondWith(200, (response) =>
-        response.headers({ 'api-version': version }).jsonBody({
+      .withRequest('GET', fromProviderState('/orders/${id}', '/orders/ord_000001'), pinned.request())
+      .willRespondWith(200, pinned.response((response) =>
+        response.jsonBody({
           id: fromProviderState('${id}', 'ord_000001'),
           buyer: 'ada',
           recipient: 'grace',
@@ -71,7 +73,7 @@ describe('the web shop (API version 2026-11-16)', () => {
           status: regex(/^(open|cancelled)$/, 'open'),
           createdAt: iso8601DateTimeWithMillis('2026-11-26T12:00:00.000Z'),
         }),
-      )
+      ))
       .executeTest(async (server) => {
         const order = await createOrdersClient({ baseUrl: server.url, apiVersion: version }).getOrder('ord_000001');
         expect(order).toMatchObject({ id: 'ord_000001', buyer: 'ada', recipient: 'grace', status: 'open' });
@@ -83,9 +85,9 @@ describe('the web shop (API version 2026-11-16)', () => {
     await pact
       .addInteraction()
       .uponReceiving('an order placed for someone else (2026-11-16)')
-      .withRequest('POST', '/orders', (request) => request.headers({ 'api-version': version, 'content-type': 'application/json' }).jsonBody(draft))
-      .willRespondWith(201, (response) =>
-        response.headers({ 'api-version': version }).jsonBody({
+      .withRequest('POST', '/orders', pinned.request((request) => request.headers({ 'content-type': 'application/json' }).jsonBody(draft)))
+      .willRespondWith(201, pinned.response((response) =>
+        response.jsonBody({
           id: regex(ORDER_ID, 'ord_000002'),
           buyer: 'ada',
           recipient: 'grace',
@@ -93,7 +95,7 @@ describe('the web shop (API version 2026-11-16)', () => {
           status: 'open',
           createdAt: iso8601DateTimeWithMillis('2026-11-26T12:00:00.000Z'),
         }),
-      )
+      ))
       .executeTest(async (server) => {
         const order = await createOrdersClient({ baseUrl: server.url, apiVersion: version }).createOrder(draft);
         expect(order).toMatchObject({ buyer: 'ada', recipient: 'grace', status: 'open' });
@@ -105,7 +107,7 @@ describe('the web shop (API version 2026-11-16)', () => {
       .addInteraction()
       .given('no order exists')
       .uponReceiving('a request for a missing order (2026-11-16)')
-      .withRequest('GET', '/orders/ord_missing', (request) => request.headers({ 'api-version': version }))
+      .withRequest('GET', '/orders/ord_missing', pinned.request())
       .willRespondWith(404, (response) => response.jsonBody({ error: 'not_found', message: like('No order with id "ord_missing".') }))
       .executeTest(async (server) => {
         const failure = await createOrdersClient({ baseUrl: server.url, apiVersion: version })
@@ -120,23 +122,24 @@ describe('the web shop (API version 2026-11-16)', () => {
 
 describe('the mobile app (pinned to API version 2025-01-15)', () => {
   const pact = pactFor('orders-mobile-app');
-  const version = '2025-01-15' as const;
+  const pinned = pinApiVersion('2025-01-15');
+  const version = pinned.version;
 
   it('still reads an order with one customer', async () => {
     await pact
       .addInteraction()
       .given('an order exists', { buyer: 'ada', recipient: 'ada' })
       .uponReceiving('a request for an existing order (2025-01-15)')
-      .withRequest('GET', fromProviderState('/orders/${id}', '/orders/ord_000001'), (request) => request.headers({ 'api-version': version }))
-      .willRespondWith(200, (response) =>
-        response.headers({ 'api-version': version }).jsonBody({
+      .withRequest('GET', fromProviderState('/orders/${id}', '/orders/ord_000001'), pinned.request())
+      .willRespondWith(200, pinned.response((response) =>
+        response.jsonBody({
           id: fromProviderState('${id}', 'ord_000001'),
           customer: 'ada',
           items: eachLike(item),
           status: regex(/^(open|cancelled)$/, 'open'),
           createdAt: iso8601DateTimeWithMillis('2026-11-26T12:00:00.000Z'),
         }),
-      )
+      ))
       .executeTest(async (server) => {
         const order = await createOrdersClient({ baseUrl: server.url, apiVersion: version }).getOrder('ord_000001');
         expect(order).toMatchObject({ id: 'ord_000001', customer: 'ada' });
@@ -149,16 +152,16 @@ describe('the mobile app (pinned to API version 2025-01-15)', () => {
     await pact
       .addInteraction()
       .uponReceiving('an order placed by its customer (2025-01-15)')
-      .withRequest('POST', '/orders', (request) => request.headers({ 'api-version': version, 'content-type': 'application/json' }).jsonBody(draft))
-      .willRespondWith(201, (response) =>
-        response.headers({ 'api-version': version }).jsonBody({
+      .withRequest('POST', '/orders', pinned.request((request) => request.headers({ 'content-type': 'application/json' }).jsonBody(draft)))
+      .willRespondWith(201, pinned.response((response) =>
+        response.jsonBody({
           id: regex(ORDER_ID, 'ord_000002'),
           customer: 'ada',
           items: [{ sku: 'sku-1', quantity: 1 }],
           status: 'open',
           createdAt: iso8601DateTimeWithMillis('2026-11-26T12:00:00.000Z'),
         }),
-      )
+      ))
       .executeTest(async (server) => {
         const order = await createOrdersClient({ baseUrl: server.url, apiVersion: version }).createOrder(draft);
         expect(order).toMatchObject({ customer: 'ada', status: 'open' });

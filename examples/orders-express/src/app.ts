@@ -39,6 +39,8 @@ export interface CreateAppOptions {
   toggles?: ToggleSource;
   /** Toggles a request may override with the `x-baton-toggles` header (tests); none by default. */
   toggleOverrides?: readonly string[];
+  /** The API's versioning; default the service's own (`createOrdersVersioning()`). Tests pass another to prove what a change would break. */
+  versioning?: Versioning<OrdersApiVersion>;
 }
 
 /** The app with Baton wired in, not listening yet. */
@@ -70,7 +72,7 @@ export function createApp(options: CreateAppOptions = {}): OrdersApp {
     // The instance label of the metrics, also in every toggle context (a toggle can target one instance).
     ...(options.metrics?.instance === undefined ? {} : { instance: options.metrics.instance }),
   });
-  const versioning = createOrdersVersioning();
+  const versioning = options.versioning ?? createOrdersVersioning();
   const b = baton(app, {
     lifecycle: { service: 'orders', ...options.lifecycle, release: options.release ?? 'dev', checks: ordersChecks(store) },
     // Requests by route template and status, labelled with the release (taken from the lifecycle).

@@ -41,6 +41,8 @@ export interface CreateAppOptions {
   toggleOverrides?: readonly string[];
   /** Fastify's own options. Default: logger off (the lifecycle logs for itself). */
   fastify?: FastifyServerOptions;
+  /** The API's versioning; default the service's own (`createOrdersVersioning()`). Tests pass another to prove what a change would break. */
+  versioning?: Versioning<OrdersApiVersion>;
 }
 
 /** The app with Baton wired in, not listening yet. */
@@ -73,7 +75,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<OrdersA
     // The instance label of the metrics, also in every toggle context (a toggle can target one instance).
     ...(options.metrics?.instance === undefined ? {} : { instance: options.metrics.instance }),
   });
-  const versioning = createOrdersVersioning();
+  const versioning = options.versioning ?? createOrdersVersioning();
   await app.register(batonPlugin, {
     lifecycle: { service: 'orders', ...options.lifecycle, release: options.release ?? 'dev', checks: ordersChecks(store) },
     // Requests by route template and status, labelled with the release (taken from the lifecycle).

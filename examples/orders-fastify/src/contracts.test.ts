@@ -5,15 +5,16 @@
 // proves old clients still get the shape they were written for.
 import { fileURLToPath } from 'node:url';
 import { defineStates, verifyProvider } from '@baton/contracts';
-import { ordersProviderStates, type OrdersProviderStates } from '@baton/example-orders-domain';
+import { ordersProviderStates, ordersVersioningOptions, type OrdersApiVersion, type OrdersProviderStates } from '@baton/example-orders-domain';
+import { createVersioning } from '@baton/versioning';
 import { describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
 
 const PACTS = fileURLToPath(new URL('../../orders-consumer/pacts', import.meta.url));
 
 // The app comes with batonPlugin registered; verifyProvider serves it through Baton's serveFastify.
-async function provider() {
-  const orders = await createApp({ lifecycle: { shutdown: { propagationDelayMs: 0 } } });
+async function provider(options: Parameters<typeof createApp>[0] = {}) {
+  const orders = await createApp({ lifecycle: { shutdown: { propagationDelayMs: 0 } }, ...options });
   return { orders, app: orders.app };
 }
 
@@ -36,5 +37,21 @@ describe('the orders service on Fastify against its consumers\' pacts', () => {
     expect(result.summary).toContain('an order exists');
     const failed = result.interactions.filter((interaction) => interaction.status === 'failed').map((interaction) => interaction.description);
     expect(failed.sort()).toEqual(['a request for an existing order (2025-01-15)', 'a request for an existing order (2026-11-16)']);
+  });
+
+  it('fails the pinned mobile app\'s pact, and only it, when the customer split ships without its version change', async () => {
+    // The breaking change a provider developer could make: `buyer` / `recipient` served to every
+    // version, with the change that translates them for 2025-01-15 clients left out.
+    const withoutTheChange = createVersioning<OrdersApiVersion>({ ...ordersVersioningOptions, changes: [] });
+    const { orders, app } = await provider({ versioning: withoutTheChange });
+    const result = await verifyProvider({ app, provider: 'orders-service', pacts: { dir: PACTS }, states: defineStates<OrdersProviderStates>()(ordersProviderStates(orders.store)) });
+    expect(result.passed).toBe(false);
+    const failed = result.interactions.filter((interaction) => interaction.status === 'failed');
+    expect(failed.map((interaction) => `${interaction.consumer}: ${interaction.description}`).sort()).toEqual([
+      'orders-mobile-app: a request for an existing order (2025-01-15)',
+      'orders-mobile-app: an order placed by its customer (2025-01-15)',
+    ]);
+    // The summary says what the old client would have seen break.
+    expect(result.summary).toContain('customer');
   });
 });

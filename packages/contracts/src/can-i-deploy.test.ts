@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BatonError } from '@baton/lifecycle';
+import { closeServers } from '@baton/testing';
 import { canIDeploy, describeCanIDeploy, type CanIDeployOptions } from './can-i-deploy.js';
 
 interface SeenRequest {
@@ -28,17 +29,7 @@ interface FakeBroker {
 
 const servers: Server[] = [];
 
-afterEach(async () => {
-  await Promise.all(
-    servers.splice(0).map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    ),
-  );
-});
+afterEach(() => closeServers(servers));
 
 async function startBroker(answer: Answer): Promise<FakeBroker> {
   const seen: SeenRequest[] = [];

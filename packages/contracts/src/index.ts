@@ -6,3 +6,4 @@ export { type VerificationResult, type InteractionOutcome } from './verification
 export { toJUnitXml, writeJUnitReport } from './junit-report.js';
 export { ciDefaults } from './ci-defaults.js';
 export * from './can-i-deploy.js';
+export { pinApiVersion, type PinnedApiVersion, type HeaderBuilder } from './pin-api-version.js';

@@ -3,21 +3,12 @@ import { createServer, type IncomingHttpHeaders, type RequestListener, type Serv
 import type { AddressInfo } from 'node:net';
 import { Counter, Registry } from 'prom-client';
 import { BatonError, isBatonError } from '@baton/lifecycle';
+import { closeServers } from '@baton/testing';
 import { scrape, snapshotFromText } from './snapshot.js';
 
 const servers: Server[] = [];
 
-afterEach(async () => {
-  await Promise.all(
-    servers.splice(0).map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    ),
-  );
-});
+afterEach(() => closeServers(servers));
 
 async function listen(handler: RequestListener): Promise<string> {
   const server = createServer(handler);

@@ -1,5 +1,5 @@
 // Helpers for Baton's own tests (a private workspace package, never published).
-import { request as httpRequest, type Agent, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest, type Agent, type IncomingHttpHeaders, type Server } from 'node:http';
 
 /** A whole HTTP response. */
 export interface TestResponse {
@@ -38,6 +38,23 @@ export function fetchText(url: string, options: FetchTextOptions = {}): Promise<
     req.on('error', reject);
     req.end(options.body);
   });
+}
+
+/**
+ * Closes every server in `servers` at once, open keep-alive and hanging
+ * connections included, and empties the list: the `afterEach` of suites that
+ * start local HTTP servers.
+ */
+export async function closeServers(servers: Server[]): Promise<void> {
+  await Promise.all(
+    servers.splice(0).map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    ),
+  );
 }
 
 /** Resolves after `ms`. */
