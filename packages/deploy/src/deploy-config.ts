@@ -1,0 +1,241 @@
+import { BatonError } from '@baton/lifecycle';
+import { DEFAULT_INSTANCE_PATHS, type AnalysisThresholds, type InstancePaths, type ReleaseSpec } from './model.js';
+import type { CanaryStep } from './strategies/canary.js';
+import type { Strategy } from './strategies/plan.js';
+
+/** What to do when analysis cannot decide (too little traffic, scrapes failing) after its retries. */
+export type InconclusivePolicy = 'pause' | 'fail' | 'continue';
+
+/** A deploy as a user writes it (`baton.config.ts` / `.json`); see {@link resolveDeployConfig} for defaults. */
+export interface DeployConfig {
+  /** The service's name: the state directory and the report carry it. */
+  service: string;
+  /** The release to deploy. */
+  release: ReleaseSpec;
+  /** Instances of each release at rest; default 3. */
+  instances?: number;
+  strategy?: Strategy;
+  router?: { kind?: 'auto' | 'haproxy' | 'builtin'; port?: number };
+  analysis?: Partial<AnalysisThresholds> & {
+    /** Extra windows tried while the verdict is inconclusive before `onInconclusive` applies; default 2. */
+    inconclusiveRetries?: number;
+    onInconclusive?: InconclusivePolicy;
+  };
+  timeouts?: {
+    /** From start to a passing readiness probe; default 30 s. */
+    readyMs?: number;
+    /** From drain to zero requests in flight at the router and the instance; default 30 s. */
+    drainMs?: number;
+    /** From SIGTERM to exit, before SIGKILL; default 30 s. */
+    stopMs?: number;
+  };
+  paths?: Partial<InstancePaths>;
+  /** Where state, journal, logs and reports live; default `.baton/<service>` under the working directory. */
+  stateDir?: string;
+}
+
+/** A {@link DeployConfig} with every default filled in and every field checked. */
+export interface ResolvedDeployConfig {
+  service: string;
+  release: ReleaseSpec;
+  instances: number;
+  strategy: Strategy;
+  router: { kind: 'auto' | 'haproxy' | 'builtin'; port?: number };
+  analysis: AnalysisThresholds & { inconclusiveRetries: number; onInconclusive: InconclusivePolicy };
+  timeouts: { readyMs: number; drainMs: number; stopMs: number };
+  paths: InstancePaths;
+  stateDir: string;
+}
+
+export const DEFAULT_THRESHOLDS: AnalysisThresholds = {
+  maxErrorRateIncrease: 0.01,
+  maxErrorRate: 0.05,
+  maxLatencyRatio: 1.5,
+  latencyQuantile: 0.99,
+  minRequests: 50,
+};
+
+/**
+ * Checks a deploy configuration and fills in its defaults. Every problem is
+ * collected and reported at once in a `BATON_ERR_DEPLOY_CONFIG`, each naming
+ * its field, so a bad config fails before anything starts or moves.
+ */
+export function resolveDeployConfig(input: unknown, options: { cwd: string }): ResolvedDeployConfig {
+  const problems: string[] = [];
+  const config = (isObject(input) ? input : {}) as Partial<DeployConfig>;
+  if (!isObject(input)) problems.push(`the config must be an object; got ${describe(input)}`);
+
+  const service = typeof config.service === 'string' ? config.service.trim() : '';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(service)) problems.push(`service: a name of letters, digits, ".", "_" or "-" (at most 63); got ${describe(config.service)}`);
+
+  const release = resolveRelease(config.release, problems);
+  const instances = integer(config.instances, 'instances', 3, 1, 64, problems);
+  const strategy = resolveStrategy(config.strategy, problems);
+
+  const routerInput = isObject(config.router) ? config.router : {};
+  if (config.router !== undefined && !isObject(config.router)) problems.push(`router: an object like { kind: 'builtin' }; got ${describe(config.router)}`);
+  const kind = routerInput.kind ?? 'auto';
+  if (!['auto', 'haproxy', 'builtin'].includes(kind)) problems.push(`router.kind: one of auto, haproxy, builtin; got ${describe(kind)}`);
+  const port = routerInput.port === undefined ? undefined : integer(routerInput.port, 'router.port', 0, 0, 65535, problems);
+
+  const analysisInput = isObject(config.analysis) ? config.analysis : {};
+  const analysis = {
+    maxErrorRateIncrease: fraction(analysisInput.maxErrorRateIncrease, 'analysis.maxErrorRateIncrease', DEFAULT_THRESHOLDS.maxErrorRateIncrease, problems),
+    maxErrorRate: fraction(analysisInput.maxErrorRate, 'analysis.maxErrorRate', DEFAULT_THRESHOLDS.maxErrorRate, problems),
+    maxLatencyRatio: positive(analysisInput.maxLatencyRatio, 'analysis.maxLatencyRatio', DEFAULT_THRESHOLDS.maxLatencyRatio, problems),
+    latencyQuantile: fraction(analysisInput.latencyQuantile, 'analysis.latencyQuantile', DEFAULT_THRESHOLDS.latencyQuantile, problems),
+    minRequests: integer(analysisInput.minRequests, 'analysis.minRequests', DEFAULT_THRESHOLDS.minRequests, 1, 1e9, problems),
+    inconclusiveRetries: integer(analysisInput.inconclusiveRetries, 'analysis.inconclusiveRetries', 2, 0, 100, problems),
+    onInconclusive: analysisInput.onInconclusive ?? 'pause',
+  };
+  if (!['pause', 'fail', 'continue'].includes(analysis.onInconclusive)) problems.push(`analysis.onInconclusive: one of pause, fail, continue; got ${describe(analysis.onInconclusive)}`);
+
+  const timeoutsInput = isObject(config.timeouts) ? config.timeouts : {};
+  const timeouts = {
+    readyMs: integer(timeoutsInput.readyMs, 'timeouts.readyMs', 30_000, 100, 3_600_000, problems),
+    drainMs: integer(timeoutsInput.drainMs, 'timeouts.drainMs', 30_000, 0, 3_600_000, problems),
+    stopMs: integer(timeoutsInput.stopMs, 'timeouts.stopMs', 30_000, 100, 3_600_000, problems),
+  };
+
+  const pathsInput = isObject(config.paths) ? config.paths : {};
+  const paths = { ...DEFAULT_INSTANCE_PATHS };
+  for (const key of Object.keys(DEFAULT_INSTANCE_PATHS) as (keyof InstancePaths)[]) {
+    const value = pathsInput[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || !value.startsWith('/')) problems.push(`paths.${key}: a path starting with "/"; got ${describe(value)}`);
+    else paths[key] = value;
+  }
+
+  if (config.stateDir !== undefined && (typeof config.stateDir !== 'string' || config.stateDir.trim() === '')) problems.push(`stateDir: a directory path; got ${describe(config.stateDir)}`);
+  const stateDir = typeof config.stateDir === 'string' && config.stateDir.trim() !== '' ? resolvePath(options.cwd, config.stateDir) : resolvePath(options.cwd, `.baton/${service || 'service'}`);
+
+  if (problems.length > 0) {
+    throw new BatonError('BATON_ERR_DEPLOY_CONFIG', `The deploy config is invalid:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+  return {
+    service,
+    release: release as ReleaseSpec,
+    instances,
+    strategy: strategy as Strategy,
+    router: port === undefined ? { kind } : { kind, port },
+    analysis,
+    timeouts,
+    paths,
+    stateDir,
+  };
+}
+
+function resolveRelease(input: unknown, problems: string[]): ReleaseSpec | undefined {
+  if (!isObject(input)) {
+    problems.push(`release: an object like { version: 'v2', command: 'node', args: ['dist/main.js'] }; got ${describe(input)}`);
+    return undefined;
+  }
+  const release = input as Partial<ReleaseSpec>;
+  if (typeof release.version !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._+-]{0,62}$/.test(release.version)) {
+    problems.push(`release.version: a label of letters, digits, ".", "_", "+" or "-", e.g. "v2" or "1.4.0"; got ${describe(release.version)}`);
+  }
+  if (typeof release.command !== 'string' || release.command.trim() === '') problems.push(`release.command: the executable to run, e.g. "node"; got ${describe(release.command)}`);
+  if (release.args !== undefined && (!Array.isArray(release.args) || !release.args.every((arg) => typeof arg === 'string'))) problems.push(`release.args: an array of strings; got ${describe(release.args)}`);
+  if (release.env !== undefined && (!isObject(release.env) || !Object.values(release.env).every((value) => typeof value === 'string'))) problems.push('release.env: an object of string values');
+  if (release.cwd !== undefined && typeof release.cwd !== 'string') problems.push(`release.cwd: a directory path; got ${describe(release.cwd)}`);
+  const spec: ReleaseSpec = { version: String(release.version), command: String(release.command) };
+  if (release.args !== undefined) spec.args = [...release.args];
+  if (release.env !== undefined) spec.env = { ...release.env };
+  if (release.cwd !== undefined) spec.cwd = release.cwd;
+  return spec;
+}
+
+function resolveStrategy(input: unknown, problems: string[]): Strategy | undefined {
+  if (input === undefined) return { type: 'rolling', maxSurge: 1, maxUnavailable: 0 };
+  if (!isObject(input)) {
+    problems.push(`strategy: an object with type rolling, canary or blue-green; got ${describe(input)}`);
+    return undefined;
+  }
+  const strategy = input as { type?: unknown } & Record<string, unknown>;
+  switch (strategy.type) {
+    case 'rolling': {
+      const maxSurge = integer(strategy.maxSurge, 'strategy.maxSurge', 1, 0, 64, problems);
+      const maxUnavailable = integer(strategy.maxUnavailable, 'strategy.maxUnavailable', 0, 0, 64, problems);
+      if (maxSurge === 0 && maxUnavailable === 0) problems.push('strategy: maxSurge and maxUnavailable cannot both be 0 (nothing could ever be replaced)');
+      return { type: 'rolling', maxSurge, maxUnavailable, analysisMs: integer(strategy.analysisMs, 'strategy.analysisMs', 0, 0, 3_600_000, problems) };
+    }
+    case 'canary': {
+      const steps = strategy.steps;
+      if (!Array.isArray(steps) || steps.length === 0) {
+        problems.push('strategy.steps: a non-empty array of { setWeight }, { pause: { durationMs? } } or { analysis: { durationMs } }');
+        return undefined;
+      }
+      const resolved: CanaryStep[] = [];
+      steps.forEach((step: unknown, index) => {
+        const where = `strategy.steps[${index}]`;
+        if (isObject(step) && 'setWeight' in step) {
+          const weight = step.setWeight;
+          if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > 100) problems.push(`${where}.setWeight: a percentage from 0 to 100; got ${describe(weight)}`);
+          else resolved.push({ setWeight: weight });
+        } else if (isObject(step) && 'pause' in step && isObject(step.pause)) {
+          const durationMs = step.pause.durationMs;
+          if (durationMs === undefined) resolved.push({ pause: {} });
+          else resolved.push({ pause: { durationMs: integer(durationMs, `${where}.pause.durationMs`, 0, 0, 86_400_000, problems) } });
+        } else if (isObject(step) && 'analysis' in step && isObject(step.analysis)) {
+          resolved.push({ analysis: { durationMs: integer(step.analysis.durationMs, `${where}.analysis.durationMs`, 10_000, 100, 3_600_000, problems) } });
+        } else {
+          problems.push(`${where}: one of { setWeight: 20 }, { pause: {} }, { pause: { durationMs: 30000 } }, { analysis: { durationMs: 30000 } }; got ${describe(step)}`);
+        }
+      });
+      return { type: 'canary', steps: resolved, analysisMs: integer(strategy.analysisMs, 'strategy.analysisMs', 0, 0, 3_600_000, problems) };
+    }
+    case 'blue-green':
+      return {
+        type: 'blue-green',
+        analysisMs: integer(strategy.analysisMs, 'strategy.analysisMs', 0, 0, 3_600_000, problems),
+        rollbackWindowMs: integer(strategy.rollbackWindowMs, 'strategy.rollbackWindowMs', 30_000, 0, 86_400_000, problems),
+      };
+    default:
+      problems.push(`strategy.type: one of rolling, canary, blue-green; got ${describe(strategy.type)}`);
+      return undefined;
+  }
+}
+
+function integer(value: unknown, field: string, fallback: number, min: number, max: number, problems: string[]): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    problems.push(`${field}: an integer from ${min} to ${max}; got ${describe(value)}`);
+    return fallback;
+  }
+  return value;
+}
+
+function fraction(value: unknown, field: string, fallback: number, problems: string[]): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
+    problems.push(`${field}: a fraction from 0 to 1 (0.01 = 1%); got ${describe(value)}`);
+    return fallback;
+  }
+  return value;
+}
+
+function positive(value: unknown, field: string, fallback: number, problems: string[]): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    problems.push(`${field}: a number above 0; got ${describe(value)}`);
+    return fallback;
+  }
+  return value;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function resolvePath(cwd: string, path: string): string {
+  return path.startsWith('/') ? path : `${cwd.replace(/\/$/, '')}/${path}`;
+}

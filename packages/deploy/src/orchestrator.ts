@@ -1,0 +1,515 @@
+import { randomUUID } from 'node:crypto';
+import { BatonError } from '@baton/lifecycle';
+import { clearControl, readControl } from './control.js';
+import type { ResolvedDeployConfig } from './deploy-config.js';
+import { instanceInFlight, probe, sleep } from './internal/instance-probes.js';
+import type { Analysis, DeployEvent, InstanceExit, Journal, Platform, ReleaseSpec, Router, Verdict } from './model.js';
+import { isFinished, type DeployRecord, type ServiceState, type TrackedInstance } from './service-state.js';
+import { planDeploy } from './strategies/plan.js';
+import { describeStep, type Step } from './strategies/step.js';
+import { backendSettings, type BackendSetting, type ServingInstance } from './weights.js';
+
+/** What a deploy needs: the config and the four collaborators. */
+export interface OrchestratorOptions {
+  config: ResolvedDeployConfig;
+  platform: Platform;
+  router: Router;
+  analysis: Analysis;
+  journal: Journal<ServiceState>;
+  /** Every event, as it happens (the CLI's live progress and `--json`). */
+  onEvent?: (event: DeployEvent) => void;
+  /** Clock; default `Date.now`. */
+  now?: () => number;
+  /** How often readiness and drain are polled; default 100 ms. */
+  pollMs?: number;
+}
+
+/** How a deploy ended. */
+export interface DeployOutcome {
+  deployId: string;
+  phase: 'succeeded' | 'rolled-back' | 'failed' | 'paused';
+  /** Why it rolled back, failed or paused; undefined on success. */
+  reason?: string;
+  from?: string;
+  to: string;
+  verdicts: Verdict[];
+}
+
+/** Thrown inside a deploy to send it to rollback; its message is the reason people read. */
+class ReleaseFailure extends Error {}
+
+/**
+ * Takes a service from its stable release to a candidate by a strategy's
+ * steps, and keeps Baton's rules on the way:
+ *
+ * - an instance gets traffic only after its readiness probe passes;
+ * - an instance leaves the router before it is told to stop, and is stopped
+ *   only when the router and the instance both have nothing in flight (or the
+ *   drain deadline passes);
+ * - any failure of the candidate (never ready, crashed, failed analysis)
+ *   sends all traffic back to the stable release and stops the candidate;
+ * - every change is journaled before the next one, so an orchestrator killed
+ *   mid-deploy is started again with {@link Orchestrator.resume} and carries on
+ *   (steps are idempotent) or rolls back.
+ */
+export class Orchestrator {
+  readonly #config: ResolvedDeployConfig;
+  readonly #platform: Platform;
+  readonly #router: Router;
+  readonly #analysis: Analysis;
+  readonly #journal: Journal<ServiceState>;
+  readonly #onEvent: (event: DeployEvent) => void;
+  readonly #now: () => number;
+  readonly #pollMs: number;
+  #state: ServiceState;
+  #verdicts: Verdict[] = [];
+  /** Aborted with a ReleaseFailure when a candidate instance exits on its own. */
+  #watch = new AbortController();
+  readonly #unwatch = new Map<string, () => void>();
+
+  private constructor(options: OrchestratorOptions, state: ServiceState) {
+    this.#config = options.config;
+    this.#platform = options.platform;
+    this.#router = options.router;
+    this.#analysis = options.analysis;
+    this.#journal = options.journal;
+    this.#onEvent = options.onEvent ?? (() => {});
+    this.#now = options.now ?? Date.now;
+    this.#pollMs = options.pollMs ?? 100;
+    this.#state = state;
+  }
+
+  /** Loads the service's state from the journal (a fresh one for a new service). */
+  static async open(options: OrchestratorOptions): Promise<Orchestrator> {
+    const state = (await options.journal.read()) ?? { service: options.config.service, instances: [], nextInstance: 1 };
+    if (state.service !== options.config.service) {
+      throw new BatonError('BATON_ERR_DEPLOY_CONFIG', `The state in ${options.config.stateDir} belongs to service "${state.service}", not "${options.config.service}"; use another stateDir.`);
+    }
+    return new Orchestrator(options, state);
+  }
+
+  /** A copy of the service's state as last journaled. */
+  get state(): ServiceState {
+    return structuredClone(this.#state);
+  }
+
+  /**
+   * Deploys `config.release`. A deploy of the service that is still open
+   * (killed mid-way) is resumed instead when it targets the same version, and
+   * refused otherwise — finish it, or `rollback()` it, first.
+   */
+  async deploy(): Promise<DeployOutcome> {
+    const candidate = this.#config.release;
+    const open = this.#state.deploy;
+    if (open !== undefined && !isFinished(open.phase)) {
+      if (open.to === candidate.version) return this.resume();
+      throw new BatonError('BATON_ERR_DEPLOY_FAILED', `A deploy of ${open.to} is still ${open.phase} (${open.id}); resume it (deploy ${open.to} again), or run rollback, before deploying ${candidate.version}.`);
+    }
+    const stable = this.#state.stable;
+    if (stable !== undefined && stable.version === candidate.version) {
+      throw new BatonError('BATON_ERR_DEPLOY_CONFIG', `Release ${candidate.version} is already the stable release; give the new release its own version label.`);
+    }
+    const hasStable = stable !== undefined && this.#instancesOf(stable.version).some((instance) => instance.status === 'ready');
+    const steps = planDeploy(this.#config.strategy, this.#config.instances, { hasStable });
+    const record: DeployRecord = {
+      id: `${this.#config.service}-${new Date(this.#now()).toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`,
+      to: candidate.version,
+      candidate,
+      strategy: this.#config.strategy,
+      steps,
+      stepIndex: 0,
+      traffic: hasStable ? 0 : 100,
+      phase: 'running',
+      startedAtMs: this.#now(),
+    };
+    if (hasStable && stable) record.from = stable.version;
+    this.#state.deploy = record;
+    await this.#save();
+    await this.#event('deploy-started', `Deploying ${candidate.version}${record.from ? ` over ${record.from}` : ''} (${this.#config.strategy.type}, ${steps.length} steps).`, {
+      deployId: record.id,
+      from: record.from,
+      to: record.to,
+      strategy: this.#config.strategy.type,
+      steps: steps.map(describeStep),
+    });
+    return this.#run();
+  }
+
+  /** Carries on with the open deploy after a restart: rolls back if it was rolling back, waits again if paused. */
+  async resume(): Promise<DeployOutcome> {
+    const record = this.#requireOpen('resume');
+    await this.#event('deploy-resumed', `Resuming the deploy of ${record.to} at step ${record.stepIndex + 1} of ${record.steps.length} (${record.phase}).`, { deployId: record.id, phase: record.phase });
+    await this.#adopt();
+    if (record.phase === 'rolling-back') return this.#rollback(record.reason ?? 'rollback resumed after a restart');
+    return this.#run();
+  }
+
+  /** Stops the open deploy and sends all traffic back to the stable release (`baton abort`, `baton rollback` mid-deploy). */
+  async rollback(reason = 'rolled back on request'): Promise<DeployOutcome> {
+    this.#requireOpen('roll back');
+    await this.#adopt();
+    return this.#rollback(reason);
+  }
+
+  #requireOpen(what: string): DeployRecord {
+    const record = this.#state.deploy;
+    if (record === undefined || isFinished(record.phase)) {
+      throw new BatonError('BATON_ERR_DEPLOY_FAILED', `There is no deploy in progress to ${what}${record ? ` (the last one, of ${record.to}, ${record.phase})` : ''}.`);
+    }
+    return record;
+  }
+
+  async #run(): Promise<DeployOutcome> {
+    const record = this.#state.deploy as DeployRecord;
+    this.#watchCandidates();
+    try {
+      if (record.phase === 'paused') await this.#waitForPromotion(record);
+      while (record.stepIndex < record.steps.length) {
+        const step = record.steps[record.stepIndex] as Step;
+        await this.#event('step', `Step ${record.stepIndex + 1}/${record.steps.length}: ${describeStep(step)}.`, { index: record.stepIndex, step });
+        await this.#runStep(step, record);
+        record.stepIndex += 1;
+        await this.#save();
+      }
+    } catch (error) {
+      const reason = error instanceof ReleaseFailure || error instanceof BatonError ? error.message : `unexpected error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`;
+      return this.#rollback(reason);
+    } finally {
+      this.#stopWatching();
+    }
+    return this.#succeed(record);
+  }
+
+  async #runStep(step: Step, record: DeployRecord): Promise<void> {
+    switch (step.kind) {
+      case 'traffic':
+        record.traffic = step.candidatePercent;
+        await this.#save();
+        await this.#applyWeights();
+        return;
+      case 'scale':
+        await this.#scale(step.release === 'candidate' ? record.candidate : (this.#state.stable as ReleaseSpec), step.instances);
+        return;
+      case 'pause':
+        if (step.durationMs === undefined) {
+          await this.#pause(record, 'waiting for promote (manual pause step)');
+          return;
+        }
+        await this.#watchFor(step.durationMs, record);
+        return;
+      case 'hold':
+        await this.#watchFor(step.durationMs, record);
+        return;
+      case 'analysis':
+        await this.#analyse(step.durationMs, record);
+        return;
+    }
+  }
+
+  /** Starts or retires instances of `release` until exactly `count` are ready. */
+  async #scale(release: ReleaseSpec, count: number): Promise<void> {
+    // Instances a dead orchestrator left starting: ready now, or failed.
+    for (const instance of this.#instancesOf(release.version).filter((candidate) => candidate.status === 'starting')) {
+      await this.#becomeReady(instance);
+    }
+    const ready = this.#instancesOf(release.version).filter((instance) => instance.status === 'ready');
+    if (ready.length < count) {
+      await Promise.all(Array.from({ length: count - ready.length }, () => this.#startInstance(release)));
+    } else if (ready.length > count) {
+      // Retire the newest first: the oldest have the warmest caches and connection pools.
+      const leaving = ready.slice(count);
+      await Promise.all(leaving.map((instance) => this.#retire(instance)));
+    }
+  }
+
+  async #startInstance(release: ReleaseSpec): Promise<void> {
+    const id = `${release.version}-${this.#state.nextInstance}`;
+    this.#state.nextInstance += 1;
+    await this.#save();
+    let record;
+    try {
+      record = await this.#platform.start(release, { id, signal: this.#watch.signal });
+    } catch (error) {
+      throw this.#releaseFailure(release, `instance ${id} did not start: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const instance: TrackedInstance = { ...record, status: 'starting' };
+    this.#state.instances.push(instance);
+    await this.#save();
+    await this.#event('instance-started', `${id} started on port ${instance.port}.`, { id, release: release.version, port: instance.port, pid: instance.pid });
+    this.#watchInstance(instance);
+    await this.#becomeReady(instance);
+  }
+
+  /** Waits for readiness, then puts the instance in the router with its share of traffic. */
+  async #becomeReady(instance: TrackedInstance): Promise<void> {
+    const started = this.#now();
+    const url = `${instance.url}${this.#config.paths.readiness}`;
+    for (;;) {
+      this.#watch.signal.throwIfAborted();
+      if (!this.#platform.isRunning(instance)) {
+        instance.status = 'failed';
+        await this.#save();
+        throw this.#releaseFailure(instance, `instance ${instance.id} exited before it became ready${instance.logFile ? ` (log: ${instance.logFile})` : ''}`);
+      }
+      if ((await probe(url)) === 200) break;
+      if (this.#now() - started > this.#config.timeouts.readyMs) {
+        instance.status = 'failed';
+        await this.#save();
+        await this.#stopInstance(instance);
+        throw this.#releaseFailure(instance, `instance ${instance.id} was not ready within ${this.#config.timeouts.readyMs} ms (${url} never answered 200)`);
+      }
+      await sleep(this.#pollMs, this.#watch.signal);
+    }
+    await this.#router.add({ id: instance.id, release: instance.release, host: instance.host, port: instance.port });
+    instance.status = 'ready';
+    await this.#save();
+    await this.#applyWeights();
+    await this.#event('instance-ready', `${instance.id} is ready and in the router (${Math.round(this.#now() - started)} ms after start).`, { id: instance.id, release: instance.release, readyMs: this.#now() - started });
+  }
+
+  /** Drain by fact: out of the router, wait until nothing is in flight there or in the instance, then stop it. */
+  async #retire(instance: TrackedInstance): Promise<void> {
+    instance.status = 'draining';
+    await this.#save();
+    // One batch: the others take over its share as it stops getting new requests.
+    await this.#applyWeights([{ id: instance.id, state: 'drain', weight: 0 }]);
+    await this.#event('instance-draining', `${instance.id} is out of traffic; waiting for its in-flight requests.`, { id: instance.id, release: instance.release });
+    const started = this.#now();
+    let drained = false;
+    while (this.#now() - started < this.#config.timeouts.drainMs) {
+      const atRouter = (await this.#router.backends()).find((backend) => backend.id === instance.id)?.inFlight ?? 0;
+      const inInstance = this.#platform.isRunning(instance) ? await instanceInFlight(instance, this.#config.paths.metrics) : 0;
+      if (atRouter === 0 && (inInstance ?? 0) === 0) {
+        drained = true;
+        break;
+      }
+      await sleep(this.#pollMs);
+    }
+    const drainMs = this.#now() - started;
+    await this.#stopInstance(instance);
+    await this.#router.set([{ id: instance.id, state: 'maint' }]);
+    await this.#router.remove(instance.id);
+    await this.#event(
+      'instance-stopped',
+      drained ? `${instance.id} drained in ${drainMs} ms and stopped.` : `${instance.id} still had work in flight at the ${this.#config.timeouts.drainMs} ms drain deadline; stopped anyway.`,
+      { id: instance.id, release: instance.release, drainMs, drained },
+    );
+  }
+
+  async #stopInstance(instance: TrackedInstance): Promise<InstanceExit> {
+    this.#unwatch.get(instance.id)?.();
+    this.#unwatch.delete(instance.id);
+    if (instance.status !== 'failed') instance.status = 'stopped';
+    const exit = await this.#platform.stop(instance, { deadlineMs: this.#config.timeouts.stopMs });
+    await this.#save();
+    return exit;
+  }
+
+  /** Sets every serving instance's weight for the current split. */
+  async #applyWeights(extra: readonly BackendSetting[] = []): Promise<void> {
+    const record = this.#state.deploy;
+    if (record === undefined) return;
+    const serving: ServingInstance[] = this.#state.instances
+      .filter((instance) => instance.status === 'ready')
+      .map((instance) => ({ id: instance.id, role: instance.release === record.to ? 'candidate' : 'stable' }));
+    const settings = serving.length === 0 ? [] : backendSettings(record.traffic, serving);
+    if (settings.length + extra.length === 0) return;
+    await this.#router.set([...settings, ...extra]);
+    const byRelease: Record<string, number> = {};
+    for (const setting of settings) {
+      const release = this.#state.instances.find((instance) => instance.id === setting.id)?.release ?? '?';
+      byRelease[release] = (byRelease[release] ?? 0) + setting.weight;
+    }
+    const total = Object.values(byRelease).reduce((sum, weight) => sum + weight, 0);
+    const shares = Object.fromEntries(Object.entries(byRelease).map(([release, weight]) => [release, total === 0 ? 0 : Math.round((1000 * weight) / total) / 10]));
+    await this.#event('weights', `Traffic: ${Object.entries(shares).map(([release, share]) => `${release} ${share}%`).join(', ')}.`, { shares, backends: settings });
+  }
+
+  async #analyse(durationMs: number, record: DeployRecord): Promise<void> {
+    const stable = record.from ?? this.#state.stable?.version;
+    let attempts = 0;
+    for (;;) {
+      const serving = this.#state.instances.filter((instance) => instance.status === 'ready');
+      const window = await this.#analysis.begin(serving);
+      await this.#watchFor(durationMs, record);
+      const verdict = await this.#analysis.judge(window, serving, { baseline: stable ?? record.to, candidate: record.to });
+      this.#verdicts.push(verdict);
+      await this.#event('analysis', `Analysis: ${verdict.outcome}. ${verdict.reasons.join(' ')}`, { verdict });
+      if (verdict.outcome === 'pass') return;
+      if (verdict.outcome === 'fail') throw new ReleaseFailure(`analysis failed: ${verdict.reasons.join(' ')}`);
+      attempts += 1;
+      if (attempts <= this.#config.analysis.inconclusiveRetries) continue;
+      switch (this.#config.analysis.onInconclusive) {
+        case 'continue':
+          return;
+        case 'fail':
+          throw new ReleaseFailure(`analysis stayed inconclusive after ${attempts} windows: ${verdict.reasons.join(' ')}`);
+        case 'pause':
+          await this.#pause(record, `analysis inconclusive after ${attempts} windows (${verdict.reasons.join(' ')}); promote to go on, abort to roll back`);
+          return;
+      }
+    }
+  }
+
+  /** Waits `durationMs` while watching for a crashed candidate and for `abort`. */
+  async #watchFor(durationMs: number, record: DeployRecord): Promise<void> {
+    const until = this.#now() + durationMs;
+    while (this.#now() < until) {
+      await sleep(Math.min(200, Math.max(until - this.#now(), 0)), this.#watch.signal);
+      if ((await readControl(this.#config.stateDir, record.id)) === 'abort') {
+        await clearControl(this.#config.stateDir);
+        throw new ReleaseFailure('aborted on request');
+      }
+    }
+  }
+
+  async #pause(record: DeployRecord, reason: string): Promise<void> {
+    record.phase = 'paused';
+    record.reason = reason;
+    await this.#save();
+    await this.#event('paused', `Paused: ${reason}.`, { reason });
+    await this.#waitForPromotion(record);
+  }
+
+  /** While paused, waits for `promote` (go on) or `abort` (roll back), watching the candidate all along. */
+  async #waitForPromotion(record: DeployRecord): Promise<void> {
+    for (;;) {
+      const command = await readControl(this.#config.stateDir, record.id);
+      if (command !== undefined) await clearControl(this.#config.stateDir);
+      if (command === 'abort') throw new ReleaseFailure('aborted on request while paused');
+      if (command === 'promote') {
+        record.phase = 'running';
+        delete record.reason;
+        await this.#save();
+        await this.#event('promoted', 'Promoted: going on with the next step.');
+        return;
+      }
+      await sleep(200, this.#watch.signal);
+    }
+  }
+
+  /** Sends all traffic back to the stable release, then stops every candidate instance. */
+  async #rollback(reason: string): Promise<DeployOutcome> {
+    const record = this.#state.deploy as DeployRecord;
+    this.#stopWatching();
+    record.phase = 'rolling-back';
+    record.reason = reason;
+    await this.#save();
+    await this.#event('rollback', `Rolling back ${record.to}: ${reason}`, { reason });
+    const stable = record.from === undefined ? undefined : this.#state.stable;
+    try {
+      if (stable !== undefined) {
+        // A rolling deploy may have retired stable instances already: bring them back first.
+        this.#watch = new AbortController();
+        await this.#scale(stable, this.#config.instances);
+      }
+      record.traffic = 0;
+      await this.#save();
+      await this.#applyWeights();
+      await Promise.all(
+        this.#instancesOf(record.to).map(async (instance) => {
+          if (instance.status === 'ready' || instance.status === 'draining') return this.#retire(instance);
+          if (instance.status === 'stopped') return;
+          // Starting or crashed: nothing to drain, but make sure it is stopped and out of the router.
+          await this.#stopInstance(instance);
+          await this.#router.set([{ id: instance.id, state: 'maint' }]).catch(() => {});
+          await this.#router.remove(instance.id).catch(() => {});
+        }),
+      );
+      record.phase = 'rolled-back';
+    } catch (error) {
+      record.phase = 'failed';
+      record.reason = `${reason}; and the rollback failed: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    record.endedAtMs = this.#now();
+    await this.#save();
+    await this.#event(record.phase === 'rolled-back' ? 'rolled-back' : 'failed', record.phase === 'rolled-back' ? `Rolled back: ${stable?.version ?? 'nothing'} serves all traffic; ${record.to} is stopped.` : `Deploy failed: ${record.reason}`, {
+      reason: record.reason,
+    });
+    return this.#outcome(record);
+  }
+
+  async #succeed(record: DeployRecord): Promise<DeployOutcome> {
+    if (this.#state.stable !== undefined) this.#state.previous = this.#state.stable;
+    this.#state.stable = record.candidate;
+    record.phase = 'succeeded';
+    record.endedAtMs = this.#now();
+    // Instances of releases that no longer serve are history, not state.
+    this.#state.instances = this.#state.instances.filter((instance) => instance.status === 'ready' || instance.status === 'starting');
+    await this.#save();
+    await this.#event('succeeded', `Deployed ${record.to}: it serves all traffic in ${Math.round((record.endedAtMs - record.startedAtMs) / 100) / 10} s.`, { durationMs: record.endedAtMs - record.startedAtMs });
+    return this.#outcome(record);
+  }
+
+  #outcome(record: DeployRecord): DeployOutcome {
+    const phase = record.phase === 'succeeded' || record.phase === 'rolled-back' || record.phase === 'failed' ? record.phase : 'paused';
+    const outcome: DeployOutcome = { deployId: record.id, phase, to: record.to, verdicts: [...this.#verdicts] };
+    if (record.from !== undefined) outcome.from = record.from;
+    if (record.reason !== undefined && phase !== 'succeeded') outcome.reason = record.reason;
+    return outcome;
+  }
+
+  /** After a restart: instances the journal lists are checked against the platform; the dead ones are marked. */
+  async #adopt(): Promise<void> {
+    for (const instance of this.#state.instances) {
+      if ((instance.status === 'ready' || instance.status === 'starting' || instance.status === 'draining') && !this.#platform.isRunning(instance)) {
+        instance.status = 'failed';
+        await this.#router.set([{ id: instance.id, state: 'maint' }]).catch(() => {});
+        await this.#event('instance-lost', `${instance.id} is no longer running.`, { id: instance.id });
+      }
+      // An instance left draining by the dead orchestrator finishes its retirement now.
+      if (instance.status === 'draining') await this.#retire(instance);
+    }
+    await this.#save();
+  }
+
+  #watchCandidates(): void {
+    this.#watch = new AbortController();
+    const record = this.#state.deploy;
+    if (record === undefined) return;
+    for (const instance of this.#instancesOf(record.to)) {
+      if (instance.status === 'ready' || instance.status === 'starting') this.#watchInstance(instance);
+    }
+  }
+
+  /** A candidate that exits while it should serve fails the release at once. */
+  #watchInstance(instance: TrackedInstance): void {
+    const record = this.#state.deploy;
+    if (record === undefined || instance.release !== record.to || this.#unwatch.has(instance.id)) return;
+    const unsubscribe = this.#platform.onExit(instance, (exit) => {
+      if (instance.status !== 'ready' && instance.status !== 'starting') return;
+      instance.status = 'failed';
+      const how = exit.signal === null ? `code ${exit.code}` : `signal ${exit.signal}`;
+      this.#watch.abort(new ReleaseFailure(`instance ${instance.id} exited with ${how}${instance.logFile ? ` (log: ${instance.logFile})` : ''}`));
+    });
+    this.#unwatch.set(instance.id, unsubscribe);
+  }
+
+  #stopWatching(): void {
+    for (const unsubscribe of this.#unwatch.values()) unsubscribe();
+    this.#unwatch.clear();
+  }
+
+  #releaseFailure(subject: { version?: string; release?: string }, message: string): ReleaseFailure | BatonError {
+    const version = subject.version ?? subject.release;
+    const record = this.#state.deploy;
+    // A stable instance that will not start (during a rollback) is not the candidate's fault.
+    if (record !== undefined && version !== record.to) return new BatonError('BATON_ERR_PLATFORM', message);
+    return new ReleaseFailure(message);
+  }
+
+  #instancesOf(version: string): TrackedInstance[] {
+    return this.#state.instances.filter((instance) => instance.release === version);
+  }
+
+  async #save(): Promise<void> {
+    await this.#journal.write(this.#state);
+  }
+
+  async #event(type: string, message: string, data?: Record<string, unknown>): Promise<void> {
+    const event: DeployEvent = { atMs: this.#now(), type, message };
+    if (data !== undefined) event.data = data;
+    await this.#journal.append(event);
+    this.#onEvent(event);
+  }
+}

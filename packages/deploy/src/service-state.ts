@@ -1,0 +1,60 @@
+import type { InstanceRecord, ReleaseSpec } from './model.js';
+import type { Strategy } from './strategies/plan.js';
+import type { Step } from './strategies/step.js';
+
+/** Where an instance is in its life, as the orchestrator last recorded it. */
+export type InstanceStatus =
+  /** Started, not ready yet: gets no traffic. */
+  | 'starting'
+  /** Readiness passed and it is in the router. */
+  | 'ready'
+  /** Out of traffic, finishing its in-flight work before it is stopped. */
+  | 'draining'
+  | 'stopped'
+  /** Never became ready, or exited on its own. */
+  | 'failed';
+
+export interface TrackedInstance extends InstanceRecord {
+  status: InstanceStatus;
+}
+
+/** Where a deploy is. Terminal: succeeded, rolled-back, failed. */
+export type DeployPhase = 'running' | 'paused' | 'rolling-back' | 'succeeded' | 'rolled-back' | 'failed';
+
+/** One deploy, from its plan to its end. */
+export interface DeployRecord {
+  id: string;
+  /** The version that was serving when the deploy began; absent for a service's first deploy. */
+  from?: string;
+  to: string;
+  candidate: ReleaseSpec;
+  strategy: Strategy;
+  steps: Step[];
+  /** The step being run (or to run next after a restart): steps are idempotent, so it is safe to run it again. */
+  stepIndex: number;
+  /** The traffic split in force: the candidate's percentage, or even over every ready instance. */
+  traffic: number | 'even';
+  phase: DeployPhase;
+  /** Why it paused, rolled back or failed. */
+  reason?: string;
+  startedAtMs: number;
+  endedAtMs?: number;
+}
+
+/** Everything the orchestrator knows about a service: what the journal stores. */
+export interface ServiceState {
+  service: string;
+  /** The release serving at rest (after the last successful deploy). */
+  stable?: ReleaseSpec;
+  /** The release before it, what `baton rollback` after a finished deploy goes back to. */
+  previous?: ReleaseSpec;
+  instances: TrackedInstance[];
+  /** Instance ids are `<version>-<n>`; n never repeats within a service. */
+  nextInstance: number;
+  deploy?: DeployRecord;
+}
+
+/** True for a deploy that has ended one way or another. */
+export function isFinished(phase: DeployPhase): boolean {
+  return phase === 'succeeded' || phase === 'rolled-back' || phase === 'failed';
+}
