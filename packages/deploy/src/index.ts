@@ -9,3 +9,5 @@ export * from './strategies/plan.js';
 export * from './strategies/rolling.js';
 export * from './strategies/canary.js';
 export * from './strategies/blue-green.js';
+export * from './monitor.js';
+export * from './report.js';

@@ -4,6 +4,7 @@ import { clearControl, readControl } from './control.js';
 import type { ResolvedDeployConfig } from './deploy-config.js';
 import { instanceInFlight, probe, sleep } from './internal/instance-probes.js';
 import type { Analysis, DeployEvent, InstanceExit, Journal, Platform, ReleaseSpec, Router, Verdict } from './model.js';
+import { describeSample, startMonitor } from './monitor.js';
 import { isFinished, type DeployRecord, type ServiceState, type TrackedInstance } from './service-state.js';
 import { planDeploy } from './strategies/plan.js';
 import { describeStep, type Step } from './strategies/step.js';
@@ -22,6 +23,8 @@ export interface OrchestratorOptions {
   now?: () => number;
   /** How often readiness and drain are polled; default 100 ms. */
   pollMs?: number;
+  /** How often traffic per release is sampled for the live view and the report (`sample` events); default 1000 ms, 0 for never. */
+  sampleIntervalMs?: number;
 }
 
 /** How a deploy ended. */
@@ -61,6 +64,7 @@ export class Orchestrator {
   readonly #onEvent: (event: DeployEvent) => void;
   readonly #now: () => number;
   readonly #pollMs: number;
+  readonly #sampleIntervalMs: number;
   #state: ServiceState;
   #verdicts: Verdict[] = [];
   /** Aborted with a ReleaseFailure when a candidate instance exits on its own. */
@@ -76,6 +80,7 @@ export class Orchestrator {
     this.#onEvent = options.onEvent ?? (() => {});
     this.#now = options.now ?? Date.now;
     this.#pollMs = options.pollMs ?? 100;
+    this.#sampleIntervalMs = options.sampleIntervalMs ?? 1000;
     this.#state = state;
   }
 
@@ -132,23 +137,52 @@ export class Orchestrator {
       strategy: this.#config.strategy.type,
       steps: steps.map(describeStep),
     });
-    return this.#run();
+    return this.#monitored(() => this.#run());
   }
 
   /** Carries on with the open deploy after a restart: rolls back if it was rolling back, waits again if paused. */
   async resume(): Promise<DeployOutcome> {
     const record = this.#requireOpen('resume');
     await this.#event('deploy-resumed', `Resuming the deploy of ${record.to} at step ${record.stepIndex + 1} of ${record.steps.length} (${record.phase}).`, { deployId: record.id, phase: record.phase });
-    await this.#adopt();
-    if (record.phase === 'rolling-back') return this.#rollback(record.reason ?? 'rollback resumed after a restart');
-    return this.#run();
+    return this.#monitored(async () => {
+      await this.#adopt();
+      if (record.phase === 'rolling-back') return this.#rollback(record.reason ?? 'rollback resumed after a restart');
+      return this.#run();
+    });
   }
 
   /** Stops the open deploy and sends all traffic back to the stable release (`baton abort`, `baton rollback` mid-deploy). */
   async rollback(reason = 'rolled back on request'): Promise<DeployOutcome> {
     this.#requireOpen('roll back');
-    await this.#adopt();
-    return this.#rollback(reason);
+    return this.#monitored(async () => {
+      await this.#adopt();
+      return this.#rollback(reason);
+    });
+  }
+
+  /** Runs `work` with the traffic monitor sampling, one `sample` event per tick. */
+  async #monitored(work: () => Promise<DeployOutcome>): Promise<DeployOutcome> {
+    if (this.#sampleIntervalMs === 0) return work();
+    let appending = Promise.resolve();
+    const stop = startMonitor({
+      router: this.#router,
+      instances: () => this.#state.instances.filter((instance) => instance.status === 'ready' || instance.status === 'draining'),
+      metricsPath: this.#config.paths.metrics,
+      intervalMs: this.#sampleIntervalMs,
+      now: this.#now,
+      onSample: (sample) => {
+        const event: DeployEvent = { atMs: sample.atMs, type: 'sample', message: describeSample(sample), data: { releases: sample.releases } };
+        // In order, and never failing the deploy: a sample that cannot be journaled is only lost.
+        appending = appending.then(() => this.#journal.append(event)).catch(() => {});
+        this.#onEvent(event);
+      },
+    });
+    try {
+      return await work();
+    } finally {
+      await stop();
+      await appending;
+    }
   }
 
   #requireOpen(what: string): DeployRecord {

@@ -1,0 +1,196 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DeployEvent, Verdict } from './model.js';
+import type { ReleaseSample, TimelineSample } from './monitor.js';
+import type { DeployRecord } from './service-state.js';
+
+/** One step of the deploy and how long it took. */
+export interface StepTiming {
+  index: number;
+  description: string;
+  startMs: number;
+  endMs: number;
+}
+
+/** Everything that happened in one deploy: what `report.json` holds and the HTML page shows. */
+export interface DeployReport {
+  service: string;
+  deployId: string;
+  from?: string;
+  to: string;
+  strategy: string;
+  phase: string;
+  reason?: string;
+  startedAtMs: number;
+  endedAtMs?: number;
+  steps: StepTiming[];
+  /** Every event but the samples: each decision, in order. */
+  decisions: DeployEvent[];
+  samples: TimelineSample[];
+  verdicts: Verdict[];
+}
+
+/** Builds the report of deploy `record` from the journal's events (those of other deploys are left out). */
+export function buildReport(service: string, record: DeployRecord, events: readonly DeployEvent[]): DeployReport {
+  const start = events.findLastIndex((event) => event.type === 'deploy-started' && event.data?.['deployId'] === record.id);
+  const mine = start === -1 ? events.filter((event) => event.atMs >= record.startedAtMs) : events.slice(start);
+  const end = record.endedAtMs ?? Number.POSITIVE_INFINITY;
+  const own = mine.filter((event) => event.atMs <= end + 1000);
+  const decisions = own.filter((event) => event.type !== 'sample');
+  const samples = own.filter((event) => event.type === 'sample').map((event) => ({ atMs: event.atMs, releases: (event.data?.['releases'] ?? {}) as Record<string, ReleaseSample> }));
+  const verdicts = decisions.filter((event) => event.type === 'analysis').map((event) => event.data?.['verdict'] as Verdict);
+  const stepEvents = decisions.filter((event) => event.type === 'step');
+  const steps = stepEvents.map((event, i) => ({
+    index: Number(event.data?.['index'] ?? i),
+    description: event.message.replace(/^Step \d+\/\d+: /, '').replace(/\.$/, ''),
+    startMs: event.atMs,
+    endMs: stepEvents[i + 1]?.atMs ?? record.endedAtMs ?? decisions.at(-1)?.atMs ?? event.atMs,
+  }));
+  const report: DeployReport = {
+    service,
+    deployId: record.id,
+    to: record.to,
+    strategy: record.strategy.type,
+    phase: record.phase,
+    startedAtMs: record.startedAtMs,
+    steps,
+    decisions,
+    samples,
+    verdicts,
+  };
+  if (record.from !== undefined) report.from = record.from;
+  if (record.reason !== undefined) report.reason = record.reason;
+  if (record.endedAtMs !== undefined) report.endedAtMs = record.endedAtMs;
+  return report;
+}
+
+/** Writes `report.json` and `report.html` into `dir` (each atomically) and returns their paths. */
+export async function writeReport(dir: string, report: DeployReport): Promise<{ json: string; html: string }> {
+  await mkdir(dir, { recursive: true });
+  const json = join(dir, 'report.json');
+  const html = join(dir, 'report.html');
+  await writeAtomically(json, `${JSON.stringify(report, null, 2)}\n`);
+  await writeAtomically(html, renderReportHtml(report));
+  return { json, html };
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, text);
+  await rename(temp, path);
+}
+
+const COLORS = ['#2563eb', '#ea580c', '#16a34a', '#9333ea', '#db2777', '#0891b2'];
+const MARKED = new Set(['deploy-started', 'analysis', 'paused', 'promoted', 'rollback', 'rolled-back', 'succeeded', 'failed', 'instance-ready', 'instance-stopped', 'deploy-resumed']);
+
+/**
+ * A self-contained HTML page (no scripts, no external files): the outcome,
+ * a timeline of traffic weight, request rate, errors and p99 latency per
+ * release with every decision marked, the steps with their durations, and
+ * every event.
+ */
+export function renderReportHtml(report: DeployReport): string {
+  const releases = [...new Set(report.samples.flatMap((sample) => Object.keys(sample.releases)))];
+  const color = (release: string): string => COLORS[releases.indexOf(release) % COLORS.length] ?? '#555';
+  const t0 = report.startedAtMs;
+  const t1 = Math.max(report.endedAtMs ?? 0, report.samples.at(-1)?.atMs ?? 0, report.decisions.at(-1)?.atMs ?? 0, t0 + 1000);
+  const marks = report.decisions.filter((event) => MARKED.has(event.type));
+  const charts = [
+    chart('Traffic weight (%)', 'weight', (r) => r.weightPercent, 100),
+    chart('Requests per second', 'rate', (r) => r.requestRate),
+    chart('Errors (5xx) per second', 'errors', (r) => r.errorRate),
+    chart('p99 latency (ms)', 'latency', (r) => r.p99Ms),
+  ].join('\n');
+
+  function chart(title: string, id: string, value: (sample: ReleaseSample) => number | undefined, fixedMax?: number): string {
+    const width = 900;
+    const height = 170;
+    const left = 48;
+    const right = 12;
+    const top = 12;
+    const bottom = 24;
+    const values = report.samples.flatMap((sample) => Object.values(sample.releases).map(value)).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    const max = fixedMax ?? niceMax(Math.max(0, ...values));
+    const x = (t: number): number => left + ((t - t0) / (t1 - t0)) * (width - left - right);
+    const y = (v: number): number => top + (1 - v / (max || 1)) * (height - top - bottom);
+    const lines = releases
+      .map((release) => {
+        const points = report.samples
+          .map((sample) => {
+            const r = sample.releases[release];
+            const v = r === undefined ? undefined : value(r);
+            return v === undefined || !Number.isFinite(v) ? undefined : `${x(sample.atMs).toFixed(1)},${y(v).toFixed(1)}`;
+          })
+          .filter((point): point is string => point !== undefined);
+        return points.length === 0 ? '' : `<polyline data-release="${escape(release)}" fill="none" stroke="${color(release)}" stroke-width="2" points="${points.join(' ')}"/>`;
+      })
+      .join('');
+    const markLines = marks
+      .map((event) => `<line x1="${x(event.atMs).toFixed(1)}" x2="${x(event.atMs).toFixed(1)}" y1="${top}" y2="${height - bottom}" class="mark ${escape(event.type)}"><title>${escape(`${formatOffset(event.atMs - t0)} ${event.message}`)}</title></line>`)
+      .join('');
+    const ticks = [0, 0.5, 1].map((f) => `<text x="${left - 6}" y="${y(max * f) + 4}" text-anchor="end">${formatNumber(max * f)}</text>`).join('');
+    const timeTicks = Array.from({ length: 6 }, (_, i) => t0 + ((t1 - t0) * i) / 5)
+      .map((t) => `<text x="${x(t)}" y="${height - 6}" text-anchor="middle">${formatOffset(t - t0)}</text>`)
+      .join('');
+    return `<figure id="${id}"><figcaption>${escape(title)}</figcaption><svg viewBox="0 0 ${width} ${height}" role="img" aria-label="${escape(title)}">
+<rect x="${left}" y="${top}" width="${width - left - right}" height="${height - top - bottom}" class="plot"/>${markLines}${lines}${ticks}${timeTicks}</svg></figure>`;
+  }
+
+  const duration = report.endedAtMs === undefined ? 'still running' : formatOffset(report.endedAtMs - report.startedAtMs);
+  const legend = releases.map((release) => `<span class="key"><i style="background:${color(release)}"></i>${escape(release)}</span>`).join(' ');
+  const steps = report.steps.map((step) => `<tr><td>${step.index + 1}</td><td>${escape(step.description)}</td><td>${formatOffset(step.startMs - t0)}</td><td>${formatOffset(step.endMs - step.startMs)}</td></tr>`).join('');
+  const events = report.decisions.map((event) => `<tr class="${escape(event.type)}"><td>${formatOffset(event.atMs - t0)}</td><td>${escape(event.type)}</td><td>${escape(event.message)}</td></tr>`).join('');
+  const verdicts = report.verdicts
+    .map((verdict) => {
+      const figures = Object.entries(verdict.releases)
+        .map(([release, f]) => `${escape(release)}: ${f.requests} requests, ${(f.errorRate * 100).toFixed(2)}% errors${f.latency === undefined ? '' : `, p99 ${(f.latency * 1000).toFixed(0)} ms`}`)
+        .join('; ');
+      return `<li class="${verdict.outcome}"><b>${verdict.outcome}</b> at ${formatOffset(verdict.atMs - t0)}: ${escape(verdict.reasons.join(' '))} <small>${figures}</small></li>`;
+    })
+    .join('');
+
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escape(`Deploy of ${report.to} — ${report.phase}`)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:960px;color:#111;padding:0 12px}
+h1{font-size:22px;margin:0 0 4px}.outcome{display:inline-block;padding:2px 10px;border-radius:12px;color:#fff;font-weight:600}
+.succeeded{background:#16a34a}.rolled-back,.failed{background:#dc2626}.running,.paused,.rolling-back{background:#ca8a04}
+table{border-collapse:collapse;width:100%;margin:8px 0 20px}td,th{border-bottom:1px solid #e5e7eb;padding:4px 6px;text-align:left;vertical-align:top}
+tr.rollback td,tr.rolled-back td,tr.failed td{color:#b91c1c}tr.analysis td{color:#1d4ed8}
+figure{margin:12px 0}figcaption{font-weight:600;margin-bottom:2px}svg{width:100%;height:auto;font-size:11px;fill:#555}
+.plot{fill:#fafafa;stroke:#ddd}.mark{stroke:#999;stroke-dasharray:3 3}.mark.rollback,.mark.rolled-back,.mark.failed{stroke:#dc2626;stroke-dasharray:none}
+.mark.analysis{stroke:#2563eb}.mark.succeeded{stroke:#16a34a;stroke-dasharray:none}
+.key{margin-right:12px}.key i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
+li.pass b{color:#16a34a}li.fail b{color:#dc2626}li.inconclusive b{color:#ca8a04}small{color:#555;display:block}
+</style></head><body>
+<h1>${escape(report.service)}: ${escape(report.from ? `${report.from} → ${report.to}` : report.to)} <span class="outcome ${escape(report.phase)}">${escape(report.phase)}</span></h1>
+<p>${escape(report.strategy)} deploy <code>${escape(report.deployId)}</code>, started ${escape(new Date(report.startedAtMs).toISOString())}, took ${duration}.${report.reason ? ` <b>Reason:</b> ${escape(report.reason)}` : ''}</p>
+<p>${legend} <span class="key">dashed lines: decisions (hover for what happened)</span></p>
+${charts}
+<h2>Analysis</h2>${verdicts === '' ? '<p>No analysis ran.</p>' : `<ul>${verdicts}</ul>`}
+<h2>Steps</h2><table><thead><tr><th>#</th><th>Step</th><th>Began</th><th>Took</th></tr></thead><tbody>${steps}</tbody></table>
+<h2>Events</h2><table><thead><tr><th>At</th><th>Event</th><th>What happened</th></tr></thead><tbody>${events}</tbody></table>
+</body></html>
+`;
+}
+
+function niceMax(value: number): number {
+  if (value <= 0) return 1;
+  const power = 10 ** Math.floor(Math.log10(value));
+  for (const step of [1, 2, 2.5, 5, 10]) if (step * power >= value) return step * power;
+  return 10 * power;
+}
+
+function formatNumber(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1).replace(/\.0$/, '') : value.toFixed(2).replace(/\.?0+$/, '') || '0';
+}
+
+function formatOffset(ms: number): string {
+  const seconds = Math.max(ms, 0) / 1000;
+  return seconds < 60 ? `${seconds.toFixed(1)} s` : `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+}
+
+function escape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+}
