@@ -44,7 +44,8 @@ export function buildReport(service: string, record: DeployRecord, events: reado
     index: Number(event.data?.['index'] ?? i),
     description: event.message.replace(/^Step \d+\/\d+: /, '').replace(/\.$/, ''),
     startMs: event.atMs,
-    endMs: stepEvents[i + 1]?.atMs ?? record.endedAtMs ?? decisions.at(-1)?.atMs ?? event.atMs,
+    // A step ends where the next begins, or where the deploy turned to its end (rollback, success).
+    endMs: stepEvents[i + 1]?.atMs ?? decisions.find((later) => later.atMs >= event.atMs && ENDINGS.has(later.type))?.atMs ?? record.endedAtMs ?? event.atMs,
   }));
   const report: DeployReport = {
     service,
@@ -80,6 +81,7 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   await rename(temp, path);
 }
 
+const ENDINGS = new Set(['rollback', 'succeeded', 'failed', 'paused']);
 const COLORS = ['#2563eb', '#ea580c', '#16a34a', '#9333ea', '#db2777', '#0891b2'];
 const MARKED = new Set(['deploy-started', 'analysis', 'paused', 'promoted', 'rollback', 'rolled-back', 'succeeded', 'failed', 'instance-ready', 'instance-stopped', 'deploy-resumed']);
 
@@ -155,7 +157,7 @@ export function renderReportHtml(report: DeployReport): string {
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:960px;color:#111;padding:0 12px}
 h1{font-size:22px;margin:0 0 4px}.outcome{display:inline-block;padding:2px 10px;border-radius:12px;color:#fff;font-weight:600}
-.succeeded{background:#16a34a}.rolled-back,.failed{background:#dc2626}.running,.paused,.rolling-back{background:#ca8a04}
+.outcome.succeeded{background:#16a34a}.outcome.rolled-back,.outcome.failed{background:#dc2626}.outcome.running,.outcome.paused,.outcome.rolling-back{background:#ca8a04}
 table{border-collapse:collapse;width:100%;margin:8px 0 20px}td,th{border-bottom:1px solid #e5e7eb;padding:4px 6px;text-align:left;vertical-align:top}
 tr.rollback td,tr.rolled-back td,tr.failed td{color:#b91c1c}tr.analysis td{color:#1d4ed8}
 figure{margin:12px 0}figcaption{font-weight:600;margin-bottom:2px}svg{width:100%;height:auto;font-size:11px;fill:#555}
