@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
 import { DEFAULT_INSTANCE_PATHS, type AnalysisThresholds, type InstancePaths, type ReleaseSpec } from './model.js';
 import type { CanaryStep } from './strategies/canary.js';
@@ -237,5 +238,20 @@ function describe(value: unknown): string {
 }
 
 function resolvePath(cwd: string, path: string): string {
-  return path.startsWith('/') ? path : `${cwd.replace(/\/$/, '')}/${path}`;
+  return resolve(cwd, path);
+}
+
+/**
+ * Types a `baton.config.ts` (it returns its argument): editors then check
+ * the config as it is written.
+ *
+ * @example
+ * export default defineDeployConfig({
+ *   service: 'orders',
+ *   release: { version: 'v2', command: 'node', args: ['dist/main.js'] },
+ *   strategy: { type: 'canary', steps: [{ setWeight: 20 }, { pause: { durationMs: 30_000 } }] },
+ * });
+ */
+export function defineDeployConfig(config: DeployConfig): DeployConfig {
+  return config;
 }
