@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { isBatonError } from '@baton/lifecycle';
+import { resolveDeployConfig } from './index.js';
+
+const release = { version: 'v2', command: 'node', args: ['dist/main.js'] };
+
+function problemsOf(input: unknown): string {
+  try {
+    resolveDeployConfig(input, { cwd: '/srv/orders' });
+  } catch (error) {
+    expect(isBatonError(error, 'BATON_ERR_DEPLOY_CONFIG')).toBe(true);
+    return (error as Error).message;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('resolveDeployConfig', () => {
+  it('fills in the defaults a user would expect: 3 instances, a rolling deploy one at a time, Baton\'s probe paths, state under .baton/<service>', () => {
+    const config = resolveDeployConfig({ service: 'orders', release }, { cwd: '/srv/orders' });
+    expect(config).toMatchObject({
+      service: 'orders',
+      instances: 3,
+      strategy: { type: 'rolling', maxSurge: 1, maxUnavailable: 0 },
+      router: { kind: 'auto' },
+      analysis: { maxErrorRate: 0.05, maxErrorRateIncrease: 0.01, maxLatencyRatio: 1.5, minRequests: 50, onInconclusive: 'pause' },
+      timeouts: { readyMs: 30_000, drainMs: 30_000, stopMs: 30_000 },
+      paths: { readiness: '/readyz', liveness: '/livez', metrics: '/metrics' },
+      stateDir: '/srv/orders/.baton/orders',
+    });
+  });
+
+  it('keeps a canary\'s steps as written', () => {
+    const config = resolveDeployConfig(
+      { service: 'orders', release, instances: 4, strategy: { type: 'canary', steps: [{ setWeight: 25 }, { pause: {} }, { analysis: { durationMs: 5000 } }, { pause: { durationMs: 1000 } }], analysisMs: 2000 } },
+      { cwd: '/' },
+    );
+    expect(config.strategy).toEqual({ type: 'canary', steps: [{ setWeight: 25 }, { pause: {} }, { analysis: { durationMs: 5000 } }, { pause: { durationMs: 1000 } }], analysisMs: 2000 });
+  });
+
+  it('reports every problem at once, each naming its field and what is accepted', () => {
+    const message = problemsOf({
+      service: 'my service',
+      release: { version: '', command: 42 },
+      instances: 0,
+      strategy: { type: 'canary', steps: [{ setWeight: 120 }, { wait: 5 }] },
+      router: { kind: 'nginx' },
+      analysis: { maxErrorRate: 5 },
+      timeouts: { readyMs: -1 },
+      paths: { readiness: 'readyz' },
+    });
+    for (const expected of [
+      'service: a name of letters',
+      'release.version: a label',
+      'release.command: the executable',
+      'instances: an integer from 1 to 64; got 0',
+      'strategy.steps[0].setWeight: a percentage from 0 to 100; got 120',
+      'strategy.steps[1]: one of { setWeight: 20 }',
+      'router.kind: one of auto, haproxy, builtin; got "nginx"',
+      'analysis.maxErrorRate: a fraction from 0 to 1 (0.01 = 1%); got 5',
+      'timeouts.readyMs: an integer from 100',
+      'paths.readiness: a path starting with "/"; got "readyz"',
+    ]) {
+      expect(message).toContain(expected);
+    }
+  });
+
+  it('refuses a rolling deploy that could never replace anything, and a config that is not an object', () => {
+    expect(problemsOf({ service: 'orders', release, strategy: { type: 'rolling', maxSurge: 0, maxUnavailable: 0 } })).toContain('maxSurge and maxUnavailable cannot both be 0');
+    expect(problemsOf(['not', 'an', 'object'])).toContain('the config must be an object');
+    expect(problemsOf({ service: 'orders', release, strategy: { type: 'big-bang' } })).toContain('strategy.type: one of rolling, canary, blue-green; got "big-bang"');
+  });
+});
