@@ -1,3 +1,4 @@
+import type { Faults } from './faults.js';
 import { toggleSourceFromEnv, type ToggleSource } from '@baton/toggles';
 import { ordersToggles } from './toggles.js';
 
@@ -21,6 +22,8 @@ export interface ServiceConfig {
   toggles: ToggleSource;
   /** Toggles a request may override with the x-baton-toggles header (BATON_TOGGLE_OVERRIDES, comma-separated); none by default. */
   toggleOverrides?: string[];
+  /** Deliberate faults (ORDERS_FAULT_ERROR_RATE, ORDERS_FAULT_DELAY_MS, ORDERS_CRASH_AFTER_MS); none by default. */
+  faults?: Faults;
 }
 
 /** The environment is wrong; `problems` lists every bad variable. */
@@ -76,6 +79,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const overrides = env.BATON_TOGGLE_OVERRIDES?.split(',').map((name) => name.trim()).filter((name) => name !== '');
   const unknownOverrides = (overrides ?? []).filter((name) => !ordersToggles.has(name));
   if (unknownOverrides.length > 0) problems.push(`BATON_TOGGLE_OVERRIDES names toggles this service does not have: ${unknownOverrides.join(', ')}; known: ${ordersToggles.names.join(', ')}.`);
+  const faults = faultsFrom(env, problems, integer);
   if (problems.length > 0) throw new ConfigError(problems);
   const config: ServiceConfig = { port, host, release, propagationDelayMs, startupDelayMs, toggles };
   if (overrides !== undefined && overrides.length > 0) config.toggleOverrides = overrides;
@@ -84,6 +88,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (metricsPort !== undefined) config.metricsPort = metricsPort;
   if (drainTimeoutMs !== undefined) config.drainTimeoutMs = drainTimeoutMs;
   if (gracePeriodMs !== undefined) config.gracePeriodMs = gracePeriodMs;
+  if (faults !== undefined) config.faults = faults;
   return config;
 }
 
@@ -93,4 +98,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
  */
 export function formatListeningLine(info: { port: number; release: string; framework: 'express' | 'fastify' }): string {
   return `${JSON.stringify({ event: 'listening', port: info.port, url: `http://127.0.0.1:${info.port}`, release: info.release, framework: info.framework })}\n`;
+}
+
+function faultsFrom(
+  env: Record<string, string | undefined>,
+  problems: string[],
+  integer: (name: string, fallback: number | undefined, min: number, max: number) => number | undefined,
+): Faults | undefined {
+  const rateText = env.ORDERS_FAULT_ERROR_RATE?.trim();
+  let errorRate = 0;
+  if (rateText !== undefined && rateText !== '') {
+    errorRate = Number(rateText);
+    if (!Number.isFinite(errorRate) || errorRate < 0 || errorRate > 1) {
+      problems.push(`ORDERS_FAULT_ERROR_RATE must be a fraction from 0 to 1 (0.2 = one request in five); got ${JSON.stringify(env.ORDERS_FAULT_ERROR_RATE)}.`);
+      errorRate = 0;
+    }
+  }
+  const delayMs = integer('ORDERS_FAULT_DELAY_MS', 0, 0, 60_000) ?? 0;
+  const crashAfterMs = integer('ORDERS_CRASH_AFTER_MS', undefined, 0, 86_400_000);
+  if (errorRate === 0 && delayMs === 0 && crashAfterMs === undefined) return undefined;
+  return crashAfterMs === undefined ? { errorRate, delayMs } : { errorRate, delayMs, crashAfterMs };
 }

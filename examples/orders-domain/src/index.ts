@@ -5,7 +5,7 @@ export { createOrderStore, type OrderEvent, type OrderPage, type OrderStore, typ
 export { formatSseEvent, SSE_HEADERS, SSE_HEARTBEAT_MS } from './sse.js';
 export { ConfigError, loadConfig, formatListeningLine, type ServiceConfig } from './config.js';
 export { ordersChecks, type OrdersCheck } from './checks.js';
-export { failStartup, metricsEndpointFrom, shutdownBudgetFrom, startupWorkFrom } from './runner.js';
+export { failStartup, metricsEndpointFrom, scheduleCrash, shutdownBudgetFrom, startupWorkFrom } from './runner.js';
 export { ordersToggles, withSummary, cancellationsPaused, type OrderWithSummary } from './toggles.js';
 export {
   createOrdersVersioning,
@@ -18,3 +18,4 @@ export {
   type OrdersApiVersion,
 } from './api-versions.js';
 export { ordersProviderStates, type OrdersProviderStates } from './provider-states.js';
+export { createFaultInjector, isFaultableRoute, INJECTED_FAULT_BODY, NO_FAULTS, type FaultDecision, type Faults } from './faults.js';

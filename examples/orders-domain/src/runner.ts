@@ -42,3 +42,17 @@ export function failStartup(service: string, error: unknown): never {
   process.stderr.write(`${service}: cannot start: ${message}\n`);
   process.exit(1);
 }
+
+/**
+ * A release that crashes on purpose (ORDERS_CRASH_AFTER_MS): the process dies
+ * that long after it listens, abruptly — no drain, exit code 70 — as a release
+ * with a fatal bug would.
+ */
+export function scheduleCrash(service: string, config: ServiceConfig): void {
+  const after = config.faults?.crashAfterMs;
+  if (after === undefined) return;
+  setTimeout(() => {
+    process.stderr.write(`${JSON.stringify({ level: 'fatal', name: service, msg: `crashing on purpose (ORDERS_CRASH_AFTER_MS=${after})` })}\n`);
+    process.exit(70);
+  }, after);
+}

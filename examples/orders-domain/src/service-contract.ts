@@ -360,6 +360,26 @@ export function describeOrdersService(framework: 'express' | 'fastify', mainPath
       }
     });
 
+    it('plays a bad release on purpose: a share of API requests fail with 500 while probes and /metrics stay healthy, and it can crash later', async () => {
+      const service = await start({ RELEASE: 'bad', ORDERS_FAULT_ERROR_RATE: '0.25', ORDERS_CRASH_AFTER_MS: '1500' });
+      await waitUntilReady(service.url);
+      const statuses: number[] = [];
+      for (let i = 0; i < 8; i += 1) statuses.push((await call(`${service.url}/orders`)).status);
+      // Exactly one request in four, evenly spread.
+      expect(statuses).toEqual([200, 200, 200, 500, 200, 200, 200, 500]);
+      expect((await call(`${service.url}/orders`)).json()).toBeDefined();
+      expect((await call(`${service.url}/readyz`)).status).toBe(200);
+      const metrics = await call(`${service.url}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(metrics.body).toMatch(/http_requests_total\{[^}]*status_code="500"[^}]*\} 2/);
+      // The crash: abrupt, exit code 70, no drain.
+      expect(await service.exited).toBe(70);
+      expect(service.stderr()).toContain('crashing on purpose (ORDERS_CRASH_AFTER_MS=1500)');
+
+      const refused = startService(mainPath, { ORDERS_FAULT_ERROR_RATE: '20%' });
+      await expect(refused).rejects.toThrow(/ORDERS_FAULT_ERROR_RATE must be a fraction from 0 to 1 \(0.2 = one request in five\); got "20%"/);
+    });
+
     it('refuses invalid configuration with a clear message and exit code 1', async () => {
       const bad = startService(mainPath, { PORT: 'eighty', BATON_PROPAGATION_DELAY_MS: 'soon' });
       await expect(bad).rejects.toThrow(/exited \(1\)/);

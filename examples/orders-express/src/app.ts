@@ -13,12 +13,16 @@ import {
   withSummary,
   SSE_HEARTBEAT_MS,
   createOrderStore,
+  createFaultInjector,
   formatSseEvent,
+  INJECTED_FAULT_BODY,
+  isFaultableRoute,
   ordersChecks,
   parseNewOrder,
   parsePagination,
   parseSlowMs,
   toErrorResponse,
+  type Faults,
   type OrderStore,
   type OrdersApiVersion,
 } from '@baton/example-orders-domain';
@@ -41,6 +45,8 @@ export interface CreateAppOptions {
   toggleOverrides?: readonly string[];
   /** The API's versioning; default the service's own (`createOrdersVersioning()`). Tests pass another to prove what a change would break. */
   versioning?: Versioning<OrdersApiVersion>;
+  /** Deliberate faults for a bad release on purpose (the demo, the deploy tests); none by default. */
+  faults?: Faults;
 }
 
 /** The app with Baton wired in, not listening yet. */
@@ -90,6 +96,17 @@ export function createApp(options: CreateAppOptions = {}): OrdersApp {
   });
   // Runs after the drain, when no request can need the store any more.
   b.lifecycle.onShutdown(() => store.close(), { name: 'orders store' });
+
+  if (options.faults !== undefined) {
+    const decide = createFaultInjector(options.faults);
+    app.use((req, res, next) => {
+      if (!isFaultableRoute(req.path)) return next();
+      const { fail, delayMs } = decide();
+      const act = (): void => void (fail ? res.status(500).json(INJECTED_FAULT_BODY) : next());
+      if (delayMs > 0) setTimeout(act, delayMs);
+      else act();
+    });
+  }
 
   app.use(express.json({ limit: '64kb' }));
 

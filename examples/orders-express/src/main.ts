@@ -1,5 +1,5 @@
 import { jsonLogger } from '@baton/lifecycle';
-import { failStartup, formatListeningLine, loadConfig, metricsEndpointFrom, shutdownBudgetFrom, startupWorkFrom } from '@baton/example-orders-domain';
+import { failStartup, formatListeningLine, loadConfig, metricsEndpointFrom, scheduleCrash, shutdownBudgetFrom, startupWorkFrom } from '@baton/example-orders-domain';
 import { createApp } from './app.js';
 
 // The runner: configuration from the environment, then Baton's serve(), which
@@ -14,9 +14,11 @@ try {
     metricsEndpoint: metricsEndpointFrom(config),
     toggles: config.toggles,
     ...(config.toggleOverrides === undefined ? {} : { toggleOverrides: config.toggleOverrides }),
+    ...(config.faults === undefined ? {} : { faults: config.faults }),
   });
   const served = await baton.serve({ port: config.port, host: config.host, ...startupWorkFrom(config) });
   process.stdout.write(formatListeningLine({ port: served.port, release: config.release, framework: 'express' }));
+  scheduleCrash('orders-express', config);
 } catch (error) {
   failStartup('orders-express', error);
 }

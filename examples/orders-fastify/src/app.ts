@@ -13,12 +13,16 @@ import {
   withSummary,
   SSE_HEARTBEAT_MS,
   createOrderStore,
+  createFaultInjector,
   formatSseEvent,
+  INJECTED_FAULT_BODY,
+  isFaultableRoute,
   ordersChecks,
   parseNewOrder,
   parsePagination,
   parseSlowMs,
   toErrorResponse,
+  type Faults,
   type OrderStore,
   type OrdersApiVersion,
 } from '@baton/example-orders-domain';
@@ -43,6 +47,8 @@ export interface CreateAppOptions {
   fastify?: FastifyServerOptions;
   /** The API's versioning; default the service's own (`createOrdersVersioning()`). Tests pass another to prove what a change would break. */
   versioning?: Versioning<OrdersApiVersion>;
+  /** Deliberate faults for a bad release on purpose (the demo, the deploy tests); none by default. */
+  faults?: Faults;
 }
 
 /** The app with Baton wired in, not listening yet. */
@@ -93,6 +99,16 @@ export async function createApp(options: CreateAppOptions = {}): Promise<OrdersA
   });
   // Registered after the plugin's "fastify close" hook, so it runs before it (hooks run in reverse).
   app.lifecycle.onShutdown(() => store.close(), { name: 'orders store' });
+
+  if (options.faults !== undefined) {
+    const decide = createFaultInjector(options.faults);
+    app.addHook('onRequest', async (request, reply) => {
+      if (!isFaultableRoute(request.url.split('?')[0] ?? '')) return;
+      const { fail, delayMs } = decide();
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (fail) return reply.code(500).send(INJECTED_FAULT_BODY);
+    });
+  }
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {

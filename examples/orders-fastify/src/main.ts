@@ -1,6 +1,6 @@
 import { serveFastify } from '@baton/fastify';
 import { jsonLogger } from '@baton/lifecycle';
-import { failStartup, formatListeningLine, loadConfig, metricsEndpointFrom, shutdownBudgetFrom, startupWorkFrom } from '@baton/example-orders-domain';
+import { failStartup, formatListeningLine, loadConfig, metricsEndpointFrom, scheduleCrash, shutdownBudgetFrom, startupWorkFrom } from '@baton/example-orders-domain';
 import { createApp } from './app.js';
 
 // The runner: configuration from the environment, then Baton's serveFastify(),
@@ -15,9 +15,11 @@ try {
     metricsEndpoint: metricsEndpointFrom(config),
     toggles: config.toggles,
     ...(config.toggleOverrides === undefined ? {} : { toggleOverrides: config.toggleOverrides }),
+    ...(config.faults === undefined ? {} : { faults: config.faults }),
   });
   const served = await serveFastify(app, { port: config.port, host: config.host, ...startupWorkFrom(config) });
   process.stdout.write(formatListeningLine({ port: served.port, release: config.release, framework: 'fastify' }));
+  scheduleCrash('orders-fastify', config);
 } catch (error) {
   failStartup('orders-fastify', error);
 }
