@@ -1,0 +1,528 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { isAbsolute, join, resolve } from 'node:path';
+import { BatonError } from '@baton/lifecycle';
+import type { InstanceExit, InstanceRecord, Platform, ReleaseSpec } from '../model.js';
+import { isProcessAlive, processEnvironment, processStartIdentity } from '../internal/process-identity.js';
+
+/** Options of {@link createLocalProcessPlatform}. */
+export interface LocalProcessPlatformOptions {
+  /** The deploy's state directory; instance logs go to `<stateDir>/logs/<id>.log`. */
+  stateDir: string;
+  /** From spawn to a known port; past it the instance is killed and `start` rejects. Default 30 000. */
+  listenTimeoutMs?: number;
+  /**
+   * How the instance's port is found. `'announce'` (default): the instance
+   * gets `PORT=0`, binds an ephemeral port and prints one JSON line
+   * `{"event":"listening","port":N}` on stdout, as Baton's services do.
+   * `'assign'`: for services that cannot print it, the platform picks a free
+   * port, passes it as `PORT=N` and waits until the port accepts TCP. That is
+   * racy: the port is free when picked, then released for the service to
+   * bind, and another process on the machine may bind it first — the instance
+   * then fails to listen (and `start` rejects), or, worse, the accepting
+   * socket is someone else's. Prefer `'announce'`.
+   */
+  port?: 'announce' | 'assign';
+  /** Interface the instances listen on (`HOST`), and the records' host. Default `127.0.0.1`. */
+  host?: string;
+  /** How often the log is read while waiting for the port, and an adopted process is checked. Default 50 ms. */
+  pollIntervalMs?: number;
+  /** Lines of the instance's log quoted in a start error. Default 20. */
+  logTailLines?: number;
+}
+
+/**
+ * The {@link InstanceRecord} this platform returns: `pid` and `logFile` are
+ * always set, and `processStart` (the boot and start time of the process,
+ * from /proc on Linux) lets a later orchestrator tell the instance from a
+ * process that got its pid after it exited. Keep the whole record (the
+ * journal does) and pass it back as it is.
+ */
+export interface LocalInstanceRecord extends InstanceRecord {
+  pid: number;
+  logFile: string;
+  processStart?: string;
+}
+
+/** A process this platform object spawned: its exit is known exactly. */
+interface Spawned {
+  child: ChildProcess;
+  pid: number;
+  exit: InstanceExit | undefined;
+  exited: Promise<InstanceExit>;
+}
+
+const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** After SIGKILL a process is gone within milliseconds, unless stuck in the kernel (uninterruptible I/O). */
+const KILL_WAIT_MS = 10_000;
+
+/**
+ * A {@link Platform} of local processes. Each instance is a detached child
+ * (its own process group): Ctrl-C in the orchestrator's terminal or a crash of
+ * the orchestrator leaves it running, and an orchestrator started again finds
+ * it by the `pid` in its record. Its stdout and stderr are appended to
+ * `<stateDir>/logs/<id>.log` — a file, not a pipe, because a pipe whose
+ * reader (this orchestrator) died would break the instance at its next write.
+ *
+ * Instances get the orchestrator's environment plus the release's `env`, then
+ * `PORT`, `HOST`, `RELEASE=<version>` and `BATON_INSTANCE=<id>`. `stop` sends
+ * SIGTERM to the instance's process group (so a service run through a shell
+ * or npm gets it too), and SIGKILL at the deadline.
+ *
+ * An instance this platform object did not start (an earlier orchestrator
+ * did) is watched by polling its pid; its exit code cannot be known then, so
+ * its {@link InstanceExit} says `code: null` and `signal: 'SIGKILL'` only when
+ * this platform killed it.
+ *
+ * @example
+ * const platform = createLocalProcessPlatform({ stateDir: '.baton/orders' });
+ * const instance = await platform.start({ version: 'v2', command: 'node', args: ['dist/main.js'] }, { id: 'v2-1' });
+ * // ... later, maybe from another orchestrator process:
+ * await platform.stop(instance, { deadlineMs: 30_000 });
+ */
+export function createLocalProcessPlatform(options: LocalProcessPlatformOptions): Platform {
+  const config = resolveOptions(options);
+  const logDir = join(config.stateDir, 'logs');
+  const spawned = new Map<string, Spawned>();
+  /** Exits this platform saw for processes it did not spawn (it stopped them), by instance id. */
+  const adoptedExits = new Map<string, InstanceExit>();
+
+  const ownOf = (instance: InstanceRecord): Spawned | undefined => {
+    const own = spawned.get(instance.id);
+    return own !== undefined && own.pid === instance.pid ? own : undefined;
+  };
+
+  const adoptedAlive = (instance: InstanceRecord): boolean => {
+    const pid = instance.pid;
+    if (pid === undefined) return false;
+    const start = (instance as Partial<LocalInstanceRecord>).processStart;
+    if (!isProcessAlive(pid, start)) return false;
+    if (start === undefined) {
+      // No start time recorded: the environment is the next best proof the pid is still this instance.
+      const env = processEnvironment(pid);
+      if (env !== undefined && env.get('BATON_INSTANCE') !== instance.id) return false;
+    }
+    return true;
+  };
+
+  const running = (instance: InstanceRecord): boolean => {
+    const own = ownOf(instance);
+    return own !== undefined ? own.exit === undefined : adoptedAlive(instance);
+  };
+
+  async function start(release: ReleaseSpec, startOptions: { id: string; signal?: AbortSignal }): Promise<InstanceRecord> {
+    checkRelease(release);
+    if (startOptions === null || typeof startOptions !== 'object' || typeof startOptions.id !== 'string' || !INSTANCE_ID.test(startOptions.id)) {
+      throw invalid(`start: \`id\` must be 1–128 letters, digits, '.', '_' or '-' (it names the log file); got ${JSON.stringify(startOptions?.id)}.`);
+    }
+    const { id, signal } = startOptions;
+    signal?.throwIfAborted();
+    const existing = spawned.get(id);
+    if (existing !== undefined && existing.exit === undefined) throw platformError(`start: instance ${id} is already running (pid ${existing.pid}).`);
+
+    const logFile = join(logDir, `${id}.log`);
+    const port = config.port === 'assign' ? await freePort(config.host) : 0;
+    const describeCommand = [release.command, ...(release.args ?? [])].join(' ');
+    let logFd: number;
+    let logFrom: number;
+    try {
+      mkdirSync(logDir, { recursive: true });
+      logFd = openSync(logFile, 'a');
+      // A header for people reading the log; the port is looked for only after it.
+      writeSync(logFd, `[baton] ${new Date().toISOString()} starting ${id} (release ${release.version}): ${describeCommand}\n`);
+      logFrom = fstatSync(logFd).size;
+    } catch (error) {
+      throw platformError(`start: cannot open the log of ${id} at ${logFile}: ${describe(error)}`, error);
+    }
+
+    let child: ChildProcess;
+    try {
+      child = spawn(release.command, [...(release.args ?? [])], {
+        cwd: release.cwd ?? process.cwd(),
+        env: { ...process.env, ...release.env, PORT: String(port), HOST: config.host, RELEASE: release.version, BATON_INSTANCE: id },
+        // Its own process group: signals to the orchestrator's group (Ctrl-C) do not reach it.
+        detached: true,
+        stdio: ['ignore', logFd, logFd],
+      });
+    } catch (error) {
+      closeSync(logFd);
+      throw platformError(`start: cannot run ${describeCommand} for ${id}: ${describe(error)}`, error);
+    }
+    // The child holds its own copy of the descriptor.
+    closeSync(logFd);
+    if (child.pid === undefined) {
+      const error = await new Promise<unknown>((resolveError) => child.once('error', resolveError));
+      throw platformError(`start: cannot run ${describeCommand} for ${id}: ${describe(error)}`, error);
+    }
+    const pid = child.pid;
+    // Read at once, while the pid surely is this process.
+    const processStart = processStartIdentity(pid);
+    const own: Spawned = {
+      child,
+      pid,
+      exit: undefined,
+      exited: new Promise((resolveExit) => {
+        child.once('exit', (code, exitSignal) => {
+          own.exit = { code, signal: exitSignal, atMs: Date.now() };
+          resolveExit(own.exit);
+        });
+      }),
+    };
+    child.on('error', () => {
+      // Signalling a process that is gone; the 'exit' event tells the rest.
+    });
+    spawned.set(id, own);
+    // The orchestrator may exit while the instance runs on.
+    child.unref();
+
+    const record: LocalInstanceRecord = {
+      id,
+      release: release.version,
+      host: config.host,
+      port,
+      url: `http://${urlHost(config.host)}:${port}`,
+      pid,
+      logFile,
+      startedAtMs: Date.now(),
+    };
+    if (processStart !== undefined) record.processStart = processStart;
+
+    const fail = async (why: string, cause?: unknown): Promise<never> => {
+      if (own.exit === undefined) {
+        signalGroup(pid, 'SIGKILL');
+        await withTimeout(own.exited, KILL_WAIT_MS);
+      }
+      const tail = await logTail(logFile, logFrom, config.logTailLines);
+      throw platformError(
+        `instance ${id} (${describeCommand}) ${why}${tail === '' ? `; its log ${logFile} is empty` : `; the last lines of ${logFile}:\n${tail}`}`,
+        cause,
+      );
+    };
+
+    const reader = createLineReader(logFile, logFrom);
+    const deadline = Date.now() + config.listenTimeoutMs;
+    try {
+      for (;;) {
+        if (signal?.aborted) {
+          if (own.exit === undefined) {
+            signalGroup(pid, 'SIGKILL');
+            await withTimeout(own.exited, KILL_WAIT_MS);
+          }
+          throw signal.reason;
+        }
+        const announced = announcedPort(await reader.lines());
+        if (announced !== undefined && own.exit === undefined) {
+          record.port = announced;
+          record.url = `http://${urlHost(config.host)}:${announced}`;
+          return record;
+        }
+        if (config.port === 'assign' && own.exit === undefined && (await accepts(config.host, port))) {
+          // The listener could be another process that took the port (see `port`): it counts only while ours still runs.
+          if (own.exit === undefined) return record;
+        }
+        if (own.exit !== undefined) return await fail(`exited with ${describeExit(own.exit)} before it listened`);
+        if (Date.now() > deadline) {
+          const what = config.port === 'assign' ? `port ${port} did not accept connections` : 'it printed no {"event":"listening","port":N} line';
+          return await fail(`did not listen within ${config.listenTimeoutMs} ms (${what}); it was killed`);
+        }
+        await sleep(config.pollIntervalMs, signal);
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+
+  async function stop(instance: InstanceRecord, stopOptions: { deadlineMs: number }): Promise<InstanceExit> {
+    checkRecord(instance, 'stop');
+    const deadlineMs = stopOptions?.deadlineMs;
+    if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs < 0) {
+      throw invalid(`stop: \`deadlineMs\` must be a number of milliseconds ≥ 0; got ${JSON.stringify(deadlineMs)}.`);
+    }
+    const own = ownOf(instance);
+    if (own !== undefined) {
+      if (own.exit !== undefined) return own.exit;
+      signalGroup(own.pid, 'SIGTERM');
+      const exit = await withTimeout(own.exited, deadlineMs);
+      if (exit !== undefined) return exit;
+      signalGroup(own.pid, 'SIGKILL');
+      const killed = await withTimeout(own.exited, KILL_WAIT_MS);
+      if (killed !== undefined) return killed;
+      throw platformError(`stop: instance ${instance.id} (pid ${own.pid}) did not exit ${KILL_WAIT_MS} ms after SIGKILL.`);
+    }
+
+    // Started by an earlier orchestrator: only its pid is known, so poll it.
+    const pid = instance.pid as number;
+    const known = (): InstanceExit => adoptedExits.get(instance.id) ?? { code: null, signal: null, atMs: Date.now() };
+    if (!adoptedAlive(instance)) return known();
+    signalGroup(pid, 'SIGTERM');
+    if (await pollUntil(() => !adoptedAlive(instance), deadlineMs, config.pollIntervalMs)) {
+      const exit: InstanceExit = { code: null, signal: null, atMs: Date.now() };
+      adoptedExits.set(instance.id, exit);
+      return exit;
+    }
+    // Checked again right before SIGKILL: the pid must still be this instance.
+    if (adoptedAlive(instance)) signalGroup(pid, 'SIGKILL');
+    if (await pollUntil(() => !adoptedAlive(instance), KILL_WAIT_MS, config.pollIntervalMs)) {
+      const exit: InstanceExit = { code: null, signal: 'SIGKILL', atMs: Date.now() };
+      adoptedExits.set(instance.id, exit);
+      return exit;
+    }
+    throw platformError(`stop: instance ${instance.id} (pid ${pid}) did not exit ${KILL_WAIT_MS} ms after SIGKILL.`);
+  }
+
+  function onExit(instance: InstanceRecord, listener: (exit: InstanceExit) => void): () => void {
+    checkRecord(instance, 'onExit');
+    if (typeof listener !== 'function') throw invalid('onExit: `listener` must be a function.');
+    let active = true;
+    const call = (exit: InstanceExit): void => {
+      if (!active) return;
+      active = false;
+      try {
+        listener(exit);
+      } catch {
+        // One throwing listener must not break the platform's watch (nor crash the orchestrator from a timer).
+      }
+    };
+    const own = ownOf(instance);
+    if (own !== undefined) {
+      void own.exited.then(call);
+      return () => {
+        active = false;
+      };
+    }
+    const check = (): void => {
+      if (adoptedAlive(instance)) return;
+      clearInterval(timer);
+      call(adoptedExits.get(instance.id) ?? { code: null, signal: null, atMs: Date.now() });
+    };
+    const timer = setInterval(check, config.pollIntervalMs);
+    // A watch must not keep the orchestrator's process alive.
+    timer.unref();
+    setImmediate(check);
+    return () => {
+      active = false;
+      clearInterval(timer);
+    };
+  }
+
+  return {
+    start,
+    stop,
+    isRunning(instance) {
+      checkRecord(instance, 'isRunning');
+      return running(instance);
+    },
+    onExit,
+  };
+}
+
+interface ResolvedOptions {
+  stateDir: string;
+  listenTimeoutMs: number;
+  port: 'announce' | 'assign';
+  host: string;
+  pollIntervalMs: number;
+  logTailLines: number;
+}
+
+function resolveOptions(options: LocalProcessPlatformOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw invalid('options must be an object with a `stateDir`.');
+  const { stateDir, listenTimeoutMs = 30_000, port = 'announce', host = '127.0.0.1', pollIntervalMs = 50, logTailLines = 20 } = options;
+  if (typeof stateDir !== 'string' || stateDir.trim() === '' || stateDir.includes('\0')) {
+    throw invalid(`\`stateDir\` must be a directory path; got ${JSON.stringify(stateDir)}.`);
+  }
+  const positive = (name: string, value: unknown): void => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw invalid(`\`${name}\` must be a positive number of milliseconds; got ${JSON.stringify(value)}.`);
+  };
+  positive('listenTimeoutMs', listenTimeoutMs);
+  positive('pollIntervalMs', pollIntervalMs);
+  if (port !== 'announce' && port !== 'assign') throw invalid(`\`port\` must be 'announce' or 'assign'; got ${JSON.stringify(port)}.`);
+  if (typeof host !== 'string' || host.trim() === '' || /\s/.test(host)) throw invalid(`\`host\` must be a host name or address; got ${JSON.stringify(host)}.`);
+  if (!Number.isSafeInteger(logTailLines) || logTailLines < 0) throw invalid(`\`logTailLines\` must be an integer ≥ 0; got ${JSON.stringify(logTailLines)}.`);
+  // Resolved once: instances run in other working directories, and a later chdir must not move the logs.
+  return { stateDir: isAbsolute(stateDir) ? stateDir : resolve(stateDir), listenTimeoutMs, port, host, pollIntervalMs, logTailLines };
+}
+
+function checkRelease(release: ReleaseSpec): void {
+  if (release === null || typeof release !== 'object') throw invalid('start: the release must be { version, command, args?, env?, cwd? }.');
+  if (typeof release.version !== 'string' || release.version.trim() === '' || /\s/.test(release.version)) {
+    throw invalid(`start: the release's \`version\` must be a non-empty label without spaces; got ${JSON.stringify(release.version)}.`);
+  }
+  if (typeof release.command !== 'string' || release.command.trim() === '') throw invalid(`start: the release's \`command\` must be a non-empty string; got ${JSON.stringify(release.command)}.`);
+  if (release.args !== undefined && (!Array.isArray(release.args) || release.args.some((arg) => typeof arg !== 'string'))) {
+    throw invalid('start: the release\'s `args` must be an array of strings.');
+  }
+  if (release.env !== undefined) {
+    if (release.env === null || typeof release.env !== 'object' || Array.isArray(release.env)) throw invalid('start: the release\'s `env` must be an object of strings.');
+    const bad = Object.entries(release.env).filter(([, value]) => typeof value !== 'string').map(([name]) => name);
+    if (bad.length > 0) throw invalid(`start: the release's \`env\` values must be strings; not: ${bad.join(', ')}.`);
+  }
+  if (release.cwd !== undefined && (typeof release.cwd !== 'string' || release.cwd === '')) throw invalid('start: the release\'s `cwd` must be a directory path.');
+}
+
+function checkRecord(instance: InstanceRecord, method: string): void {
+  if (instance === null || typeof instance !== 'object' || typeof instance.id !== 'string') throw invalid(`${method}: expected an instance record from start().`);
+  if (!Number.isSafeInteger(instance.pid) || (instance.pid as number) <= 0) {
+    throw invalid(`${method}: instance ${instance.id} has no pid; it was not started by a local process platform.`);
+  }
+}
+
+/** Sends `signal` to the instance's process group (it leads one: it was spawned detached), or to the pid alone when there is no group. */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, signal);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ESRCH') continue;
+      throw platformError(`cannot send ${signal} to process ${pid}: ${describe(error)}`, error);
+    }
+  }
+}
+
+/** The port of the last `{"event":"listening","port":N}` line among `lines`. */
+function announcedPort(lines: readonly string[]): number | undefined {
+  let port: number | undefined;
+  for (const line of lines) {
+    const text = line.trim();
+    if (!text.startsWith('{') || !text.includes('"listening"')) continue;
+    try {
+      const parsed = JSON.parse(text) as { event?: unknown; port?: unknown };
+      if (parsed.event === 'listening' && Number.isInteger(parsed.port) && (parsed.port as number) > 0 && (parsed.port as number) <= 65535) port = parsed.port as number;
+    } catch {
+      // Not the line we want.
+    }
+  }
+  return port;
+}
+
+/** Reads the complete lines appended to `path` past `from`, a little more at each call. */
+function createLineReader(path: string, from: number): { lines(): Promise<string[]>; close(): Promise<void> } {
+  let position = from;
+  let partial = '';
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  const buffer = Buffer.alloc(64 * 1024);
+  return {
+    async lines() {
+      handle ??= await open(path, 'r');
+      const found: string[] = [];
+      for (;;) {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+        if (bytesRead === 0) break;
+        position += bytesRead;
+        partial += buffer.toString('utf8', 0, bytesRead);
+        const parts = partial.split('\n');
+        partial = parts.pop() ?? '';
+        found.push(...parts);
+      }
+      return found;
+    },
+    async close() {
+      await handle?.close();
+    },
+  };
+}
+
+/** The last `count` non-empty lines of the log written since `from`, indented for an error message. */
+async function logTail(path: string, from: number, count: number): Promise<string> {
+  if (count === 0) return '';
+  try {
+    const handle = await open(path, 'r');
+    try {
+      const { size } = await handle.stat();
+      const start = Math.max(from, size - 64 * 1024);
+      const buffer = Buffer.alloc(size - start);
+      await handle.read(buffer, 0, buffer.length, start);
+      const lines = buffer.toString('utf8').split('\n').filter((line) => line.trim() !== '');
+      return lines.slice(-count).map((line) => `  | ${line.length > 500 ? `${line.slice(0, 500)}…` : line}`).join('\n');
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return '';
+  }
+}
+
+/** A port free on `host` right now (see the race in {@link LocalProcessPlatformOptions.port}). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', (error) => reject(platformError(`cannot find a free port on ${host}: ${describe(error)}`, error)));
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolveAccepts) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolveAccepts(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function pollUntil(condition: () => boolean, timeoutMs: number, intervalMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (condition()) return true;
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    await sleep(Math.min(intervalMs, left));
+  }
+}
+
+/** `promise`'s value, or undefined once `ms` passed. */
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolveTimeout) => {
+    timer = setTimeout(() => resolveTimeout(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolveSleep) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolveSleep();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function describeExit(exit: InstanceExit): string {
+  return exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`;
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+function invalid(message: string): BatonError {
+  return new BatonError('BATON_ERR_INVALID_OPTION', `local process platform: ${message}`);
+}
+
+function platformError(message: string, cause?: unknown): BatonError {
+  return new BatonError('BATON_ERR_PLATFORM', `local process platform: ${message}`, cause === undefined ? undefined : { cause });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
