@@ -1,0 +1,371 @@
+/**
+ * The built-in router, Baton's default when HAProxy is not installed: a
+ * detached process of its own (`builtin-router-main.ts`, the proxy core in
+ * `builtin-proxy.ts`), started, reached and stopped through its state
+ * directory.
+ *
+ *   const url = await startBuiltinRouter({ stateDir });   // spawns it, resolves once it listens
+ *   const router = await connectBuiltinRouter({ stateDir }); // a Router over its admin socket
+ *   await stopBuiltinRouter({ stateDir });
+ *
+ * The state directory holds router.json (pid, port, admin socket), admin.sock
+ * (mode 600), backends.json (the table, rewritten atomically on each change,
+ * read back by a restarted router) and router.log.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir, open, stat } from 'node:fs/promises';
+import { request } from 'node:http';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BatonError } from '@baton/lifecycle';
+import { isProcessAlive } from '../internal/process-identity.js';
+import type { BackendState, BackendStatus, Router } from '../model.js';
+import { MAX_SOCKET_PATH_BYTES, builtinRouterPaths, isRouterProcess, readProcessRecord, type RouterProcessRecord } from './internal/builtin-state.js';
+
+export interface BuiltinRouterOptions {
+  /** The router's directory: state, admin socket, log. Created (mode 700) when missing. Keep it short: the socket path must fit in 107 bytes. */
+  stateDir: string;
+}
+
+export interface StartBuiltinRouterOptions extends BuiltinRouterOptions {
+  /**
+   * The traffic port. Default: the port this state directory's router had
+   * before (so a restarted router keeps its URL), else 0 (any free port; the
+   * bound one is read back).
+   */
+  port?: number;
+  /** Default `127.0.0.1`. */
+  host?: string;
+  /** Keep incoming `X-Forwarded-Proto`/`-Host` (a TLS terminator in front sets them); default false. */
+  trustForwarded?: boolean;
+  /** How long to wait for the router to listen; default 10000. */
+  startTimeoutMs?: number;
+}
+
+export interface StopBuiltinRouterOptions extends BuiltinRouterOptions {
+  /** How long the router gets to finish in-flight requests and exit before SIGKILL; default 15000. */
+  timeoutMs?: number;
+}
+
+export interface ConnectBuiltinRouterOptions extends BuiltinRouterOptions {
+  /** Per admin command; default 5000. */
+  timeoutMs?: number;
+}
+
+const WHERE = 'built-in router';
+
+function invalid(message: string): BatonError {
+  return new BatonError('BATON_ERR_INVALID_OPTION', `${WHERE}: ${message}`);
+}
+
+function routerError(message: string, cause?: unknown): BatonError {
+  return new BatonError('BATON_ERR_ROUTER', `${WHERE}: ${message}`, cause === undefined ? undefined : { cause });
+}
+
+function resolveStateDir(options: BuiltinRouterOptions | undefined): string {
+  if (!options || typeof options.stateDir !== 'string' || options.stateDir === '') throw invalid('`stateDir` (a directory path) is required.');
+  const stateDir = resolve(options.stateDir);
+  const socket = builtinRouterPaths(stateDir).adminSocket;
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH_BYTES) {
+    throw invalid(`the admin socket path ${socket} is longer than ${MAX_SOCKET_PATH_BYTES} bytes (a unix socket limit); use a shorter stateDir.`);
+  }
+  return stateDir;
+}
+
+/** The router's entry: beside this file once built; from src/ (tests under vitest) the built one in dist/. */
+function routerMainPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  return here.endsWith('.ts') ? join(dirname(here), '../../dist/routers/builtin-router-main.js') : join(dirname(here), 'builtin-router-main.js');
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
+}
+
+// ------------------------------------------------------------------ admin calls
+
+interface AdminAnswer {
+  status: number;
+  body: unknown;
+}
+
+/** One admin command over the unix socket; rejects with BATON_ERR_ROUTER when the socket cannot be used. */
+function adminCall(socketPath: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<AdminAnswer> {
+  return new Promise((resolvePromise, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = request(
+      {
+        socketPath,
+        method,
+        path,
+        agent: false,
+        headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('error', (error) => reject(routerError(`the admin answer to ${method} ${path} was cut (${(error as NodeJS.ErrnoException).code ?? error.message}).`, error)));
+        res.on('end', () => {
+          clearTimeout(timer);
+          let parsed: unknown;
+          try {
+            parsed = text === '' ? undefined : JSON.parse(text);
+          } catch (error) {
+            reject(routerError(`the admin answer to ${method} ${path} is not JSON (status ${res.statusCode}).`, error));
+            return;
+          }
+          resolvePromise({ status: res.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
+    const timer = setTimeout(() => {
+      req.destroy(new Error('timeout'));
+    }, timeoutMs);
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      const why = error.message === 'timeout' ? `no answer within ${timeoutMs} ms` : (error.code ?? error.message);
+      reject(routerError(`its admin socket ${socketPath} cannot be used (${why}); is the router running? Start it with startBuiltinRouter().`, error));
+    });
+    req.end(payload);
+  });
+}
+
+/** The admin answer's body when 2xx; a BATON_ERR_ROUTER with the router's own message otherwise. */
+async function adminCommand(socketPath: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<unknown> {
+  const answer = await adminCall(socketPath, method, path, body, timeoutMs);
+  if (answer.status >= 200 && answer.status < 300) return answer.body;
+  const message = (answer.body as { error?: { message?: unknown } } | undefined)?.error?.message;
+  throw routerError(`refused ${method} ${path} (${answer.status}): ${typeof message === 'string' ? message : 'no reason given'}`);
+}
+
+interface StatusBody {
+  pid: number;
+  url: string;
+}
+
+async function liveStatus(record: RouterProcessRecord, timeoutMs: number): Promise<StatusBody> {
+  const body = (await adminCommand(record.adminSocket, 'GET', '/v1/status', undefined, timeoutMs)) as Partial<StatusBody> | undefined;
+  if (typeof body?.pid !== 'number' || typeof body.url !== 'string') throw routerError(`the admin socket ${record.adminSocket} does not answer like a Baton router.`);
+  return body as StatusBody;
+}
+
+// ------------------------------------------------------------------ the Router client
+
+class BuiltinRouterClient implements Router {
+  readonly kind = 'builtin' as const;
+  readonly url: string;
+  readonly #socket: string;
+  readonly #timeoutMs: number;
+  #closed = false;
+
+  constructor(url: string, socket: string, timeoutMs: number) {
+    this.url = url;
+    this.#socket = socket;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  async #command(method: string, path: string, body?: unknown): Promise<unknown> {
+    if (this.#closed) throw routerError(`this connection to the router is closed (${method} ${path} not sent).`);
+    return adminCommand(this.#socket, method, path, body, this.#timeoutMs);
+  }
+
+  async add(backend: { id: string; release: string; host: string; port: number }): Promise<void> {
+    await this.#command('POST', '/v1/backends', { id: backend.id, release: backend.release, host: backend.host, port: backend.port });
+  }
+
+  async set(changes: readonly { id: string; state?: BackendState; weight?: number }[]): Promise<void> {
+    await this.#command('PATCH', '/v1/backends', { changes });
+  }
+
+  async remove(id: string): Promise<void> {
+    if (typeof id !== 'string' || id === '') throw routerError(`remove: id must be a non-empty string, got ${JSON.stringify(id)}.`);
+    await this.#command('DELETE', `/v1/backends/${encodeURIComponent(id)}`);
+  }
+
+  async backends(): Promise<BackendStatus[]> {
+    const body = (await this.#command('GET', '/v1/backends')) as { backends?: BackendStatus[] } | undefined;
+    if (!Array.isArray(body?.backends)) throw routerError('the backend list is missing from the admin answer.');
+    return body.backends.map((b) => ({
+      id: b.id,
+      release: b.release,
+      host: b.host,
+      port: b.port,
+      state: b.state,
+      weight: b.weight,
+      inFlight: b.inFlight,
+      requestsTotal: b.requestsTotal,
+    }));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+}
+
+// ------------------------------------------------------------------ start, connect, stop
+
+/** The running router of `stateDir` (its record and live status), or undefined when none runs there. */
+async function runningRouter(stateDir: string, timeoutMs: number): Promise<{ record: RouterProcessRecord; status: StatusBody } | undefined> {
+  const record = await readProcessRecord(builtinRouterPaths(stateDir).stateFile);
+  if (!record || !isRouterProcess(record.pid, record.identity)) return undefined;
+  try {
+    return { record, status: await liveStatus(record, timeoutMs) };
+  } catch {
+    return undefined;
+  }
+}
+
+async function logSince(logFile: string, offset: number): Promise<string> {
+  try {
+    const handle = await open(logFile, 'r');
+    try {
+      const { size } = await handle.stat();
+      const start = Math.max(offset, size - 4000);
+      const buffer = Buffer.alloc(size - start);
+      await handle.read(buffer, 0, buffer.length, start);
+      return buffer.toString('utf8').trim();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Spawns the router as a detached process (its own session, so neither a
+ * Ctrl-C nor the orchestrator's death reaches it; output to router.log),
+ * waits until it listens and answers on its admin socket, and resolves with
+ * its traffic URL. Rejects with BATON_ERR_ROUTER, with the router's log, when
+ * it exits or does not answer within `startTimeoutMs`, or when a router
+ * already runs on `stateDir` (connect to it instead).
+ */
+export async function startBuiltinRouter(options: StartBuiltinRouterOptions): Promise<string> {
+  const stateDir = resolveStateDir(options);
+  const host = options.host ?? '127.0.0.1';
+  if (typeof host !== 'string' || host === '') throw invalid('`host` must be a host name or IP address.');
+  if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
+    throw invalid(`\`port\` must be an integer 0-65535, got ${JSON.stringify(options.port)}.`);
+  }
+  const startTimeoutMs = options.startTimeoutMs ?? 10_000;
+  const paths = builtinRouterPaths(stateDir);
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+
+  const running = await runningRouter(stateDir, 2000);
+  if (running) {
+    throw routerError(
+      `a router already runs on ${stateDir} (pid ${running.status.pid}, ${running.status.url}); connect to it with connectBuiltinRouter() or stop it with stopBuiltinRouter() first.`,
+    );
+  }
+  const previous = await readProcessRecord(paths.stateFile);
+  const port = options.port ?? previous?.port ?? 0;
+
+  const logOffset = await stat(paths.logFile).then(
+    (s) => s.size,
+    () => 0,
+  );
+  const logFd = openSync(paths.logFile, 'a', 0o600);
+  const args = [routerMainPath(), '--state-dir', stateDir, '--port', String(port), '--host', host];
+  if (options.trustForwarded) args.push('--trust-forwarded');
+  let child;
+  try {
+    child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd], cwd: stateDir });
+  } finally {
+    closeSync(logFd);
+  }
+  const pid = child.pid;
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => (exited = signal ? `signal ${signal}` : `code ${code}`));
+  child.once('error', (error) => (exited = `spawn error ${error.message}`));
+  child.unref();
+
+  const deadline = Date.now() + startTimeoutMs;
+  for (;;) {
+    if (exited !== undefined) {
+      const log = await logSince(paths.logFile, logOffset);
+      throw routerError(`the router process exited at start (${exited}). Its log (${paths.logFile}):\n${log}`);
+    }
+    const record = await readProcessRecord(paths.stateFile);
+    if (record && record.pid === pid) {
+      try {
+        await liveStatus(record, 1000);
+        return record.url;
+      } catch {
+        // Written but not answering yet: wait.
+      }
+    }
+    if (Date.now() > deadline) {
+      if (pid !== undefined) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+      const log = await logSince(paths.logFile, logOffset);
+      throw routerError(`the router did not listen within ${startTimeoutMs} ms (killed). Its log (${paths.logFile}):\n${log}`);
+    }
+    await delay(20);
+  }
+}
+
+/**
+ * A `Router` for the router running on `stateDir` (the one a restarted
+ * orchestrator uses). Checks that it answers first: rejects with
+ * BATON_ERR_ROUTER when none ever ran there, its process is gone, or its
+ * admin socket refuses, before any traffic could be moved.
+ */
+export async function connectBuiltinRouter(options: ConnectBuiltinRouterOptions): Promise<Router> {
+  const stateDir = resolveStateDir(options);
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const paths = builtinRouterPaths(stateDir);
+  const record = await readProcessRecord(paths.stateFile);
+  if (!record) throw routerError(`no router has run on ${stateDir} (no readable ${paths.stateFile}); start one with startBuiltinRouter().`);
+  if (!isRouterProcess(record.pid, record.identity)) {
+    throw routerError(`the router of ${stateDir} is not running (pid ${record.pid} is gone); start it again with startBuiltinRouter(): its backends are kept.`);
+  }
+  const status = await liveStatus(record, timeoutMs);
+  return new BuiltinRouterClient(status.url, record.adminSocket, timeoutMs);
+}
+
+/**
+ * Stops the router of `stateDir`: asks it over the admin socket (it stops
+ * accepting, finishes in-flight requests, exits), falls back to SIGTERM, and
+ * SIGKILLs it after `timeoutMs`. Resolves at once when none runs. The
+ * persisted backends stay for the next start.
+ */
+export async function stopBuiltinRouter(options: StopBuiltinRouterOptions): Promise<void> {
+  const stateDir = resolveStateDir(options);
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const record = await readProcessRecord(builtinRouterPaths(stateDir).stateFile);
+  // A stale record whose pid now belongs to another process: nothing of ours runs.
+  if (!record || !isRouterProcess(record.pid, record.identity)) return;
+  try {
+    await adminCommand(record.adminSocket, 'POST', '/v1/shutdown', undefined, 2000);
+  } catch {
+    try {
+      process.kill(record.pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (isProcessAlive(record.pid, record.identity)) {
+    if (Date.now() > deadline) {
+      if (!isRouterProcess(record.pid, record.identity)) return;
+      try {
+        process.kill(record.pid, 'SIGKILL');
+      } catch {
+        // Gone meanwhile.
+      }
+      const killDeadline = Date.now() + 2000;
+      while (isProcessAlive(record.pid, record.identity) && Date.now() < killDeadline) await delay(20);
+      if (isProcessAlive(record.pid, record.identity)) throw routerError(`the router (pid ${record.pid}) did not exit, even after SIGKILL.`);
+      return;
+    }
+    await delay(20);
+  }
+}
+

@@ -1,0 +1,146 @@
+import { readFileSync } from 'node:fs';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { isProcessAlive } from '../../internal/process-identity.js';
+import type { BackendState } from '../../model.js';
+
+/** The files a built-in router keeps in its state directory. */
+export interface BuiltinRouterPaths {
+  stateDir: string;
+  /** The running router's pid, traffic port and admin socket ({@link RouterProcessRecord}). */
+  stateFile: string;
+  /** The backends and their state and weight, rewritten on every change ({@link PersistedBackends}). */
+  backendsFile: string;
+  /** The admin API: HTTP over this unix socket, mode 600. */
+  adminSocket: string;
+  /** The router process's stdout and stderr (JSON lines). */
+  logFile: string;
+}
+
+/** A unix socket path longer than this does not fit in `sockaddr_un` on Linux (108 bytes with the NUL). */
+export const MAX_SOCKET_PATH_BYTES = 107;
+
+export function builtinRouterPaths(stateDir: string): BuiltinRouterPaths {
+  return {
+    stateDir,
+    stateFile: join(stateDir, 'router.json'),
+    backendsFile: join(stateDir, 'backends.json'),
+    adminSocket: join(stateDir, 'admin.sock'),
+    logFile: join(stateDir, 'router.log'),
+  };
+}
+
+/** What the router process writes once it listens (and keeps after it exits, so a restart reuses the port). */
+export interface RouterProcessRecord {
+  format: 'baton-builtin-router/1';
+  pid: number;
+  host: string;
+  port: number;
+  /** The traffic URL, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  adminSocket: string;
+  logFile: string;
+  startedAtMs: number;
+  /** The process's start identity (process-identity.ts), so a reused pid is not taken for the router. */
+  identity?: string;
+}
+
+/** One backend as persisted: configuration only (counts start again at 0 in a restarted router). */
+export interface PersistedBackend {
+  id: string;
+  release: string;
+  host: string;
+  port: number;
+  state: BackendState;
+  weight: number;
+}
+
+export interface PersistedBackends {
+  format: 'baton-builtin-router-backends/1';
+  backends: PersistedBackend[];
+}
+
+let sequence = 0;
+
+/**
+ * Replaces `file` atomically: writes a temporary file beside it, fsyncs it and
+ * renames it over the old one, so a crash leaves the old content or the new,
+ * never a torn file. Mode 600: the state directory is the router's own.
+ */
+export async function writeFileAtomic(file: string, content: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.${++sequence}.tmp`;
+  const handle = await open(temporary, 'w', 0o600);
+  try {
+    await handle.writeFile(content, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(temporary, file);
+  } catch (error) {
+    await unlink(temporary).catch(() => {});
+    throw error;
+  }
+  // The rename itself survives a power loss only once the directory is synced.
+  try {
+    const directory = await open(dirname(file), 'r');
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
+  } catch {
+    // Some file systems refuse fsync on a directory; the rename still happened.
+  }
+}
+
+/** The parsed JSON of `file`, or undefined when it does not exist; throws on unreadable or invalid JSON. */
+export async function readJsonFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return JSON.parse(text) as unknown;
+}
+
+/** The router's process record in `stateFile`, or undefined when there is none or it is not one. */
+export async function readProcessRecord(stateFile: string): Promise<RouterProcessRecord | undefined> {
+  let value: unknown;
+  try {
+    value = await readJsonFile(stateFile);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const record = value as Partial<RouterProcessRecord>;
+  if (
+    record.format !== 'baton-builtin-router/1' ||
+    typeof record.pid !== 'number' ||
+    typeof record.port !== 'number' ||
+    typeof record.url !== 'string' ||
+    typeof record.adminSocket !== 'string'
+  ) {
+    return undefined;
+  }
+  return record as RouterProcessRecord;
+}
+
+/**
+ * True when `pid` runs the built-in router's entry: alive (a zombie is not),
+ * the same process as recorded (`identity`: its start time, see
+ * process-identity.ts) and its command line names builtin-router-main. So a
+ * stale record whose pid was reused by another process is never signalled.
+ * Where /proc is missing, the pid alone.
+ */
+export function isRouterProcess(pid: number, identity?: string): boolean {
+  if (pid === process.pid || !isProcessAlive(pid, identity)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('builtin-router-main');
+  } catch {
+    return true;
+  }
+}
