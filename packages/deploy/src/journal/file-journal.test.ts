@@ -190,6 +190,15 @@ describe('createFileJournal', () => {
     await lock.release();
   });
 
+  it('clears the temp files a crashed orchestrator left, once it holds the lock', async () => {
+    const leftovers = [`.${JOURNAL_FILES.state}.999999999.a.tmp`, `${JOURNAL_FILES.lock}.999999999.b.tmp`, `${JOURNAL_FILES.lock}.999999999.c.stale`];
+    for (const name of leftovers) await writeFile(join(dir, name), '{}');
+    const journal = createFileJournal<{ n: number }>({ dir });
+    const lock = await journal.lock();
+    expect((await readdir(dir)).sort()).toEqual([JOURNAL_FILES.lock]);
+    await lock.release();
+  });
+
   it('refuses a lock file it did not write, rather than guessing', async () => {
     await writeFile(join(dir, JOURNAL_FILES.lock), 'garbage');
     await expect(createFileJournal<unknown>({ dir }).lock()).rejects.toMatchObject({ code: 'BATON_ERR_JOURNAL', message: expect.stringContaining('not a lock Baton wrote') });

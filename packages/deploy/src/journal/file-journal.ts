@@ -328,7 +328,11 @@ async function releaseLock(lockPath: string, token: string): Promise<void> {
   });
 }
 
-/** Temp files of writes a crash interrupted; only called with the lock held, so no write is under way. */
+/**
+ * Temp files a crash left behind: state writes (`.state.json.<pid>.<uuid>.tmp`)
+ * and lock attempts (`journal.lock.<pid>.<uuid>.tmp|.stale`) of processes that
+ * are gone. Called with the lock held, so no other orchestrator is writing.
+ */
 async function removeStaleTemps(dir: string): Promise<void> {
   let names: string[];
   try {
@@ -336,10 +340,14 @@ async function removeStaleTemps(dir: string): Promise<void> {
   } catch {
     return;
   }
-  const own = `.${JOURNAL_FILES.state}.${process.pid}.`;
-  await Promise.all(
-    names.filter((name) => name.startsWith(`.${JOURNAL_FILES.state}.`) && name.endsWith('.tmp') && !name.startsWith(own)).map((name) => unlink(join(dir, name)).catch(() => {})),
-  );
+  const prefixes = [`.${JOURNAL_FILES.state}.`, `${JOURNAL_FILES.lock}.`];
+  const stale = names.filter((name) => {
+    const prefix = prefixes.find((p) => name.startsWith(p));
+    if (prefix === undefined || !(name.endsWith('.tmp') || name.endsWith('.stale'))) return false;
+    const pid = Number(name.slice(prefix.length).split('.')[0]);
+    return pid !== process.pid && !isProcessAlive(pid);
+  });
+  await Promise.all(stale.map((name) => unlink(join(dir, name)).catch(() => {})));
 }
 
 function journalError(message: string, cause?: unknown): BatonError {

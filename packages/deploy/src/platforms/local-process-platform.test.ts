@@ -173,6 +173,23 @@ describe('createLocalProcessPlatform', () => {
     expect(first.isRunning(stubborn) && isProcessAlive(stubborn.pid)).toBe(false);
   });
 
+  it('tells a restarted orchestrator when an adopted instance dies on its own', async () => {
+    const first = createLocalProcessPlatform({ stateDir });
+    const instance = await track(first.start(node('v1', SERVICE), { id: 'v1-1' }));
+    const second = createLocalProcessPlatform({ stateDir });
+    const seen: InstanceExit[] = [];
+    const unsubscribe = second.onExit(instance, (exit) => seen.push(exit));
+    const ignored: InstanceExit[] = [];
+    second.onExit(instance, (exit) => ignored.push(exit))();
+    // A crash: nobody asked it to stop.
+    process.kill(instance.pid, 'SIGKILL');
+    await waitFor(() => seen.length === 1, 10_000, 'the exit of the adopted instance');
+    expect(seen[0]).toMatchObject({ code: null, signal: null });
+    expect(second.isRunning(instance)).toBe(false);
+    expect(ignored).toEqual([]);
+    unsubscribe();
+  });
+
   it('does not trust or signal a pid that now belongs to another process', async () => {
     const platform = createLocalProcessPlatform({ stateDir });
     const instance = await track(platform.start(node('v1', SERVICE), { id: 'v1-1' }));
