@@ -14,3 +14,40 @@ export * from './report.js';
 export { createLocalProcessPlatform, type LocalProcessPlatformOptions, type LocalInstanceRecord } from './platforms/local-process-platform.js';
 export { createFileJournal, JOURNAL_FILES, type FileJournalOptions } from './journal/file-journal.js';
 export { createMetricsAnalysis, type MetricsAnalysisOptions } from './analysis/metrics-analysis.js';
+export {
+  startBuiltinRouter,
+  connectBuiltinRouter,
+  stopBuiltinRouter,
+  type BuiltinRouterOptions,
+  type StartBuiltinRouterOptions,
+  type StopBuiltinRouterOptions,
+  type ConnectBuiltinRouterOptions,
+} from './routers/builtin-router.js';
+export {
+  startHaproxyRouter,
+  connectHaproxyRouter,
+  reloadHaproxyRouter,
+  stopHaproxyRouter,
+  type HaproxyRouter,
+  type HaproxyRouterOptions,
+  type StartHaproxyRouterOptions,
+  type ReloadHaproxyRouterOptions,
+  type StopHaproxyRouterOptions,
+  type HaproxyCheckSettings,
+  type HaproxyTimeoutSettings,
+} from './routers/haproxy-router.js';
+export {
+  HaproxyRuntimeApi,
+  serverStateOf,
+  parseInfo,
+  parseStat,
+  parseServersState,
+  SERVER_ADMIN_FLAGS,
+  type HaproxyRuntimeApiOptions,
+  type ServerState,
+  type ServerStateRow,
+  type StatRow,
+} from './routers/haproxy-runtime-api.js';
+export { haproxyRouterConfig, type HaproxyConfigOptions, type HaproxyConfigSlot } from './routers/haproxy-config.js';
+export { findHaproxy, haproxyVersion, MIN_HAPROXY_VERSION } from './routers/haproxy-process.js';
+export * from './deployment.js';

@@ -114,6 +114,7 @@ export class Orchestrator {
     if (stable !== undefined && stable.version === candidate.version) {
       throw new BatonError('BATON_ERR_DEPLOY_CONFIG', `Release ${candidate.version} is already the stable release; give the new release its own version label.`);
     }
+    await this.#adopt();
     const hasStable = stable !== undefined && this.#instancesOf(stable.version).some((instance) => instance.status === 'ready');
     const steps = planDeploy(this.#config.strategy, this.#config.instances, { hasStable });
     const record: DeployRecord = {
@@ -464,7 +465,8 @@ export class Orchestrator {
   }
 
   async #succeed(record: DeployRecord): Promise<DeployOutcome> {
-    if (this.#state.stable !== undefined) this.#state.previous = this.#state.stable;
+    if (this.#state.stable !== undefined && this.#state.stable.version !== record.candidate.version) this.#state.previous = this.#state.stable;
+    if (this.#state.previous?.version === record.candidate.version) delete this.#state.previous;
     this.#state.stable = record.candidate;
     record.phase = 'succeeded';
     record.endedAtMs = this.#now();
@@ -483,8 +485,21 @@ export class Orchestrator {
     return outcome;
   }
 
-  /** After a restart: instances the journal lists are checked against the platform; the dead ones are marked. */
+  /**
+   * Before any step: instances the journal lists are checked against the
+   * platform (the dead ones are marked), and backends the router holds that
+   * belong to no live instance (left by `baton down`, a crash, a hand edit)
+   * are taken out of it, so no request is sent to a port nobody serves.
+   */
   async #adopt(): Promise<void> {
+    const live = new Set(this.#state.instances.filter((instance) => instance.status === 'ready' || instance.status === 'starting' || instance.status === 'draining').map((instance) => instance.id));
+    for (const backend of await this.#router.backends()) {
+      if (live.has(backend.id)) continue;
+      await this.#router.set([{ id: backend.id, state: 'maint' }]);
+      // Still finishing a request: out of traffic is what matters; it is removed next time.
+      await this.#router.remove(backend.id).catch(() => {});
+      await this.#event('backend-removed', `${backend.id} (${backend.release}) was in the router but is no instance of this service any more; removed.`, { id: backend.id });
+    }
     for (const instance of this.#state.instances) {
       if ((instance.status === 'ready' || instance.status === 'starting' || instance.status === 'draining') && !this.#platform.isRunning(instance)) {
         instance.status = 'failed';

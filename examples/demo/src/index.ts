@@ -1,0 +1,1 @@
+export { runDemo, formatDemoSummary, type DemoOptions, type DemoPhase, type DemoResult } from './demo.js';

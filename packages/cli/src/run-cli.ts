@@ -1,0 +1,155 @@
+import { parseArgs } from 'node:util';
+import { isBatonError } from '@baton/lifecycle';
+import { createProgressRenderer, type Output } from './progress.js';
+import { loadConfigFile } from './load-config.js';
+
+/** What the CLI reads and writes: the process's by default, a test's in tests. */
+export interface CliIo {
+  stdout: Output;
+  stderr: Output;
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Aborted on Ctrl-C / SIGTERM: a running deploy stops watching (its state is journaled; run it again to resume). */
+  signal?: AbortSignal;
+}
+
+/** Exit codes, stable for scripts and CI. */
+export const EXIT = {
+  ok: 0,
+  /** The deploy failed and was rolled back (or could not be). */
+  deployFailed: 1,
+  /** Bad usage or an invalid config: nothing was started or moved. */
+  usage: 2,
+  /** The command could not run (router unreachable, journal locked...). */
+  error: 3,
+} as const;
+
+const HELP = `Usage: baton <command> [options]
+
+Commands:
+  deploy               deploy the config's release (resumes an interrupted deploy of it)
+  status               the stable release, instances, router backends and any deploy in progress
+  promote              let a paused canary go on
+  abort                stop the deploy in progress and roll it back
+  rollback             roll back the deploy in progress, or go back to the previous release
+  down                 stop every instance and the router of the service
+  migrations check <dir>  check SQL migrations for backward compatibility (see baton migrations --help)
+
+Options:
+  -c, --config <file>  the deploy config (default: baton.config.{ts,mts,js,mjs,json} in the working directory)
+      --release <v>    deploy this version label instead of the config's (the command and env stay)
+      --json           machine output: one JSON event per line (deploy), one JSON document (status)
+  -h, --help           this help
+
+Exit codes: 0 done, 1 the deploy failed and was rolled back, 2 bad usage or config, 3 could not run.`;
+
+/**
+ * The whole `baton` command, testable in-process: parses `argv`, runs the
+ * command, writes to `io`, and resolves with the exit code.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    io.stdout.write(`${HELP}\n`);
+    return command === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (command === 'migrations') return runMigrations(rest, io);
+
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...rest],
+      options: {
+        config: { type: 'string', short: 'c' },
+        release: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      allowPositionals: false,
+      strict: true,
+    });
+  } catch (error) {
+    io.stderr.write(`baton ${command}: ${error instanceof Error ? error.message : String(error)}\n\n${HELP}\n`);
+    return EXIT.usage;
+  }
+  if (parsed.values.help) {
+    io.stdout.write(`${HELP}\n`);
+    return EXIT.ok;
+  }
+  const commands = ['deploy', 'status', 'promote', 'abort', 'rollback', 'down'];
+  if (!commands.includes(command)) {
+    io.stderr.write(`baton: unknown command "${command}"; one of ${[...commands, 'migrations'].join(', ')}.\n\n${HELP}\n`);
+    return EXIT.usage;
+  }
+
+  const deploy = await import('@baton/deploy');
+  let config;
+  try {
+    const file = await loadConfigFile(io.cwd, parsed.values.config);
+    const input = file.config as Record<string, unknown>;
+    if (parsed.values.release !== undefined && typeof input === 'object' && input !== null && typeof input['release'] === 'object') {
+      input['release'] = { ...(input['release'] as object), version: parsed.values.release };
+    }
+    config = deploy.resolveDeployConfig(input, { cwd: io.cwd });
+  } catch (error) {
+    io.stderr.write(`baton ${command}: ${message(error)}\n`);
+    return EXIT.usage;
+  }
+
+  const json = parsed.values.json;
+  const onEvent = json ? (event: unknown) => io.stdout.write(`${JSON.stringify(event)}\n`) : createProgressRenderer(io.stdout);
+  try {
+    switch (command) {
+      case 'status': {
+        const status = await deploy.readStatus(config);
+        io.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : deploy.formatStatus(status));
+        return EXIT.ok;
+      }
+      case 'down': {
+        await deploy.stopService(config, { onEvent });
+        if (!json) io.stdout.write(`Stopped every instance and the router of ${config.service}.\n`);
+        return EXIT.ok;
+      }
+      case 'promote':
+      case 'abort': {
+        const handled = await deploy.sendControl(config, command, { onEvent });
+        if (!json) io.stdout.write(`${handled.message}\n`);
+        return handled.outcome === undefined ? EXIT.ok : exitFor(handled.outcome.phase);
+      }
+      default: {
+        const outcome = await deploy.runDeployCommand(config, command === 'deploy' ? 'deploy' : 'rollback', { onEvent, ...(io.signal ? { signal: io.signal } : {}) });
+        if (!json) {
+          const verb = outcome.phase === 'succeeded' ? `Deployed ${outcome.to}` : outcome.phase === 'rolled-back' ? `Rolled back ${outcome.to}: ${outcome.reason ?? ''}` : `Deploy of ${outcome.to} ${outcome.phase}: ${outcome.reason ?? ''}`;
+          io.stdout.write(`\n${verb}\n`);
+          if (outcome.report) io.stdout.write(`Report: ${outcome.report.html}\n`);
+        } else if (outcome.report) {
+          io.stdout.write(`${JSON.stringify({ type: 'report', json: outcome.report.json, html: outcome.report.html })}\n`);
+        }
+        return exitFor(outcome.phase);
+      }
+    }
+  } catch (error) {
+    io.stderr.write(`baton ${command}: ${message(error)}\n`);
+    return isBatonError(error, 'BATON_ERR_DEPLOY_CONFIG') ? EXIT.usage : EXIT.error;
+  }
+}
+
+function exitFor(phase: string): number {
+  return phase === 'succeeded' || phase === 'paused' ? EXIT.ok : EXIT.deployFailed;
+}
+
+async function runMigrations(argv: readonly string[], io: CliIo): Promise<number> {
+  let migrations: { runMigrationsCommand: (argv: string[], io: unknown) => Promise<number> };
+  try {
+    // Optional: only users who check migrations install it.
+    migrations = (await import(/* optional */ '@baton/migrations' as string)) as typeof migrations;
+  } catch (error) {
+    io.stderr.write(`baton migrations: @baton/migrations is not installed (${message(error)}); add it with \`pnpm add -D @baton/migrations\`.\n`);
+    return EXIT.error;
+  }
+  return migrations.runMigrationsCommand([...argv], io);
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

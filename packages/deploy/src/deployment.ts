@@ -1,0 +1,251 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BatonError } from '@baton/lifecycle';
+import { createMetricsAnalysis } from './analysis/metrics-analysis.js';
+import { clearControl, requestControl, type ControlCommand } from './control.js';
+import type { ResolvedDeployConfig } from './deploy-config.js';
+import { createFileJournal } from './journal/file-journal.js';
+import type { BackendStatus, DeployEvent, Journal, Router } from './model.js';
+import { Orchestrator, type DeployOutcome } from './orchestrator.js';
+import { createLocalProcessPlatform } from './platforms/local-process-platform.js';
+import { buildReport, writeReport } from './report.js';
+import { connectBuiltinRouter, startBuiltinRouter, stopBuiltinRouter } from './routers/builtin-router.js';
+import { connectHaproxyRouter, startHaproxyRouter, stopHaproxyRouter } from './routers/haproxy-router.js';
+import { findHaproxy, runningMaster } from './routers/haproxy-process.js';
+import { builtinRouterPaths, readProcessRecord } from './routers/internal/builtin-state.js';
+import { isProcessAlive } from './internal/process-identity.js';
+import { isFinished, type ServiceState } from './service-state.js';
+
+/** Which router a service's state directory runs. */
+export type RouterKind = 'haproxy' | 'builtin';
+
+/** Where a service keeps each part of its state (short names: unix socket paths are limited to 107 bytes). */
+export function statePaths(stateDir: string): { journal: string; router: string; routerKind: string; instances: string; reports: string } {
+  return { journal: join(stateDir, 'journal'), router: join(stateDir, 'r'), routerKind: join(stateDir, 'router-kind'), instances: join(stateDir, 'instances'), reports: join(stateDir, 'reports') };
+}
+
+/** True when HAProxy is installed (on PATH, or in /usr/sbin, /usr/local/sbin). */
+export function haproxyInstalled(): boolean {
+  return findHaproxy() !== undefined;
+}
+
+async function recordedRouterKind(stateDir: string): Promise<RouterKind | undefined> {
+  try {
+    const kind = (await readFile(statePaths(stateDir).routerKind, 'utf8')).trim();
+    return kind === 'haproxy' || kind === 'builtin' ? kind : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Connects to the service's router, starting it first when it is not running.
+ * The kind is the one the state directory already runs, else the config's
+ * (`auto`: HAProxy when installed, the built-in router otherwise). Switching
+ * kinds under live traffic is refused: run `baton down` first.
+ */
+export async function connectOrStartRouter(config: ResolvedDeployConfig, options: { start: boolean } = { start: true }): Promise<Router | undefined> {
+  const paths = statePaths(config.stateDir);
+  const recorded = await recordedRouterKind(config.stateDir);
+  const wanted: RouterKind = config.router.kind === 'auto' ? (recorded ?? (haproxyInstalled() ? 'haproxy' : 'builtin')) : config.router.kind;
+  if (recorded !== undefined && recorded !== wanted) {
+    throw new BatonError('BATON_ERR_DEPLOY_CONFIG', `${config.service} is served by the ${recorded === 'haproxy' ? 'HAProxy' : 'built-in'} router, and the config asks for ${wanted}; run \`baton down\` first to switch routers.`);
+  }
+  const connect = (): Promise<Router> => (wanted === 'haproxy' ? connectHaproxyRouter({ stateDir: paths.router }) : connectBuiltinRouter({ stateDir: paths.router }));
+  try {
+    return await connect();
+  } catch (error) {
+    // Running but unreachable (admin socket missing or refusing): a clear error before any traffic moves,
+    // never a second router beside it. Not running at all (first deploy, a rebooted machine): start it.
+    if (!options.start || (await routerProcessRunning(wanted, paths.router))) throw error;
+  }
+  await mkdir(config.stateDir, { recursive: true });
+  let router: Router;
+  if (wanted === 'haproxy') {
+    if (findHaproxy() === undefined) throw new BatonError('BATON_ERR_ROUTER', 'router.kind is haproxy, but `haproxy` is not installed: install it (apt-get install haproxy) or use router.kind builtin.');
+    router = await startHaproxyRouter({ stateDir: paths.router, readinessPath: config.paths.readiness, ...(config.router.port === undefined ? {} : { port: config.router.port }) });
+  } else {
+    await startBuiltinRouter({ stateDir: paths.router, ...(config.router.port === undefined ? {} : { port: config.router.port }) });
+    router = await connect();
+  }
+  await writeFile(paths.routerKind, `${wanted}\n`);
+  return router;
+}
+
+/** True when the router process of `dir` runs (whether or not its admin socket answers). */
+async function routerProcessRunning(kind: RouterKind, dir: string): Promise<boolean> {
+  if (kind === 'haproxy') return (await runningMaster(join(dir, 'haproxy.pid'), join(dir, 'haproxy.cfg'))) !== undefined;
+  const record = await readProcessRecord(builtinRouterPaths(dir).stateFile);
+  // A zombie (exited, its new parent not reaping it) is not running.
+  return record !== undefined && isProcessAlive(record.pid, record.identity);
+}
+
+/** A deploy's outcome with the paths of its report. */
+export interface DeployCommandOutcome extends DeployOutcome {
+  report?: { json: string; html: string };
+}
+
+/**
+ * `baton deploy` / `baton rollback`: takes the journal's lock (one
+ * orchestrator per service), connects to (or starts) the router, runs the
+ * orchestrator, writes the report, and lets go. Instances and the router keep
+ * running after it returns: they serve the traffic.
+ */
+export async function runDeployCommand(config: ResolvedDeployConfig, command: 'deploy' | 'rollback', options: { onEvent?: (event: DeployEvent) => void; signal?: AbortSignal } = {}): Promise<DeployCommandOutcome> {
+  const paths = statePaths(config.stateDir);
+  await mkdir(config.stateDir, { recursive: true });
+  const journal = createFileJournal<ServiceState>({ dir: paths.journal });
+  const lock = await journal.lock();
+  let router: Router | undefined;
+  try {
+    router = (await connectOrStartRouter(config)) as Router;
+    const orchestrator = await Orchestrator.open({
+      config,
+      platform: createLocalProcessPlatform({ stateDir: paths.instances }),
+      router,
+      analysis: createMetricsAnalysis({ thresholds: config.analysis, metricsPath: config.paths.metrics }),
+      journal,
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    });
+    let outcome: DeployOutcome;
+    if (command === 'deploy') outcome = await orchestrator.deploy();
+    else {
+      const open = orchestrator.state.deploy;
+      if (open !== undefined && !isFinished(open.phase)) outcome = await orchestrator.rollback('rolled back on request (baton rollback)');
+      else {
+        const previous = orchestrator.state.previous;
+        if (previous === undefined) throw new BatonError('BATON_ERR_DEPLOY_FAILED', `There is nothing to roll back to: no deploy in progress and no release before ${orchestrator.state.stable?.version ?? 'the current one'}.`);
+        // Going back after a finished deploy is a deploy of the previous release, by the same rules.
+        const back = await Orchestrator.open({
+          config: { ...config, release: previous },
+          platform: createLocalProcessPlatform({ stateDir: paths.instances }),
+          router,
+          analysis: createMetricsAnalysis({ thresholds: config.analysis, metricsPath: config.paths.metrics }),
+          journal,
+          ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+        });
+        outcome = await back.deploy();
+      }
+    }
+    const state = await journal.read();
+    const record = state?.deploy;
+    if (record === undefined || record.id !== outcome.deployId) return outcome;
+    const report = await writeReport(join(paths.reports, record.id), buildReport(config.service, record, await journal.events()));
+    return { ...outcome, report };
+  } finally {
+    await router?.close().catch(() => {});
+    await lock.release();
+  }
+}
+
+/** `baton promote` / `baton abort`: tells the running deploy, or, when none runs, resumes (promote) or rolls back (abort) here. */
+export async function sendControl(config: ResolvedDeployConfig, command: ControlCommand, options: { onEvent?: (event: DeployEvent) => void } = {}): Promise<{ message: string; outcome?: DeployCommandOutcome }> {
+  const paths = statePaths(config.stateDir);
+  const journal = createFileJournal<ServiceState>({ dir: paths.journal });
+  const state = await journal.read();
+  const open = state?.deploy;
+  if (open === undefined || isFinished(open.phase)) {
+    throw new BatonError('BATON_ERR_DEPLOY_FAILED', `There is no deploy of ${config.service} in progress to ${command}.`);
+  }
+  let lock;
+  try {
+    lock = await journal.lock();
+  } catch {
+    // An orchestrator is running: it reads the command within a fraction of a second.
+    await requestControl(config.stateDir, command, open.id);
+    return { message: `Asked the running deploy of ${open.to} to ${command}.` };
+  }
+  await lock.release();
+  await requestControl(config.stateDir, command, open.id);
+  if (command === 'abort') {
+    await clearControl(config.stateDir);
+    const outcome = await runDeployCommand({ ...config, release: open.candidate }, 'rollback', options);
+    return { message: `Aborted the deploy of ${open.to}: ${outcome.phase}.`, outcome };
+  }
+  const outcome = await runDeployCommand({ ...config, release: open.candidate }, 'deploy', options);
+  return { message: `Promoted ${open.to}: ${outcome.phase}.`, outcome };
+}
+
+/** What `baton status` shows. */
+export interface ServiceStatus {
+  service: string;
+  stateDir: string;
+  stable?: string;
+  previous?: string;
+  router?: { kind: RouterKind; url: string; backends: BackendStatus[] } | { kind: RouterKind; error: string };
+  instances: ServiceState['instances'];
+  deploy?: { id: string; from?: string; to: string; phase: string; step: string; reason?: string };
+}
+
+/** Reads the journal (without its lock: status is safe while a deploy runs) and asks the router for its backends. */
+export async function readStatus(config: ResolvedDeployConfig): Promise<ServiceStatus> {
+  const paths = statePaths(config.stateDir);
+  const journal: Journal<ServiceState> = createFileJournal<ServiceState>({ dir: paths.journal });
+  const state = await journal.read();
+  const status: ServiceStatus = { service: config.service, stateDir: config.stateDir, instances: state?.instances ?? [] };
+  if (state?.stable) status.stable = state.stable.version;
+  if (state?.previous) status.previous = state.previous.version;
+  const kind = await recordedRouterKind(config.stateDir);
+  if (kind !== undefined) {
+    try {
+      const router = (kind === 'haproxy' ? await connectHaproxyRouter({ stateDir: paths.router }) : await connectBuiltinRouter({ stateDir: paths.router })) as Router;
+      status.router = { kind, url: router.url, backends: await router.backends() };
+      await router.close();
+    } catch (error) {
+      status.router = { kind, error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+  const record = state?.deploy;
+  if (record !== undefined) {
+    const step = record.steps[record.stepIndex];
+    status.deploy = { id: record.id, to: record.to, phase: record.phase, step: step === undefined ? 'done' : `${record.stepIndex + 1}/${record.steps.length} ${step.kind}` };
+    if (record.from !== undefined) status.deploy.from = record.from;
+    if (record.reason !== undefined) status.deploy.reason = record.reason;
+  }
+  return status;
+}
+
+/** `baton status` for people. */
+export function formatStatus(status: ServiceStatus): string {
+  const lines = [`${status.service}: stable ${status.stable ?? '(none)'}${status.previous ? `, previous ${status.previous}` : ''}  (state in ${status.stateDir})`];
+  if (status.router === undefined) lines.push('router: not started');
+  else if ('error' in status.router) lines.push(`router (${status.router.kind}): ${status.router.error}`);
+  else {
+    lines.push(`router (${status.router.kind}) at ${status.router.url}:`);
+    for (const backend of status.router.backends) lines.push(`  ${backend.id.padEnd(12)} ${backend.release.padEnd(8)} ${backend.state.padEnd(6)} weight ${String(backend.weight).padStart(3)}  in flight ${backend.inFlight}  served ${backend.requestsTotal}`);
+  }
+  const live = status.instances.filter((instance) => instance.status !== 'stopped');
+  lines.push(`instances: ${live.length === 0 ? 'none' : live.map((instance) => `${instance.id} (${instance.status}, :${instance.port})`).join(', ')}`);
+  if (status.deploy) lines.push(`deploy ${status.deploy.id}: ${status.deploy.from ? `${status.deploy.from} → ` : ''}${status.deploy.to}, ${status.deploy.phase}, step ${status.deploy.step}${status.deploy.reason ? ` — ${status.deploy.reason}` : ''}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** `baton down`: drains and stops every instance, then stops the router. */
+export async function stopService(config: ResolvedDeployConfig, options: { onEvent?: (event: DeployEvent) => void } = {}): Promise<void> {
+  const paths = statePaths(config.stateDir);
+  const journal = createFileJournal<ServiceState>({ dir: paths.journal });
+  const lock = await journal.lock();
+  try {
+    const state = await journal.read();
+    const platform = createLocalProcessPlatform({ stateDir: paths.instances });
+    await Promise.all(
+      (state?.instances ?? []).map(async (instance) => {
+        if (platform.isRunning(instance)) await platform.stop(instance, { deadlineMs: config.timeouts.stopMs });
+        instance.status = 'stopped';
+      }),
+    );
+    const kind = await recordedRouterKind(config.stateDir);
+    if (kind === 'haproxy') await stopHaproxyRouter({ stateDir: paths.router });
+    if (kind === 'builtin') await stopBuiltinRouter({ stateDir: paths.router });
+    // The next deploy may pick another router.
+    await rm(paths.routerKind, { force: true });
+    if (state !== undefined) {
+      state.instances = [];
+      delete state.stable;
+      await journal.write(state);
+    }
+    options.onEvent?.({ atMs: Date.now(), type: 'down', message: `Stopped ${config.service}.` });
+  } finally {
+    await lock.release();
+  }
+}

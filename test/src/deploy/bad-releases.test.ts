@@ -1,0 +1,73 @@
+// Bad releases, caught and rolled back under load: one that never becomes
+// ready, one that crashes on start, one that crashes later, one that answers
+// a share of requests with 500, one that is slow. Every one ends with all
+// traffic on v1, the candidate stopped, a reason, and failures no worse than
+// what the candidate's share of traffic saw.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DeployConfig, Strategy } from '@baton/deploy';
+import { createService, failuresOf, release, steadyLoad, type DeployedService } from './deploy-fixture.js';
+
+let service: DeployedService | undefined;
+afterEach(async () => {
+  await service?.close();
+  service = undefined;
+});
+
+const canary: Strategy = { type: 'canary', steps: [{ setWeight: 20 }, { analysis: { durationMs: 3000 } }, { setWeight: 50 }, { pause: { durationMs: 4000 } }] };
+
+async function deployBad(env: Record<string, string>, overrides: Partial<DeployConfig> = {}) {
+  service = await createService({ router: { kind: 'builtin' }, strategy: canary, analysis: { minRequests: 20, maxLatencyRatio: 2, onInconclusive: 'fail' }, ...overrides });
+  expect((await service.deploy(release('v1'))).phase).toBe('succeeded');
+  const load = steadyLoad(await service.routerUrl());
+  await load.waitForResponses(100, 20_000);
+  const outcome = await service.deploy(release('v3', env));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const report = await load.stop();
+  expect(outcome.phase, outcome.reason).toBe('rolled-back');
+  expect(await service.servingReleases()).toEqual(['v1']);
+  const v3Stopped = service.events.filter((event) => event.type === 'instance-stopped' && event.data?.['release'] === 'v3');
+  return { outcome, report, v3Stopped };
+}
+
+describe('bad releases are rolled back under load', () => {
+  it('never ready: rolled back at the readiness deadline, nothing failed', async () => {
+    const { outcome, report } = await deployBad({ BATON_STARTUP_DELAY_MS: '600000' }, { timeouts: { readyMs: 2500, drainMs: 10_000, stopMs: 10_000 } });
+    expect(outcome.reason).toMatch(/v3-\d+ was not ready within 2500 ms/);
+    expect(report.failed, failuresOf(report)).toBe(0);
+  });
+
+  it('crashes on start: rolled back with its own error message, nothing failed', async () => {
+    const { outcome, report } = await deployBad({ PORT: 'eighty' });
+    expect(outcome.reason).toMatch(/v3-\d+ did not start/);
+    expect(outcome.reason).toContain('PORT must be an integer from 0 to 65535; got "eighty"');
+    expect(report.failed, failuresOf(report)).toBe(0);
+  });
+
+  it('crashes later, while serving its canary share: rolled back at once; only requests in flight on it can fail', async () => {
+    const { outcome, report } = await deployBad({ ORDERS_CRASH_AFTER_MS: '1500' }, { strategy: { type: 'canary', steps: [{ setWeight: 20 }, { pause: { durationMs: 8000 } }] } });
+    expect(outcome.reason).toMatch(/v3-\d+ exited with code 70/);
+    // A process that dies takes its in-flight requests with it; with 12 connections, 20% on it,
+    // that is a handful at most. Everything else went on.
+    expect(report.failed, failuresOf(report)).toBeLessThanOrEqual(12);
+    expect(report.ok).toBeGreaterThan(300);
+  });
+
+  it('answers 30% of requests with 500: analysis fails it at 20% of traffic; the only failures are its own 500s', async () => {
+    const { outcome, report, v3Stopped } = await deployBad({ ORDERS_FAULT_ERROR_RATE: '0.3' });
+    expect(outcome.reason).toMatch(/analysis failed/);
+    expect(outcome.verdicts.at(-1)?.outcome).toBe('fail');
+    const injected = report.statuses['500'] ?? 0;
+    expect(injected).toBeGreaterThan(0);
+    expect(report.failed, failuresOf(report)).toBe(injected);
+    // 30% of a 20% share over the ~3 s window (and its rollback) at 150 req/s: well under 100.
+    expect(injected).toBeLessThan(100);
+    expect(v3Stopped.length).toBeGreaterThan(0);
+  });
+
+  it('is slow: analysis fails it on latency; nothing failed', async () => {
+    const { outcome, report } = await deployBad({ ORDERS_FAULT_DELAY_MS: '120' });
+    expect(outcome.reason).toMatch(/analysis failed/);
+    expect(outcome.reason).toMatch(/latenc|p99/i);
+    expect(report.failed, failuresOf(report)).toBe(0);
+  });
+});
