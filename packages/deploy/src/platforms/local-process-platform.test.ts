@@ -128,7 +128,7 @@ describe('createLocalProcessPlatform', () => {
     const controller = new AbortController();
     const starting = platform.start(node('v2', `console.log('pid=' + process.pid); setInterval(() => {}, 1000);`), { id: 'v2-1', signal: controller.signal });
     const log = join(stateDir, 'logs', 'v2-1.log');
-    await waitFor(async () => existsSync(log) && (await readFile(log, 'utf8')).includes('pid='), 10_000, 'the pid in the log');
+    await waitFor(async () => existsSync(log) && /pid=\d+/.test(await readFile(log, 'utf8')), 10_000, 'the pid in the log');
     controller.abort(new Error('candidate failed elsewhere'));
     await expect(starting).rejects.toThrow('candidate failed elsewhere');
     const pid = Number(/pid=(\d+)/.exec(await readFile(log, 'utf8'))?.[1]);
@@ -239,8 +239,43 @@ describe('createLocalProcessPlatform', () => {
     const restarted = createLocalProcessPlatform({ stateDir });
     expect(restarted.isRunning(record)).toBe(true);
     expect((await fetchText(record.url)).body).toBe('v1 v1-1 ');
+    expect(await restarted.instances()).toEqual([record]);
     await restarted.stop(record, { deadlineMs: 10_000 });
     expect(restarted.isRunning(record)).toBe(false);
+    expect(await restarted.instances()).toEqual([]);
+  });
+
+  it('lists an instance whose orchestrator died before start() resolved, so it can be stopped', async () => {
+    expect(existsSync(BUILT_PLATFORM), `${BUILT_PLATFORM} is missing: build first (npx tsc -b packages/deploy)`).toBe(true);
+    const slow = `console.log('warming' + ' up'); setInterval(() => {}, 1000);`;
+    const starter = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { createLocalProcessPlatform } from ${JSON.stringify(BUILT_PLATFORM)};
+         const platform = createLocalProcessPlatform({ stateDir: ${JSON.stringify(stateDir)} });
+         await platform.start({ version: 'v2', command: process.execPath, args: ['-e', ${JSON.stringify(slow)}] }, { id: 'v2-5' });`,
+      ],
+      { detached: true, stdio: 'ignore' },
+    );
+    children.push(starter);
+    const log = join(stateDir, 'logs', 'v2-5.log');
+    // Its own output, not the log's header (which quotes the script).
+    await waitFor(async () => existsSync(log) && (await readFile(log, 'utf8')).includes('warming up'), 30_000, 'the instance to run');
+    const starterExited = new Promise((resolve) => starter.once('exit', resolve));
+    starter.kill('SIGKILL');
+    await starterExited;
+
+    const restarted = createLocalProcessPlatform({ stateDir });
+    const [orphan, ...others] = await restarted.instances();
+    expect(others).toEqual([]);
+    expect(orphan).toMatchObject({ id: 'v2-5', release: 'v2', port: 0, logFile: log });
+    started.push(orphan as InstanceRecord);
+    expect(restarted.isRunning(orphan as InstanceRecord)).toBe(true);
+    await restarted.stop(orphan as InstanceRecord, { deadlineMs: 5000 });
+    expect(isProcessAlive((orphan as LocalInstanceRecord).pid)).toBe(false);
+    expect(await restarted.instances()).toEqual([]);
   });
 
   it('finds the port of a service that cannot announce it (port: assign)', async () => {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
@@ -46,6 +46,19 @@ export interface LocalInstanceRecord extends InstanceRecord {
   processStart?: string;
 }
 
+/** A {@link Platform} of local processes, plus what only it can tell. */
+export interface LocalProcessPlatform extends Platform {
+  /**
+   * Every instance of this state directory still running, from the records
+   * the platform writes to `<stateDir>/instances/<id>.json` the moment it
+   * spawns a process — so also an instance whose orchestrator crashed before
+   * it could journal it (its `port` is 0 when it never announced one). An
+   * orchestrator started again stops the ones its journal does not know.
+   * Records of instances that are gone are removed.
+   */
+  instances(): Promise<LocalInstanceRecord[]>;
+}
+
 /** A process this platform object spawned: its exit is known exactly. */
 interface Spawned {
   child: ChildProcess;
@@ -82,9 +95,10 @@ const KILL_WAIT_MS = 10_000;
  * // ... later, maybe from another orchestrator process:
  * await platform.stop(instance, { deadlineMs: 30_000 });
  */
-export function createLocalProcessPlatform(options: LocalProcessPlatformOptions): Platform {
+export function createLocalProcessPlatform(options: LocalProcessPlatformOptions): LocalProcessPlatform {
   const config = resolveOptions(options);
   const logDir = join(config.stateDir, 'logs');
+  const recordDir = join(config.stateDir, 'instances');
   const spawned = new Map<string, Spawned>();
   /** Exits this platform saw for processes it did not spawn (it stopped them), by instance id. */
   const adoptedExits = new Map<string, InstanceExit>();
@@ -124,7 +138,9 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
 
     const logFile = join(logDir, `${id}.log`);
     const port = config.port === 'assign' ? await freePort(config.host) : 0;
-    const describeCommand = [release.command, ...(release.args ?? [])].join(' ');
+    const commandLine = [release.command, ...(release.args ?? [])].join(' ');
+    // Short enough for a log header and an error message (`node -e <script>` can be long).
+    const describeCommand = commandLine.length > 200 ? `${commandLine.slice(0, 200)}…` : commandLine;
     let logFd: number;
     let logFrom: number;
     try {
@@ -188,12 +204,14 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
       startedAtMs: Date.now(),
     };
     if (processStart !== undefined) record.processStart = processStart;
+    keepRecord(recordDir, record);
 
     const fail = async (why: string, cause?: unknown): Promise<never> => {
       if (own.exit === undefined) {
         signalGroup(pid, 'SIGKILL');
         await withTimeout(own.exited, KILL_WAIT_MS);
       }
+      forgetRecord(recordDir, id);
       const tail = await logTail(logFile, logFrom, config.logTailLines);
       throw platformError(
         `instance ${id} (${describeCommand}) ${why}${tail === '' ? `; its log ${logFile} is empty` : `; the last lines of ${logFile}:\n${tail}`}`,
@@ -210,12 +228,14 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
             signalGroup(pid, 'SIGKILL');
             await withTimeout(own.exited, KILL_WAIT_MS);
           }
+          forgetRecord(recordDir, id);
           throw signal.reason;
         }
         const announced = announcedPort(await reader.lines());
         if (announced !== undefined && own.exit === undefined) {
           record.port = announced;
           record.url = `http://${urlHost(config.host)}:${announced}`;
+          keepRecord(recordDir, record);
           return record;
         }
         if (config.port === 'assign' && own.exit === undefined && (await accepts(config.host, port))) {
@@ -240,6 +260,12 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
     if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs < 0) {
       throw invalid(`stop: \`deadlineMs\` must be a number of milliseconds ≥ 0; got ${JSON.stringify(deadlineMs)}.`);
     }
+    const exit = await stopProcess(instance, deadlineMs);
+    forgetRecord(recordDir, instance.id);
+    return exit;
+  }
+
+  async function stopProcess(instance: InstanceRecord, deadlineMs: number): Promise<InstanceExit> {
     const own = ownOf(instance);
     if (own !== undefined) {
       if (own.exit !== undefined) return own.exit;
@@ -307,9 +333,32 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
     };
   }
 
+  async function instances(): Promise<LocalInstanceRecord[]> {
+    let names: string[];
+    try {
+      names = await readdir(recordDir);
+    } catch {
+      return [];
+    }
+    const found: LocalInstanceRecord[] = [];
+    for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+      let record: LocalInstanceRecord;
+      try {
+        record = JSON.parse(await readFile(join(recordDir, name), 'utf8')) as LocalInstanceRecord;
+      } catch {
+        continue;
+      }
+      if (typeof record?.id !== 'string' || !Number.isSafeInteger(record.pid)) continue;
+      if (running(record)) found.push(record);
+      else forgetRecord(recordDir, record.id);
+    }
+    return found;
+  }
+
   return {
     start,
     stop,
+    instances,
     isRunning(instance) {
       checkRecord(instance, 'isRunning');
       return running(instance);
@@ -366,6 +415,26 @@ function checkRecord(instance: InstanceRecord, method: string): void {
   if (instance === null || typeof instance !== 'object' || typeof instance.id !== 'string') throw invalid(`${method}: expected an instance record from start().`);
   if (!Number.isSafeInteger(instance.pid) || (instance.pid as number) <= 0) {
     throw invalid(`${method}: instance ${instance.id} has no pid; it was not started by a local process platform.`);
+  }
+}
+
+/** Writes the record where {@link LocalProcessPlatform.instances} finds it; whole or not at all (temp file, rename). */
+function keepRecord(dir: string, record: LocalInstanceRecord): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    const temp = join(dir, `.${record.id}.${process.pid}.tmp`);
+    writeFileSync(temp, `${JSON.stringify(record)}\n`);
+    renameSync(temp, join(dir, `${record.id}.json`));
+  } catch {
+    // Only a help for finding orphans after a crash: the instance runs without it.
+  }
+}
+
+function forgetRecord(dir: string, id: string): void {
+  try {
+    unlinkSync(join(dir, `${id}.json`));
+  } catch {
+    // Gone already.
   }
 }
 
