@@ -135,11 +135,13 @@ describe('createLocalProcessPlatform', () => {
     expect(isProcessAlive(pid)).toBe(false);
   });
 
-  it('rejects a command that does not exist', async () => {
+  it('rejects a command that does not exist, and a working directory that does not exist', async () => {
     const platform = createLocalProcessPlatform({ stateDir });
     const error = await failure(platform.start({ version: 'v1', command: 'baton-no-such-command' }, { id: 'v1-1' }));
     expect(error).toMatchObject({ code: 'BATON_ERR_PLATFORM' });
     expect(error.message).toContain('ENOENT');
+    const noDir = await failure(platform.start({ ...node('v1', SERVICE), cwd: join(stateDir, 'missing') }, { id: 'v1-2' }));
+    expect(noDir).toMatchObject({ code: 'BATON_ERR_PLATFORM', message: expect.stringContaining('is not a directory') });
   });
 
   it('SIGKILLs an instance that ignores SIGTERM at the deadline', async () => {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { open, readdir, readFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -141,7 +141,10 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
     const commandLine = [release.command, ...(release.args ?? [])].join(' ');
     // Short enough for a log header and an error message (`node -e <script>` can be long).
     const describeCommand = commandLine.length > 200 ? `${commandLine.slice(0, 200)}…` : commandLine;
-    let logFd: number;
+    const cwd = release.cwd ?? process.cwd();
+    // spawn() reports a missing cwd as ENOENT of the command, which sends people looking for the wrong thing.
+    if (!isDirectory(cwd)) throw platformError(`start: the working directory of ${id}, ${cwd}, is not a directory.`);
+    let logFd: number | undefined;
     let logFrom: number;
     try {
       mkdirSync(logDir, { recursive: true });
@@ -150,13 +153,14 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
       writeSync(logFd, `[baton] ${new Date().toISOString()} starting ${id} (release ${release.version}): ${describeCommand}\n`);
       logFrom = fstatSync(logFd).size;
     } catch (error) {
+      if (logFd !== undefined) closeSync(logFd);
       throw platformError(`start: cannot open the log of ${id} at ${logFile}: ${describe(error)}`, error);
     }
 
     let child: ChildProcess;
     try {
       child = spawn(release.command, [...(release.args ?? [])], {
-        cwd: release.cwd ?? process.cwd(),
+        cwd,
         env: { ...process.env, ...release.env, PORT: String(port), HOST: config.host, RELEASE: release.version, BATON_INSTANCE: id },
         // Its own process group: signals to the orchestrator's group (Ctrl-C) do not reach it.
         detached: true,
@@ -574,6 +578,14 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function describeExit(exit: InstanceExit): string {
