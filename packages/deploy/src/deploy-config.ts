@@ -52,6 +52,7 @@ export const DEFAULT_THRESHOLDS: AnalysisThresholds = {
   maxErrorRateIncrease: 0.01,
   maxErrorRate: 0.05,
   maxLatencyRatio: 1.5,
+  minLatencyIncreaseMs: 25,
   latencyQuantile: 0.99,
   minRequests: 50,
 };
@@ -84,6 +85,7 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string }): R
     maxErrorRateIncrease: fraction(analysisInput.maxErrorRateIncrease, 'analysis.maxErrorRateIncrease', DEFAULT_THRESHOLDS.maxErrorRateIncrease, problems),
     maxErrorRate: fraction(analysisInput.maxErrorRate, 'analysis.maxErrorRate', DEFAULT_THRESHOLDS.maxErrorRate, problems),
     maxLatencyRatio: positive(analysisInput.maxLatencyRatio, 'analysis.maxLatencyRatio', DEFAULT_THRESHOLDS.maxLatencyRatio, problems),
+    minLatencyIncreaseMs: integer(analysisInput.minLatencyIncreaseMs, 'analysis.minLatencyIncreaseMs', DEFAULT_THRESHOLDS.minLatencyIncreaseMs, 0, 600_000, problems),
     latencyQuantile: fraction(analysisInput.latencyQuantile, 'analysis.latencyQuantile', DEFAULT_THRESHOLDS.latencyQuantile, problems),
     minRequests: integer(analysisInput.minRequests, 'analysis.minRequests', DEFAULT_THRESHOLDS.minRequests, 1, 1e9, problems),
     inconclusiveRetries: integer(analysisInput.inconclusiveRetries, 'analysis.inconclusiveRetries', 2, 0, 100, problems),

@@ -135,6 +135,13 @@ export interface AnalysisThresholds {
   maxErrorRate: number;
   /** B's p99 latency may be at most this many times A's; default 1.5. */
   maxLatencyRatio: number;
+  /**
+   * ...and fails the latency check only when it is also this many milliseconds
+   * above A's; default 25. A fresh instance's first requests (cold code paths,
+   * empty pools) make a p99 of 20 ms against 5 ms: four times, and nothing a
+   * user notices.
+   */
+  minLatencyIncreaseMs: number;
   /** Which latency quantile is compared; default 0.99. */
   latencyQuantile: number;
   /** Fewer requests to B than this in the window is inconclusive; default 50. */

@@ -162,6 +162,7 @@ function resolveOptions(options: MetricsAnalysisOptions): ResolvedOptions {
   pick('maxErrorRateIncrease', fraction, 'a fraction from 0 to 1 (0.01 = one point)');
   pick('maxErrorRate', fraction, 'a fraction from 0 to 1 (0.05 = 5%)');
   pick('maxLatencyRatio', (value) => Number.isFinite(value) && value > 0, 'a positive number (1.5 = 50% slower at most)');
+  pick('minLatencyIncreaseMs', (value) => Number.isFinite(value) && value >= 0, 'a number of milliseconds ≥ 0');
   pick('latencyQuantile', fraction, 'a quantile from 0 to 1 (0.99 = p99)');
   pick('minRequests', (value) => Number.isSafeInteger(value) && value >= 1, 'a whole number of requests ≥ 1');
 
@@ -314,9 +315,10 @@ function verdictOf(input: JudgeInput): Verdict {
         `${q} latency was not compared: ${candidate} has ${formatCount(cand.latencyObservations)} and ${baseline} ${formatCount(base.latencyObservations)} timed requests, ${t.minRequests} each are needed.`,
       );
     } else {
-      const limit = t.maxLatencyRatio * Math.max(baseLatency, config.latencyFloorSeconds);
+      // Slower by the ratio AND by a difference people notice: both, or a cold instance's first requests decide.
+      const limit = Math.max(t.maxLatencyRatio * Math.max(baseLatency, config.latencyFloorSeconds), baseLatency + t.minLatencyIncreaseMs / 1000);
       const floorNote = baseLatency < config.latencyFloorSeconds ? `, ${baseline}'s latency counted as the ${formatMs(config.latencyFloorSeconds)} floor` : '';
-      const line = `${candidate}: ${q} latency ${formatMs(candLatency)} against ${baseline}'s ${formatMs(baseLatency)}; the limit is ${t.maxLatencyRatio}× (${formatMs(limit)}${floorNote})`;
+      const line = `${candidate}: ${q} latency ${formatMs(candLatency)} against ${baseline}'s ${formatMs(baseLatency)}; the limit is ${t.maxLatencyRatio}× and +${t.minLatencyIncreaseMs} ms (${formatMs(limit)}${floorNote})`;
       if (candLatency > limit) fails.push(`${line}.`);
       else reasons.push(`${line}: within it.`);
     }
