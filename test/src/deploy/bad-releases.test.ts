@@ -37,9 +37,10 @@ describe('bad releases are rolled back under load', () => {
   });
 
   it('crashes on start: rolled back with its own error message, nothing failed', async () => {
-    const { outcome, report } = await deployBad({ PORT: 'eighty' });
+    const { outcome, report } = await deployBad({ BATON_PROPAGATION_DELAY_MS: 'soon' });
     expect(outcome.reason).toMatch(/v3-\d+ did not start/);
-    expect(outcome.reason).toContain('PORT must be an integer from 0 to 65535; got "eighty"');
+    // The instance's own words, from its log.
+    expect(outcome.reason).toContain('BATON_PROPAGATION_DELAY_MS must be an integer');
     expect(report.failed, failuresOf(report)).toBe(0);
   });
 
