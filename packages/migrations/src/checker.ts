@@ -81,7 +81,8 @@ export async function listMigrationFiles(dir: string): Promise<string[]> {
     if (error instanceof BatonError) throw error;
     throw new BatonError('BATON_ERR_MIGRATION_CHECK', `Cannot read the migrations directory ${dir}: ${(error as Error).message}`, { cause: error });
   }
-  const names = (await readdir(dir)).filter((name) => name.endsWith('.sql') && !name.endsWith('.down.sql'));
+  const entries = await readdir(dir, { withFileTypes: true });
+  const names = entries.filter((entry) => !entry.isDirectory() && entry.name.endsWith('.sql') && !entry.name.endsWith('.down.sql')).map((entry) => entry.name);
   return names.sort(ORDER.compare).map((name) => join(dir, name));
 }
 

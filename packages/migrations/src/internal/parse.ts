@@ -45,8 +45,9 @@ export function parseFile(file: string, sql: string): ParsedFile {
   try {
     tree = parseSync(sql);
   } catch (error) {
+    // The position of a syntax error counts characters (PostgreSQL's cursorpos), not bytes.
     const details = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails;
-    const at = typeof details?.cursorPosition === 'number' ? source.positionOfByte(details.cursorPosition) : { line: 1, column: 1 };
+    const at = typeof details?.cursorPosition === 'number' ? source.positionOfIndex(source.indexOfCodePoint(details.cursorPosition)) : { line: 1, column: 1 };
     const message = error instanceof Error ? error.message : String(error);
     throw new BatonError('BATON_ERR_MIGRATION_PARSE', `${file}:${at.line}:${at.column}: ${message} (PostgreSQL ${GRAMMAR_VERSION} grammar)`, { cause: error });
   }

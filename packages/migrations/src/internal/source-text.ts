@@ -33,6 +33,21 @@ export class SourceText {
     return map[Math.min(byteOffset, map.length - 1)] ?? this.text.length;
   }
 
+  /**
+   * String index of a 0-based code-point offset. PostgreSQL reports a syntax
+   * error's position in characters (not bytes, unlike parse-tree locations);
+   * an emoji is one character there and two UTF-16 code units here.
+   */
+  indexOfCodePoint(offset: number): number {
+    if (!this.#indexOfByte) return Math.min(Math.max(offset, 0), this.text.length);
+    let index = 0;
+    for (let seen = 0; seen < offset && index < this.text.length; seen += 1) {
+      const code = this.text.codePointAt(index) ?? 0;
+      index += code >= 0x10000 ? 2 : 1;
+    }
+    return index;
+  }
+
   /** Line and column of a string index. */
   positionOfIndex(index: number): Position {
     const starts = this.#lineStarts;
