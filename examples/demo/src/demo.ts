@@ -130,9 +130,9 @@ export function formatDemoSummary(result: DemoResult): string {
     `Requests served: ${result.served} (${result.load.sent} sent, ${result.load.requestsPerSecond.toFixed(0)} req/s over ${(result.load.durationMs / 1000).toFixed(0)} s)`,
     `Failed because of the deploys: ${result.failedByDeploys}${result.failedByDeploys === 0 ? ' — none, as promised' : ` (${describeFailures(result.load)})`}`,
     `Failed because v3 was bad: ${result.failedByBadRelease} (its deliberate 500s, before analysis caught it)`,
-    'Phases:',
     `State, instance logs and reports: ${result.stateDir}`,
-    ...result.phases.map((phase) => `  ${phase.name}: ${phase.outcome.phase}${phase.outcome.reason ? ` — ${phase.outcome.reason}` : ''} (${phase.seconds.toFixed(1)} s)${phase.outcome.report ? `\n    report: ${phase.outcome.report.html}` : ''}`),
+    'Phases:',
+    ...result.phases.map((phase) => `  ${phase.name}: ${phase.outcome.phase}${phase.outcome.reason ? ` — ${firstSentences(phase.outcome.reason)}` : ''} (${phase.seconds.toFixed(1)} s)${phase.outcome.report ? `\n    report: ${phase.outcome.report.html}` : ''}`),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -148,4 +148,10 @@ function describeFailures(load: LoadReport): string {
     load.lost > 0 ? `${load.lost} lost` : '',
   ].filter((part) => part !== '');
   return parts.join(', ');
+}
+
+/** The deciding finding of a reason: its first sentence ("analysis failed: v3: 30.0% errors (48 of 160); the limit is 5.0%."). */
+function firstSentences(reason: string): string {
+  const end = reason.indexOf('. ');
+  return end === -1 ? reason : `${reason.slice(0, end + 1)} (see the report)`;
 }

@@ -77,6 +77,12 @@ export interface Platform {
   isRunning(instance: InstanceRecord): boolean;
   /** Calls `listener` once when an instance exits on its own or is stopped; returns an unsubscribe. */
   onExit(instance: InstanceRecord, listener: (exit: InstanceExit) => void): () => void;
+  /**
+   * Every instance the platform knows to be running, journaled or not: an
+   * orchestrator that died between starting an instance and journaling it
+   * finds the orphan here on restart.
+   */
+  instances?(): Promise<InstanceRecord[]>;
 }
 
 /** A backend's traffic state in the router. */

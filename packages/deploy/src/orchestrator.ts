@@ -492,6 +492,13 @@ export class Orchestrator {
    * are taken out of it, so no request is sent to a port nobody serves.
    */
   async #adopt(): Promise<void> {
+    // Orphans: started by an orchestrator that died before it could journal them. Never in the router.
+    const known = new Set(this.#state.instances.map((instance) => instance.id));
+    for (const orphan of (await this.#platform.instances?.()) ?? []) {
+      if (known.has(orphan.id) || !this.#platform.isRunning(orphan)) continue;
+      await this.#platform.stop(orphan, { deadlineMs: this.#config.timeouts.stopMs });
+      await this.#event('instance-orphan-stopped', `${orphan.id} was running but never journaled (its orchestrator died while starting it); stopped.`, { id: orphan.id });
+    }
     const live = new Set(this.#state.instances.filter((instance) => instance.status === 'ready' || instance.status === 'starting' || instance.status === 'draining').map((instance) => instance.id));
     for (const backend of await this.#router.backends()) {
       if (live.has(backend.id)) continue;
