@@ -162,7 +162,8 @@ async function run(args: string[], io: CommandIo): Promise<number> {
     compatibility = await checkCompatibility({
       before,
       migration,
-      queries: await readQueriesFile(path(values.queries)),
+      // Named as the user wrote the path, like the migration files.
+      queries: (await readQueriesFile(path(values.queries))).map((query) => ({ ...query, file: values.queries as string })),
       ...(databaseUrl ? { databaseUrl } : {}),
     });
   } else if (values.schema !== undefined || values['database-url'] !== undefined) {
