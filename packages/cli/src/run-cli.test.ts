@@ -1,0 +1,90 @@
+// The CLI in-process, on real files: usage errors, config loading (JSON and
+// TypeScript through jiti), and commands that must refuse with a clear
+// message and the documented exit code. Deploys themselves are covered end
+// to end in test/src/deploy (the CLI as a child process, under load).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EXIT, runCli } from './index.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'baton-cli-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, { stdout: { write: (text) => void (stdout += text) }, stderr: { write: (text) => void (stderr += text) }, cwd: dir, env: {} });
+  return { code, stdout, stderr };
+}
+
+const release = { version: 'v1', command: process.execPath, args: ['main.js'] };
+
+describe('baton', () => {
+  it('prints its usage, with exit code 2 when no command is given and 0 when asked', async () => {
+    const none = await cli();
+    expect(none.code).toBe(EXIT.usage);
+    expect(none.stdout).toContain('Usage: baton <command>');
+    expect((await cli('--help')).code).toBe(EXIT.ok);
+    expect((await cli('deploy', '--help')).stdout).toContain('Exit codes: 0 done, 1 the deploy failed and was rolled back');
+  });
+
+  it('refuses an unknown command or option, naming it', async () => {
+    const unknown = await cli('launch');
+    expect(unknown.code).toBe(EXIT.usage);
+    expect(unknown.stderr).toContain('baton: unknown command "launch"; one of deploy, status, promote, abort, rollback, down, migrations.');
+    const option = await cli('deploy', '--canary');
+    expect(option.code).toBe(EXIT.usage);
+    expect(option.stderr).toContain("Unknown option '--canary'");
+  });
+
+  it('says where it looked when there is no config, and which file is not JSON', async () => {
+    const missing = await cli('status');
+    expect(missing.code).toBe(EXIT.usage);
+    expect(missing.stderr).toContain(`No deploy config found in ${dir}: create one of baton.config.ts, baton.config.mts, baton.config.js, baton.config.mjs, baton.config.json, or pass --config <file>.`);
+    await writeFile(join(dir, 'baton.config.json'), '{ "service": "orders", ');
+    const broken = await cli('status');
+    expect(broken.code).toBe(EXIT.usage);
+    expect(broken.stderr).toContain(`${join(dir, 'baton.config.json')} is not valid JSON`);
+  });
+
+  it('reports every invalid field of the config at once, before anything starts', async () => {
+    await writeFile(join(dir, 'deploy.json'), JSON.stringify({ service: 'orders', instances: 0, release, strategy: { type: 'canary', steps: [] } }));
+    const result = await cli('deploy', '--config', 'deploy.json');
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toContain('instances: an integer from 1 to 64; got 0');
+    expect(result.stderr).toContain('strategy.steps: a non-empty array');
+  });
+
+  it('loads a TypeScript config without a build step', async () => {
+    await writeFile(
+      join(dir, 'baton.config.ts'),
+      `import { defineDeployConfig, type DeployConfig } from '@baton/deploy';
+const instances: number = 2;
+const config: DeployConfig = defineDeployConfig({ service: 'orders-ts', instances, release: ${JSON.stringify(release)}, stateDir: 'state' });
+export default config;
+`,
+    );
+    const status = await cli('status', '--json');
+    expect(status.stderr).toBe('');
+    expect(status.code).toBe(EXIT.ok);
+    expect(JSON.parse(status.stdout)).toMatchObject({ service: 'orders-ts', stateDir: join(dir, 'state'), instances: [] });
+    const text = await cli('status');
+    expect(text.stdout).toContain('orders-ts: stable (none)');
+    expect(text.stdout).toContain('router: not started');
+  });
+
+  it('refuses promote, abort and rollback when there is nothing to act on, with exit code 3', async () => {
+    await writeFile(join(dir, 'baton.config.json'), JSON.stringify({ service: 'orders', release, stateDir: 'state' }));
+    for (const command of ['promote', 'abort'] as const) {
+      const result = await cli(command);
+      expect(result.code).toBe(EXIT.error);
+      expect(result.stderr).toContain(`There is no deploy of orders in progress to ${command}.`);
+    }
+  });
+});
