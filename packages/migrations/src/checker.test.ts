@@ -49,6 +49,11 @@ describe('classification', () => {
     expect(file.findings[0]?.line).toBe(5);
   });
 
+  it('renaming an index or a constraint is neutral: queries do not name them', async () => {
+    const { file } = await check(`${TIMEOUTS}ALTER INDEX orders_pkey RENAME TO orders_pk;\nALTER TABLE orders RENAME CONSTRAINT orders_pk TO orders_primary;`);
+    expect(file).toMatchObject({ classification: 'neutral', findings: [] });
+  });
+
   it('a removal other than DROP COLUMN / TABLE needs the contract declaration too', async () => {
     const { file } = await check(`${TIMEOUTS}ALTER TABLE orders ALTER COLUMN status DROP DEFAULT;`);
     expect(file.findings.map((f) => f.rule)).toEqual(['contract-undeclared']);

@@ -92,12 +92,15 @@ export async function checkCompatibility(options: CompatibilityOptions): Promise
         const failure = await applyFile(client, file);
         if (failure) throw new BatonError('BATON_ERR_MIGRATION_CHECK', `The schema before the migration does not apply: ${failure.file}:${failure.line}:${failure.column}: ${failure.message}`);
       }
+      // The running release connects with default settings, not the ones a migration file SET (search_path, timeouts).
+      await client.query('RESET ALL');
       const baseline = await runQueries(client, queries, timeout);
       const failedBefore = new Set(baseline.map((failure) => failure.query));
       for (const file of migration) {
         const failure = await applyFile(client, file);
         if (failure) return { ok: false, queries: queries.length, broken: [], failingBefore: baseline, migrationError: failure };
       }
+      await client.query('RESET ALL');
       const after = await runQueries(client, queries, timeout);
       const broken = after.filter((failure) => !failedBefore.has(failure.query));
       return { ok: broken.length === 0, queries: queries.length, broken, failingBefore: baseline };

@@ -17,6 +17,8 @@ const CREATES = new Set([
   'CreateExtensionStmt', 'CreateSchemaStmt', 'CreateTrigStmt', 'CreateRangeStmt', 'CreatePolicyStmt',
 ]);
 
+const QUIET_RENAMES = new Set(['OBJECT_INDEX', 'OBJECT_TABCONSTRAINT', 'OBJECT_DOMCONSTRAINT', 'OBJECT_TRIGGER', 'OBJECT_POLICY', 'OBJECT_RULE']);
+
 /** The phase of one statement; see the README on classification for the reasoning behind each kind. */
 export function phaseOf(statement: StatementContext): Phase {
   const { type, node } = statement;
@@ -24,8 +26,10 @@ export function phaseOf(statement: StatementContext): Phase {
   // CREATE OR REPLACE changes what the running release calls: neither phase, the rules and the real-database mode judge it.
   if (type === 'ViewStmt' || type === 'CreateFunctionStmt') return bool(node, 'replace') ? NEUTRAL : EXPAND;
   if (type === 'AlterEnumStmt') return text(node, 'oldVal') === undefined ? EXPAND : CONTRACT;
-  if (type === 'DropStmt' || type === 'RenameStmt') {
-    if (type === 'RenameStmt' && statement.isNewTable(relationName(node['relation']))) return NEUTRAL;
+  if (type === 'DropStmt') return CONTRACT;
+  if (type === 'RenameStmt') {
+    // Queries name tables, columns, views, types and functions; an index, constraint or trigger name they do not.
+    if (QUIET_RENAMES.has(text(node, 'renameType') ?? '') || statement.isNewTable(relationName(node['relation']))) return NEUTRAL;
     return CONTRACT;
   }
   if (type !== 'AlterTableStmt') return NEUTRAL;
