@@ -70,6 +70,8 @@ export class Orchestrator {
   /** Aborted with a ReleaseFailure when a candidate instance exits on its own. */
   #watch = new AbortController();
   readonly #unwatch = new Map<string, () => void>();
+  /** Instances drained and told to stop, not exited yet. */
+  readonly #pendingStops: Promise<void>[] = [];
 
   private constructor(options: OrchestratorOptions, state: ServiceState) {
     this.#config = options.config;
@@ -277,7 +279,8 @@ export class Orchestrator {
 
   /** Waits for readiness, then puts the instance in the router with its share of traffic. */
   async #becomeReady(instance: TrackedInstance): Promise<void> {
-    const started = this.#now();
+    // From the spawn: starting the process is part of what a deploy waits for.
+    const started = Math.min(instance.startedAtMs, this.#now());
     const url = `${instance.url}${this.#config.paths.readiness}`;
     for (;;) {
       this.#watch.signal.throwIfAborted();
@@ -321,14 +324,31 @@ export class Orchestrator {
       await sleep(this.#pollMs);
     }
     const drainMs = this.#now() - started;
-    await this.#stopInstance(instance);
+    const stopped = (exit: InstanceExit): Promise<void> =>
+      this.#event(
+        'instance-stopped',
+        drained ? `${instance.id} drained in ${drainMs} ms and stopped.` : `${instance.id} still had work in flight at the ${this.#config.timeouts.drainMs} ms drain deadline; stopped anyway.`,
+        { id: instance.id, release: instance.release, drainMs, drained, exitCode: exit.code, exitSignal: exit.signal },
+      );
+    if (!drained) {
+      // Work still in flight: the router must keep the backend until the process is gone.
+      const exit = await this.#stopInstance(instance);
+      await this.#router.set([{ id: instance.id, state: 'maint' }]);
+      await this.#router.remove(instance.id);
+      await stopped(exit);
+      return;
+    }
+    // Drained: nothing can reach it any more, so the next batch need not wait for it to exit
+    // (its own shutdown — propagation delay, hooks — runs in the background; the deploy ends only
+    // once every such exit is in).
     await this.#router.set([{ id: instance.id, state: 'maint' }]);
     await this.#router.remove(instance.id);
-    await this.#event(
-      'instance-stopped',
-      drained ? `${instance.id} drained in ${drainMs} ms and stopped.` : `${instance.id} still had work in flight at the ${this.#config.timeouts.drainMs} ms drain deadline; stopped anyway.`,
-      { id: instance.id, release: instance.release, drainMs, drained },
-    );
+    this.#pendingStops.push(this.#stopInstance(instance).then(stopped));
+  }
+
+  /** Waits for every instance stopped in the background. */
+  async #settleStops(): Promise<void> {
+    while (this.#pendingStops.length > 0) await Promise.allSettled(this.#pendingStops.splice(0));
   }
 
   async #stopInstance(instance: TrackedInstance): Promise<InstanceExit> {
@@ -451,6 +471,7 @@ export class Orchestrator {
           await this.#router.remove(instance.id).catch(() => {});
         }),
       );
+      await this.#settleStops();
       record.phase = 'rolled-back';
     } catch (error) {
       record.phase = 'failed';
@@ -465,6 +486,7 @@ export class Orchestrator {
   }
 
   async #succeed(record: DeployRecord): Promise<DeployOutcome> {
+    await this.#settleStops();
     if (this.#state.stable !== undefined && this.#state.stable.version !== record.candidate.version) this.#state.previous = this.#state.stable;
     if (this.#state.previous?.version === record.candidate.version) delete this.#state.previous;
     this.#state.stable = record.candidate;
