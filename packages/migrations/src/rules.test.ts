@@ -192,6 +192,12 @@ const CASES: Case[] = [
     passes: ["ALTER TYPE order_state ADD VALUE 'settled';", "ALTER TYPE order_state ADD VALUE IF NOT EXISTS 'refunded' AFTER 'paid';"],
   },
   {
+    rule: 'enum-add-value-in-transaction',
+    options: { targetVersion: 11 },
+    triggers: ["ALTER TYPE order_state ADD VALUE 'settled';"],
+    passes: ["-- baton:no-transaction\nALTER TYPE order_state ADD VALUE 'settled';", "COMMIT;\nALTER TYPE order_state ADD VALUE 'settled';"],
+  },
+  {
     rule: 'dml-in-migration',
     triggers: [
       "UPDATE orders SET status = 'new' WHERE status IS NULL;",
@@ -246,6 +252,10 @@ describe('rules that depend on the PostgreSQL version', () => {
     const sql = "ALTER TABLE orders ADD COLUMN currency text DEFAULT 'EUR';";
     expect(await fired(sql, { targetVersion: 10 })).toContain('volatile-default');
     expect(await fired(sql, { targetVersion: 11 })).not.toContain('volatile-default');
+  });
+
+  it('ADD VALUE inside a transaction fails only before PostgreSQL 12', async () => {
+    expect(await fired("ALTER TYPE order_state ADD VALUE 'settled';", { targetVersion: 12 })).not.toContain('enum-add-value-in-transaction');
   });
 
   it('a validated CHECK lets SET NOT NULL skip its scan only from PostgreSQL 12', async () => {

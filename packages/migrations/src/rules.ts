@@ -8,6 +8,7 @@ import { dmlInMigration } from './rules/dml-in-migration.js';
 import { dropColumn } from './rules/drop-column.js';
 import { dropIndexNonConcurrent } from './rules/drop-index-non-concurrent.js';
 import { dropTable } from './rules/drop-table.js';
+import { enumAddValueInTransaction } from './rules/enum-add-value-in-transaction.js';
 import { enumValueRename } from './rules/enum-value-rename.js';
 import {
   contractTooEarly,
@@ -54,6 +55,7 @@ export const RULES: readonly Rule[] = [
   validateInSameTransaction,
   uniqueWithoutIndex,
   enumValueRename,
+  enumAddValueInTransaction,
   dmlInMigration,
   lockTimeout,
   statementTimeout,
