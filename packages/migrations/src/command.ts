@@ -174,11 +174,10 @@ async function run(args: string[], io: CommandIo): Promise<number> {
     format === 'json'
       ? `${JSON.stringify(compatibility ? { ...result, compatibility } : result, null, 2)}\n`
       : format === 'sarif'
-        ? `${JSON.stringify(toSarif(result, { baseDir: io.cwd }), null, 2)}\n`
+        ? `${JSON.stringify(toSarif(result, { baseDir: io.cwd, ...(compatibility ? { compatibility } : {}) }), null, 2)}\n`
         : formatHuman(result) + (compatibility ? formatCompatibility(compatibility) : '');
   if (values.output !== undefined) await writeFile(path(values.output), report);
   else io.stdout.write(report);
-  if (format === 'sarif' && compatibility && !compatibility.ok) io.stderr.write(formatCompatibility(compatibility));
 
   const failed = !result.ok || (values.strict === true && result.warnings > 0) || (compatibility !== undefined && !compatibility.ok);
   return failed ? EXIT_CODES.findings : EXIT_CODES.ok;

@@ -166,6 +166,15 @@ describe('queries captured through the pg driver', () => {
     expect(stdout).toMatch(/v6\.sql:2 {2}breaks: column "note" of relation "orders" does not exist \(42703\)/);
     expect(stdout).toMatch(/v6\.sql:3 {2}breaks: column "note" does not exist/);
     expect(stdout).toContain('2 queries: 2 of them break.');
+
+    // The same breakage as SARIF results, located in the queries file.
+    stdout = '';
+    expect(await runMigrationsCommand(['check', 'migrations', '--deployed', 'v7', '--queries', 'v6.sql', '--sarif'], io)).toBe(1);
+    const results = JSON.parse(stdout).runs[0].results;
+    expect(results.map((r: { ruleId: string; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }) => [r.ruleId, r.locations[0]?.physicalLocation.artifactLocation.uri, r.locations[0]?.physicalLocation.region.startLine])).toEqual([
+      ['query-breaks', 'v6.sql', 2],
+      ['query-breaks', 'v6.sql', 3],
+    ]);
   });
 });
 

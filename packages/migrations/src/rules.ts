@@ -22,6 +22,7 @@ import {
 import { generatedColumn } from './rules/generated-column.js';
 import { identityColumn } from './rules/identity-column.js';
 import { lockTimeout } from './rules/lock-timeout.js';
+import { migrationFails, queryBreaks } from './rules/real-database-rules.js';
 import { renameColumn } from './rules/rename-column.js';
 import { renameTable } from './rules/rename-table.js';
 import { serialColumn } from './rules/serial-column.js';
@@ -33,7 +34,7 @@ import { volatileDefault } from './rules/volatile-default.js';
 
 /**
  * Every rule the checker applies, statement rules first, then the rules
- * about whole files. Ids are stable: ignore comments, `disabledRules`, JSON
+ * about whole files, then the outcomes of the real-database check. Ids are stable: ignore comments, `disabledRules`, JSON
  * and SARIF output use them.
  */
 export const RULES: readonly Rule[] = [
@@ -66,6 +67,8 @@ export const RULES: readonly Rule[] = [
   ignoreWithoutReason,
   invalidDirective,
   unusedIgnore,
+  queryBreaks,
+  migrationFails,
 ];
 
 /** The rule with this id, if there is one. */

@@ -1,4 +1,5 @@
 import { isAbsolute, relative, sep } from 'node:path';
+import type { CompatibilityResult } from './compatibility.js';
 import type { CheckResult } from './finding.js';
 import { RULES } from './rules.js';
 
@@ -8,6 +9,8 @@ export interface SarifOptions {
   baseDir?: string;
   /** The tool version to record. */
   version?: string;
+  /** The real-database check, when it ran: broken queries and a migration that fails to apply become results too. */
+  compatibility?: CompatibilityResult;
 }
 
 /** A SARIF 2.1.0 log as a plain object (serialize with `JSON.stringify`). */
@@ -22,7 +25,7 @@ export type SarifLog = { version: '2.1.0'; $schema: string; runs: unknown[] };
 export function toSarif(result: CheckResult, options: SarifOptions = {}): SarifLog {
   const baseDir = options.baseDir ?? process.cwd();
   const index = new Map(RULES.map((rule, i) => [rule.id, i]));
-  const results = result.files.flatMap((file) =>
+  const results: Record<string, unknown>[] = result.files.flatMap((file) =>
     file.findings.map((finding) => ({
       ruleId: finding.rule,
       ruleIndex: index.get(finding.rule) ?? -1,
@@ -39,6 +42,29 @@ export function toSarif(result: CheckResult, options: SarifOptions = {}): SarifL
       ...(finding.ignored ? { suppressions: [{ kind: 'inSource', justification: finding.ignored.reason }] } : {}),
     })),
   );
+  const location = (file: string, line: number, column: number, snippet: string) => [
+    {
+      physicalLocation: {
+        artifactLocation: { uri: toUri(isAbsolute(file) ? relative(baseDir, file) : file), uriBaseId: '%SRCROOT%' },
+        region: { startLine: line, startColumn: column, snippet: { text: snippet } },
+      },
+    },
+  ];
+  const compatibility = options.compatibility;
+  if (compatibility?.migrationError) {
+    const e = compatibility.migrationError;
+    results.push({ ruleId: 'migration-fails', ruleIndex: index.get('migration-fails') ?? -1, level: 'error', message: { text: `The migration fails to apply: ${e.message}` }, locations: location(e.file, e.line, e.column, '') });
+  }
+  for (const failure of compatibility?.broken ?? []) {
+    const text = `A query of the running release fails after the migration: ${failure.message}${failure.code ? ` (SQLSTATE ${failure.code})` : ''}.`;
+    results.push({
+      ruleId: 'query-breaks',
+      ruleIndex: index.get('query-breaks') ?? -1,
+      level: 'error',
+      message: { text },
+      locations: location(failure.query.file ?? 'queries.sql', failure.query.line ?? 1, 1, failure.query.sql),
+    });
+  }
   return {
     version: '2.1.0',
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
