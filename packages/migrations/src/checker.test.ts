@@ -116,6 +116,11 @@ describe('ignore comments', () => {
     expect(file.findings.map((f) => `${f.rule}@${f.line}`)).toEqual(['invalid-directive@3', 'invalid-directive@4', 'unused-ignore@6']);
   });
 
+  it('a baton: comment inside a string or a function body is not a directive', async () => {
+    const { file } = await check(`${TIMEOUTS}COMMENT ON TABLE orders IS '-- baton:ignore drop-column';\nCREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 -- baton:no-transaction\n$$;`);
+    expect(file).toMatchObject({ findings: [], transaction: true });
+  });
+
   it('file-level findings are ignored from the file header', async () => {
     const { file } = await check(`-- baton:ignore mixed-expand-contract reason: the column was never released\n${TIMEOUTS}ALTER TABLE orders ADD COLUMN a text;\n-- baton:ignore drop-column reason: note was added by this same unreleased branch\nALTER TABLE orders DROP COLUMN note;`);
     expect(file.findings.every((f) => f.ignored)).toBe(true);

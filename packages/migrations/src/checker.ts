@@ -260,7 +260,8 @@ function checkFile(parsed: ParsedFile, state: SchemaState, options: ResolvedChec
     }
   }
   for (const ignore of ignores) {
-    if (!used.has(ignore) && ignore.rules.every((id) => findRule(id))) {
+    // An ignore for a disabled rule matches nothing by design; one with an unknown id is already reported.
+    if (!used.has(ignore) && ignore.rules.every((id) => findRule(id) && !options.disabledRules.has(id))) {
       raise(findRule('unused-ignore') as Rule, `"baton:ignore ${ignore.rules.join(', ')}" matches no finding of the statement after it.`, ignore.index, excerptAt(ignore.index), undefined);
     }
   }
