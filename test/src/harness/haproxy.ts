@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { findHaproxy as findHaproxyBinary } from '@baton/deploy';
 import { findFreePort } from './free-port.js';
 import { RuntimeApi } from './runtime-api.js';
 
@@ -42,20 +42,9 @@ export interface Haproxy {
 const BACKEND = 'be';
 const MAX_LOG_LINES = 2000;
 
-/** Where haproxy is, or undefined when this machine has none (suites then skip). */
+/** Where haproxy is (PATH, then /usr/sbin, /usr/local/sbin), or undefined when this machine has none (suites then skip). */
 export function findHaproxy(): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const candidate = join(dir, 'haproxy');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return findHaproxyBinary();
 }
 
 /** The generated config; exported so a failing test can print it. */

@@ -1,0 +1,100 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { haproxyAddress, haproxyRouterConfig, slotName, slotNumber, type HaproxyConfigOptions } from './haproxy-config.js';
+import { checkHaproxyConfig, findHaproxy } from './haproxy-process.js';
+
+const haproxy = findHaproxy();
+
+function options(overrides: Partial<HaproxyConfigOptions> = {}): HaproxyConfigOptions {
+  return {
+    host: '127.0.0.1',
+    port: 41234,
+    adminSocket: '/tmp/r/admin.sock',
+    serverStateFile: '/tmp/r/server-state',
+    slots: 16,
+    readinessPath: '/readyz',
+    check: { intervalMs: 1000, fall: 2, rise: 1, timeoutMs: 2000 },
+    timeouts: { connectMs: 5000, clientMs: 30_000, serverMs: 60_000, httpRequestMs: 10_000, keepAliveMs: 30_000, queueMs: 10_000, hardStopAfterMs: 120_000 },
+    retries: 3,
+    ...overrides,
+  };
+}
+
+describe('haproxyRouterConfig', () => {
+  it('has what zero downtime needs: noreuseport, an admin socket, server state across reloads, pooled connections, redispatch', () => {
+    const config = haproxyRouterConfig(options());
+    const global = config.slice(config.indexOf('global'), config.indexOf('defaults'));
+    expect(global).toMatch(/^\s+noreuseport$/m);
+    expect(global).toMatch(/^\s+master-worker$/m);
+    expect(global).toContain('stats socket /tmp/r/admin.sock mode 600 level admin');
+    expect(global).toContain('server-state-file /tmp/r/server-state');
+    expect(config).toContain('load-server-state-from-file global');
+    expect(config).toContain('option idle-close-on-response');
+    expect(config).toMatch(/^\s+option redispatch$/m);
+    expect(config).toMatch(/^\s+retries 3$/m);
+    expect(config).toMatch(/^\s+http-reuse safe$/m);
+    expect(config).toContain('pool-purge-delay 5s pool-max-conn -1');
+    expect(config).toContain('option httpchk GET /readyz');
+    expect(config).toContain('bind 127.0.0.1:41234');
+    // Every slot free: one template, all in maintenance.
+    expect(config).toMatch(/^\s+server-template s 1-16 127\.0\.0\.1:1 check disabled$/m);
+    expect(config).not.toMatch(/del server|^\s+server s/m);
+  });
+
+  it('writes occupied slots with their addresses and weights between templates of free ones', () => {
+    const config = haproxyRouterConfig(
+      options({
+        slots: 5,
+        occupied: [
+          { slot: 2, id: 'v1-1', release: 'v1', address: '127.0.0.1', port: 4001, state: 'ready', weight: 100 },
+          { slot: 3, id: 'v2-1', release: 'v2', address: '::1', port: 4002, state: 'drain', weight: 0 },
+        ],
+      }),
+    );
+    const servers = config.split('\n').filter((line) => /^\s+server(-template)? /.test(line)).map((line) => line.trim());
+    expect(servers).toEqual([
+      'server-template s 1-1 127.0.0.1:1 check disabled',
+      'server s2 127.0.0.1:4001 weight 100 check',
+      'server s3 ipv6@::1:4002 weight 0 check disabled',
+      'server-template s 4-5 127.0.0.1:1 check disabled',
+    ]);
+    expect(config).toContain('# s2: v1-1 (release v1), ready');
+  });
+
+  it('names slots s1..sN and reads them back', () => {
+    expect(slotName(7)).toBe('s7');
+    expect(slotNumber('s7')).toBe(7);
+    expect(slotNumber('s0')).toBeUndefined();
+    expect(slotNumber('x1')).toBeUndefined();
+    expect(haproxyAddress('10.0.0.1', 80)).toBe('10.0.0.1:80');
+    expect(haproxyAddress('::', 80)).toBe('ipv6@:::80');
+  });
+});
+
+if (!haproxy) console.log('deploy: haproxy not found, skipping the haproxy -c check of the generated config (apt-get install -y haproxy)');
+
+describe.skipIf(!haproxy)('haproxyRouterConfig with a real haproxy -c', () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it('is a valid HAProxy 2.6 configuration, free and occupied slots alike; a broken one is refused with HAProxy’s alert', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'baton-hcfg-'));
+    const file = join(dir, 'haproxy.cfg');
+    const config = haproxyRouterConfig(
+      options({
+        adminSocket: join(dir, 'admin.sock'),
+        serverStateFile: join(dir, 'server-state'),
+        occupied: [{ slot: 1, id: 'a', release: 'v1', address: '127.0.0.1', port: 4001, state: 'maint', weight: 1 }],
+      }),
+    );
+    await writeFile(file, config);
+    await expect(checkHaproxyConfig(haproxy as string, file)).resolves.toBeUndefined();
+    await writeFile(file, config.replace('balance roundrobin', 'balance nonsense'));
+    await expect(checkHaproxyConfig(haproxy as string, file)).rejects.toMatchObject({ code: 'BATON_ERR_ROUTER', message: expect.stringMatching(/balance only supports/) });
+  });
+});

@@ -1,0 +1,191 @@
+/**
+ * The HAProxy process: found on PATH, its configuration checked, started
+ * detached in master-worker mode, reloaded (SIGUSR2 to the master) and
+ * stopped — always by the pid in its pid file, checked to be that HAProxy.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { accessSync, closeSync, constants, openSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { BatonError } from '@baton/lifecycle';
+import { isHaproxyOf, processExists, readPidFile } from './internal/haproxy-state.js';
+
+/** The oldest HAProxy whose configuration and reload Baton relies on (`idle-close-on-response`, socket transfer in master-worker mode). */
+export const MIN_HAPROXY_VERSION = '2.6';
+
+function routerError(message: string, cause?: unknown): BatonError {
+  return new BatonError('BATON_ERR_ROUTER', `HAProxy router: ${message}`, cause === undefined ? undefined : { cause });
+}
+
+const SBIN_DIRS = ['/usr/sbin', '/usr/local/sbin', '/sbin'];
+
+/**
+ * Where `haproxy` is: the PATH first, then the sbin directories Debian and
+ * source builds install it in (often missing from a non-root PATH); undefined
+ * when this machine has none.
+ */
+export function findHaproxy(path: string = process.env.PATH ?? '', extraDirs: readonly string[] = SBIN_DIRS): string | undefined {
+  const dirs = [...path.split(delimiter), ...extraDirs];
+  for (const dir of dirs) {
+    if (!dir) continue;
+    const candidate = join(dir, 'haproxy');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+function run(binary: string, args: readonly string[], timeoutMs: number): Promise<{ code: number | null; output: string; error?: NodeJS.ErrnoException }> {
+  return new Promise((resolve) => {
+    execFile(binary, args, { timeout: timeoutMs, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+      const output = `${stdout}${stderr}`.trim();
+      if (!error) return resolve({ code: 0, output });
+      const errno = error as NodeJS.ErrnoException & { code?: number | string };
+      if (typeof errno.code === 'number') return resolve({ code: errno.code, output });
+      resolve({ code: null, output, error: errno });
+    });
+  });
+}
+
+/**
+ * HAProxy's version (`2.6.12`); rejects with BATON_ERR_ROUTER when `binary`
+ * cannot be run or is older than {@link MIN_HAPROXY_VERSION}.
+ */
+export async function haproxyVersion(binary: string): Promise<string> {
+  const result = await run(binary, ['-v'], 10_000);
+  if (result.error) throw routerError(`cannot run ${binary} (${result.error.code ?? result.error.message}); install HAProxy ${MIN_HAPROXY_VERSION} or later (apt-get install haproxy).`, result.error);
+  const match = /HA-?Proxy version (\d+)\.(\d+)(\S*)/i.exec(result.output);
+  if (!match) throw routerError(`${binary} -v does not print a HAProxy version: ${result.output.slice(0, 200)}`);
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  const [minMajor, minMinor] = MIN_HAPROXY_VERSION.split('.').map(Number) as [number, number];
+  if (major < minMajor || (major === minMajor && minor < minMinor)) {
+    throw routerError(`${binary} is HAProxy ${major}.${minor}; Baton needs ${MIN_HAPROXY_VERSION} or later.`);
+  }
+  return `${major}.${minor}${match[3] ?? ''}`;
+}
+
+/** Runs `haproxy -c` on `configFile`; rejects with BATON_ERR_ROUTER and HAProxy's alerts when it is not valid. */
+export async function checkHaproxyConfig(binary: string, configFile: string): Promise<void> {
+  const result = await run(binary, ['-c', '-f', configFile], 20_000);
+  if (result.error) throw routerError(`cannot run ${binary} -c (${result.error.code ?? result.error.message}).`, result.error);
+  if (result.code !== 0) throw routerError(`HAProxy rejects the configuration ${configFile}:\n${result.output}`);
+}
+
+/** A HAProxy master just spawned. */
+export interface LaunchedHaproxy {
+  pid: number;
+  /** How it ended (`code 1`, `signal SIGKILL`), once it has; undefined while it runs. */
+  exited(): string | undefined;
+}
+
+/**
+ * Spawns HAProxy's master as a detached process: its own session (neither a
+ * Ctrl-C to the orchestrator's terminal nor the orchestrator's death reaches
+ * it), output appended to `logFile`, not waited for by this process. It runs
+ * in the foreground of that session (`-db`), so its pid is the master's and
+ * its startup errors land in the log.
+ */
+export function launchHaproxy(options: { binary: string; configFile: string; pidFile: string; logFile: string; cwd: string }): LaunchedHaproxy {
+  const logFd = openSync(options.logFile, 'a', 0o600);
+  let child;
+  try {
+    child = spawn(options.binary, ['-db', '-f', options.configFile, '-p', options.pidFile], {
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      cwd: options.cwd,
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => (exited = signal ? `signal ${signal}` : `code ${code}`));
+  child.once('error', (error) => (exited = `spawn error: ${error.message}`));
+  child.unref();
+  if (child.pid === undefined) {
+    // spawn() failed synchronously (ENOENT...): the 'error' event follows.
+    return { pid: 0, exited: () => exited ?? 'not started' };
+  }
+  return { pid: child.pid, exited: () => exited };
+}
+
+/** The text appended to `logFile` since byte `offset` (at most its last 4 KB). */
+export async function logSince(logFile: string, offset: number): Promise<string> {
+  try {
+    const handle = await open(logFile, 'r');
+    try {
+      const { size } = await handle.stat();
+      const start = Math.max(offset, size - 4000);
+      const buffer = Buffer.alloc(Math.max(0, size - start));
+      await handle.read(buffer, 0, buffer.length, start);
+      return buffer.toString('utf8').trim();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return '';
+  }
+}
+
+/** The size of `file` now (where a later {@link logSince} starts), 0 when it does not exist. */
+export async function fileSize(file: string): Promise<number> {
+  return stat(file).then(
+    (s) => s.size,
+    () => 0,
+  );
+}
+
+/** The pid of the HAProxy master running `configFile` per its pid file, or undefined when none runs. */
+export async function runningMaster(pidFile: string, configFile: string): Promise<number | undefined> {
+  const pid = await readPidFile(pidFile);
+  return pid !== undefined && isHaproxyOf(pid, configFile) ? pid : undefined;
+}
+
+/** Asks the master to reload: it re-executes itself with the (rewritten) configuration and starts a new worker. */
+export function signalReload(masterPid: number): void {
+  try {
+    process.kill(masterPid, 'SIGUSR2');
+  } catch (error) {
+    throw routerError(`cannot signal the HAProxy master (pid ${masterPid}) to reload: ${(error as NodeJS.ErrnoException).code ?? String(error)}.`, error);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (processExists(pid)) {
+    if (Date.now() > deadline) return false;
+    await delay(20);
+  }
+  return true;
+}
+
+/**
+ * Stops the master `pid` and its workers: SIGUSR1 (soft stop: listeners
+ * close, requests in flight finish) when `graceMs` > 0, SIGTERM (hard stop)
+ * once it is spent, SIGKILL 3 s later. Resolves once the master is gone.
+ */
+export async function stopHaproxyProcess(pid: number, graceMs: number): Promise<void> {
+  const signal = (name: NodeJS.Signals): boolean => {
+    try {
+      process.kill(pid, name);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (graceMs > 0) {
+    if (!signal('SIGUSR1')) return;
+    if (await waitForExit(pid, graceMs)) return;
+  }
+  if (!signal('SIGTERM')) return;
+  if (await waitForExit(pid, 3000)) return;
+  signal('SIGKILL');
+  if (!(await waitForExit(pid, 3000))) throw routerError(`the HAProxy master (pid ${pid}) did not exit, even after SIGKILL.`);
+}

@@ -1,0 +1,567 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { Agent, createServer, request, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { closeServers, delay, waitFor } from '@baton/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BackendStatus } from '../model.js';
+import { findHaproxy } from './haproxy-process.js';
+import { connectHaproxyRouter, reloadHaproxyRouter, startHaproxyRouter, stopHaproxyRouter, type HaproxyRouter, type StartHaproxyRouterOptions } from './haproxy-router.js';
+
+const haproxy = findHaproxy();
+if (!haproxy) console.log('deploy: haproxy not found, skipping the HAProxy router suite (apt-get install -y haproxy; .ci/run installs it)');
+
+// ------------------------------------------------------------------ test backends and load
+
+interface TestBackend {
+  name: string;
+  port: number;
+  /** Requests it got, probes aside. */
+  hits(): number;
+  inFlight(): number;
+  /** Stops it as a drained instance stops: no new connections, idle ones closed. */
+  close(): Promise<void>;
+}
+
+/** A real node:http backend on 127.0.0.1 port 0 answering its name; `/slow?ms=N` answers after N ms; `/readyz` is HAProxy's check. */
+async function startBackend(name: string, servers: Server[]): Promise<TestBackend> {
+  let hits = 0;
+  let inFlight = 0;
+  const server = createServer((req, res) => {
+    if (req.url === '/readyz') {
+      res.end('ready');
+      return;
+    }
+    hits += 1;
+    inFlight += 1;
+    res.on('close', () => (inFlight -= 1));
+    const slow = /^\/slow\?ms=(\d+)/.exec(req.url ?? '');
+    if (slow) setTimeout(() => res.end(name), Number(slow[1]));
+    else res.end(name);
+  });
+  // Longer than any test: HAProxy's pooled connections are never closed under it by the backend.
+  server.keepAliveTimeout = 60_000;
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const close = async (): Promise<void> => {
+    servers.splice(servers.indexOf(server), 1);
+    await closeServers([server]);
+  };
+  return { name, port: typeof address === 'object' && address ? address.port : 0, hits: () => hits, inFlight: () => inFlight, close };
+}
+
+interface Answer {
+  status: number;
+  body: string;
+}
+
+function get(url: string, agent: Agent | false = false, timeoutMs = 10_000): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** `count` requests over `connections` keep-alive connections; resolves with how many each body got. */
+async function spread(url: string, count: number, connections = 4): Promise<Record<string, number>> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const bodies: Record<string, number> = {};
+  let next = 0;
+  try {
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        while (next < count) {
+          next += 1;
+          const answer = await get(url, agent);
+          const key = answer.status === 200 ? answer.body : `status ${answer.status}`;
+          bodies[key] = (bodies[key] ?? 0) + 1;
+        }
+      }),
+    );
+  } finally {
+    agent.destroy();
+  }
+  return bodies;
+}
+
+interface LoadReport {
+  sent: number;
+  ok: number;
+  failed: number;
+  failures: string[];
+  bodies: Record<string, number>;
+}
+
+/**
+ * Bounded keep-alive load, counted per request by the test itself: every
+ * request sent is either answered 2xx or a failure — a non-2xx answer, a
+ * reset, a timeout, or a connection closed without an answer (Node reports
+ * it as "socket hang up"; load generators silently retry those).
+ */
+function startLoad(url: string, options: { connections: number; maxRequests: number; pauseMs: number; maxDurationMs: number }) {
+  const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
+  const report: LoadReport = { sent: 0, ok: 0, failed: 0, failures: [], bodies: {} };
+  const deadline = Date.now() + options.maxDurationMs;
+  const loop = async (): Promise<void> => {
+    while (report.sent < options.maxRequests && Date.now() < deadline) {
+      report.sent += 1;
+      try {
+        const answer = await get(url, agent);
+        if (answer.status >= 200 && answer.status < 300) {
+          report.ok += 1;
+          report.bodies[answer.body] = (report.bodies[answer.body] ?? 0) + 1;
+        } else {
+          report.failed += 1;
+          report.failures.push(`status ${answer.status}`);
+        }
+      } catch (error) {
+        report.failed += 1;
+        report.failures.push(`${(error as NodeJS.ErrnoException).code ?? ''} ${(error as Error).message}`);
+      }
+      await delay(options.pauseMs);
+    }
+  };
+  const done = Promise.all(Array.from({ length: options.connections }, loop)).then(() => {
+    agent.destroy();
+    return report;
+  });
+  return { done, answered: () => report.ok + report.failed };
+}
+
+function byId(backends: readonly BackendStatus[]): Record<string, BackendStatus> {
+  return Object.fromEntries(backends.map((backend) => [backend.id, backend]));
+}
+
+/** True while `pid` runs and is not a zombie (a HAProxy reparented to a pid 1 that does not reap). */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+// ------------------------------------------------------------------ the suite
+
+describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => {
+  const servers: Server[] = [];
+  const stateDirs: string[] = [];
+  const children: ChildProcess[] = [];
+  const routers: HaproxyRouter[] = [];
+
+  afterEach(async () => {
+    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const router of routers.splice(0)) await router.close();
+    for (const stateDir of stateDirs.splice(0)) {
+      await stopHaproxyRouter({ stateDir, graceMs: 0 });
+      await rm(stateDir, { recursive: true, force: true });
+    }
+    await closeServers(servers);
+  });
+
+  async function newStateDir(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'baton-hx-'));
+    stateDirs.push(dir);
+    return dir;
+  }
+
+  async function start(options: Partial<StartHaproxyRouterOptions> = {}): Promise<HaproxyRouter> {
+    const router = await startHaproxyRouter({ stateDir: options.stateDir ?? (await newStateDir()), slots: 4, healthCheck: { intervalMs: 200 }, ...options });
+    routers.push(router);
+    return router;
+  }
+
+  async function addReady(router: HaproxyRouter, backend: TestBackend, weight = 1): Promise<void> {
+    await router.add({ id: backend.name, release: 'v1', host: '127.0.0.1', port: backend.port });
+    await router.set([{ id: backend.name, state: 'ready', weight }]);
+  }
+
+  it('starts HAProxy detached, with its config, pid and admin socket (mode 600, level admin) in stateDir, on a port it bound itself', async () => {
+    const stateDir = await newStateDir();
+    const router = await start({ stateDir, slots: 16 });
+    expect(router.kind).toBe('haproxy');
+    expect(router.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const config = await readFile(join(stateDir, 'haproxy.cfg'), 'utf8');
+    expect(config).toMatch(/^\s+noreuseport$/m);
+    expect(config).toContain(`stats socket ${join(stateDir, 'admin.sock')} mode 600 level admin`);
+    expect(config).toContain('server-template s 1-16 127.0.0.1:1 check disabled');
+    expect(config).toContain(`bind 127.0.0.1:${new URL(router.url).port}`);
+    expect(statSync(join(stateDir, 'admin.sock')).mode & 0o777).toBe(0o600);
+    const pid = Number((await readFile(join(stateDir, 'haproxy.pid'), 'utf8')).trim());
+    expect(pidAlive(pid)).toBe(true);
+    expect(await router.api.cliLevel()).toBe('admin');
+    // No backend yet: HAProxy itself answers, 503.
+    expect((await get(router.url)).status).toBe(503);
+    expect(await router.backends()).toEqual([]);
+    await expect(startHaproxyRouter({ stateDir })).rejects.toMatchObject({ code: 'BATON_ERR_ROUTER', message: expect.stringMatching(/already runs/) });
+  });
+
+  it('splits traffic by weight (3:1) and counts each backend’s requests', async () => {
+    const router = await start();
+    const a = await startBackend('A', servers);
+    const b = await startBackend('B', servers);
+    await addReady(router, a, 3);
+    await addReady(router, b, 1);
+    const bodies = await spread(router.url, 400);
+    expect((bodies.A ?? 0) + (bodies.B ?? 0)).toBe(400);
+    const share = (bodies.A ?? 0) / 400;
+    expect(share).toBeGreaterThan(0.65);
+    expect(share).toBeLessThan(0.85);
+    const backends = byId(await router.backends());
+    expect(backends.A).toMatchObject({ state: 'ready', weight: 3, inFlight: 0, requestsTotal: a.hits(), host: '127.0.0.1', port: a.port, release: 'v1' });
+    expect(backends.B).toMatchObject({ state: 'ready', weight: 1, inFlight: 0, requestsTotal: b.hits() });
+  });
+
+  it('sends nothing to a backend in maint, whether just added or taken out', async () => {
+    const router = await start();
+    const a = await startBackend('A', servers);
+    const b = await startBackend('B', servers);
+    const c = await startBackend('C', servers);
+    await addReady(router, a);
+    await router.add({ id: 'B', release: 'v2', host: '127.0.0.1', port: b.port });
+    await addReady(router, c);
+    await spread(router.url, 20);
+    await router.set([{ id: 'C', state: 'maint' }]);
+    const cHits = c.hits();
+    const bodies = await spread(router.url, 100);
+    expect(bodies).toEqual({ A: 100 });
+    expect(b.hits()).toBe(0);
+    expect(c.hits()).toBe(cHits);
+    const backends = byId(await router.backends());
+    expect(backends.B).toMatchObject({ state: 'maint', weight: 1, requestsTotal: 0, release: 'v2' });
+    expect(backends.C?.state).toBe('maint');
+  });
+
+  it('drain: no new requests, the slow one in flight finishes; remove waits for it', async () => {
+    const router = await start();
+    const a = await startBackend('A', servers);
+    const b = await startBackend('B', servers);
+    await addReady(router, a);
+    await router.add({ id: 'B', release: 'v1', host: '127.0.0.1', port: b.port });
+    const slow = get(`${router.url}/slow?ms=1500`);
+    await waitFor(() => a.inFlight() === 1, 5000, 'the slow request at A');
+    expect(byId(await router.backends()).A?.inFlight).toBe(1);
+
+    await router.set([
+      { id: 'B', state: 'ready', weight: 1 },
+      { id: 'A', state: 'drain' },
+    ]);
+    await expect(router.remove('A')).rejects.toMatchObject({ code: 'BATON_ERR_ROUTER', message: expect.stringMatching(/1 request in flight/) });
+    expect(await spread(router.url, 50)).toEqual({ B: 50 });
+    expect(byId(await router.backends()).A).toMatchObject({ state: 'drain', inFlight: 1 });
+
+    expect(await slow).toEqual({ status: 200, body: 'A' });
+    await waitFor(async () => byId(await router.backends()).A?.inFlight === 0, 5000, 'A drained at HAProxy');
+    await router.remove('A');
+    expect((await router.backends()).map((backend) => backend.id)).toEqual(['B']);
+  });
+
+  it('removing a drained backend under keep-alive load loses no request', async () => {
+    const router = await start();
+    const a = await startBackend('A', servers);
+    const b = await startBackend('B', servers);
+    await addReady(router, a);
+    await addReady(router, b);
+    // About 400 requests over 2-3 s on 8 keep-alive connections.
+    const load = startLoad(router.url, { connections: 8, maxRequests: 400, pauseMs: 40, maxDurationMs: 15_000 });
+    await waitFor(() => load.answered() >= 80, 10_000, '80 answers');
+    await router.set([{ id: 'A', state: 'drain', weight: 0 }]);
+    await waitFor(async () => byId(await router.backends()).A?.inFlight === 0, 5000, 'A drained at HAProxy');
+    await router.remove('A');
+    const aHitsAtRemoval = a.hits();
+    // The instance goes away too, as a deploy would stop it.
+    await a.close();
+    const report = await load.done;
+
+    expect(report.failures).toEqual([]);
+    expect(report.failed).toBe(0);
+    expect(report.sent).toBe(400);
+    expect(report.ok + report.failed).toBe(report.sent);
+    expect(aHitsAtRemoval).toBeGreaterThan(0);
+    expect(a.hits()).toBe(aHitsAtRemoval);
+    expect((report.bodies.A ?? 0) + (report.bodies.B ?? 0)).toBe(400);
+    expect((await router.backends()).map((backend) => backend.id)).toEqual(['B']);
+  });
+
+  it('reuses a freed slot for the next backend, which starts at zero requests; with every slot taken, add says so', async () => {
+    const router = await start({ slots: 2 });
+    const a = await startBackend('A', servers);
+    const b = await startBackend('B', servers);
+    const c = await startBackend('C', servers);
+    await addReady(router, a);
+    await router.add({ id: 'B', release: 'v1', host: '127.0.0.1', port: b.port });
+    await expect(router.add({ id: 'C', release: 'v2', host: '127.0.0.1', port: c.port })).rejects.toMatchObject({
+      code: 'BATON_ERR_ROUTER',
+      message: expect.stringMatching(/no free slot — all 2 slots are taken \(A \(s1\), B \(s2\)\)/),
+    });
+    expect(await spread(router.url, 30)).toEqual({ A: 30 });
+    await router.set([{ id: 'A', state: 'drain' }]);
+    await router.remove('A');
+
+    await router.add({ id: 'C', release: 'v2', host: '127.0.0.1', port: c.port });
+    expect(byId(await router.backends()).C).toMatchObject({ state: 'maint', weight: 1, requestsTotal: 0, port: c.port });
+    await router.set([{ id: 'C', state: 'ready', weight: 1 }]);
+    // The slot's pooled connections to A were closed when it went to maintenance: everything reaches C.
+    expect(await spread(router.url, 20)).toEqual({ C: 20 });
+    expect(byId(await router.backends()).C?.requestsTotal).toBe(20);
+    expect(a.hits()).toBe(30);
+  });
+
+  it('a reload keeps backends, states and weights, and loses no request under load', async () => {
+    const stateDir = await newStateDir();
+    const router = await start({ stateDir });
+    const a = await startBackend('A', servers);
+    const b = await startBackend('B', servers);
+    const c = await startBackend('C', servers);
+    const d = await startBackend('D', servers);
+    await addReady(router, a, 3);
+    await addReady(router, b, 1);
+    await addReady(router, c, 5);
+    await router.set([{ id: 'C', state: 'drain' }]);
+    await router.add({ id: 'D', release: 'v2', host: '127.0.0.1', port: d.port });
+    await spread(router.url, 40);
+    const before = await router.backends();
+    const workerBefore = (await router.api.showInfo()).Pid;
+
+    const load = startLoad(router.url, { connections: 4, maxRequests: 300, pauseMs: 20, maxDurationMs: 15_000 });
+    await waitFor(() => load.answered() >= 50, 10_000, '50 answers');
+    await router.reload();
+    await waitFor(() => load.answered() >= 150, 10_000, '150 answers');
+    await reloadHaproxyRouter({ stateDir });
+    const report = await load.done;
+    expect(report.failures).toEqual([]);
+    expect(report.failed).toBe(0);
+    expect(report.ok + report.failed).toBe(report.sent);
+    expect(report.sent).toBe(300);
+    expect((await router.api.showInfo()).Pid).not.toBe(workerBefore);
+
+    const after = await router.backends();
+    const shape = (list: BackendStatus[]) => list.map(({ id, release, host, port, state, weight }) => ({ id, release, host, port, state, weight }));
+    expect(shape(after)).toEqual(shape(before));
+    expect(shape(after).map(({ id, state, weight }) => `${id} ${state} ${weight}`)).toEqual(['A ready 3', 'B ready 1', 'C drain 5', 'D maint 1']);
+    const hitsOf = (id: string): number => ({ A: a, B: b, C: c, D: d })[id as 'A' | 'B' | 'C' | 'D'].hits();
+    for (const backend of after) {
+      // Counted across both reloads, never more than the backend got: only
+      // what the old worker served between the snapshot and the switch is missed.
+      expect(backend.requestsTotal).toBeGreaterThanOrEqual((byId(before)[backend.id] as BackendStatus).requestsTotal);
+      expect(backend.requestsTotal).toBeLessThanOrEqual(hitsOf(backend.id));
+    }
+    // The split still follows the weights, C (drain) and D (maint) get nothing, and the new worker counts exactly.
+    const hitsBefore = Object.fromEntries(after.map((backend) => [backend.id, hitsOf(backend.id)]));
+    const bodies = await spread(router.url, 200);
+    expect(Object.keys(bodies).sort()).toEqual(['A', 'B']);
+    expect((bodies.A ?? 0) / 200).toBeGreaterThan(0.65);
+    expect(c.hits()).toBe(hitsBefore.C);
+    expect(d.hits()).toBe(0);
+    const counted = byId(await router.backends());
+    for (const backend of after) expect((counted[backend.id] as BackendStatus).requestsTotal - backend.requestsTotal).toBe(hitsOf(backend.id) - (hitsBefore[backend.id] ?? 0));
+    // The addresses are in the config the new worker was started with.
+    const config = await readFile(join(stateDir, 'haproxy.cfg'), 'utf8');
+    expect(config).toContain(`server s1 127.0.0.1:${a.port} weight 3 check`);
+    expect(config).toContain(`server s4 127.0.0.1:${d.port} weight 1 check disabled`);
+  });
+
+  it('a second connection (a restarted orchestrator) sees the same backends and moves traffic', async () => {
+    const stateDir = await newStateDir();
+    const first = await start({ stateDir });
+    const a = await startBackend('A', servers);
+    const b = await startBackend('B', servers);
+    await addReady(first, a, 2);
+    await first.add({ id: 'B', release: 'v2', host: '127.0.0.1', port: b.port });
+    await spread(first.url, 10);
+    await first.close();
+    await expect(first.set([{ id: 'A', weight: 1 }])).rejects.toMatchObject({ code: 'BATON_ERR_ROUTER', message: expect.stringMatching(/closed/) });
+
+    const second = await connectHaproxyRouter({ stateDir });
+    routers.push(second);
+    expect(second.url).toBe(first.url);
+    expect(byId(await second.backends())).toMatchObject({ A: { state: 'ready', weight: 2, requestsTotal: 10 }, B: { state: 'maint', release: 'v2' } });
+    await second.set([
+      { id: 'B', state: 'ready', weight: 1 },
+      { id: 'A', state: 'drain', weight: 0 },
+    ]);
+    expect(await spread(second.url, 20)).toEqual({ B: 20 });
+    // Adding the same backend again is a no-op.
+    await second.add({ id: 'B', release: 'v2', host: '127.0.0.1', port: b.port });
+    expect((await second.backends()).map((backend) => backend.id)).toEqual(['A', 'B']);
+  });
+
+  it('connecting rejects before any traffic moves: nothing ever ran, socket missing, socket refusing, socket not admin', async () => {
+    const empty = await newStateDir();
+    await expect(connectHaproxyRouter({ stateDir: empty })).rejects.toMatchObject({ code: 'BATON_ERR_ROUTER', message: expect.stringMatching(/no HAProxy router has run/) });
+
+    const stateDir = await newStateDir();
+    const router = await start({ stateDir });
+    const a = await startBackend('A', servers);
+    await addReady(router, a);
+    await stopHaproxyRouter({ stateDir, graceMs: 0 });
+    await expect(connectHaproxyRouter({ stateDir })).rejects.toMatchObject({ code: 'BATON_ERR_ROUTER', message: expect.stringMatching(/admin socket .* does not exist: HAProxy is not running/) });
+
+    // A socket file nobody listens on (what a killed HAProxy leaves).
+    const socket = join(stateDir, 'admin.sock');
+    const holder = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    await new Promise((resolve) => holder.once('exit', resolve));
+    expect(existsSync(socket)).toBe(true);
+    await expect(connectHaproxyRouter({ stateDir })).rejects.toMatchObject({ code: 'BATON_ERR_ROUTER', message: expect.stringMatching(/cannot be used .*nothing listens/) });
+    await rm(socket, { force: true });
+
+    // A HAProxy whose socket is only level operator.
+    const config = join(stateDir, 'operator.cfg');
+    await writeFile(config, `global\n  noreuseport\n  stats socket ${socket} mode 600 level operator\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nbackend be\n  server-template s 1-4 127.0.0.1:1 check disabled\n`);
+    const operator = spawn(haproxy as string, ['-db', '-f', config], { stdio: 'ignore' });
+    children.push(operator);
+    await waitFor(() => existsSync(socket), 10_000, 'the operator socket');
+    await delay(100);
+    await expect(connectHaproxyRouter({ stateDir })).rejects.toMatchObject({ code: 'BATON_ERR_ROUTER', message: expect.stringMatching(/level "operator", not "admin"/) });
+    await expect(reloadHaproxyRouter({ stateDir })).rejects.toMatchObject({ code: 'BATON_ERR_ROUTER', message: expect.stringMatching(/not "admin"/) });
+  });
+
+  it('keeps serving when the orchestrator that started it is killed (its whole process group)', async () => {
+    const built = fileURLToPath(new URL('../../dist/routers/haproxy-router.js', import.meta.url));
+    if (!existsSync(built)) throw new Error(`${built} is missing: build @baton/deploy first (npx tsc -b packages/deploy)`);
+    const stateDir = await newStateDir();
+    const a = await startBackend('A', servers);
+    const script = `
+      const { startHaproxyRouter } = await import(${JSON.stringify(pathToFileURL(built).href)});
+      const router = await startHaproxyRouter({ stateDir: process.env.STATE_DIR, slots: 2 });
+      await router.add({ id: 'A', release: 'v1', host: '127.0.0.1', port: Number(process.env.BACKEND_PORT) });
+      await router.set([{ id: 'A', state: 'ready', weight: 1 }]);
+      process.stdout.write(JSON.stringify({ url: router.url }) + '\\n');
+      setInterval(() => {}, 1000); // mid-deploy, until killed
+    `;
+    const orchestrator = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      detached: true,
+      env: { ...process.env, STATE_DIR: stateDir, BACKEND_PORT: String(a.port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(orchestrator);
+    let stderr = '';
+    orchestrator.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise((resolve) => orchestrator.once('exit', resolve));
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      orchestrator.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+        out += chunk;
+        if (out.includes('\n')) resolve((JSON.parse(out.slice(0, out.indexOf('\n'))) as { url: string }).url);
+      });
+      void exited.then(() => reject(new Error(`the orchestrator exited before starting the router: ${stderr}`)));
+    });
+    expect(await get(url)).toEqual({ status: 200, body: 'A' });
+
+    process.kill(-(orchestrator.pid as number), 'SIGKILL');
+    await exited;
+    await delay(200);
+    expect(await spread(url, 20)).toEqual({ A: 20 });
+    const router = await connectHaproxyRouter({ stateDir });
+    routers.push(router);
+    expect(byId(await router.backends()).A).toMatchObject({ state: 'ready', requestsTotal: a.hits() });
+  });
+
+  it('stops; a start on the same stateDir brings back its URL and backends', async () => {
+    const stateDir = await newStateDir();
+    const router = await start({ stateDir });
+    const a = await startBackend('A', servers);
+    const b = await startBackend('B', servers);
+    await addReady(router, a, 2);
+    await router.add({ id: 'B', release: 'v1', host: '127.0.0.1', port: b.port });
+    await router.set([{ id: 'B', state: 'drain', weight: 7 }]);
+    const pid = Number((await readFile(join(stateDir, 'haproxy.pid'), 'utf8')).trim());
+    await router.close();
+    const watcher = await connectHaproxyRouter({ stateDir });
+    routers.push(watcher);
+
+    await stopHaproxyRouter({ stateDir });
+    expect(pidAlive(pid)).toBe(false);
+    // A connection to a router that is gone says so; it never answers "no backends".
+    await expect(watcher.backends()).rejects.toMatchObject({ code: 'BATON_ERR_ROUTER', message: expect.stringMatching(/does not exist \(is HAProxy running\?\)/) });
+    await expect(get(router.url, false, 2000)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect(existsSync(join(stateDir, 'admin.sock'))).toBe(false);
+    await stopHaproxyRouter({ stateDir });
+
+    const again = await start({ stateDir });
+    expect(again.url).toBe(router.url);
+    expect(byId(await again.backends())).toMatchObject({ A: { state: 'ready', weight: 2 }, B: { state: 'drain', weight: 7 } });
+    expect(await spread(again.url, 10)).toEqual({ A: 10 });
+  });
+
+  it('on a port already taken: an explicit port is a clear error; the previous port of a restart is replaced by a free one', async () => {
+    const stateDir = await newStateDir();
+    const router = await start({ stateDir });
+    const a = await startBackend('A', servers);
+    await addReady(router, a);
+    const port = Number(new URL(router.url).port);
+    await router.close();
+    await stopHaproxyRouter({ stateDir, graceMs: 0 });
+
+    // Someone else takes the port meanwhile (the machine is shared).
+    const squatter = createServer((_req, res) => res.end('squatter'));
+    servers.push(squatter);
+    await new Promise<void>((resolve) => squatter.listen({ port, host: '127.0.0.1', exclusive: true }, resolve));
+    await expect(startHaproxyRouter({ stateDir, port })).rejects.toMatchObject({
+      code: 'BATON_ERR_ROUTER',
+      message: expect.stringMatching(/HAProxy exited at start[\s\S]*cannot bind socket \(Address already in use\)/),
+    });
+    const again = await start({ stateDir });
+    expect(again.url).not.toBe(router.url);
+    expect(await spread(again.url, 10)).toEqual({ A: 10 });
+    expect((await get(`http://127.0.0.1:${port}/`)).body).toBe('squatter');
+  });
+
+  it('refuses bad input with clear errors and changes nothing', async () => {
+    const router = await start();
+    const a = await startBackend('A', servers);
+    await addReady(router, a, 5);
+    const rejects = (promise: Promise<unknown>, message: RegExp) => expect(promise).rejects.toMatchObject({ code: 'BATON_ERR_ROUTER', message: expect.stringMatching(message) });
+
+    await rejects(router.set([{ id: 'A', weight: 9 }, { id: 'nope', state: 'ready' }]), /unknown backend nope \(the router has A\); nothing was changed/);
+    await rejects(router.set([{ id: 'A', weight: 300 }]), /weight must be an integer 0-256, got 300/);
+    await rejects(router.set([{ id: 'A', weight: -1 }]), /weight must be an integer 0-256/);
+    await rejects(router.set([{ id: 'A', weight: 1.5 }]), /weight must be an integer 0-256/);
+    await rejects(router.set([{ id: 'A', state: 'up' as 'ready' }]), /state must be "ready", "drain" or "maint", got "up"/);
+    await rejects(router.add({ id: 'B', release: 'v1', host: '127.0.0.1', port: 70_000 }), /port must be an integer 1-65535/);
+    await rejects(router.add({ id: '', release: 'v1', host: '127.0.0.1', port: 80 }), /id must be a non-empty string/);
+    await rejects(router.add({ id: 'A', release: 'v1', host: '127.0.0.1', port: a.port + 1 }), /already in the router at 127\.0\.0\.1:\d+ \(slot s1\); remove it before/);
+    await rejects(router.add({ id: 'B', release: 'v1', host: 'no-such-host.invalid', port: 80 }), /cannot resolve the backend host/);
+    await rejects(router.remove('A'), /A is ready \(it gets traffic\); set it to drain or maint first/);
+    await router.remove('never-added');
+    expect(await router.backends()).toMatchObject([{ id: 'A', state: 'ready', weight: 5 }]);
+
+    const stateDir = await newStateDir();
+    await expect(startHaproxyRouter({ stateDir, slots: 0 })).rejects.toMatchObject({ code: 'BATON_ERR_INVALID_OPTION', message: expect.stringMatching(/`slots` must be an integer 1-1000; got 0/) });
+    await expect(startHaproxyRouter({ stateDir, host: 'localhost' })).rejects.toMatchObject({ code: 'BATON_ERR_INVALID_OPTION', message: expect.stringMatching(/`host` must be an IP address/) });
+    await expect(startHaproxyRouter({ stateDir, readinessPath: '/ready z' })).rejects.toMatchObject({ code: 'BATON_ERR_INVALID_OPTION' });
+    await expect(startHaproxyRouter({ stateDir: '' })).rejects.toMatchObject({ code: 'BATON_ERR_INVALID_OPTION', message: expect.stringMatching(/stateDir/) });
+    await expect(startHaproxyRouter({ stateDir, port: 65_536 })).rejects.toMatchObject({ code: 'BATON_ERR_INVALID_OPTION' });
+  });
+
+  it('says clearly when haproxy is missing or too old', async () => {
+    expect(findHaproxy('/nonexistent', [])).toBeUndefined();
+    const stateDir = await newStateDir();
+    await expect(startHaproxyRouter({ stateDir, binary: join(stateDir, 'haproxy') })).rejects.toMatchObject({
+      code: 'BATON_ERR_ROUTER',
+      message: expect.stringMatching(/cannot run .*haproxy \(ENOENT\); install HAProxy 2\.6 or later/),
+    });
+    const old = join(stateDir, 'old-haproxy');
+    await writeFile(old, '#!/bin/sh\necho "HAProxy version 2.4.22-0ubuntu0.22.04.3 2023/08/14 - https://haproxy.org/"\n');
+    await chmod(old, 0o755);
+    await expect(startHaproxyRouter({ stateDir, binary: old })).rejects.toMatchObject({ code: 'BATON_ERR_ROUTER', message: expect.stringMatching(/is HAProxy 2\.4; Baton needs 2\.6 or later/) });
+  });
+});

@@ -1,0 +1,249 @@
+import { readFileSync } from 'node:fs';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BackendState } from '../../model.js';
+
+/** The files a HAProxy router keeps in its state directory. */
+export interface HaproxyRouterPaths {
+  stateDir: string;
+  /** The router's settings (port, slots, checks, timeouts): every config is generated from it ({@link HaproxyRouterRecord}). */
+  routerFile: string;
+  /** Which slot holds which backend ({@link HaproxyBackendsRecord}), replaced atomically on every change. */
+  backendsFile: string;
+  /** The generated HAProxy configuration. */
+  configFile: string;
+  /** The HAProxy master's pid (written by HAProxy, `-p`). */
+  pidFile: string;
+  /** The Runtime API, `level admin`, mode 600. */
+  adminSocket: string;
+  /** `show servers state` taken just before a reload; the new worker loads it (`load-server-state-from-file`). */
+  serverStateFile: string;
+  /** HAProxy's stdout and stderr: its startup notices and the abnormal sessions (`option dontlog-normal`). */
+  logFile: string;
+}
+
+/** A unix socket path longer than this does not fit in `sockaddr_un` on Linux (108 bytes with the NUL). */
+export const MAX_SOCKET_PATH_BYTES = 107;
+
+export function haproxyRouterPaths(stateDir: string): HaproxyRouterPaths {
+  return {
+    stateDir,
+    routerFile: join(stateDir, 'router.json'),
+    backendsFile: join(stateDir, 'backends.json'),
+    configFile: join(stateDir, 'haproxy.cfg'),
+    pidFile: join(stateDir, 'haproxy.pid'),
+    adminSocket: join(stateDir, 'admin.sock'),
+    serverStateFile: join(stateDir, 'server-state'),
+    logFile: join(stateDir, 'haproxy.log'),
+  };
+}
+
+/** Health checks of the backends, on the readiness path. */
+export interface HaproxyCheckSettings {
+  intervalMs: number;
+  /** Failed checks before a backend is DOWN. */
+  fall: number;
+  /** Passed checks before a DOWN backend is UP again. */
+  rise: number;
+  timeoutMs: number;
+}
+
+/** HAProxy's timeouts, in ms. */
+export interface HaproxyTimeoutSettings {
+  connectMs: number;
+  clientMs: number;
+  serverMs: number;
+  httpRequestMs: number;
+  keepAliveMs: number;
+  queueMs: number;
+  /** How long a worker replaced by a reload may finish its requests before it is killed. */
+  hardStopAfterMs: number;
+}
+
+/** What router.json holds: everything the configuration is generated from, so a reload or a reconnect needs nothing else. */
+export interface HaproxyRouterRecord {
+  format: 'baton-haproxy-router/1';
+  binary: string;
+  host: string;
+  port: number;
+  /** `http://host:port`. */
+  url: string;
+  slots: number;
+  readinessPath: string;
+  check: HaproxyCheckSettings;
+  timeouts: HaproxyTimeoutSettings;
+  retries: number;
+  startedAtMs: number;
+}
+
+/** One backend in a slot, as persisted. */
+export interface HaproxySlotRecord {
+  /** The server name in HAProxy, `s1`..`sN`. */
+  slot: string;
+  id: string;
+  release: string;
+  /** As the caller gave it (a name or an IP). */
+  host: string;
+  port: number;
+  /** The IP HAProxy was given (`host` resolved). */
+  address: string;
+  /** The state and weight last set through Baton; HAProxy's own view wins in `backends()`, this is what a fresh start restores. */
+  state: BackendState;
+  weight: number;
+  /**
+   * Request counting across slot reuse and reloads: requests = `counted` +
+   * the slot's counter in the current worker, minus `base` when that worker
+   * is `worker` (the one the counter was read from when the backend was added
+   * or a reload began).
+   */
+  counted: number;
+  base: number;
+  worker: number;
+  addedAtMs: number;
+}
+
+export interface HaproxyBackendsRecord {
+  format: 'baton-haproxy-backends/1';
+  backends: HaproxySlotRecord[];
+}
+
+let sequence = 0;
+
+/**
+ * Replaces `file` atomically: a temporary file beside it, fsynced, renamed
+ * over the old one, so a crash leaves the old content or the new, never a
+ * torn file. Mode 600: the state directory is the router's own.
+ */
+export async function writeFileAtomic(file: string, content: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.${++sequence}.tmp`;
+  const handle = await open(temporary, 'w', 0o600);
+  try {
+    await handle.writeFile(content, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(temporary, file);
+  } catch (error) {
+    await unlink(temporary).catch(() => {});
+    throw error;
+  }
+}
+
+async function readJson(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return JSON.parse(text) as unknown;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** router.json of `file`: undefined when there is none; throws (with the reason) when it is not a HAProxy router's. */
+export async function readRouterRecord(file: string): Promise<HaproxyRouterRecord | undefined> {
+  const value = await readJson(file);
+  if (value === undefined) return undefined;
+  if (!isObject(value) || value.format !== 'baton-haproxy-router/1') {
+    throw new Error(`${file} is not a HAProxy router's record (format ${isObject(value) ? JSON.stringify(value.format) : 'missing'})`);
+  }
+  const record = value as Partial<HaproxyRouterRecord>;
+  if (
+    typeof record.binary !== 'string' ||
+    typeof record.host !== 'string' ||
+    typeof record.port !== 'number' ||
+    typeof record.url !== 'string' ||
+    typeof record.slots !== 'number' ||
+    typeof record.readinessPath !== 'string' ||
+    !isObject(record.check) ||
+    !isObject(record.timeouts) ||
+    typeof record.retries !== 'number'
+  ) {
+    throw new Error(`${file} misses fields of a HAProxy router's record`);
+  }
+  return record as HaproxyRouterRecord;
+}
+
+/** backends.json of `file`; an empty table when there is none. Throws when it cannot be read or is not one. */
+export async function readBackendsRecord(file: string): Promise<HaproxyBackendsRecord> {
+  const value = await readJson(file);
+  if (value === undefined) return { format: 'baton-haproxy-backends/1', backends: [] };
+  if (!isObject(value) || value.format !== 'baton-haproxy-backends/1' || !Array.isArray(value.backends)) {
+    throw new Error(`${file} is not a HAProxy router's backend table`);
+  }
+  for (const entry of value.backends as unknown[]) {
+    if (
+      !isObject(entry) ||
+      typeof entry.slot !== 'string' ||
+      typeof entry.id !== 'string' ||
+      typeof entry.host !== 'string' ||
+      typeof entry.port !== 'number' ||
+      typeof entry.address !== 'string' ||
+      typeof entry.counted !== 'number' ||
+      typeof entry.base !== 'number' ||
+      typeof entry.worker !== 'number'
+    ) {
+      throw new Error(`${file} holds an entry that is not a backend: ${JSON.stringify(entry)}`);
+    }
+  }
+  return value as unknown as HaproxyBackendsRecord;
+}
+
+export function writeBackendsRecord(file: string, record: HaproxyBackendsRecord): Promise<void> {
+  return writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`);
+}
+
+/**
+ * True while a process with this pid runs (EPERM counts: it exists, owned by
+ * someone else). A zombie does not count: HAProxy outliving the orchestrator
+ * is reparented, and where the new parent does not reap (some containers'
+ * pid 1) it would otherwise look alive forever.
+ */
+export function processExists(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // pid (comm) state ...: comm may hold spaces and parentheses, the state follows the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * True when `pid` is a HAProxy running `configFile` — checked before any
+ * signal, so a stale pid file whose pid was reused never gets a process
+ * killed. Where /proc is missing the check cannot be made and the pid is trusted.
+ */
+export function isHaproxyOf(pid: number, configFile: string): boolean {
+  if (!processExists(pid)) return false;
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return true;
+  }
+  const args = cmdline.split('\0');
+  return args.some((arg) => /haproxy/.test(arg)) && args.includes(configFile);
+}
+
+/** The pid in HAProxy's pid file, or undefined. */
+export async function readPidFile(file: string): Promise<number | undefined> {
+  try {
+    const pid = Number((await readFile(file, 'utf8')).trim().split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
