@@ -10,7 +10,7 @@
 //   BENCH_QUICK=1 (or --quick)  short run (~45 s throughput, 3 restarts per drain mode)
 //   BENCH_ONLY=a,b              throughput variants to run (ids from throughput-variants.ts; baselines always run)
 //   BENCH_ROUNDS=N              throughput rounds
-//   BENCH_SKIP=throughput|cpu|toggles|versioning|drain skip parts (comma-separated; cpu also skips the in-process costs).
+//   BENCH_SKIP=throughput|cpu|toggles|versioning|drain|deploy skip parts (comma-separated; cpu also skips the in-process costs).
 //                               Skipping throughput, cpu and drain runs only the parts with sections of their own
 //                               (toggles, versioning): RESULTS.md then keeps everything but the sections and rows
 //                               of the parts that ran; a run that skips toggles or versioning keeps theirs.
@@ -35,6 +35,8 @@ import { previousToggles, spliceToggles, togglesConsoleLines, togglesMarkdown, t
 import { runVersioningBench, type VersioningBenchResult } from './versioning-compare.js';
 import { previousVersioning, spliceVersioning, versioningConsoleLines, versioningMarkdown, versioningTargetRows } from './versioning-report.js';
 import { runTrackingCost, type TrackingCostResult } from './tracking-cost.js';
+import { deployBenchMarkdown, deployTargetRows, runDeployBench, type DeployBenchResult } from './deploy-bench.js';
+import { spliceSection } from './results-sections.js';
 import { decidingRatio, isBaton, percent, THROUGHPUT_TARGET, throughputMarkdown, throughputTable } from './throughput-report.js';
 
 /** A row of the drain benchmark (the shape `runDrainBench` of ./drain.ts returns). */
@@ -154,7 +156,21 @@ if (!skip.has('drain')) {
   }
 }
 
-if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ throughput, cpuCost, tracking, metricsCost, toggles, versioning, drain }, null, 2));
+// Deploys: Baton's strategies beside kill-then-start, switching targets without drain, restart in place.
+let deploys: DeployBenchResult | undefined;
+if (!skip.has('deploy')) {
+  try {
+    deploys = await runDeployBench({ log: (line) => console.error(line) });
+    for (const row of deploys.rows) {
+      console.log(`${row.scenario.padEnd(48)} failed ${String(row.failed).padStart(5)} of ${row.sent}  deploy ${row.deploySeconds.toFixed(2)} s (exited ${row.totalSeconds.toFixed(2)} s)${row.limitSeconds === undefined ? '' : `  limit ${row.limitSeconds.toFixed(2)} s (${(row.deploySeconds / row.limitSeconds).toFixed(2)}x)`}`);
+    }
+  } catch (error) {
+    console.error(`deploy benchmark failed: ${messageOf(error)}`);
+    process.exitCode = 1;
+  }
+}
+
+if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ throughput, cpuCost, tracking, metricsCost, toggles, versioning, drain, deploys }, null, 2));
 if (sectionsOnly && previousResults !== '') {
   // Only parts with sections of their own ran: only their sections and rows change; a part that failed leaves its own as they were.
   let text = previousResults;
@@ -178,6 +194,13 @@ if (sectionsOnly && previousResults !== '') {
 } else {
   writeFileSync(resultsFile, resultsMarkdown());
   console.log(`Wrote ${resultsFile}`);
+}
+// The deploys' section is spliced in whatever else ran: its own section and Targets rows.
+if (deploys !== undefined) {
+  const current = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
+  const section = deployBenchMarkdown(deploys, { date: startedAt.toISOString(), command: commandLine(), commit: measuredCommit, machine: machine() });
+  writeFileSync(resultsFile, spliceSection(current, '## Deploys', '| Deploys: ', section, deployTargetRows(deploys)));
+  console.log(`Updated the Deploys section of ${resultsFile}`);
 }
 
 /**

@@ -324,6 +324,12 @@ export class Orchestrator {
       await sleep(this.#pollMs);
     }
     const drainMs = this.#now() - started;
+    await this.#event('instance-drained', drained ? `${instance.id} has nothing in flight (${drainMs} ms).` : `${instance.id} reached the ${this.#config.timeouts.drainMs} ms drain deadline with work in flight.`, {
+      id: instance.id,
+      release: instance.release,
+      drainMs,
+      drained,
+    });
     const stopped = (exit: InstanceExit): Promise<void> =>
       this.#event(
         'instance-stopped',
@@ -334,7 +340,7 @@ export class Orchestrator {
       // Work still in flight: the router must keep the backend until the process is gone.
       const exit = await this.#stopInstance(instance);
       await this.#router.set([{ id: instance.id, state: 'maint' }]);
-      await this.#router.remove(instance.id);
+      await this.#removeBackend(instance.id);
       await stopped(exit);
       return;
     }
@@ -342,8 +348,29 @@ export class Orchestrator {
     // (its own shutdown — propagation delay, hooks — runs in the background; the deploy ends only
     // once every such exit is in).
     await this.#router.set([{ id: instance.id, state: 'maint' }]);
-    await this.#router.remove(instance.id);
+    await this.#removeBackend(instance.id);
     this.#pendingStops.push(this.#stopInstance(instance).then(stopped));
+  }
+
+  /**
+   * Removes a backend out of traffic. A router may still count a session for
+   * a moment after the process is gone (HAProxy does): retried briefly, and if
+   * it still refuses, the backend stays in maintenance — no traffic — and the
+   * next deploy's reconciliation removes it.
+   */
+  async #removeBackend(id: string): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await this.#router.remove(id);
+        return;
+      } catch (error) {
+        if (attempt >= 10) {
+          await this.#event('backend-kept', `${id} could not be removed from the router (${error instanceof Error ? error.message : String(error)}); it stays in maintenance, out of traffic.`, { id });
+          return;
+        }
+        await sleep(200);
+      }
+    }
   }
 
   /** Waits for every instance stopped in the background. */
