@@ -87,4 +87,18 @@ export default config;
       expect(result.stderr).toContain(`There is no deploy of orders in progress to ${command}.`);
     }
   });
+
+  it('checks migrations through @baton/migrations: a DROP COLUMN is refused with its file and line, an expand passes', async () => {
+    const migrations = join(dir, 'migrations');
+    await import('node:fs/promises').then(({ mkdir }) => mkdir(migrations));
+    await writeFile(join(migrations, '0001_expand.sql'), "SET lock_timeout = '2s';\nSET statement_timeout = '30s';\nALTER TABLE orders ADD COLUMN note text;\n");
+    const passing = await cli('migrations', 'check', migrations);
+    expect(passing.stderr).toBe('');
+    expect(passing.code).toBe(0);
+    await writeFile(join(migrations, '0002_drop.sql'), "SET lock_timeout = '2s';\nSET statement_timeout = '30s';\nALTER TABLE orders DROP COLUMN customer;\n");
+    const refused = await cli('migrations', 'check', migrations);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/0002_drop\.sql:3:\d+/);
+    expect(refused.stdout).toContain('drop-column');
+  });
 });

@@ -139,15 +139,15 @@ function exitFor(phase: string): number {
 }
 
 async function runMigrations(argv: readonly string[], io: CliIo): Promise<number> {
-  let migrations: { runMigrationsCommand: (argv: string[], io: unknown) => Promise<number> };
+  let migrations: typeof import('@baton/migrations');
   try {
-    // Optional: only users who check migrations install it.
-    migrations = (await import(/* optional */ '@baton/migrations' as string)) as typeof migrations;
+    // An optional peer: only users who check migrations install it.
+    migrations = await import('@baton/migrations');
   } catch (error) {
     io.stderr.write(`baton migrations: @baton/migrations is not installed (${message(error)}); add it with \`pnpm add -D @baton/migrations\`.\n`);
     return EXIT.error;
   }
-  return migrations.runMigrationsCommand([...argv], io);
+  return migrations.runMigrationsCommand([...argv], { stdout: io.stdout, stderr: io.stderr, cwd: io.cwd, env: io.env });
 }
 
 function message(error: unknown): string {
