@@ -71,4 +71,22 @@ describe('bad releases are rolled back under load', () => {
     expect(outcome.reason).toMatch(/latenc|p99/i);
     expect(report.failed, failuresOf(report)).toBe(0);
   });
+
+  it('crashes in the middle of a rolling deploy: the stable instances already retired are started again before traffic moves back', async () => {
+    const { outcome, report } = await deployBad(
+      { ORDERS_CRASH_AFTER_MS: '2500' },
+      { strategy: { type: 'rolling', maxSurge: 1, maxUnavailable: 0, analysisMs: 1500 }, analysis: { minRequests: 20, onInconclusive: 'continue' } },
+    );
+    expect(outcome.reason).toMatch(/v3-\d+ exited with code 70/);
+    const events = service?.events ?? [];
+    const rollbackAt = events.findIndex((event) => event.type === 'rollback');
+    // v1 had lost at least one instance to the deploy, and got it back during the rollback.
+    const retiredBefore = events.slice(0, rollbackAt).filter((event) => event.type === 'instance-drained' && event.data?.['release'] === 'v1').length;
+    const startedAfter = events.slice(rollbackAt).filter((event) => event.type === 'instance-ready' && event.data?.['release'] === 'v1').length;
+    expect(retiredBefore).toBeGreaterThan(0);
+    expect(startedAfter).toBe(retiredBefore);
+    const status = await import('@baton/deploy').then(({ readStatus }) => readStatus((service as DeployedService).config(release('v1'))));
+    expect(status.instances.filter((instance) => instance.release === 'v1' && instance.status === 'ready')).toHaveLength(3);
+    expect(report.failed, failuresOf(report)).toBeLessThanOrEqual(12);
+  });
 });

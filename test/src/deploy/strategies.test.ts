@@ -25,7 +25,8 @@ for (const router of routers) {
   describe(`deploys behind the ${router} router`, () => {
     for (const [name, strategy] of Object.entries(strategies)) {
       it(`${name}: v1 → v2 under load with zero failed requests, then only v2 serves`, async () => {
-        service = await createService({ router: { kind: router }, strategy, analysis: { minRequests: 20, onInconclusive: 'continue' } });
+        // This suite is about lost requests, not the judgement: latency noise of a busy 2-CPU machine must not fail it.
+        service = await createService({ router: { kind: router }, strategy, analysis: { minRequests: 20, onInconclusive: 'continue', minLatencyIncreaseMs: 500 } });
         const first = await service.deploy(release('v1'));
         expect(first.phase).toBe('succeeded');
         expect(await service.servingReleases()).toEqual(['v1']);
