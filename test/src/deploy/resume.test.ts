@@ -54,7 +54,7 @@ afterEach(async () => {
   service = undefined;
 });
 
-async function writeConfig(stateDir: string, version: string, steps: unknown[]): Promise<string> {
+async function writeConfig(stateDir: string, version: string, steps: unknown[], analysis: Record<string, unknown> = { minRequests: 20, onInconclusive: 'continue' }): Promise<string> {
   const file = join(stateDir, 'baton.config.json');
   await writeFile(
     file,
@@ -64,7 +64,7 @@ async function writeConfig(stateDir: string, version: string, steps: unknown[]):
       stateDir,
       router: { kind: 'builtin' },
       strategy: { type: 'canary', steps },
-      analysis: { minRequests: 20, onInconclusive: 'continue' },
+      analysis,
       timeouts: { readyMs: 15_000, drainMs: 10_000, stopMs: 10_000 },
       release: release(version),
     }),
@@ -121,5 +121,23 @@ describe('an orchestrator killed mid-deploy', () => {
     expect(await deploy.exited, deploy.output()).toBe(1);
     expect(deploy.output()).toContain('"type":"rolled-back"');
     expect(await service.servingReleases()).toEqual(['v1']);
+  });
+
+  it('with no traffic, analysis is inconclusive, not a failure: the canary pauses until `baton promote`', async () => {
+    service = await createService({ router: { kind: 'builtin' } });
+    expect((await service.deploy(release('v1'))).phase).toBe('succeeded');
+    // No load at all: the canary gets no requests to judge.
+    const config = await writeConfig(service.stateDir, 'v2', [{ setWeight: 50 }, { analysis: { durationMs: 500 } }], { minRequests: 20, inconclusiveRetries: 1, onInconclusive: 'pause' });
+    const deploy = runCli(['deploy', '--config', config, '--json'], service.stateDir);
+    const paused = await deploy.waitForEvent('paused');
+    expect(String(paused['message'])).toMatch(/analysis inconclusive after \d+ windows/);
+    expect(deploy.output()).not.toContain('"type":"rollback"');
+
+    const promote = runCli(['promote', '--config', config], service.stateDir);
+    expect(await promote.exited, promote.output()).toBe(0);
+    expect(promote.output()).toContain('Asked the running deploy of v2 to promote.');
+    expect(await deploy.exited, deploy.output()).toBe(0);
+    expect(deploy.output()).toContain('"type":"succeeded"');
+    expect(await service.servingReleases()).toEqual(['v2']);
   });
 });
