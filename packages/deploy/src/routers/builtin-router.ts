@@ -19,6 +19,7 @@ import { request } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BatonError } from '@baton/lifecycle';
+import { logSince } from '../internal/log-tail.js';
 import { isProcessAlive } from '../internal/process-identity.js';
 import type { BackendState, BackendStatus, Router } from '../model.js';
 import { MAX_SOCKET_PATH_BYTES, builtinRouterPaths, isRouterProcess, readProcessRecord, type RouterProcessRecord } from './internal/builtin-state.js';
@@ -214,23 +215,6 @@ async function runningRouter(stateDir: string, timeoutMs: number): Promise<{ rec
     return { record, status: await liveStatus(record, timeoutMs) };
   } catch {
     return undefined;
-  }
-}
-
-async function logSince(logFile: string, offset: number): Promise<string> {
-  try {
-    const handle = await open(logFile, 'r');
-    try {
-      const { size } = await handle.stat();
-      const start = Math.max(offset, size - 4000);
-      const buffer = Buffer.alloc(size - start);
-      await handle.read(buffer, 0, buffer.length, start);
-      return buffer.toString('utf8').trim();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    return '';
   }
 }
 

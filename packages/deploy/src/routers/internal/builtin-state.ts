@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { isProcessAlive } from '../../internal/process-identity.js';
 import type { BackendState } from '../../model.js';
+import { writeFileAtomic } from '../../internal/atomic-file.js';
+
+// The routers' modules import it from here, with the rest of their state helpers.
+export { writeFileAtomic };
 
 /** The files a built-in router keeps in its state directory. */
 export interface BuiltinRouterPaths {
@@ -60,40 +64,6 @@ export interface PersistedBackends {
   backends: PersistedBackend[];
 }
 
-let sequence = 0;
-
-/**
- * Replaces `file` atomically: writes a temporary file beside it, fsyncs it and
- * renames it over the old one, so a crash leaves the old content or the new,
- * never a torn file. Mode 600: the state directory is the router's own.
- */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
-  const temporary = `${file}.${process.pid}.${++sequence}.tmp`;
-  const handle = await open(temporary, 'w', 0o600);
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temporary, file);
-  } catch (error) {
-    await unlink(temporary).catch(() => {});
-    throw error;
-  }
-  // The rename itself survives a power loss only once the directory is synced.
-  try {
-    const directory = await open(dirname(file), 'r');
-    try {
-      await directory.sync();
-    } finally {
-      await directory.close();
-    }
-  } catch {
-    // Some file systems refuse fsync on a directory; the rename still happened.
-  }
-}
 
 /** The parsed JSON of `file`, or undefined when it does not exist; throws on unreadable or invalid JSON. */
 export async function readJsonFile(file: string): Promise<unknown> {

@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendState } from '../../model.js';
+import { writeFileAtomic } from '../../internal/atomic-file.js';
+
+// The routers' modules import it from here, with the rest of their state helpers.
+export { writeFileAtomic };
 
 /** The files a HAProxy router keeps in its state directory. */
 export interface HaproxyRouterPaths {
@@ -107,29 +111,6 @@ export interface HaproxyBackendsRecord {
   backends: HaproxySlotRecord[];
 }
 
-let sequence = 0;
-
-/**
- * Replaces `file` atomically: a temporary file beside it, fsynced, renamed
- * over the old one, so a crash leaves the old content or the new, never a
- * torn file. Mode 600: the state directory is the router's own.
- */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
-  const temporary = `${file}.${process.pid}.${++sequence}.tmp`;
-  const handle = await open(temporary, 'w', 0o600);
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temporary, file);
-  } catch (error) {
-    await unlink(temporary).catch(() => {});
-    throw error;
-  }
-}
 
 async function readJson(file: string): Promise<unknown> {
   let text: string;
