@@ -1,4 +1,4 @@
-import { BatonError, readLimitedText, type BatonErrorCode } from '@baton/lifecycle';
+import { abortableDelay, BatonError, readLimitedText, type BatonErrorCode } from '@baton/lifecycle';
 
 /**
  * One application version to ask about: an exact version, or the latest
@@ -111,7 +111,7 @@ export async function canIDeploy(options: CanIDeployOptions): Promise<CanIDeploy
     const answer = await askBroker(resolved, attempts);
     const pending = answer.deployable === undefined || answer.counts.unknown > 0;
     if (!pending || attempts > resolved.retries) return { ...answer, attempts };
-    await sleep(resolved.intervalMs, signal);
+    await abortableDelay(resolved.intervalMs, signal);
   }
 }
 
@@ -474,25 +474,6 @@ function parseRow(row: unknown, where: string): MatrixPair {
 function parseNotices(notices: unknown): { type: string; text: string }[] {
   if (!Array.isArray(notices)) return [];
   return notices.filter(isRecord).flatMap((notice) => (typeof notice.text === 'string' ? [{ type: typeof notice.type === 'string' ? notice.type : 'info', text: notice.text }] : []));
-}
-
-/** Resolves after `ms`; rejects with the signal's reason when it aborts. Not unref'd: the caller is awaiting it, and a deploy gate must not exit mid-wait. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 // fetch says only "fetch failed"; the useful part (ECONNREFUSED ...) is in its cause.

@@ -48,3 +48,4 @@ export { serve, EXIT_CODES, type ServeOptions, type Served } from './serve.js';
 export { silentLogger, jsonLogger, type Logger } from './logger.js';
 export type { CollectorHost, CollectedSeries } from './collector-host.js';
 export { readLimitedText } from './read-limited-text.js';
+export { abortableDelay } from './abortable-delay.js';

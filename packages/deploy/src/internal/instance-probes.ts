@@ -1,3 +1,4 @@
+import { abortableDelay } from '@baton/lifecycle';
 import { scrape } from '@baton/metrics';
 import type { InstanceRecord } from '../model.js';
 
@@ -29,21 +30,5 @@ export async function instanceInFlight(instance: InstanceRecord, metricsPath: st
   }
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
+/** Resolves after `ms`, or rejects with the signal's own reason (the orchestrator's ReleaseFailure) as soon as it aborts. */
+export const sleep = abortableDelay;
