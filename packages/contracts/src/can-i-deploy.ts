@@ -68,9 +68,7 @@ export interface CanIDeployResult {
 }
 
 // The Pact Broker could not be asked: unreachable, timed out, non-2xx, not
-// JSON, or JSON in a shape this client does not know. The code belongs in
-// @baton/lifecycle's ERROR_CODES catalog; until it is there, the double cast
-// keeps this file compiling (and is harmless once it is).
+// JSON, or JSON in a shape this client does not know.
 const BROKER_ERROR = 'BATON_ERR_BROKER' satisfies BatonErrorCode;
 
 const WHERE = 'canIDeploy';
