@@ -4,16 +4,16 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createOrderStore, createOrdersVersioning, orderEventData, parseNewOrder, toErrorResponse, type OrderEvent } from './index.js';
+import { createMemoryOrderStore, createOrdersVersioning, orderEventData, parseNewOrder, toErrorResponse, type OrderEvent } from './index.js';
 
 const OLD = '2025-01-15';
 const NEW = '2026-11-16';
 
 /** What an old client's POST /orders does end to end, without a framework: upgrade, validate, create, downgrade. */
-function postAsOld(body: unknown, store = createOrderStore({ now: () => Date.parse('2026-11-20T10:00:00Z') })) {
+async function postAsOld(body: unknown, store = createMemoryOrderStore({ now: () => Date.parse('2026-11-20T10:00:00Z') })) {
   const { chain } = createOrdersVersioning();
   try {
-    const order = store.create(parseNewOrder(chain.upgradeRequest('POST /orders', OLD, body)));
+    const order = await store.create(parseNewOrder(chain.upgradeRequest('POST /orders', OLD, body)));
     return { status: 201, body: chain.downgradeResponse('POST /orders', OLD, 201, order), order, store };
   } catch (error) {
     const answer = toErrorResponse(error);
@@ -23,23 +23,23 @@ function postAsOld(body: unknown, store = createOrderStore({ now: () => Date.par
 }
 
 describe('the orders API versions', () => {
-  it('takes an old client’s customer as both buyer and recipient, and gives it back exactly as sent', () => {
-    const { status, body, order } = postAsOld({ customer: 'c-1', items: [{ sku: 'TEA-1', quantity: 2 }] });
+  it('takes an old client’s customer as both buyer and recipient, and gives it back exactly as sent', async () => {
+    const { status, body, order } = await postAsOld({ customer: 'c-1', items: [{ sku: 'TEA-1', quantity: 2 }] });
     expect(status).toBe(201);
     expect(order).toMatchObject({ buyer: 'c-1', recipient: 'c-1' });
     // The old shape, keys in their old order: nothing an old client knew is lost or moved.
     expect(JSON.stringify(body)).toBe(`{"id":"${order?.id}","customer":"c-1","items":[{"sku":"TEA-1","quantity":2}],"status":"open","createdAt":"2026-11-20T10:00:00.000Z"}`);
   });
 
-  it('shows a gift order (buyer ≠ recipient) to old clients with the buyer as customer, on every route that returns orders', () => {
-    const store = createOrderStore();
+  it('shows a gift order (buyer ≠ recipient) to old clients with the buyer as customer, on every route that returns orders', async () => {
+    const store = createMemoryOrderStore();
     const { chain } = createOrdersVersioning();
-    const gift = store.create({ buyer: 'c-buyer', recipient: 'c-friend', items: [{ sku: 'MUG', quantity: 1 }] });
+    const gift = await store.create({ buyer: 'c-buyer', recipient: 'c-friend', items: [{ sku: 'MUG', quantity: 1 }] });
     const old = { id: gift.id, customer: 'c-buyer', items: gift.items, status: 'open', createdAt: gift.createdAt };
     expect(chain.downgradeResponse('GET /orders/:id', OLD, 200, gift)).toEqual(old);
     expect(chain.downgradeResponse('GET /orders/:id', OLD, 200, { ...gift, summary: { lines: 1, units: 1 } })).toEqual({ ...old, summary: { lines: 1, units: 1 } });
-    expect(chain.downgradeResponse('GET /orders', OLD, 200, store.list({ limit: 5, offset: 0 }))).toEqual({ orders: [old], total: 1, limit: 5, offset: 0, nextOffset: null });
-    const cancelled = store.cancel(gift.id);
+    expect(chain.downgradeResponse('GET /orders', OLD, 200, await store.list({ limit: 5, offset: 0 }))).toEqual({ orders: [old], total: 1, limit: 5, offset: 0, nextOffset: null });
+    const cancelled = await store.cancel(gift.id);
     expect(chain.downgradeResponse('POST /orders/:id/cancel', OLD, 200, cancelled)).toEqual({ ...old, status: 'cancelled', cancelledAt: cancelled.cancelledAt });
     // The newest version is served as it is.
     expect(chain.downgradeResponse('GET /orders/:id', NEW, 200, gift)).toBe(gift);
@@ -53,8 +53,8 @@ describe('the orders API versions', () => {
     expect(chain.upgradeRequest('POST /orders', OLD, { recipient: 'y', items: [] })).toEqual({ items: [] });
   });
 
-  it('names `customer` in an old client’s validation errors, once, with the old example of a body', () => {
-    const missing = postAsOld({ items: [{ sku: 'TEA-1', quantity: 0 }] });
+  it('names `customer` in an old client’s validation errors, once, with the old example of a body', async () => {
+    const missing = await postAsOld({ items: [{ sku: 'TEA-1', quantity: 0 }] });
     expect(missing.status).toBe(400);
     expect(missing.body).toEqual({
       error: 'invalid_input',
@@ -64,17 +64,17 @@ describe('the orders API versions', () => {
         { path: 'items[0].quantity', message: 'required: an integer from 1 to 1000' },
       ],
     });
-    expect(postAsOld({ customer: 'x'.repeat(101), items: [{ sku: 'TEA-1', quantity: 1 }] }).body).toMatchObject({ issues: [{ path: 'customer', message: 'at most 100 characters' }] });
-    expect(postAsOld([1, 2]).body).toMatchObject({ issues: [{ path: 'body', message: 'expected a JSON object like {"customer":"c-1","items":[{"sku":"TEA-1","quantity":2}]}' }] });
+    expect((await postAsOld({ customer: 'x'.repeat(101), items: [{ sku: 'TEA-1', quantity: 1 }] })).body).toMatchObject({ issues: [{ path: 'customer', message: 'at most 100 characters' }] });
+    expect((await postAsOld([1, 2])).body).toMatchObject({ issues: [{ path: 'body', message: 'expected a JSON object like {"customer":"c-1","items":[{"sku":"TEA-1","quantity":2}]}' }] });
     // Errors without issues are the same in every version.
     const { chain } = createOrdersVersioning();
     const notFound = { error: 'not_found', message: 'No order with id "ord_x".' };
     expect(chain.downgradeResponse('GET /orders/:id', OLD, 404, notFound)).toEqual(notFound);
   });
 
-  it('gives each event subscriber the order in its own version', () => {
+  it('gives each event subscriber the order in its own version', async () => {
     const versioning = createOrdersVersioning();
-    const order = createOrderStore().create({ buyer: 'c-buyer', recipient: 'c-friend', items: [{ sku: 'MUG', quantity: 1 }] });
+    const order = await createMemoryOrderStore().create({ buyer: 'c-buyer', recipient: 'c-friend', items: [{ sku: 'MUG', quantity: 1 }] });
     const event: OrderEvent = { type: 'order.created', order };
     expect(orderEventData(versioning, event, OLD)).toEqual({ id: order.id, customer: 'c-buyer', items: order.items, status: 'open', createdAt: order.createdAt });
     expect(orderEventData(versioning, { type: 'order.cancelled', order }, OLD)).toMatchObject({ customer: 'c-buyer' });

@@ -25,7 +25,7 @@ export function ordersChecks(store: OrderStore): OrdersCheck[] {
       check: () =>
         store.isOpen()
           ? { status: 'pass', componentType: 'datastore' }
-          : { status: 'fail', componentType: 'datastore', output: 'the order store is closed' },
+          : { status: 'fail', componentType: 'datastore', output: `the ${store.kind} order store is not open` },
     },
     {
       name: 'memory:heapUsed',

@@ -24,6 +24,8 @@ export interface ServiceConfig {
   toggleOverrides?: string[];
   /** Deliberate faults (ORDERS_FAULT_ERROR_RATE, ORDERS_FAULT_DELAY_MS, ORDERS_CRASH_AFTER_MS); none by default. */
   faults?: Faults;
+  /** PostgreSQL to keep the orders in (DATABASE_URL); none by default: the orders stay in this process's memory. */
+  databaseUrl?: string;
 }
 
 /** The environment is wrong; `problems` lists every bad variable. */
@@ -43,7 +45,8 @@ export class ConfigError extends Error {
  * BATON_DRAIN_TIMEOUT_MS, BATON_GRACE_PERIOD_MS, BATON_STARTUP_DELAY_MS
  * (default 0), and for the metrics BATON_INSTANCE, BATON_METRICS_TOKEN and
  * BATON_METRICS_PORT (all optional), the toggle source (see
- * `toggleSourceFromEnv`) and BATON_TOGGLE_OVERRIDES. Throws a ConfigError
+ * `toggleSourceFromEnv`), BATON_TOGGLE_OVERRIDES and DATABASE_URL (a
+ * `postgres://` URL; without it the orders are kept in memory). Throws a ConfigError
  * naming every bad variable.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): ServiceConfig {
@@ -80,6 +83,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const unknownOverrides = (overrides ?? []).filter((name) => !ordersToggles.has(name));
   if (unknownOverrides.length > 0) problems.push(`BATON_TOGGLE_OVERRIDES names toggles this service does not have: ${unknownOverrides.join(', ')}; known: ${ordersToggles.names.join(', ')}.`);
   const faults = faultsFrom(env, problems, integer);
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/./.test(databaseUrl)) problems.push('DATABASE_URL must be a postgres:// (or postgresql://) URL.');
   if (problems.length > 0) throw new ConfigError(problems);
   const config: ServiceConfig = { port, host, release, propagationDelayMs, startupDelayMs, toggles };
   if (overrides !== undefined && overrides.length > 0) config.toggleOverrides = overrides;
@@ -89,6 +94,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (drainTimeoutMs !== undefined) config.drainTimeoutMs = drainTimeoutMs;
   if (gracePeriodMs !== undefined) config.gracePeriodMs = gracePeriodMs;
   if (faults !== undefined) config.faults = faults;
+  if (databaseUrl !== undefined) config.databaseUrl = databaseUrl;
   return config;
 }
 

@@ -1,7 +1,11 @@
-export type { NewOrder, Order, OrderItem, OrderStatus } from './order.js';
+export { formatOrderId, parseOrderId, type NewOrder, type Order, type OrderItem, type OrderStatus } from './order.js';
 export { OrdersError, invalidInput, invalidInputMessage, toErrorResponse, type ErrorBody, type Issue } from './errors.js';
 export { LIMITS, parseNewOrder, parsePagination, parseSlowMs, type Pagination } from './validate.js';
-export { createOrderStore, type OrderEvent, type OrderPage, type OrderStore, type OrderStoreOptions } from './order-store.js';
+export { publishTo, type OrderEvent, type OrderPage, type OrderStore } from './order-store.js';
+export { createMemoryOrderStore, type MemoryOrderStoreOptions } from './memory-order-store.js';
+export { createPostgresOrderStore, ORDERS_MIGRATIONS_DIR, type PostgresOrderStoreOptions } from './postgres-order-store.js';
+export { applyMigrations, type ApplyMigrationsOptions, type MigrationRun } from './migrate.js';
+export { orderStoreFrom } from './store-from-config.js';
 export { formatSseEvent, SSE_HEADERS, SSE_HEARTBEAT_MS } from './sse.js';
 export { ConfigError, loadConfig, formatListeningLine, type ServiceConfig } from './config.js';
 export { ordersChecks, type OrdersCheck } from './checks.js';

@@ -1,5 +1,4 @@
-import { OrdersError } from './errors.js';
-import type { NewOrder, Order } from './order.js';
+import type { Order, NewOrder } from './order.js';
 import type { Pagination } from './validate.js';
 
 /** What subscribers of the store hear. */
@@ -18,107 +17,49 @@ export interface OrderPage {
   nextOffset: number | null;
 }
 
-/** Options of {@link createOrderStore}. */
-export interface OrderStoreOptions {
-  /** The oldest orders are dropped past this many, so a long load test cannot exhaust memory. Default 100000. */
-  maxOrders?: number;
-  /** Clock, injected so tests control time. Default `Date.now`. */
-  now?: () => number;
-}
-
-/** An in-memory order store, standing in for the database of a real service. */
+/**
+ * Where the service keeps its orders. Two implementations: in memory
+ * ({@link createMemoryOrderStore}, one process, the default) and PostgreSQL
+ * ({@link createPostgresOrderStore}, shared by every instance of every
+ * release, when `DATABASE_URL` is set). Asynchronous throughout, because the
+ * real one is a database: the in-memory one answers in the same shape so the
+ * apps and the tests do not care which they get.
+ */
 export interface OrderStore {
-  create(order: NewOrder): Order;
-  list(page: Pagination): OrderPage;
-  /** Throws a 404 OrdersError when there is no such order. */
-  get(id: string): Order;
-  /** Throws 404 when unknown, 409 when already cancelled. */
-  cancel(id: string): Order;
-  /** Calls `listener` for every new or cancelled order; returns the unsubscribe function. */
+  /** `memory` or `postgres`, for logs and the readiness report. */
+  readonly kind: 'memory' | 'postgres';
+  /**
+   * Gets the store ready to serve: for PostgreSQL, applies the migrations
+   * and starts listening for other instances' events. The service's startup
+   * work: readiness fails until it is done.
+   */
+  open(): Promise<void>;
+  create(order: NewOrder): Promise<Order>;
+  list(page: Pagination): Promise<OrderPage>;
+  /** Rejects with a 404 OrdersError when there is no such order. */
+  get(id: string): Promise<Order>;
+  /** Rejects with 404 when unknown, 409 when already cancelled. */
+  cancel(id: string): Promise<Order>;
+  /**
+   * Calls `listener` for every new or cancelled order — with PostgreSQL, made
+   * by any instance sharing the database — and returns the unsubscribe function.
+   */
   subscribe(listener: (event: OrderEvent) => void): () => void;
-  /** For the readiness check: false once closed. */
+  /** For the readiness check: true once open and until closed. */
   isOpen(): boolean;
   /** How many event subscribers (SSE clients) are connected. */
   subscriberCount(): number;
-  /** Closes the store (the shutdown hook); later writes fail. */
-  close(): void;
+  /** Closes the store (the shutdown hook, after the drain); later writes fail. */
+  close(): Promise<void>;
 }
 
-/** Creates an empty {@link OrderStore}. */
-export function createOrderStore(options: OrderStoreOptions = {}): OrderStore {
-  const maxOrders = options.maxOrders ?? 100_000;
-  const now = options.now ?? Date.now;
-  // Insertion order is creation order: a Map gives O(1) lookup and cheap eviction of the oldest.
-  const orders = new Map<string, Order>();
-  const listeners = new Set<(event: OrderEvent) => void>();
-  let sequence = 0;
-  let open = true;
-
-  const publish = (event: OrderEvent): void => {
-    for (const listener of listeners) {
-      try {
-        listener(event);
-      } catch {
-        // One broken subscriber must not fail the request that changed the order.
-      }
+/** Calls every listener; one that throws must not fail the request that changed the order, nor the other listeners. */
+export function publishTo(listeners: Iterable<(event: OrderEvent) => void>, event: OrderEvent): void {
+  for (const listener of listeners) {
+    try {
+      listener(event);
+    } catch {
+      // Ignored on purpose: see above.
     }
-  };
-  const find = (id: string): Order => {
-    const order = orders.get(id);
-    if (!order) throw new OrdersError(404, 'not_found', `No order with id ${JSON.stringify(id)}.`);
-    return order;
-  };
-  const assertOpen = (): void => {
-    if (!open) throw new Error('order store is closed');
-  };
-
-  return {
-    create(input) {
-      assertOpen();
-      sequence += 1;
-      const order: Order = {
-        id: `ord_${sequence.toString(36).padStart(6, '0')}`,
-        buyer: input.buyer,
-        recipient: input.recipient,
-        items: input.items.map((item) => ({ ...item })),
-        status: 'open',
-        createdAt: new Date(now()).toISOString(),
-      };
-      orders.set(order.id, order);
-      if (orders.size > maxOrders) {
-        const oldest = orders.keys().next().value;
-        if (oldest !== undefined) orders.delete(oldest);
-      }
-      publish({ type: 'order.created', order });
-      return order;
-    },
-    list({ limit, offset }) {
-      const all = [...orders.values()].reverse();
-      const page = all.slice(offset, offset + limit);
-      const next = offset + page.length;
-      return { orders: page, total: all.length, limit, offset, nextOffset: next < all.length ? next : null };
-    },
-    get: find,
-    cancel(id) {
-      assertOpen();
-      const order = find(id);
-      if (order.status === 'cancelled') {
-        throw new OrdersError(409, 'already_cancelled', `Order ${id} was already cancelled at ${order.cancelledAt}.`);
-      }
-      order.status = 'cancelled';
-      order.cancelledAt = new Date(now()).toISOString();
-      publish({ type: 'order.cancelled', order });
-      return order;
-    },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    isOpen: () => open,
-    subscriberCount: () => listeners.size,
-    close() {
-      open = false;
-      listeners.clear();
-    },
-  };
+  }
 }

@@ -32,3 +32,15 @@ export interface NewOrder {
   recipient: string;
   items: OrderItem[];
 }
+
+/** Order ids are `ord_` and a sequence number in base 36, padded to six digits: short, and sortable within one length. */
+export function formatOrderId(sequence: number): string {
+  return `ord_${sequence.toString(36).padStart(6, '0')}`;
+}
+
+/** The sequence number of an order id, or undefined when `id` is not one (any such id is simply unknown: a 404). */
+export function parseOrderId(id: string): number | undefined {
+  // Ten base-36 digits stay below 2^53: the number is exact.
+  if (!/^ord_[0-9a-z]{1,10}$/.test(id)) return undefined;
+  return Number.parseInt(id.slice(4), 36);
+}

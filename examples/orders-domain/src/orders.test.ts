@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, OrdersError, createOrderStore, loadConfig, parseNewOrder, parsePagination, parseSlowMs, toErrorResponse } from './index.js';
+import { ConfigError, OrdersError, loadConfig, parseNewOrder, parsePagination, parseSlowMs, toErrorResponse } from './index.js';
 
 function errorOf(fn: () => unknown): OrdersError {
   try {
@@ -38,31 +38,6 @@ describe('validation', () => {
   });
 });
 
-describe('order store', () => {
-  it('creates, lists newest first, gets and cancels once', () => {
-    const store = createOrderStore();
-    const events: string[] = [];
-    store.subscribe((e) => events.push(`${e.type} ${e.order.id}`));
-    const first = store.create({ buyer: 'a', recipient: 'a', items: [{ sku: 'A', quantity: 1 }] });
-    const second = store.create({ buyer: 'b', recipient: 'b', items: [{ sku: 'B', quantity: 1 }] });
-    expect(store.list({ limit: 1, offset: 0 })).toMatchObject({ orders: [{ id: second.id }], total: 2, nextOffset: 1 });
-    expect(store.list({ limit: 1, offset: 1 })).toMatchObject({ orders: [{ id: first.id }], nextOffset: null });
-    expect(store.cancel(first.id).status).toBe('cancelled');
-    expect(errorOf(() => store.cancel(first.id)).statusCode).toBe(409);
-    expect(errorOf(() => store.get('ord_nope')).statusCode).toBe(404);
-    expect(events).toEqual([`order.created ${first.id}`, `order.created ${second.id}`, `order.cancelled ${first.id}`]);
-  });
-
-  it('drops the oldest orders past its bound', () => {
-    const store = createOrderStore({ maxOrders: 2 });
-    const first = store.create({ buyer: 'a', recipient: 'a', items: [{ sku: 'A', quantity: 1 }] });
-    store.create({ buyer: 'b', recipient: 'b', items: [{ sku: 'B', quantity: 1 }] });
-    store.create({ buyer: 'c', recipient: 'c', items: [{ sku: 'C', quantity: 1 }] });
-    expect(store.list({ limit: 10, offset: 0 }).total).toBe(2);
-    expect(errorOf(() => store.get(first.id)).statusCode).toBe(404);
-  });
-});
-
 describe('config', () => {
   it('has defaults', () => {
     expect(loadConfig({})).toEqual({ port: 3000, host: '127.0.0.1', release: 'dev', propagationDelayMs: 5000, startupDelayMs: 0, toggles: { type: 'defaults' } });
@@ -92,6 +67,12 @@ describe('config', () => {
     expect((error as ConfigError).problems).toHaveLength(5);
     expect((error as Error).message).toMatch(/PORT must be an integer from 0 to 65535; got "eighty"/);
     expect((error as Error).message).toMatch(/BATON_METRICS_TOKEN must not contain spaces/);
+  });
+
+  it('takes the database from DATABASE_URL, and refuses one that is not a postgres:// URL', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://orders@db.internal:5432/orders' }).databaseUrl).toBe('postgres://orders@db.internal:5432/orders');
+    expect(loadConfig({ DATABASE_URL: ' ' }).databaseUrl).toBeUndefined();
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://db/orders' })).toThrow(/DATABASE_URL must be a postgres:\/\/ \(or postgresql:\/\/\) URL/);
   });
 
   it('reads the metrics settings', () => {

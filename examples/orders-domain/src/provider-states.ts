@@ -13,13 +13,13 @@ export type OrdersProviderStates = {
  * Framework-free: the Express and the Fastify example verify with the same
  * states.
  */
-export function ordersProviderStates(store: OrderStore): { [S in keyof OrdersProviderStates]: (params: OrdersProviderStates[S]) => Record<string, string> } {
+export function ordersProviderStates(store: OrderStore): { [S in keyof OrdersProviderStates]: (params: OrdersProviderStates[S]) => Promise<Record<string, string>> } {
   return {
-    'an order exists': ({ buyer, recipient }) => {
-      const order = store.create({ buyer, recipient, items: [{ sku: 'sku-1', quantity: 2 }] });
+    'an order exists': async ({ buyer, recipient }) => {
+      const order = await store.create({ buyer, recipient, items: [{ sku: 'sku-1', quantity: 2 }] });
       return { id: order.id };
     },
     // Every id the store has not handed out is missing: nothing to set up.
-    'no order exists': () => ({}),
+    'no order exists': async () => ({}),
   };
 }

@@ -1,4 +1,5 @@
 import { ConfigError, type ServiceConfig } from './config.js';
+import type { OrderStore } from './order-store.js';
 
 /** The shutdown budget the environment asked for, in the shape Baton's lifecycle options take. */
 export function shutdownBudgetFrom(config: ServiceConfig): { propagationDelayMs: number; drainTimeoutMs?: number; gracePeriodMs?: number } {
@@ -19,15 +20,23 @@ export function metricsEndpointFrom(config: ServiceConfig): { token?: string; po
   return endpoint;
 }
 
-/** Artificial startup work (BATON_STARTUP_DELAY_MS), cut short by a shutdown during startup; none when 0. */
-export function startupWorkFrom(config: ServiceConfig): { startup?: (context: { signal: AbortSignal }) => Promise<void> } {
-  if (config.startupDelayMs <= 0) return {};
+/**
+ * The service's startup work, which readiness waits for: opening the store
+ * (with PostgreSQL: the migrations, then listening for events), then the
+ * artificial delay (BATON_STARTUP_DELAY_MS, cut short by a shutdown during
+ * startup). A store that cannot open fails the startup: the process exits 1
+ * without ever taking traffic.
+ */
+export function startupWorkFrom(config: ServiceConfig, store: OrderStore): { startup: (context: { signal: AbortSignal }) => Promise<void> } {
   return {
-    startup: ({ signal }) =>
-      new Promise<void>((resolve) => {
+    startup: async ({ signal }) => {
+      await store.open();
+      if (config.startupDelayMs <= 0 || signal.aborted) return;
+      await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, config.startupDelayMs);
         signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-      }),
+      });
+    },
   };
 }
 

@@ -12,7 +12,7 @@ import {
   ordersToggles,
   withSummary,
   SSE_HEARTBEAT_MS,
-  createOrderStore,
+  createMemoryOrderStore,
   createFaultInjector,
   formatSseEvent,
   INJECTED_FAULT_BODY,
@@ -33,7 +33,7 @@ export interface CreateAppOptions {
   release?: string;
   /** Lifecycle options (budget, logger...). The service's checks and release are added here. */
   lifecycle?: Omit<LifecycleOptions, 'checks' | 'release'>;
-  /** The store to serve; default a fresh in-memory one. */
+  /** The store to serve (open it before serving: `startupWorkFrom` does); default a fresh in-memory one. */
   store?: OrderStore;
   /** Metrics options (instance label, process metrics...); service and release are the app's. */
   metrics?: Omit<MetricsOptions, 'service' | 'release' | 'lifecycle'>;
@@ -67,7 +67,7 @@ export interface OrdersApp {
  * or `baton.listen()` in tests.
  */
 export function createApp(options: CreateAppOptions = {}): OrdersApp {
-  const store = options.store ?? createOrderStore();
+  const store = options.store ?? createMemoryOrderStore();
   const app = express();
   app.disable('x-powered-by');
   // The SSE stream lasts minutes: it would swamp the latency quantiles.
@@ -110,26 +110,27 @@ export function createApp(options: CreateAppOptions = {}): OrdersApp {
 
   app.use(express.json({ limit: '64kb' }));
 
-  app.get('/orders', (req, res) => {
-    res.json(store.list(parsePagination(req.query)));
+  // Express 5 passes a rejected handler's error to the error handler below.
+  app.get('/orders', async (req, res) => {
+    res.json(await store.list(parsePagination(req.query)));
   });
 
-  app.post('/orders', (req, res) => {
-    const order = store.create(parseNewOrder(req.body));
+  app.post('/orders', async (req, res) => {
+    const order = await store.create(parseNewOrder(req.body));
     res.status(201).location(`/orders/${order.id}`).json(order);
   });
 
   // Before /orders/:id, which would otherwise take "events" for an id.
   app.get('/orders/events', (req, res) => streamOrders(store, versioning, req, res));
 
-  app.get('/orders/:id', (req, res) => {
-    const order = store.get(req.params.id);
+  app.get('/orders/:id', async (req, res) => {
+    const order = await store.get(req.params.id);
     res.json(req.toggles.isEnabled('orderSummary') ? withSummary(order) : order);
   });
 
-  app.post('/orders/:id/cancel', (req, res) => {
+  app.post('/orders/:id/cancel', async (req, res) => {
     if (!req.toggles.isEnabled('cancellations')) throw cancellationsPaused();
-    res.json(store.cancel(req.params.id));
+    res.json(await store.cancel(req.params.id));
   });
 
   app.get('/slow', (req, res) => {

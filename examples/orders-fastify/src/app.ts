@@ -12,7 +12,7 @@ import {
   ordersToggles,
   withSummary,
   SSE_HEARTBEAT_MS,
-  createOrderStore,
+  createMemoryOrderStore,
   createFaultInjector,
   formatSseEvent,
   INJECTED_FAULT_BODY,
@@ -33,7 +33,7 @@ export interface CreateAppOptions {
   release?: string;
   /** Lifecycle options (budget, logger...). The service's checks and release are added here. */
   lifecycle?: Omit<LifecycleOptions, 'checks' | 'release'>;
-  /** The store to serve; default a fresh in-memory one. */
+  /** The store to serve (open it before serving: `startupWorkFrom` does); default a fresh in-memory one. */
   store?: OrderStore;
   /** Metrics options (instance label, process metrics...); service and release are the app's. */
   metrics?: Omit<MetricsOptions, 'service' | 'release' | 'lifecycle'>;
@@ -71,7 +71,7 @@ type Query = { Querystring: Record<string, string | string[] | undefined> };
  * in tests.
  */
 export async function createApp(options: CreateAppOptions = {}): Promise<OrdersApp> {
-  const store = options.store ?? createOrderStore();
+  const store = options.store ?? createMemoryOrderStore();
   const app = Fastify(options.fastify ?? {});
   // The SSE stream lasts minutes: it would swamp the latency quantiles.
   const metrics = createMetrics({ skip: (_request, route) => route === '/orders/events', ...options.metrics });
@@ -118,7 +118,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<OrdersA
   app.get<Query>('/orders', async (request) => store.list(parsePagination(request.query)));
 
   app.post('/orders', async (request, reply) => {
-    const order = store.create(parseNewOrder(request.body));
+    const order = await store.create(parseNewOrder(request.body));
     return reply.code(201).header('location', `/orders/${order.id}`).send(order);
   });
 
@@ -126,7 +126,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<OrdersA
   app.get('/orders/events', (request, reply) => streamOrders(store, versioning, request, reply));
 
   app.get<IdParams>('/orders/:id', async (request) => {
-    const order = store.get(request.params.id);
+    const order = await store.get(request.params.id);
     return request.toggles.isEnabled('orderSummary') ? withSummary(order) : order;
   });
 
