@@ -6,7 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 
 /** A started service. */
 export interface RunningService {
@@ -86,11 +88,25 @@ export async function waitUntilReady(url: string, timeoutMs = 10_000): Promise<v
   }
 }
 
+/** Options of {@link describeOrdersService}. */
+export interface OrdersServiceSuiteOptions {
+  /**
+   * Where the service keeps its orders: `memory` (default; DATABASE_URL is
+   * cleared for it) or `postgres`: every test gets a fresh database on a
+   * real PostgreSQL (one started for the suite, or the server at the test
+   * run's DATABASE_URL, whose role needs CREATEDB), which the service
+   * migrates at startup.
+   */
+  store?: 'memory' | 'postgres';
+}
+
 /** Runs the shared suite against a built service entry point. */
-export function describeOrdersService(framework: 'express' | 'fastify', mainPath: string): void {
+export function describeOrdersService(framework: 'express' | 'fastify', mainPath: string, options: OrdersServiceSuiteOptions = {}): void {
+  const store = options.store ?? 'memory';
+  const database = store === 'postgres' ? postgresPerTest() : undefined;
   const started: RunningService[] = [];
   const start = async (env: Record<string, string> = {}): Promise<RunningService> => {
-    const service = await startService(mainPath, env);
+    const service = await startService(mainPath, { DATABASE_URL: database?.url() ?? '', ...env });
     started.push(service);
     return service;
   };
@@ -103,7 +119,42 @@ export function describeOrdersService(framework: 'express' | 'fastify', mainPath
     }
   });
 
-  describe(`orders service on ${framework} (node dist/main.js)`, () => {
+  describe(`orders service on ${framework}${store === 'postgres' ? ' with PostgreSQL' : ''} (node dist/main.js)`, () => {
+    if (store === 'postgres') {
+      it('shares orders and order events between instances (and releases) on one database', async () => {
+        const [a, b] = await Promise.all([start({ RELEASE: 'v1' }), start({ RELEASE: 'v1' })]);
+        await Promise.all([waitUntilReady(a.url), waitUntilReady(b.url)]);
+        // Readiness reports the store it depends on.
+        expect((await call(`${a.url}/readyz?verbose`)).json().checks['orders:store']).toEqual([expect.objectContaining({ status: 'pass', componentType: 'datastore' })]);
+        const eventsOnB = openEventStream(`${b.url}/orders/events`, { 'api-version': '2026-11-16' });
+        try {
+          await eventsOnB.opened;
+          const created = (await call(`${a.url}/orders`, { method: 'POST', headers: { 'api-version': '2026-11-16' }, body: { buyer: 'c-a', recipient: 'c-b', items: [{ sku: 'TEA-1', quantity: 1 }] } })).json();
+          expect((await call(`${b.url}/orders/${created.id}`, { headers: { 'api-version': '2026-11-16' } })).json()).toEqual(created);
+          expect((await call(`${b.url}/orders`)).json().total).toBe(1);
+          expect((await call(`${b.url}/orders/${created.id}/cancel`, { method: 'POST' })).status).toBe(200);
+          expect((await call(`${a.url}/orders/${created.id}/cancel`, { method: 'POST' })).status).toBe(409);
+          const deadline = Date.now() + 10_000;
+          while (!/event: order\.cancelled/.test(eventsOnB.received()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+          // Written through A, heard on B's stream: the events travel through the database.
+          expect(eventsOnB.received()).toContain(`event: order.created\ndata: ${JSON.stringify(created)}`);
+          expect(eventsOnB.received()).toMatch(/event: order\.cancelled\ndata: .*"status":"cancelled"/);
+        } finally {
+          eventsOnB.close();
+        }
+      });
+
+      it('fails startup, exit code 1, when the database cannot be reached', async () => {
+        // It may print its listening line before the startup work fails, or exit before: either way, exit code 1 and why.
+        const outcome = await start({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/orders' }).then(
+          async (service) => `exited (${String(await service.exited)}): ${service.stderr()}`,
+          (error: Error) => error.message,
+        );
+        expect(outcome).toMatch(/exited \(1\)/);
+        expect(outcome).toMatch(/ECONNREFUSED/);
+      });
+    }
+
     it('prints exactly one listening line on stdout, and becomes ready', async () => {
       const service = await start({ RELEASE: 'r-test-1' });
       expect(service.listening).toEqual({
@@ -396,6 +447,44 @@ export function describeOrdersService(framework: 'express' | 'fastify', mainPath
       await expect(overBudget).rejects.toThrow(/exited \(1\).*grace period is 30000 ms/s);
     });
   });
+}
+
+/** A fresh database for each test of the suite, on a PostgreSQL started for the suite (or at DATABASE_URL), all removed at the end. */
+function postgresPerTest(): { url: () => string } {
+  let server: EmbeddedPostgres | undefined;
+  let current: string | undefined;
+  let count = 0;
+  const given = process.env.DATABASE_URL;
+  beforeAll(async () => {
+    if (!given) server = await startEmbeddedPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+  beforeEach(async () => {
+    count += 1;
+    const name = `orders_service_${process.pid}_${count}`;
+    if (server) {
+      current = await server.createDatabase(name);
+      return;
+    }
+    const admin = new pg.Client({ connectionString: given });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+    } finally {
+      await admin.end();
+    }
+    const url = new URL(given as string);
+    url.pathname = `/${name}`;
+    current = url.toString();
+  });
+  return {
+    url: () => {
+      if (current === undefined) throw new Error('no database yet: start services inside a test');
+      return current;
+    },
+  };
 }
 
 /** An SSE client: `opened` resolves with the response headers, `received()` is what came so far, `ended` everything once the server ends it. */
