@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { checkCompatibility, checkMigrations, readQueriesFile, runMigrationsCommand, type CheckResult } from '@baton/migrations';
 import { describe, expect, it } from 'vitest';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The repository's root: the README's commands run from there. */
+const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const at = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url));
 const source = async (path: string) => ({ file: path, sql: await readFile(at(path), 'utf8') });
 
@@ -14,11 +15,11 @@ function summary(result: CheckResult): Record<string, string> {
   return Object.fromEntries(result.files.map((file) => [file.file.split('/').pop(), `${file.classification}${file.findings.filter((f) => !f.ignored).map((f) => ` ${f.rule}`).join('')}`]));
 }
 
-/** `baton migrations ...` as a user types it in examples/orders-domain: exit code and output. */
+/** `baton migrations ...` as the README types it at the repository's root: exit code and output. */
 async function baton(...argv: string[]): Promise<{ code: number; out: string }> {
   let out = '';
   const write = (chunk: string): boolean => ((out += chunk), true);
-  const code = await runMigrationsCommand(argv, { stdout: { write }, stderr: { write }, cwd: ROOT, env: {} });
+  const code = await runMigrationsCommand(argv, { stdout: { write }, stderr: { write }, cwd: REPO, env: process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {} });
   return { code, out };
 }
 
@@ -31,29 +32,36 @@ describe('the orders service’s migrations', () => {
   });
 
   it('release v2’s expand (a new nullable column) passes whatever runs; release v3’s contract is refused while v1 runs and accepted once it is gone', async () => {
-    const whileV1Runs = await checkMigrations({ dir: at('migrations-next'), deployedReleases: ['v1', 'v2'] });
-    expect(whileV1Runs.ok).toBe(false);
-    expect(summary(whileV1Runs)).toEqual({ '0002_order_note.sql': 'expand', '0003_drop_order_status.sql': 'unsafe contract-too-early' });
-    const tooEarly = whileV1Runs.files[1]?.findings[0];
-    expect(tooEarly?.message).toMatch(/v1/);
+    const expand = await checkMigrations({ dir: at('migrations-next/v2'), deployedReleases: ['v1'] });
+    expect(expand.ok).toBe(true);
+    expect(summary(expand)).toEqual({ '0002_order_note.sql': 'expand' });
 
-    const afterV1 = await checkMigrations({ dir: at('migrations-next'), deployedReleases: ['v2'] });
+    const whileV1Runs = await checkMigrations({ dir: at('migrations-next/v3'), deployedReleases: ['v1', 'v2'] });
+    expect(whileV1Runs.ok).toBe(false);
+    expect(summary(whileV1Runs)).toEqual({ '0003_drop_order_status.sql': 'unsafe contract-too-early' });
+    expect(whileV1Runs.files[0]?.findings[0]?.message).toMatch(/v1 is still deployed/);
+
+    const afterV1 = await checkMigrations({ dir: at('migrations-next/v3'), deployedReleases: ['v2'] });
     expect(afterV1.ok).toBe(true);
-    expect(summary(afterV1)).toEqual({ '0002_order_note.sql': 'expand', '0003_drop_order_status.sql': 'contract' });
+    expect(summary(afterV1)).toEqual({ '0003_drop_order_status.sql': 'contract' });
 
     // Without the deployed releases the timing cannot be verified: a warning, not a pass in silence.
-    const unknown = await checkMigrations({ dir: at('migrations-next') });
-    expect(summary(unknown)).toEqual({ '0002_order_note.sql': 'expand', '0003_drop_order_status.sql': 'contract contract-unverified' });
+    const unknown = await checkMigrations({ dir: at('migrations-next/v3') });
+    expect(summary(unknown)).toEqual({ '0003_drop_order_status.sql': 'contract contract-unverified' });
   });
 
-  it('the same through the CLI, as the README shows it', async () => {
-    expect(await baton('check', 'migrations')).toMatchObject({ code: 0 });
-    const refused = await baton('check', 'migrations-next', '--deployed', 'v1,v2');
+  it('the same through the CLI, as the README shows it (the real-database part too)', async () => {
+    const d = 'examples/orders-domain';
+    expect(await baton('check', `${d}/migrations`)).toMatchObject({ code: 0 });
+    const expand = await baton('check', `${d}/migrations-next/v2`, '--queries', `${d}/queries/v1.sql`, '--schema', `${d}/migrations/0001_orders.sql`);
+    expect(expand.code, expand.out).toBe(0);
+    expect(expand.out).toContain('every query still works');
+    const refused = await baton('check', `${d}/migrations-next/v3`, '--deployed', 'v1,v2', '--queries', `${d}/queries/v1.sql`, '--schema', `${d}/migrations/0001_orders.sql`);
     expect(refused.code).toBe(1);
-    expect(refused.out).toContain('migrations-next/0003_drop_order_status.sql');
-    expect(refused.out).toMatch(/contract-too-early/);
-    expect((await baton('check', 'migrations-next', '--deployed', 'v2')).code).toBe(0);
-  });
+    expect(refused.out).toContain(`${d}/migrations-next/v3/0003_drop_order_status.sql:1:1  error contract-too-early`);
+    expect(refused.out).toMatch(/queries\/v1\.sql:\d+ {2}breaks: column "status" does not exist \(42703\)/);
+    expect(await baton('check', `${d}/migrations-next/v3`, '--deployed', 'v2')).toMatchObject({ code: 0 });
+  }, 60_000);
 });
 
 describe('the next migrations against release v1’s real queries (real PostgreSQL)', () => {
@@ -62,7 +70,7 @@ describe('the next migrations against release v1’s real queries (real PostgreS
     expect(queries.length).toBeGreaterThanOrEqual(5);
     const result = await checkCompatibility({
       before: [await source('migrations/0001_orders.sql')],
-      migration: [await source('migrations-next/0002_order_note.sql')],
+      migration: [await source('migrations-next/v2/0002_order_note.sql')],
       queries,
       ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
     });
@@ -74,8 +82,8 @@ describe('the next migrations against release v1’s real queries (real PostgreS
 
   it('v1 breaks on the contracted schema (0003): the queries that touch `status` are named, with PostgreSQL’s reason', async () => {
     const result = await checkCompatibility({
-      before: [await source('migrations/0001_orders.sql'), await source('migrations-next/0002_order_note.sql')],
-      migration: [await source('migrations-next/0003_drop_order_status.sql')],
+      before: [await source('migrations/0001_orders.sql'), await source('migrations-next/v2/0002_order_note.sql')],
+      migration: [await source('migrations-next/v3/0003_drop_order_status.sql')],
       queries: await readQueriesFile(at('queries/v1.sql')),
       ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
     });
