@@ -42,6 +42,7 @@ function events(): DeployEvent[] {
     { atMs: t0 + 10, type: 'step', message: 'Step 1/3: candidate release to 1 instance.', data: { index: 0 } },
     { atMs: t0 + 900, type: 'instance-ready', message: 'v3-7 is ready and in the router (880 ms after start).' },
     { atMs: t0 + 1000, type: 'step', message: 'Step 2/3: candidate gets 20% of traffic.', data: { index: 1 } },
+    { atMs: t0 + 1001, type: 'weights', message: 'Traffic: v2 80%, v3 20%.', data: { shares: { v2: 80, v3: 20 } } },
     { atMs: t0 + 1010, type: 'step', message: 'Step 3/3: analysis over 5 s.', data: { index: 2 } },
     {
       atMs: t0 + 6100,
@@ -57,6 +58,8 @@ function events(): DeployEvent[] {
       },
     },
     { atMs: t0 + 6200, type: 'rollback', message: 'Rolling back v3: <analysis failed> & more' },
+    { atMs: t0 + 6210, type: 'weights', message: 'Traffic: v2 100%, v3 0%.', data: { shares: { v2: 100, v3: 0 } } },
+    { atMs: t0 + 6600, type: 'weights', message: 'Traffic: v2 100%.', data: { shares: { v2: 100 } } },
     { atMs: t0 + 12_000, type: 'rolled-back', message: 'Rolled back: v2 serves all traffic; v3 is stopped.' },
   ];
   for (let s = 0; s <= 12; s += 1) {
@@ -121,6 +124,9 @@ describe('the deploy report', () => {
       // Two releases, each drawn in every chart.
       expect(await page.locator('#weight polyline').evaluateAll((lines) => lines.map((line) => line.getAttribute('data-release')))).toEqual(['v2', 'v3']);
       expect(await page.locator('#errors polyline[data-release="v3"]').count()).toBe(1);
+      // Weights are drawn as the steps the orchestrator set: v3 at 20% from 1 s, back to 0 at the rollback.
+      const v3Weights = (await page.locator('#weight polyline[data-release="v3"]').getAttribute('points'))?.split(' ') ?? [];
+      expect(v3Weights).toHaveLength(6);
       // The rollback is marked on the timeline, and its text escaped, not interpreted.
       expect(await page.locator('#rate line.mark.rollback').count()).toBe(1);
       expect(await page.locator('tr.rollback td').nth(2).textContent()).toBe('Rolling back v3: <analysis failed> & more');

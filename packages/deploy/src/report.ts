@@ -92,39 +92,48 @@ const MARKED = new Set(['deploy-started', 'analysis', 'paused', 'promoted', 'rol
  * every event.
  */
 export function renderReportHtml(report: DeployReport): string {
-  const releases = [...new Set(report.samples.flatMap((sample) => Object.keys(sample.releases)))];
+  const weightSeries = weightsFromDecisions(report.decisions);
+  const releases = [...new Set([...weightSeries.keys(), ...report.samples.flatMap((sample) => Object.keys(sample.releases))])];
   const color = (release: string): string => COLORS[releases.indexOf(release) % COLORS.length] ?? '#555';
   const t0 = report.startedAtMs;
   const t1 = Math.max(report.endedAtMs ?? 0, report.samples.at(-1)?.atMs ?? 0, report.decisions.at(-1)?.atMs ?? 0, t0 + 1000);
   const marks = report.decisions.filter((event) => MARKED.has(event.type));
+  const fromSamples = (value: (sample: ReleaseSample) => number | undefined): Series => {
+    const series: Series = new Map();
+    for (const sample of report.samples) {
+      for (const [release, figures] of Object.entries(sample.releases)) {
+        const v = value(figures);
+        if (v !== undefined && Number.isFinite(v)) (series.get(release) ?? series.set(release, []).get(release))?.push({ t: sample.atMs, v });
+      }
+    }
+    return series;
+  };
   const charts = [
-    chart('Traffic weight (%)', 'weight', (r) => r.weightPercent, 100),
-    chart('Requests per second', 'rate', (r) => r.requestRate),
-    chart('Errors (5xx) per second', 'errors', (r) => r.errorRate),
-    chart('p99 latency (ms)', 'latency', (r) => r.p99Ms),
+    // Weights as the orchestrator set them (exact steps), or as sampled when no decision recorded them.
+    weightSeries.size > 0 ? chart('Traffic weight (%)', 'weight', weightSeries, 100, true) : chart('Traffic weight (%)', 'weight', fromSamples((r) => r.weightPercent), 100),
+    chart('Requests per second', 'rate', fromSamples((r) => r.requestRate)),
+    chart('Errors (5xx) per second', 'errors', fromSamples((r) => r.errorRate)),
+    chart('p99 latency (ms)', 'latency', fromSamples((r) => r.p99Ms)),
   ].join('\n');
 
-  function chart(title: string, id: string, value: (sample: ReleaseSample) => number | undefined, fixedMax?: number): string {
+  function chart(title: string, id: string, series: Series, fixedMax?: number, steps = false): string {
     const width = 900;
     const height = 170;
     const left = 48;
-    const right = 12;
+    const right = 28;
     const top = 12;
     const bottom = 24;
-    const values = report.samples.flatMap((sample) => Object.values(sample.releases).map(value)).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    const values = [...series.values()].flatMap((points) => points.map((point) => point.v));
     const max = fixedMax ?? niceMax(Math.max(0, ...values));
     const x = (t: number): number => left + ((t - t0) / (t1 - t0)) * (width - left - right);
     const y = (v: number): number => top + (1 - v / (max || 1)) * (height - top - bottom);
     const lines = releases
       .map((release) => {
-        const points = report.samples
-          .map((sample) => {
-            const r = sample.releases[release];
-            const v = r === undefined ? undefined : value(r);
-            return v === undefined || !Number.isFinite(v) ? undefined : `${x(sample.atMs).toFixed(1)},${y(v).toFixed(1)}`;
-          })
-          .filter((point): point is string => point !== undefined);
-        return points.length === 0 ? '' : `<polyline data-release="${escape(release)}" fill="none" stroke="${color(release)}" stroke-width="2" points="${points.join(' ')}"/>`;
+        const raw = series.get(release) ?? [];
+        // A step chart holds each value until the next change, and to the end.
+        const points = steps ? raw.flatMap((point, i) => [point, { t: raw[i + 1]?.t ?? t1, v: point.v }]) : raw;
+        const text = points.map((point) => `${x(point.t).toFixed(1)},${y(point.v).toFixed(1)}`);
+        return text.length === 0 ? '' : `<polyline data-release="${escape(release)}" fill="none" stroke="${color(release)}" stroke-width="2" points="${text.join(' ')}"/>`;
       })
       .join('');
     const markLines = marks
@@ -158,7 +167,7 @@ export function renderReportHtml(report: DeployReport): string {
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:960px;color:#111;padding:0 12px}
 h1{font-size:22px;margin:0 0 4px}.outcome{display:inline-block;padding:2px 10px;border-radius:12px;color:#fff;font-weight:600}
 .outcome.succeeded{background:#16a34a}.outcome.rolled-back,.outcome.failed{background:#dc2626}.outcome.running,.outcome.paused,.outcome.rolling-back{background:#ca8a04}
-table{border-collapse:collapse;width:100%;margin:8px 0 20px}td,th{border-bottom:1px solid #e5e7eb;padding:4px 6px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%;margin:8px 0 20px}td,th{border-bottom:1px solid #e5e7eb;padding:4px 6px;text-align:left;vertical-align:top}td:first-child,td:nth-child(2){white-space:nowrap}
 tr.rollback td,tr.rolled-back td,tr.failed td{color:#b91c1c}tr.analysis td{color:#1d4ed8}
 figure{margin:12px 0}figcaption{font-weight:600;margin-bottom:2px}svg{width:100%;height:auto;font-size:11px;fill:#555}
 .plot{fill:#fafafa;stroke:#ddd}.mark{stroke:#999;stroke-dasharray:3 3}.mark.rollback,.mark.rolled-back,.mark.failed{stroke:#dc2626;stroke-dasharray:none}
@@ -175,6 +184,22 @@ ${charts}
 <h2>Events</h2><table><thead><tr><th>At</th><th>Event</th><th>What happened</th></tr></thead><tbody>${events}</tbody></table>
 </body></html>
 `;
+}
+
+/** Points of one chart, by release. */
+type Series = Map<string, { t: number; v: number }[]>;
+
+/** Each release's share of the router's weight, from the orchestrator's `weights` decisions; a release absent from one has 0%. */
+function weightsFromDecisions(decisions: readonly DeployEvent[]): Series {
+  const series: Series = new Map();
+  for (const event of decisions) {
+    if (event.type !== 'weights') continue;
+    const shares = (event.data?.['shares'] ?? {}) as Record<string, number>;
+    for (const release of new Set([...series.keys(), ...Object.keys(shares)])) {
+      (series.get(release) ?? series.set(release, []).get(release))?.push({ t: event.atMs, v: shares[release] ?? 0 });
+    }
+  }
+  return series;
 }
 
 function niceMax(value: number): number {
