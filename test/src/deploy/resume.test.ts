@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { haproxyInstalled } from '@baton/deploy';
 import { createService, failuresOf, release, steadyLoad, type DeployedService } from './deploy-fixture.js';
 
 const CLI = fileURLToPath(new URL('../../../packages/cli/dist/main.js', import.meta.url));
@@ -54,7 +55,7 @@ afterEach(async () => {
   service = undefined;
 });
 
-async function writeConfig(stateDir: string, version: string, steps: unknown[], analysis: Record<string, unknown> = { minRequests: 20, onInconclusive: 'continue' }): Promise<string> {
+async function writeConfig(stateDir: string, version: string, steps: unknown[], analysis: Record<string, unknown> = { minRequests: 20, onInconclusive: 'continue' }, router: 'builtin' | 'haproxy' = 'builtin'): Promise<string> {
   const file = join(stateDir, 'baton.config.json');
   await writeFile(
     file,
@@ -62,7 +63,7 @@ async function writeConfig(stateDir: string, version: string, steps: unknown[], 
       service: 'orders',
       instances: 3,
       stateDir,
-      router: { kind: 'builtin' },
+      router: { kind: router },
       strategy: { type: 'canary', steps },
       analysis,
       timeouts: { readyMs: 15_000, drainMs: 10_000, stopMs: 10_000 },
@@ -73,13 +74,14 @@ async function writeConfig(stateDir: string, version: string, steps: unknown[], 
 }
 
 describe('an orchestrator killed mid-deploy', () => {
-  it('resumes from its journal when started again, and no request fails in between', async () => {
-    service = await createService({ router: { kind: 'builtin' } });
+  for (const router of haproxyInstalled() ? (['builtin', 'haproxy'] as const) : (['builtin'] as const)) {
+  it(`behind the ${router} router: resumes from its journal when started again, and no request fails in between`, async () => {
+    service = await createService({ router: { kind: router } });
     expect((await service.deploy(release('v1'))).phase).toBe('succeeded');
     const load = steadyLoad(await service.routerUrl());
     await load.waitForResponses(100, 20_000);
 
-    const config = await writeConfig(service.stateDir, 'v2', [{ setWeight: 34 }, { pause: { durationMs: 4000 } }, { setWeight: 67 }]);
+    const config = await writeConfig(service.stateDir, 'v2', [{ setWeight: 34 }, { pause: { durationMs: 4000 } }, { setWeight: 67 }], undefined, router);
     const first = runCli(['deploy', '--config', config, '--json'], service.stateDir);
     // The canary is serving a third of the traffic, in its timed pause, when its orchestrator dies.
     const deadline = Date.now() + 30_000;
@@ -103,6 +105,7 @@ describe('an orchestrator killed mid-deploy', () => {
     expect(report.failed, failuresOf(report)).toBe(0);
     expect(await service.servingReleases()).toEqual(['v2']);
   });
+  }
 
   it('a paused canary is rolled back by `baton abort` from another process', async () => {
     service = await createService({ router: { kind: 'builtin' } });
