@@ -75,36 +75,36 @@ async function writeConfig(stateDir: string, version: string, steps: unknown[], 
 
 describe('an orchestrator killed mid-deploy', () => {
   for (const router of haproxyInstalled() ? (['builtin', 'haproxy'] as const) : (['builtin'] as const)) {
-  it(`behind the ${router} router: resumes from its journal when started again, and no request fails in between`, async () => {
-    service = await createService({ router: { kind: router } });
-    expect((await service.deploy(release('v1'))).phase).toBe('succeeded');
-    const load = steadyLoad(await service.routerUrl());
-    await load.waitForResponses(100, 20_000);
+    it(`behind the ${router} router: resumes from its journal when started again, and no request fails in between`, async () => {
+      service = await createService({ router: { kind: router } });
+      expect((await service.deploy(release('v1'))).phase).toBe('succeeded');
+      const load = steadyLoad(await service.routerUrl());
+      await load.waitForResponses(100, 20_000);
 
-    const config = await writeConfig(service.stateDir, 'v2', [{ setWeight: 34 }, { pause: { durationMs: 4000 } }, { setWeight: 67 }], undefined, router);
-    const first = runCli(['deploy', '--config', config, '--json'], service.stateDir);
-    // The canary is serving a third of the traffic, in its timed pause, when its orchestrator dies.
-    const deadline = Date.now() + 30_000;
-    while (!first.output().includes('"kind":"pause"')) {
-      if (Date.now() > deadline) throw new Error(`the deploy never reached its pause:\n${first.output()}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    first.kill('SIGKILL');
-    expect(await first.exited).toBe('SIGKILL');
-    // Nobody is orchestrating: traffic still flows to both releases.
-    const during = load.responses();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(load.responses()).toBeGreaterThan(during + 50);
-    expect(await service.servingReleases()).toEqual(['v1', 'v2']);
+      const config = await writeConfig(service.stateDir, 'v2', [{ setWeight: 34 }, { pause: { durationMs: 4000 } }, { setWeight: 67 }], undefined, router);
+      const first = runCli(['deploy', '--config', config, '--json'], service.stateDir);
+      // The canary is serving a third of the traffic, in its timed pause, when its orchestrator dies.
+      const deadline = Date.now() + 30_000;
+      while (!first.output().includes('"kind":"pause"')) {
+        if (Date.now() > deadline) throw new Error(`the deploy never reached its pause:\n${first.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      first.kill('SIGKILL');
+      expect(await first.exited).toBe('SIGKILL');
+      // Nobody is orchestrating: traffic still flows to both releases.
+      const during = load.responses();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(load.responses()).toBeGreaterThan(during + 50);
+      expect(await service.servingReleases()).toEqual(['v1', 'v2']);
 
-    const second = runCli(['deploy', '--config', config, '--json'], service.stateDir);
-    await second.waitForEvent('deploy-resumed');
-    expect(await second.exited, second.output()).toBe(0);
-    const report = await load.stop();
-    expect(second.output()).toContain('"type":"succeeded"');
-    expect(report.failed, failuresOf(report)).toBe(0);
-    expect(await service.servingReleases()).toEqual(['v2']);
-  });
+      const second = runCli(['deploy', '--config', config, '--json'], service.stateDir);
+      await second.waitForEvent('deploy-resumed');
+      expect(await second.exited, second.output()).toBe(0);
+      const report = await load.stop();
+      expect(second.output()).toContain('"type":"succeeded"');
+      expect(report.failed, failuresOf(report)).toBe(0);
+      expect(await service.servingReleases()).toEqual(['v2']);
+    });
   }
 
   it('a paused canary is rolled back by `baton abort` from another process', async () => {
