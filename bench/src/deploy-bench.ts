@@ -30,6 +30,7 @@ const INSTANCES = 3;
 
 /** One scenario's figures. */
 export interface DeployBenchRow {
+  router: 'haproxy' | 'builtin';
   scenario: string;
   baton: boolean;
   failed: number;
@@ -45,16 +46,22 @@ export interface DeployBenchRow {
 }
 
 export interface DeployBenchResult {
-  router: 'haproxy' | 'builtin';
+  routers: ('haproxy' | 'builtin')[];
   ratePerSecond: number;
   rows: DeployBenchRow[];
 }
 
 const release = (version: string): ReleaseSpec => ({ version, command: process.execPath, args: [SERVICE_MAIN], env: { BATON_PROPAGATION_DELAY_MS: '300' } });
 
-/** Runs every scenario once, in one process, behind HAProxy when installed (else the built-in router). */
+/** Runs every scenario once per router, in one process: behind HAProxy (when installed) and behind the built-in router. */
 export async function runDeployBench(options: { ratePerSecond?: number; log?: (line: string) => void } = {}): Promise<DeployBenchResult> {
-  const router = haproxyInstalled() ? 'haproxy' : 'builtin';
+  const routers: ('haproxy' | 'builtin')[] = haproxyInstalled() ? ['haproxy', 'builtin'] : ['builtin'];
+  const rows: DeployBenchRow[] = [];
+  for (const router of routers) rows.push(...(await runBehind(router, options)));
+  return { routers, ratePerSecond: options.ratePerSecond ?? 300, rows };
+}
+
+async function runBehind(router: 'haproxy' | 'builtin', options: { ratePerSecond?: number; log?: (line: string) => void }): Promise<DeployBenchRow[]> {
   const ratePerSecond = options.ratePerSecond ?? 300;
   const log = options.log ?? (() => {});
   const strategies: Record<string, Strategy> = {
@@ -64,7 +71,7 @@ export async function runDeployBench(options: { ratePerSecond?: number; log?: (l
   };
   const rows: DeployBenchRow[] = [];
   for (const [scenario, strategy] of Object.entries(strategies)) {
-    log(`deploy bench: ${scenario}...`);
+    log(`deploy bench (${router}): ${scenario}...`);
     rows.push(await scenarioRun(scenario, router, ratePerSecond, strategy, async (context) => {
       const events: DeployEvent[] = [];
       const started = Date.now();
@@ -82,7 +89,7 @@ export async function runDeployBench(options: { ratePerSecond?: number; log?: (l
     'restart in place (same port)': restartInPlace,
   };
   for (const [scenario, run] of Object.entries(peers)) {
-    log(`deploy bench: ${scenario}...`);
+    log(`deploy bench (${router}): ${scenario}...`);
     rows.push(await scenarioRun(scenario, router, ratePerSecond, undefined, async (context) => {
       const started = Date.now();
       await run(context);
@@ -90,7 +97,7 @@ export async function runDeployBench(options: { ratePerSecond?: number; log?: (l
       return { deploySeconds: seconds, totalSeconds: seconds };
     }));
   }
-  return { router, ratePerSecond, rows };
+  return rows;
 }
 
 interface ScenarioContext {
@@ -146,7 +153,7 @@ async function scenarioRun(
     const detail: Record<string, number> = {};
     for (const [status, count] of Object.entries(report.statuses)) if (!status.startsWith('2')) detail[status] = count;
     for (const kind of ['resets', 'errors', 'timeouts', 'lost'] as const) if (report[kind] > 0) detail[kind] = report[kind];
-    const row: DeployBenchRow = { scenario, baton: strategy !== undefined, failed: report.failed, sent: report.sent, detail, deploySeconds: figures.deploySeconds, totalSeconds: figures.totalSeconds };
+    const row: DeployBenchRow = { router, scenario, baton: strategy !== undefined, failed: report.failed, sent: report.sent, detail, deploySeconds: figures.deploySeconds, totalSeconds: figures.totalSeconds };
     if (figures.limitSeconds !== undefined) row.limitSeconds = figures.limitSeconds;
     return row;
   } finally {
@@ -234,15 +241,16 @@ export function deployBenchMarkdown(result: DeployBenchResult, provenance: { dat
   const lines = [
     '## Deploys',
     '',
-    `The orders service (Express, 3 instances) from v1 to v2 behind ${result.router === 'haproxy' ? 'HAProxy 2.6' : "Baton's built-in router"}, under ${result.ratePerSecond} req/s on 16 keep-alive connections (reads and writes), each scenario once, in one run. Failed requests are counted per request (resets, non-2xx, timeouts, and requests lost on a closing connection, which autocannon does not count). The limit is, per batch, the slowest instance's spawn-to-ready plus the slowest drain; Baton's target is 0 failed and at most 1.3× the limit. "Deploy" runs until every old instance is out of traffic with nothing in flight (the old processes' own shutdown runs on in the background); "until exited" adds the wait for the last of them to exit, which Baton does before it reports success.`,
+    `The orders service (Express, 3 instances) from v1 to v2 behind ${result.routers.map((router) => (router === 'haproxy' ? 'HAProxy 2.6' : "Baton's built-in router")).join(' and behind ')}, under ${result.ratePerSecond} req/s on 16 keep-alive connections (reads and writes), each scenario once, in one run. Failed requests are counted per request (resets, non-2xx, timeouts, and requests lost on a closing connection, which autocannon does not count). The limit is, per batch, the slowest instance's spawn-to-ready plus the slowest drain; Baton's target is 0 failed and at most 1.3× the limit. "Deploy" runs until every old instance is out of traffic with nothing in flight (the old processes' own shutdown runs on in the background); "until exited" adds the wait for the last of them to exit, which Baton does before it reports success. Every scenario deploys the same Baton-served service behind the same router, so the others still get the service's own graceful drain on SIGTERM and both routers' retry of a refused connection: their failures are what the orchestration alone costs, a floor for a service without Baton's lifecycle (see the Drain section for that).`,
     '',
     `Measured ${provenance.date} at ${provenance.commit} with \`${provenance.command}\` on ${provenance.machine}.`,
     '',
-    '| Scenario | failed | sent | deploy | until exited | limit | deploy / limit | what failed |',
-    '|---|---|---|---|---|---|---|---|',
+    '| Router | Scenario | failed | sent | deploy | until exited | limit | deploy / limit | what failed |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...result.rows.map(
       (row) =>
         `| ${[
+        row.router === 'haproxy' ? 'HAProxy' : 'built-in',
         row.scenario,
         String(row.failed),
         row.sent.toLocaleString('en-US'),

@@ -10,7 +10,7 @@
 //   BENCH_QUICK=1 (or --quick)  short run (~45 s throughput, 3 restarts per drain mode)
 //   BENCH_ONLY=a,b              throughput variants to run (ids from throughput-variants.ts; baselines always run)
 //   BENCH_ROUNDS=N              throughput rounds
-//   BENCH_SKIP=throughput|cpu|toggles|versioning|drain|deploy skip parts (comma-separated; cpu also skips the in-process costs).
+//   BENCH_SKIP=throughput|cpu|toggles|versioning|drain|deploy|migrations skip parts (comma-separated; cpu also skips the in-process costs).
 //                               Skipping throughput, cpu and drain runs only the parts with sections of their own
 //                               (toggles, versioning): RESULTS.md then keeps everything but the sections and rows
 //                               of the parts that ran; a run that skips toggles or versioning keeps theirs.
@@ -36,7 +36,8 @@ import { runVersioningBench, type VersioningBenchResult } from './versioning-com
 import { previousVersioning, spliceVersioning, versioningConsoleLines, versioningMarkdown, versioningTargetRows } from './versioning-report.js';
 import { runTrackingCost, type TrackingCostResult } from './tracking-cost.js';
 import { deployBenchMarkdown, deployTargetRows, runDeployBench, type DeployBenchResult } from './deploy-bench.js';
-import { spliceSection } from './results-sections.js';
+import { migrationsBenchMarkdown, migrationsConsoleLines, migrationsTargetRows, runMigrationsBench, type MigrationsBenchResult } from './migrations-bench.js';
+import { previousSection, spliceSection } from './results-sections.js';
 import { decidingRatio, isBaton, percent, THROUGHPUT_TARGET, throughputMarkdown, throughputTable } from './throughput-report.js';
 
 /** A row of the drain benchmark (the shape `runDrainBench` of ./drain.ts returns). */
@@ -162,10 +163,22 @@ if (!skip.has('deploy')) {
   try {
     deploys = await runDeployBench({ log: (line) => console.error(line) });
     for (const row of deploys.rows) {
-      console.log(`${row.scenario.padEnd(48)} failed ${String(row.failed).padStart(5)} of ${row.sent}  deploy ${row.deploySeconds.toFixed(2)} s (exited ${row.totalSeconds.toFixed(2)} s)${row.limitSeconds === undefined ? '' : `  limit ${row.limitSeconds.toFixed(2)} s (${(row.deploySeconds / row.limitSeconds).toFixed(2)}x)`}`);
+      console.log(`${row.router.padEnd(8)} ${row.scenario.padEnd(48)} failed ${String(row.failed).padStart(5)} of ${row.sent}  deploy ${row.deploySeconds.toFixed(2)} s (exited ${row.totalSeconds.toFixed(2)} s)${row.limitSeconds === undefined ? '' : `  limit ${row.limitSeconds.toFixed(2)} s (${(row.deploySeconds / row.limitSeconds).toFixed(2)}x)`}`);
     }
   } catch (error) {
     console.error(`deploy benchmark failed: ${messageOf(error)}`);
+    process.exitCode = 1;
+  }
+}
+
+// Migrations: Baton's checker beside squawk on the same generated files (statements per second after warm-up).
+let migrations: MigrationsBenchResult | undefined;
+if (!skip.has('migrations')) {
+  try {
+    migrations = await runMigrationsBench({ rounds: quick ? 10 : 30, log: (line) => console.error(line) });
+    for (const line of migrationsConsoleLines(migrations)) console.log(line);
+  } catch (error) {
+    console.error(`migrations benchmark failed: ${messageOf(error)}`);
     process.exitCode = 1;
   }
 }
@@ -201,6 +214,19 @@ if (deploys !== undefined) {
   const section = deployBenchMarkdown(deploys, { date: startedAt.toISOString(), command: commandLine(), commit: measuredCommit, machine: machine() });
   writeFileSync(resultsFile, spliceSection(current, '## Deploys', '| Deploys: ', section, deployTargetRows(deploys)));
   console.log(`Updated the Deploys section of ${resultsFile}`);
+}
+
+// The migrations' section likewise; a run without it keeps the one RESULTS.md had (a full rewrite above would drop it).
+{
+  const current = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
+  const kept = migrations === undefined ? previousSection(previousResults, '## Migrations', '| Migrations: ') : undefined;
+  if (migrations !== undefined) {
+    const section = migrationsBenchMarkdown(migrations, { date: startedAt.toISOString(), command: commandLine(), commit: measuredCommit, machine: machine() });
+    writeFileSync(resultsFile, spliceSection(current, '## Migrations', '| Migrations: ', section, migrationsTargetRows(migrations)));
+    console.log(`Updated the Migrations section of ${resultsFile}`);
+  } else if (kept !== undefined && !current.includes('\n## Migrations\n')) {
+    writeFileSync(resultsFile, spliceSection(current, '## Migrations', '| Migrations: ', kept.section, kept.rows));
+  }
 }
 
 /**
