@@ -46,7 +46,7 @@ export interface MigrationsBenchResult {
     findings: number;
   };
   squawk:
-    | { available: true; version: string; corpus: MigrationsTiming; trivial: MigrationsTiming; net: MigrationsTiming; findings: number }
+    | { available: true; version: string; corpus: MigrationsTiming; trivial: MigrationsTiming; net: MigrationsTiming; findings: number; robustness: number }
     | { available: false; reason: string };
 }
 
@@ -90,6 +90,7 @@ export async function runMigrationsBench(options: { rounds?: number; files?: num
 
     const samples = { warm: [] as number[], warmWithFiles: [] as number[], batonCorpus: [] as number[], batonTrivial: [] as number[], squawkCorpus: [] as number[], squawkTrivial: [] as number[] };
     let squawkFindings = 0;
+    let squawkRobustness = 0;
     const processRounds = Math.max(5, Math.round(rounds / 3));
     for (let round = 0; round < rounds; round += 1) {
       samples.warm.push(time(() => checker.check(sources)));
@@ -100,7 +101,11 @@ export async function runMigrationsBench(options: { rounds?: number; files?: num
         let output = '';
         samples.squawkCorpus.push(time(() => (output = run(squawk.path, squawkArgs(corpusFiles), dir).stdout)));
         samples.squawkTrivial.push(time(() => run(squawk.path, squawkArgs([join(trivialDir, '001_noop.sql')]), dir)));
-        if (round === 0) squawkFindings = (JSON.parse(output) as unknown[]).length;
+        if (round === 0) {
+          const violations = JSON.parse(output) as { rule_name?: string }[];
+          squawkFindings = violations.length;
+          squawkRobustness = violations.filter((v) => v.rule_name === 'prefer-robust-stmts').length;
+        }
       }
       if (batonCli && round < processRounds) {
         samples.batonCorpus.push(time(() => run(process.execPath, [BATON_CLI, 'migrations', 'check', corpusDir, '--json'], dir)));
@@ -134,6 +139,7 @@ export async function runMigrationsBench(options: { rounds?: number; files?: num
             trivial: startup(`squawk ${squawkVersion}, one process, a one-statement file (its start-up)`, samples.squawkTrivial),
             net: net(`squawk ${squawkVersion}, net of its start-up`, samples.squawkCorpus, samples.squawkTrivial),
             findings: squawkFindings,
+            robustness: squawkRobustness,
           }
         : { available: false, reason: squawk.reason },
     };
@@ -193,7 +199,7 @@ export function generateCorpus(files: number): MigrationSource[] {
       `CREATE INDEX items_${i}_name ON items_${i} (name);`,
     ];
     // Six changes a file, rotating through the list so every kind appears in many files.
-    for (let k = 0; k < 6; k += 1) lines.push((changes[(i * 7 + k * 5) % changes.length] as (i: number, t: string) => string)(i, table));
+    for (let k = 0; k < 6; k += 1) lines.push((changes[(i * 6 + k) % changes.length] as (i: number, t: string) => string)(i, table));
     sources.push({ file: `${String(i).padStart(4, '0')}_change_${table}.sql`, sql: `${lines.join('\n')}\n` });
   }
   return sources;
@@ -262,7 +268,7 @@ export function migrationsBenchMarkdown(result: MigrationsBenchResult, provenanc
   const lines = [
     '## Migrations',
     '',
-    `Checking PostgreSQL migrations: Baton's checker (\`@baton/migrations\`, the PostgreSQL 17 parser as WASM, its 30 rules) beside squawk (npm \`squawk-cli\`${squawk.available ? ` ${squawk.version}` : ''}, a native binary inside the npm package, its default rules) on the same ${result.files} generated files, ${result.statements.toLocaleString('en-US')} statements (${(result.bytes / 1024).toFixed(0)} KiB): timeouts, a new table and its index, then six changes to existing tables per file rotating through safe ones and every kind both tools flag (\`bench/src/migrations-bench.ts\`). Baton is timed after warm-up in process (parser loaded once, ${result.baton.loadMs.toFixed(0)} ms) and as its CLI in a fresh process; squawk runs only as a process, so it is also shown net of its start-up (each run less a run on a one-statement file right beside it). Rounds alternate between the tools. Milliseconds per check of the whole corpus: median (middle half).`,
+    `Checking PostgreSQL migrations: Baton's checker (\`@baton/migrations\`, the PostgreSQL 17 parser as WASM, all its rules) beside squawk (npm \`squawk-cli\`${squawk.available ? ` ${squawk.version}` : ''}, a native binary inside the npm package, its default rules) on the same ${result.files} generated files, ${result.statements.toLocaleString('en-US')} statements (${(result.bytes / 1024).toFixed(0)} KiB): timeouts, a new table and its index, then six changes to existing tables per file rotating through safe ones and every kind both tools flag (\`bench/src/migrations-bench.ts\`). Baton is timed after warm-up in process (parser loaded once, ${result.baton.loadMs.toFixed(0)} ms) and as its CLI in a fresh process; squawk runs only as a process, so it is also shown net of its start-up (each run less a run on a one-statement file right beside it). Rounds alternate between the tools. Milliseconds per check of the whole corpus: median (middle half).`,
     '',
     `Measured ${provenance.date} at ${provenance.commit} with \`${provenance.command}\` on ${provenance.machine}.`,
     '',
@@ -272,9 +278,14 @@ export function migrationsBenchMarkdown(result: MigrationsBenchResult, provenanc
     '',
   ];
   if (squawk.available) {
-    const inProcess = squawk.net.medianMs / result.baton.warm.medianMs;
+    const files = result.baton.warmWithFiles;
+    const cli = result.baton.process;
     lines.push(
-      `Side by side: squawk's work (net of its start-up) takes ${ratio(inProcess)} of Baton's warm in-process check, i.e. squawk checks ${ratio(1 / inProcess)} the statements per second${result.baton.process ? `; as processes, whole runs, Baton's CLI takes ${ratio(result.baton.process.corpus.medianMs / squawk.corpus.medianMs)} squawk's time, most of it Node's start-up and loading the parser (${ms(result.baton.process.trivial.medianMs)} ms on a one-statement folder, against squawk's ${ms(squawk.trivial.medianMs)} ms)` : ''}. Findings on the corpus: Baton ${result.baton.findings}, squawk ${squawk.findings} (different rule sets: squawk also warns on style — \`prefer-robust-stmts\`, \`prefer-bigint-over-int\` — and Baton on what only it checks, such as contract timing and a CONCURRENTLY inside a transaction).`,
+      `Side by side, after start-up, each reading the files: Baton ${perSecond(files.statementsPerSecond)} statements/s, squawk ${perSecond(squawk.net.statementsPerSecond)}: Baton at ${ratio(files.statementsPerSecond / squawk.net.statementsPerSecond)} squawk's rate (${ratio(result.baton.warm.statementsPerSecond / squawk.net.statementsPerSecond)} with the sources already in memory).${
+        cli
+          ? ` As whole processes Baton's CLI takes ${ratio(cli.corpus.medianMs / squawk.corpus.medianMs)} squawk's time: most of it is Node's start-up and loading the CLI's modules and the parser (${ms(cli.trivial.medianMs)} ms on a one-statement folder, against squawk's ${ms(squawk.trivial.medianMs)} ms), and a fresh process checks more slowly than a warm one (${ms(cli.net.medianMs)} ms net, against ${ms(files.medianMs)} ms warm: nothing is compiled by the JIT yet).`
+          : ''
+      } Findings on the corpus: Baton ${result.baton.findings}, squawk ${squawk.findings}, ${squawk.robustness} of them \`prefer-robust-stmts\` (a missing IF NOT EXISTS) — different rule sets: squawk also flags an index on a table created in the same file, Baton what only it checks, such as contract timing, a backfill in a schema migration and CONCURRENTLY inside a transaction.`,
       '',
     );
   } else {
