@@ -123,6 +123,16 @@ describe('the PostgreSQL order store, shared by instances', () => {
     await nowhere.close();
   });
 
+  it('stays closed when closed while it opens (a shutdown during startup)', async () => {
+    const url = await freshDatabase();
+    const store = postgresStore(url);
+    const opening = store.open();
+    await store.close();
+    await expect(opening).rejects.toThrow(/closed while it opened/);
+    expect(store.isOpen()).toBe(false);
+    await expect(store.list({ limit: 1, offset: 0 })).rejects.toThrow(/closed/);
+  });
+
   it('validates its options in one place', () => {
     expect(() => createPostgresOrderStore({ connectionString: 'mysql://x' })).toThrow(/connectionString must be a postgres:\/\/ URL/);
     expect(() => createPostgresOrderStore({ connectionString: 'postgres://x/y', poolSize: 0, channel: 'Orders Events' })).toThrow(/poolSize must be a whole number from 1 to 100; got 0; channel must be a lower-case SQL identifier/);

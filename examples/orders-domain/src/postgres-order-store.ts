@@ -121,7 +121,16 @@ export function createPostgresOrderStore(options: PostgresOrderStoreOptions): Or
     async open() {
       if (state !== 'new') throw new Error(`order store is ${state} already`);
       if (resolved.migrationsDir !== false) await applyMigrations({ connectionString: resolved.connectionString, dir: resolved.migrationsDir });
+      // A shutdown during startup closes the store while it opens: it must not come back to life (nor keep a connection, and the process, alive).
+      const closedMeanwhile = (): Error => new Error('order store was closed while it opened');
+      if (state !== 'new') throw closedMeanwhile();
       await listen();
+      if (state !== 'new') {
+        const client = listener;
+        listener = undefined;
+        await client?.end().catch(() => undefined);
+        throw closedMeanwhile();
+      }
       state = 'open';
     },
     async create(input) {
