@@ -30,7 +30,9 @@ if (!url) {
   process.stderr.write(`${JSON.stringify({ level: 'info', name: 'run-on-postgres', msg: 'PostgreSQL started for this run; it is removed when the service exits', databaseUrl: url })}\n`);
 }
 
-const service = spawn(process.execPath, [resolve(main)], { env: { ...process.env, DATABASE_URL: url }, stdio: 'inherit' });
+// A process group of its own: a Ctrl-C in the terminal reaches this runner only, which passes it
+// on once (a second signal would make the service cut its drain short).
+const service = spawn(process.execPath, [resolve(main)], { env: { ...process.env, DATABASE_URL: url }, stdio: 'inherit', detached: true });
 // The service drains on a signal and exits by itself; the database must outlive the drain.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => service.kill(signal));
 service.once('exit', (code, signal) => {
