@@ -105,9 +105,9 @@ export function createPostgresOrderStore(options: PostgresOrderStoreOptions): Or
     await client.query(`LISTEN ${pg.escapeIdentifier(resolved.channel)}`);
   };
 
-  const query = async (text: string, values: unknown[]): Promise<OrderRow[]> => {
+  const query = async <Row extends pg.QueryResultRow = OrderRow>(text: string, values: unknown[]): Promise<Row[]> => {
     if (state === 'closed') throw new Error('order store is closed');
-    return (await pool.query<OrderRow>(text, values)).rows;
+    return (await pool.query<Row>(text, values)).rows;
   };
   const find = async (id: string): Promise<Order> => {
     const sequence = parseOrderId(id);
@@ -139,9 +139,9 @@ export function createPostgresOrderStore(options: PostgresOrderStoreOptions): Or
       return toOrder(row);
     },
     async list({ limit, offset }) {
-      const rows = await query(PAGE, [limit, offset]);
-      // Past the last page there is no row to carry the count.
-      const total = rows.length > 0 ? Number((rows[0] as OrderRow & { total: string }).total) : Number(((await query(COUNT, [])) as unknown as { total: string }[])[0]?.total ?? 0);
+      const rows = await query<OrderRow & { total: string }>(PAGE, [limit, offset]);
+      // The count rides on every row of the page; past the last page there is no row to carry it.
+      const total = Number(rows[0]?.total ?? (await query<{ total: string }>(COUNT, []))[0]?.total ?? 0);
       const next = offset + rows.length;
       return { orders: rows.map(toOrder), total, limit, offset, nextOffset: next < total ? next : null };
     },
