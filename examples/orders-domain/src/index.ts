@@ -1,7 +1,7 @@
 export { formatOrderId, parseOrderId, type NewOrder, type Order, type OrderItem, type OrderStatus } from './order.js';
 export { OrdersError, invalidInput, invalidInputMessage, toErrorResponse, type ErrorBody, type Issue } from './errors.js';
 export { LIMITS, parseNewOrder, parsePagination, parseSlowMs, type Pagination } from './validate.js';
-export { publishTo, type OrderEvent, type OrderPage, type OrderStore } from './order-store.js';
+export type { OrderEvent, OrderPage, OrderStore } from './order-store.js';
 export { createMemoryOrderStore, type MemoryOrderStoreOptions } from './memory-order-store.js';
 export { createPostgresOrderStore, ORDERS_MIGRATIONS_DIR, type PostgresOrderStoreOptions } from './postgres-order-store.js';
 export { applyMigrations, type ApplyMigrationsOptions, type MigrationRun } from './migrate.js';
