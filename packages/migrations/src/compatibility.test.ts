@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runMigrationsCommand } from './command.js';
 import { checkCompatibility } from './compatibility.js';
-import { startThrowawayPostgres, type ThrowawayPostgres } from './internal/throwaway-postgres.js';
+import { startThrowawayPostgres, type ThrowawayPostgres } from './throwaway-postgres.js';
 import { readQueriesFile } from './queries.js';
 import { recordQueries } from './record-queries.js';
 

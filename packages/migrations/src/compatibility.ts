@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { MigrationSource } from './checker.js';
 import { walk } from './internal/ast.js';
 import { loadParser, parseFile } from './internal/parse.js';
-import { startThrowawayPostgres } from './internal/throwaway-postgres.js';
+import { startThrowawayPostgres } from './throwaway-postgres.js';
 import { parseSync } from 'libpg-query';
 import type { QuerySource } from './queries.js';
 

@@ -11,3 +11,4 @@ export { runMigrationsCommand, formatCompatibility, EXIT_CODES, type CommandIo }
 export { checkCompatibility, type CompatibilityOptions, type CompatibilityResult, type QueryFailure } from './compatibility.js';
 export { readQueriesFile, type QuerySource } from './queries.js';
 export { recordQueries, type QueryRecorder, type Queryable } from './record-queries.js';
+export { startThrowawayPostgres, type ThrowawayPostgres } from './throwaway-postgres.js';

@@ -7,10 +7,16 @@ import { dirname, join } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
 import pg from 'pg';
 
-/** A PostgreSQL server started for one check, removed (process and files) by `stop`. */
+/** A PostgreSQL server of one's own (a check, a test, an example), removed — process and files — by `stop`. */
 export interface ThrowawayPostgres {
-  /** A connection string to its `postgres` database. */
+  /** A connection string to its `postgres` database (trust authentication, loopback only). */
   url: string;
+  host: string;
+  port: number;
+  /** A connection string to another database of the same server. */
+  urlOf(database: string): string;
+  /** Creates an empty database (one per test, say) and resolves with its connection string. */
+  createDatabase(name: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -54,8 +60,22 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
     const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
     try {
       await untilAccepting(url, server, () => log);
+      const urlOf = (database: string): string => `postgres://postgres@127.0.0.1:${port}/${encodeURIComponent(database)}`;
       return {
         url,
+        host: '127.0.0.1',
+        port,
+        urlOf,
+        createDatabase: async (name) => {
+          const client = new pg.Client({ connectionString: url });
+          await client.connect();
+          try {
+            await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+          } finally {
+            await client.end();
+          }
+          return urlOf(name);
+        },
         stop: async () => {
           await stopProcess(server);
           rmSync(dir, { recursive: true, force: true });
