@@ -18,7 +18,8 @@ describe('the demo', () => {
       expect(v1?.outcome.phase).toBe('succeeded');
       expect(v2?.outcome.phase, v2?.outcome.reason).toBe('succeeded');
       expect(v3?.outcome.phase).toBe('rolled-back');
-      expect(v3?.outcome.reason).toMatch(/^analysis failed: v3: 30\.0% errors/);
+      // About 30%: the share depends on how many requests v3 has seen when the window closes.
+      expect(v3?.outcome.reason).toMatch(/^analysis failed: v3: (2\d|3\d)\.\d% errors/);
       expect(result.failedByDeploys, formatDemoSummary(result)).toBe(0);
       expect(result.failedByBadRelease).toBeGreaterThan(0);
       expect(result.served).toBeGreaterThan(1000);
