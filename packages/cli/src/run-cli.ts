@@ -41,7 +41,8 @@ Options:
       --json           machine output: one JSON event per line (deploy), one JSON document (status)
   -h, --help           this help
 
-Exit codes: 0 done, 1 the deploy failed and was rolled back, 2 bad usage or config, 3 could not run.`;
+Exit codes: 0 done, 1 the deploy failed and was rolled back, 2 bad usage or config, 3 could not run,
+130 interrupted (Ctrl-C: the deploy stops being watched; run the command again to resume).`;
 
 /**
  * The whole `baton` command, testable in-process: parses `argv`, runs the
@@ -98,6 +99,18 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   const json = parsed.values.json;
   const onEvent = json ? (event: unknown) => io.stdout.write(`${JSON.stringify(event)}\n`) : createProgressRenderer(io.stdout);
+  const resolved = config;
+  const deployOrRollback = async (what: 'deploy' | 'rollback'): Promise<number> => {
+    const outcome = await deploy.runDeployCommand(resolved, what, { onEvent, ...(io.signal ? { signal: io.signal } : {}) });
+    if (!json) {
+      const verb = outcome.phase === 'succeeded' ? `Deployed ${outcome.to}` : outcome.phase === 'rolled-back' ? `Rolled back ${outcome.to}: ${outcome.reason ?? ''}` : `Deploy of ${outcome.to} ${outcome.phase}: ${outcome.reason ?? ''}`;
+      io.stdout.write(`\n${verb}\n`);
+      if (outcome.report) io.stdout.write(`Report: ${outcome.report.html}\n`);
+    } else if (outcome.report) {
+      io.stdout.write(`${JSON.stringify({ type: 'report', json: outcome.report.json, html: outcome.report.html })}\n`);
+    }
+    return exitFor(outcome.phase);
+  };
   try {
     switch (command) {
       case 'status': {
@@ -110,23 +123,23 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         if (!json) io.stdout.write(`Stopped every instance and the router of ${config.service}.\n`);
         return EXIT.ok;
       }
+      case 'rollback': {
+        // A deploy in progress is rolled back through the process running it, or here when none runs.
+        const status = await deploy.readStatus(config);
+        const phase = status.deploy?.phase;
+        if (phase === undefined || phase === 'succeeded' || phase === 'rolled-back' || phase === 'failed') return await deployOrRollback('rollback');
+        const handled = await deploy.sendControl(config, 'abort', { onEvent });
+        io.stdout.write(json ? `${JSON.stringify({ type: 'control', command: 'abort', message: handled.message })}\n` : `${handled.message}\n`);
+        return handled.outcome === undefined ? EXIT.ok : exitFor(handled.outcome.phase);
+      }
       case 'promote':
       case 'abort': {
         const handled = await deploy.sendControl(config, command, { onEvent });
-        if (!json) io.stdout.write(`${handled.message}\n`);
+        io.stdout.write(json ? `${JSON.stringify({ type: 'control', command, message: handled.message })}\n` : `${handled.message}\n`);
         return handled.outcome === undefined ? EXIT.ok : exitFor(handled.outcome.phase);
       }
-      default: {
-        const outcome = await deploy.runDeployCommand(config, command === 'deploy' ? 'deploy' : 'rollback', { onEvent, ...(io.signal ? { signal: io.signal } : {}) });
-        if (!json) {
-          const verb = outcome.phase === 'succeeded' ? `Deployed ${outcome.to}` : outcome.phase === 'rolled-back' ? `Rolled back ${outcome.to}: ${outcome.reason ?? ''}` : `Deploy of ${outcome.to} ${outcome.phase}: ${outcome.reason ?? ''}`;
-          io.stdout.write(`\n${verb}\n`);
-          if (outcome.report) io.stdout.write(`Report: ${outcome.report.html}\n`);
-        } else if (outcome.report) {
-          io.stdout.write(`${JSON.stringify({ type: 'report', json: outcome.report.json, html: outcome.report.html })}\n`);
-        }
-        return exitFor(outcome.phase);
-      }
+      default:
+        return await deployOrRollback('deploy');
     }
   } catch (error) {
     io.stderr.write(`baton ${command}: ${message(error)}\n`);

@@ -69,4 +69,14 @@ describe('resolveDeployConfig', () => {
     expect(problemsOf(['not', 'an', 'object'])).toContain('the config must be an object');
     expect(problemsOf({ service: 'orders', release, strategy: { type: 'big-bang' } })).toContain('strategy.type: one of rolling, canary, blue-green; got "big-bang"');
   });
+
+  it('refuses misspelt keys, sections that are not objects, a step of two kinds, and a rolling deploy that could leave nothing serving', () => {
+    const message = problemsOf({ service: 'orders', release, instance: 2, timeouts: 5, analysis: { maxErrorRat: 0.1 }, strategy: { type: 'canary', steps: [{ setWeight: 20, pause: {} }] } });
+    expect(message).toContain('instance: not a setting; known: service, release, instances');
+    expect(message).toContain('timeouts: an object; got 5');
+    expect(message).toContain('analysis.maxErrorRat: not a setting');
+    expect(message).toContain('strategy.steps[0]: one kind per step (setWeight, pause or analysis); got setWeight and pause');
+    expect(problemsOf({ service: 'orders', release, instances: 2, strategy: { type: 'rolling', maxSurge: 0, maxUnavailable: 2 } })).toContain('strategy.maxUnavailable: fewer than instances (2)');
+  });
 });
+

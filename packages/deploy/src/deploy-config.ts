@@ -70,17 +70,25 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string }): R
   const service = typeof config.service === 'string' ? config.service.trim() : '';
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(service)) problems.push(`service: a name of letters, digits, ".", "_" or "-" (at most 63); got ${describe(config.service)}`);
 
+  if (isObject(input)) unknownKeys(input, ['service', 'release', 'instances', 'strategy', 'router', 'analysis', 'timeouts', 'paths', 'stateDir'], '', problems);
+  for (const section of ['router', 'analysis', 'timeouts', 'paths'] as const) {
+    if (config[section] !== undefined && !isObject(config[section])) problems.push(`${section}: an object; got ${describe(config[section])}`);
+  }
   const release = resolveRelease(config.release, problems);
   const instances = integer(config.instances, 'instances', 3, 1, 64, problems);
   const strategy = resolveStrategy(config.strategy, problems);
+  if (strategy?.type === 'rolling' && (strategy.maxUnavailable ?? 0) >= instances) {
+    problems.push(`strategy.maxUnavailable: fewer than instances (${instances}), or nothing would serve while the first batch starts; got ${strategy.maxUnavailable}`);
+  }
 
   const routerInput = isObject(config.router) ? config.router : {};
-  if (config.router !== undefined && !isObject(config.router)) problems.push(`router: an object like { kind: 'builtin' }; got ${describe(config.router)}`);
+  unknownKeys(routerInput, ['kind', 'port'], 'router.', problems);
   const kind = routerInput.kind ?? 'auto';
   if (!['auto', 'haproxy', 'builtin'].includes(kind)) problems.push(`router.kind: one of auto, haproxy, builtin; got ${describe(kind)}`);
   const port = routerInput.port === undefined ? undefined : integer(routerInput.port, 'router.port', 0, 0, 65535, problems);
 
   const analysisInput = isObject(config.analysis) ? config.analysis : {};
+  unknownKeys(analysisInput, [...Object.keys(DEFAULT_THRESHOLDS), 'inconclusiveRetries', 'onInconclusive'], 'analysis.', problems);
   const analysis = {
     maxErrorRateIncrease: fraction(analysisInput.maxErrorRateIncrease, 'analysis.maxErrorRateIncrease', DEFAULT_THRESHOLDS.maxErrorRateIncrease, problems),
     maxErrorRate: fraction(analysisInput.maxErrorRate, 'analysis.maxErrorRate', DEFAULT_THRESHOLDS.maxErrorRate, problems),
@@ -94,6 +102,7 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string }): R
   if (!['pause', 'fail', 'continue'].includes(analysis.onInconclusive)) problems.push(`analysis.onInconclusive: one of pause, fail, continue; got ${describe(analysis.onInconclusive)}`);
 
   const timeoutsInput = isObject(config.timeouts) ? config.timeouts : {};
+  unknownKeys(timeoutsInput, ['readyMs', 'drainMs', 'stopMs'], 'timeouts.', problems);
   const timeouts = {
     readyMs: integer(timeoutsInput.readyMs, 'timeouts.readyMs', 30_000, 100, 3_600_000, problems),
     drainMs: integer(timeoutsInput.drainMs, 'timeouts.drainMs', 30_000, 0, 3_600_000, problems),
@@ -101,6 +110,7 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string }): R
   };
 
   const pathsInput = isObject(config.paths) ? config.paths : {};
+  unknownKeys(pathsInput, Object.keys(DEFAULT_INSTANCE_PATHS), 'paths.', problems);
   const paths = { ...DEFAULT_INSTANCE_PATHS };
   for (const key of Object.keys(DEFAULT_INSTANCE_PATHS) as (keyof InstancePaths)[]) {
     const value = pathsInput[key];
@@ -157,12 +167,14 @@ function resolveStrategy(input: unknown, problems: string[]): Strategy | undefin
   const strategy = input as { type?: unknown } & Record<string, unknown>;
   switch (strategy.type) {
     case 'rolling': {
+      unknownKeys(strategy, ['type', 'maxSurge', 'maxUnavailable', 'analysisMs'], 'strategy.', problems);
       const maxSurge = integer(strategy.maxSurge, 'strategy.maxSurge', 1, 0, 64, problems);
       const maxUnavailable = integer(strategy.maxUnavailable, 'strategy.maxUnavailable', 0, 0, 64, problems);
       if (maxSurge === 0 && maxUnavailable === 0) problems.push('strategy: maxSurge and maxUnavailable cannot both be 0 (nothing could ever be replaced)');
       return { type: 'rolling', maxSurge, maxUnavailable, analysisMs: integer(strategy.analysisMs, 'strategy.analysisMs', 0, 0, 3_600_000, problems) };
     }
     case 'canary': {
+      unknownKeys(strategy, ['type', 'steps', 'analysisMs'], 'strategy.', problems);
       const steps = strategy.steps;
       if (!Array.isArray(steps) || steps.length === 0) {
         problems.push('strategy.steps: a non-empty array of { setWeight }, { pause: { durationMs? } } or { analysis: { durationMs } }');
@@ -171,6 +183,11 @@ function resolveStrategy(input: unknown, problems: string[]): Strategy | undefin
       const resolved: CanaryStep[] = [];
       steps.forEach((step: unknown, index) => {
         const where = `strategy.steps[${index}]`;
+        const kinds = isObject(step) ? Object.keys(step) : [];
+        if (kinds.length > 1) {
+          problems.push(`${where}: one kind per step (setWeight, pause or analysis); got ${kinds.join(' and ')}`);
+          return;
+        }
         if (isObject(step) && 'setWeight' in step) {
           const weight = step.setWeight;
           if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > 100) problems.push(`${where}.setWeight: a percentage from 0 to 100; got ${describe(weight)}`);
@@ -188,6 +205,7 @@ function resolveStrategy(input: unknown, problems: string[]): Strategy | undefin
       return { type: 'canary', steps: resolved, analysisMs: integer(strategy.analysisMs, 'strategy.analysisMs', 0, 0, 3_600_000, problems) };
     }
     case 'blue-green':
+      unknownKeys(strategy, ['type', 'analysisMs', 'rollbackWindowMs'], 'strategy.', problems);
       return {
         type: 'blue-green',
         analysisMs: integer(strategy.analysisMs, 'strategy.analysisMs', 0, 0, 3_600_000, problems),
@@ -224,6 +242,13 @@ function positive(value: unknown, field: string, fallback: number, problems: str
     return fallback;
   }
   return value;
+}
+
+/** A misspelt key would otherwise be dropped without a word: each one is a problem, with what is accepted. */
+function unknownKeys(input: Record<string, unknown>, known: readonly string[], prefix: string, problems: string[]): void {
+  for (const key of Object.keys(input)) {
+    if (!known.includes(key)) problems.push(`${prefix}${key}: not a setting; known: ${known.join(', ')}`);
+  }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -101,7 +101,7 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
     router = (await connectOrStartRouter(config)) as Router;
     const orchestrator = await Orchestrator.open({
       config,
-      platform: createLocalProcessPlatform({ stateDir: paths.instances }),
+      platform: createLocalProcessPlatform({ stateDir: paths.instances, listenTimeoutMs: config.timeouts.readyMs }),
       router,
       analysis: createMetricsAnalysis({ thresholds: config.analysis, metricsPath: config.paths.metrics }),
       journal,
@@ -118,7 +118,7 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
         // Going back after a finished deploy is a deploy of the previous release, by the same rules.
         const back = await Orchestrator.open({
           config: { ...config, release: previous },
-          platform: createLocalProcessPlatform({ stateDir: paths.instances }),
+          platform: createLocalProcessPlatform({ stateDir: paths.instances, listenTimeoutMs: config.timeouts.readyMs }),
           router,
           analysis: createMetricsAnalysis({ thresholds: config.analysis, metricsPath: config.paths.metrics }),
           journal,
@@ -227,11 +227,14 @@ export async function stopService(config: ResolvedDeployConfig, options: { onEve
   const lock = await journal.lock();
   try {
     const state = await journal.read();
-    const platform = createLocalProcessPlatform({ stateDir: paths.instances });
+    const platform = createLocalProcessPlatform({ stateDir: paths.instances, listenTimeoutMs: config.timeouts.readyMs });
+    // The journal's instances, and any the platform knows that the journal does not (an orchestrator
+    // that died between starting one and journaling it).
+    const journaled = new Set((state?.instances ?? []).map((instance) => instance.id));
+    const orphans = (await platform.instances()).filter((instance) => !journaled.has(instance.id));
     await Promise.all(
-      (state?.instances ?? []).map(async (instance) => {
+      [...(state?.instances ?? []), ...orphans].map(async (instance) => {
         if (platform.isRunning(instance)) await platform.stop(instance, { deadlineMs: config.timeouts.stopMs });
-        instance.status = 'stopped';
       }),
     );
     const kind = await recordedRouterKind(config.stateDir);
@@ -242,6 +245,13 @@ export async function stopService(config: ResolvedDeployConfig, options: { onEve
     if (state !== undefined) {
       state.instances = [];
       delete state.stable;
+      // A deploy still open ends here: there is nothing left to resume.
+      const open = state.deploy;
+      if (open !== undefined && !isFinished(open.phase)) {
+        open.phase = 'failed';
+        open.reason = `${open.reason ? `${open.reason}; then ` : ''}the service was stopped (baton down)`;
+        open.endedAtMs = Date.now();
+      }
       await journal.write(state);
     }
     options.onEvent?.({ atMs: Date.now(), type: 'down', message: `Stopped ${config.service}.` });

@@ -72,6 +72,8 @@ export class Orchestrator {
   readonly #unwatch = new Map<string, () => void>();
   /** Instances drained and told to stop, not exited yet. */
   readonly #pendingStops: Promise<void>[] = [];
+  /** Instance starts under way (a rollback waits for them, so none is left running behind it). */
+  readonly #starting = new Set<Promise<void>>();
 
   private constructor(options: OrchestratorOptions, state: ServiceState) {
     this.#config = options.config;
@@ -140,7 +142,15 @@ export class Orchestrator {
       strategy: this.#config.strategy.type,
       steps: steps.map(describeStep),
     });
-    return this.#monitored(() => this.#run());
+    return this.#monitored(async () => {
+      // Instances of neither release (left by a deploy that could not finish its rollback) leave first.
+      const leftovers = this.#state.instances.filter((instance) => instance.status === 'ready' && instance.release !== record.to && instance.release !== record.from);
+      for (const instance of leftovers) {
+        await this.#event('instance-leftover', `${instance.id} belongs to neither ${record.from ?? '(no stable release)'} nor ${record.to}; it leaves.`, { id: instance.id, release: instance.release });
+        await this.#retire(instance);
+      }
+      return this.#run();
+    });
   }
 
   /** Carries on with the open deploy after a restart: rolls back if it was rolling back, waits again if paused. */
@@ -148,8 +158,10 @@ export class Orchestrator {
     const record = this.#requireOpen('resume');
     await this.#event('deploy-resumed', `Resuming the deploy of ${record.to} at step ${record.stepIndex + 1} of ${record.steps.length} (${record.phase}).`, { deployId: record.id, phase: record.phase });
     return this.#monitored(async () => {
-      await this.#adopt();
+      const lost = await this.#adopt();
       if (record.phase === 'rolling-back') return this.#rollback(record.reason ?? 'rollback resumed after a restart');
+      const lostCandidate = lost.find((instance) => instance.release === record.to);
+      if (lostCandidate !== undefined) return this.#rollback(`instance ${lostCandidate.id} of ${record.to} exited while no orchestrator was watching`);
       return this.#run();
     });
   }
@@ -198,23 +210,63 @@ export class Orchestrator {
 
   async #run(): Promise<DeployOutcome> {
     const record = this.#state.deploy as DeployRecord;
-    this.#watchCandidates();
+    this.#watchInstances();
+    const stopPolling = this.#pollControl(record);
     try {
-      if (record.phase === 'paused') await this.#waitForPromotion(record);
+      if (record.phase === 'paused') {
+        // Resumed in a pause (manual, or an inconclusive analysis): the promotion completes that step.
+        await this.#waitForPromotion(record);
+        record.stepIndex += 1;
+        await this.#save();
+      }
       while (record.stepIndex < record.steps.length) {
         const step = record.steps[record.stepIndex] as Step;
         await this.#event('step', `Step ${record.stepIndex + 1}/${record.steps.length}: ${describeStep(step)}.`, { index: record.stepIndex, step });
         await this.#runStep(step, record);
+        // A candidate that died, or an abort, during a step that does not wait (traffic, a retire) is seen here.
+        this.#watch.signal.throwIfAborted();
         record.stepIndex += 1;
         await this.#save();
       }
+      // Success only with the candidate alive after every old process has exited.
+      await this.#settleStops();
+      await this.#markDead();
+      this.#watch.signal.throwIfAborted();
+      if (!this.#instancesOf(record.to).some((instance) => instance.status === 'ready')) throw new ReleaseFailure(`no instance of ${record.to} is running at the end of the deploy`);
     } catch (error) {
+      stopPolling();
       const reason = error instanceof ReleaseFailure || error instanceof BatonError ? error.message : `unexpected error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`;
       return this.#rollback(reason);
     } finally {
+      stopPolling();
       this.#stopWatching();
     }
     return this.#succeed(record);
+  }
+
+  /**
+   * Reads `baton abort` / `baton promote` every 250 ms for the whole deploy:
+   * an abort stops whatever step is running (readiness waits, pauses,
+   * analysis); a promote that arrives when nothing is paused is dropped, so it
+   * cannot approve a later pause in advance.
+   */
+  #pollControl(record: DeployRecord): () => void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy || record.phase === 'paused') return;
+      busy = true;
+      void readControl(this.#config.stateDir, record.id)
+        .then(async (command) => {
+          if (command === undefined || record.phase === 'paused') return;
+          await clearControl(this.#config.stateDir);
+          if (command === 'abort') this.#watch.abort(new ReleaseFailure('aborted on request'));
+          else await this.#event('promote-ignored', 'A promote arrived while nothing was paused; it was dropped.');
+        })
+        .catch(() => {})
+        .finally(() => (busy = false));
+    }, 250);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   async #runStep(step: Step, record: DeployRecord): Promise<void> {
@@ -224,18 +276,29 @@ export class Orchestrator {
         await this.#save();
         await this.#applyWeights();
         return;
-      case 'scale':
-        await this.#scale(step.release === 'candidate' ? record.candidate : (this.#state.stable as ReleaseSpec), step.instances);
+      case 'scale': {
+        if (step.release === 'candidate') {
+          await this.#scale(record.candidate, step.instances);
+          return;
+        }
+        const stable = this.#state.stable;
+        if (stable === undefined) return;
+        await this.#markDead();
+        // Never retire the stable release below what the candidate can carry.
+        const candidateReady = this.#instancesOf(record.to).filter((instance) => instance.status === 'ready').length;
+        if (candidateReady === 0) throw new ReleaseFailure(`no instance of ${record.to} is ready; the stable release ${stable.version} is not retired`);
+        await this.#scale(stable, step.instances);
         return;
+      }
       case 'pause':
         if (step.durationMs === undefined) {
           await this.#pause(record, 'waiting for promote (manual pause step)');
           return;
         }
-        await this.#watchFor(step.durationMs, record);
+        await this.#watchFor(step.durationMs);
         return;
       case 'hold':
-        await this.#watchFor(step.durationMs, record);
+        await this.#watchFor(step.durationMs);
         return;
       case 'analysis':
         await this.#analyse(step.durationMs, record);
@@ -245,13 +308,21 @@ export class Orchestrator {
 
   /** Starts or retires instances of `release` until exactly `count` are ready. */
   async #scale(release: ReleaseSpec, count: number): Promise<void> {
+    // A dead instance is not ready, whatever the journal last said.
+    await this.#markDead();
     // Instances a dead orchestrator left starting: ready now, or failed.
     for (const instance of this.#instancesOf(release.version).filter((candidate) => candidate.status === 'starting')) {
       await this.#becomeReady(instance);
     }
     const ready = this.#instancesOf(release.version).filter((instance) => instance.status === 'ready');
     if (ready.length < count) {
-      await Promise.all(Array.from({ length: count - ready.length }, () => this.#startInstance(release)));
+      const starts = Array.from({ length: count - ready.length }, () => {
+        const start = this.#startInstance(release);
+        this.#starting.add(start);
+        void start.catch(() => {}).finally(() => this.#starting.delete(start));
+        return start;
+      });
+      await Promise.all(starts);
     } else if (ready.length > count) {
       // Retire the newest first: the oldest have the warmest caches and connection pools.
       const leaving = ready.slice(count);
@@ -413,7 +484,7 @@ export class Orchestrator {
     for (;;) {
       const serving = this.#state.instances.filter((instance) => instance.status === 'ready');
       const window = await this.#analysis.begin(serving);
-      await this.#watchFor(durationMs, record);
+      await this.#watchFor(durationMs);
       const verdict = await this.#analysis.judge(window, serving, { baseline: stable ?? record.to, candidate: record.to });
       this.#verdicts.push(verdict);
       await this.#event('analysis', `Analysis: ${verdict.outcome}. ${verdict.reasons.join(' ')}`, { verdict });
@@ -434,14 +505,11 @@ export class Orchestrator {
   }
 
   /** Waits `durationMs` while watching for a crashed candidate and for `abort`. */
-  async #watchFor(durationMs: number, record: DeployRecord): Promise<void> {
+  async #watchFor(durationMs: number): Promise<void> {
     const until = this.#now() + durationMs;
     while (this.#now() < until) {
+      // An abort (the control poller) or a crashed candidate ends the wait through the signal.
       await sleep(Math.min(200, Math.max(until - this.#now(), 0)), this.#watch.signal);
-      if ((await readControl(this.#config.stateDir, record.id)) === 'abort') {
-        await clearControl(this.#config.stateDir);
-        throw new ReleaseFailure('aborted on request');
-      }
     }
   }
 
@@ -474,20 +542,25 @@ export class Orchestrator {
   async #rollback(reason: string): Promise<DeployOutcome> {
     const record = this.#state.deploy as DeployRecord;
     this.#stopWatching();
+    // Starts still under way are cut short (their processes killed) and waited for, so no instance
+    // of the candidate comes up behind the rollback.
+    this.#watch.abort(new ReleaseFailure('rolling back'));
+    await Promise.allSettled([...this.#starting]);
+    this.#watch = new AbortController();
+    // The first reason is the one people need; a later abort or rollback request does not replace it.
+    if (record.phase !== 'rolling-back' || record.reason === undefined) record.reason = reason;
     record.phase = 'rolling-back';
-    record.reason = reason;
     await this.#save();
-    await this.#event('rollback', `Rolling back ${record.to}: ${reason}`, { reason });
+    await this.#event('rollback', `Rolling back ${record.to}: ${record.reason}`, { reason: record.reason });
     const stable = record.from === undefined ? undefined : this.#state.stable;
     try {
-      if (stable !== undefined) {
-        // A rolling deploy may have retired stable instances already: bring them back first.
-        this.#watch = new AbortController();
-        await this.#scale(stable, this.#config.instances);
-      }
+      await this.#markDead();
+      // Traffic back first, to whatever stable instances are ready (the split sends everything to the
+      // candidate only while no stable instance is ready); then the stable release back to strength.
       record.traffic = 0;
       await this.#save();
       await this.#applyWeights();
+      if (stable !== undefined) await this.#scale(stable, this.#config.instances);
       await Promise.all(
         this.#instancesOf(record.to).map(async (instance) => {
           if (instance.status === 'ready' || instance.status === 'draining') return this.#retire(instance);
@@ -499,16 +572,25 @@ export class Orchestrator {
         }),
       );
       await this.#settleStops();
-      record.phase = 'rolled-back';
     } catch (error) {
-      record.phase = 'failed';
-      record.reason = `${reason}; and the rollback failed: ${error instanceof Error ? error.message : String(error)}`;
+      // Left `rolling-back`, not finished: the next `baton deploy` or `baton rollback` tries again.
+      const detail = error instanceof Error ? error.message : String(error);
+      await this.#settleStops();
+      await this.#save();
+      await this.#event('rollback-failed', `The rollback of ${record.to} did not finish: ${detail}. Traffic stays where it is; run baton rollback again once the cause is fixed.`, { reason: record.reason, error: detail });
+      const outcome = this.#outcome(record);
+      outcome.phase = 'failed';
+      outcome.reason = `${record.reason}; and the rollback did not finish: ${detail}`;
+      return outcome;
     }
+    record.phase = 'rolled-back';
     record.endedAtMs = this.#now();
     await this.#save();
-    await this.#event(record.phase === 'rolled-back' ? 'rolled-back' : 'failed', record.phase === 'rolled-back' ? `Rolled back: ${stable?.version ?? 'nothing'} serves all traffic; ${record.to} is stopped.` : `Deploy failed: ${record.reason}`, {
-      reason: record.reason,
-    });
+    await this.#event(
+      'rolled-back',
+      stable === undefined ? `Rolled back: nothing was serving before ${record.to}, and it is stopped.` : `Rolled back: ${stable.version} serves all traffic; ${record.to} is stopped.`,
+      { reason: record.reason },
+    );
     return this.#outcome(record);
   }
 
@@ -540,7 +622,7 @@ export class Orchestrator {
    * belong to no live instance (left by `baton down`, a crash, a hand edit)
    * are taken out of it, so no request is sent to a port nobody serves.
    */
-  async #adopt(): Promise<void> {
+  async #adopt(): Promise<TrackedInstance[]> {
     // Orphans: started by an orchestrator that died before it could journal them. Never in the router.
     const known = new Set(this.#state.instances.map((instance) => instance.id));
     for (const orphan of (await this.#platform.instances?.()) ?? []) {
@@ -556,36 +638,64 @@ export class Orchestrator {
       await this.#router.remove(backend.id).catch(() => {});
       await this.#event('backend-removed', `${backend.id} (${backend.release}) was in the router but is no instance of this service any more; removed.`, { id: backend.id });
     }
+    const lost = await this.#markDead();
     for (const instance of this.#state.instances) {
-      if ((instance.status === 'ready' || instance.status === 'starting' || instance.status === 'draining') && !this.#platform.isRunning(instance)) {
-        instance.status = 'failed';
-        await this.#router.set([{ id: instance.id, state: 'maint' }]).catch(() => {});
-        await this.#event('instance-lost', `${instance.id} is no longer running.`, { id: instance.id });
-      }
       // An instance left draining by the dead orchestrator finishes its retirement now.
       if (instance.status === 'draining') await this.#retire(instance);
     }
     await this.#save();
+    return lost;
   }
 
-  #watchCandidates(): void {
+  /**
+   * Instances the journal says run (ready, starting, draining) whose process
+   * is gone are marked failed and put out of traffic: the truth before any
+   * count of ready instances. Returns them.
+   */
+  async #markDead(): Promise<TrackedInstance[]> {
+    const lost = this.#state.instances.filter((instance) => (instance.status === 'ready' || instance.status === 'starting' || instance.status === 'draining') && !this.#platform.isRunning(instance));
+    for (const instance of lost) {
+      instance.status = 'failed';
+      await this.#router.set([{ id: instance.id, state: 'maint' }]).catch(() => {});
+      await this.#event('instance-lost', `${instance.id} (${instance.release}) is no longer running; out of traffic.`, { id: instance.id, release: instance.release });
+    }
+    if (lost.length > 0) {
+      await this.#save();
+      await this.#applyWeights();
+    }
+    return lost;
+  }
+
+  #watchInstances(): void {
     this.#watch = new AbortController();
-    const record = this.#state.deploy;
-    if (record === undefined) return;
-    for (const instance of this.#instancesOf(record.to)) {
+    for (const instance of this.#state.instances) {
       if (instance.status === 'ready' || instance.status === 'starting') this.#watchInstance(instance);
     }
   }
 
-  /** A candidate that exits while it should serve fails the release at once. */
+  /**
+   * A candidate that exits while it should serve fails the release at once.
+   * A stable instance that exits is taken out of traffic (it is not the
+   * candidate's fault); the counts before the next step see it gone.
+   */
   #watchInstance(instance: TrackedInstance): void {
     const record = this.#state.deploy;
-    if (record === undefined || instance.release !== record.to || this.#unwatch.has(instance.id)) return;
+    if (record === undefined || this.#unwatch.has(instance.id)) return;
+    const candidate = instance.release === record.to;
     const unsubscribe = this.#platform.onExit(instance, (exit) => {
       if (instance.status !== 'ready' && instance.status !== 'starting') return;
       instance.status = 'failed';
       const how = exit.signal === null ? `code ${exit.code}` : `signal ${exit.signal}`;
-      this.#watch.abort(new ReleaseFailure(`instance ${instance.id} exited with ${how}${instance.logFile ? ` (log: ${instance.logFile})` : ''}`));
+      const what = `instance ${instance.id} exited with ${how}${instance.logFile ? ` (log: ${instance.logFile})` : ''}`;
+      if (candidate) {
+        this.#watch.abort(new ReleaseFailure(what));
+        return;
+      }
+      void this.#router
+        .set([{ id: instance.id, state: 'maint' }])
+        .then(() => this.#applyWeights())
+        .then(() => this.#event('instance-lost', `${what}; out of traffic.`, { id: instance.id, release: instance.release }))
+        .catch(() => {});
     });
     this.#unwatch.set(instance.id, unsubscribe);
   }
