@@ -33,6 +33,8 @@ export interface DeployConfig {
   paths?: Partial<InstancePaths>;
   /** Where state, journal, logs and reports live; default `.baton/<service>` under the working directory. */
   stateDir?: string;
+  /** Bearer token of the instances' /metrics (a service run with `BATON_METRICS_TOKEN`); e.g. `process.env.METRICS_TOKEN` in a TypeScript config. */
+  metricsToken?: string;
 }
 
 /** A {@link DeployConfig} with every default filled in and every field checked. */
@@ -46,6 +48,7 @@ export interface ResolvedDeployConfig {
   timeouts: { readyMs: number; drainMs: number; stopMs: number };
   paths: InstancePaths;
   stateDir: string;
+  metricsToken?: string;
 }
 
 export const DEFAULT_THRESHOLDS: AnalysisThresholds = {
@@ -70,7 +73,7 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string }): R
   const service = typeof config.service === 'string' ? config.service.trim() : '';
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(service)) problems.push(`service: a name of letters, digits, ".", "_" or "-" (at most 63); got ${describe(config.service)}`);
 
-  if (isObject(input)) unknownKeys(input, ['service', 'release', 'instances', 'strategy', 'router', 'analysis', 'timeouts', 'paths', 'stateDir'], '', problems);
+  if (isObject(input)) unknownKeys(input, ['service', 'release', 'instances', 'strategy', 'router', 'analysis', 'timeouts', 'paths', 'stateDir', 'metricsToken'], '', problems);
   for (const section of ['router', 'analysis', 'timeouts', 'paths'] as const) {
     if (config[section] !== undefined && !isObject(config[section])) problems.push(`${section}: an object; got ${describe(config[section])}`);
   }
@@ -122,10 +125,13 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string }): R
   if (config.stateDir !== undefined && (typeof config.stateDir !== 'string' || config.stateDir.trim() === '')) problems.push(`stateDir: a directory path; got ${describe(config.stateDir)}`);
   const stateDir = typeof config.stateDir === 'string' && config.stateDir.trim() !== '' ? resolvePath(options.cwd, config.stateDir) : resolvePath(options.cwd, `.baton/${service || 'service'}`);
 
+  if (config.metricsToken !== undefined && (typeof config.metricsToken !== 'string' || config.metricsToken === '' || /\s/.test(config.metricsToken))) {
+    problems.push('metricsToken: a non-empty string without spaces');
+  }
   if (problems.length > 0) {
     throw new BatonError('BATON_ERR_DEPLOY_CONFIG', `The deploy config is invalid:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
   }
-  return {
+  const resolved: ResolvedDeployConfig = {
     service,
     release: release as ReleaseSpec,
     instances,
@@ -136,6 +142,8 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string }): R
     paths,
     stateDir,
   };
+  if (typeof config.metricsToken === 'string') resolved.metricsToken = config.metricsToken;
+  return resolved;
 }
 
 function resolveRelease(input: unknown, problems: string[]): ReleaseSpec | undefined {

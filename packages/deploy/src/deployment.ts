@@ -103,7 +103,7 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
       config,
       platform: createLocalProcessPlatform({ stateDir: paths.instances, listenTimeoutMs: config.timeouts.readyMs }),
       router,
-      analysis: createMetricsAnalysis({ thresholds: config.analysis, metricsPath: config.paths.metrics }),
+      analysis: createMetricsAnalysis({ thresholds: config.analysis, metricsPath: config.paths.metrics, ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }) }),
       journal,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
@@ -120,7 +120,7 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
           config: { ...config, release: previous },
           platform: createLocalProcessPlatform({ stateDir: paths.instances, listenTimeoutMs: config.timeouts.readyMs }),
           router,
-          analysis: createMetricsAnalysis({ thresholds: config.analysis, metricsPath: config.paths.metrics }),
+          analysis: createMetricsAnalysis({ thresholds: config.analysis, metricsPath: config.paths.metrics, ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }) }),
           journal,
           ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         });

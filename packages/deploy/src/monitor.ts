@@ -28,6 +28,8 @@ export interface MonitorOptions {
   /** The instances to scrape now (read at every tick: the set changes during a deploy). */
   instances: () => readonly InstanceRecord[];
   metricsPath: string;
+  /** Bearer token of the metrics endpoints, when they want one. */
+  token?: string;
   /** Default 1000 ms. */
   intervalMs?: number;
   onSample: (sample: TimelineSample) => void;
@@ -55,7 +57,7 @@ export function startMonitor(options: MonitorOptions): () => Promise<void> {
     const atMs = now();
     const backends = await options.router.backends();
     const instances = options.instances();
-    const scrapes = await Promise.all(instances.map((instance) => scrape(`${instance.url}${options.metricsPath}`, { timeoutMs: Math.max(intervalMs, 500) }).catch(() => undefined)));
+    const scrapes = await Promise.all(instances.map((instance) => scrape(`${instance.url}${options.metricsPath}`, { timeoutMs: Math.max(intervalMs, 500), ...(options.token === undefined ? {} : { token: options.token }) }).catch(() => undefined)));
     const currentScrapes = new Map<string, Snapshot>();
     scrapes.forEach((snapshot, index) => {
       const instance = instances[index];

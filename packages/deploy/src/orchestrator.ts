@@ -183,6 +183,7 @@ export class Orchestrator {
       router: this.#router,
       instances: () => this.#state.instances.filter((instance) => instance.status === 'ready' || instance.status === 'draining'),
       metricsPath: this.#config.paths.metrics,
+      ...(this.#config.metricsToken === undefined ? {} : { token: this.#config.metricsToken }),
       intervalMs: this.#sampleIntervalMs,
       now: this.#now,
       onSample: (sample) => {
@@ -387,7 +388,7 @@ export class Orchestrator {
     let drained = false;
     while (this.#now() - started < this.#config.timeouts.drainMs) {
       const atRouter = (await this.#router.backends()).find((backend) => backend.id === instance.id)?.inFlight ?? 0;
-      const inInstance = this.#platform.isRunning(instance) ? await instanceInFlight(instance, this.#config.paths.metrics) : 0;
+      const inInstance = this.#platform.isRunning(instance) ? await instanceInFlight(instance, this.#config.paths.metrics, this.#config.metricsToken) : 0;
       if (atRouter === 0 && (inInstance ?? 0) === 0) {
         drained = true;
         break;
@@ -475,7 +476,8 @@ export class Orchestrator {
     }
     const total = Object.values(byRelease).reduce((sum, weight) => sum + weight, 0);
     const shares = Object.fromEntries(Object.entries(byRelease).map(([release, weight]) => [release, total === 0 ? 0 : Math.round((1000 * weight) / total) / 10]));
-    await this.#event('weights', `Traffic: ${Object.entries(shares).map(([release, share]) => `${release} ${share}%`).join(', ')}.`, { shares, backends: settings });
+    const split = Object.entries(shares).map(([release, share]) => `${release} ${share}%`);
+    await this.#event('weights', split.length === 0 ? 'Traffic: no instance is ready to serve.' : `Traffic: ${split.join(', ')}.`, { shares, backends: settings });
   }
 
   async #analyse(durationMs: number, record: DeployRecord): Promise<void> {

@@ -19,9 +19,9 @@ export async function probe(url: string, timeoutMs = 1000): Promise<number | und
  * instance is gone, or exposes no such metric) — the caller then relies on the
  * router's count alone.
  */
-export async function instanceInFlight(instance: InstanceRecord, metricsPath: string): Promise<number | undefined> {
+export async function instanceInFlight(instance: InstanceRecord, metricsPath: string, token?: string): Promise<number | undefined> {
   try {
-    const snapshot = await scrape(`${instance.url}${metricsPath}`, { timeoutMs: 1000 });
+    const snapshot = await scrape(`${instance.url}${metricsPath}`, token === undefined ? { timeoutMs: 1000 } : { timeoutMs: 1000, token });
     const family = snapshot.families.find((candidate) => candidate.name === 'http_requests_in_flight');
     if (family === undefined) return undefined;
     return family.samples.reduce((sum, sample) => sum + sample.value, 0);
