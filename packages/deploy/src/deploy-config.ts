@@ -55,7 +55,7 @@ export const DEFAULT_THRESHOLDS: AnalysisThresholds = {
   maxErrorRateIncrease: 0.01,
   maxErrorRate: 0.05,
   maxLatencyRatio: 1.5,
-  minLatencyIncreaseMs: 25,
+  minLatencyIncreaseMs: 50,
   latencyQuantile: 0.99,
   minRequests: 50,
 };

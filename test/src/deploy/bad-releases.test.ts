@@ -16,7 +16,7 @@ afterEach(async () => {
 const canary: Strategy = { type: 'canary', steps: [{ setWeight: 20 }, { analysis: { durationMs: 3000 } }, { setWeight: 50 }, { pause: { durationMs: 4000 } }] };
 
 async function deployBad(env: Record<string, string>, overrides: Partial<DeployConfig> = {}) {
-  service = await createService({ router: { kind: 'builtin' }, strategy: canary, analysis: { minRequests: 20, maxLatencyRatio: 2, onInconclusive: 'fail' }, ...overrides });
+  service = await createService({ router: { kind: 'builtin' }, strategy: canary, analysis: { minRequests: 20, maxLatencyRatio: 2, minLatencyIncreaseMs: 60, onInconclusive: 'fail' }, ...overrides });
   expect((await service.deploy(release('v1'))).phase).toBe('succeeded');
   const load = steadyLoad(await service.routerUrl());
   await load.waitForResponses(100, 20_000);
@@ -75,7 +75,7 @@ describe('bad releases are rolled back under load', () => {
   it('crashes in the middle of a rolling deploy: the stable instances already retired are started again before traffic moves back', async () => {
     const { outcome, report } = await deployBad(
       { ORDERS_CRASH_AFTER_MS: '2500' },
-      { strategy: { type: 'rolling', maxSurge: 1, maxUnavailable: 0, analysisMs: 1500 }, analysis: { minRequests: 20, onInconclusive: 'continue' } },
+      { strategy: { type: 'rolling', maxSurge: 1, maxUnavailable: 0, analysisMs: 1500 }, analysis: { minRequests: 20, onInconclusive: 'continue', minLatencyIncreaseMs: 500 } },
     );
     expect(outcome.reason).toMatch(/v3-\d+ exited with code 70/);
     const events = service?.events ?? [];

@@ -152,7 +152,7 @@ describe('createMetricsAnalysis', () => {
     const verdict = await analysis.judge(window, [v1, v2], { baseline: 'v1', candidate: 'v2' });
     expect(verdict.outcome, verdict.reasons.join('\n')).toBe('fail');
     expect(verdict.releases.v2?.latency).toBeGreaterThan(0.25);
-    expect(verdict.reasons[0]).toMatch(/^v2: p99 latency \d+ ms against v1's [\d.]+ ms; the limit is 1\.5× and \+25 ms \([\d.]+ ms(, v1's latency counted as the 10 ms floor)?\)\.$/);
+    expect(verdict.reasons[0]).toMatch(/^v2: p99 latency \d+ ms against v1's [\d.]+ ms; the limit is 1\.5× and \+50 ms \([\d.]+ ms(, v1's latency counted as the 10 ms floor)?\)\.$/);
     expect(verdict.releases.v2?.errors).toBe(0);
   });
 
