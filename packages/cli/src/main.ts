@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `baton` binary: the process's streams, working directory and signals
-// handed to runCli(). Ctrl-C stops watching a deploy; its state is journaled,
-// and the router and instances keep serving, so running the command again resumes.
+// handed to runCli(). Ctrl-C stops a deploy at its next safe point without
+// rolling back (the router and instances keep serving; the same command
+// resumes it); a second Ctrl-C leaves at once — the journal has the state.
 import { runCli } from './run-cli.js';
 
 const stop = new AbortController();
@@ -10,10 +11,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (interrupted) process.exit(130);
     interrupted = true;
-    process.stderr.write(`\nbaton: ${signal}: stopping here. The router and instances keep serving; run the same command again to resume, or \`baton rollback\`.\n`);
+    process.stderr.write(`\nbaton: ${signal}: stopping at the next safe point (again to leave at once). The router and instances keep serving.\n`);
     stop.abort(new Error(`interrupted by ${signal}`));
-    // The deploy loop does not watch this signal everywhere yet: leave promptly, the journal has the state.
-    setTimeout(() => process.exit(130), 200).unref();
   });
 }
 

@@ -22,6 +22,8 @@ export const EXIT = {
   usage: 2,
   /** The command could not run (router unreachable, journal locked...). */
   error: 3,
+  /** Interrupted (Ctrl-C): the deploy stopped at a safe point and stays open; the same command resumes it. */
+  interrupted: 130,
 } as const;
 
 const HELP = `Usage: baton <command> [options]
@@ -42,7 +44,7 @@ Options:
   -h, --help           this help
 
 Exit codes: 0 done, 1 the deploy failed and was rolled back, 2 bad usage or config, 3 could not run,
-130 interrupted (Ctrl-C: the deploy stops being watched; run the command again to resume).`;
+130 interrupted (Ctrl-C: the deploy stops at a safe point and stays open; run the command again to resume).`;
 
 /**
  * The whole `baton` command, testable in-process: parses `argv`, runs the
@@ -103,7 +105,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const deployOrRollback = async (what: 'deploy' | 'rollback'): Promise<number> => {
     const outcome = await deploy.runDeployCommand(resolved, what, { onEvent, ...(io.signal ? { signal: io.signal } : {}) });
     if (!json) {
-      const verb = outcome.phase === 'succeeded' ? `Deployed ${outcome.to}` : outcome.phase === 'rolled-back' ? `Rolled back ${outcome.to}: ${outcome.reason ?? ''}` : `Deploy of ${outcome.to} ${outcome.phase}: ${outcome.reason ?? ''}`;
+      const verb =
+        outcome.phase === 'succeeded'
+          ? `Deployed ${outcome.to}`
+          : outcome.phase === 'rolled-back'
+            ? `Rolled back ${outcome.to}: ${outcome.reason ?? ''}`
+            : outcome.phase === 'interrupted'
+              ? `Interrupted: the deploy of ${outcome.to} is still open; run the same command to resume it, or baton rollback.`
+              : `Deploy of ${outcome.to} ${outcome.phase}: ${outcome.reason ?? ''}`;
       io.stdout.write(`\n${verb}\n`);
       if (outcome.report) io.stdout.write(`Report: ${outcome.report.html}\n`);
     } else if (outcome.report) {
@@ -148,6 +157,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 }
 
 function exitFor(phase: string): number {
+  if (phase === 'interrupted') return EXIT.interrupted;
   return phase === 'succeeded' || phase === 'paused' ? EXIT.ok : EXIT.deployFailed;
 }
 

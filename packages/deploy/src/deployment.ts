@@ -106,6 +106,7 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
       analysis: createMetricsAnalysis({ thresholds: config.analysis, metricsPath: config.paths.metrics, ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }) }),
       journal,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
     });
     let outcome: DeployOutcome;
     if (command === 'deploy') outcome = await orchestrator.deploy();
@@ -123,6 +124,8 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
           analysis: createMetricsAnalysis({ thresholds: config.analysis, metricsPath: config.paths.metrics, ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }) }),
           journal,
           ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
         });
         outcome = await back.deploy();
       }

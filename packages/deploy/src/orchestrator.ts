@@ -25,12 +25,20 @@ export interface OrchestratorOptions {
   pollMs?: number;
   /** How often traffic per release is sampled for the live view and the report (`sample` events); default 1000 ms, 0 for never. */
   sampleIntervalMs?: number;
+  /**
+   * Aborting it stops the deploy at the next safe point — between steps, or
+   * inside a wait (readiness, pause, analysis) — without rolling back: the
+   * journal keeps the deploy open, the router and instances keep serving, and
+   * `deploy()` again resumes it (Ctrl-C in the CLI).
+   */
+  signal?: AbortSignal;
 }
 
 /** How a deploy ended. */
 export interface DeployOutcome {
   deployId: string;
-  phase: 'succeeded' | 'rolled-back' | 'failed' | 'paused';
+  /** `interrupted`: stopped by the `signal` option, still open; deploying again resumes it. */
+  phase: 'succeeded' | 'rolled-back' | 'failed' | 'paused' | 'interrupted';
   /** Why it rolled back, failed or paused; undefined on success. */
   reason?: string;
   from?: string;
@@ -40,6 +48,8 @@ export interface DeployOutcome {
 
 /** Thrown inside a deploy to send it to rollback; its message is the reason people read. */
 class ReleaseFailure extends Error {}
+/** The reason of an interruption (the `signal` option): stop, keep the deploy open, no rollback. */
+class Interrupted extends Error {}
 
 /**
  * Takes a service from its stable release to a candidate by a strategy's
@@ -65,6 +75,8 @@ export class Orchestrator {
   readonly #now: () => number;
   readonly #pollMs: number;
   readonly #sampleIntervalMs: number;
+  readonly #interrupt: AbortSignal | undefined;
+  #combined: { watch: AbortController; signal: AbortSignal } | undefined;
   #state: ServiceState;
   #verdicts: Verdict[] = [];
   /** Aborted with a ReleaseFailure when a candidate instance exits on its own. */
@@ -85,6 +97,7 @@ export class Orchestrator {
     this.#now = options.now ?? Date.now;
     this.#pollMs = options.pollMs ?? 100;
     this.#sampleIntervalMs = options.sampleIntervalMs ?? 1000;
+    this.#interrupt = options.signal;
     this.#state = state;
   }
 
@@ -221,6 +234,7 @@ export class Orchestrator {
         await this.#save();
       }
       while (record.stepIndex < record.steps.length) {
+        this.#throwIfInterrupted();
         const step = record.steps[record.stepIndex] as Step;
         await this.#event('step', `Step ${record.stepIndex + 1}/${record.steps.length}: ${describeStep(step)}.`, { index: record.stepIndex, step });
         await this.#runStep(step, record);
@@ -236,6 +250,7 @@ export class Orchestrator {
       if (!this.#instancesOf(record.to).some((instance) => instance.status === 'ready')) throw new ReleaseFailure(`no instance of ${record.to} is running at the end of the deploy`);
     } catch (error) {
       stopPolling();
+      if (error instanceof Interrupted || (this.#interrupt?.aborted === true && !(error instanceof ReleaseFailure))) return this.#stopHere(record);
       const reason = error instanceof ReleaseFailure || error instanceof BatonError ? error.message : `unexpected error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`;
       return this.#rollback(reason);
     } finally {
@@ -243,6 +258,37 @@ export class Orchestrator {
       this.#stopWatching();
     }
     return this.#succeed(record);
+  }
+
+  /** The signal every wait listens to: a failed candidate or an abort (this deploy's watch), or an interruption. */
+  #waitSignal(): AbortSignal {
+    if (this.#interrupt === undefined) return this.#watch.signal;
+    // One combined signal per watch: waits poll every 100 ms and must not add a listener each time.
+    if (this.#combined?.watch !== this.#watch) {
+      const interrupted = new AbortController();
+      const onInterrupt = (): void => interrupted.abort(new Interrupted('interrupted'));
+      if (this.#interrupt.aborted) onInterrupt();
+      else this.#interrupt.addEventListener('abort', onInterrupt, { once: true });
+      this.#combined = { watch: this.#watch, signal: AbortSignal.any([this.#watch.signal, interrupted.signal]) };
+    }
+    return this.#combined.signal;
+  }
+
+  #throwIfInterrupted(): void {
+    if (this.#interrupt?.aborted) throw new Interrupted('interrupted');
+  }
+
+  /** Interrupted: starts under way finish or fail, the state is journaled as it is, and the deploy stays open. */
+  async #stopHere(record: DeployRecord): Promise<DeployOutcome> {
+    await Promise.allSettled([...this.#starting]);
+    await this.#settleStops();
+    await this.#save();
+    await this.#event('interrupted', `Stopped watching the deploy of ${record.to} at step ${record.stepIndex + 1} of ${record.steps.length}; it stays open: deploy ${record.to} again to resume, or roll it back.`, {
+      stepIndex: record.stepIndex,
+    });
+    const outcome = this.#outcome(record);
+    outcome.phase = 'interrupted';
+    return outcome;
   }
 
   /**
@@ -355,7 +401,7 @@ export class Orchestrator {
     const started = Math.min(instance.startedAtMs, this.#now());
     const url = `${instance.url}${this.#config.paths.readiness}`;
     for (;;) {
-      this.#watch.signal.throwIfAborted();
+      this.#waitSignal().throwIfAborted();
       if (!this.#platform.isRunning(instance)) {
         instance.status = 'failed';
         await this.#save();
@@ -368,7 +414,7 @@ export class Orchestrator {
         await this.#stopInstance(instance);
         throw this.#releaseFailure(instance, `instance ${instance.id} was not ready within ${this.#config.timeouts.readyMs} ms (${url} never answered 200)`);
       }
-      await sleep(this.#pollMs, this.#watch.signal);
+      await sleep(this.#pollMs, this.#waitSignal());
     }
     await this.#router.add({ id: instance.id, release: instance.release, host: instance.host, port: instance.port });
     instance.status = 'ready';
@@ -511,7 +557,7 @@ export class Orchestrator {
     const until = this.#now() + durationMs;
     while (this.#now() < until) {
       // An abort (the control poller) or a crashed candidate ends the wait through the signal.
-      await sleep(Math.min(200, Math.max(until - this.#now(), 0)), this.#watch.signal);
+      await sleep(Math.min(200, Math.max(until - this.#now(), 0)), this.#waitSignal());
     }
   }
 
@@ -536,7 +582,7 @@ export class Orchestrator {
         await this.#event('promoted', 'Promoted: going on with the next step.');
         return;
       }
-      await sleep(200, this.#watch.signal);
+      await sleep(200, this.#waitSignal());
     }
   }
 

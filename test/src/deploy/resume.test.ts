@@ -143,4 +143,32 @@ describe('an orchestrator killed mid-deploy', () => {
     expect(deploy.output()).toContain('"type":"succeeded"');
     expect(await service.servingReleases()).toEqual(['v2']);
   });
+
+  it('Ctrl-C stops `baton deploy` at a safe point without rolling back; the same command resumes it', async () => {
+    service = await createService({ router: { kind: 'builtin' } });
+    expect((await service.deploy(release('v1'))).phase).toBe('succeeded');
+    const load = steadyLoad(await service.routerUrl());
+    await load.waitForResponses(100, 20_000);
+    const config = await writeConfig(service.stateDir, 'v2', [{ setWeight: 34 }, { pause: { durationMs: 6000 } }]);
+    const first = runCli(['deploy', '--config', config, '--json'], service.stateDir);
+    const deadline = Date.now() + 30_000;
+    while (!first.output().includes('"kind":"pause"')) {
+      if (Date.now() > deadline) throw new Error(`the deploy never reached its pause:\n${first.output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    first.kill('SIGINT');
+    expect(await first.exited, first.output()).toBe(130);
+    expect(first.output()).toContain('"type":"interrupted"');
+    expect(first.output()).not.toContain('"type":"rollback"');
+    // Still open, both releases serving as the deploy left them.
+    expect(await service.servingReleases()).toEqual(['v1', 'v2']);
+
+    const second = runCli(['deploy', '--config', config, '--json'], service.stateDir);
+    await second.waitForEvent('deploy-resumed');
+    expect(await second.exited, second.output()).toBe(0);
+    const report = await load.stop();
+    expect(report.failed, failuresOf(report)).toBe(0);
+    expect(await service.servingReleases()).toEqual(['v2']);
+  });
 });
+
