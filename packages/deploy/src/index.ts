@@ -51,3 +51,4 @@ export {
 export { haproxyRouterConfig, type HaproxyConfigOptions, type HaproxyConfigSlot } from './routers/haproxy-config.js';
 export { findHaproxy, haproxyVersion, MIN_HAPROXY_VERSION } from './routers/haproxy-process.js';
 export * from './deployment.js';
+export { findFreePort } from './internal/free-port.js';

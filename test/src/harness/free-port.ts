@@ -1,19 +1,2 @@
-import { createServer } from 'node:net';
-
-/**
- * A port that was free on 127.0.0.1 a moment ago: bind port 0, read it back,
- * close. Racy by nature (the machine is shared), so whoever binds it next must
- * fail loudly on a clash and retry; HAProxy does with `noreuseport`.
- */
-export function findFreePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen({ port: 0, host, exclusive: true }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('could not read back an ephemeral port'))));
-    });
-  });
-}
+// The same probe HAProxy's router uses (bind port 0, read it back, close), from @baton/deploy.
+export { findFreePort } from '@baton/deploy';

@@ -278,6 +278,7 @@ describe('balancing and states', () => {
 
   it('refuses bad commands with BATON_ERR_ROUTER and a status: unknown id, weight 300, ready removal, address conflict', async () => {
     const { proxy } = await proxyServer();
+    // Addresses in a backend record that stays in maintenance: nothing ever connects to them.
     await proxy.add({ id: 'a', release: 'v1', host: '127.0.0.1', port: 1000 });
     expect(await proxy.add({ id: 'a', release: 'v1', host: '127.0.0.1', port: 1000 })).toBe(false);
     const refusals = [

@@ -18,9 +18,10 @@
 import { lookup } from 'node:dns/promises';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, unlink } from 'node:fs/promises';
-import { createServer, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
+import { findFreePort } from '../internal/free-port.js';
 import type { BackendState, BackendStatus, Router } from '../model.js';
 import { HAPROXY_BACKEND, HAPROXY_FRONTEND, haproxyRouterConfig, slotName, slotNumber, type HaproxyConfigSlot } from './haproxy-config.js';
 import { checkHaproxyConfig, fileSize, findHaproxy, haproxyVersion, launchHaproxy, logSince, runningMaster, signalReload, stopHaproxyProcess } from './haproxy-process.js';
@@ -227,24 +228,6 @@ function urlOf(host: string, port: number): string {
   // A wildcard bind is reached on the loopback.
   const reach = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   return `http://${isIP(reach) === 6 ? `[${reach}]` : reach}:${port}`;
-}
-
-/**
- * A port that was free a moment ago (bind port 0, read it back, close). Racy
- * by nature on a shared machine: HAProxy binds it with `noreuseport`, so a
- * port taken in between fails its start loudly, and another is tried.
- */
-function probeFreePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen({ port: 0, host, exclusive: true }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('could not read back an ephemeral port'))));
-    });
-  });
 }
 
 // ------------------------------------------------------------------ shared steps
@@ -720,7 +703,7 @@ export async function startHaproxyRouter(options: StartHaproxyRouterOptions): Pr
   const explicitPort = resolved.port;
   let lastClash = '';
   for (let attempt = 0; attempt < (explicitPort === undefined ? PORT_ATTEMPTS : 1); attempt += 1) {
-    const port = explicitPort ?? (attempt === 0 && previous?.host === resolved.host && previous.port > 0 ? previous.port : await probeFreePort(resolved.host));
+    const port = explicitPort ?? (attempt === 0 && previous?.host === resolved.host && previous.port > 0 ? previous.port : await findFreePort(resolved.host));
     const record: HaproxyRouterRecord = {
       format: 'baton-haproxy-router/1',
       binary,
