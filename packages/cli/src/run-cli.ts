@@ -11,6 +11,8 @@ export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
   /** Aborted on Ctrl-C / SIGTERM: a running deploy stops watching (its state is journaled; run it again to resume). */
   signal?: AbortSignal;
+  /** Where instances run instead of the local process platform (tests inject one whose `stop` fails). */
+  platform?: import('@baton/deploy').Platform;
 }
 
 /** Exit codes, stable for scripts and CI. */
@@ -22,6 +24,12 @@ export const EXIT = {
   usage: 2,
   /** The command could not run (router unreachable, journal locked...). */
   error: 3,
+  /**
+   * The deploy succeeded, but an instance of the old release could not be
+   * stopped (it is out of traffic and may still run): see the warning and
+   * the report; the next deploy or `baton down` tries again.
+   */
+  stopFailed: 4,
   /** Interrupted (Ctrl-C): the deploy stopped at a safe point and stays open; the same command resumes it. */
   interrupted: 130,
 } as const;
@@ -44,6 +52,7 @@ Options:
   -h, --help           this help
 
 Exit codes: 0 done, 1 the deploy failed and was rolled back, 2 bad usage or config, 3 could not run,
+4 deployed but an old instance could not be stopped (out of traffic, may still run; see the report),
 130 interrupted (Ctrl-C: the deploy stops at a safe point and stays open; run the command again to resume).`;
 
 /**
@@ -103,7 +112,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const onEvent = json ? (event: unknown) => io.stdout.write(`${JSON.stringify(event)}\n`) : createProgressRenderer(io.stdout);
   const resolved = config;
   const deployOrRollback = async (what: 'deploy' | 'rollback'): Promise<number> => {
-    const outcome = await deploy.runDeployCommand(resolved, what, { onEvent, ...(io.signal ? { signal: io.signal } : {}) });
+    const outcome = await deploy.runDeployCommand(resolved, what, { onEvent, ...(io.signal ? { signal: io.signal } : {}), ...(io.platform ? { platform: io.platform } : {}) });
     if (!json) {
       const verb =
         outcome.phase === 'succeeded'
@@ -118,7 +127,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     } else if (outcome.report) {
       io.stdout.write(`${JSON.stringify({ type: 'report', json: outcome.report.json, html: outcome.report.html })}\n`);
     }
-    return exitFor(outcome.phase);
+    warnStopFailures(outcome, io);
+    return exitFor(outcome);
   };
   try {
     switch (command) {
@@ -137,28 +147,40 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         const status = await deploy.readStatus(config);
         const phase = status.deploy?.phase;
         if (phase === undefined || phase === 'succeeded' || phase === 'rolled-back' || phase === 'failed') return await deployOrRollback('rollback');
-        const handled = await deploy.sendControl(config, 'abort', { onEvent });
+        const handled = await deploy.sendControl(config, 'abort', { onEvent, ...(io.platform ? { platform: io.platform } : {}) });
         io.stdout.write(json ? `${JSON.stringify({ type: 'control', command: 'abort', message: handled.message })}\n` : `${handled.message}\n`);
-        return handled.outcome === undefined ? EXIT.ok : exitFor(handled.outcome.phase);
+        if (handled.outcome !== undefined) warnStopFailures(handled.outcome, io);
+        return handled.outcome === undefined ? EXIT.ok : exitFor(handled.outcome);
       }
       case 'promote':
       case 'abort': {
-        const handled = await deploy.sendControl(config, command, { onEvent });
+        const handled = await deploy.sendControl(config, command, { onEvent, ...(io.platform ? { platform: io.platform } : {}) });
         io.stdout.write(json ? `${JSON.stringify({ type: 'control', command, message: handled.message })}\n` : `${handled.message}\n`);
-        return handled.outcome === undefined ? EXIT.ok : exitFor(handled.outcome.phase);
+        if (handled.outcome !== undefined) warnStopFailures(handled.outcome, io);
+        return handled.outcome === undefined ? EXIT.ok : exitFor(handled.outcome);
       }
       default:
         return await deployOrRollback('deploy');
     }
   } catch (error) {
-    io.stderr.write(`baton ${command}: ${message(error)}\n`);
+    // An error may quote a service's output or a URL: the config's secrets never reach the terminal.
+    const redactor = deploy.createRedactor(deploy.secretValuesOf(config.release, process.env)).with(config.metricsToken === undefined ? [] : [config.metricsToken]);
+    io.stderr.write(`baton ${command}: ${redactor.text(message(error))}\n`);
     return isBatonError(error, 'BATON_ERR_DEPLOY_CONFIG') ? EXIT.usage : EXIT.error;
   }
 }
 
-function exitFor(phase: string): number {
-  if (phase === 'interrupted') return EXIT.interrupted;
-  return phase === 'succeeded' || phase === 'paused' ? EXIT.ok : EXIT.deployFailed;
+function exitFor(outcome: { phase: string; stopFailures?: readonly unknown[] }): number {
+  if (outcome.phase === 'interrupted') return EXIT.interrupted;
+  if (outcome.phase !== 'succeeded' && outcome.phase !== 'paused') return EXIT.deployFailed;
+  return (outcome.stopFailures?.length ?? 0) > 0 ? EXIT.stopFailed : EXIT.ok;
+}
+
+/** Stops that failed go to stderr in both modes (`--json` has them as `instance-stop-failed` events too): scripts and people must see them. */
+function warnStopFailures(outcome: { stopFailures?: readonly { id: string; release: string; error: string }[] }, io: CliIo): void {
+  for (const failure of outcome.stopFailures ?? []) {
+    io.stderr.write(`baton: warning: ${failure.id} (${failure.release}) could not be stopped: ${failure.error}. It is out of traffic but may still run; the next deploy or baton down tries again.\n`);
+  }
 }
 
 async function runMigrations(argv: readonly string[], io: CliIo): Promise<number> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from './internal/private-dir.js';
 
 /** What a person can ask of a running deploy from another terminal. */
 export type ControlCommand = 'promote' | 'abort';
@@ -13,9 +14,9 @@ const FILE = 'control.json';
  * removes it once acted on. Written atomically, so it is read whole or not at all.
  */
 export async function requestControl(stateDir: string, command: ControlCommand, deployId: string): Promise<void> {
-  await mkdir(stateDir, { recursive: true });
+  await ensurePrivateDir(stateDir);
   const temp = join(stateDir, `.${FILE}.${randomUUID()}`);
-  await writeFile(temp, `${JSON.stringify({ command, deployId, atMs: Date.now() })}\n`);
+  await writeFile(temp, `${JSON.stringify({ command, deployId, atMs: Date.now() })}\n`, { mode: PRIVATE_FILE_MODE });
   await rename(temp, join(stateDir, FILE));
 }
 

@@ -159,12 +159,21 @@ function resolveRelease(input: unknown, problems: string[]): ReleaseSpec | undef
   if (release.args !== undefined && (!Array.isArray(release.args) || !release.args.every((arg) => typeof arg === 'string'))) problems.push(`release.args: an array of strings; got ${describe(release.args)}`);
   if (release.env !== undefined && (!isObject(release.env) || !Object.values(release.env).every((value) => typeof value === 'string'))) problems.push('release.env: an object of string values');
   if (release.cwd !== undefined && typeof release.cwd !== 'string') problems.push(`release.cwd: a directory path; got ${describe(release.cwd)}`);
+  const secretEnv = release.secretEnv;
+  // Names only in messages: a value here would be the very secret this option protects.
+  if (secretEnv !== undefined && (!Array.isArray(secretEnv) || !secretEnv.every((name) => typeof name === 'string' && ENV_NAME.test(name)))) {
+    problems.push('release.secretEnv: an array of environment variable names (letters, digits and "_", not starting with a digit), e.g. ["MY_VAR"]');
+  }
   const spec: ReleaseSpec = { version: String(release.version), command: String(release.command) };
   if (release.args !== undefined) spec.args = [...release.args];
   if (release.env !== undefined) spec.env = { ...release.env };
+  if (Array.isArray(secretEnv) && secretEnv.length > 0) spec.secretEnv = [...new Set(secretEnv)];
   if (release.cwd !== undefined) spec.cwd = release.cwd;
   return spec;
 }
+
+/** A POSIX environment variable name. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function resolveStrategy(input: unknown, problems: string[]): Strategy | undefined {
   if (input === undefined) return { type: 'rolling', maxSurge: 1, maxUnavailable: 0 };

@@ -1,11 +1,11 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
 import { createMetricsAnalysis } from './analysis/metrics-analysis.js';
 import { clearControl, requestControl, type ControlCommand } from './control.js';
 import type { ResolvedDeployConfig } from './deploy-config.js';
 import { createFileJournal } from './journal/file-journal.js';
-import type { BackendStatus, DeployEvent, Journal, Router } from './model.js';
+import type { BackendStatus, DeployEvent, Journal, Platform, Router } from './model.js';
 import { Orchestrator, type DeployOutcome } from './orchestrator.js';
 import { createLocalProcessPlatform } from './platforms/local-process-platform.js';
 import { buildReport, writeReport } from './report.js';
@@ -13,7 +13,10 @@ import { connectBuiltinRouter, startBuiltinRouter, stopBuiltinRouter } from './r
 import { connectHaproxyRouter, startHaproxyRouter, stopHaproxyRouter } from './routers/haproxy-router.js';
 import { findHaproxy, runningMaster } from './routers/haproxy-process.js';
 import { builtinRouterPaths, readProcessRecord } from './routers/internal/builtin-state.js';
+import { writeFileAtomic } from './internal/atomic-file.js';
+import { ensurePrivateDir } from './internal/private-dir.js';
 import { isProcessAlive } from './internal/process-identity.js';
+import { createRedactor, secretValuesOf, type Redactor } from './secrets.js';
 import { isFinished, type ServiceState } from './service-state.js';
 
 /** Which router a service's state directory runs. */
@@ -59,7 +62,7 @@ export async function connectOrStartRouter(config: ResolvedDeployConfig, options
     // never a second router beside it. Not running at all (first deploy, a rebooted machine): start it.
     if (!options.start || (await routerProcessRunning(wanted, paths.router))) throw error;
   }
-  await mkdir(config.stateDir, { recursive: true });
+  await ensurePrivateDir(config.stateDir);
   let router: Router;
   if (wanted === 'haproxy') {
     if (findHaproxy() === undefined) throw new BatonError('BATON_ERR_ROUTER', 'router.kind is haproxy, but `haproxy` is not installed: install it (apt-get install haproxy) or use router.kind builtin.');
@@ -68,7 +71,7 @@ export async function connectOrStartRouter(config: ResolvedDeployConfig, options
     await startBuiltinRouter({ stateDir: paths.router, ...(config.router.port === undefined ? {} : { port: config.router.port }) });
     router = await connect();
   }
-  await writeFile(paths.routerKind, `${wanted}\n`);
+  await writeFileAtomic(paths.routerKind, `${wanted}\n`);
   return router;
 }
 
@@ -78,6 +81,16 @@ async function routerProcessRunning(kind: RouterKind, dir: string): Promise<bool
   const record = await readProcessRecord(builtinRouterPaths(dir).stateFile);
   // A zombie (exited, its new parent not reaping it) is not running.
   return record !== undefined && isProcessAlive(record.pid, record.identity);
+}
+
+/** Options of {@link runDeployCommand}. */
+export interface DeployCommandOptions {
+  /** Every event, as it happens. */
+  onEvent?: (event: DeployEvent) => void;
+  /** Ctrl-C: the deploy stops at its next safe point and stays open. */
+  signal?: AbortSignal;
+  /** Where instances run; default the local process platform in `<stateDir>/instances`. */
+  platform?: Platform;
 }
 
 /** A deploy's outcome with the paths of its report. */
@@ -91,17 +104,19 @@ export interface DeployCommandOutcome extends DeployOutcome {
  * orchestrator, writes the report, and lets go. Instances and the router keep
  * running after it returns: they serve the traffic.
  */
-export async function runDeployCommand(config: ResolvedDeployConfig, command: 'deploy' | 'rollback', options: { onEvent?: (event: DeployEvent) => void; signal?: AbortSignal } = {}): Promise<DeployCommandOutcome> {
+export async function runDeployCommand(config: ResolvedDeployConfig, command: 'deploy' | 'rollback', options: DeployCommandOptions = {}): Promise<DeployCommandOutcome> {
   const paths = statePaths(config.stateDir);
-  await mkdir(config.stateDir, { recursive: true });
+  // 0700: the journal below holds the releases' environments, the instances' logs what they print.
+  await ensurePrivateDir(config.stateDir);
   const journal = createFileJournal<ServiceState>({ dir: paths.journal });
   const lock = await journal.lock();
   let router: Router | undefined;
+  const platform = options.platform ?? createLocalProcessPlatform({ stateDir: paths.instances, listenTimeoutMs: config.timeouts.readyMs });
   try {
     router = (await connectOrStartRouter(config)) as Router;
     const orchestrator = await Orchestrator.open({
       config,
-      platform: createLocalProcessPlatform({ stateDir: paths.instances, listenTimeoutMs: config.timeouts.readyMs }),
+      platform,
       router,
       analysis: createMetricsAnalysis({ thresholds: config.analysis, metricsPath: config.paths.metrics, ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }) }),
       journal,
@@ -119,13 +134,12 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
         // Going back after a finished deploy is a deploy of the previous release, by the same rules.
         const back = await Orchestrator.open({
           config: { ...config, release: previous },
-          platform: createLocalProcessPlatform({ stateDir: paths.instances, listenTimeoutMs: config.timeouts.readyMs }),
+          platform,
           router,
           analysis: createMetricsAnalysis({ thresholds: config.analysis, metricsPath: config.paths.metrics, ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }) }),
           journal,
           ...(options.onEvent ? { onEvent: options.onEvent } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
         });
         outcome = await back.deploy();
       }
@@ -142,7 +156,7 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
 }
 
 /** `baton promote` / `baton abort`: tells the running deploy, or, when none runs, resumes (promote) or rolls back (abort) here. */
-export async function sendControl(config: ResolvedDeployConfig, command: ControlCommand, options: { onEvent?: (event: DeployEvent) => void } = {}): Promise<{ message: string; outcome?: DeployCommandOutcome }> {
+export async function sendControl(config: ResolvedDeployConfig, command: ControlCommand, options: Omit<DeployCommandOptions, 'signal'> = {}): Promise<{ message: string; outcome?: DeployCommandOutcome }> {
   const paths = statePaths(config.stateDir);
   const journal = createFileJournal<ServiceState>({ dir: paths.journal });
   const state = await journal.read();
@@ -203,7 +217,8 @@ export async function readStatus(config: ResolvedDeployConfig): Promise<ServiceS
     const step = record.steps[record.stepIndex];
     status.deploy = { id: record.id, to: record.to, phase: record.phase, step: step === undefined ? 'done' : `${record.stepIndex + 1}/${record.steps.length} ${step.kind}` };
     if (record.from !== undefined) status.deploy.from = record.from;
-    if (record.reason !== undefined) status.deploy.reason = record.reason;
+    // Scrubbed when journaled; again here for a journal an older Baton wrote.
+    if (record.reason !== undefined) status.deploy.reason = redactorFor(config, state).text(record.reason);
   }
   return status;
 }
@@ -235,30 +250,63 @@ export async function stopService(config: ResolvedDeployConfig, options: { onEve
     // that died between starting one and journaling it).
     const journaled = new Set((state?.instances ?? []).map((instance) => instance.id));
     const orphans = (await platform.instances()).filter((instance) => !journaled.has(instance.id));
-    await Promise.all(
-      [...(state?.instances ?? []), ...orphans].map(async (instance) => {
+    const all = [...(state?.instances ?? []), ...orphans];
+    // Every stop runs to its end; the ones that fail are kept in the state and reported below, never dropped.
+    const results = await Promise.allSettled(
+      all.map(async (instance) => {
         if (platform.isRunning(instance)) await platform.stop(instance, { deadlineMs: config.timeouts.stopMs });
       }),
     );
+    const redactor = redactorFor(config, state);
+    const failed = all
+      .map((instance, index) => ({ instance, result: results[index] }))
+      .flatMap(({ instance, result }) => (result?.status === 'rejected' ? [{ instance, error: redactor.text(result.reason instanceof Error ? result.reason.message : String(result.reason)) }] : []));
     const kind = await recordedRouterKind(config.stateDir);
     if (kind === 'haproxy') await stopHaproxyRouter({ stateDir: paths.router });
     if (kind === 'builtin') await stopBuiltinRouter({ stateDir: paths.router });
     // The next deploy may pick another router.
     await rm(paths.routerKind, { force: true });
-    if (state !== undefined) {
-      state.instances = [];
-      delete state.stable;
-      // A deploy still open ends here: there is nothing left to resume.
-      const open = state.deploy;
-      if (open !== undefined && !isFinished(open.phase)) {
-        open.phase = 'failed';
-        open.reason = `${open.reason ? `${open.reason}; then ` : ''}the service was stopped (baton down)`;
-        open.endedAtMs = Date.now();
+    if (state !== undefined || failed.length > 0) {
+      const kept = failed.map(({ instance }) => ({ ...instance, status: 'draining' as const }));
+      const next: ServiceState = state ?? { service: config.service, instances: [], nextInstance: 1 };
+      await writeDown(journal, next, kept);
+    }
+    if (failed.length > 0) {
+      for (const { instance, error } of failed) {
+        const event: DeployEvent = { atMs: Date.now(), type: 'instance-stop-failed', message: `${instance.id} (${instance.release}) could not be stopped: ${error}.`, data: { id: instance.id, release: instance.release, error } };
+        await journal.append(event);
+        options.onEvent?.(event);
       }
-      await journal.write(state);
+      throw new BatonError(
+        'BATON_ERR_PLATFORM',
+        `${failed.length} instance${failed.length === 1 ? '' : 's'} of ${config.service} could not be stopped (they stay in the state; run baton down again): ${failed.map(({ instance, error }) => `${instance.id}: ${error}`).join('; ')}`,
+      );
     }
     options.onEvent?.({ atMs: Date.now(), type: 'down', message: `Stopped ${config.service}.` });
   } finally {
     await lock.release();
   }
+}
+
+/** The state after `baton down`: no stable release, no instance but `kept` (those that would not stop), no open deploy. */
+async function writeDown(journal: Journal<ServiceState>, state: ServiceState, kept: ServiceState['instances']): Promise<void> {
+  state.instances = kept;
+  delete state.stable;
+  // A deploy still open ends here: there is nothing left to resume.
+  const open = state.deploy;
+  if (open !== undefined && !isFinished(open.phase)) {
+    open.phase = 'failed';
+    open.reason = `${open.reason ? `${open.reason}; then ` : ''}the service was stopped (baton down)`;
+    open.endedAtMs = Date.now();
+  }
+  await journal.write(state);
+}
+
+/** Scrubs the secrets of every release the config and the state know, and of the orchestrator's environment. */
+function redactorFor(config: ResolvedDeployConfig, state: ServiceState | undefined): Redactor {
+  const releases = [config.release, state?.stable, state?.previous, state?.deploy?.candidate];
+  return createRedactor([
+    ...releases.flatMap((release) => (release === undefined ? [] : secretValuesOf(release, process.env))),
+    ...(config.metricsToken === undefined ? [] : [config.metricsToken]),
+  ]);
 }

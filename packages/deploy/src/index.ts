@@ -11,6 +11,7 @@ export * from './strategies/canary.js';
 export * from './strategies/blue-green.js';
 export * from './monitor.js';
 export * from './report.js';
+export * from './secrets.js';
 export { createLocalProcessPlatform, type LocalProcessPlatform, type LocalProcessPlatformOptions, type LocalInstanceRecord } from './platforms/local-process-platform.js';
 export { createFileJournal, JOURNAL_FILES, type FileJournalOptions } from './journal/file-journal.js';
 export { createMetricsAnalysis, type MetricsAnalysisOptions } from './analysis/metrics-analysis.js';

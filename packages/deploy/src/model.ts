@@ -16,6 +16,13 @@ export interface ReleaseSpec {
   args?: readonly string[];
   /** Added to the orchestrator's environment; `PORT`, `HOST`, `RELEASE` and `BATON_INSTANCE` are set by the platform. */
   env?: Readonly<Record<string, string>>;
+  /**
+   * Names of environment variables (of `env`, or inherited from the
+   * orchestrator's environment) whose values are secrets although their
+   * names do not say so (see `isSecretEnvName`): Baton scrubs them from
+   * events, reports, status and the errors it writes, like `DB_PASSWORD`.
+   */
+  secretEnv?: readonly string[];
   cwd?: string;
 }
 

@@ -8,6 +8,7 @@ import { describeSample, startMonitor } from './monitor.js';
 import { isFinished, type DeployRecord, type ServiceState, type TrackedInstance } from './service-state.js';
 import { planDeploy } from './strategies/plan.js';
 import { describeStep, type Step } from './strategies/step.js';
+import { createRedactor, secretValuesOf, type Redactor } from './secrets.js';
 import { backendSettings, type BackendSetting, type ServingInstance } from './weights.js';
 
 /** What a deploy needs: the config and the four collaborators. */
@@ -44,6 +45,20 @@ export interface DeployOutcome {
   from?: string;
   to: string;
   verdicts: Verdict[];
+  /**
+   * Instances the platform failed to stop during this run (the process
+   * survived SIGKILL, the platform errored): they are out of traffic but may
+   * still run. Each is journaled (`instance-stop-failed`), kept in the state
+   * as `draining`, and stopped again by the next deploy or `baton down`.
+   */
+  stopFailures?: StopFailure[];
+}
+
+/** An instance the platform could not stop, and why. */
+export interface StopFailure {
+  id: string;
+  release: string;
+  error: string;
 }
 
 /** Thrown inside a deploy to send it to rollback; its message is the reason people read. */
@@ -86,6 +101,9 @@ export class Orchestrator {
   readonly #pendingStops: Promise<void>[] = [];
   /** Instance starts under way (a rollback waits for them, so none is left running behind it). */
   readonly #starting = new Set<Promise<void>>();
+  /** Scrubs the releases' secrets from every event and reason (journal, report, CLI output, status). */
+  readonly #redactor: Redactor;
+  readonly #stopFailures: StopFailure[] = [];
 
   private constructor(options: OrchestratorOptions, state: ServiceState) {
     this.#config = options.config;
@@ -99,6 +117,12 @@ export class Orchestrator {
     this.#sampleIntervalMs = options.sampleIntervalMs ?? 1000;
     this.#interrupt = options.signal;
     this.#state = state;
+    // Every release this orchestrator may start or quote, and the environment its instances inherit.
+    const releases = [options.config.release, state.stable, state.previous, state.deploy?.candidate];
+    this.#redactor = createRedactor([
+      ...releases.flatMap((release) => (release === undefined ? [] : secretValuesOf(release, process.env))),
+      ...(options.config.metricsToken === undefined ? [] : [options.config.metricsToken]),
+    ]);
   }
 
   /** Loads the service's state from the journal (a fresh one for a new service). */
@@ -427,8 +451,10 @@ export class Orchestrator {
   async #retire(instance: TrackedInstance): Promise<void> {
     instance.status = 'draining';
     await this.#save();
+    // Not in the router any more: an instance whose stop failed after it left (retired again now).
+    const routed = (await this.#router.backends()).some((backend) => backend.id === instance.id);
     // One batch: the others take over its share as it stops getting new requests.
-    await this.#applyWeights([{ id: instance.id, state: 'drain', weight: 0 }]);
+    await this.#applyWeights(routed ? [{ id: instance.id, state: 'drain', weight: 0 }] : []);
     await this.#event('instance-draining', `${instance.id} is out of traffic; waiting for its in-flight requests.`, { id: instance.id, release: instance.release });
     const started = this.#now();
     let drained = false;
@@ -448,16 +474,19 @@ export class Orchestrator {
       drainMs,
       drained,
     });
-    const stopped = (exit: InstanceExit): Promise<void> =>
-      this.#event(
+    const stopped = async (exit: InstanceExit | undefined): Promise<void> => {
+      // A failed stop was journaled as such: no `instance-stopped` for it.
+      if (exit === undefined) return;
+      await this.#event(
         'instance-stopped',
         drained ? `${instance.id} drained in ${drainMs} ms and stopped.` : `${instance.id} still had work in flight at the ${this.#config.timeouts.drainMs} ms drain deadline; stopped anyway.`,
         { id: instance.id, release: instance.release, drainMs, drained, exitCode: exit.code, exitSignal: exit.signal },
       );
+    };
     if (!drained) {
       // Work still in flight: the router must keep the backend until the process is gone.
       const exit = await this.#stopInstance(instance);
-      await this.#router.set([{ id: instance.id, state: 'maint' }]);
+      if (routed) await this.#router.set([{ id: instance.id, state: 'maint' }]);
       await this.#removeBackend(instance.id);
       await stopped(exit);
       return;
@@ -465,7 +494,7 @@ export class Orchestrator {
     // Drained: nothing can reach it any more, so the next batch need not wait for it to exit
     // (its own shutdown — propagation delay, hooks — runs in the background; the deploy ends only
     // once every such exit is in).
-    await this.#router.set([{ id: instance.id, state: 'maint' }]);
+    if (routed) await this.#router.set([{ id: instance.id, state: 'maint' }]);
     await this.#removeBackend(instance.id);
     this.#pendingStops.push(this.#stopInstance(instance).then(stopped));
   }
@@ -493,16 +522,50 @@ export class Orchestrator {
 
   /** Waits for every instance stopped in the background. */
   async #settleStops(): Promise<void> {
-    while (this.#pendingStops.length > 0) await Promise.allSettled(this.#pendingStops.splice(0));
+    // Every stop settles before anything is decided; a failed stop is journaled by #stopInstance, so what
+    // can still reject here is the journal itself, and that must not pass unseen.
+    let failure: unknown;
+    while (this.#pendingStops.length > 0) {
+      for (const result of await Promise.allSettled(this.#pendingStops.splice(0))) {
+        if (result.status === 'rejected') failure ??= result.reason;
+      }
+    }
+    if (failure !== undefined) throw failure;
   }
 
-  async #stopInstance(instance: TrackedInstance): Promise<InstanceExit> {
+  /**
+   * Stops an instance that is out of traffic. A stop that fails is never
+   * swallowed: it is journaled (`instance-stop-failed`), the instance stays in
+   * the state as `draining` (out of traffic, to be stopped again by the next
+   * deploy or `baton down`), and the outcome lists it. Resolves undefined then.
+   */
+  async #stopInstance(instance: TrackedInstance): Promise<InstanceExit | undefined> {
     this.#unwatch.get(instance.id)?.();
     this.#unwatch.delete(instance.id);
+    const before = instance.status;
     if (instance.status !== 'failed') instance.status = 'stopped';
-    const exit = await this.#platform.stop(instance, { deadlineMs: this.#config.timeouts.stopMs });
+    let exit: InstanceExit;
+    try {
+      exit = await this.#platform.stop(instance, { deadlineMs: this.#config.timeouts.stopMs });
+    } catch (error) {
+      // Was in the router: `draining` (out of traffic), retired again by the next deploy. Never routed: `failed`.
+      instance.status = before === 'ready' || before === 'draining' ? 'draining' : 'failed';
+      await this.#save();
+      await this.#stopFailed(instance, error);
+      return undefined;
+    }
     await this.#save();
     return exit;
+  }
+
+  async #stopFailed(instance: { id: string; release: string }, error: unknown): Promise<void> {
+    const detail = this.#redactor.text(error instanceof Error ? error.message : String(error));
+    this.#stopFailures.push({ id: instance.id, release: instance.release, error: detail });
+    await this.#event('instance-stop-failed', `${instance.id} (${instance.release}) could not be stopped: ${detail}. It is out of traffic but may still run; the next deploy or baton down tries again.`, {
+      id: instance.id,
+      release: instance.release,
+      error: detail,
+    });
   }
 
   /** Sets every serving instance's weight for the current split. */
@@ -561,7 +624,8 @@ export class Orchestrator {
     }
   }
 
-  async #pause(record: DeployRecord, reason: string): Promise<void> {
+  async #pause(record: DeployRecord, unredacted: string): Promise<void> {
+    const reason = this.#redactor.text(unredacted);
     record.phase = 'paused';
     record.reason = reason;
     await this.#save();
@@ -587,8 +651,10 @@ export class Orchestrator {
   }
 
   /** Sends all traffic back to the stable release, then stops every candidate instance. */
-  async #rollback(reason: string): Promise<DeployOutcome> {
+  async #rollback(unredacted: string): Promise<DeployOutcome> {
     const record = this.#state.deploy as DeployRecord;
+    // The reason is journaled, reported and shown by `baton status`: a start error quotes the service's last lines.
+    const reason = this.#redactor.text(unredacted);
     this.#stopWatching();
     // Starts still under way are cut short (their processes killed) and waited for, so no instance
     // of the candidate comes up behind the rollback.
@@ -622,8 +688,12 @@ export class Orchestrator {
       await this.#settleStops();
     } catch (error) {
       // Left `rolling-back`, not finished: the next `baton deploy` or `baton rollback` tries again.
-      const detail = error instanceof Error ? error.message : String(error);
-      await this.#settleStops();
+      let detail = this.#redactor.text(error instanceof Error ? error.message : String(error));
+      try {
+        await this.#settleStops();
+      } catch (more) {
+        detail += `; then ${this.#redactor.text(more instanceof Error ? more.message : String(more))}`;
+      }
       await this.#save();
       await this.#event('rollback-failed', `The rollback of ${record.to} did not finish: ${detail}. Traffic stays where it is; run baton rollback again once the cause is fixed.`, { reason: record.reason, error: detail });
       const outcome = this.#outcome(record);
@@ -649,8 +719,9 @@ export class Orchestrator {
     this.#state.stable = record.candidate;
     record.phase = 'succeeded';
     record.endedAtMs = this.#now();
-    // Instances of releases that no longer serve are history, not state.
-    this.#state.instances = this.#state.instances.filter((instance) => instance.status === 'ready' || instance.status === 'starting');
+    // Instances of releases that no longer serve are history, not state; one whose stop failed
+    // (still `draining`) stays, so the next deploy or `baton down` stops it.
+    this.#state.instances = this.#state.instances.filter((instance) => instance.status === 'ready' || instance.status === 'starting' || instance.status === 'draining');
     await this.#save();
     await this.#event('succeeded', `Deployed ${record.to}: it serves all traffic in ${Math.round((record.endedAtMs - record.startedAtMs) / 100) / 10} s.`, { durationMs: record.endedAtMs - record.startedAtMs });
     return this.#outcome(record);
@@ -661,6 +732,7 @@ export class Orchestrator {
     const outcome: DeployOutcome = { deployId: record.id, phase, to: record.to, verdicts: [...this.#verdicts] };
     if (record.from !== undefined) outcome.from = record.from;
     if (record.reason !== undefined && phase !== 'succeeded') outcome.reason = record.reason;
+    if (this.#stopFailures.length > 0) outcome.stopFailures = [...this.#stopFailures];
     return outcome;
   }
 
@@ -675,7 +747,13 @@ export class Orchestrator {
     const known = new Set(this.#state.instances.map((instance) => instance.id));
     for (const orphan of (await this.#platform.instances?.()) ?? []) {
       if (known.has(orphan.id) || !this.#platform.isRunning(orphan)) continue;
-      await this.#platform.stop(orphan, { deadlineMs: this.#config.timeouts.stopMs });
+      try {
+        await this.#platform.stop(orphan, { deadlineMs: this.#config.timeouts.stopMs });
+      } catch (error) {
+        // Never in the router: it takes no traffic, and the platform still lists it for the next try.
+        await this.#stopFailed(orphan, error);
+        continue;
+      }
       await this.#event('instance-orphan-stopped', `${orphan.id} was running but never journaled (its orchestrator died while starting it); stopped.`, { id: orphan.id });
     }
     const live = new Set(this.#state.instances.filter((instance) => instance.status === 'ready' || instance.status === 'starting' || instance.status === 'draining').map((instance) => instance.id));
@@ -742,7 +820,16 @@ export class Orchestrator {
       void this.#router
         .set([{ id: instance.id, state: 'maint' }])
         .then(() => this.#applyWeights())
-        .then(() => this.#event('instance-lost', `${what}; out of traffic.`, { id: instance.id, release: instance.release }))
+        .then(
+          () => this.#event('instance-lost', `${what}; out of traffic.`, { id: instance.id, release: instance.release }),
+          // The router refused: said, not swallowed; the next step's reconciliation takes it out.
+          (error: unknown) =>
+            this.#event('instance-lost', `${what}; taking it out of traffic failed (${error instanceof Error ? error.message : String(error)}), retried at the next step.`, {
+              id: instance.id,
+              release: instance.release,
+            }),
+        )
+        // Only the journal itself failing is left; it fails the next step's save too.
         .catch(() => {});
     });
     this.#unwatch.set(instance.id, unsubscribe);
@@ -770,8 +857,9 @@ export class Orchestrator {
   }
 
   async #event(type: string, message: string, data?: Record<string, unknown>): Promise<void> {
-    const event: DeployEvent = { atMs: this.#now(), type, message };
-    if (data !== undefined) event.data = data;
+    // The one way into the journal, the report and the CLI's output: secrets stop here.
+    const event: DeployEvent = { atMs: this.#now(), type, message: this.#redactor.text(message) };
+    if (data !== undefined) event.data = this.#redactor.value(data);
     await this.#journal.append(event);
     this.#onEvent(event);
   }

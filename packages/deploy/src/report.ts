@@ -1,5 +1,7 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from './internal/private-dir.js';
 import type { DeployEvent, Verdict } from './model.js';
 import type { ReleaseSample, TimelineSample } from './monitor.js';
 import type { DeployRecord } from './service-state.js';
@@ -28,6 +30,8 @@ export interface DeployReport {
   decisions: DeployEvent[];
   samples: TimelineSample[];
   verdicts: Verdict[];
+  /** Instances the platform could not stop (`instance-stop-failed` events): out of traffic, maybe still running. */
+  stopFailures: { id: string; release: string; error: string; atMs: number }[];
 }
 
 /** Builds the report of deploy `record` from the journal's events (those of other deploys are left out). */
@@ -39,6 +43,9 @@ export function buildReport(service: string, record: DeployRecord, events: reado
   const decisions = own.filter((event) => event.type !== 'sample');
   const samples = own.filter((event) => event.type === 'sample').map((event) => ({ atMs: event.atMs, releases: (event.data?.['releases'] ?? {}) as Record<string, ReleaseSample> }));
   const verdicts = decisions.filter((event) => event.type === 'analysis').map((event) => event.data?.['verdict'] as Verdict);
+  const stopFailures = decisions
+    .filter((event) => event.type === 'instance-stop-failed')
+    .map((event) => ({ id: String(event.data?.['id'] ?? '?'), release: String(event.data?.['release'] ?? '?'), error: String(event.data?.['error'] ?? event.message), atMs: event.atMs }));
   const stepEvents = decisions.filter((event) => event.type === 'step');
   const steps = stepEvents.map((event, i) => ({
     index: Number(event.data?.['index'] ?? i),
@@ -58,6 +65,7 @@ export function buildReport(service: string, record: DeployRecord, events: reado
     decisions,
     samples,
     verdicts,
+    stopFailures,
   };
   if (record.from !== undefined) report.from = record.from;
   if (record.reason !== undefined) report.reason = record.reason;
@@ -65,9 +73,13 @@ export function buildReport(service: string, record: DeployRecord, events: reado
   return report;
 }
 
-/** Writes `report.json` and `report.html` into `dir` (each atomically) and returns their paths. */
+/**
+ * Writes `report.json` and `report.html` into `dir` (each atomically, mode
+ * 0600 in a 0700 directory) and returns their paths. The report holds what
+ * the events hold, which the orchestrator has scrubbed of secrets already.
+ */
 export async function writeReport(dir: string, report: DeployReport): Promise<{ json: string; html: string }> {
-  await mkdir(dir, { recursive: true });
+  await ensurePrivateDir(dir);
   const json = join(dir, 'report.json');
   const html = join(dir, 'report.html');
   await writeAtomically(json, `${JSON.stringify(report, null, 2)}\n`);
@@ -76,14 +88,19 @@ export async function writeReport(dir: string, report: DeployReport): Promise<{ 
 }
 
 async function writeAtomically(path: string, text: string): Promise<void> {
-  const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, text);
-  await rename(temp, path);
+  const temp = `${path}.${process.pid}.${randomUUID()}.tmp`;
+  try {
+    await writeFile(temp, text, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => {});
+    throw error;
+  }
 }
 
 const ENDINGS = new Set(['rollback', 'succeeded', 'failed', 'paused']);
 const COLORS = ['#2563eb', '#ea580c', '#16a34a', '#9333ea', '#db2777', '#0891b2'];
-const MARKED = new Set(['deploy-started', 'analysis', 'paused', 'promoted', 'rollback', 'rolled-back', 'succeeded', 'failed', 'instance-ready', 'instance-stopped', 'deploy-resumed']);
+const MARKED = new Set(['instance-stop-failed', 'deploy-started', 'analysis', 'paused', 'promoted', 'rollback', 'rolled-back', 'succeeded', 'failed', 'instance-ready', 'instance-stopped', 'deploy-resumed']);
 
 /**
  * A self-contained HTML page (no scripts, no external files): the outcome,
@@ -173,10 +190,16 @@ figure{margin:12px 0}figcaption{font-weight:600;margin-bottom:2px}svg{width:100%
 .plot{fill:#fafafa;stroke:#ddd}.mark{stroke:#999;stroke-dasharray:3 3}.mark.rollback,.mark.rolled-back,.mark.failed{stroke:#dc2626;stroke-dasharray:none}
 .mark.analysis{stroke:#2563eb}.mark.succeeded{stroke:#16a34a;stroke-dasharray:none}
 .key{margin-right:12px}.key i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
+.warning{border:1px solid #dc2626;background:#fef2f2;padding:6px 10px;margin:8px 0}tr.instance-stop-failed td{color:#b91c1c}
 li.pass b{color:#16a34a}li.fail b{color:#dc2626}li.inconclusive b{color:#ca8a04}small{color:#555;display:block}
 </style></head><body>
 <h1>${escape(report.service)}: ${escape(report.from ? `${report.from} → ${report.to}` : report.to)} <span class="outcome ${escape(report.phase)}">${escape(report.phase)}</span></h1>
 <p>${escape(report.strategy)} deploy <code>${escape(report.deployId)}</code>, started ${escape(new Date(report.startedAtMs).toISOString())}, took ${duration}.${report.reason ? ` <b>Reason:</b> ${escape(report.reason)}` : ''}</p>
+${
+  (report.stopFailures ?? []).length === 0
+    ? ''
+    : `<div class="warning"><b>Not stopped:</b> ${(report.stopFailures ?? []).map((failure) => `${escape(failure.id)} (${escape(failure.release)}): ${escape(failure.error)}`).join('; ')}. Out of traffic, but the process may still run; the next deploy or baton down tries again.</div>`
+}
 <p>${legend} <span class="key">dashed lines: decisions (hover for what happened)</span></p>
 ${charts}
 <h2>Analysis</h2>${verdicts === '' ? '<p>No analysis ran.</p>' : `<ul>${verdicts}</ul>`}

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { constants, mkdirSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { link, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
 import type { DeployEvent, Journal } from '../model.js';
+import { ensurePrivateDirSync, PRIVATE_FILE_MODE } from '../internal/private-dir.js';
 import { isProcessAlive, processStartIdentity } from '../internal/process-identity.js';
 
 /** Options of {@link createFileJournal}. */
@@ -29,7 +30,9 @@ interface LockContent {
  * atomically (temp file, fsync, rename, fsync of the directory), so a crash at
  * any moment leaves the old state or the new one; the events in
  * `events.jsonl`, one fsynced JSON line each; and an exclusive lock in
- * `journal.lock` holding the owner's pid and start time.
+ * `journal.lock` holding the owner's pid and start time. The directory is
+ * private (0700, tightened when it exists) and every file in it 0600: the
+ * state holds release environments.
  *
  * A state file that cannot be parsed is an error (`BATON_ERR_JOURNAL` naming
  * the file), never an empty journal: an orchestrator that believed no deploy
@@ -46,10 +49,12 @@ export function createFileJournal<State>(options: FileJournalOptions): Journal<S
   const eventsPath = join(dir, JOURNAL_FILES.events);
   const lockPath = join(dir, JOURNAL_FILES.lock);
   let ensured: Promise<void> | undefined;
+  /** The events file's mode is tightened once per journal object (one written by an older Baton may be 0644). */
+  let eventsPrivate = false;
   const ensureDir = (): Promise<void> => {
     ensured ??= Promise.resolve().then(() => {
       try {
-        mkdirSync(dir, { recursive: true });
+        ensurePrivateDirSync(dir);
       } catch (error) {
         ensured = undefined;
         throw journalError(`cannot create the journal directory ${dir}: ${describe(error)}`, error);
@@ -126,7 +131,11 @@ export function createFileJournal<State>(options: FileJournalOptions): Journal<S
         await ensureDir();
         let handle: FileHandle | undefined;
         try {
-          handle = await open(eventsPath, 'a+');
+          handle = await open(eventsPath, 'a+', PRIVATE_FILE_MODE);
+          if (!eventsPrivate) {
+            await handle.chmod(PRIVATE_FILE_MODE);
+            eventsPrivate = true;
+          }
           await dropTornTail(handle);
           await handle.write(line);
           await handle.sync();
@@ -206,7 +215,9 @@ function resolveOptions(options: FileJournalOptions): { dir: string } {
 }
 
 async function writeDurably(path: string, text: string): Promise<void> {
-  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+  // 0600: the state holds the releases' environments (database URLs, tokens), which an orchestrator
+  // needs to start instances again on resume and rollback; nobody else may read them.
+  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, PRIVATE_FILE_MODE);
   try {
     await handle.writeFile(text);
     await handle.sync();

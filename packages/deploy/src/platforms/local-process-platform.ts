@@ -1,11 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { open, readdir, readFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
 import type { InstanceExit, InstanceRecord, Platform, ReleaseSpec } from '../model.js';
+import { ensurePrivateDirSync, PRIVATE_FILE_MODE } from '../internal/private-dir.js';
 import { isProcessAlive, processEnvironment, processStartIdentity } from '../internal/process-identity.js';
+import { createRedactor, secretValuesOf } from '../secrets.js';
 
 /** Options of {@link createLocalProcessPlatform}. */
 export interface LocalProcessPlatformOptions {
@@ -138,7 +140,13 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
 
     const logFile = join(logDir, `${id}.log`);
     const port = config.port === 'assign' ? await freePort(config.host) : 0;
-    const commandLine = [release.command, ...(release.args ?? [])].join(' ');
+    // The instance's secrets (its env, and the orchestrator's that it inherits) never reach the
+    // log header or an error message from here, even when the command line or the service's own
+    // last lines carry them. The log file itself is written by the instance (a file, not a pipe
+    // through this process, see above): it is not rewritten, only kept private (0600 in a 0700
+    // directory).
+    const redactor = createRedactor(secretValuesOf(release, process.env));
+    const commandLine = redactor.text([release.command, ...(release.args ?? [])].join(' '));
     // Short enough for a log header and an error message (`node -e <script>` can be long).
     const describeCommand = commandLine.length > 200 ? `${commandLine.slice(0, 200)}…` : commandLine;
     const cwd = release.cwd ?? process.cwd();
@@ -147,8 +155,11 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
     let logFd: number | undefined;
     let logFrom: number;
     try {
-      mkdirSync(logDir, { recursive: true });
-      logFd = openSync(logFile, 'a');
+      ensurePrivateDirSync(config.stateDir);
+      ensurePrivateDirSync(logDir);
+      logFd = openSync(logFile, 'a', PRIVATE_FILE_MODE);
+      // A log an older Baton created keeps its mode on open: tightened here.
+      fchmodSync(logFd, PRIVATE_FILE_MODE);
       // A header for people reading the log; the port is looked for only after it.
       writeSync(logFd, `[baton] ${new Date().toISOString()} starting ${id} (release ${release.version}): ${describeCommand}\n`);
       logFrom = fstatSync(logFd).size;
@@ -210,15 +221,20 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
     if (processStart !== undefined) record.processStart = processStart;
     keepRecord(recordDir, record);
 
-    const fail = async (why: string, cause?: unknown): Promise<never> => {
+    /** Kills the half-started process; its record stays when it survives, so `instances()` still finds it. */
+    const kill = async (): Promise<string> => {
       if (own.exit === undefined) {
         signalGroup(pid, 'SIGKILL');
-        await withTimeout(own.exited, KILL_WAIT_MS);
+        if ((await withTimeout(own.exited, KILL_WAIT_MS)) === undefined) return `; and process ${pid} did not exit ${KILL_WAIT_MS} ms after SIGKILL (it may still run)`;
       }
       forgetRecord(recordDir, id);
-      const tail = await logTail(logFile, logFrom, config.logTailLines);
+      return '';
+    };
+    const fail = async (why: string, cause?: unknown): Promise<never> => {
+      const survived = await kill();
+      const tail = redactor.text(await logTail(logFile, logFrom, config.logTailLines));
       throw platformError(
-        `instance ${id} (${describeCommand}) ${why}${tail === '' ? `; its log ${logFile} is empty` : `; the last lines of ${logFile}:\n${tail}`}`,
+        `instance ${id} (${describeCommand}) ${why}${survived}${tail === '' ? `; its log ${logFile} is empty` : `; the last lines of ${logFile}:\n${tail}`}`,
         cause,
       );
     };
@@ -228,11 +244,7 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
     try {
       for (;;) {
         if (signal?.aborted) {
-          if (own.exit === undefined) {
-            signalGroup(pid, 'SIGKILL');
-            await withTimeout(own.exited, KILL_WAIT_MS);
-          }
-          forgetRecord(recordDir, id);
+          await kill();
           throw signal.reason;
         }
         const announced = announcedPort(await reader.lines());
@@ -413,6 +425,9 @@ function checkRelease(release: ReleaseSpec): void {
     if (bad.length > 0) throw invalid(`start: the release's \`env\` values must be strings; not: ${bad.join(', ')}.`);
   }
   if (release.cwd !== undefined && (typeof release.cwd !== 'string' || release.cwd === '')) throw invalid('start: the release\'s `cwd` must be a directory path.');
+  if (release.secretEnv !== undefined && (!Array.isArray(release.secretEnv) || release.secretEnv.some((name) => typeof name !== 'string' || name === ''))) {
+    throw invalid('start: the release\'s `secretEnv` must be an array of environment variable names.');
+  }
 }
 
 function checkRecord(instance: InstanceRecord, method: string): void {
@@ -425,9 +440,9 @@ function checkRecord(instance: InstanceRecord, method: string): void {
 /** Writes the record where {@link LocalProcessPlatform.instances} finds it; whole or not at all (temp file, rename). */
 function keepRecord(dir: string, record: LocalInstanceRecord): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    ensurePrivateDirSync(dir);
     const temp = join(dir, `.${record.id}.${process.pid}.tmp`);
-    writeFileSync(temp, `${JSON.stringify(record)}\n`);
+    writeFileSync(temp, `${JSON.stringify(record)}\n`, { mode: PRIVATE_FILE_MODE });
     renameSync(temp, join(dir, `${record.id}.json`));
   } catch {
     // Only a help for finding orphans after a crash: the instance runs without it.
