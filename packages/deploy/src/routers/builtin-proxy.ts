@@ -36,6 +36,7 @@ import { BatonError, silentLogger, type Logger } from '@baton/lifecycle';
 import type { BackendState, BackendStatus } from '../model.js';
 import { pickSmoothWeighted } from './internal/builtin-balancer.js';
 import { ReplayableBody } from './internal/builtin-body.js';
+import { DEFAULT_METRICS_PATHS, DEFAULT_PROBE_PATHS, createExposeFilter, type ExposeSettings } from './internal/builtin-expose.js';
 import { forwardRequestHeaders, forwardResponseHeaders, trailersOf } from './internal/builtin-headers.js';
 import type { PersistedBackend } from './internal/builtin-state.js';
 
@@ -65,6 +66,26 @@ export interface BuiltinProxyOptions {
   ejectMs?: number;
   /** Request body bytes kept so a sent idempotent request can be sent again. Default 256 KiB. */
   replayBodyBytes?: number;
+  /**
+   * Request bodies up to this size are read whole before a backend
+   * connection is taken, so a client slow to send its body never holds one
+   * of the backend pool's connections; a larger body is read this far, then
+   * streamed. 0 streams every body at once. Default 64 KiB.
+   */
+  requestBufferBytes?: number;
+  /**
+   * Longest silence of a client while the router waits for its request body;
+   * then 408 Request Timeout (connection closed), and the backend connection
+   * the request held, if any, is let go. Default 30000.
+   */
+  clientBodyTimeoutMs?: number;
+  /**
+   * What public clients may reach besides the service: the instances'
+   * metrics and probe details are answered 404 by the router unless set
+   * true here. Paths default to `/metrics` and `/livez`, `/readyz`,
+   * `/startupz`, `/healthz`.
+   */
+  expose?: Partial<ExposeSettings>;
   /** Called after every change of the backend table, with the new table; the router persists it. */
   onChange?: (backends: PersistedBackend[]) => Promise<void>;
 }
@@ -90,6 +111,74 @@ export interface BuiltinBackendStatus extends BackendStatus {
   connectFailures: number;
   /** While in the future, the balancer skips this backend if another is ready. */
   ejectedUntilMs: number;
+}
+
+/** {@link BuiltinProxyOptions} with every default filled in. */
+export interface ResolvedProxyOptions {
+  trustForwarded: boolean;
+  connectionsPerBackend: number;
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  ejectMs: number;
+  replayBodyBytes: number;
+  requestBufferBytes: number;
+  clientBodyTimeoutMs: number;
+  expose: ExposeSettings;
+}
+
+const MAX_BUFFER_BYTES = 64 * 1024 * 1024;
+
+function optionInteger(options: BuiltinProxyOptions, key: keyof BuiltinProxyOptions, fallback: number, min: number, max: number): number {
+  const value = options[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', `built-in router: \`${key}\` must be an integer ${min}-${max}; got ${JSON.stringify(value)}.`);
+  }
+  return value;
+}
+
+function pathList(value: unknown, key: string, fallback: readonly string[]): readonly string[] {
+  if (value === undefined) return fallback;
+  if (!Array.isArray(value) || value.length === 0 || !value.every((path) => typeof path === 'string' && path.startsWith('/') && !/[?#\s]/.test(path))) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', `built-in router: \`expose.${key}\` must be a non-empty array of paths starting with "/" (no query, no spaces); got ${JSON.stringify(value)}.`);
+  }
+  return value as string[];
+}
+
+/** Every option checked and defaulted in one place: a bad one throws BATON_ERR_INVALID_OPTION at construction. */
+export function resolveProxyOptions(options: BuiltinProxyOptions): ResolvedProxyOptions {
+  const expose = options.expose ?? {};
+  if (typeof expose !== 'object' || expose === null || Array.isArray(expose)) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', `built-in router: \`expose\` must be an object { metrics?, probeDetails? }; got ${JSON.stringify(expose)}.`);
+  }
+  for (const key of ['metrics', 'probeDetails'] as const) {
+    if (expose[key] !== undefined && typeof expose[key] !== 'boolean') {
+      throw new BatonError('BATON_ERR_INVALID_OPTION', `built-in router: \`expose.${key}\` must be true or false; got ${JSON.stringify(expose[key])}.`);
+    }
+  }
+  if (options.trustForwarded !== undefined && typeof options.trustForwarded !== 'boolean') {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', `built-in router: \`trustForwarded\` must be true or false; got ${JSON.stringify(options.trustForwarded)}.`);
+  }
+  const replayBodyBytes = optionInteger(options, 'replayBodyBytes', 256 * 1024, 0, MAX_BUFFER_BYTES);
+  const requestBufferBytes = optionInteger(options, 'requestBufferBytes', 64 * 1024, 0, MAX_BUFFER_BYTES);
+  return {
+    trustForwarded: options.trustForwarded ?? false,
+    connectionsPerBackend: optionInteger(options, 'connectionsPerBackend', 256, 1, 65_536),
+    connectTimeoutMs: optionInteger(options, 'connectTimeoutMs', 5000, 1, 3_600_000),
+    headersTimeoutMs: optionInteger(options, 'headersTimeoutMs', 300_000, 1, 3_600_000),
+    bodyTimeoutMs: optionInteger(options, 'bodyTimeoutMs', 300_000, 1, 3_600_000),
+    ejectMs: optionInteger(options, 'ejectMs', 1000, 0, 3_600_000),
+    replayBodyBytes,
+    requestBufferBytes,
+    clientBodyTimeoutMs: optionInteger(options, 'clientBodyTimeoutMs', 30_000, 1, 3_600_000),
+    expose: {
+      metrics: expose.metrics ?? false,
+      probeDetails: expose.probeDetails ?? false,
+      metricsPaths: pathList(expose.metricsPaths, 'metricsPaths', DEFAULT_METRICS_PATHS),
+      probePaths: pathList(expose.probePaths, 'probePaths', DEFAULT_PROBE_PATHS),
+    },
+  };
 }
 
 interface Backend extends BackendAddress {
@@ -197,7 +286,8 @@ export function parseBackendChanges(value: unknown): BackendChange[] {
 export class BuiltinProxy {
   readonly #backends = new Map<string, Backend>();
   readonly #logger: Logger;
-  readonly #options: Required<Omit<BuiltinProxyOptions, 'logger' | 'onChange'>>;
+  readonly #options: ResolvedProxyOptions;
+  readonly #hidden: (target: string) => boolean;
   readonly #onChange: ((backends: PersistedBackend[]) => Promise<void>) | undefined;
   #persisting: Promise<void> = Promise.resolve();
   #closed = false;
@@ -205,17 +295,10 @@ export class BuiltinProxy {
   #idleWaiters: (() => void)[] = [];
 
   constructor(options: BuiltinProxyOptions = {}) {
+    this.#options = resolveProxyOptions(options);
     this.#logger = options.logger ?? silentLogger;
     this.#onChange = options.onChange;
-    this.#options = {
-      trustForwarded: options.trustForwarded ?? false,
-      connectionsPerBackend: options.connectionsPerBackend ?? 256,
-      connectTimeoutMs: options.connectTimeoutMs ?? 5000,
-      headersTimeoutMs: options.headersTimeoutMs ?? 300_000,
-      bodyTimeoutMs: options.bodyTimeoutMs ?? 300_000,
-      ejectMs: options.ejectMs ?? 1000,
-      replayBodyBytes: options.replayBodyBytes ?? 256 * 1024,
-    };
+    this.#hidden = createExposeFilter(this.#options.expose);
   }
 
   // ---------------------------------------------------------------- the table
@@ -423,6 +506,7 @@ export class BuiltinProxy {
       closed: this.#closed,
       logger: this.#logger,
       options: this.#options,
+      hidden: this.#hidden,
       pick: (exclude, avoid) => this.#pick(exclude, avoid),
       poolOf: (backend) => this.#poolOf(backend),
       started: (backend) => this.#started(backend),
@@ -437,7 +521,9 @@ export class BuiltinProxy {
 interface ExchangeHost {
   closed: boolean;
   logger: Logger;
-  options: Required<Omit<BuiltinProxyOptions, 'logger' | 'onChange'>>;
+  options: ResolvedProxyOptions;
+  /** True for a request target public clients must not reach (metrics, probe details): answered 404. */
+  hidden(target: string): boolean;
   pick(exclude: ReadonlySet<Backend>, avoid: ReadonlySet<Backend>): Backend | undefined;
   poolOf(backend: Backend): Pool;
   started(backend: Backend): void;
@@ -510,6 +596,8 @@ class Exchange {
   #attempts = 0;
   #clientGone = false;
   #controller: Dispatcher.DispatchController | undefined;
+  /** True from an attempt's dispatch until it finished: a body timeout then surfaces as that attempt's failure. */
+  #attemptActive = false;
   #done = false;
 
   constructor(host: ExchangeHost, req: IncomingMessage, res: ServerResponse) {
@@ -522,7 +610,8 @@ class Exchange {
     this.#retryableAfterSend = IDEMPOTENT_METHODS.has(this.#method) || req.headers['idempotency-key'] !== undefined;
     const contentLength = req.headers['content-length'];
     const hasBody = req.headers['transfer-encoding'] !== undefined || (contentLength !== undefined && contentLength !== '0');
-    this.#body = hasBody ? new ReplayableBody(req, this.#retryableAfterSend ? host.options.replayBodyBytes : 0) : undefined;
+    const keepBytes = Math.max(this.#retryableAfterSend ? host.options.replayBodyBytes : 0, host.options.requestBufferBytes);
+    this.#body = hasBody ? new ReplayableBody(req, { keepBytes, idleTimeoutMs: host.options.clientBodyTimeoutMs, onTimeout: () => this.#bodyTimedOut() }) : undefined;
   }
 
   start(): void {
@@ -535,7 +624,45 @@ class Exchange {
       this.#fail(503, 'Service Unavailable: the Baton router is shutting down.');
       return;
     }
-    this.#attempt(undefined);
+    if (this.#host.hidden(this.#req.url ?? '/')) {
+      this.#fail(404, 'Not Found');
+      return;
+    }
+    const body = this.#body;
+    const bufferBytes = this.#host.options.requestBufferBytes;
+    if (body === undefined || bufferBytes === 0) {
+      this.#attempt(undefined);
+      return;
+    }
+    // The body (up to bufferBytes) is read before any backend connection is
+    // taken: a client trickling its body holds its own connection, never one
+    // of the backend pool's.
+    void body.prefetch(bufferBytes).then(() => {
+      if (this.#done) return;
+      if (this.#clientGone || body.failed) {
+        this.#complete();
+        this.#res.destroy();
+        return;
+      }
+      this.#attempt(undefined);
+    });
+  }
+
+  /** The client went silent mid-body for longer than `clientBodyTimeoutMs`. */
+  #bodyTimedOut(): void {
+    // An attempt is sending the body: undici fails it, and #attemptFailed answers.
+    if (this.#attemptActive) return;
+    if (this.#done) {
+      // Reading the rest of a body nobody needs: nothing to answer, just let go of the connection.
+      this.#req.socket.destroy();
+      return;
+    }
+    this.#timeout();
+  }
+
+  #timeout(): void {
+    this.#host.logger.info('client too slow sending its request body', { method: this.#method, path: this.#path, timeoutMs: this.#host.options.clientBodyTimeoutMs });
+    this.#fail(408, `Request Timeout: the client sent nothing of its request body for ${this.#host.options.clientBodyTimeoutMs} ms.`);
   }
 
   #attempt(previous: { status: number; message: string } | undefined): void {
@@ -554,6 +681,7 @@ class Exchange {
       if (finished) return;
       finished = true;
       this.#controller = undefined;
+      this.#attemptActive = false;
       this.#host.finished(backend);
     };
     const res = this.#res;
@@ -603,11 +731,16 @@ class Exchange {
       this.#fail(502, `Bad Gateway: the request body could not be resent (${(error as Error).message}).`);
       return;
     }
+    this.#attemptActive = true;
     this.#host.poolOf(backend).dispatch({ method: this.#method, path: this.#path, headers: this.#headers, body, blocking: true, upgrade: null }, handler);
   }
 
   #attemptFailed(backend: Backend, error: Error, sent: boolean, responded: boolean): void {
     const code = errorCode(error);
+    if (!this.#clientGone && this.#body?.timedOut && !this.#done) {
+      this.#timeout();
+      return;
+    }
     if (this.#clientGone || this.#body?.failed) {
       this.#complete();
       this.#res.destroy();
@@ -667,23 +800,39 @@ class Exchange {
 
 const SWITCHING_PROTOCOLS = 'HTTP/1.1 101 Switching Protocols\r\n';
 const TUNNEL_HALF_OPEN_MS = 5000;
+const REASONS: Record<number, string> = { 404: 'Not Found', 502: 'Bad Gateway', 503: 'Service Unavailable' };
 
 /**
  * An `Upgrade` request (WebSocket): sent to one ready backend; on 101 the
  * two sockets are joined until either side closes. Retried like a GET when
  * the connect fails; a backend that answers without upgrading has its answer
- * relayed as is.
+ * relayed as is. A client that hangs up before the backend's answer aborts
+ * the upstream request (and a 101 that still arrives is closed at once), so
+ * the backend's in-flight count always returns to 0.
  */
 function upgrade(host: ExchangeHost, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   const exclude = new Set<Backend>();
   socket.on('error', () => {});
-  const rawUpgrade = req.headers.upgrade ?? 'websocket';
-  const headers = forwardRequestHeaders(req, { trustForwarded: host.options.trustForwarded });
   const refuse = (status: number, message: string): void => {
     const body = `${message}\n`;
-    socket.end(`HTTP/1.1 ${status} ${status === 503 ? 'Service Unavailable' : 'Bad Gateway'}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    const headers = `content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\n${status === 503 ? 'retry-after: 1\r\n' : ''}connection: close\r\n\r\n`;
+    socket.end(`HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n${headers}${body}`);
   };
+  if (host.hidden(req.url ?? '/')) {
+    refuse(404, 'Not Found');
+    return;
+  }
+  const rawUpgrade = req.headers.upgrade ?? 'websocket';
+  const headers = forwardRequestHeaders(req, { trustForwarded: host.options.trustForwarded });
+  // The client may hang up at any time before the tunnel exists: the attempt under way is aborted.
+  let clientGone = false;
+  let abortAttempt: (() => void) | undefined;
+  socket.once('close', () => {
+    clientGone = true;
+    abortAttempt?.();
+  });
   const attempt = (tries: number): void => {
+    if (clientGone) return;
     const backend = host.closed || tries >= MAX_ATTEMPTS ? undefined : host.pick(exclude, new Set());
     if (!backend) {
       refuse(503, NO_BACKEND_MESSAGE);
@@ -694,30 +843,41 @@ function upgrade(host: ExchangeHost, req: IncomingMessage, socket: Duplex, head:
     const finish = (): void => {
       if (finished) return;
       finished = true;
+      abortAttempt = undefined;
       host.finished(backend);
     };
     let sent = false;
     let responseStarted = false;
+    let controllerOf: Dispatcher.DispatchController | undefined;
+    // Before onRequestStart there is no controller yet: the abort waits for it.
+    abortAttempt = () => controllerOf?.abort(new Error('the client closed the connection before the upgrade'));
     host.poolOf(backend).dispatch(
       { method: (req.method ?? 'GET') as Dispatcher.HttpMethod, path: originForm(req.url), headers, body: null, upgrade: rawUpgrade },
       {
-        onRequestStart: () => {
+        onRequestStart: (controller) => {
           sent = true;
+          controllerOf = controller;
           host.connectSucceeded(backend);
+          if (clientGone) controller.abort(new Error('the client closed the connection before the upgrade'));
         },
         onRequestUpgrade: (controller, statusCode, _headers, upstream) => {
-          const lines = forwardResponseHeaders(controller.rawHeaders as Buffer[] | null);
-          let text = statusCode === 101 ? SWITCHING_PROTOCOLS : `HTTP/1.1 ${statusCode} \r\n`;
-          for (let i = 0; i + 1 < lines.length; i += 2) text += `${lines[i]}: ${lines[i + 1]}\r\n`;
-          text += `connection: upgrade\r\nupgrade: ${rawUpgrade}\r\n\r\n`;
-          socket.write(text);
-          if (head.length > 0) upstream.write(head);
           upstream.on('error', () => {});
           const close = (): void => {
             finish();
             socket.destroy();
             upstream.destroy();
           };
+          if (clientGone || socket.destroyed) {
+            // The client left while the backend was answering: nobody to join it to.
+            close();
+            return;
+          }
+          const lines = forwardResponseHeaders(controller.rawHeaders as Buffer[] | null);
+          let text = statusCode === 101 ? SWITCHING_PROTOCOLS : `HTTP/1.1 ${statusCode} \r\n`;
+          for (let i = 0; i + 1 < lines.length; i += 2) text += `${lines[i]}: ${lines[i + 1]}\r\n`;
+          text += `connection: upgrade\r\nupgrade: ${rawUpgrade}\r\n\r\n`;
+          socket.write(text);
+          if (head.length > 0) upstream.write(head);
           // Either side's FIN is passed on (pipe ends the other side); once
           // both sides ended, or 5 s after the first did, the tunnel is
           // closed (server sockets allow half-open, so nothing else would).
@@ -756,7 +916,9 @@ function upgrade(host: ExchangeHost, req: IncomingMessage, socket: Duplex, head:
         onResponseError: (_controller, error) => {
           finish();
           const code = errorCode(error);
-          if (responseStarted) {
+          if (clientGone) {
+            socket.destroy();
+          } else if (responseStarted) {
             socket.destroy();
           } else if (!sent) {
             if (CONNECT_FAILED.has(code)) host.connectFailed(backend, code);

@@ -1,7 +1,10 @@
 /**
  * The built-in router's own process:
  *
- *   node dist/routers/builtin-router-main.js --state-dir DIR [--port N] [--host H] [--trust-forwarded]
+ *   node dist/routers/builtin-router-main.js --state-dir DIR [--port N] [--host H] [--trust-forwarded] [--settings JSON]
+ *
+ * `--settings` is `{ limits?, expose? }` as `startBuiltinRouter()` takes them
+ * (checked here too: a bad one exits 2 with the reason).
  *
  * `startBuiltinRouter()` spawns it detached (its own session, stdout and
  * stderr to DIR/router.log), so an orchestrator that dies mid-deploy leaves
@@ -16,8 +19,8 @@
  * already runs on this state directory, 4 the persisted backends cannot be
  * read, 70 internal error.
  */
-import { createServer } from 'node:http';
-import { connect } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import { connect, type Server as NetServer } from 'node:net';
 import { chmod, mkdir, unlink } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -26,6 +29,8 @@ import { jsonLogger } from '@baton/lifecycle';
 import { processStartIdentity } from '../internal/process-identity.js';
 import { BuiltinProxy } from './builtin-proxy.js';
 import { createAdminServer } from './internal/builtin-admin.js';
+import type { ExposeSettings } from './internal/builtin-expose.js';
+import { createTrafficServer, resolveTrafficLimits, type TrafficLimits } from './internal/builtin-traffic-server.js';
 import {
   MAX_SOCKET_PATH_BYTES,
   builtinRouterPaths,
@@ -58,7 +63,7 @@ function socketAnswers(path: string): Promise<boolean> {
   });
 }
 
-function listen(server: ReturnType<typeof createServer>, target: { port: number; host: string } | { path: string }): Promise<void> {
+function listen(server: NetServer | HttpServer, target: { port: number; host: string } | { path: string }): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     server.once('error', reject);
     server.listen(target, () => {
@@ -69,10 +74,10 @@ function listen(server: ReturnType<typeof createServer>, target: { port: number;
 }
 
 async function main(): Promise<void> {
-  let values: { 'state-dir'?: string; port?: string; host?: string; 'trust-forwarded'?: boolean };
+  let values: { 'state-dir'?: string; port?: string; host?: string; 'trust-forwarded'?: boolean; settings?: string };
   try {
     ({ values } = parseArgs({
-      options: { 'state-dir': { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'trust-forwarded': { type: 'boolean' } },
+      options: { 'state-dir': { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'trust-forwarded': { type: 'boolean' }, settings: { type: 'string' } },
       strict: true,
     }));
   } catch (error) {
@@ -84,6 +89,15 @@ async function main(): Promise<void> {
   const port = Number(values.port ?? '0');
   if (!Number.isInteger(port) || port < 0 || port > 65535) exit(2, `bad arguments: --port must be an integer 0-65535, got ${values.port}`);
   const host = values.host ?? '127.0.0.1';
+  let settings: { limits?: Partial<TrafficLimits>; expose?: Partial<ExposeSettings> } = {};
+  let limits: TrafficLimits;
+  try {
+    if (values.settings !== undefined) settings = JSON.parse(values.settings) as typeof settings;
+    if (typeof settings !== 'object' || settings === null) throw new Error('not a JSON object { limits?, expose? }');
+    limits = resolveTrafficLimits(settings.limits);
+  } catch (error) {
+    exit(2, `bad arguments: --settings: ${(error as Error).message}`);
+  }
 
   // Everything the router creates (state files, the admin socket) is its user's alone.
   process.umask(0o077);
@@ -111,29 +125,35 @@ async function main(): Promise<void> {
     exit(4, `cannot read the persisted backends in ${paths.backendsFile}: ${(error as Error).message}`);
   }
 
-  const proxy = new BuiltinProxy({
-    logger,
-    trustForwarded: values['trust-forwarded'] ?? false,
-    onChange: async (backends) => {
-      const file: PersistedBackends = { format: 'baton-builtin-router-backends/1', backends };
-      await writeFileAtomic(paths.backendsFile, `${JSON.stringify(file, null, 2)}\n`);
-    },
-  });
+  let proxy: BuiltinProxy;
+  try {
+    proxy = new BuiltinProxy({
+      logger,
+      trustForwarded: values['trust-forwarded'] ?? false,
+      clientBodyTimeoutMs: limits.bodyTimeoutMs,
+      requestBufferBytes: limits.bufferBytes,
+      ...(settings.expose === undefined ? {} : { expose: settings.expose }),
+      onChange: async (backends) => {
+        const file: PersistedBackends = { format: 'baton-builtin-router-backends/1', backends };
+        await writeFileAtomic(paths.backendsFile, `${JSON.stringify(file, null, 2)}\n`);
+      },
+    });
+  } catch (error) {
+    exit(2, `bad arguments: --settings: ${(error as Error).message}`);
+  }
   try {
     proxy.restore(persisted);
   } catch (error) {
     exit(4, `the persisted backends in ${paths.backendsFile} are invalid: ${(error as Error).message}`);
   }
 
-  const traffic = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 30_000 });
-  traffic.on('request', proxy.handleRequest);
-  traffic.on('upgrade', proxy.handleUpgrade);
+  const traffic = createTrafficServer(proxy, limits, logger);
   try {
-    await listen(traffic, { port, host });
+    await listen(traffic.server, { port, host });
   } catch (error) {
     exit(2, `cannot listen on ${host}:${port}: ${(error as Error).message}`, { code: (error as NodeJS.ErrnoException).code });
   }
-  const address = traffic.address();
+  const address = traffic.server.address();
   const boundPort = typeof address === 'object' && address !== null ? address.port : port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
   const startedAtMs = Date.now();
@@ -143,12 +163,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('router stopping', { reason, inFlight: proxy.inFlight });
-    traffic.close();
-    traffic.closeIdleConnections();
+    traffic.stopAccepting();
     admin.close();
     void (async () => {
       await proxy.idle(DRAIN_MS);
-      traffic.closeAllConnections();
+      traffic.closeAll();
       await proxy.close();
       await unlink(paths.adminSocket).catch(() => {});
       logger.info('router stopped', { reason, inFlight: proxy.inFlight });
@@ -159,7 +178,18 @@ async function main(): Promise<void> {
   const admin = createAdminServer({
     proxy,
     logger,
-    status: () => ({ pid: process.pid, url, host, port: boundPort, startedAtMs, inFlight: proxy.inFlight, backends: proxy.list().length }),
+    status: () => ({
+      pid: process.pid,
+      url,
+      host,
+      port: boundPort,
+      startedAtMs,
+      inFlight: proxy.inFlight,
+      backends: proxy.list().length,
+      connections: traffic.connections,
+      refusedConnections: traffic.refused,
+      limits,
+    }),
     shutdown,
   });
   try {

@@ -22,6 +22,9 @@ import { BatonError } from '@baton/lifecycle';
 import { logSince } from '../internal/log-tail.js';
 import { isProcessAlive } from '../internal/process-identity.js';
 import type { BackendState, BackendStatus, Router } from '../model.js';
+import { resolveProxyOptions } from './builtin-proxy.js';
+import type { ExposeSettings } from './internal/builtin-expose.js';
+import { resolveTrafficLimits, type TrafficLimits } from './internal/builtin-traffic-server.js';
 import { MAX_SOCKET_PATH_BYTES, builtinRouterPaths, isRouterProcess, readProcessRecord, type RouterProcessRecord } from './internal/builtin-state.js';
 
 export interface BuiltinRouterOptions {
@@ -38,8 +41,25 @@ export interface StartBuiltinRouterOptions extends BuiltinRouterOptions {
   port?: number;
   /** Default `127.0.0.1`. */
   host?: string;
-  /** Keep incoming `X-Forwarded-Proto`/`-Host` (a TLS terminator in front sets them); default false. */
+  /** Keep incoming `X-Forwarded-Proto`/`-Host`, `Forwarded`, `X-Real-IP`... (a TLS terminator in front sets them); default false. */
   trustForwarded?: boolean;
+  /**
+   * Limits on public clients: connections (past `maxConnections`: 503 with
+   * `Retry-After`), time to send headers (408) and between body chunks
+   * (408), keep-alive idle time, head size (431), body bytes read before a
+   * backend connection is taken. Defaults: 2048 connections, 10 s headers,
+   * 30 s body silence, 30 s keep-alive, 16 KiB head, 64 KiB buffered.
+   */
+  limits?: Partial<TrafficLimits>;
+  /**
+   * What public clients may reach besides the service: `{ metrics: false,
+   * probeDetails: false }` by default, so `/metrics` and probes with a query
+   * (`/healthz?verbose`) are answered 404 by the router. The orchestrator
+   * reads instances directly and needs neither. `metricsPaths` and
+   * `probePaths` say which paths those are (default `/metrics`; `/livez`,
+   * `/readyz`, `/startupz`, `/healthz`).
+   */
+  expose?: Partial<ExposeSettings>;
   /** How long to wait for the router to listen; default 10000. */
   startTimeoutMs?: number;
 }
@@ -234,6 +254,15 @@ export async function startBuiltinRouter(options: StartBuiltinRouterOptions): Pr
     throw invalid(`\`port\` must be an integer 0-65535, got ${JSON.stringify(options.port)}.`);
   }
   const startTimeoutMs = options.startTimeoutMs ?? 10_000;
+  // Checked here, before anything is spawned: the router process would only exit 2 with the same message.
+  let settings: string;
+  try {
+    const limits = resolveTrafficLimits(options.limits);
+    resolveProxyOptions({ ...(options.expose === undefined ? {} : { expose: options.expose }) });
+    settings = JSON.stringify({ limits, ...(options.expose === undefined ? {} : { expose: options.expose }) });
+  } catch (error) {
+    throw invalid((error as Error).message.replace(/^built-in router: /, ''));
+  }
   const paths = builtinRouterPaths(stateDir);
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
 
@@ -253,6 +282,7 @@ export async function startBuiltinRouter(options: StartBuiltinRouterOptions): Pr
   const logFd = openSync(paths.logFile, 'a', 0o600);
   const args = [routerMainPath(), '--state-dir', stateDir, '--port', String(port), '--host', host];
   if (options.trustForwarded) args.push('--trust-forwarded');
+  args.push('--settings', settings);
   let child;
   try {
     child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd], cwd: stateDir });

@@ -1,20 +1,43 @@
 import { Readable } from 'node:stream';
 
+/** What a {@link ReplayableBody} is made with. */
+export interface ReplayableBodyOptions {
+  /** Bytes kept so the body can be sent again (and read ahead by {@link ReplayableBody.prefetch}). */
+  keepBytes: number;
+  /**
+   * Longest silence of the client while the router waits for its body
+   * (reading ahead, streaming to a backend, or discarding the rest); then the
+   * body fails with a timeout and `onTimeout` is called. 0: no limit. Time
+   * the router itself is not reading (a backend slow to take the body) does
+   * not count: the client is not at fault.
+   */
+  idleTimeoutMs: number;
+  onTimeout?: () => void;
+}
+
+/** The error a body fails with when the client went silent for longer than `idleTimeoutMs`. */
+export class BodyTimeoutError extends Error {
+  readonly code = 'BATON_BODY_TIMEOUT';
+}
+
 /**
  * A client's request body that can be sent more than once: each attempt gets
  * a fresh stream ({@link open}) that first replays what earlier attempts read
  * and then pulls the rest from the client, with backpressure both ways.
  *
  * Nothing is read from the client before an attempt asks (undici reads a
- * body only once the request is on a connected socket), so an attempt that
- * failed to connect leaves the body untouched whatever its size. Bytes that
- * were read are kept up to `keepBytes`; past that the body is no longer
- * replayable and the request cannot be retried once sent. Destroying an
- * attempt's stream (undici does on failure) never destroys the client's.
+ * body only once the request is on a connected socket) or {@link prefetch}
+ * reads ahead, so an attempt that failed to connect leaves the body untouched
+ * whatever its size. Bytes that were read are kept up to `keepBytes`; past
+ * that the body is no longer replayable and the request cannot be retried
+ * once sent. Destroying an attempt's stream (undici does on failure) never
+ * destroys the client's.
  */
 export class ReplayableBody {
   readonly #source: Readable;
   readonly #keepBytes: number;
+  readonly #idleTimeoutMs: number;
+  readonly #onTimeout: (() => void) | undefined;
   #kept: Buffer[] = [];
   #keptBytes = 0;
   #overflowed = false;
@@ -22,15 +45,21 @@ export class ReplayableBody {
   #error: Error | undefined;
   #discarding = false;
   #attempt: Readable | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #prefetch: { bytes: number; done: () => void } | undefined;
 
-  constructor(source: Readable, keepBytes: number) {
+  constructor(source: Readable, options: ReplayableBodyOptions) {
     this.#source = source;
-    this.#keepBytes = keepBytes;
+    this.#keepBytes = options.keepBytes;
+    this.#idleTimeoutMs = options.idleTimeoutMs;
+    this.#onTimeout = options.onTimeout;
     source.pause();
     source.on('data', (chunk: Buffer) => this.#onData(chunk));
     source.on('end', () => {
       this.#ended = true;
+      this.#stopTimer();
       this.#attempt?.push(null);
+      this.#endPrefetch();
     });
     source.on('error', (error: Error) => this.#fail(error));
     source.on('close', () => {
@@ -43,14 +72,32 @@ export class ReplayableBody {
     return !this.#overflowed && this.#error === undefined;
   }
 
-  /** True once the client's body failed (aborted upload): the exchange is the client's fault, not the backend's. */
+  /** True once the client's body failed (aborted upload, or too slow): the exchange is the client's fault, not the backend's. */
   get failed(): boolean {
     return this.#error !== undefined;
+  }
+
+  /** True once the body failed because the client went silent for longer than `idleTimeoutMs`. */
+  get timedOut(): boolean {
+    return this.#error instanceof BodyTimeoutError;
   }
 
   /** True once the client's body was read to its end. */
   get ended(): boolean {
     return this.#ended;
+  }
+
+  /**
+   * Reads ahead, before any backend connection is taken, until the body
+   * ended, `bytes` were read, or it failed (client gone or too slow).
+   * `bytes` must not exceed `keepBytes`: what is read ahead is kept.
+   */
+  prefetch(bytes: number): Promise<void> {
+    if (this.#ended || this.#error !== undefined || this.#keptBytes >= bytes) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.#prefetch = { bytes, done: resolve };
+      this.#resume();
+    });
   }
 
   /** A stream for one more attempt; the previous attempt's stream is detached. Throws when not {@link replayable}. */
@@ -59,7 +106,7 @@ export class ReplayableBody {
     this.#detach();
     const stream: Readable = new Readable({
       read: () => {
-        if (this.#attempt === stream && !this.#ended) this.#source.resume();
+        if (this.#attempt === stream && !this.#ended) this.#resume();
       },
       destroy: (error, callback) => {
         if (this.#attempt === stream) this.#detach();
@@ -77,20 +124,62 @@ export class ReplayableBody {
     this.#detach();
     this.#discarding = true;
     this.#kept = [];
-    if (!this.#ended && this.#error === undefined) this.#source.resume();
+    this.#endPrefetch();
+    if (!this.#ended && this.#error === undefined) this.#resume();
+  }
+
+  #resume(): void {
+    this.#source.resume();
+    this.#armTimer();
+  }
+
+  #pause(): void {
+    this.#source.pause();
+    this.#stopTimer();
+  }
+
+  #armTimer(): void {
+    if (this.#idleTimeoutMs <= 0 || this.#ended || this.#error !== undefined) return;
+    if (this.#timer) {
+      this.#timer.refresh();
+      return;
+    }
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#fail(new BodyTimeoutError(`the client sent nothing of its request body for ${this.#idleTimeoutMs} ms`));
+      this.#onTimeout?.();
+    }, this.#idleTimeoutMs);
+    this.#timer.unref();
+  }
+
+  #stopTimer(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #endPrefetch(): void {
+    const prefetch = this.#prefetch;
+    this.#prefetch = undefined;
+    prefetch?.done();
   }
 
   #detach(): void {
     const previous = this.#attempt;
     this.#attempt = undefined;
-    if (!this.#discarding) this.#source.pause();
+    if (!this.#discarding) this.#pause();
     if (previous !== undefined && !previous.destroyed) previous.destroy();
   }
 
   #onData(chunk: Buffer): void {
-    if (this.#discarding) return;
+    if (this.#discarding) {
+      this.#armTimer();
+      return;
+    }
+    const attempt = this.#attempt;
     if (!this.#overflowed) {
-      if (this.#keptBytes + chunk.length <= this.#keepBytes) {
+      // With no attempt to pass it to, a chunk is kept whatever its size (it
+      // is the first attempt's): at most one chunk past a read-ahead's limit.
+      if (attempt === undefined || this.#keptBytes + chunk.length <= this.#keepBytes) {
         this.#kept.push(chunk);
         this.#keptBytes += chunk.length;
       } else {
@@ -98,19 +187,27 @@ export class ReplayableBody {
         this.#kept = [];
       }
     }
-    const attempt = this.#attempt;
     if (attempt === undefined) {
-      this.#source.pause();
+      const prefetch = this.#prefetch;
+      if (prefetch !== undefined && this.#keptBytes < prefetch.bytes) {
+        this.#armTimer();
+        return;
+      }
+      this.#pause();
+      this.#endPrefetch();
       return;
     }
-    if (!attempt.push(chunk)) this.#source.pause();
+    if (attempt.push(chunk)) this.#armTimer();
+    else this.#pause();
   }
 
   #fail(error: Error): void {
     if (this.#error !== undefined || this.#ended) return;
     this.#error = error;
+    this.#stopTimer();
     const attempt = this.#attempt;
     this.#attempt = undefined;
     attempt?.destroy(error);
+    this.#endPrefetch();
   }
 }

@@ -54,6 +54,31 @@ describe('forwarded request headers', () => {
   });
 });
 
+describe('Forwarded and other client claims', () => {
+  const raw = [
+    'Host', 'shop.example:8443',
+    'Forwarded', 'for=203.0.113.7;proto=https;host=evil.example',
+    'X-Real-IP', '203.0.113.7',
+    'X-Forwarded-Port', '443',
+    'X-Forwarded-Prefix', '/admin',
+    'HTTP2-Settings', 'AAMAAABkAAQAAP__',
+  ];
+
+  it('untrusted: the client\'s Forwarded is replaced by the router\'s element, X-Real-IP and X-Forwarded-Port/-Prefix are dropped', () => {
+    const object = asObject(forwardRequestHeaders(fakeRequest(raw), { trustForwarded: false }));
+    expect(object['forwarded']).toEqual(['for=10.1.2.3;proto=http;host="shop.example:8443"']);
+    for (const name of ['x-real-ip', 'x-forwarded-port', 'x-forwarded-prefix', 'http2-settings']) expect(object[name], name).toBeUndefined();
+  });
+
+  it('trusted: the client\'s Forwarded elements are kept and the router\'s is appended; an IPv6 client is bracketed and quoted', () => {
+    const object = asObject(forwardRequestHeaders(fakeRequest(raw, '::1'), { trustForwarded: true }));
+    expect(object['forwarded']).toEqual(['for=203.0.113.7;proto=https;host=evil.example, for="[::1]";proto=http;host="shop.example:8443"']);
+    expect(object['x-real-ip']).toEqual(['203.0.113.7']);
+    expect(object['x-forwarded-prefix']).toEqual(['/admin']);
+    expect(object['http2-settings']).toBeUndefined();
+  });
+});
+
 describe('forwarded response headers', () => {
   it('drops hop-by-hop headers and those named in Connection, keeps Content-Length and duplicates', () => {
     const raw = ['Content-Length', '2', 'Connection', 'close, X-Backend-Hop', 'X-Backend-Hop', '1', 'Keep-Alive', 'timeout=5', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Transfer-Encoding', 'chunked'].map((s) => Buffer.from(s));

@@ -14,6 +14,8 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'proxy-authenticate',
   'proxy-authorization',
+  // RFC 9113 §3.2 (h2c upgrade): describes the client's connection, like Upgrade.
+  'http2-settings',
 ]);
 
 /**
@@ -21,7 +23,16 @@ const HOP_BY_HOP = new Set([
  * and request trailers cannot be forwarded, so `Trailer` would promise what
  * never comes. `x-forwarded-*` are rebuilt by {@link forwardRequestHeaders}.
  */
-const REQUEST_ONLY_DROP = new Set(['expect', 'trailer', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+const REQUEST_ONLY_DROP = new Set(['expect', 'trailer', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded']);
+
+/**
+ * Claims about the client that only a proxy should make, which backends
+ * (and frameworks: Spring's `X-Forwarded-Prefix`, nginx habits' `X-Real-IP`)
+ * believe. A public client could set them to pass for another address, port
+ * or path prefix; unless `trustForwarded` says a proxy in front sets them,
+ * they are dropped.
+ */
+const UNTRUSTED_DROP = new Set(['x-real-ip', 'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-server']);
 
 /** The header names listed in the `Connection` header(s) of a raw header list, lower-cased. */
 function connectionTokens(raw: readonly string[]): Set<string> {
@@ -44,18 +55,34 @@ export function clientAddress(req: IncomingMessage): string {
 
 export interface ForwardOptions {
   /**
-   * Keep `X-Forwarded-Proto` and `X-Forwarded-Host` as they come (a TLS
-   * terminator in front sets them); default false: the router sets its own,
-   * so a client cannot claim `https`.
+   * Keep `X-Forwarded-Proto`, `X-Forwarded-Host`, the `Forwarded` elements
+   * and `X-Real-IP`/`X-Forwarded-Port`/`-Prefix`/`-Server` as they come (a TLS
+   * terminator in front sets them); default false: the router sets its own
+   * (or drops them), so a client cannot claim `https`, another host or
+   * another address.
    */
   trustForwarded: boolean;
+}
+
+/** A `Forwarded` node (RFC 7239 §6): an IPv6 address is bracketed and quoted. */
+function forwardedNode(address: string): string {
+  return address.includes(':') ? `"[${address}]"` : address;
+}
+
+/** A `Forwarded` value as a quoted-string when it is not a token (a host with a port has a ':'). */
+function forwardedValue(value: string): string {
+  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`;
 }
 
 /**
  * The headers sent to a backend, as a flat `[name, value, ...]` list in the
  * client's order: hop-by-hop ones and those named in `Connection` removed,
  * `Host` kept (backends build URLs from it), `X-Forwarded-For` appended with
- * the client's address, `X-Forwarded-Proto` and `X-Forwarded-Host` set.
+ * the client's address, `X-Forwarded-Proto` and `X-Forwarded-Host` set, and
+ * `Forwarded` (RFC 7239) carrying the same facts: untrusted, the client's
+ * own `Forwarded` is replaced by the router's element (its `proto=`/`host=`
+ * claims cannot be told apart from its `for=` chain, so none of it is kept);
+ * trusted, the router's element is appended to the client's.
  */
 export function forwardRequestHeaders(req: IncomingMessage, options: ForwardOptions): string[] {
   const raw = req.rawHeaders;
@@ -64,6 +91,7 @@ export function forwardRequestHeaders(req: IncomingMessage, options: ForwardOpti
   const forwardedFor: string[] = [];
   let forwardedProto: string | undefined;
   let forwardedHost: string | undefined;
+  const forwarded: string[] = [];
   let host: string | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
@@ -72,16 +100,22 @@ export function forwardRequestHeaders(req: IncomingMessage, options: ForwardOpti
     if (lower === 'x-forwarded-for') forwardedFor.push(value);
     else if (lower === 'x-forwarded-proto') forwardedProto ??= value;
     else if (lower === 'x-forwarded-host') forwardedHost ??= value;
+    else if (lower === 'forwarded') forwarded.push(value);
     else if (lower === 'host') host ??= value;
     if (HOP_BY_HOP.has(lower) || REQUEST_ONLY_DROP.has(lower) || listed.has(lower)) continue;
+    if (!options.trustForwarded && UNTRUSTED_DROP.has(lower)) continue;
     out.push(name, value);
   }
-  forwardedFor.push(clientAddress(req));
+  const client = clientAddress(req);
+  forwardedFor.push(client);
   out.push('x-forwarded-for', forwardedFor.join(', '));
   const proto = 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http';
   out.push('x-forwarded-proto', options.trustForwarded && forwardedProto !== undefined ? forwardedProto : proto);
   const forwardHost = options.trustForwarded && forwardedHost !== undefined ? forwardedHost : host;
   if (forwardHost !== undefined) out.push('x-forwarded-host', forwardHost);
+  let element = `for=${forwardedNode(client)};proto=${proto}`;
+  if (host !== undefined) element += `;host=${forwardedValue(host)}`;
+  out.push('forwarded', options.trustForwarded && forwarded.length > 0 ? `${forwarded.join(', ')}, ${element}` : element);
   return out;
 }
 
