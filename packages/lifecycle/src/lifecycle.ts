@@ -35,6 +35,12 @@ export interface LifecycleOptions {
 export interface ShutdownOptions extends ShutdownBudgetOptions {
   /** Asks a WebSocket / SSE connection to close when the drain starts. Default {@link defaultCloseLongLived}. */
   closeLongLived?: CloseLongLived;
+  /**
+   * Once a shutdown is forced (`force()`, a repeated SIGINT), each shutdown
+   * hook still gets at most this long, so pools are closed and buffers
+   * flushed; a second `force()` skips what is left. Default 1500 ms.
+   */
+  forcedHookTimeoutMs?: number;
 }
 
 /** A function run after the drain, e.g. closing a database pool. */
@@ -146,9 +152,6 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   readonly budget: ShutdownBudget;
   readonly service: string | undefined;
   readonly release: string | undefined;
-  /** Where the lifecycle logs; may be replaced, e.g. by a runner that starts later. */
-  logger: Logger;
-
   #state: LifecycleState = 'starting';
   readonly #now: () => number;
   readonly #startupTimeoutMs: number;
@@ -159,6 +162,16 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   readonly #hooks: ShutdownHook[] = [];
   readonly #startupAbort = new AbortController();
   readonly #forceAbort = new AbortController();
+  /** A second force(): nothing more is waited for. */
+  readonly #abandonAbort = new AbortController();
+  readonly #forcedHookTimeoutMs: number;
+  #userLogger: Logger = silentLogger;
+  /** The logger everyone is handed: a throwing user logger never breaks the caller. */
+  readonly #safeLogger: Logger = {
+    info: (message, fields) => this.#log('info', message, fields),
+    warn: (message, fields) => this.#log('warn', message, fields),
+    error: (message, fields) => this.#log('error', message, fields),
+  };
   #shutdown: Promise<ShutdownReport> | undefined;
   /** A request ended or a socket closed since the last drain-progress event. */
   #drainChanged = false;
@@ -172,6 +185,8 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     super();
     this.#now = options.now ?? Date.now;
     this.logger = options.logger ?? silentLogger;
+    this.#forcedHookTimeoutMs = options.shutdown?.forcedHookTimeoutMs ?? 1500;
+    assertPositiveMs('shutdown', 'forcedHookTimeoutMs', this.#forcedHookTimeoutMs);
     this.service = options.service;
     this.release = options.release;
     this.budget = resolveShutdownBudget(options.shutdown);
@@ -191,6 +206,40 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     this.#tracker.onChange = () => {
       this.#drainChanged = true;
     };
+  }
+
+  /**
+   * Where the lifecycle logs; may be replaced, e.g. by a runner that starts
+   * later. Reading it gives a guarded view: a logger that throws is reported
+   * on stderr instead of breaking a probe or a shutdown.
+   */
+  get logger(): Logger {
+    return this.#safeLogger;
+  }
+
+  set logger(logger: Logger) {
+    if (logger === null || typeof logger !== 'object' || (['info', 'warn', 'error'] as const).some((level) => typeof logger[level] !== 'function')) {
+      throw new BatonError('BATON_ERR_INVALID_OPTION', 'lifecycle: `logger` must be an object with info, warn and error functions (pino, a console wrapper...).');
+    }
+    // Handed our own guarded view back (`a.logger = b.logger`): keep the logger behind it.
+    if (logger !== this.#safeLogger) this.#userLogger = logger;
+  }
+
+  /**
+   * Emits to every listener even when one throws or rejects: a listener's
+   * failure is logged and never aborts a shutdown (which emits as it goes).
+   */
+  override emit<K extends keyof LifecycleEvents>(eventName: K, ...args: LifecycleEvents[K]): boolean {
+    const listeners = this.rawListeners(eventName) as ((...values: unknown[]) => unknown)[];
+    for (const listener of listeners) {
+      try {
+        const result = Reflect.apply(listener, this, args);
+        if (isThenable(result)) result.then(undefined, (error: unknown) => this.#listenerFailed(eventName, error));
+      } catch (error) {
+        this.#listenerFailed(eventName, error);
+      }
+    }
+    return listeners.length > 0;
   }
 
   /** The current state. */
@@ -264,6 +313,8 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
    * `failed`) when the task throws or the deadline passes.
    */
   async start(options: StartOptions = {}): Promise<LifecycleState> {
+    // A shutdown that began before startup (a signal while listen was binding) is not an error.
+    if (this.#shutdown) return this.#state;
     if (this.#state !== 'starting') {
       throw new BatonError('BATON_ERR_INVALID_STATE', `start() needs state "starting"; the state is "${this.#state}".`);
     }
@@ -325,15 +376,20 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   }
 
   /**
-   * Cuts what is left of a shutdown (for a second signal): the propagation
-   * delay ends, open connections are destroyed, hooks not yet started are
-   * skipped. Starts a shutdown when none is running.
+   * Cuts what is left of a shutdown (for a repeated SIGINT): the propagation
+   * delay ends and open connections are destroyed; each shutdown hook still
+   * gets up to `forcedHookTimeoutMs`, so pools close and buffers flush.
+   * Called again, it skips everything left and stops at once. Starts a
+   * shutdown when none is running.
    */
   force(reason = 'forced'): Promise<ShutdownReport> {
     const report = this.shutdown(reason);
     if (!this.#forceAbort.signal.aborted) {
-      this.logger.warn('shutdown forced', { reason });
+      this.logger.warn('shutdown forced: hooks get a short chance each', { reason, forcedHookTimeoutMs: this.#forcedHookTimeoutMs });
       this.#forceAbort.abort();
+    } else if (!this.#abandonAbort.signal.aborted) {
+      this.logger.warn('shutdown forced again: stopping now', { reason });
+      this.#abandonAbort.abort();
     }
     return report;
   }
@@ -399,14 +455,16 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
       }),
     );
 
-    // 5. Hooks, last registered first, within one phase deadline.
+    // 5. Hooks, last registered first, within one phase deadline. A forced
+    // shutdown still gives each a short chance; only a second force skips them.
+    const abandon = this.#abandonAbort.signal;
     phases.push(
       await this.#phase('hooks', this.budget.hooksTimeoutMs, async () => {
         const deadline = this.#now() + this.budget.hooksTimeoutMs;
         let cut = false;
         for (const hook of [...this.#hooks].reverse()) {
-          if (force.aborted) {
-            hookFailures.push({ name: hook.name, error: 'skipped: shutdown forced', timedOut: false });
+          if (abandon.aborted) {
+            hookFailures.push({ name: hook.name, error: 'skipped: shutdown forced twice', timedOut: false });
             cut = true;
             continue;
           }
@@ -414,11 +472,11 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
           const limit = Math.min(hook.timeoutMs ?? remaining, remaining);
           const controller = new AbortController();
           try {
-            await raceDeadline(Promise.resolve().then(() => hook.run({ signal: controller.signal })), limit, force, `shutdown hook "${hook.name}"`, 'BATON_ERR_HOOK_TIMEOUT');
+            await runHook(hook, controller.signal, limit, this.#forcedHookTimeoutMs, force, abandon);
           } catch (error) {
             const timedOut = error instanceof BatonError && error.code === 'BATON_ERR_HOOK_TIMEOUT';
             controller.abort(error);
-            if (timedOut || force.aborted) cut = true;
+            if (timedOut || abandon.aborted) cut = true;
             hookFailures.push({ name: hook.name, error: messageOf(error), timedOut });
             this.emit('hook-error', { name: hook.name, error, timedOut });
             this.logger.error('shutdown hook failed', { hook: hook.name, error: messageOf(error), timedOut });
@@ -460,7 +518,15 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     if (this.#progress) this.#progress.phase = phase;
     this.emit('phase', { phase, budgetMs });
     this.logger.info(`shutdown phase: ${phase}`, { budgetMs, ...this.#tracker.counts() });
-    const cut = await run();
+    let cut: boolean;
+    try {
+      cut = await run();
+    } catch (error) {
+      // Never expected (user code is guarded inside each phase), but a phase
+      // that throws must not leave the lifecycle draining forever.
+      this.logger.error(`shutdown phase ${phase} failed`, { error: messageOf(error) });
+      cut = true;
+    }
     return { phase, durationMs: this.#now() - started, cut };
   }
 
@@ -479,6 +545,25 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
 
   #noteLateRequest(request: IncomingMessage): void {
     if (this.#notReadyAt !== undefined) this.#lateRequests.set(request, this.#now());
+  }
+
+  #log(level: keyof Logger, message: string, fields?: Record<string, unknown>): void {
+    try {
+      this.#userLogger[level](message, fields);
+    } catch (error) {
+      // The logger itself is broken: stderr is the last place left to say so.
+      try {
+        process.stderr.write(
+          `${JSON.stringify({ time: new Date().toISOString(), level, name: 'baton', msg: message, loggerError: messageOf(error), ...safeFields(fields) })}\n`,
+        );
+      } catch {
+        // Nothing left to report to.
+      }
+    }
+  }
+
+  #listenerFailed(eventName: string | symbol, error: unknown): void {
+    this.logger.error('a lifecycle event listener threw', { event: String(eventName), error: messageOf(error) });
   }
 
   #transition(to: LifecycleState, reason?: string): void {
@@ -536,6 +621,62 @@ async function raceDeadline<T>(
   } finally {
     clearTimeout(timer);
     if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Runs one shutdown hook within `limit`. Once the shutdown is forced (even
+ * while the hook runs) it has at most `forcedLimit` left; a second force
+ * abandons it at once.
+ */
+function runHook(
+  hook: ShutdownHook,
+  signal: AbortSignal,
+  limit: number,
+  forcedLimit: number,
+  force: AbortSignal,
+  abandon: AbortSignal,
+): Promise<void> {
+  const work = Promise.resolve().then(() => hook.run({ signal }));
+  work.catch(() => {}); // a late rejection after the deadline must not become unhandled
+  return new Promise<void>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const started = Date.now();
+    const arm = (ms: number): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => finish(new BatonError('BATON_ERR_HOOK_TIMEOUT', `shutdown hook "${hook.name}" did not finish within ${ms} ms.`)), Math.max(0, ms));
+    };
+    const onForce = (): void => {
+      const left = limit - (Date.now() - started);
+      if (left > forcedLimit) arm(forcedLimit);
+    };
+    const onAbandon = (): void => finish(new BatonError('BATON_ERR_INVALID_STATE', `shutdown hook "${hook.name}" abandoned: shutdown forced twice.`));
+    const finish = (error?: unknown): void => {
+      clearTimeout(timer);
+      force.removeEventListener('abort', onForce);
+      abandon.removeEventListener('abort', onAbandon);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    arm(force.aborted ? Math.min(limit, forcedLimit) : limit);
+    if (!force.aborted) force.addEventListener('abort', onForce, { once: true });
+    abandon.addEventListener('abort', onAbandon, { once: true });
+    work.then(() => finish(), (error: unknown) => finish(error ?? new Error('rejected')));
+  });
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** Log fields that survive JSON.stringify (a circular one is replaced by a note). */
+function safeFields(fields: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (!fields) return {};
+  try {
+    JSON.stringify(fields);
+    return fields;
+  } catch {
+    return { fields: 'not serialisable' };
   }
 }
 

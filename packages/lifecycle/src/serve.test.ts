@@ -1,8 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isBatonError } from './errors.js';
-import { delay, fetchText, waitFor } from '@baton/testing';
+import { fetchText, waitFor } from '@baton/testing';
+import { createLifecycle } from './lifecycle.js';
 import { silentLogger } from './logger.js';
 import { serve } from './serve.js';
 
@@ -11,105 +15,215 @@ const fixture = fileURLToPath(new URL('../fixtures/service.mjs', import.meta.url
 
 interface Service {
   child: ChildProcess;
-  port: number;
-  url: string;
+  /** Every JSON event the fixture printed, in order. */
+  events: Array<{ event: string; [key: string]: unknown }>;
   states: string[];
   stderr: () => string;
   exited: Promise<number | null>;
+  /** Resolves once the fixture printed `event` (rejects if it exits first). */
+  waitEvent: (event: string, count?: number) => Promise<void>;
+  url: () => string;
 }
 
-const children: ChildProcess[] = [];
+const cleanups: Array<() => void> = [];
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-async function startService(env: Record<string, string> = {}, waitForReady = true): Promise<Service> {
+function tempFile(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-serve-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, name);
+}
+
+function spawnService(env: Record<string, string> = {}): Service {
   const child = spawn(process.execPath, [fixture], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
+  cleanups.push(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const events: Service['events'] = [];
   const states: string[] = [];
-  const port = await new Promise<number>((resolve, reject) => {
-    let buffered = '';
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      buffered += chunk;
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) !== -1) {
-        const line = JSON.parse(buffered.slice(0, newline));
-        buffered = buffered.slice(newline + 1);
-        if (line.event === 'listening') resolve(line.port);
-        if (line.event === 'state') states.push(line.state);
-      }
-    });
-    void exited.then((code) => reject(new Error(`exited with ${code} before listening: ${stderr}`)));
+  let buffered = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) !== -1) {
+      const line = JSON.parse(buffered.slice(0, newline)) as Service['events'][number];
+      buffered = buffered.slice(newline + 1);
+      events.push(line);
+      if (line.event === 'state') states.push(String(line.state));
+    }
   });
-  const service = { child, port, url: `http://127.0.0.1:${port}`, states, stderr: () => stderr, exited };
-  if (waitForReady) await waitFor(() => states.includes('ready'), 10_000, 'ready');
+  let done = false;
+  void exited.then(() => (done = true));
+  const waitEvent = async (event: string, count = 1): Promise<void> => {
+    await waitFor(() => {
+      if (events.filter((e) => e.event === event).length >= count) return true;
+      if (done) throw new Error(`exited before "${event}": ${stderr}`);
+      return false;
+    }, 15_000, `event ${event}`);
+  };
+  const url = (): string => `http://127.0.0.1:${String(events.find((e) => e.event === 'listening')?.port)}`;
+  return { child, events, states, stderr: () => stderr, exited, waitEvent, url };
+}
+
+async function startService(env: Record<string, string> = {}): Promise<Service> {
+  const service = spawnService(env);
+  await service.waitEvent('listening');
+  await waitFor(() => service.states.includes('ready'), 10_000, 'ready');
   return service;
+}
+
+/** Starts a slow request; resolves (with its answer, to await later) once the service has it in hand. */
+async function slowRequest(service: Service, ms: number): Promise<{ answer: Promise<string> }> {
+  const before = service.events.filter((e) => e.event === 'request').length;
+  const answer = fetchText(`${service.url()}/slow?ms=${ms}`).then(
+    (res) => res.body,
+    (error: NodeJS.ErrnoException) => error.code ?? 'error',
+  );
+  await service.waitEvent('request', before + 1);
+  return { answer };
 }
 
 describe('serve() with real signals', () => {
   it('on SIGTERM finishes the in-flight request and exits 0', async () => {
     const service = await startService({ PROPAGATION_MS: '300' });
-    const slow = fetchText(`${service.url}/slow?ms=800`);
-    await delay(100);
+    const { answer: slow } = await slowRequest(service, 800);
     service.child.kill('SIGTERM');
     await waitFor(() => service.states.includes('draining'), 5000, 'draining');
-    const readiness = await fetchText(`${service.url}/readyz`);
+    const readiness = await fetchText(`${service.url()}/readyz`);
     expect(readiness.status).toBe(503);
-    expect((await fetchText(`${service.url}/`)).status).toBe(200);
-    expect((await slow).body).toBe('slept 800');
+    expect((await fetchText(`${service.url()}/`)).status).toBe(200);
+    expect(await slow).toBe('slept 800');
     expect(await service.exited).toBe(0);
     expect(service.stderr()).toContain('"msg":"shutdown finished"');
   });
 
   it('exits 3 when a request outlives the drain deadline', async () => {
     const service = await startService({ DRAIN_MS: '300' });
-    const slow = fetchText(`${service.url}/slow?ms=30000`).catch((error: NodeJS.ErrnoException) => error.code);
-    await delay(100);
+    const { answer: slow } = await slowRequest(service, 30_000);
     service.child.kill('SIGTERM');
     expect(await service.exited).toBe(3);
     expect(await slow).toBe('ECONNRESET');
     expect(service.stderr()).toContain('"forcedBy":"drain-timeout"');
   });
 
-  it('a second SIGTERM forces the exit (policy force)', async () => {
-    const service = await startService({ PROPAGATION_MS: '20000', DRAIN_MS: '20000' });
+  it('a second SIGTERM is logged and ignored: the request in flight and the hooks finish, exit 0', async () => {
+    const hookFile = tempFile('flushed');
+    const service = await startService({ PROPAGATION_MS: '400', HOOK_FILE: hookFile });
+    const { answer: slow } = await slowRequest(service, 700);
+    service.child.kill('SIGTERM');
+    await waitFor(() => service.states.includes('draining'), 5000, 'draining');
+    service.child.kill('SIGTERM');
+    await waitFor(() => service.stderr().includes('"msg":"signal ignored: a shutdown is already running"'), 5000, 'ignored');
+    expect(await slow).toBe('slept 700');
+    expect(await service.exited).toBe(0);
+    expect(readFileSync(hookFile, 'utf8')).toBe('flushed');
+  });
+
+  it('a second SIGINT forces: the drain is cut, every hook still runs, exit 3', async () => {
+    const hookFile = tempFile('flushed');
+    const service = await startService({ PROPAGATION_MS: '20000', DRAIN_MS: '20000', HOOK_FILE: hookFile, HOOK_RUN_MS: '200' });
+    const { answer: slow } = await slowRequest(service, 60_000);
+    service.child.kill('SIGINT');
+    await waitFor(() => service.states.includes('draining'), 5000, 'draining');
+    service.child.kill('SIGINT');
+    expect(await service.exited).toBe(3);
+    expect(await slow).toBe('ECONNRESET');
+    expect(readFileSync(hookFile, 'utf8')).toBe('flushed');
+    expect(service.stderr()).toContain('"msg":"shutdown forced: hooks get a short chance each"');
+  });
+
+  it('a third SIGINT exits at once, without waiting for the hook', async () => {
+    const hookFile = tempFile('flushed');
+    // The hook would take 60 s and is allowed to, even when forced: only the third signal ends it.
+    const service = await startService({ HOOK_FILE: hookFile, HOOK_RUN_MS: '60000', HOOKS_MS: '90000', FORCED_HOOK_MS: '90000' });
+    service.child.kill('SIGINT');
+    await waitFor(() => service.stderr().includes('"msg":"shutdown phase: hooks"'), 5000, 'hooks phase');
+    service.child.kill('SIGINT');
+    await waitFor(() => service.stderr().includes('"msg":"shutdown forced: hooks get a short chance each"'), 5000, 'forced');
+    const third = Date.now();
+    service.child.kill('SIGINT');
+    expect(await service.exited).toBe(3);
+    expect(Date.now() - third).toBeLessThan(30_000); // the hook would have held it 60 s
+    expect(existsSync(hookFile)).toBe(false);
+    expect(service.stderr()).toContain('"msg":"shutdown forced again: stopping now"');
+  });
+
+  it('onSecondSignal "force" (the earlier default) still makes a second SIGTERM force', async () => {
+    const service = await startService({ PROPAGATION_MS: '20000', DRAIN_MS: '20000', SECOND_SIGNAL: '"force"' });
     service.child.kill('SIGTERM');
     await waitFor(() => service.states.includes('draining'), 5000, 'draining');
     service.child.kill('SIGTERM');
     expect(await service.exited).toBe(3);
-    expect(service.stderr()).toContain('"msg":"shutdown forced"');
   });
 
-  it('a second SIGINT is ignored with policy ignore: the drain finishes and the exit is clean', async () => {
-    const service = await startService({ PROPAGATION_MS: '400', SECOND_SIGNAL: 'ignore' });
-    const slow = fetchText(`${service.url}/slow?ms=700`);
-    await delay(50);
+  it('a per-signal table: { SIGINT: "ignore" } lets a second SIGINT be ignored', async () => {
+    const service = await startService({ PROPAGATION_MS: '300', SECOND_SIGNAL: '{"SIGINT":"ignore"}' });
+    const { answer: slow } = await slowRequest(service, 600);
     service.child.kill('SIGINT');
     await waitFor(() => service.states.includes('draining'), 5000, 'draining');
     service.child.kill('SIGINT');
-    expect((await slow).body).toBe('slept 700');
+    expect(await slow).toBe('slept 600');
     expect(await service.exited).toBe(0);
     expect(service.stderr()).toContain('"msg":"signal ignored: a shutdown is already running"');
   });
+});
 
-  it('SIGTERM during startup stops cleanly without ever becoming ready', async () => {
-    const service = await startService({ STARTUP_MS: '30000', PROPAGATION_MS: '20000' }, false);
-    expect((await fetchText(`${service.url}/startupz`)).status).toBe(503);
+describe('serve(): a signal at any moment of startup ends in a clean exit', () => {
+  it('SIGTERM while listen is still binding: exit 0, never listening afterwards', async () => {
+    const service = spawnService({ LISTEN_MS: '1500' });
+    await service.waitEvent('binding');
+    service.child.kill('SIGTERM');
+    expect(await service.exited).toBe(0);
+    expect(service.states).toEqual(['draining', 'stopped']);
+    expect(service.events.some((e) => e.event === 'startup-task')).toBe(false);
+  });
+
+  it('SIGTERM during a slow startup task: exit 0 without ever becoming ready', async () => {
+    const service = spawnService({ STARTUP_MS: '30000', PROPAGATION_MS: '20000' });
+    await service.waitEvent('listening');
+    await service.waitEvent('startup-task');
+    expect((await fetchText(`${service.url()}/startupz`)).status).toBe(503);
     service.child.kill('SIGTERM');
     // Never ready, so no propagation delay: it exits at once, and cleanly.
     expect(await service.exited).toBe(0);
     expect(service.states).toEqual(['draining', 'stopped']);
   });
 
+  it('SIGTERM right after ready: exit 0', async () => {
+    const service = spawnService({});
+    await waitFor(() => service.states.includes('ready'), 10_000, 'ready');
+    service.child.kill('SIGTERM');
+    expect(await service.exited).toBe(0);
+    expect(service.states).toEqual(['ready', 'draining', 'stopped']);
+  });
+
   it('exits 1 when startup fails, saying why', async () => {
-    const service = await startService({ STARTUP_FAILS: '1' }, false);
+    const service = spawnService({ STARTUP_FAILS: '1' });
     expect(await service.exited).toBe(1);
     expect(service.states).toEqual(['failed', 'draining', 'stopped']);
     expect(service.stderr()).toContain('Startup task failed: cannot reach the database');
   });
+});
+
+describe('serve(): faulty user code never breaks the shutdown', () => {
+  for (const event of ['state', 'phase', 'drain-progress', 'stopped']) {
+    it(`a "${event}" listener that throws: the drain finishes, hooks run, exit 0`, async () => {
+      const hookFile = tempFile('flushed');
+      const service = await startService({ FAULTY_LISTENER: event, HOOK_FILE: hookFile, PROPAGATION_MS: '100' });
+      const { answer: slow } = await slowRequest(service, 300);
+      service.child.kill('SIGTERM');
+      expect(await slow).toBe('slept 300');
+      expect(await service.exited).toBe(0);
+      expect(readFileSync(hookFile, 'utf8')).toBe('flushed');
+      expect(service.stderr()).toContain('"msg":"a lifecycle event listener threw"');
+      expect(service.stderr()).toContain(`listener of ${event} is broken`);
+    });
+  }
 });
 
 describe('serve() options', () => {
@@ -117,8 +231,13 @@ describe('serve() options', () => {
     const cases: Array<[Parameters<typeof serve>[0], RegExp]> = [
       [{} as never, /exactly one of `handler`/],
       [{ handler: () => {}, port: 70000 }, /port must be an integer from 0 to 65535; got 70000/],
-      [{ handler: () => {}, port: 0, onSecondSignal: 'panic' as never }, /`onSecondSignal` must be one of "force", "ignore"/],
+      [{ handler: () => {}, port: 0, onSecondSignal: 'panic' as never }, /`onSecondSignal` must be one of "force", "ignore", or a table/],
+      [{ handler: () => {}, port: 0, onSecondSignal: { SIGTERM: 'later' } as never }, /`onSecondSignal.SIGTERM` must be one of "force", "ignore"; got "later"/],
+      [{ handler: () => {}, port: 0, onSecondSignal: { TERM: 'force' } as never }, /keys must be signal names like "SIGTERM"; got "TERM"/],
+      [{ handler: () => {}, port: 0, exit: 3 as never }, /`exit` must be a function/],
+      [{ handler: () => {}, port: 0, https: 'yes' as never }, /`https` takes TLS options/],
       [{ handler: () => {}, port: 0, lifecycle: { shutdown: { propagationDelayMs: 40_000 } } }, /grace period is 30000 ms/],
+      [{ handler: () => {}, port: 0, lifecycle: { shutdown: { forcedHookTimeoutMs: 0 } } }, /`forcedHookTimeoutMs` must be a positive number/],
     ];
     for (const [options, message] of cases) {
       let thrown: unknown;
@@ -143,5 +262,27 @@ describe('serve() options', () => {
     } finally {
       await first.shutdown();
     }
+  });
+
+  it('an exit callback that throws still settles `stopped` with the code', async () => {
+    const errors: string[] = [];
+    const lifecycle = createLifecycle({
+      logger: { info() {}, warn() {}, error: (message) => void errors.push(message) },
+      shutdown: { propagationDelayMs: 0 },
+    });
+    const served = await serve({
+      handler: (_req, res) => res.end('ok'),
+      port: 0,
+      host: '127.0.0.1',
+      signals: false,
+      lifecycle,
+      exit: () => {
+        throw new Error('exit is broken');
+      },
+    });
+    await served.ready;
+    await served.shutdown('test');
+    expect((await served.stopped).code).toBe(0);
+    expect(errors).toContain('the exit callback threw');
   });
 });

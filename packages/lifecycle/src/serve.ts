@@ -1,14 +1,15 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import { BatonError } from './errors.js';
-import { assertOneOf } from './internal/validate.js';
 import { attachInline } from './internal/attach-inline.js';
 import type { TrackRequest } from './internal/connection-tracker.js';
 import { createLifecycle, Lifecycle, type LifecycleOptions, type ShutdownReport, type StartOptions } from './lifecycle.js';
 import { jsonLogger } from './logger.js';
 import { createProbeHandler, type ProbeRouteOptions } from './probe-routes.js';
 import { createProbeServer } from './probe-server.js';
-import { installSignalHandlers, type SecondSignalPolicy } from './signals.js';
+import { installSignalHandlers, resolveSecondSignalPolicy, type SecondSignalOption } from './signals.js';
+import { Server as TlsServer } from 'node:tls';
 
 /**
  * Exit codes chosen by `serve()`. Documented and stable, so a platform or a
@@ -27,8 +28,17 @@ export const EXIT_CODES = {
 export interface ServeOptions {
   /** The app as a node:http request listener (Express apps are). Probes are answered before it. */
   handler?: RequestListener;
-  /** Or an existing server (not yet listening). Mount probes yourself or give `probes.port`. */
+  /**
+   * Or an existing server, not yet listening (`http.createServer`,
+   * `https.createServer`, or a framework's). Mount probes yourself or give `probes.port`.
+   */
   server?: Server;
+  /**
+   * With `handler`: serve over HTTPS with these TLS options (`key`, `cert`,
+   * ...), as `https.createServer(https, handler)` would. Connections are
+   * tracked once their TLS handshake is done.
+   */
+  https?: HttpsServerOptions;
   /** A lifecycle, or options to create one. */
   lifecycle?: Lifecycle | LifecycleOptions;
   /** Default: the PORT environment variable, else 3000. Use 0 for an ephemeral port. */
@@ -49,7 +59,12 @@ export interface ServeOptions {
   startup?: StartOptions['task'];
   /** Signals that start a shutdown; `false` installs none. Default `['SIGTERM', 'SIGINT']`. */
   signals?: readonly NodeJS.Signals[] | false;
-  onSecondSignal?: SecondSignalPolicy;
+  /**
+   * What a signal does once a shutdown is running: per signal
+   * (`{ SIGTERM: 'ignore', SIGINT: 'force' }`, the default) or one policy for
+   * all. See the signal policy table in the README.
+   */
+  onSecondSignal?: SecondSignalOption;
   /** Called with the exit code once stopped. Default `process.exit`; `false` to only resolve `stopped`. */
   exit?: ((code: number) => void) | false;
 }
@@ -87,25 +102,67 @@ export async function serve(options: ServeOptions): Promise<Served> {
   if (!options || (options.handler === undefined) === (options.server === undefined)) {
     throw new BatonError('BATON_ERR_INVALID_OPTION', 'serve: give exactly one of `handler` (a request listener) or `server`.');
   }
+  if (options.https !== undefined && (options.https === null || typeof options.https !== 'object' || options.server !== undefined)) {
+    throw new BatonError(
+      'BATON_ERR_INVALID_OPTION',
+      'serve: `https` takes TLS options (`{ key, cert }`) and goes with `handler`; with `server`, pass an `https.createServer(...)` server instead.',
+    );
+  }
+  if (options.server?.listening) {
+    // Connections it accepted before attach could not be tracked, so the drain could not wait for them.
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'serve: `server` is already listening; pass it before calling listen(), serve() listens itself.');
+  }
   const lifecycle =
     options.lifecycle instanceof Lifecycle ? options.lifecycle : createLifecycle({ logger: jsonLogger(), ...options.lifecycle });
   const port = resolvePort(options.port);
-  if (options.onSecondSignal !== undefined) assertOneOf('serve', 'onSecondSignal', options.onSecondSignal, ['force', 'ignore'] as const);
+  if (options.onSecondSignal !== undefined) resolveSecondSignalPolicy('serve', options.onSecondSignal);
+  if (options.exit !== undefined && options.exit !== false && typeof options.exit !== 'function') {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'serve: `exit` must be a function (called with the exit code) or false.');
+  }
   const probes = options.probes === false ? undefined : (options.probes ?? {});
   const separateProbes = probes?.port !== undefined;
-  const server = options.server ?? createAppServer(options.handler as RequestListener, lifecycle, separateProbes ? undefined : probes);
+  const server = options.server ?? createAppServer(options.handler as RequestListener, lifecycle, separateProbes ? undefined : probes, options.https);
   if (options.server) lifecycle.attach(server);
-  const uninstall = options.signals === false ? () => {} : installSignalHandlers(lifecycle, {
-    ...(options.signals ? { signals: options.signals } : {}),
-    ...(options.onSecondSignal ? { onSecondSignal: options.onSecondSignal } : {}),
-  });
   const exit = options.exit === undefined ? (code: number) => process.exit(code) : options.exit;
 
+  // Subscribed before any signal handler exists: a signal may arrive at any
+  // moment from here on, even while listen is still binding, and its shutdown
+  // must still reach the exit below.
+  let startupFailed = false;
+  const report = stoppedReport(lifecycle);
   let probeServer: Server | undefined;
+  const uninstall = options.signals === false ? () => {} : installSignalHandlers(lifecycle, {
+    ...(options.signals ? { signals: options.signals } : {}),
+    ...(options.onSecondSignal === undefined ? {} : { onSecondSignal: options.onSecondSignal }),
+  });
+  const stopped = (async () => {
+    let final: ShutdownReport | undefined;
+    try {
+      final = await report;
+    } finally {
+      uninstall();
+      await closeQuietly(probeServer);
+    }
+    const code = startupFailed ? EXIT_CODES.startupFailed : final.forced ? EXIT_CODES.forced : EXIT_CODES.ok;
+    lifecycle.logger.info('stopped', { code });
+    if (exit) {
+      try {
+        exit(code);
+      } catch (error) {
+        lifecycle.logger.error('the exit callback threw', { code, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    return { code, report: final };
+  })();
+
   try {
-    if (options.listen) await listenWith(options.listen, port, options.host);
-    else await listen(server, port, options.host);
-    if (separateProbes && probes) {
+    // A lifecycle already shutting down (a signal during a framework's own
+    // startup, before serve() was called) is not listened for at all.
+    if (!lifecycle.isShuttingDown) {
+      if (options.listen) await listenWith(options.listen, port, options.host);
+      else await listen(server, port, options.host);
+    }
+    if (separateProbes && probes && !lifecycle.isShuttingDown) {
       probeServer = createProbeServer(lifecycle, probes);
       await listen(probeServer, resolvePort(probes.port), probes.host ?? options.host);
     }
@@ -115,60 +172,72 @@ export async function serve(options: ServeOptions): Promise<Served> {
     probeServer?.close();
     throw error;
   }
+  if (lifecycle.isShuttingDown) {
+    // The shutdown began while listen was binding: its stop-accepting phase
+    // found nothing listening yet, so the listener opened since is closed here.
+    closeListener(server);
+    closeListener(probeServer);
+  }
 
-  let startupFailed = false;
-  const stopped = (async () => {
-    let report: ShutdownReport | undefined;
-    try {
-      report = await new Promise<ShutdownReport>((resolve) => lifecycle.once('stopped', resolve));
-    } finally {
-      uninstall();
-      await closeQuietly(probeServer);
-    }
-    const code = startupFailed ? EXIT_CODES.startupFailed : report.forced ? EXIT_CODES.forced : EXIT_CODES.ok;
-    lifecycle.logger.info('stopped', { code });
-    if (exit) exit(code);
-    return { code, report };
-  })();
-
-  const ready = lifecycle.start(options.startup ? { task: options.startup } : {}).then(
-    () => undefined,
-    (error: unknown) => {
-      startupFailed = true;
-      void lifecycle.shutdown(`startup failed: ${error instanceof Error ? error.message : String(error)}`);
-      throw error;
-    },
-  );
+  const ready = lifecycle.isShuttingDown
+    ? Promise.resolve()
+    : lifecycle.start(options.startup ? { task: options.startup } : {}).then(
+        () => undefined,
+        (error: unknown) => {
+          startupFailed = true;
+          void lifecycle.shutdown(`startup failed: ${error instanceof Error ? error.message : String(error)}`);
+          throw error;
+        },
+      );
   ready.catch(() => {}); // reported through the logger and the exit code
 
-  const address = server.address() as AddressInfo;
+  const address = server.address() as AddressInfo | null;
+  const boundPort = address?.port ?? port;
+  const scheme = options.https !== undefined || server instanceof TlsServer ? 'https' : 'http';
   const served: Served = {
     server,
     lifecycle,
-    port: address.port,
-    url: `http://${urlHost(address)}:${address.port}`,
+    port: boundPort,
+    url: `${scheme}://${address ? urlHost(address) : (options.host ?? '127.0.0.1')}:${boundPort}`,
     ready,
     stopped,
     shutdown: (reason = 'shutdown requested') => lifecycle.shutdown(reason),
   };
-  if (probeServer) {
+  if (probeServer?.listening) {
     served.probeServer = probeServer;
     served.probePort = (probeServer.address() as AddressInfo).port;
   }
   return served;
 }
 
-function createAppServer(handler: RequestListener, lifecycle: Lifecycle, probes: ProbeRouteOptions | undefined): Server {
+/** The report of the lifecycle's shutdown, whenever it happens (or already happened). */
+function stoppedReport(lifecycle: Lifecycle): Promise<ShutdownReport> {
+  if (lifecycle.isShuttingDown) return lifecycle.shutdown();
+  return new Promise((resolve) => lifecycle.once('stopped', resolve));
+}
+
+function closeListener(server: Server | undefined): void {
+  if (server?.listening) NetServer.prototype.close.call(server, () => {});
+}
+
+function createAppServer(
+  handler: RequestListener,
+  lifecycle: Lifecycle,
+  probes: ProbeRouteOptions | undefined,
+  tls: HttpsServerOptions | undefined,
+): Server {
   if (typeof handler !== 'function') {
     throw new BatonError('BATON_ERR_INVALID_OPTION', 'serve: `handler` must be a request listener function.');
   }
   const answerProbe = probes ? createProbeHandler(lifecycle, probes) : () => false;
   // One request listener that tracks, answers probes, then hands over to the app.
   let track: TrackRequest = () => {};
-  const server = createServer((request, response) => {
+  const listener: RequestListener = (request, response) => {
     track(request, response);
     if (!answerProbe(request, response)) handler(request, response);
-  });
+  };
+  // An https.Server is an http.Server that speaks TLS first; the tracker tells them apart.
+  const server: Server = tls ? createHttpsServer(tls, listener) : createServer(listener);
   track = lifecycle[attachInline](server);
   // Longer than common load balancers' idle timeouts (60 s), so the balancer,
   // not the app, closes idle keep-alive connections: otherwise a request can

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { Server as TlsServer } from 'node:tls';
 import type { LongLivedConnection } from '../long-lived.js';
 
 /** Per-socket bookkeeping, kept on the socket itself (one property read per request, no map lookup). */
@@ -15,6 +16,12 @@ interface SocketState {
   pending: ServerResponse[];
   served: number;
   upgrade: LongLivedConnection | undefined;
+  /**
+   * A TCP socket of a TLS server whose handshake has not finished: it never
+   * carries a request itself (the TLS socket wrapping it does), so it is
+   * never counted as work and leaves the set once the handshake is done.
+   */
+  handshake: boolean;
 }
 
 const STATE = Symbol('baton.socketState');
@@ -47,6 +54,7 @@ export class ConnectionTracker {
   readonly #onResponseClose: (this: ServerResponse) => void;
   #closing = false;
   #draining = false;
+  #tlsLinkMissing = false;
   #onRequest: ((request: IncomingMessage) => void) | undefined;
   #onChange: (() => void) | undefined;
 
@@ -76,7 +84,19 @@ export class ConnectionTracker {
    */
   attach(server: Server, options: { inline?: boolean } = {}): TrackRequest {
     const track: TrackRequest = (request, response) => this.#request(request, response);
-    server.prependListener('connection', (socket: Socket) => this.#track(socket));
+    if (server instanceof TlsServer) {
+      // On a TLS server 'connection' hands over the TCP socket, but requests
+      // arrive on the TLSSocket that wraps it: tracking both counted one
+      // connection twice, and the TCP one (never seen serving a request) was
+      // destroyed as idle at stop-accepting, resetting the request in flight.
+      // The TCP socket is tracked only while its handshake runs.
+      server.prependListener('connection', (socket: Socket) => {
+        this.#track(socket).handshake = true;
+      });
+      server.prependListener('secureConnection', (socket: Socket) => this.#secured(socket));
+    } else {
+      server.prependListener('connection', (socket: Socket) => this.#track(socket));
+    }
     if (!options.inline) server.prependListener('request', track);
     // With no 'upgrade' listener Node does not switch protocols; adding ours
     // unconditionally would change that, so install it with the user's first one.
@@ -140,6 +160,9 @@ export class ConnectionTracker {
       const state = socket[STATE];
       if (!state || state.upgrade || active(state) > 0) continue;
       if (state.served === 0 && now - state.acceptedAt < freshGraceMs) continue;
+      // Without Node's link from a TLS socket to its TCP socket, a TCP socket
+      // still listed may carry a live TLS connection: it goes with it (or at the deadline).
+      if (state.handshake && this.#tlsLinkMissing) continue;
       socket.destroy();
     }
   }
@@ -168,7 +191,7 @@ export class ConnectionTracker {
     let forced = 0;
     for (const socket of this.#sockets) {
       const state = socket[STATE];
-      if (state && (state.upgrade || active(state) > 0)) forced += 1;
+      if (state && !state.handshake && (state.upgrade || active(state) > 0)) forced += 1;
       socket.destroy();
     }
     return forced;
@@ -177,7 +200,7 @@ export class ConnectionTracker {
   #track(socket: TrackedSocket): SocketState {
     const existing = socket[STATE];
     if (existing) return existing;
-    const state: SocketState = { acceptedAt: this.#now(), pending: [], served: 0, upgrade: undefined };
+    const state: SocketState = { acceptedAt: this.#now(), pending: [], served: 0, upgrade: undefined, handshake: false };
     socket[STATE] = state;
     this.#sockets.add(socket);
     socket.once('close', () => {
@@ -185,6 +208,21 @@ export class ConnectionTracker {
       this.#changed();
     });
     return state;
+  }
+
+  /** The TLS handshake finished: the TLS socket is the connection from now on, the TCP socket under it is not. */
+  #secured(socket: TrackedSocket): void {
+    // `_parent` is Node's (undocumented, long-standing) link from a server-side
+    // TLSSocket to the TCP socket it wraps; no public API gives it.
+    const parent = (socket as { _parent?: unknown })._parent as TrackedSocket | undefined;
+    const raw = parent?.[STATE];
+    const state = this.#track(socket);
+    if (parent && raw) {
+      state.acceptedAt = raw.acceptedAt;
+      this.#sockets.delete(parent);
+    } else if (!parent) {
+      this.#tlsLinkMissing = true;
+    }
   }
 
   #request(request: IncomingMessage, response: ServerResponse): void {
