@@ -1,0 +1,209 @@
+// Real deploys through the CLI, in-process, behind the built-in router, of a
+// tiny service that prints its own secrets: what Baton writes under the state
+// directory (modes, and where a secret may appear), what `baton status` and
+// the report show, and what a user sees when an old instance cannot be stopped.
+import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLocalProcessPlatform, type DeployEvent, type Platform, type ServiceState } from '@baton/deploy';
+import { EXIT, runCli, type CliIo } from './index.js';
+
+// Planted secrets: each must appear only in a 0600 file that must hold it (the journal's state, which
+// restarts instances on resume and rollback; an instance's own log, which the instance writes itself).
+const SECRETS = {
+  DATABASE_URL_PASSWORD: 'Pg-planted-8f3a',
+  API_TOKEN: 'tok-planted-51c9e0',
+  // Its name says nothing: only `release.secretEnv` marks it.
+  MY_VAR: 'myvar-planted-77d2',
+};
+const ENV = {
+  DATABASE_URL: `postgres://app:${SECRETS.DATABASE_URL_PASSWORD}@127.0.0.1:5432/orders`,
+  API_TOKEN: SECRETS.API_TOKEN,
+  MY_VAR: SECRETS.MY_VAR,
+};
+const MAY_HOLD_SECRETS = [/^journal\/state\.json$/, /^instances\/logs\/[^/]+\.log$/];
+
+// A service that prints its environment (as too many do) and then listens, or exits when FAIL_START is set.
+const SERVICE = `
+import { createServer } from 'node:http';
+console.log('config: DATABASE_URL=' + process.env.DATABASE_URL + ' API_TOKEN=' + process.env.API_TOKEN + ' MY_VAR=' + process.env.MY_VAR);
+if (process.env.FAIL_START === '1') {
+  console.error('fatal: cannot connect with ' + process.env.DATABASE_URL + ' (token ' + process.env.API_TOKEN + ', ' + process.env.MY_VAR + ')');
+  process.exit(1);
+}
+const server = createServer((request, response) => {
+  response.writeHead(request.url === '/metrics' ? 404 : 200, { 'content-type': 'text/plain' });
+  response.end('ok');
+});
+server.listen(Number(process.env.PORT), process.env.HOST, () => console.log(JSON.stringify({ event: 'listening', port: server.address().port })));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+setInterval(() => server.closeIdleConnections(), 100).unref();
+`;
+
+let dir: string;
+let stateDir: string;
+
+beforeEach(async () => {
+  // Short: the router's unix socket lives under the state directory (107 bytes at most).
+  dir = await mkdtemp('/tmp/bcs-');
+  stateDir = join(dir, 's');
+  await writeFile(join(dir, 'service.mjs'), SERVICE);
+  await writeConfig({});
+});
+
+afterEach(async () => {
+  // Everything started (instances, router) is stopped by the real platform, even an instance a test kept running.
+  await cli('down');
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function writeConfig(env: Record<string, string>): Promise<void> {
+  const config = {
+    service: 'orders',
+    instances: 1,
+    stateDir,
+    router: { kind: 'builtin' },
+    timeouts: { readyMs: 10_000, drainMs: 2000, stopMs: 5000 },
+    release: { version: 'v1', command: process.execPath, args: [join(dir, 'service.mjs')], env: { ...ENV, ...env }, secretEnv: ['MY_VAR'] },
+  };
+  await writeFile(join(dir, 'baton.config.json'), JSON.stringify(config));
+}
+
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+async function cli(options: Partial<CliIo>, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+async function cli(...args: unknown[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const options = typeof args[0] === 'object' ? (args.shift() as Partial<CliIo>) : {};
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args as string[], { stdout: { write: (text) => void (stdout += text) }, stderr: { write: (text) => void (stderr += text) }, cwd: dir, env: {}, ...options });
+  return { code, stdout, stderr };
+}
+
+/** Every entry under `root`, with its path relative to it. */
+async function walk(root: string, base = ''): Promise<{ path: string; full: string; mode: number; kind: 'dir' | 'file' | 'other' }[]> {
+  const found = [];
+  for (const name of await readdir(join(root, base))) {
+    const path = base === '' ? name : `${base}/${name}`;
+    const full = join(root, path);
+    const stat = await lstat(full);
+    const kind = stat.isDirectory() ? 'dir' : stat.isFile() ? 'file' : 'other';
+    found.push({ path, full, mode: stat.mode & 0o777, kind } as const);
+    if (kind === 'dir') found.push(...(await walk(root, path)));
+  }
+  return found;
+}
+
+function leaks(text: string): string[] {
+  return Object.values(SECRETS).filter((secret) => text.includes(secret));
+}
+
+describe('baton deploy: the state directory', () => {
+  it('is private (dirs 0700, files 0600), and secrets appear only in the journal state and the instances\' own logs', async () => {
+    const first = await cli('deploy', '--release', 'v1');
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(EXIT.ok);
+
+    // v2 prints its secrets and dies at start: its last lines are quoted in the reason, the events,
+    // the report and `baton status` — scrubbed.
+    await writeConfig({ FAIL_START: '1' });
+    const failed = await cli('deploy', '--release', 'v2');
+    expect(failed.code).toBe(EXIT.deployFailed);
+    expect(failed.stdout).toContain('Rolled back v2');
+    expect(failed.stdout).toContain('fatal: cannot connect with postgres://app:[redacted]@127.0.0.1:5432/orders (token [redacted], [redacted])');
+    const json = await cli('deploy', '--release', 'v2', '--json');
+    expect(json.code).toBe(EXIT.deployFailed);
+    const status = await cli('status');
+    const statusJson = await cli('status', '--json');
+    expect(status.stdout).toContain('deploy orders-');
+    expect(status.stdout).toContain('[redacted]');
+    expect((JSON.parse(statusJson.stdout) as { deploy: { reason: string } }).deploy.reason).toContain('token [redacted]');
+    for (const output of [first, failed, json, status, statusJson]) {
+      expect(leaks(output.stdout + output.stderr)).toEqual([]);
+    }
+
+    const entries = await walk(stateDir);
+    expect(entries.map((entry) => entry.path)).toEqual(expect.arrayContaining(['journal/state.json', 'journal/events.jsonl', 'instances/logs/v1-1.log', 'instances/logs/v2-2.log']));
+    expect(entries.some((entry) => /^reports\/[^/]+\/report\.html$/.test(entry.path))).toBe(true);
+    const tooOpen = entries.filter((entry) => (entry.kind === 'dir' ? entry.mode !== 0o700 : (entry.mode & 0o077) !== 0)).map((entry) => `${entry.path} ${entry.mode.toString(8)}`);
+    expect(tooOpen).toEqual([]);
+    expect((await lstat(stateDir)).mode & 0o777).toBe(0o700);
+
+    const holding: string[] = [];
+    for (const entry of entries.filter((e) => e.kind === 'file')) {
+      if (leaks(await readFile(entry.full, 'utf8')).length === 0) continue;
+      holding.push(entry.path);
+      expect(MAY_HOLD_SECRETS.some((allowed) => allowed.test(entry.path)), `${entry.path} holds a secret`).toBe(true);
+      expect(entry.mode, entry.path).toBe(0o600);
+    }
+    // The state keeps the real environment (a rollback restarts v1 with it); the logs are the service's own words.
+    expect(holding.sort()).toEqual(['instances/logs/v1-1.log', 'instances/logs/v2-2.log', 'instances/logs/v2-3.log', 'journal/state.json']);
+    const state = JSON.parse(await readFile(join(stateDir, 'journal/state.json'), 'utf8')) as ServiceState;
+    expect(state.stable?.env?.['API_TOKEN']).toBe(SECRETS.API_TOKEN);
+
+    // The report says what happened, scrubbed.
+    const reportPath = failed.stdout.match(/Report: (.+\.html)/)?.[1] as string;
+    const report = JSON.parse(await readFile(reportPath.replace(/\.html$/, '.json'), 'utf8')) as { reason: string; decisions: DeployEvent[] };
+    expect(await readFile(reportPath, 'utf8')).toContain('token [redacted]');
+    expect(report.reason).toContain('postgres://app:[redacted]@127.0.0.1');
+    expect(report.decisions.some((event) => event.type === 'rollback' && event.message.includes('token [redacted]'))).toBe(true);
+  });
+
+  it('is made private when it exists already with open modes (a state directory of an older Baton)', async () => {
+    const { mkdir, chmod } = await import('node:fs/promises');
+    await mkdir(join(stateDir, 'journal'), { recursive: true, mode: 0o755 });
+    await writeFile(join(stateDir, 'journal/events.jsonl'), '', { mode: 0o644 });
+    await chmod(stateDir, 0o755);
+    await chmod(join(stateDir, 'journal/events.jsonl'), 0o644);
+    const deployed = await cli('deploy', '--release', 'v1');
+    expect(deployed.code).toBe(EXIT.ok);
+    expect((await lstat(stateDir)).mode & 0o777).toBe(0o700);
+    expect((await lstat(join(stateDir, 'journal'))).mode & 0o777).toBe(0o700);
+    expect((await lstat(join(stateDir, 'journal/events.jsonl'))).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('baton deploy: an instance that cannot be stopped', () => {
+  it('is journaled, reported, kept in the state, warned about, and exits 4; baton down stops it later', async () => {
+    expect((await cli('deploy', '--release', 'v1')).code).toBe(EXIT.ok);
+    const before = JSON.parse(await readFile(join(stateDir, 'journal/state.json'), 'utf8')) as ServiceState;
+    const old = before.instances[0]!;
+
+    // A process that survives SIGKILL cannot be made on purpose here: a wrapper around the real
+    // platform whose `stop` rejects for v1 stands in for it (the process itself keeps running).
+    const real = createLocalProcessPlatform({ stateDir: join(stateDir, 'instances'), listenTimeoutMs: 10_000 });
+    const failing: Platform = {
+      ...real,
+      stop: (instance, options) => (instance.release === 'v1' ? Promise.reject(new Error(`process ${instance.pid} did not exit 10000 ms after SIGKILL (injected)`)) : real.stop(instance, options)),
+    };
+    const deployed = await cli({ platform: failing }, 'deploy', '--release', 'v2');
+    expect(deployed.code).toBe(EXIT.stopFailed);
+    expect(deployed.stdout).toContain(`${old.id} (v1) could not be stopped: process ${old.pid} did not exit 10000 ms after SIGKILL (injected)`);
+    expect(deployed.stdout).toContain('Deployed v2');
+    expect(deployed.stderr).toContain(`baton: warning: ${old.id} (v1) could not be stopped`);
+
+    const events = (await readFile(join(stateDir, 'journal/events.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as DeployEvent);
+    expect(events.filter((event) => event.type === 'instance-stop-failed').map((event) => event.data?.['id'])).toEqual([old.id]);
+    expect(events.some((event) => event.type === 'instance-stopped' && event.data?.['id'] === old.id)).toBe(false);
+
+    const reportPath = deployed.stdout.match(/Report: (.+\.html)/)?.[1] as string;
+    const report = JSON.parse(await readFile(reportPath.replace(/\.html$/, '.json'), 'utf8')) as { phase: string; stopFailures: { id: string; error: string }[] };
+    expect(report.phase).toBe('succeeded');
+    expect(report.stopFailures).toEqual([expect.objectContaining({ id: old.id, error: expect.stringContaining('(injected)') })]);
+    expect(await readFile(reportPath, 'utf8')).toContain(`<b>Not stopped:</b> ${old.id} (v1)`);
+
+    // Kept in the state, out of traffic, still running: status shows it.
+    const status = await cli('status', '--json');
+    const shown = JSON.parse(status.stdout) as { instances: { id: string; status: string }[]; router: { backends: { id: string }[] } };
+    expect(shown.instances.find((instance) => instance.id === old.id)?.status).toBe('draining');
+    expect(shown.router.backends.map((backend) => backend.id)).not.toContain(old.id);
+    expect(real.isRunning(old)).toBe(true);
+
+    // baton down (the real platform) stops it.
+    const down = await cli('down');
+    expect(down.code).toBe(EXIT.ok);
+    expect(real.isRunning(old)).toBe(false);
+  });
+});
