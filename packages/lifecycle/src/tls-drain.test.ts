@@ -1,0 +1,102 @@
+import { Agent, createServer as createHttpsServer } from 'node:https';
+import type { RequestListener } from 'node:http';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@baton/testing';
+import { silentLogger } from './logger.js';
+import { serve, type Served } from './serve.js';
+import { fetchTls, makeTestCertificate, type TestCertificate } from './tls.test-helper.js';
+
+const app: RequestListener = (req, res) => {
+  const url = new URL(req.url ?? '/', 'http://x');
+  if (url.pathname === '/slow') {
+    const ms = Number(url.searchParams.get('ms') ?? 300);
+    const timer = setTimeout(() => res.end(`slept ${ms}`), ms);
+    res.on('close', () => clearTimeout(timer));
+    return;
+  }
+  res.end('fast');
+};
+
+let tls: TestCertificate;
+beforeAll(() => {
+  tls = makeTestCertificate();
+});
+
+let running: Served[] = [];
+const agents: Agent[] = [];
+afterEach(async () => {
+  for (const agent of agents.splice(0)) agent.destroy();
+  await Promise.all(running.splice(0).map((s) => s.lifecycle.force('test cleanup')));
+});
+
+type Transport = 'https.createServer via serve({ server })' | 'serve({ handler, https })';
+const transports: Transport[] = ['https.createServer via serve({ server })', 'serve({ handler, https })'];
+
+async function start(transport: Transport, drainTimeoutMs = 15_000): Promise<Served> {
+  const common = {
+    port: 0,
+    host: '127.0.0.1',
+    signals: false as const,
+    exit: false as const,
+    lifecycle: { logger: silentLogger, shutdown: { propagationDelayMs: 0, drainTimeoutMs } },
+  };
+  const served =
+    transport === 'serve({ handler, https })'
+      ? await serve({ ...common, handler: app, https: { key: tls.key, cert: tls.cert } })
+      : await serve({ ...common, server: createHttpsServer({ key: tls.key, cert: tls.cert }, app) });
+  running.push(served);
+  await served.ready;
+  return served;
+}
+
+describe.each(transports)('drain over HTTPS (%s)', (transport) => {
+  it('a slow request in flight survives the shutdown, and nothing is reported forced', async () => {
+    const served = await start(transport);
+    expect(served.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    // Longer than the 1 s grace a fresh, unused connection gets: the TCP socket
+    // under the TLS one used to be destroyed as "never used" once it ran out.
+    const slow = fetchTls(`${served.url}/slow?ms=1500`, tls.cert).then(
+      (res) => res.body,
+      (error: NodeJS.ErrnoException) => error.code ?? 'error',
+    );
+    await waitFor(() => served.lifecycle.counts().inFlight === 1, 5000, 'slow request in flight');
+    const sockets = served.lifecycle.counts().openSockets;
+    const report = await served.shutdown('test');
+    expect(await slow).toBe('slept 1500');
+    // One connection is one socket, not two (TCP + TLS).
+    expect(sockets).toBe(1);
+    expect(report).toMatchObject({ forced: false, forcedCloses: 0 });
+    expect(report.atStart).toEqual({ inFlight: 1, openSockets: 1, longLived: 0 });
+    expect((await served.stopped).code).toBe(0);
+  });
+
+  it('a request longer than the drain deadline is cut and counted as forced', async () => {
+    const served = await start(transport, 300);
+    const slow = fetchTls(`${served.url}/slow?ms=60000`, tls.cert).then(
+      () => 'answered',
+      (error: NodeJS.ErrnoException) => error.code ?? 'error',
+    );
+    await waitFor(() => served.lifecycle.counts().inFlight === 1, 5000, 'slow request in flight');
+    const report = await served.shutdown('test');
+    expect(report).toMatchObject({ forced: true, forcedBy: 'drain-timeout', forcedCloses: 1 });
+    expect(await slow).toBe('ECONNRESET');
+    expect((await served.stopped).code).toBe(3);
+  });
+
+  it('closes idle keep-alive TLS connections at once, and tells busy ones to close', async () => {
+    const served = await start(transport);
+    const agent = new Agent({ keepAlive: true, maxSockets: 2, ca: tls.cert });
+    agents.push(agent);
+    await Promise.all([fetchTls(`${served.url}/`, tls.cert, { agent }), fetchTls(`${served.url}/`, tls.cert, { agent })]);
+    expect(served.lifecycle.counts().openSockets).toBe(2);
+    const slow = fetchTls(`${served.url}/slow?ms=300`, tls.cert, { agent });
+    await waitFor(() => served.lifecycle.counts().inFlight === 1, 5000, 'slow request in flight');
+    const report = await served.shutdown('test');
+    const answer = await slow;
+    expect(answer.body).toBe('slept 300');
+    expect(answer.headers.connection).toBe('close');
+    expect(report.forced).toBe(false);
+    // The server's keep-alive timeout is 65 s (Node's default 5 s): the drain waited for neither.
+    expect(report.phases.find((p) => p.phase === 'drain')?.durationMs).toBeLessThan(4000);
+  });
+});
