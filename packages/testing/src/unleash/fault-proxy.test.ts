@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@baton/testing';
 import { startFaultProxy, type FaultProxy } from '@baton/testing/fault-proxy';
 
 // The proxy @baton/toggles' fault tests stand on, in front of a plain local server.
@@ -65,7 +66,8 @@ describe('startFaultProxy', () => {
     const p = await start();
     p.mode = 'hang';
     const hanging = fetch(`${p.url}/x`).catch((error: unknown) => error);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The proxy holds it (a busy machine can take longer than any fixed pause to get it there).
+    await waitFor(() => p.count() === 1, 10_000, 'the proxy to receive the hanging request');
     await new Promise((resolve) => upstream!.close(resolve));
     upstream = undefined;
     p.mode = 'pass';
