@@ -1,7 +1,7 @@
 import { Agent, type RequestListener } from 'node:http';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { delay, fetchText, waitFor } from '@baton/testing';
+import { fetchText, waitFor } from '@baton/testing';
 import type { LifecycleOptions, ShutdownPhase } from './lifecycle.js';
 import { silentLogger } from './logger.js';
 import { serve, type Served } from './serve.js';
@@ -57,7 +57,8 @@ afterEach(async () => {
 
 describe('graceful drain', () => {
   it('keeps serving during the propagation delay with Connection: close while readiness answers 503', async () => {
-    const served = await start({ shutdown: { propagationDelayMs: 600 } });
+    // Long enough that the requests below all land inside it, even on a busy machine.
+    const served = await start({ shutdown: { propagationDelayMs: 2000 } });
     const agent = keepAliveAgent();
     const warm = await fetchText(`${served.url}/`, { agent });
     expect(warm.headers.connection).toBe('keep-alive');
@@ -99,7 +100,7 @@ describe('graceful drain', () => {
   });
 
   it('completes every request of keep-alive clients that keep sending until their balancer reacts', async () => {
-    const served = await start({ shutdown: { propagationDelayMs: 400 } });
+    const served = await start({ shutdown: { propagationDelayMs: 2000 } });
     const agent = keepAliveAgent();
     const outcomes: string[] = [];
     let toldToClose = 0;
@@ -121,9 +122,10 @@ describe('graceful drain', () => {
       }
     };
     const clients = [client(), client(), client(), client()];
-    await delay(100);
+    // Facts, not windows: enough traffic before, and every client told to close during the delay.
+    await waitFor(() => outcomes.length >= 20, 10_000, '20 requests served');
     const stopping = served.shutdown('test');
-    await delay(200);
+    await waitFor(() => toldToClose >= 4, 10_000, 'four responses with Connection: close');
     stop = true;
     await Promise.all(clients);
     const report = await stopping;
@@ -169,7 +171,8 @@ describe('graceful drain', () => {
     await new Promise((resolve) => socket.once('connect', resolve));
     await waitFor(() => served.lifecycle.counts().openSockets === 1, 5000, 'socket tracked');
     const stopping = served.shutdown('test');
-    await delay(150); // listener closed; the request is still "on the wire"
+    // The listener is closed once the drain phase runs; the request is still "on the wire".
+    await waitFor(() => served.lifecycle.shutdownProgress()?.phase === 'drain', 5000, 'drain phase');
     let raw = '';
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => (raw += chunk));
@@ -201,7 +204,7 @@ describe('graceful drain', () => {
     const slow = fetchText(`${served.url}/slow?ms=60000`).catch(() => 'cut');
     await waitFor(() => served.lifecycle.counts().inFlight === 1, 5000, 'slow request in flight');
     const stopping = served.shutdown('SIGTERM');
-    await delay(50);
+    await waitFor(() => served.lifecycle.shutdownProgress()?.phase === 'propagation', 5000, 'propagation delay');
     const began = Date.now();
     const report = await served.lifecycle.force('second SIGTERM');
     expect(Date.now() - began).toBeLessThan(5000);
@@ -244,7 +247,8 @@ describe('graceful drain', () => {
   });
 
   it('emits every state change, phase and drain figure', async () => {
-    const served = await start({ shutdown: { propagationDelayMs: 300 } });
+    // Long enough that the two requests below land inside it, even on a busy machine.
+    const served = await start({ shutdown: { propagationDelayMs: 2000 } });
     const states: string[] = [];
     const phases: ShutdownPhase[] = [];
     const progress: number[] = [];
