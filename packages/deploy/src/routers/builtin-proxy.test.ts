@@ -1,22 +1,25 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isBatonError } from '@baton/lifecycle';
-import { BuiltinProxy } from './builtin-proxy.js';
-import { deadPort, delay, nameHandler, send, startBackend, waitFor, type Backend, type BackendHandler } from './internal/builtin-fixtures.test.util.js';
+import { BuiltinProxy, type BuiltinProxyOptions } from './builtin-proxy.js';
+import { createTrafficServer, resolveTrafficLimits, type TrafficLimits, type TrafficServer } from './internal/builtin-traffic-server.js';
+import { deadPort, nameHandler, send, startBackend, waitFor, type Backend, type BackendHandler } from './internal/builtin-fixtures.test.util.js';
 
 // The proxy core in this process, in front of real node:http backends on 127.0.0.1.
 
 const backends: Backend[] = [];
-const servers: Server[] = [];
+const traffics: TrafficServer[] = [];
 const proxies: BuiltinProxy[] = [];
+const clients: Socket[] = [];
 
 afterEach(async () => {
+  for (const client of clients.splice(0)) client.destroy();
   await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    server.close();
+  for (const traffic of traffics.splice(0)) {
+    traffic.stopAccepting();
+    traffic.closeAll();
   }
   await Promise.all(backends.splice(0).map((backend) => backend.close()));
 });
@@ -27,14 +30,29 @@ async function backend(name: string, handler?: BackendHandler): Promise<Backend>
   return started;
 }
 
-async function proxyServer(): Promise<{ proxy: BuiltinProxy; url: string }> {
-  const proxy = new BuiltinProxy();
+/** The proxy behind the router's own traffic server (connection gate, Node's parser and timeouts), on 127.0.0.1 port 0. */
+async function proxyServer(
+  options: BuiltinProxyOptions = {},
+  limits: Partial<TrafficLimits> = {},
+): Promise<{ proxy: BuiltinProxy; url: string; port: number; traffic: TrafficServer }> {
+  const proxy = new BuiltinProxy(options);
   proxies.push(proxy);
-  const server = createServer(proxy.handleRequest);
-  server.on('upgrade', proxy.handleUpgrade);
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { proxy, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  const traffic = createTrafficServer(proxy, resolveTrafficLimits(limits));
+  traffics.push(traffic);
+  await new Promise<void>((resolve) => traffic.server.listen(0, '127.0.0.1', resolve));
+  const { port } = traffic.server.address() as AddressInfo;
+  return { proxy, url: `http://127.0.0.1:${port}`, port, traffic };
+}
+
+/** A raw TCP client of the proxy (cleaned up after the test); `text` collects what it receives, `closed` resolves when the connection closes. */
+function rawClient(port: number): { socket: Socket; text: () => string; closed: Promise<void> } {
+  const socket = connect(port, '127.0.0.1');
+  clients.push(socket);
+  let text = '';
+  socket.on('data', (data: Buffer) => (text += data.toString('latin1')));
+  socket.on('error', () => {});
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return { socket, text: () => text, closed };
 }
 
 async function ready(proxy: BuiltinProxy, ...entries: [Backend, number][]): Promise<void> {
@@ -106,6 +124,8 @@ describe('proxying', () => {
         'proxy-authorization': 'Basic eA==',
         'x-forwarded-for': '203.0.113.7',
         'x-forwarded-proto': 'https',
+        forwarded: 'for=203.0.113.7;proto=https;host=bank.example',
+        'x-real-ip': '203.0.113.7',
       },
     });
     expect(answer.status).toBe(200);
@@ -122,6 +142,9 @@ describe('proxying', () => {
     expect(echoed.headers['x-forwarded-proto']).toBe('http');
     expect(echoed.headers['x-forwarded-host']).toBe(new URL(url).host);
     expect(echoed.headers['host']).toBe(new URL(url).host);
+    // The client's own Forwarded claims are replaced, as X-Forwarded-Proto/-Host are.
+    expect(echoed.headers['forwarded']).toBe(`for=127.0.0.1;proto=http;host="${new URL(url).host}"`);
+    expect(echoed.headers['x-real-ip']).toBeUndefined();
 
     const hop = await send(`${url}/hop`);
     expect(hop.body).toBe('ok');
@@ -199,7 +222,6 @@ describe('proxying', () => {
   it('answers 503 with a clear body at once when no backend is ready, and after the last one leaves', async () => {
     const b = await backend('b');
     const { proxy, url } = await proxyServer();
-    const started = Date.now();
     const none = await send(url);
     expect(none.status).toBe(503);
     expect(none.body).toMatch(/no backend is ready/);
@@ -210,7 +232,8 @@ describe('proxying', () => {
     expect((await send(url)).body).toBe('b');
     await proxy.set([{ id: 'b', state: 'drain' }]);
     expect((await send(url)).status).toBe(503);
-    expect(Date.now() - started).toBeLessThan(2000);
+    // Nothing reached the backend outside of its one ready moment.
+    expect(b.received).toBe(1);
   });
 
   it('proxies a WebSocket-style upgrade and joins the two sockets', async () => {
@@ -227,13 +250,13 @@ describe('proxying', () => {
     let text = '';
     socket.on('data', (data) => (text += data.toString()));
     socket.write(`GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n`);
-    await waitFor(() => text.includes('\r\n\r\n'), 3000, 'the 101');
+    await waitFor(() => text.includes('\r\n\r\n'), 10_000, 'the 101');
     expect(text).toMatch(/^HTTP\/1\.1 101/);
     expect(proxy.list()[0]?.inFlight).toBe(1);
     socket.write('hello');
-    await waitFor(() => text.endsWith('echo:hello'), 3000, 'the echo');
+    await waitFor(() => text.endsWith('echo:hello'), 10_000, 'the echo');
     socket.destroy();
-    await waitFor(() => proxy.list()[0]?.inFlight === 0, 3000, 'the tunnel to close');
+    await waitFor(() => proxy.list()[0]?.inFlight === 0, 10_000, 'the tunnel to close');
   });
 });
 
@@ -263,14 +286,15 @@ describe('balancing and states', () => {
     const b = await backend('b');
     const { proxy, url } = await proxyServer();
     await ready(proxy, [a, 1]);
-    const slow = send(`${url}/slow?ms=600`);
-    await waitFor(() => proxy.list()[0]?.inFlight === 1, 2000, 'the slow request on a');
+    const slow = send(`${url}/slow?hold`);
+    await waitFor(() => proxy.list()[0]?.inFlight === 1, 10_000, 'the slow request on a');
     await proxy.add({ id: 'b', release: 'v2', host: '127.0.0.1', port: b.port });
     await proxy.set([{ id: 'b', state: 'ready' }, { id: 'a', state: 'drain' }]);
     for (let i = 0; i < 5; i++) expect((await send(url)).body).toBe('b');
     await expect(proxy.remove('a')).rejects.toThrow(/in flight/);
+    a.release();
     expect((await slow).body).toBe('a');
-    await waitFor(() => proxy.list()[0]?.inFlight === 0, 2000, 'a to be idle');
+    await waitFor(() => proxy.list()[0]?.inFlight === 0, 10_000, 'a to be idle');
     expect(await proxy.remove('a')).toBe(true);
     expect(await proxy.remove('a')).toBe(false);
     expect(proxy.list().map((s) => s.id)).toEqual(['b']);
@@ -391,22 +415,209 @@ describe('retries', () => {
     expect(bigPut.status).toBe(502);
   });
 
-  it('a client that goes away mid-response frees the backend slot', async () => {
-    const b = await backend('b', (_req, res) => {
+  it('a client that goes away mid-response: the backend sees its answer cut, the slot is freed, the backend can be removed, the next client is served', async () => {
+    let cut = 0;
+    const b = await backend('b', (req, res) => {
+      if (req.url === '/whole') {
+        res.end('whole');
+        return;
+      }
       res.writeHead(200);
       res.write('partial');
+      // Never ended by the backend: only the router letting go of it closes it.
+      res.on('close', () => {
+        if (!res.writableFinished) cut++;
+      });
     });
     const { proxy, url } = await proxyServer();
     await ready(proxy, [b, 1]);
     await new Promise<void>((resolve) => {
-      const req = httpRequest(url, { agent: false }, (res) => res.once('data', () => {
-        req.destroy();
-        resolve();
-      }));
+      const req = httpRequest(url, { agent: false }, (res) =>
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        }),
+      );
       req.on('error', () => {});
       req.end();
     });
-    await waitFor(() => proxy.inFlight === 0 && proxy.list()[0]?.inFlight === 0, 3000, 'in-flight to drop to 0');
-    await delay(10);
+    await waitFor(() => proxy.inFlight === 0 && proxy.list()[0]?.inFlight === 0, 10_000, 'in-flight to drop to 0');
+    await waitFor(() => cut === 1, 10_000, 'the backend to see its answer cut');
+    expect((await send(`${url}/whole`)).body).toBe('whole');
+    await proxy.set([{ id: 'b', state: 'drain' }]);
+    expect(await proxy.remove('b')).toBe(true);
+  });
+});
+
+describe('hostile clients', () => {
+  it('an upgrade whose client hangs up before the backend\'s 101 lets go of the upstream: in flight back to 0, the backend can be removed', async () => {
+    let answerUpgrade: () => void = () => {};
+    let upstreamClosed = false;
+    const b = await backend('b');
+    b.server.on('upgrade', (_req: IncomingMessage, socket: Socket) => {
+      // The backend's server socket allows half-open: the router's FIN shows as
+      // 'end'. It keeps its own side open (as a server busy with a session
+      // may): only the router letting go ends this connection.
+      socket.on('end', () => (upstreamClosed = true));
+      // The 101 comes only when the test says: after the client is gone.
+      answerUpgrade = () => socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+    });
+    const { proxy, port } = await proxyServer();
+    await ready(proxy, [b, 1]);
+    const client = rawClient(port);
+    client.socket.write('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+    await waitFor(() => proxy.list()[0]?.inFlight === 1, 10_000, 'the upgrade to reach the backend');
+    client.socket.destroy();
+    await client.closed;
+    answerUpgrade();
+    await waitFor(() => proxy.list()[0]?.inFlight === 0, 10_000, 'the upgrade to leave the in-flight count');
+    await waitFor(() => upstreamClosed, 10_000, 'the upstream connection to close');
+    await proxy.set([{ id: 'b', state: 'drain' }]);
+    expect(await proxy.remove('b')).toBe(true);
+  });
+
+  it('an upgrade whose client hangs up while the backend never answers: aborted at once, not after the backend headers timeout', async () => {
+    let upstreamClosed = false;
+    const b = await backend('b');
+    b.server.on('upgrade', (_req: IncomingMessage, socket: Socket) =>
+      socket.on('end', () => {
+        upstreamClosed = true;
+        socket.end();
+      }),
+    );
+    const { proxy, port } = await proxyServer();
+    await ready(proxy, [b, 1]);
+    const client = rawClient(port);
+    client.socket.write('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+    await waitFor(() => proxy.list()[0]?.inFlight === 1, 10_000, 'the upgrade to reach the backend');
+    client.socket.destroy();
+    // The backend headers timeout is 300 s: only the hang-up can end this within the wait.
+    await waitFor(() => proxy.list()[0]?.inFlight === 0 && upstreamClosed, 10_000, 'the upstream to be aborted');
+  });
+
+  it('a client too slow to send its headers gets 408 and a closed connection; the backend never sees it', async () => {
+    const b = await backend('b');
+    const { proxy, port } = await proxyServer({}, { headersTimeoutMs: 500 });
+    await ready(proxy, [b, 1]);
+    const client = rawClient(port);
+    client.socket.write('GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    await client.closed;
+    expect(client.text()).toMatch(/^HTTP\/1\.1 408 /);
+    expect(b.received).toBe(0);
+  });
+
+  it('a slow request body: 408 after the body timeout, and no backend connection is held while it trickles (buffered first)', async () => {
+    const b = await backend('b', echoHandler);
+    const { proxy, port, url } = await proxyServer({ clientBodyTimeoutMs: 500 });
+    await ready(proxy, [b, 1]);
+    const client = rawClient(port);
+    client.socket.write('POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789');
+    await client.closed;
+    expect(client.text()).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
+    expect(client.text()).toMatch(/request body for 500 ms/);
+    expect(b.received).toBe(0);
+    expect(proxy.inFlight).toBe(0);
+    // The router still serves everyone else.
+    expect(JSON.parse((await send(url, { method: 'POST', body: 'ok' })).body)).toMatchObject({ bytes: 2 });
+  });
+
+  it('a slow body larger than the buffer: streamed, then 408 after the body timeout, and the backend connection is let go', async () => {
+    let backendSawAbort = 0;
+    const b = await backend('b', (req, res) => {
+      req.resume();
+      req.on('aborted', () => backendSawAbort++);
+      req.on('end', () => res.end('done'));
+    });
+    const { proxy, port } = await proxyServer({ clientBodyTimeoutMs: 500, requestBufferBytes: 1024 });
+    await ready(proxy, [b, 1]);
+    const client = rawClient(port);
+    client.socket.write(`PUT /doc HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n${'x'.repeat(4096)}`);
+    await client.closed;
+    expect(client.text()).toMatch(/^HTTP\/1\.1 408 /);
+    expect(b.received).toBe(1);
+    await waitFor(() => backendSawAbort === 1, 10_000, 'the backend to see the request cut');
+    expect(proxy.list()[0]?.inFlight).toBe(0);
+  });
+
+  it('slow bodies cannot exhaust the backend pool: with 2 connections per backend and 6 clients trickling bodies, others are served', async () => {
+    const b = await backend('b', echoHandler);
+    const { proxy, port, url } = await proxyServer({ connectionsPerBackend: 2, clientBodyTimeoutMs: 60_000 });
+    await ready(proxy, [b, 1]);
+    const slow = Array.from({ length: 6 }, () => rawClient(port));
+    for (const client of slow) client.socket.write('POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc');
+    // Each slow client is still sending (the router is waiting for its body) while 20 others go through.
+    for (let i = 0; i < 20; i++) expect((await send(url, { method: 'POST', body: `n=${i}` })).status).toBe(200);
+    expect(b.received).toBe(20);
+    expect(slow.every((client) => client.text() === '')).toBe(true);
+    // Once their bodies are whole, the slow ones are sent too.
+    for (const client of slow) client.socket.write('x'.repeat(997));
+    await waitFor(() => slow.every((client) => /"bytes":1000/.test(client.text())), 10_000, 'the slow clients to be answered');
+    expect(proxy.inFlight).toBe(0);
+  });
+
+  it('past maxConnections a new client gets 503 with Retry-After and a closed connection; once one leaves, a new one is served', async () => {
+    const b = await backend('b');
+    const { proxy, port, url, traffic } = await proxyServer({}, { maxConnections: 3 });
+    await ready(proxy, [b, 1]);
+    const held = Array.from({ length: 3 }, () => rawClient(port));
+    await waitFor(() => traffic.connections === 3, 10_000, 'three client connections');
+    const over = await send(url);
+    expect(over.status).toBe(503);
+    expect(over.headers['retry-after']).toBe('1');
+    expect(over.headers['connection']).toBe('close');
+    expect(over.body).toMatch(/connection limit/);
+    expect(traffic.refused).toBe(1);
+    expect(b.received).toBe(0);
+    held[0]?.socket.destroy();
+    await waitFor(() => traffic.connections === 2, 10_000, 'one client to leave');
+    expect((await send(url)).body).toBe('b');
+  });
+
+  it('public clients get 404 for /metrics (however spelled) and probe details; plain probes and the service pass; expose lets them through', async () => {
+    const b = await backend('b', (req, res) => res.end(`backend ${req.url}`));
+    const hidden = await proxyServer();
+    await ready(hidden.proxy, [b, 1]);
+    for (const path of ['/metrics', '/metrics/', '/METRICS', '//metrics', '/%6Detrics', '/%256Detrics', '/metrics;x=1', '/metrics?name=x', '/healthz?verbose', '/healthz?verbose=1', '/readyz?verbose', '/livez?x']) {
+      const answer = await send(`${hidden.url}${path}`);
+      expect(answer.status, path).toBe(404);
+    }
+    // Absolute-form request targets are checked the same way.
+    const absolute = rawClient(hidden.port);
+    absolute.socket.write(`GET http://x/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    await absolute.closed;
+    expect(absolute.text()).toMatch(/^HTTP\/1\.1 404 /);
+    for (const path of ['/healthz', '/readyz', '/orders?verbose', '/metricsx', '/api/metrics']) {
+      const answer = await send(`${hidden.url}${path}`);
+      expect(answer.status, path).toBe(200);
+      expect(answer.body).toBe(`backend ${path}`);
+    }
+    const exposed = await proxyServer({ expose: { metrics: true, probeDetails: true } });
+    await ready(exposed.proxy, [b, 1]);
+    expect((await send(`${exposed.url}/metrics`)).body).toBe('backend /metrics');
+    expect((await send(`${exposed.url}/healthz?verbose`)).body).toBe('backend /healthz?verbose');
+    const custom = await proxyServer({ expose: { metricsPaths: ['/internal/prom'] } });
+    await ready(custom.proxy, [b, 1]);
+    expect((await send(`${custom.url}/internal/prom`)).status).toBe(404);
+  });
+
+  it('refuses bad options at construction with BATON_ERR_INVALID_OPTION saying what is accepted', () => {
+    const bad: [BuiltinProxyOptions, RegExp][] = [
+      [{ clientBodyTimeoutMs: 0 }, /clientBodyTimeoutMs` must be an integer 1-3600000; got 0/],
+      [{ requestBufferBytes: -1 }, /requestBufferBytes` must be an integer 0-/],
+      [{ expose: { metrics: 'no' as unknown as boolean } }, /expose.metrics` must be true or false/],
+      [{ expose: { metricsPaths: ['metrics'] } }, /expose.metricsPaths` must be a non-empty array of paths starting with "\/"/],
+    ];
+    for (const [options, message] of bad) {
+      let error: unknown;
+      try {
+        new BuiltinProxy(options);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(isBatonError(error, 'BATON_ERR_INVALID_OPTION')).toBe(true);
+      expect((error as Error).message).toMatch(message);
+    }
+    expect(() => resolveTrafficLimits({ maxConnections: 0 })).toThrow(/limits.maxConnections` must be an integer 1-1000000; got 0/);
+    expect(() => resolveTrafficLimits({ maxConection: 5 } as Partial<TrafficLimits>)).toThrow(/unknown `limits` key maxConection/);
   });
 });

@@ -13,22 +13,38 @@ export interface Backend {
   port: number;
   /** Requests this backend received (counted at arrival). */
   received: number;
+  /** Requests held by `?hold` (see {@link nameHandler}) and not released yet. */
+  held: number;
+  /** Answers every request held by `?hold`. */
+  release(): void;
   close(): Promise<void>;
 }
 
 export type BackendHandler = (req: IncomingMessage, res: ServerResponse, backend: Backend) => void;
 
-/** Answers `name` to everything, after reading the body; `?ms=N` waits N ms first. */
+/**
+ * Answers `name` to everything, after reading the body; `?ms=N` waits N ms
+ * first; `?hold` waits until the test calls `backend.release()` (a slow
+ * request whose end the test decides, instead of racing a timer).
+ */
 export const nameHandler: BackendHandler = (req, res, backend) => {
   req.resume();
   req.on('end', () => {
-    const ms = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('ms') ?? '0');
-    setTimeout(() => {
+    const query = new URL(req.url ?? '/', 'http://x').searchParams;
+    const answer = (): void => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(backend.name);
-    }, ms);
+    };
+    if (query.has('hold')) {
+      backend.held++;
+      holds.get(backend)?.push(answer);
+      return;
+    }
+    setTimeout(answer, Number(query.get('ms') ?? '0'));
   });
 };
+
+const holds = new WeakMap<Backend, (() => void)[]>();
 
 /** A real node:http backend on 127.0.0.1, port 0. */
 export async function startBackend(name: string, handler: BackendHandler = nameHandler): Promise<Backend> {
@@ -44,12 +60,20 @@ export async function startBackend(name: string, handler: BackendHandler = nameH
     server,
     port: 0,
     received: 0,
+    held: 0,
+    release: () => {
+      for (const answer of holds.get(backend)?.splice(0) ?? []) {
+        backend.held--;
+        answer();
+      }
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();
       }),
   };
+  holds.set(backend, []);
   server.on('request', (req, res) => {
     backend.received++;
     handler(req, res, backend);
