@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { BatonError, serve, type Served, type ServeOptions } from '@baton/lifecycle';
+import { BatonError, holdSignals, serve, startShutdownFor, type Served, type ServeOptions } from '@baton/lifecycle';
 
 /** Options of {@link serveFastify}: the core runner's, minus what the plugin already knows. */
 export type FastifyServeOptions = Pick<ServeOptions, 'port' | 'host' | 'startup' | 'signals' | 'onSecondSignal' | 'exit'>;
@@ -22,13 +22,25 @@ export async function serveFastify(app: FastifyInstance, options: FastifyServeOp
   if (!app || typeof app.listen !== 'function' || typeof app.ready !== 'function') {
     throw new BatonError('BATON_ERR_INVALID_OPTION', 'serveFastify: the first argument must be a Fastify instance.');
   }
-  // Loads the plugins (registration may not have been awaited) and opens a separate probe server, if any.
-  await app.ready();
+  // Plugins may take a while to load (a database plugin connecting): a
+  // signal meanwhile must not kill the process with no drain, so it is held
+  // until serve()'s own handlers exist.
+  const release = options.signals === false ? () => [] : holdSignals(options.signals ?? ['SIGTERM', 'SIGINT']);
+  try {
+    // Loads the plugins (registration may not have been awaited) and opens a separate probe server, if any.
+    await app.ready();
+  } catch (error) {
+    release();
+    throw error;
+  }
   if (!app.hasDecorator('lifecycle')) {
+    release();
     throw new BatonError('BATON_ERR_INVALID_OPTION', 'serveFastify: register batonPlugin first (`await app.register(batonPlugin)`).');
   }
   const host = options.host ?? '0.0.0.0';
-  const served = await serve({
+  // A signal held during ready starts the shutdown now: serve() then does not listen at all.
+  const replay = startShutdownFor(app.lifecycle, release());
+  const serving = serve({
     server: app.server,
     listen: (port, listenHost) => app.listen({ port, host: listenHost ?? host }),
     lifecycle: app.lifecycle,
@@ -37,6 +49,8 @@ export async function serveFastify(app: FastifyInstance, options: FastifyServeOp
     ...withDefined(options),
     host,
   });
+  replay(); // repeated signals held meanwhile go to serve()'s handlers, now installed
+  const served = await serving;
   const probeServer = app.batonProbeServer;
   if (probeServer?.listening) {
     served.probeServer = probeServer;

@@ -43,7 +43,16 @@ export {
   type ResolvedProbeRoutes,
 } from './probe-routes.js';
 export { createProbeServer } from './probe-server.js';
-export { installSignalHandlers, type SignalOptions, type SecondSignalPolicy } from './signals.js';
+export {
+  installSignalHandlers,
+  holdSignals,
+  startShutdownFor,
+  resolveSecondSignalPolicy,
+  DEFAULT_SECOND_SIGNAL_POLICY,
+  type SignalOptions,
+  type SecondSignalPolicy,
+  type SecondSignalOption,
+} from './signals.js';
 export { serve, EXIT_CODES, type ServeOptions, type Served } from './serve.js';
 export { silentLogger, jsonLogger, type Logger } from './logger.js';
 export type { CollectorHost, CollectedSeries } from './collector-host.js';

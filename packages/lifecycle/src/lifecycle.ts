@@ -281,6 +281,11 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
    */
   attach(server: Server): this {
     if (this.#servers.has(server)) return this;
+    assertHttp1(server);
+    if (server.listening) {
+      // Its connections accepted so far are seen only once they send a request.
+      this.logger.warn('lifecycle attached to a server already listening: attach before listen so no connection is missed');
+    }
     this.#servers.add(server);
     this.#tracker.attach(server);
     return this;
@@ -288,6 +293,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
 
   /** Like {@link attach}, for a server whose request listener calls the returned function first. */
   [attachInline](server: Server): TrackRequest {
+    assertHttp1(server);
     this.#servers.add(server);
     return this.#tracker.attach(server, { inline: true });
   }
@@ -663,6 +669,23 @@ function runHook(
     abandon.addEventListener('abort', onAbandon, { once: true });
     work.then(() => finish(), (error: unknown) => finish(error ?? new Error('rejected')));
   });
+}
+
+/**
+ * Refuses an HTTP/2 server (node:http2, Fastify's `http2: true`): its
+ * requests are streams of long-lived sessions, drained with GOAWAY rather
+ * than `Connection: close`, which the tracker does not do yet; attached
+ * anyway, its drain would throw on the first response (HTTP/2 forbids a
+ * Connection header) and end sessions mid-stream.
+ */
+function assertHttp1(server: Server): void {
+  const candidate = server as unknown as { updateSettings?: unknown; constructor?: { name?: string } };
+  if (typeof candidate.updateSettings === 'function' || /^Http2(Secure)?Server$/.test(candidate.constructor?.name ?? '')) {
+    throw new BatonError(
+      'BATON_ERR_INVALID_OPTION',
+      'lifecycle: HTTP/2 servers (node:http2, Fastify `http2: true`) are not supported yet; serve HTTP/1.1 (https.createServer, Fastify `https`) and let the load balancer speak HTTP/2 to clients.',
+    );
+  }
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

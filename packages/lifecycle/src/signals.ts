@@ -110,13 +110,14 @@ export function installSignalHandlers(lifecycle: Lifecycle, options: SignalOptio
 }
 
 /**
- * Holds `signals` until the returned function is called, then hands the ones
- * received meanwhile to the handlers installed by then (in order). For
- * runners whose framework starts up before `serve()` can install its
- * handlers: without this, a SIGTERM in that window kills the process with no
- * drain and no exit code of Baton's.
+ * Catches `signals` until the returned function is called, which stops
+ * catching and returns the ones received meanwhile, in order. For runners
+ * whose framework starts up (loads plugins, opens a metrics port) before
+ * `serve()` can install its handlers: without this, a SIGTERM in that window
+ * kills the process with no drain and no exit code of Baton's. See
+ * {@link startShutdownFor} for what to do with them.
  */
-export function holdSignals(signals: readonly NodeJS.Signals[], target: Pick<NodeJS.Process, 'on' | 'off' | 'emit'> = process): () => void {
+export function holdSignals(signals: readonly NodeJS.Signals[], target: Pick<NodeJS.Process, 'on' | 'off'> = process): () => NodeJS.Signals[] {
   const received: NodeJS.Signals[] = [];
   const hold = (signal: NodeJS.Signals): void => {
     received.push(signal);
@@ -124,6 +125,26 @@ export function holdSignals(signals: readonly NodeJS.Signals[], target: Pick<Nod
   for (const signal of signals) target.on(signal, hold);
   return () => {
     for (const signal of signals) target.off(signal, hold);
-    for (const signal of received.splice(0)) target.emit(signal, signal);
+    return received.splice(0);
+  };
+}
+
+/**
+ * Acts on signals caught by {@link holdSignals} before the runner's handlers
+ * existed: the first starts the shutdown (so `serve()` does not listen at
+ * all), the next ones are handed, in order, to the handlers installed since
+ * (call it right after `serve()` was called, before awaiting it).
+ */
+export function startShutdownFor(
+  lifecycle: Lifecycle,
+  held: readonly NodeJS.Signals[],
+): (target?: Pick<NodeJS.Process, 'emit'>) => void {
+  const [first, ...rest] = held;
+  if (first !== undefined && !lifecycle.isShuttingDown) {
+    lifecycle.logger.info('signal received during startup: shutting down', { signal: first });
+    void lifecycle.shutdown(first);
+  }
+  return (target = process) => {
+    for (const signal of rest) (target.emit as (event: string, ...args: unknown[]) => boolean)(signal, signal);
   };
 }

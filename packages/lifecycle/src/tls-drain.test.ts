@@ -100,3 +100,17 @@ describe.each(transports)('drain over HTTPS (%s)', (transport) => {
     expect(report.phases.find((p) => p.phase === 'drain')?.durationMs).toBeLessThan(4000);
   });
 });
+
+describe('HTTP/2', () => {
+  it('an HTTP/2 server is refused when attached, with a clear error (not at its first drain)', async () => {
+    const { createServer: createH2Server, createSecureServer } = await import('node:http2');
+    const { createLifecycle } = await import('./lifecycle.js');
+    for (const server of [createH2Server(), createSecureServer({ key: tls.key, cert: tls.cert })]) {
+      const lifecycle = createLifecycle();
+      expect(() => lifecycle.attach(server as never)).toThrow(/HTTP\/2 servers .* are not supported yet/);
+      await expect(serve({ server: server as never, port: 0, signals: false, exit: false, lifecycle })).rejects.toMatchObject({
+        code: 'BATON_ERR_INVALID_OPTION',
+      });
+    }
+  });
+});

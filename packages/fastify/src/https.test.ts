@@ -1,0 +1,92 @@
+import { Agent } from 'node:https';
+import Fastify from 'fastify';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { waitFor } from '@baton/testing';
+import { BatonError } from '@baton/lifecycle';
+import { batonPlugin, serveFastify } from './index.js';
+import { fetchTls, makeTestCertificate, type TestCertificate } from './tls.test-helper.js';
+
+let tls: TestCertificate;
+beforeAll(() => {
+  tls = makeTestCertificate();
+});
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+});
+
+async function serveHttps(drainTimeoutMs = 15_000) {
+  const app = Fastify({ https: { key: tls.key, cert: tls.cert } });
+  await app.register(batonPlugin, { lifecycle: { shutdown: { propagationDelayMs: 0, drainTimeoutMs } } });
+  app.get<{ Querystring: { ms?: string } }>('/slow', async (request) => {
+    const ms = Number(request.query.ms ?? 200);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return { slept: ms };
+  });
+  const exit = vi.fn();
+  const served = await serveFastify(app, { port: 0, host: '127.0.0.1', signals: false, exit });
+  cleanups.push(async () => {
+    void app.lifecycle.force('test cleanup');
+    await served.stopped;
+  });
+  await served.ready;
+  return { app, served, exit };
+}
+
+describe("Fastify's https option", () => {
+  it('a slow request in flight survives the shutdown; nothing is reported forced', async () => {
+    const { app, served, exit } = await serveHttps();
+    expect(served.url).toMatch(/^https:/);
+    // Longer than the 1 s a fresh connection gets: the TCP socket under the TLS one used to be cut then.
+    const slow = fetchTls(`${served.url}/slow?ms=1500`, tls.cert).then(
+      (res) => res.body,
+      (error: NodeJS.ErrnoException) => error.code ?? 'error',
+    );
+    await waitFor(() => app.lifecycle.counts().inFlight === 1, 5000, 'slow request in flight');
+    const sockets = app.lifecycle.counts().openSockets;
+    const report = await served.shutdown('test');
+    expect(await slow).toBe('{"slept":1500}');
+    expect(sockets).toBe(1);
+    expect(report).toMatchObject({ forced: false, forcedCloses: 0 });
+    expect((await served.stopped).code).toBe(0);
+    expect(exit).toHaveBeenCalledWith(0);
+  });
+
+  it('a request past the drain deadline is cut and counted', async () => {
+    const { app, served } = await serveHttps(300);
+    const slow = fetchTls(`${served.url}/slow?ms=60000`, tls.cert).then(
+      () => 'answered',
+      (error: NodeJS.ErrnoException) => error.code ?? 'error',
+    );
+    await waitFor(() => app.lifecycle.counts().inFlight === 1, 5000, 'slow request in flight');
+    const report = await served.shutdown('test');
+    expect(report).toMatchObject({ forced: true, forcedBy: 'drain-timeout', forcedCloses: 1 });
+    expect(await slow).toBe('ECONNRESET');
+  });
+
+  it('idle keep-alive TLS connections do not hold the drain (Fastify keeps them 72 s)', async () => {
+    const { app, served } = await serveHttps();
+    const agent = new Agent({ keepAlive: true, ca: tls.cert });
+    cleanups.push(async () => agent.destroy());
+    await fetchTls(`${served.url}/slow?ms=1`, tls.cert, { agent });
+    expect(app.lifecycle.counts().openSockets).toBe(1);
+    const report = await served.shutdown('test');
+    expect(report.forced).toBe(false);
+    expect(report.phases.find((p) => p.phase === 'drain')?.durationMs).toBeLessThan(4000);
+  });
+});
+
+describe("Fastify's http2 option", () => {
+  it('is refused at registration with a clear BatonError', async () => {
+    const app = Fastify({ http2: true });
+    cleanups.push(() => app.close());
+    const error = await app.register(batonPlugin).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(BatonError);
+    expect((error as BatonError).code).toBe('BATON_ERR_INVALID_OPTION');
+    expect((error as Error).message).toMatch(/`http2` option is not supported yet .* use `https`/);
+  });
+});

@@ -1,0 +1,107 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fetchText, waitFor } from '@baton/testing';
+
+// Real processes, real signals, at every moment of a Fastify service's life.
+// The fixture imports the built package (dist/).
+const fixture = fileURLToPath(new URL('../fixtures/service.mjs', import.meta.url));
+
+interface Service {
+  child: ChildProcess;
+  events: Array<{ event: string; [key: string]: unknown }>;
+  states: string[];
+  stderr: () => string;
+  exited: Promise<number | null>;
+  waitEvent: (event: string) => Promise<void>;
+}
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+function spawnService(env: Record<string, string> = {}): Service {
+  const child = spawn(process.execPath, [fixture], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  cleanups.push(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  const events: Service['events'] = [];
+  const states: string[] = [];
+  let buffered = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) !== -1) {
+      const line = JSON.parse(buffered.slice(0, newline)) as Service['events'][number];
+      buffered = buffered.slice(newline + 1);
+      events.push(line);
+      if (line.event === 'state') states.push(String(line.state));
+    }
+  });
+  let done = false;
+  void exited.then(() => (done = true));
+  const waitEvent = (event: string): Promise<void> =>
+    waitFor(() => {
+      if (events.some((e) => e.event === event)) return true;
+      if (done) throw new Error(`exited before "${event}": ${stderr}`);
+      return false;
+    }, 15_000, `event ${event}`);
+  return { child, events, states, stderr: () => stderr, exited, waitEvent };
+}
+
+function tempFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-fastify-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, 'flushed');
+}
+
+describe('serveFastify(): a signal at any moment ends in a clean exit', () => {
+  it('SIGTERM while a plugin is still loading (before listen): exit 0, hooks run, never listened', async () => {
+    const hookFile = tempFile();
+    const service = spawnService({ READY_MS: '1500', HOOK_FILE: hookFile });
+    await service.waitEvent('plugin-loading');
+    service.child.kill('SIGTERM');
+    expect(await service.exited).toBe(0);
+    expect(service.states).toEqual(['draining', 'stopped']);
+    expect(service.events.some((e) => e.event === 'startup-task')).toBe(false);
+    expect(readFileSync(hookFile, 'utf8')).toBe('flushed');
+  });
+
+  it('SIGTERM during a slow startup task: exit 0 without ever becoming ready', async () => {
+    const service = spawnService({ STARTUP_MS: '30000' });
+    await service.waitEvent('startup-task');
+    service.child.kill('SIGTERM');
+    expect(await service.exited).toBe(0);
+    expect(service.states).toEqual(['draining', 'stopped']);
+  });
+
+  it('SIGTERM right after ready: exit 0', async () => {
+    const service = spawnService({});
+    await waitFor(() => service.states.includes('ready'), 10_000, 'ready');
+    service.child.kill('SIGTERM');
+    expect(await service.exited).toBe(0);
+  });
+
+  it('SIGTERM during the drain, twice: the request in flight and the hooks finish, exit 0', async () => {
+    const hookFile = tempFile();
+    const service = spawnService({ PROPAGATION_MS: '300', SLOW_MS: '800', HOOK_FILE: hookFile });
+    await service.waitEvent('listening');
+    await waitFor(() => service.states.includes('ready'), 10_000, 'ready');
+    const port = Number(service.events.find((e) => e.event === 'listening')?.port);
+    const slow = fetchText(`http://127.0.0.1:${port}/slow`);
+    await service.waitEvent('request');
+    service.child.kill('SIGTERM');
+    await waitFor(() => service.states.includes('draining'), 5000, 'draining');
+    service.child.kill('SIGTERM');
+    expect((await slow).body).toBe('slept');
+    expect(await service.exited).toBe(0);
+    expect(readFileSync(hookFile, 'utf8')).toBe('flushed');
+  });
+});
