@@ -4,7 +4,7 @@ import { startThrowawayPostgres, type ThrowawayPostgres } from '@baton/migration
 
 /** A PostgreSQL server of one's own with an `orders` database; `stop()` ends it and removes its files. */
 export interface EmbeddedPostgres extends Omit<ThrowawayPostgres, 'url'> {
-  /** `postgres://postgres@127.0.0.1:PORT/orders`: trust authentication on the loopback only. */
+  /** `postgres://postgres:PASSWORD@127.0.0.1:PORT/orders`: the server's random password, on the loopback only (a secret: log it redacted). */
   url: string;
 }
 

@@ -8,7 +8,8 @@
 // never starts a database: several instances (and two releases during a deploy) must share one,
 // which a database started inside each process could not be.
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 
 const main = process.argv[2];
@@ -27,7 +28,14 @@ if (!url) {
     process.exit(1);
   }
   url = database.url;
-  process.stderr.write(`${JSON.stringify({ level: 'info', name: 'run-on-postgres', msg: 'PostgreSQL started for this run; it is removed when the service exits', databaseUrl: url })}\n`);
+  // The URL carries the server's random password: the log shows it redacted, and the whole URL is in a
+  // file only this user can read (in the server's private directory, removed with it) for psql and tests.
+  const urlFile = join(database.dir, 'database-url');
+  writeFileSync(urlFile, `${url}\n`, { mode: 0o600 });
+  const shown = url.replace(/^(postgres:\/\/[^:@/]*:)[^@/]*@/, '$1[redacted]@');
+  process.stderr.write(
+    `${JSON.stringify({ level: 'info', name: 'run-on-postgres', msg: 'PostgreSQL started for this run; it is removed when the service exits', databaseUrl: shown, databaseUrlFile: urlFile })}\n`,
+  );
 }
 
 // A process group of its own: a Ctrl-C in the terminal reaches this runner only, which passes it

@@ -1,6 +1,7 @@
 // `pnpm example`: the built service under examples/orders-domain's run-on-postgres runner, which
 // starts a PostgreSQL of its own, sets DATABASE_URL, and removes the database once the service exits.
 import { spawn } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,8 +32,12 @@ it('pnpm example: runs the service on a PostgreSQL of its own, and on Ctrl-C dra
     }
     const { url } = JSON.parse(out.slice(0, out.indexOf('\n'))) as { url: string };
     await waitUntilReady(url, 30_000);
-    const databaseUrl = (/"databaseUrl":"([^"]+)"/.exec(err) ?? [])[1] as string;
-    expect(databaseUrl).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/orders$/);
+    // The log shows the URL without its password; the whole URL is in a private file.
+    expect((/"databaseUrl":"([^"]+)"/.exec(err) ?? [])[1]).toMatch(/^postgres:\/\/postgres:\[redacted\]@127\.0\.0\.1:\d+\/orders$/);
+    const urlFile = (/"databaseUrlFile":"([^"]+)"/.exec(err) ?? [])[1] as string;
+    expect(statSync(urlFile).mode & 0o777).toBe(0o600);
+    const databaseUrl = readFileSync(urlFile, 'utf8').trim();
+    expect(err).not.toContain(new URL(databaseUrl).password);
 
     const created = await call(`${url}/orders`, { method: 'POST', body: { customer: 'c-1', items: [{ sku: 'TEA-1', quantity: 1 }] } });
     expect(created.status).toBe(201);

