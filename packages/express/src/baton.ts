@@ -8,10 +8,12 @@ import {
   BatonError,
   Lifecycle,
   createLifecycle,
+  holdSignals,
   jsonLogger,
   resolveProbeRoutes,
   serve,
   silentLogger,
+  startShutdownFor,
   type LifecycleOptions,
   type ProbeRouteOptions,
   type Served,
@@ -108,16 +110,16 @@ export interface BatonExpressOptions {
 export type BatonToggles = TogglesOption;
 
 /** Options of {@link BatonExpress.serve}: the core runner's, minus what `baton()` already knows. */
-export type BatonServeOptions = Pick<ServeOptions, 'port' | 'host' | 'startup' | 'signals' | 'onSecondSignal' | 'exit'>;
+export type BatonServeOptions = Pick<ServeOptions, 'port' | 'host' | 'startup' | 'signals' | 'onSecondSignal' | 'exit' | 'https'>;
 
 /** Options of {@link BatonExpress.listen}. */
-export type BatonListenOptions = Pick<ServeOptions, 'port' | 'host' | 'startup'>;
+export type BatonListenOptions = Pick<ServeOptions, 'port' | 'host' | 'startup' | 'https'>;
 
 /** A listening app started by {@link BatonExpress.listen}. */
 export interface BatonListening {
   server: Server;
   port: number;
-  /** `http://host:port`, with 127.0.0.1 for a wildcard host. */
+  /** `http://host:port` (`https://` with the `https` option), with 127.0.0.1 for a wildcard host. */
   url: string;
   /** Port of the probe server, when `probes.port` was given. */
   probePort?: number;
@@ -205,7 +207,7 @@ export function baton(app: Application, options: BatonExpressOptions = {}): Bato
       throw new BatonError('BATON_ERR_INVALID_STATE', 'baton: serve() or listen() was already called; a lifecycle runs once. Create a new app and baton() for another run.');
     }
     started = true;
-    return serveWithMetrics(metrics, lifecycle, extra.host, (metricsPort) =>
+    return serveWithMetrics(metrics, lifecycle, extra, (metricsPort) =>
       serve({
         // Express apps are node:http request listeners; the core creates and tracks the server.
         handler: metrics?.handler ?? app,
@@ -230,10 +232,10 @@ export function baton(app: Application, options: BatonExpressOptions = {}): Bato
     async serve(serveOptions = {}) {
       // Quiet as a library (listen, tests); JSON lines on stderr under the runner, as the core serve() does.
       if (quiet) lifecycle.logger = jsonLogger();
-      return run(pickDefined(serveOptions, ['port', 'host', 'startup', 'signals', 'onSecondSignal', 'exit']));
+      return run(pickDefined(serveOptions, ['port', 'host', 'startup', 'signals', 'onSecondSignal', 'exit', 'https']));
     },
     async listen(listenOptions = {}) {
-      const served = await run({ ...pickDefined(listenOptions, ['port', 'host', 'startup']), signals: false, exit: false });
+      const served = await run({ ...pickDefined(listenOptions, ['port', 'host', 'startup', 'https']), signals: false, exit: false });
       try {
         await served.ready;
       } catch (error) {
@@ -351,19 +353,31 @@ function resolveVersioning(options: BatonExpressOptions): Versioning<string> | u
 async function serveWithMetrics(
   metrics: ExpressMetrics | undefined,
   lifecycle: Lifecycle,
-  appHost: string | undefined,
+  extra: ServeOptions,
   run: (metricsPort: number | undefined) => Promise<Served>,
 ): Promise<Served> {
   const server = metrics?.server;
   if (server === undefined || metrics === undefined) return run(undefined);
-  await listenOn(server, metrics.port ?? 0, metrics.host ?? appHost);
+  // A signal while the metrics port opens (before serve() has its handlers)
+  // is held, then starts the shutdown, instead of killing the process undrained.
+  const release = extra.signals === false ? () => [] : holdSignals(extra.signals ?? ['SIGTERM', 'SIGINT']);
+  try {
+    await listenOn(server, metrics.port ?? 0, metrics.host ?? extra.host);
+  } catch (error) {
+    release();
+    throw error;
+  }
+  const replay = startShutdownFor(lifecycle, release());
   const close = (): void => {
     server.close();
     server.closeIdleConnections();
   };
   lifecycle.once('stopped', close);
+  if (lifecycle.state === 'stopped') close();
   try {
-    return await run((server.address() as AddressInfo).port);
+    const serving = run((server.address() as AddressInfo).port);
+    replay(); // repeated signals held meanwhile go to serve()'s handlers, now installed
+    return await serving;
   } catch (error) {
     lifecycle.off('stopped', close);
     close();

@@ -1,0 +1,68 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '@baton/testing';
+import { createLifecycle } from './lifecycle.js';
+import { silentLogger } from './logger.js';
+import { holdSignals, installSignalHandlers, startShutdownFor } from './signals.js';
+
+// A stand-in for `process` as a signal source (real signals are in serve.test.ts).
+function fakeProcess(): EventEmitter & Pick<NodeJS.Process, 'on' | 'off' | 'emit'> {
+  return new EventEmitter() as never;
+}
+
+describe('installSignalHandlers', () => {
+  it('by default ignores a repeated SIGTERM and forces on a repeated SIGINT', async () => {
+    for (const [second, forced] of [['SIGTERM', false], ['SIGINT', true]] as const) {
+      const target = fakeProcess();
+      const lifecycle = createLifecycle({ logger: silentLogger, shutdown: { propagationDelayMs: 20_000, gracePeriodMs: 60_000 } });
+      await lifecycle.start();
+      const uninstall = installSignalHandlers(lifecycle, { target });
+      target.emit('SIGTERM', 'SIGTERM');
+      target.emit(second, second);
+      if (!forced) {
+        expect(lifecycle.state).toBe('draining');
+        void lifecycle.force('test cleanup');
+      }
+      const report = await lifecycle.shutdown();
+      expect(report.forcedBy).toBe('force');
+      uninstall();
+      expect(target.listenerCount('SIGTERM')).toBe(0);
+    }
+  });
+
+  it('rejects a bad policy with what is accepted', () => {
+    const lifecycle = createLifecycle();
+    expect(() => installSignalHandlers(lifecycle, { target: fakeProcess(), onSecondSignal: { SIGTERM: 'kill' } as never })).toThrow(
+      /`onSecondSignal.SIGTERM` must be one of "force", "ignore"; got "kill"/,
+    );
+  });
+});
+
+describe('holdSignals + startShutdownFor', () => {
+  it('a signal during a framework startup starts the shutdown once handlers exist; a repeat reaches them', async () => {
+    const target = fakeProcess();
+    const release = holdSignals(['SIGTERM', 'SIGINT'], target);
+    // Without the hold, a signal here would find no listener (and a real process would die undrained).
+    target.emit('SIGINT', 'SIGINT');
+    target.emit('SIGINT', 'SIGINT');
+    const lifecycle = createLifecycle({ logger: silentLogger, shutdown: { propagationDelayMs: 20_000, gracePeriodMs: 60_000 } });
+    const held = release();
+    expect(held).toEqual(['SIGINT', 'SIGINT']);
+    expect(target.listenerCount('SIGINT')).toBe(0);
+    const replay = startShutdownFor(lifecycle, held);
+    expect(lifecycle.isShuttingDown).toBe(true);
+    installSignalHandlers(lifecycle, { target });
+    replay(target);
+    // The repeated SIGINT forced it: the 20 s propagation delay is cut.
+    await waitFor(() => lifecycle.state === 'stopped', 5000, 'stopped');
+    expect((await lifecycle.shutdown()).forcedBy).toBe('force');
+  });
+
+  it('nothing held: nothing happens', () => {
+    const target = fakeProcess();
+    const lifecycle = createLifecycle();
+    const replay = startShutdownFor(lifecycle, holdSignals(['SIGTERM'], target)());
+    replay(target);
+    expect(lifecycle.isShuttingDown).toBe(false);
+  });
+});
