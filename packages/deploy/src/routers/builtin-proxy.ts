@@ -624,6 +624,13 @@ class Exchange {
       this.#fail(503, 'Service Unavailable: the Baton router is shutting down.');
       return;
     }
+    if (this.#req.httpVersionMajor < 1) {
+      // Node's parser takes a request line without a version as HTTP/0.9; no
+      // client of a service speaks it, and nothing proxied should be that lax
+      // (HAProxy refuses it too).
+      this.#fail(400, 'Bad Request: the request line has no HTTP version (HTTP/0.9 is not supported); send HTTP/1.0 or HTTP/1.1.', true);
+      return;
+    }
     if (this.#host.hidden(this.#req.url ?? '/')) {
       this.#fail(404, 'Not Found');
       return;
@@ -790,11 +797,11 @@ class Exchange {
     this.#body?.discard();
   }
 
-  #fail(status: number, message: string): void {
+  #fail(status: number, message: string, close = false): void {
     const bodyLeft = this.#body !== undefined && !this.#body.ended;
     this.#complete();
     // A request body not read to its end: close the connection after the answer rather than read an upload nobody wants.
-    sendError(this.#res, status, message, bodyLeft);
+    sendError(this.#res, status, message, close || bodyLeft);
   }
 }
 

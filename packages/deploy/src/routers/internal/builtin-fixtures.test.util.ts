@@ -139,12 +139,14 @@ export async function runLoad(options: {
   spacingMs?: number;
   method?: string;
   body?: string;
+  /** Stops sending new requests once this returns true (the load still stops at `total`). */
+  stopWhen?: () => boolean;
 }): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   const result: LoadResult = { sent: 0, answered: 0, failed: 0, statuses: {}, byBody: {}, errors: [] };
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < options.total) {
+    while (next < options.total && !(options.stopWhen?.() ?? false)) {
       next++;
       result.sent++;
       try {
