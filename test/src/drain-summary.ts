@@ -14,6 +14,8 @@ export function printDrainSummary(rows: DrainSummaryRow[]): void {
     const { load, restarts } = result;
     const exits = restarts.map((r) => (r.killed ? 'KILLED' : (r.exit.code ?? r.exit.signal))).join(',');
     const exitMs = restarts.map((r) => r.exitMs);
+    // The last request each instance got after its readiness failed: how long HAProxy took to stop sending.
+    const late = restarts.map((r) => r.shutdownReport?.['lastRequestAfterNotReadyMs']).filter((ms): ms is number => typeof ms === 'number');
     return [
       mode.padEnd(width),
       String(restarts.length).padStart(3),
@@ -24,6 +26,7 @@ export function printDrainSummary(rows: DrainSummaryRow[]): void {
       `autocannon saw ${load.autocannon.errors + load.autocannon.timeouts + load.autocannon.non2xx}`.padEnd(20),
       `exits ${exits}`,
       `exit ms ${Math.min(...exitMs)}-${Math.max(...exitMs)}`,
+      late.length > 0 ? `last request after not-ready ≤ ${Math.max(...late)} ms` : '',
     ].join('  ');
   });
   console.log(

@@ -16,6 +16,8 @@ export interface HaproxyOptions {
   fall?: number;
   /** Passed checks before UP. Default 1. */
   rise?: number;
+  /** `timeout check`: how long a started check may wait for its answer before it counts as failed. Default 1000. */
+  checkTimeoutMs?: number;
   /** Readiness path HAProxy checks. Default `/readyz`. */
   checkPath?: string;
   /** The haproxy binary. Default: found by {@link findHaproxy}. */
@@ -31,8 +33,10 @@ export interface Haproxy {
   /** Slot names, `s1`..`sN`. */
   slots: string[];
   api: RuntimeApi;
-  /** Health-check detection time (inter x fall): a propagation delay must exceed it. */
+  /** Health-check detection time on a quiet machine (inter x fall). */
   detectionMs: number;
+  /** The longest this config lets HAProxy take to mark a failing server DOWN ({@link detectionBoundMs}). */
+  detectionBoundMs: number;
   /** Error log lines (only abnormal sessions are logged: `option dontlog-normal`). */
   errorLog(): string[];
   /** Stops HAProxy and removes its temp dir. Idempotent. */
@@ -41,6 +45,39 @@ export interface Haproxy {
 
 const BACKEND = 'be';
 const MAX_LOG_LINES = 2000;
+/** `timeout connect`; a check's connect timeout is min(this, inter). */
+const CONNECT_TIMEOUT_MS = 2000;
+
+/** The health-check timings of a config, defaults applied. */
+interface CheckTimings {
+  interMs: number;
+  fall: number;
+  rise: number;
+  checkTimeoutMs: number;
+}
+
+function checkTimingsOf(options: HaproxyOptions): CheckTimings {
+  const timings = { interMs: options.interMs ?? 200, fall: options.fall ?? 2, rise: options.rise ?? 1, checkTimeoutMs: options.checkTimeoutMs ?? 1000 };
+  for (const [name, value] of Object.entries(timings)) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`startHaproxy: ${name} must be a positive integer, got ${String(value)}`);
+  }
+  return timings;
+}
+
+/**
+ * The longest the generated config lets HAProxy take, once an instance's
+ * readiness fails, to mark it DOWN: `fall` failed checks in a row, each
+ * started up to `inter` after the previous one ended and each failing at
+ * the latest when its connect timeout (HAProxy uses min(timeout connect,
+ * inter) for checks) plus `timeout check` ran out. A propagation delay at
+ * least this long outlasts HAProxy's detection however slowly a busy machine
+ * answers the checks; with the defaults, 2 x (200 + 200 + 1000) = 2800 ms,
+ * against 400 ms on a quiet machine.
+ */
+export function detectionBoundMs(options: HaproxyOptions = {}): number {
+  const { interMs, fall, checkTimeoutMs } = checkTimingsOf(options);
+  return fall * (interMs + Math.min(CONNECT_TIMEOUT_MS, interMs) + checkTimeoutMs);
+}
 
 /** Where haproxy is (PATH, then /usr/sbin, /usr/local/sbin), or undefined when this machine has none (suites then skip). */
 export function findHaproxy(): string | undefined {
@@ -48,7 +85,7 @@ export function findHaproxy(): string | undefined {
 }
 
 /** The generated config; exported so a failing test can print it. */
-export function haproxyConfig(options: { port: number; socketPath: string; slots: number; interMs: number; fall: number; rise: number; checkPath: string }): string {
+export function haproxyConfig(options: { port: number; socketPath: string; slots: number; checkPath: string } & CheckTimings): string {
   return `global
   # The loopback is shared: two HAProxies must never silently share a port.
   noreuseport
@@ -62,14 +99,14 @@ defaults
   option httplog
   # Only abnormal sessions (errors, retries, 5xx, aborts) are logged: that is what a failing run needs.
   option dontlog-normal
-  timeout connect 2s
+  timeout connect ${CONNECT_TIMEOUT_MS}ms
   timeout client 30s
   timeout server 30s
   timeout http-request 10s
   # Longer than the load's pauses, so HAProxy never races the client on an idle connection.
   timeout http-keep-alive 30s
   # Checks get more than inter: a CPU-starved healthy instance must not flap to DOWN.
-  timeout check 1s
+  timeout check ${options.checkTimeoutMs}ms
   retries 3
   # A refused connection goes to another server at once instead of retrying the dead one.
   option redispatch
@@ -98,15 +135,13 @@ export async function startHaproxy(options: HaproxyOptions = {}): Promise<Haprox
   const binary = options.binary ?? findHaproxy();
   if (!binary) throw new Error('haproxy not found (apt-get install -y haproxy)');
   const slots = options.slots ?? 4;
-  const interMs = options.interMs ?? 200;
-  const fall = options.fall ?? 2;
-  const rise = options.rise ?? 1;
+  const timings = checkTimingsOf(options);
   const checkPath = options.checkPath ?? '/readyz';
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const dir = await mkdtemp(join(tmpdir(), 'baton-haproxy-'));
     try {
-      return await launch({ binary, dir, slots, interMs, fall, rise, checkPath });
+      return await launch({ binary, dir, slots, checkPath, ...timings });
     } catch (error) {
       lastError = error;
       await rm(dir, { recursive: true, force: true });
@@ -118,7 +153,7 @@ export async function startHaproxy(options: HaproxyOptions = {}): Promise<Haprox
 
 class PortClashError extends Error {}
 
-async function launch(setup: { binary: string; dir: string; slots: number; interMs: number; fall: number; rise: number; checkPath: string }): Promise<Haproxy> {
+async function launch(setup: { binary: string; dir: string; slots: number; checkPath: string } & CheckTimings): Promise<Haproxy> {
   const port = await findFreePort();
   const socketPath = join(setup.dir, 'admin.sock');
   const configPath = join(setup.dir, 'haproxy.cfg');
@@ -172,6 +207,7 @@ async function launch(setup: { binary: string; dir: string; slots: number; inter
       slots: Array.from({ length: setup.slots }, (_, index) => `s${index + 1}`),
       api,
       detectionMs: setup.interMs * setup.fall,
+      detectionBoundMs: detectionBoundMs(setup),
       errorLog: () => [...log],
       stop,
     };

@@ -61,6 +61,8 @@ export interface LoadReport {
   inFlightAtStop: number;
   /** non2xx + resets + errors + timeouts + lost. */
   failed: number;
+  /** When the load started (epoch ms), to line failures (`atMs`) up with other logs. */
+  startedAt: number;
   durationMs: number;
   requestsPerSecond: number;
   /** The first failures, for diagnostics. */
@@ -246,6 +248,7 @@ export function startLoad(options: LoadOptions): RunningLoad {
       lost,
       inFlightAtStop,
       failed: non2xx + resets + errors + timeouts + lost,
+      startedAt: started,
       durationMs,
       requestsPerSecond: Math.round((responses / durationMs) * 1000),
       failures,

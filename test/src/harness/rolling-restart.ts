@@ -19,7 +19,7 @@ export interface RollingRestartOptions {
   connections?: number;
   /** Requests-per-second cap over all connections (slow connections stay under their share). Default 2000. */
   ratePerSecond?: number;
-  /** Hard time bound of the load. Default 120000 ms. */
+  /** Hard time bound of the load. Default 240000 ms (a run on a busy 2-core machine takes about a minute). */
   maxDurationMs?: number;
   /** A replaced instance that has not exited after this is SIGKILLed (and the run says so). Default 30000 ms. */
   exitTimeoutMs?: number;
@@ -29,8 +29,13 @@ export interface RollingRestartOptions {
    * Default false (the Kubernetes situation: SIGTERM with no router-side drain).
    */
   routerDrain?: boolean;
-  /** Load keeps flowing this long after each replacement is UP, before the next SIGTERM. Default 500 ms. */
-  settleMs?: number;
+  /**
+   * Responses the load must receive after each replacement is UP, before the
+   * next SIGTERM (and before the load stops): a count, not a time, so each
+   * round really has traffic through the new set however busy the machine is.
+   * Default 300.
+   */
+  settleResponses?: number;
   haproxy?: HaproxyOptions;
 }
 
@@ -49,6 +54,8 @@ export interface RestartRecord {
   shutdownReport?: Record<string, unknown>;
   /** The instance's stderr tail when its exit was not clean. */
   stderrTail?: string;
+  /** Responses the load received between this round's SIGTERM and the instance's exit: the traffic the drain happened under. */
+  responsesDuringDrain: number;
 }
 
 /** What a rolling-restart run saw. */
@@ -84,6 +91,7 @@ export async function runRollingRestart(options: RollingRestartOptions): Promise
   const rounds = options.restarts ?? 5;
   const exitTimeoutMs = options.exitTimeoutMs ?? 30_000;
   const mixes = options.mixes ?? defaultRequestMixes();
+  const settleResponses = options.settleResponses ?? 300;
   const started = new Set<Instance>();
   let haproxy: Haproxy | undefined;
   let load: RunningLoad | undefined;
@@ -117,10 +125,14 @@ export async function runRollingRestart(options: RollingRestartOptions): Promise
       connections: options.connections ?? 32,
       mixes,
       ratePerSecond: options.ratePerSecond ?? 2000,
-      maxDurationMs: options.maxDurationMs ?? 120_000,
+      maxDurationMs: options.maxDurationMs ?? 240_000,
       maxRequests: 2_000_000,
     });
-    await load.waitForResponses(200);
+    const running = load;
+    // Waits on responses, not on time: a busy machine slows the load down, and
+    // a fixed pause would then let the next round start with next to no traffic.
+    const settle = (): Promise<void> => running.waitForResponses(running.responses() + settleResponses, 60_000);
+    await running.waitForResponses(200, 60_000);
 
     const records: RestartRecord[] = [];
     for (let round = 1; round <= rounds; round += 1) {
@@ -128,6 +140,7 @@ export async function runRollingRestart(options: RollingRestartOptions): Promise
       const [slot, victim] = [...slots].find(([, occupant]) => occupant !== undefined) as [string, Instance];
       if (options.routerDrain) await drainAtRouter(router, slot);
       const terminatedAt = Date.now();
+      const responsesAtTerm = running.responses();
       victim.kill('SIGTERM');
       const replacement = await spawn();
       const replacementSlot = await place(replacement);
@@ -139,21 +152,22 @@ export async function runRollingRestart(options: RollingRestartOptions): Promise
       const exit = await victim.exited;
       clearTimeout(timer);
       const exitMs = Date.now() - terminatedAt;
+      const responsesDuringDrain = running.responses() - responsesAtTerm;
       // The slot is free again only in maintenance, so nothing is sent to a reused address by mistake.
       await router.api.disableServer(router.backend, slot);
       slots.delete(slot);
       slots.set(slot, undefined);
       started.delete(victim);
-      const record: RestartRecord = { round, pid: victim.pid, slot, replacementSlot, exit, exitMs, killed };
+      const record: RestartRecord = { round, pid: victim.pid, slot, replacementSlot, exit, exitMs, killed, responsesDuringDrain };
       const report = shutdownReportOf(victim.stderr());
       if (report) record.shutdownReport = report;
       if (exit.code !== 0) record.stderrTail = victim.stderr().slice(-3000);
       records.push(record);
       await waitForUp(router, replacementSlot);
-      await sleep(options.settleMs ?? 500);
+      await settle();
     }
-    await sleep(500);
-    const report = await load.stop();
+    await settle();
+    const report = await running.stop();
     load = undefined;
     return { load: report, restarts: records, haproxyLog: router.errorLog() };
   } finally {
@@ -164,7 +178,7 @@ export async function runRollingRestart(options: RollingRestartOptions): Promise
 }
 
 /** No new sessions to the slot, then wait (bounded) until HAProxy has none open to it. */
-async function drainAtRouter(router: Haproxy, slot: string, timeoutMs = 10_000): Promise<void> {
+async function drainAtRouter(router: Haproxy, slot: string, timeoutMs = 30_000): Promise<void> {
   await router.api.setServerState(router.backend, slot, 'drain');
   const deadline = Date.now() + timeoutMs;
   while ((await router.api.currentSessions(router.backend, slot)) > 0) {
@@ -198,7 +212,7 @@ async function sendOnce(url: string, request: LoadRequest): Promise<number> {
   return response?.status ?? 0;
 }
 
-async function waitForUp(router: Haproxy, slot: string, timeoutMs = 10_000): Promise<void> {
+async function waitForUp(router: Haproxy, slot: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let status = '';
   while (Date.now() < deadline) {
