@@ -1,9 +1,9 @@
 import { Agent, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMetrics, createMetricsHandler, observeResponse } from '@baton/metrics';
-import { closeServers, delay, fetchText } from '@baton/testing';
+import { closeServers, fetchText, waitFor } from '@baton/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { InstanceRecord } from '../model.js';
+import type { InstanceRecord, Verdict } from '../model.js';
 import { createMetricsAnalysis } from './metrics-analysis.js';
 
 // Real instances: node:http servers recording real requests into Baton's
@@ -237,9 +237,18 @@ describe('createMetricsAnalysis', () => {
       { instance: v1, count: 60 },
       { instance: v2, count: 60 },
     ]);
-    await delay(5);
-    const verdict = await analysis.judge(window, [v1, v2], { baseline: 'v1', candidate: 'v2' });
-    expect(verdict.releases.v2).toMatchObject({ requests: 60 });
+    // The server counts a request when its response has finished, which the client may see first:
+    // judged again until the count is in (a wrong count never converges, and the wait fails).
+    let verdict: Verdict | undefined;
+    await waitFor(
+      async () => {
+        verdict = await analysis.judge(window, [v1, v2], { baseline: 'v1', candidate: 'v2' });
+        return verdict.releases.v2?.requests === 60;
+      },
+      10_000,
+      'v2 counted from zero: 60 requests',
+    );
+    expect(verdict?.releases.v2).toMatchObject({ requests: 60 });
   });
 
   it('rejects bad thresholds and options with every problem named, and a window it did not open', async () => {

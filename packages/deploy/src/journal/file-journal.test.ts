@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, writeFile, appendFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +76,36 @@ describe('createFileJournal', () => {
     expect(await again.events()).toHaveLength(2);
     // No temp file is left behind.
     expect((await readdir(dir)).sort()).toEqual([JOURNAL_FILES.events, JOURNAL_FILES.state].sort());
+  });
+
+  it('keeps what it writes private: directory 0700, state, events and lock 0600 (the state holds release environments)', async () => {
+    const journalDir = join(dir, 'state', 'journal');
+    const journal = createFileJournal<{ env: Record<string, string> }>({ dir: journalDir });
+    const lock = await journal.lock();
+    await journal.write({ env: { DB_PASSWORD: 'secret-value' } });
+    await journal.append(event('one'));
+    const mode = async (path: string): Promise<number> => (await stat(path)).mode & 0o777;
+    expect(await mode(journalDir)).toBe(0o700);
+    // Parents it had to create are private too.
+    expect(await mode(join(dir, 'state'))).toBe(0o700);
+    for (const file of [JOURNAL_FILES.state, JOURNAL_FILES.events, JOURNAL_FILES.lock]) expect(await mode(join(journalDir, file)), file).toBe(0o600);
+    await lock.release();
+  });
+
+  it('tightens a journal an older Baton left readable by everyone, and reads what it holds', async () => {
+    await chmod(dir, 0o755);
+    await writeFile(join(dir, JOURNAL_FILES.state), '{"n": 1}\n', { mode: 0o644 });
+    await writeFile(join(dir, JOURNAL_FILES.events), `${JSON.stringify(event('old'))}\n`, { mode: 0o644 });
+    await chmod(join(dir, JOURNAL_FILES.events), 0o644);
+    const journal = createFileJournal<{ n: number }>({ dir });
+    expect(await journal.read()).toEqual({ n: 1 });
+    await journal.write({ n: 2 });
+    await journal.append(event('new'));
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(dir, JOURNAL_FILES.state))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dir, JOURNAL_FILES.events))).mode & 0o777).toBe(0o600);
+    expect(await journal.read()).toEqual({ n: 2 });
+    expect((await journal.events()).map((e) => e.type)).toEqual(['old', 'new']);
   });
 
   it('keeps the state of the last write called when writes overlap', async () => {

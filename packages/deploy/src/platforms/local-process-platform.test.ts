@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,6 +111,22 @@ describe('createLocalProcessPlatform', () => {
     expect(error.message).toContain('line 12');
     // About twenty lines, not the whole log.
     expect(error.message).not.toContain('line 5\n');
+  });
+
+  it('keeps secrets out of a start error (command line and last lines), and the log private (0600 in 0700 dirs)', async () => {
+    const platform = createLocalProcessPlatform({ stateDir });
+    const env = { API_TOKEN: 'tok-in-the-env-1234', OPAQUE: 'marked-by-config-5678', DATABASE_URL: 'postgres://app:url-password-90@db/orders' };
+    const script = `console.error('using ' + process.env.API_TOKEN + ' ' + process.env.OPAQUE + ' ' + process.env.DATABASE_URL); process.exit(3); // tok-in-the-env-1234`;
+    const error = await failure(platform.start({ ...node('v2', script, env), secretEnv: ['OPAQUE'] }, { id: 'v2-1' }));
+    expect(error.message).toContain('exited with code 3 before it listened');
+    expect(error.message).toContain('using [redacted] [redacted] postgres://app:[redacted]@db/orders');
+    for (const secret of ['tok-in-the-env-1234', 'marked-by-config-5678', 'url-password-90']) expect(error.message).not.toContain(secret);
+    // The log is the service's own words, kept as written, readable by this user alone.
+    const log = join(stateDir, 'logs', 'v2-1.log');
+    expect(await readFile(log, 'utf8')).toContain('tok-in-the-env-1234');
+    expect((await stat(log)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(stateDir, 'logs'))).mode & 0o777).toBe(0o700);
+    expect((await stat(stateDir)).mode & 0o777).toBe(0o700);
   });
 
   it('kills an instance that does not listen in time, and says so', async () => {
