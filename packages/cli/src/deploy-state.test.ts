@@ -206,4 +206,22 @@ describe('baton deploy: an instance that cannot be stopped', () => {
     expect(down.code).toBe(EXIT.ok);
     expect(real.isRunning(old)).toBe(false);
   });
+
+  it('fails baton down with the instance named, keeps it in the state, and a second down stops it', async () => {
+    expect((await cli('deploy', '--release', 'v1')).code).toBe(EXIT.ok);
+    const real = createLocalProcessPlatform({ stateDir: join(stateDir, 'instances'), listenTimeoutMs: 10_000 });
+    // As above: a stand-in for a process that survives SIGKILL.
+    const failing: Platform = { ...real, stop: () => Promise.reject(new Error('did not exit after SIGKILL (injected)')) };
+    const down = await cli({ platform: failing }, 'down');
+    expect(down.code).toBe(EXIT.error);
+    expect(down.stderr).toContain('1 instance of orders could not be stopped (they stay in the state; run baton down again): v1-1: did not exit after SIGKILL (injected)');
+    const state = JSON.parse(await readFile(join(stateDir, 'journal/state.json'), 'utf8')) as ServiceState;
+    expect(state.instances.map((instance) => [instance.id, instance.status])).toEqual([['v1-1', 'draining']]);
+    const events = await readFile(join(stateDir, 'journal/events.jsonl'), 'utf8');
+    expect(events).toContain('"type":"instance-stop-failed"');
+    const kept = state.instances[0]!;
+    expect(real.isRunning(kept)).toBe(true);
+    expect((await cli('down')).code).toBe(EXIT.ok);
+    expect(real.isRunning(kept)).toBe(false);
+  });
 });

@@ -138,7 +138,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         return EXIT.ok;
       }
       case 'down': {
-        await deploy.stopService(config, { onEvent });
+        await deploy.stopService(config, { onEvent, ...(io.platform ? { platform: io.platform } : {}) });
         if (!json) io.stdout.write(`Stopped every instance and the router of ${config.service}.\n`);
         return EXIT.ok;
       }

@@ -239,17 +239,18 @@ export function formatStatus(status: ServiceStatus): string {
 }
 
 /** `baton down`: drains and stops every instance, then stops the router. */
-export async function stopService(config: ResolvedDeployConfig, options: { onEvent?: (event: DeployEvent) => void } = {}): Promise<void> {
+export async function stopService(config: ResolvedDeployConfig, options: Omit<DeployCommandOptions, 'signal'> = {}): Promise<void> {
   const paths = statePaths(config.stateDir);
   const journal = createFileJournal<ServiceState>({ dir: paths.journal });
   const lock = await journal.lock();
   try {
     const state = await journal.read();
-    const platform = createLocalProcessPlatform({ stateDir: paths.instances, listenTimeoutMs: config.timeouts.readyMs });
+    const local = createLocalProcessPlatform({ stateDir: paths.instances, listenTimeoutMs: config.timeouts.readyMs });
+    const platform = options.platform ?? local;
     // The journal's instances, and any the platform knows that the journal does not (an orchestrator
     // that died between starting one and journaling it).
     const journaled = new Set((state?.instances ?? []).map((instance) => instance.id));
-    const orphans = (await platform.instances()).filter((instance) => !journaled.has(instance.id));
+    const orphans = (await (platform.instances ?? local.instances)()).filter((instance) => !journaled.has(instance.id));
     const all = [...(state?.instances ?? []), ...orphans];
     // Every stop runs to its end; the ones that fail are kept in the state and reported below, never dropped.
     const results = await Promise.allSettled(
