@@ -116,13 +116,6 @@ export interface BatonPluginOptions {
 export type BatonToggles = TogglesOption;
 
 const plugin: FastifyPluginAsync<BatonPluginOptions> = async (app, options) => {
-  if ((app.initialConfig as { http2?: boolean }).http2 === true) {
-    // Refused at registration, not at the first drain (see the README, "HTTP/2").
-    throw new BatonError(
-      'BATON_ERR_INVALID_OPTION',
-      '@baton/fastify: Fastify\'s `http2` option is not supported yet (an HTTP/2 drain needs GOAWAY, not `Connection: close`); use `https` (HTTP/1.1 over TLS) and let the load balancer speak HTTP/2 to clients.',
-    );
-  }
   const lifecycle = resolveLifecycle(app, options.lifecycle);
   const probes = resolveProbes(options.probes);
   // Checked before anything is bound or decorated, so a bad toggle option leaves the lifecycle untouched.

@@ -1,8 +1,8 @@
+import { connect as connectH2, type ClientHttp2Session } from 'node:http2';
 import { Agent } from 'node:https';
 import Fastify from 'fastify';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { waitFor } from '@baton/testing';
-import { BatonError } from '@baton/lifecycle';
 import { batonPlugin, serveFastify } from './index.js';
 import { fetchTls, makeTestCertificate, type TestCertificate } from './tls.test-helper.js';
 
@@ -77,16 +77,72 @@ describe("Fastify's https option", () => {
   });
 });
 
-describe("Fastify's http2 option", () => {
-  it('is refused at registration with a clear BatonError', async () => {
-    const app = Fastify({ http2: true });
-    cleanups.push(() => app.close());
-    const error = await app.register(batonPlugin).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(BatonError);
-    expect((error as BatonError).code).toBe('BATON_ERR_INVALID_OPTION');
-    expect((error as Error).message).toMatch(/`http2` option is not supported yet .* use `https`/);
+// Typed as one kind of instance below: the test body is the same for both.
+const secureH2 = () => Fastify({ http2: true, https: { key: '', cert: '' } });
+
+/** One HTTP/2 request on `session`; resolves with the body, or the error's code. */
+function h2Get(session: ClientHttp2Session, path: string): Promise<string> {
+  return new Promise((resolve) => {
+    const stream = session.request({ ':path': path });
+    let body = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => (body += chunk));
+    stream.on('end', () => resolve(body));
+    stream.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+  });
+}
+
+describe.each(['http2 + https', 'http2 (cleartext)'])("Fastify's http2 option (%s)", (variant) => {
+  async function serveH2(shutdown: { propagationDelayMs?: number; drainTimeoutMs?: number } = {}) {
+    const app = variant === 'http2 + https' ? Fastify({ http2: true, https: { key: tls.key, cert: tls.cert } }) : (Fastify({ http2: true }) as never as ReturnType<typeof secureH2>);
+    await app.register(batonPlugin, { lifecycle: { shutdown: { propagationDelayMs: 0, ...shutdown } } });
+    app.get<{ Querystring: { ms?: string } }>('/slow', async (request) => {
+      const ms = Number(request.query.ms ?? 200);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return { slept: ms };
+    });
+    const served = await serveFastify(app, { port: 0, host: '127.0.0.1', signals: false, exit: false });
+    cleanups.push(async () => {
+      void app.lifecycle.force('test cleanup');
+      await served.stopped;
+    });
+    await served.ready;
+    const session = connectH2(served.url, { ca: tls.cert });
+    session.on('error', () => {});
+    cleanups.push(async () => session.destroy());
+    return { app, served, session };
+  }
+
+  it('probes answer, and a slow stream in flight survives the shutdown with nothing forced', async () => {
+    const { app, served, session } = await serveH2();
+    expect(await h2Get(session, '/readyz')).toContain('"status":"pass"');
+    const slow = h2Get(session, '/slow?ms=1500');
+    await waitFor(() => app.lifecycle.counts().inFlight === 1, 5000, 'slow stream in flight');
+    expect(app.lifecycle.counts().openSockets).toBe(1);
+    const report = await served.shutdown('test');
+    expect(await slow).toBe('{"slept":1500}');
+    expect(report).toMatchObject({ forced: false, forcedCloses: 0 });
+    expect((await served.stopped).code).toBe(0);
+  });
+
+  it('during the propagation delay the busy session is sent GOAWAY and its stream finishes', async () => {
+    const { app, served, session } = await serveH2({ propagationDelayMs: 1500 });
+    let goaway = false;
+    session.on('goaway', () => (goaway = true));
+    const slow = h2Get(session, '/slow?ms=400');
+    await waitFor(() => app.lifecycle.counts().inFlight === 1, 5000, 'slow stream in flight');
+    const report = served.shutdown('test');
+    await waitFor(() => goaway, 5000, 'GOAWAY');
+    expect(await slow).toBe('{"slept":400}');
+    expect((await report).forced).toBe(false);
+  });
+
+  it('a stream past the drain deadline is cut and counted', async () => {
+    const { app, served, session } = await serveH2({ drainTimeoutMs: 300 });
+    const slow = h2Get(session, '/slow?ms=60000');
+    await waitFor(() => app.lifecycle.counts().inFlight === 1, 5000, 'slow stream in flight');
+    const report = await served.shutdown('test');
+    expect(report).toMatchObject({ forced: true, forcedBy: 'drain-timeout', forcedCloses: 1 });
+    expect(await slow).not.toBe('{"slept":60000}');
   });
 });

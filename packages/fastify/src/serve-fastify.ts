@@ -1,5 +1,14 @@
 import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyTypeProvider,
+  FastifyTypeProviderDefault,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerBase,
+  RawServerDefault,
+} from 'fastify';
 import { BatonError, holdSignals, serve, startShutdownFor, type Served, type ServeOptions } from '@baton/lifecycle';
 
 /** Options of {@link serveFastify}: the core runner's, minus what the plugin already knows. */
@@ -11,6 +20,9 @@ export type FastifyServeOptions = Pick<ServeOptions, 'port' | 'host' | 'startup'
  * gracefully on SIGTERM/SIGINT (the app is closed as the last step) and exits
  * with a code from `EXIT_CODES` once stopped.
  *
+ * Works with Fastify's `https` and `http2` options too (HTTP/2 sessions are
+ * drained with GOAWAY).
+ *
  * `host` defaults to `0.0.0.0` (all IPv4 interfaces) rather than Fastify's
  * `localhost`, which would open a second, untracked server for `::1`.
  *
@@ -18,7 +30,14 @@ export type FastifyServeOptions = Pick<ServeOptions, 'port' | 'host' | 'startup'
  * await app.register(batonPlugin);
  * await serveFastify(app, { port: 3000, host: '0.0.0.0' });
  */
-export async function serveFastify(app: FastifyInstance, options: FastifyServeOptions = {}): Promise<Served> {
+export async function serveFastify<
+  Server extends RawServerBase = RawServerDefault,
+  Logger extends FastifyBaseLogger = FastifyBaseLogger,
+  TypeProvider extends FastifyTypeProvider = FastifyTypeProviderDefault,
+>(
+  app: FastifyInstance<Server, RawRequestDefaultExpression<Server>, RawReplyDefaultExpression<Server>, Logger, TypeProvider>,
+  options: FastifyServeOptions = {},
+): Promise<Served> {
   if (!app || typeof app.listen !== 'function' || typeof app.ready !== 'function') {
     throw new BatonError('BATON_ERR_INVALID_OPTION', 'serveFastify: the first argument must be a Fastify instance.');
   }

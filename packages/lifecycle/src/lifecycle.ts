@@ -5,7 +5,7 @@ import { CheckRegistry, type CheckDefinition, type ProbeKind } from './check-reg
 import { BatonError } from './errors.js';
 import { buildReport, worstOf, type ProbeReport, type ReportKind } from './health-report.js';
 import { attachInline } from './internal/attach-inline.js';
-import { ConnectionTracker, type ConnectionCounts, type TrackRequest } from './internal/connection-tracker.js';
+import { ConnectionTracker, type ConnectionCounts, type TrackableServer, type TrackRequest } from './internal/connection-tracker.js';
 import { assertPositiveMs } from './internal/validate.js';
 import { silentLogger, type Logger } from './logger.js';
 import { defaultCloseLongLived, type CloseLongLived } from './long-lived.js';
@@ -158,7 +158,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   readonly #startupRetryMs: number;
   readonly #closeLongLived: CloseLongLived;
   readonly #tracker: ConnectionTracker;
-  readonly #servers = new Set<Server>();
+  readonly #servers = new Set<TrackableServer>();
   readonly #hooks: ShutdownHook[] = [];
   readonly #startupAbort = new AbortController();
   readonly #forceAbort = new AbortController();
@@ -275,13 +275,14 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   }
 
   /**
-   * Tracks a node:http server's connections and requests, so its drain ends by
-   * fact; its listener is closed at the stop-accepting phase. Call before
-   * `listen` so no connection is missed.
+   * Tracks a server's connections and requests, so its drain ends by fact;
+   * its listener is closed at the stop-accepting phase. Call before `listen`
+   * so no connection is missed. A node:http or node:https server (each TLS
+   * connection counted once, from its handshake), or a node:http2 one (each
+   * session a connection, each stream a request; drained with GOAWAY).
    */
-  attach(server: Server): this {
+  attach(server: TrackableServer): this {
     if (this.#servers.has(server)) return this;
-    assertHttp1(server);
     if (server.listening) {
       // Its connections accepted so far are seen only once they send a request.
       this.logger.warn('lifecycle attached to a server already listening: attach before listen so no connection is missed');
@@ -293,7 +294,6 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
 
   /** Like {@link attach}, for a server whose request listener calls the returned function first. */
   [attachInline](server: Server): TrackRequest {
-    assertHttp1(server);
     this.#servers.add(server);
     return this.#tracker.attach(server, { inline: true });
   }
@@ -669,23 +669,6 @@ function runHook(
     abandon.addEventListener('abort', onAbandon, { once: true });
     work.then(() => finish(), (error: unknown) => finish(error ?? new Error('rejected')));
   });
-}
-
-/**
- * Refuses an HTTP/2 server (node:http2, Fastify's `http2: true`): its
- * requests are streams of long-lived sessions, drained with GOAWAY rather
- * than `Connection: close`, which the tracker does not do yet; attached
- * anyway, its drain would throw on the first response (HTTP/2 forbids a
- * Connection header) and end sessions mid-stream.
- */
-function assertHttp1(server: Server): void {
-  const candidate = server as unknown as { updateSettings?: unknown; constructor?: { name?: string } };
-  if (typeof candidate.updateSettings === 'function' || /^Http2(Secure)?Server$/.test(candidate.constructor?.name ?? '')) {
-    throw new BatonError(
-      'BATON_ERR_INVALID_OPTION',
-      'lifecycle: HTTP/2 servers (node:http2, Fastify `http2: true`) are not supported yet; serve HTTP/1.1 (https.createServer, Fastify `https`) and let the load balancer speak HTTP/2 to clients.',
-    );
-  }
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

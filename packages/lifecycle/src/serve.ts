@@ -3,7 +3,7 @@ import { createServer as createHttpsServer, type ServerOptions as HttpsServerOpt
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import { BatonError } from './errors.js';
 import { attachInline } from './internal/attach-inline.js';
-import type { TrackRequest } from './internal/connection-tracker.js';
+import type { TrackableServer, TrackRequest } from './internal/connection-tracker.js';
 import { createLifecycle, Lifecycle, type LifecycleOptions, type ShutdownReport, type StartOptions } from './lifecycle.js';
 import { jsonLogger } from './logger.js';
 import { createProbeHandler, type ProbeRouteOptions } from './probe-routes.js';
@@ -30,9 +30,10 @@ export interface ServeOptions {
   handler?: RequestListener;
   /**
    * Or an existing server, not yet listening (`http.createServer`,
-   * `https.createServer`, or a framework's). Mount probes yourself or give `probes.port`.
+   * `https.createServer`, `http2.createSecureServer`, or a framework's).
+   * Mount probes yourself or give `probes.port`.
    */
-  server?: Server;
+  server?: TrackableServer;
   /**
    * With `handler`: serve over HTTPS with these TLS options (`key`, `cert`,
    * ...), as `https.createServer(https, handler)` would. Connections are
@@ -71,6 +72,7 @@ export interface ServeOptions {
 
 /** A running service. */
 export interface Served {
+  /** The app's server (typed as node:http's; an HTTP/2 server given as `server` is returned as is). */
   server: Server;
   lifecycle: Lifecycle;
   port: number;
@@ -195,7 +197,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
   const boundPort = address?.port ?? port;
   const scheme = options.https !== undefined || server instanceof TlsServer ? 'https' : 'http';
   const served: Served = {
-    server,
+    server: server as Server,
     lifecycle,
     port: boundPort,
     url: `${scheme}://${address ? urlHost(address) : (options.host ?? '127.0.0.1')}:${boundPort}`,
@@ -216,7 +218,7 @@ function stoppedReport(lifecycle: Lifecycle): Promise<ShutdownReport> {
   return new Promise((resolve) => lifecycle.once('stopped', resolve));
 }
 
-function closeListener(server: Server | undefined): void {
+function closeListener(server: TrackableServer | undefined): void {
   if (server?.listening) NetServer.prototype.close.call(server, () => {});
 }
 
@@ -258,7 +260,7 @@ function resolvePort(port: number | undefined): number {
   return value;
 }
 
-function listen(server: Server, port: number, host: string | undefined): Promise<void> {
+function listen(server: TrackableServer, port: number, host: string | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => {
       reject(new BatonError('BATON_ERR_LISTEN_FAILED', `Could not listen on ${host ?? '*'}:${port}: ${error.message}`, { cause: error }));

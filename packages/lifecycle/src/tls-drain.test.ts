@@ -1,4 +1,5 @@
 import { Agent, createServer as createHttpsServer } from 'node:https';
+import { connect as connectH2, createSecureServer, createServer as createH2Server, type ClientHttp2Session } from 'node:http2';
 import type { RequestListener } from 'node:http';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@baton/testing';
@@ -101,16 +102,112 @@ describe.each(transports)('drain over HTTPS (%s)', (transport) => {
   });
 });
 
-describe('HTTP/2', () => {
-  it('an HTTP/2 server is refused when attached, with a clear error (not at its first drain)', async () => {
-    const { createServer: createH2Server, createSecureServer } = await import('node:http2');
-    const { createLifecycle } = await import('./lifecycle.js');
-    for (const server of [createH2Server(), createSecureServer({ key: tls.key, cert: tls.cert })]) {
-      const lifecycle = createLifecycle();
-      expect(() => lifecycle.attach(server as never)).toThrow(/HTTP\/2 servers .* are not supported yet/);
-      await expect(serve({ server: server as never, port: 0, signals: false, exit: false, lifecycle })).rejects.toMatchObject({
-        code: 'BATON_ERR_INVALID_OPTION',
-      });
-    }
+/** One HTTP/2 request on `session`; resolves with the body, or the error's code. */
+function h2Get(session: ClientHttp2Session, path: string): Promise<string> {
+  return new Promise((resolve) => {
+    const stream = session.request({ ':path': path });
+    let body = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => (body += chunk));
+    stream.on('end', () => resolve(body));
+    stream.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+  });
+}
+
+type H2Transport = 'http2.createSecureServer' | 'http2.createServer (cleartext)';
+
+describe.each<H2Transport>(['http2.createSecureServer', 'http2.createServer (cleartext)'])('drain over HTTP/2 (%s)', (transport) => {
+  const sessions: ClientHttp2Session[] = [];
+  afterEach(() => {
+    for (const session of sessions.splice(0)) session.destroy();
+  });
+
+  async function startH2(shutdown: { propagationDelayMs?: number; drainTimeoutMs?: number } = {}): Promise<Served> {
+    const server =
+      transport === 'http2.createSecureServer' ? createSecureServer({ key: tls.key, cert: tls.cert }, app as never) : createH2Server(app as never);
+    const served = await serve({
+      server,
+      port: 0,
+      host: '127.0.0.1',
+      signals: false,
+      exit: false,
+      lifecycle: { logger: silentLogger, shutdown: { propagationDelayMs: 0, ...shutdown } },
+    });
+    running.push(served);
+    await served.ready;
+    return served;
+  }
+
+  function connectTo(served: Served): ClientHttp2Session {
+    const session = connectH2(served.url, { ca: tls.cert });
+    session.on('error', () => {}); // a session cut by a forced drain
+    sessions.push(session);
+    return session;
+  }
+
+  it('a slow stream in flight survives the shutdown; one session is one connection; nothing forced', async () => {
+    const served = await startH2();
+    expect(served.url.startsWith(transport === 'http2.createSecureServer' ? 'https://' : 'http://')).toBe(true);
+    const session = connectTo(served);
+    const slow = h2Get(session, '/slow?ms=1500');
+    await waitFor(() => served.lifecycle.counts().inFlight === 1, 5000, 'slow stream in flight');
+    const counts = served.lifecycle.counts();
+    const report = await served.shutdown('test');
+    expect(await slow).toBe('slept 1500');
+    expect(counts).toEqual({ inFlight: 1, openSockets: 1, longLived: 0 });
+    expect(report).toMatchObject({ forced: false, forcedCloses: 0 });
+    expect((await served.stopped).code).toBe(0);
+  });
+
+  it('during the propagation delay a busy session gets GOAWAY, finishes its stream, and new sessions are still served', async () => {
+    const served = await startH2({ propagationDelayMs: 2000 });
+    const session = connectTo(served);
+    let goaway = false;
+    session.on('goaway', () => (goaway = true));
+    const slow = h2Get(session, '/slow?ms=400');
+    await waitFor(() => served.lifecycle.counts().inFlight === 1, 5000, 'slow stream in flight');
+    const stopping = served.shutdown('test');
+    await waitFor(() => goaway, 5000, 'GOAWAY on the busy session');
+    expect(await slow).toBe('slept 400');
+    // A client told to go away connects again (in production, to another instance): still served.
+    const late = await h2Get(connectTo(served), '/');
+    expect(late).toBe('fast');
+    const report = await stopping;
+    expect(report).toMatchObject({ forced: false, forcedCloses: 0, requestsAfterNotReady: 1 });
+  });
+
+  it('a stream past the drain deadline is cut and counted as forced', async () => {
+    const served = await startH2({ drainTimeoutMs: 300 });
+    const slow = h2Get(connectTo(served), '/slow?ms=60000');
+    await waitFor(() => served.lifecycle.counts().inFlight === 1, 5000, 'slow stream in flight');
+    const report = await served.shutdown('test');
+    expect(report).toMatchObject({ forced: true, forcedBy: 'drain-timeout', forcedCloses: 1 });
+    expect(await slow).not.toBe('slept 60000');
+    expect((await served.stopped).code).toBe(3);
+  });
+});
+
+describe('HTTP/2 server with allowHTTP1', () => {
+  it('an HTTP/1.1 client on it is tracked as an HTTP/1.1 connection: its slow request survives, nothing forced', async () => {
+    const served = await serve({
+      server: createSecureServer({ key: tls.key, cert: tls.cert, allowHTTP1: true }, app as never),
+      port: 0,
+      host: '127.0.0.1',
+      signals: false,
+      exit: false,
+      lifecycle: { logger: silentLogger, shutdown: { propagationDelayMs: 0 } },
+    });
+    running.push(served);
+    await served.ready;
+    const slow = fetchTls(`${served.url}/slow?ms=1500`, tls.cert).then(
+      (res) => res.body,
+      (error: NodeJS.ErrnoException) => error.code ?? 'error',
+    );
+    await waitFor(() => served.lifecycle.counts().inFlight === 1, 5000, 'slow request in flight');
+    const sockets = served.lifecycle.counts().openSockets;
+    const report = await served.shutdown('test');
+    expect(await slow).toBe('slept 1500');
+    expect(sockets).toBe(1);
+    expect(report).toMatchObject({ forced: false, forcedCloses: 0 });
   });
 });

@@ -1,7 +1,9 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Server as TlsServer } from 'node:tls';
+import type { Http2SecureServer, Http2Server } from 'node:http2';
+import { Server as TlsServer, type TLSSocket } from 'node:tls';
+import { Http2SessionTracker } from './http2-session-tracker.js';
 import type { LongLivedConnection } from '../long-lived.js';
 
 /** Per-socket bookkeeping, kept on the socket itself (one property read per request, no map lookup). */
@@ -34,6 +36,15 @@ export interface ConnectionCounts {
   longLived: number;
 }
 
+/** What the tracker can attach to: a node:http or node:https server, or a node:http2 one. */
+export type TrackableServer = Server | Http2Server | Http2SecureServer;
+
+/** True for node:http2 servers (plain or secure), whose connections are sessions of streams. */
+export function isHttp2Server(server: TrackableServer): server is Http2Server | Http2SecureServer {
+  // No public class to test against: http2 servers are the ones with updateSettings().
+  return typeof (server as { updateSettings?: unknown }).updateSettings === 'function';
+}
+
 /** Records one request; what a server created by Baton calls from its own request listener. */
 export type TrackRequest = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -55,6 +66,8 @@ export class ConnectionTracker {
   #closing = false;
   #draining = false;
   #tlsLinkMissing = false;
+  /** HTTP/2 sessions and streams, once an HTTP/2 server is attached. */
+  #http2: Http2SessionTracker | undefined;
   #onRequest: ((request: IncomingMessage) => void) | undefined;
   #onChange: (() => void) | undefined;
 
@@ -82,8 +95,13 @@ export class ConnectionTracker {
    * listener and calls the returned function first thing in it (saving an
    * event listener per request); otherwise a 'request' listener is prepended.
    */
-  attach(server: Server, options: { inline?: boolean } = {}): TrackRequest {
+  attach(server: TrackableServer, options: { inline?: boolean } = {}): TrackRequest {
     const track: TrackRequest = (request, response) => this.#request(request, response);
+    const http2 = isHttp2Server(server);
+    if (http2) {
+      this.#http2 ??= new Http2SessionTracker(this.#now, () => this.#changed());
+      this.#http2.attach(server);
+    }
     if (server instanceof TlsServer) {
       // On a TLS server 'connection' hands over the TCP socket, but requests
       // arrive on the TLSSocket that wraps it: tracking both counted one
@@ -93,9 +111,14 @@ export class ConnectionTracker {
       server.prependListener('connection', (socket: Socket) => {
         this.#track(socket).handshake = true;
       });
-      server.prependListener('secureConnection', (socket: Socket) => this.#secured(socket));
-    } else {
+      server.prependListener('secureConnection', (socket: TLSSocket) => this.#secured(socket, http2));
+    } else if (!http2) {
+      // (A cleartext HTTP/2 connection becomes a session at once: the session is tracked instead.)
       server.prependListener('connection', (socket: Socket) => this.#track(socket));
+    }
+    if (http2) {
+      (server as Http2Server).prependListener('request', track as never);
+      return track;
     }
     if (!options.inline) server.prependListener('request', track);
     // With no 'upgrade' listener Node does not switch protocols; adding ours
@@ -128,12 +151,15 @@ export class ConnectionTracker {
         else inFlight += 1;
       }
     }
+    const http2 = this.#http2?.counts();
+    if (http2) return { inFlight: inFlight + http2.inFlight, openSockets: this.#sockets.size + http2.sessions, longLived };
     return { inFlight, openSockets: this.#sockets.size, longLived };
   }
 
   /** From now on every response says `Connection: close`, so keep-alive clients move elsewhere. */
   startDraining(): void {
     this.#draining = true;
+    this.#http2?.startDraining();
     for (const socket of this.#sockets) {
       for (const response of socket[STATE]?.pending ?? []) {
         if (isDone(response)) continue;
@@ -146,6 +172,7 @@ export class ConnectionTracker {
   /** The listeners are closed: idle sockets go now, busy ones as soon as their last response ends. */
   startClosing(): void {
     this.#closing = true;
+    this.#http2?.startClosing();
     this.sweep();
   }
 
@@ -155,6 +182,7 @@ export class ConnectionTracker {
    * (often a load balancer) opened it to send one.
    */
   sweep(freshGraceMs = 1000): void {
+    this.#http2?.sweep(freshGraceMs);
     const now = this.#now();
     for (const socket of this.#sockets) {
       const state = socket[STATE];
@@ -183,12 +211,12 @@ export class ConnectionTracker {
 
   /** True when no socket is left open. */
   isEmpty(): boolean {
-    return this.#sockets.size === 0;
+    return this.#sockets.size === 0 && (this.#http2?.isEmpty() ?? true);
   }
 
   /** Destroys every socket left; returns how many had work in flight (forced closes). */
   destroyAll(): number {
-    let forced = 0;
+    let forced = this.#http2?.destroyAll() ?? 0;
     for (const socket of this.#sockets) {
       const state = socket[STATE];
       if (state && !state.handshake && (state.upgrade || active(state) > 0)) forced += 1;
@@ -211,21 +239,25 @@ export class ConnectionTracker {
   }
 
   /** The TLS handshake finished: the TLS socket is the connection from now on, the TCP socket under it is not. */
-  #secured(socket: TrackedSocket): void {
+  #secured(socket: TLSSocket & TrackedSocket, http2: boolean): void {
     // `_parent` is Node's (undocumented, long-standing) link from a server-side
     // TLSSocket to the TCP socket it wraps; no public API gives it.
     const parent = (socket as { _parent?: unknown })._parent as TrackedSocket | undefined;
     const raw = parent?.[STATE];
+    if (parent && raw) this.#sockets.delete(parent);
+    else if (!parent) this.#tlsLinkMissing = true;
+    // An HTTP/2 connection is tracked as its session; one that chose HTTP/1.1 (allowHTTP1) as a socket.
+    if (http2 && socket.alpnProtocol === 'h2') return;
     const state = this.#track(socket);
-    if (parent && raw) {
-      state.acceptedAt = raw.acceptedAt;
-      this.#sockets.delete(parent);
-    } else if (!parent) {
-      this.#tlsLinkMissing = true;
-    }
+    if (raw) state.acceptedAt = raw.acceptedAt;
   }
 
   #request(request: IncomingMessage, response: ServerResponse): void {
+    if (request.httpVersionMajor === 2) {
+      // Its stream is tracked by the HTTP/2 half; a Connection header is forbidden in HTTP/2.
+      if (this.#draining) this.#onRequest?.(request);
+      return;
+    }
     const socket: TrackedSocket = request.socket;
     const state = socket[STATE] ?? this.#track(socket);
     state.served += 1;
