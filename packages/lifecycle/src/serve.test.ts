@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as connectH2 } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import { fetchText, waitFor } from '@baton/testing';
 import { createLifecycle } from './lifecycle.js';
 import { silentLogger } from './logger.js';
 import { serve } from './serve.js';
+import { fetchTls, makeTestCertificate } from './tls.test-helper.js';
 
 // Real processes and real signals. The fixture imports the built package (dist/).
 const fixture = fileURLToPath(new URL('../fixtures/service.mjs', import.meta.url));
@@ -172,6 +174,52 @@ describe('serve() with real signals', () => {
     expect(service.stderr()).toContain('"msg":"signal ignored: a shutdown is already running"');
   });
 });
+
+describe('serve(): a slow request survives SIGTERM on every transport', () => {
+  for (const transport of ['http', 'https', 'h2'] as const) {
+    it(`${transport}: the request in flight is answered, the report says nothing was forced, exit 0`, async () => {
+      const env: Record<string, string> = { TRANSPORT: transport };
+      let ca = '';
+      if (transport !== 'http') {
+        const { key, cert } = makeTestCertificate();
+        env.TLS_KEY = tempFile('key.pem');
+        env.TLS_CERT = tempFile('cert.pem');
+        writeFileSync(env.TLS_KEY, key);
+        writeFileSync(env.TLS_CERT, cert);
+        ca = cert;
+      }
+      const service = spawnService(env);
+      await service.waitEvent('listening');
+      await waitFor(() => service.states.includes('ready'), 10_000, 'ready');
+      const url = String(service.events.find((e) => e.event === 'listening')?.url);
+      // Longer than the second a fresh connection gets: the TCP socket under a TLS one was cut then.
+      const answer = transport === 'h2' ? h2Body(url, ca, '/slow?ms=1500') : transport === 'https' ? fetchTls(`${url}/slow?ms=1500`, ca).then((r) => r.body) : fetchText(`${url}/slow?ms=1500`).then((r) => r.body);
+      const settled = answer.catch((error: NodeJS.ErrnoException) => error.code ?? 'error');
+      await service.waitEvent('request');
+      service.child.kill('SIGTERM');
+      expect(await settled).toBe('slept 1500');
+      expect(await service.exited).toBe(0);
+      expect(service.stderr()).toMatch(/"msg":"shutdown finished".*"forced":false.*"forcedCloses":0/);
+    });
+  }
+});
+
+/** The body of one HTTP/2 request over TLS. */
+function h2Body(url: string, ca: string, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const session = connectH2(url, { ca });
+    session.on('error', reject);
+    const stream = session.request({ ':path': path });
+    let body = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => (body += chunk));
+    stream.on('end', () => {
+      session.close();
+      resolve(body);
+    });
+    stream.on('error', reject);
+  });
+}
 
 describe('serve(): a signal at any moment of startup ends in a clean exit', () => {
   it('SIGTERM while listen is still binding: exit 0, never listening afterwards', async () => {
