@@ -43,6 +43,26 @@ describe('haproxyRouterConfig', () => {
     expect(config).not.toMatch(/del server|^\s+server s/m);
   });
 
+  it('guards against hostile clients: maxconn, request (and buffered body) timeout, spoofed forwarding headers, /metrics and probe details', () => {
+    const config = haproxyRouterConfig(options({ maxConnections: 500 }));
+    expect(config.slice(config.indexOf('global'), config.indexOf('defaults'))).toMatch(/^\s+maxconn 500$/m);
+    const frontend = config.slice(config.indexOf('frontend'), config.indexOf('backend be'));
+    expect(frontend).toMatch(/^\s+maxconn 500$/m);
+    expect(config).toMatch(/^\s+option http-buffer-request$/m);
+    expect(config).toMatch(/^\s+timeout http-request 10000ms$/m);
+    expect(config).not.toMatch(/accept-invalid-http-request/);
+    for (const header of ['Forwarded', 'X-Forwarded-Proto', 'X-Forwarded-Host', 'X-Real-IP', 'X-Forwarded-Prefix']) expect(frontend).toContain(`http-request del-header ${header}\n`);
+    expect(frontend).toContain('http-request set-header X-Forwarded-Proto http\n');
+    expect(frontend).toContain("http-request deny deny_status 404 if { path,url_dec,lower -m reg '^/+(metrics)/*(;.*)?$' }");
+    expect(frontend).toContain("http-request deny deny_status 404 if { path,url_dec,lower -m reg '^/+(livez|readyz|startupz|healthz)/*(;.*)?$' } { query -m found }");
+
+    const open = haproxyRouterConfig(options({ trustForwarded: true, expose: { metrics: true, probeDetails: true, metricsPaths: ['/metrics'], probePaths: ['/healthz'] } }));
+    expect(open).not.toMatch(/del-header|deny_status 404/);
+    const custom = haproxyRouterConfig(options({ expose: { metrics: false, probeDetails: true, metricsPaths: ['/internal/prom.v1'], probePaths: ['/healthz'] } }));
+    expect(custom).toContain("'^/+(internal/+prom\\.v1)/*(;.*)?$'");
+    expect(custom).not.toMatch(/query -m found/);
+  });
+
   it('writes occupied slots with their addresses and weights between templates of free ones', () => {
     const config = haproxyRouterConfig(
       options({

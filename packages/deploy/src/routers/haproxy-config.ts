@@ -55,7 +55,36 @@ export interface HaproxyConfigOptions {
   retries: number;
   /** Slots holding backends; every other slot is a free placeholder in maintenance. */
   occupied?: readonly HaproxyConfigSlot[];
+  /** Client connections HAProxy accepts at once (`maxconn`); more wait in the kernel's backlog. Default 2048. */
+  maxConnections?: number;
+  /** Keep the client's `X-Forwarded-Proto`/`-Host`, `Forwarded`, `X-Real-IP`...; default false: replaced or dropped. */
+  trustForwarded?: boolean;
+  /** What public clients may reach: by default (`false`) the metrics paths and probes with a query are answered 404. */
+  expose?: { metrics: boolean; probeDetails: boolean; metricsPaths: readonly string[]; probePaths: readonly string[] };
 }
+
+const DEFAULT_EXPOSE = { metrics: false, probeDetails: false, metricsPaths: ['/metrics'], probePaths: ['/livez', '/readyz', '/startupz', '/healthz'] };
+
+/**
+ * A regex (for `path,url_dec,lower -m reg`) matching `path` as a loose
+ * framework would route it: any run of `/`, any case, a trailing `/` or
+ * `;params` — as the built-in router's normalization.
+ */
+function pathPattern(paths: readonly string[]): string {
+  const alternatives = paths.map((path) =>
+    path
+      .toLowerCase()
+      .split('/')
+      .filter((segment) => segment !== '')
+      .map((segment) => segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('/+'),
+  );
+  // Single-quoted: HAProxy then reads the backslashes of the regex as they are.
+  return `'^/+(${alternatives.join('|')})/*(;.*)?$'`;
+}
+
+/** Client headers that claim facts only a proxy may state; dropped unless trusted (see the built-in router's headers). */
+const UNTRUSTED_HEADERS = ['Forwarded', 'X-Forwarded-Proto', 'X-Forwarded-Host', 'X-Real-IP', 'X-Forwarded-Port', 'X-Forwarded-Prefix', 'X-Forwarded-Server'];
 
 /** `addr:port` as HAProxy reads it (an IPv6 address gets the `ipv6@` prefix, its colons would be ambiguous). */
 export function haproxyAddress(address: string, port: number): string {
@@ -82,9 +111,44 @@ export function haproxyAddress(address: string, port: number): string {
  *   reused with `set server addr`: `del server` under load crashes 2.6.
  * - Pooled server connections (`pool-purge-delay`, `pool-max-conn -1`,
  *   `http-reuse safe`), `option redispatch` with `retries`.
+ *
+ * And against hostile clients (the built-in router does the same):
+ * - `maxconn` (global and frontend): past it HAProxy stops accepting, new
+ *   connections wait in the kernel's backlog instead of eating memory.
+ * - `timeout http-request` bounds the headers, and with
+ *   `option http-buffer-request` the body too (up to a buffer, 16 KiB):
+ *   HAProxy connects to a server only once the request is there, so a slow
+ *   client never holds a server connection; too slow gets 408.
+ * - The client's `Forwarded`, `X-Forwarded-Proto`/`-Host`, `X-Real-IP`,
+ *   `X-Forwarded-Port`/`-Prefix`/`-Server` are replaced or dropped unless
+ *   `trustForwarded`; `option forwardfor` appends `X-Forwarded-For`.
+ * - `/metrics` and probes with a query (`?verbose` details) are answered 404
+ *   unless `expose` says otherwise; the orchestrator reads instances directly.
+ * - HAProxy refuses smuggling (TE with CL, two CLs, bad TE) and HTTP/0.9 by
+ *   default: no `option accept-invalid-http-request` here.
  */
 export function haproxyRouterConfig(options: HaproxyConfigOptions): string {
   const { check, timeouts } = options;
+  const maxConnections = options.maxConnections ?? 2048;
+  const expose = options.expose ?? DEFAULT_EXPOSE;
+  const guards: string[] = [];
+  if (!options.trustForwarded) {
+    for (const header of UNTRUSTED_HEADERS) guards.push(`  http-request del-header ${header}`);
+    guards.push('  http-request set-header X-Forwarded-Proto http');
+    guards.push('  http-request set-header X-Forwarded-Host %[req.hdr(host)] if { req.hdr(host) -m found }');
+    // RFC 7239: an IPv6 node is bracketed and quoted; `src 0.0.0.0/0` matches IPv4 clients only.
+    guards.push('  http-request set-header Forwarded "for=\\"[%[src]]\\";proto=http"');
+    guards.push('  http-request set-header Forwarded "for=%[src];proto=http" if { src 0.0.0.0/0 }');
+  } else {
+    guards.push('  http-request set-header X-Forwarded-Proto http unless { req.hdr(x-forwarded-proto) -m found }');
+    guards.push('  http-request set-header X-Forwarded-Host %[req.hdr(host)] if { req.hdr(host) -m found } !{ req.hdr(x-forwarded-host) -m found }');
+  }
+  if (!expose.metrics) {
+    guards.push(`  http-request deny deny_status 404 if { path,url_dec,lower -m reg ${pathPattern(expose.metricsPaths)} }`);
+  }
+  if (!expose.probeDetails) {
+    guards.push(`  http-request deny deny_status 404 if { path,url_dec,lower -m reg ${pathPattern(expose.probePaths)} } { query -m found }`);
+  }
   const occupied = new Map((options.occupied ?? []).map((slot) => [slot.slot, slot]));
   const servers: string[] = [];
   let freeFrom: number | undefined;
@@ -116,6 +180,7 @@ global
   server-state-file ${options.serverStateFile}
   hard-stop-after ${timeouts.hardStopAfterMs}ms
   log stdout format raw local0 info
+  maxconn ${maxConnections}
 
 defaults
   mode http
@@ -126,6 +191,8 @@ defaults
   option redispatch
   retries ${options.retries}
   option idle-close-on-response
+  # The whole request (headers, and body up to a buffer) within timeout http-request before a server connection is taken.
+  option http-buffer-request
   load-server-state-from-file global
   timeout connect ${timeouts.connectMs}ms
   timeout client ${timeouts.clientMs}ms
@@ -137,7 +204,9 @@ defaults
 
 frontend ${HAPROXY_FRONTEND}
   bind ${haproxyAddress(options.host, options.port)}
+  maxconn ${maxConnections}
   option forwardfor
+${guards.join('\n')}
   default_backend ${HAPROXY_BACKEND}
 
 backend ${HAPROXY_BACKEND}

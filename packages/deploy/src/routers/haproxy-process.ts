@@ -4,7 +4,7 @@
  * stopped — always by the pid in its pid file, checked to be that HAProxy.
  */
 import { execFile, spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
@@ -142,12 +142,34 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   return true;
 }
 
+/** The master's children (its workers), from /proc; empty where /proc cannot say. */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .split(/\s+/)
+      .filter((field) => field !== '')
+      .map(Number)
+      .filter((child) => Number.isInteger(child) && child > 0);
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Stops the master `pid` and its workers: SIGUSR1 (soft stop: listeners
  * close, requests in flight finish) when `graceMs` > 0, SIGTERM (hard stop)
- * once it is spent, SIGKILL 3 s later. Resolves once the master is gone.
+ * once it is spent, SIGKILL 3 s later. Resolves once the master and the
+ * workers it had are gone: a worker outliving its master for a moment still
+ * holds the listening port, and a start right after would find it taken.
  */
 export async function stopHaproxyProcess(pid: number, graceMs: number): Promise<void> {
+  const workers = childrenOf(pid);
+  await stopMaster(pid, graceMs);
+  // Only waited for, never signalled: a worker leaves with its master, and a pid no longer ours must not get a signal.
+  for (const worker of workers) await waitForExit(worker, 3000);
+}
+
+async function stopMaster(pid: number, graceMs: number): Promise<void> {
   const signal = (name: NodeJS.Signals): boolean => {
     try {
       process.kill(pid, name);

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, createServer, request, type Server } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -19,6 +20,8 @@ if (!haproxy) console.log('deploy: haproxy not found, skipping the HAProxy route
 interface TestBackend {
   name: string;
   port: number;
+  /** Answers every `/hold` request waiting at this backend. */
+  release(): void;
   /** Requests it got, probes aside. */
   hits(): number;
   inFlight(): number;
@@ -30,6 +33,7 @@ interface TestBackend {
 async function startBackend(name: string, servers: Server[]): Promise<TestBackend> {
   let hits = 0;
   let inFlight = 0;
+  const held: (() => void)[] = [];
   const server = createServer((req, res) => {
     if (req.url === '/readyz') {
       res.end('ready');
@@ -39,7 +43,8 @@ async function startBackend(name: string, servers: Server[]): Promise<TestBacken
     inFlight += 1;
     res.on('close', () => (inFlight -= 1));
     const slow = /^\/slow\?ms=(\d+)/.exec(req.url ?? '');
-    if (slow) setTimeout(() => res.end(name), Number(slow[1]));
+    if (req.url === '/hold') held.push(() => res.end(name));
+    else if (slow) setTimeout(() => res.end(name), Number(slow[1]));
     else res.end(name);
   });
   // Longer than any test: HAProxy's pooled connections are never closed under it by the backend.
@@ -51,7 +56,10 @@ async function startBackend(name: string, servers: Server[]): Promise<TestBacken
     servers.splice(servers.indexOf(server), 1);
     await closeServers([server]);
   };
-  return { name, port: typeof address === 'object' && address ? address.port : 0, hits: () => hits, inFlight: () => inFlight, close };
+  const release = (): void => {
+    for (const answer of held.splice(0)) answer();
+  };
+  return { name, port: typeof address === 'object' && address ? address.port : 0, release, hits: () => hits, inFlight: () => inFlight, close };
 }
 
 interface Answer {
@@ -214,6 +222,72 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
     await expect(startHaproxyRouter({ stateDir })).rejects.toMatchObject({ code: 'BATON_ERR_ROUTER', message: expect.stringMatching(/already runs/) });
   });
 
+  it('guards the backends from hostile clients: slow headers and slow bodies get 408 without reaching a server, smuggling refused or re-framed and closed, spoofed forwarding headers replaced, /metrics and probe details 404', async () => {
+    const seen: { url: string; headers: Record<string, unknown> }[] = [];
+    const echo = createServer((req, res) => {
+      if (req.url === '/readyz') {
+        res.end('ready');
+        return;
+      }
+      seen.push({ url: req.url ?? '', headers: req.headers });
+      req.resume();
+      req.on('end', () => res.end(JSON.stringify(req.headers)));
+    });
+    servers.push(echo);
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    const echoPort = (echo.address() as { port: number }).port;
+    const router = await start({ timeouts: { httpRequestMs: 500 } });
+    await router.add({ id: 'E', release: 'v1', host: '127.0.0.1', port: echoPort });
+    await router.set([{ id: 'E', state: 'ready' }]);
+    await waitFor(async () => (await get(`${router.url}/ping`)).status === 200, 20_000, 'HAProxy to route to E');
+    const port = Number(new URL(router.url).port);
+    const exchange = (bytes: string): Promise<string> =>
+      new Promise((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        let text = '';
+        socket.on('data', (data: Buffer) => (text += data.toString('latin1')));
+        socket.on('error', () => {});
+        socket.on('close', () => resolve(text));
+        socket.write(bytes);
+      });
+
+    expect(await exchange('GET /slow-headers HTTP/1.1\r\nHost: x\r\nX-A: ')).toMatch(/^HTTP\/1\.1 408 /);
+    expect(await exchange('POST /slow-body HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nhalf')).toMatch(/^HTTP\/1\.1 408 /);
+    // TE with CL: HAProxy drops the CL, forwards the chunked body re-framed, and closes the connection after the answer
+    // (RFC 9112 §6.1), so the request hidden behind it never reaches a server. Two different CLs: 400.
+    const teCl = await exchange('POST /smuggle HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(teCl.match(/HTTP\/1\.1 \d+/g)).toEqual(['HTTP/1.1 200']);
+    expect(teCl).toMatch(/\r\nconnection: close\r\n/i);
+    expect(await exchange('POST /smuggle-2 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 40\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /);
+    expect(await exchange('GET /http09\r\n\r\n')).toMatch(/^HTTP\/1\.[01] 400 /);
+    for (const path of ['/metrics', '/METRICS/', '//metrics', '/%6detrics', '/healthz?verbose', '/readyz?verbose=1']) {
+      expect((await get(`${router.url}${path}`)).status, path).toBe(404);
+    }
+    expect((await get(`${router.url}/healthz`)).status).toBe(200);
+    expect((await get(`${router.url}/metricsx`)).status).toBe(200);
+    const spoofed = await new Promise<Record<string, string>>((resolve, reject) => {
+      const req = request(
+        `${router.url}/spoof`,
+        { agent: false, headers: { forwarded: 'for=203.0.113.7;proto=https', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example', 'x-real-ip': '203.0.113.7' } },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve(JSON.parse(body) as Record<string, string>));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(spoofed['forwarded']).toBe('for=127.0.0.1;proto=http');
+    expect(spoofed['x-forwarded-proto']).toBe('http');
+    expect(spoofed['x-forwarded-host']).toBe(new URL(router.url).host);
+    expect(spoofed['x-real-ip']).toBeUndefined();
+    expect(spoofed['x-forwarded-for']).toBe('127.0.0.1');
+    // Nothing refused reached the server.
+    expect(seen.map((entry) => entry.url).filter((url) => !['/ping', '/healthz', '/metricsx', '/spoof', '/smuggle'].includes(url))).toEqual([]);
+    expect(seen.find((entry) => entry.url === '/smuggle')?.headers['content-length']).toBeUndefined();
+  });
+
   it('splits traffic by weight (3:1) and counts each backend’s requests', async () => {
     const router = await start();
     const a = await startBackend('A', servers);
@@ -256,8 +330,9 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
     const b = await startBackend('B', servers);
     await addReady(router, a);
     await router.add({ id: 'B', release: 'v1', host: '127.0.0.1', port: b.port });
-    const slow = get(`${router.url}/slow?ms=1500`);
-    await waitFor(() => a.inFlight() === 1, 5000, 'the slow request at A');
+    // Held until the test releases it: the drain is checked while it is surely in flight.
+    const slow = get(`${router.url}/hold`, false, 60_000);
+    await waitFor(() => a.inFlight() === 1, 20_000, 'the slow request at A');
     expect(byId(await router.backends()).A?.inFlight).toBe(1);
 
     await router.set([
@@ -268,8 +343,9 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
     expect(await spread(router.url, 50)).toEqual({ B: 50 });
     expect(byId(await router.backends()).A).toMatchObject({ state: 'drain', inFlight: 1 });
 
+    a.release();
     expect(await slow).toEqual({ status: 200, body: 'A' });
-    await waitFor(async () => byId(await router.backends()).A?.inFlight === 0, 5000, 'A drained at HAProxy');
+    await waitFor(async () => byId(await router.backends()).A?.inFlight === 0, 20_000, 'A drained at HAProxy');
     await router.remove('A');
     expect((await router.backends()).map((backend) => backend.id)).toEqual(['B']);
   });
@@ -284,7 +360,7 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
     const load = startLoad(router.url, { connections: 8, maxRequests: 400, pauseMs: 40, maxDurationMs: 15_000 });
     await waitFor(() => load.answered() >= 80, 10_000, '80 answers');
     await router.set([{ id: 'A', state: 'drain', weight: 0 }]);
-    await waitFor(async () => byId(await router.backends()).A?.inFlight === 0, 5000, 'A drained at HAProxy');
+    await waitFor(async () => byId(await router.backends()).A?.inFlight === 0, 20_000, 'A drained at HAProxy');
     await router.remove('A');
     const aHitsAtRemoval = a.hits();
     // The instance goes away too, as a deploy would stop it.
@@ -428,9 +504,15 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
     await writeFile(config, `global\n  noreuseport\n  stats socket ${socket} mode 600 level operator\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nbackend be\n  server-template s 1-4 127.0.0.1:1 check disabled\n`);
     const operator = spawn(haproxy as string, ['-db', '-f', config], { stdio: 'ignore' });
     children.push(operator);
-    await waitFor(() => existsSync(socket), 10_000, 'the operator socket');
-    await delay(100);
-    await expect(connectHaproxyRouter({ stateDir })).rejects.toMatchObject({ code: 'BATON_ERR_ROUTER', message: expect.stringMatching(/level "operator", not "admin"/) });
+    // The socket file appears before HAProxy answers on it: wait for the answer, not a timer.
+    await waitFor(
+      () => connectHaproxyRouter({ stateDir }).then(
+        () => false,
+        (error: Error) => /level "operator", not "admin"/.test(error.message),
+      ),
+      20_000,
+      'the operator socket to answer',
+    );
     await expect(reloadHaproxyRouter({ stateDir })).rejects.toMatchObject({ code: 'BATON_ERR_ROUTER', message: expect.stringMatching(/not "admin"/) });
   });
 
@@ -468,7 +550,6 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
 
     process.kill(-(orchestrator.pid as number), 'SIGKILL');
     await exited;
-    await delay(200);
     expect(await spread(url, 20)).toEqual({ A: 20 });
     const router = await connectHaproxyRouter({ stateDir });
     routers.push(router);

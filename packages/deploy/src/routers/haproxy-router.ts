@@ -40,6 +40,7 @@ import {
   type HaproxyRouterRecord,
   type HaproxySlotRecord,
   type HaproxyTimeoutSettings,
+  type HaproxyExposeSettings,
 } from './internal/haproxy-state.js';
 
 export type { HaproxyCheckSettings, HaproxyTimeoutSettings } from './internal/haproxy-state.js';
@@ -83,6 +84,18 @@ export interface StartHaproxyRouterOptions extends HaproxyRouterOptions {
   retries?: number;
   /** How long HAProxy may take to start listening; default 10000 ms. */
   startTimeoutMs?: number;
+  /** Client connections accepted at once (`maxconn`); more wait in the kernel's backlog until one closes. Default 2048. */
+  maxConnections?: number;
+  /** Keep the client's `X-Forwarded-Proto`/`-Host`, `Forwarded`, `X-Real-IP`... (a TLS terminator in front sets them); default false: replaced or dropped. */
+  trustForwarded?: boolean;
+  /**
+   * What public clients may reach besides the service: by default the
+   * instances' metrics (`metricsPaths`, default `/metrics`) and probes with a
+   * query (`?verbose` details; `probePaths`, default `/livez`, `/readyz`,
+   * `/startupz`, `/healthz`) are answered 404 by HAProxy. The orchestrator
+   * reads instances directly and needs neither.
+   */
+  expose?: { metrics?: boolean; probeDetails?: boolean; metricsPaths?: string[]; probePaths?: string[] };
 }
 
 /** Options of {@link reloadHaproxyRouter}. */
@@ -180,6 +193,29 @@ interface ResolvedStart {
   retries: number;
   startTimeoutMs: number;
   commandTimeoutMs: number;
+  maxConnections: number;
+  trustForwarded: boolean;
+  expose: HaproxyExposeSettings;
+}
+
+function resolveExpose(input: StartHaproxyRouterOptions['expose']): HaproxyExposeSettings {
+  if (input !== undefined && (typeof input !== 'object' || input === null || Array.isArray(input))) {
+    throw invalid(`\`expose\` must be an object { metrics?, probeDetails?, metricsPaths?, probePaths? }; got ${JSON.stringify(input)}.`);
+  }
+  const flag = (key: 'metrics' | 'probeDetails'): boolean => {
+    const value = input?.[key];
+    if (value !== undefined && typeof value !== 'boolean') throw invalid(`\`expose.${key}\` must be true or false; got ${JSON.stringify(value)}.`);
+    return value ?? false;
+  };
+  const paths = (key: 'metricsPaths' | 'probePaths', fallback: string[]): string[] => {
+    const value = input?.[key];
+    if (value === undefined) return fallback;
+    if (!Array.isArray(value) || value.length === 0 || !value.every((path) => typeof path === 'string' && CONFIG_SAFE_PATH.test(path) && !path.includes('?'))) {
+      throw invalid(`\`expose.${key}\` must be a non-empty array of paths starting with "/" without a query, spaces, quotes, "#", "$" or "\\"; got ${JSON.stringify(value)}.`);
+    }
+    return [...value];
+  };
+  return { metrics: flag('metrics'), probeDetails: flag('probeDetails'), metricsPaths: paths('metricsPaths', ['/metrics']), probePaths: paths('probePaths', ['/livez', '/readyz', '/startupz', '/healthz']) };
 }
 
 /** Every option checked and defaulted in one place; bad ones throw BATON_ERR_INVALID_OPTION before anything starts. */
@@ -221,6 +257,12 @@ function resolveStartOptions(options: StartHaproxyRouterOptions): ResolvedStart 
     retries: positiveInteger('retries', options.retries, 3, 100, 0),
     startTimeoutMs: positiveInteger('startTimeoutMs', options.startTimeoutMs, 10_000),
     commandTimeoutMs: commandTimeout(options),
+    maxConnections: positiveInteger('maxConnections', options.maxConnections, 2048, 1_000_000),
+    trustForwarded: (() => {
+      if (options.trustForwarded !== undefined && typeof options.trustForwarded !== 'boolean') throw invalid(`\`trustForwarded\` must be true or false; got ${JSON.stringify(options.trustForwarded)}.`);
+      return options.trustForwarded ?? false;
+    })(),
+    expose: resolveExpose(options.expose),
   };
 }
 
@@ -253,6 +295,9 @@ async function writeConfig(paths: HaproxyRouterPaths, record: HaproxyRouterRecor
     timeouts: record.timeouts,
     retries: record.retries,
     occupied: occupiedSlots(table),
+    ...(record.maxConnections === undefined ? {} : { maxConnections: record.maxConnections }),
+    ...(record.trustForwarded === undefined ? {} : { trustForwarded: record.trustForwarded }),
+    ...(record.expose === undefined ? {} : { expose: record.expose }),
   });
   const candidate = `${paths.configFile}.new`;
   await writeFileAtomic(candidate, config);
@@ -716,6 +761,9 @@ export async function startHaproxyRouter(options: StartHaproxyRouterOptions): Pr
       timeouts: resolved.timeouts,
       retries: resolved.retries,
       startedAtMs: Date.now(),
+      maxConnections: resolved.maxConnections,
+      trustForwarded: resolved.trustForwarded,
+      expose: resolved.expose,
     };
     await writeFileAtomic(paths.routerFile, `${JSON.stringify(record, null, 2)}\n`);
     await writeConfig(paths, record, table);

@@ -78,6 +78,18 @@ export interface HaproxyRouterRecord {
   timeouts: HaproxyTimeoutSettings;
   retries: number;
   startedAtMs: number;
+  /** Absent in records of older routers: the defaults apply (2048, false, nothing exposed). */
+  maxConnections?: number;
+  trustForwarded?: boolean;
+  expose?: HaproxyExposeSettings;
+}
+
+/** What public clients may reach besides the service (see the HAProxy router's `expose` option). */
+export interface HaproxyExposeSettings {
+  metrics: boolean;
+  probeDetails: boolean;
+  metricsPaths: string[];
+  probePaths: string[];
 }
 
 /** One backend in a slot, as persisted. */
