@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as connectH2 } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fetchText, waitFor } from '@baton/testing';
+import { fetchTls, makeTestCertificate } from './tls.test-helper.js';
 
 // Real processes, real signals, at every moment of a Fastify service's life.
 // The fixture imports the built package (dist/).
@@ -60,6 +62,46 @@ function tempFile(): string {
   const dir = mkdtempSync(join(tmpdir(), 'baton-fastify-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   return join(dir, 'flushed');
+}
+
+describe('serveFastify(): a slow request survives SIGTERM with the https and http2 options', () => {
+  for (const transport of ['https', 'h2'] as const) {
+    it(`${transport}: answered, nothing reported forced, exit 0`, async () => {
+      const { key, cert } = makeTestCertificate();
+      const dir = mkdtempSync(join(tmpdir(), 'baton-fastify-tls-'));
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+      writeFileSync(join(dir, 'key.pem'), key);
+      writeFileSync(join(dir, 'cert.pem'), cert);
+      const service = spawnService({ TRANSPORT: transport, TLS_KEY: join(dir, 'key.pem'), TLS_CERT: join(dir, 'cert.pem'), SLOW_MS: '1500' });
+      await service.waitEvent('listening');
+      await waitFor(() => service.states.includes('ready'), 10_000, 'ready');
+      const url = String(service.events.find((e) => e.event === 'listening')?.url);
+      const answer = (transport === 'h2' ? h2Body(url, cert, '/slow') : fetchTls(`${url}/slow`, cert).then((r) => r.body)).catch(
+        (error: NodeJS.ErrnoException) => error.code ?? 'error',
+      );
+      await service.waitEvent('request');
+      service.child.kill('SIGTERM');
+      expect(await answer).toBe('slept');
+      expect(await service.exited).toBe(0);
+    });
+  }
+});
+
+/** The body of one HTTP/2 request over TLS. */
+function h2Body(url: string, ca: string, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const session = connectH2(url, { ca });
+    session.on('error', reject);
+    const stream = session.request({ ':path': path });
+    let body = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => (body += chunk));
+    stream.on('end', () => {
+      session.close();
+      resolve(body);
+    });
+    stream.on('error', reject);
+  });
 }
 
 describe('serveFastify(): a signal at any moment ends in a clean exit', () => {
