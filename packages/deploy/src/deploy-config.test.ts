@@ -29,6 +29,31 @@ describe('resolveDeployConfig', () => {
     });
   });
 
+  it('router: nothing of /metrics or probe details exposed, client limits and untrusted forwarding headers by default; bad values named', () => {
+    const config = resolveDeployConfig({ service: 'orders', release }, { cwd: '/srv/orders' });
+    expect(config.router).toEqual({
+      kind: 'auto',
+      expose: { metrics: false, probeDetails: false },
+      limits: { maxConnections: 2048, headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, keepAliveTimeoutMs: 30_000 },
+      trustForwarded: false,
+    });
+    const custom = resolveDeployConfig(
+      { service: 'orders', release, router: { kind: 'builtin', port: 8080, expose: { metrics: true }, limits: { maxConnections: 100 }, trustForwarded: true } },
+      { cwd: '/' },
+    );
+    expect(custom.router).toMatchObject({ kind: 'builtin', port: 8080, expose: { metrics: true, probeDetails: false }, limits: { maxConnections: 100, headersTimeoutMs: 10_000 }, trustForwarded: true });
+    const message = problemsOf({ service: 'orders', release, router: { expose: { metrics: 'yes', logs: true }, limits: { maxConnections: 0, headersTimeoutMs: 'soon' }, trustForwarded: 1 } });
+    for (const expected of [
+      'router.expose.metrics: true or false; got "yes"',
+      'router.expose.logs',
+      'router.limits.maxConnections: an integer from 1',
+      'router.limits.headersTimeoutMs: an integer from 100',
+      'router.trustForwarded: true or false; got 1',
+    ]) {
+      expect(message).toContain(expected);
+    }
+  });
+
   it('keeps a canary\'s steps as written', () => {
     const config = resolveDeployConfig(
       { service: 'orders', release, instances: 4, strategy: { type: 'canary', steps: [{ setWeight: 25 }, { pause: {} }, { analysis: { durationMs: 5000 } }, { pause: { durationMs: 1000 } }], analysisMs: 2000 } },

@@ -16,7 +16,28 @@ export interface DeployConfig {
   /** Instances of each release at rest; default 3. */
   instances?: number;
   strategy?: Strategy;
-  router?: { kind?: 'auto' | 'haproxy' | 'builtin'; port?: number };
+  router?: {
+    kind?: 'auto' | 'haproxy' | 'builtin';
+    port?: number;
+    /**
+     * What public clients may reach besides the service. Default
+     * `{ metrics: false, probeDetails: false }`: the router answers 404 for
+     * `paths.metrics` and for probes asked for details (`/healthz?verbose`).
+     * The orchestrator reads instances directly and needs neither.
+     */
+    expose?: { metrics?: boolean; probeDetails?: boolean };
+    /**
+     * Limits on public clients. `maxConnections` (default 2048): the
+     * built-in router answers 503 + Retry-After past it, HAProxy stops
+     * accepting. `headersTimeoutMs` (10 s): 408 for headers slower than it
+     * (HAProxy: with the body). `bodyTimeoutMs` (30 s): 408 after that much
+     * silence mid-body (HAProxy: `timeout client`). `keepAliveTimeoutMs`
+     * (30 s): idle keep-alive connections close.
+     */
+    limits?: { maxConnections?: number; headersTimeoutMs?: number; bodyTimeoutMs?: number; keepAliveTimeoutMs?: number };
+    /** Keep the client's `X-Forwarded-*`/`Forwarded` claims (a TLS terminator in front sets them); default false. */
+    trustForwarded?: boolean;
+  };
   analysis?: Partial<AnalysisThresholds> & {
     /** Extra windows tried while the verdict is inconclusive before `onInconclusive` applies; default 2. */
     inconclusiveRetries?: number;
@@ -43,12 +64,21 @@ export interface ResolvedDeployConfig {
   release: ReleaseSpec;
   instances: number;
   strategy: Strategy;
-  router: { kind: 'auto' | 'haproxy' | 'builtin'; port?: number };
+  router: ResolvedRouterConfig;
   analysis: AnalysisThresholds & { inconclusiveRetries: number; onInconclusive: InconclusivePolicy };
   timeouts: { readyMs: number; drainMs: number; stopMs: number };
   paths: InstancePaths;
   stateDir: string;
   metricsToken?: string;
+}
+
+/** The router section with its defaults. */
+export interface ResolvedRouterConfig {
+  kind: 'auto' | 'haproxy' | 'builtin';
+  port?: number;
+  expose: { metrics: boolean; probeDetails: boolean };
+  limits: { maxConnections: number; headersTimeoutMs: number; bodyTimeoutMs: number; keepAliveTimeoutMs: number };
+  trustForwarded: boolean;
 }
 
 export const DEFAULT_THRESHOLDS: AnalysisThresholds = {
@@ -85,10 +115,32 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string }): R
   }
 
   const routerInput = isObject(config.router) ? config.router : {};
-  unknownKeys(routerInput, ['kind', 'port'], 'router.', problems);
+  unknownKeys(routerInput, ['kind', 'port', 'expose', 'limits', 'trustForwarded'], 'router.', problems);
   const kind = routerInput.kind ?? 'auto';
   if (!['auto', 'haproxy', 'builtin'].includes(kind)) problems.push(`router.kind: one of auto, haproxy, builtin; got ${describe(kind)}`);
   const port = routerInput.port === undefined ? undefined : integer(routerInput.port, 'router.port', 0, 0, 65535, problems);
+  const exposeInput: Record<string, unknown> = isObject(routerInput.expose) ? routerInput.expose : {};
+  if (routerInput.expose !== undefined && !isObject(routerInput.expose)) problems.push(`router.expose: an object { metrics?, probeDetails? }; got ${describe(routerInput.expose)}`);
+  unknownKeys(exposeInput, ['metrics', 'probeDetails'], 'router.expose.', problems);
+  const flag = (value: unknown, field: string): boolean => {
+    if (value !== undefined && typeof value !== 'boolean') problems.push(`${field}: true or false; got ${describe(value)}`);
+    return value === true;
+  };
+  const limitsInput: Record<string, unknown> = isObject(routerInput.limits) ? routerInput.limits : {};
+  if (routerInput.limits !== undefined && !isObject(routerInput.limits)) problems.push(`router.limits: an object { maxConnections?, headersTimeoutMs?, bodyTimeoutMs?, keepAliveTimeoutMs? }; got ${describe(routerInput.limits)}`);
+  unknownKeys(limitsInput, ['maxConnections', 'headersTimeoutMs', 'bodyTimeoutMs', 'keepAliveTimeoutMs'], 'router.limits.', problems);
+  const router: ResolvedRouterConfig = {
+    kind,
+    expose: { metrics: flag(exposeInput.metrics, 'router.expose.metrics'), probeDetails: flag(exposeInput.probeDetails, 'router.expose.probeDetails') },
+    limits: {
+      maxConnections: integer(limitsInput.maxConnections, 'router.limits.maxConnections', 2048, 1, 1_000_000, problems),
+      headersTimeoutMs: integer(limitsInput.headersTimeoutMs, 'router.limits.headersTimeoutMs', 10_000, 100, 3_600_000, problems),
+      bodyTimeoutMs: integer(limitsInput.bodyTimeoutMs, 'router.limits.bodyTimeoutMs', 30_000, 100, 3_600_000, problems),
+      keepAliveTimeoutMs: integer(limitsInput.keepAliveTimeoutMs, 'router.limits.keepAliveTimeoutMs', 30_000, 1, 3_600_000, problems),
+    },
+    trustForwarded: flag(routerInput.trustForwarded, 'router.trustForwarded'),
+  };
+  if (port !== undefined) router.port = port;
 
   const analysisInput = isObject(config.analysis) ? config.analysis : {};
   unknownKeys(analysisInput, [...Object.keys(DEFAULT_THRESHOLDS), 'inconclusiveRetries', 'onInconclusive'], 'analysis.', problems);
@@ -136,7 +188,7 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string }): R
     release: release as ReleaseSpec,
     instances,
     strategy: strategy as Strategy,
-    router: port === undefined ? { kind } : { kind, port },
+    router,
     analysis,
     timeouts,
     paths,

@@ -66,13 +66,34 @@ export async function connectOrStartRouter(config: ResolvedDeployConfig, options
   let router: Router;
   if (wanted === 'haproxy') {
     if (findHaproxy() === undefined) throw new BatonError('BATON_ERR_ROUTER', 'router.kind is haproxy, but `haproxy` is not installed: install it (apt-get install haproxy) or use router.kind builtin.');
-    router = await startHaproxyRouter({ stateDir: paths.router, readinessPath: config.paths.readiness, ...(config.router.port === undefined ? {} : { port: config.router.port }) });
+    const { limits, expose, trustForwarded } = config.router;
+    router = await startHaproxyRouter({
+      stateDir: paths.router,
+      readinessPath: config.paths.readiness,
+      ...(config.router.port === undefined ? {} : { port: config.router.port }),
+      maxConnections: limits.maxConnections,
+      timeouts: { httpRequestMs: limits.headersTimeoutMs, clientMs: limits.bodyTimeoutMs, keepAliveMs: limits.keepAliveTimeoutMs },
+      trustForwarded,
+      expose: { ...expose, metricsPaths: [config.paths.metrics], probePaths: probePathsOf(config) },
+    });
   } else {
-    await startBuiltinRouter({ stateDir: paths.router, ...(config.router.port === undefined ? {} : { port: config.router.port }) });
+    const { limits, expose, trustForwarded } = config.router;
+    await startBuiltinRouter({
+      stateDir: paths.router,
+      ...(config.router.port === undefined ? {} : { port: config.router.port }),
+      limits,
+      trustForwarded,
+      expose: { ...expose, metricsPaths: [config.paths.metrics], probePaths: probePathsOf(config) },
+    });
     router = await connect();
   }
   await writeFileAtomic(paths.routerKind, `${wanted}\n`);
   return router;
+}
+
+/** The probe paths the router guards: the config's readiness and liveness, and Baton's default startup and health paths. */
+function probePathsOf(config: ResolvedDeployConfig): string[] {
+  return [...new Set([config.paths.readiness, config.paths.liveness, '/startupz', '/healthz'])];
 }
 
 /** True when the router process of `dir` runs (whether or not its admin socket answers). */
