@@ -1,4 +1,9 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import express, { type Application } from 'express';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@baton/testing';
@@ -80,5 +85,47 @@ describe.each<Way>(['b.listen({ https })', 'https.createServer(app) via serve({ 
     const report = await shutdown();
     expect(report).toMatchObject({ forced: true, forcedBy: 'drain-timeout', forcedCloses: 1 });
     expect(await slow).toBe('ECONNRESET');
+  });
+});
+
+describe('Express over HTTPS under a real SIGTERM', () => {
+  it('b.serve({ https }): the slow request in flight is answered, nothing forced, exit 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-express-tls-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'key.pem'), tls.key);
+    writeFileSync(join(dir, 'cert.pem'), tls.cert);
+    const fixture = fileURLToPath(new URL('../fixtures/service.mjs', import.meta.url));
+    const child = spawn(process.execPath, [fixture], {
+      env: { ...process.env, TLS_KEY: join(dir, 'key.pem'), TLS_CERT: join(dir, 'cert.pem') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    cleanups.push(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const events: Array<{ event: string; url?: string; state?: string }> = [];
+    let buffered = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) !== -1) {
+        events.push(JSON.parse(buffered.slice(0, newline)) as (typeof events)[number]);
+        buffered = buffered.slice(newline + 1);
+      }
+    });
+    await waitFor(() => events.some((e) => e.state === 'ready') && events.some((e) => e.event === 'listening'), 15_000, 'ready and listening');
+    const url = String(events.find((e) => e.event === 'listening')?.url);
+    expect(url).toMatch(/^https:/);
+    const answer = fetchTls(`${url}/slow`, tls.cert).then(
+      (res) => res.body,
+      (error: NodeJS.ErrnoException) => error.code ?? 'error',
+    );
+    await waitFor(() => events.some((e) => e.event === 'request'), 5000, 'request arrived');
+    child.kill('SIGTERM');
+    expect(await answer).toBe('slept');
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/"msg":"shutdown finished".*"forced":false.*"forcedCloses":0/);
   });
 });
