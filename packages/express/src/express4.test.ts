@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { request as httpRequest } from 'node:http';
 import type { Application } from 'express';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '@baton/testing';
 import { baton } from './index.js';
 
 // Express 4 is a dev dependency under an alias; it ships no types of its own.
@@ -35,7 +36,7 @@ describe('Express 4', () => {
       expect((await call(`${listening.url}/livez`, 'HEAD')).status).toBe(200);
 
       const slow = call(`${listening.url}/slow`);
-      while (b.lifecycle.counts().inFlight === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      await waitFor(() => b.lifecycle.counts().inFlight > 0, 5000, 'the slow request in flight');
       const report = await listening.close();
       expect(await slow).toMatchObject({ status: 200, body: '{"done":true}' });
       expect(report.forced).toBe(false);
