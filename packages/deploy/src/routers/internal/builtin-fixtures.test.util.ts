@@ -125,6 +125,8 @@ export interface LoadResult {
   /** Answers (status 200) by body, i.e. by backend name. */
   byBody: Record<string, number>;
   errors: string[];
+  /** The slowest request, in ms (for the record, never asserted tightly). */
+  slowestMs: number;
 }
 
 /**
@@ -143,12 +145,13 @@ export async function runLoad(options: {
   stopWhen?: () => boolean;
 }): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
-  const result: LoadResult = { sent: 0, answered: 0, failed: 0, statuses: {}, byBody: {}, errors: [] };
+  const result: LoadResult = { sent: 0, answered: 0, failed: 0, statuses: {}, byBody: {}, errors: [], slowestMs: 0 };
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < options.total && !(options.stopWhen?.() ?? false)) {
       next++;
       result.sent++;
+      const startedMs = Date.now();
       try {
         const init: { method?: string; agent: Agent; body?: string; headers?: Record<string, string> } = { agent };
         if (options.method !== undefined) init.method = options.method;
@@ -157,6 +160,7 @@ export async function runLoad(options: {
           init.headers = { 'content-type': 'text/plain' };
         }
         const answer = await send(options.url, init);
+        result.slowestMs = Math.max(result.slowestMs, Date.now() - startedMs);
         result.answered++;
         result.statuses[answer.status] = (result.statuses[answer.status] ?? 0) + 1;
         if (answer.status === 200) result.byBody[answer.body] = (result.byBody[answer.body] ?? 0) + 1;
