@@ -913,8 +913,12 @@ function upgrade(host: ExchangeHost, req: IncomingMessage, socket: Duplex, head:
           for (let i = 0; i + 1 < lines.length; i += 2) text += `${lines[i]}: ${lines[i + 1]}\r\n`;
           socket.write(`${text}connection: close\r\n\r\n`);
         },
-        onResponseData: (_controller, chunk) => {
-          socket.write(chunk);
+        onResponseData: (controller, chunk) => {
+          // With backpressure, as the other exchanges: a client reading slowly must not make the router buffer the backend's whole answer.
+          if (!socket.write(chunk)) {
+            controller.pause();
+            socket.once('drain', () => controller.resume());
+          }
         },
         onResponseEnd: () => {
           finish();

@@ -165,6 +165,11 @@ describe('startBuiltinRouter / connectBuiltinRouter / stopBuiltinRouter', () => 
     expect((await raw('PATCH', '/v1/backends', '{"changes":[{"id":"ghost","state":"ready"}]}')).status).toBe(404);
     expect((await raw('GET', '/v1/nothing')).status).toBe(404);
     expect((await raw('PUT', '/v1/backends', '{}')).status).toBe(405);
+    // Past 64 KiB: a clear 413, not a cut connection.
+    const huge = await raw('POST', '/v1/backends', JSON.stringify({ id: 'a', release: 'x'.repeat(100_000), host: '127.0.0.1', port: 1 }));
+    expect(huge.status).toBe(413);
+    expect(huge.json.error).toMatchObject({ code: 'BATON_ERR_ROUTER', message: expect.stringMatching(/larger than 65536 bytes/) as unknown });
+    expect(await r.backends()).toEqual([]);
 
     await add(r, { name: 'a', port: 1234 });
     const unknown = await errorOf(r.set([{ id: 'ghost', state: 'ready' }]));

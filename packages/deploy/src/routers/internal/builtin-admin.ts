@@ -24,9 +24,11 @@ export interface AdminContext {
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
+function sendJson(res: ServerResponse, status: number, value: unknown, close = false): void {
   const body = `${JSON.stringify(value)}\n`;
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' };
+  if (close) headers.connection = 'close';
+  res.writeHead(status, headers);
   res.end(body);
 }
 
@@ -37,8 +39,10 @@ function readJson(req: IncomingMessage): Promise<unknown> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        reject(new RouterCommandError(413, `the command is larger than ${MAX_BODY_BYTES} bytes.`));
-        req.destroy();
+        // Answered 413 (connection closed after it); destroying the request here would cut the answer too.
+        req.removeAllListeners('data');
+        req.pause();
+        reject(new RouterCommandError(413, `the command is larger than ${MAX_BODY_BYTES} bytes; send at most that much JSON.`));
         return;
       }
       chunks.push(chunk);
@@ -111,7 +115,7 @@ export function createAdminServer(context: AdminContext): Server {
     route(context, req, res).catch((error: unknown) => {
       if (error instanceof RouterCommandError) {
         context.logger.warn('admin command refused', { method: req.method, path: req.url, status: error.status, message: error.message });
-        if (!res.headersSent) sendJson(res, error.status, { error: { code: error.code, message: error.message } });
+        if (!res.headersSent) sendJson(res, error.status, { error: { code: error.code, message: error.message } }, error.status === 413);
         return;
       }
       context.logger.error('admin command failed', { method: req.method, path: req.url, error: (error as Error).message });
