@@ -23,6 +23,8 @@ export {
   type StartBuiltinRouterOptions,
   type StopBuiltinRouterOptions,
   type ConnectBuiltinRouterOptions,
+  type BuiltinRouterLimits,
+  type RouterExposeSettings,
 } from './routers/builtin-router.js';
 export {
   startHaproxyRouter,

@@ -27,6 +27,11 @@ import type { ExposeSettings } from './internal/builtin-expose.js';
 import { resolveTrafficLimits, type TrafficLimits } from './internal/builtin-traffic-server.js';
 import { MAX_SOCKET_PATH_BYTES, builtinRouterPaths, isRouterProcess, readProcessRecord, type RouterProcessRecord } from './internal/builtin-state.js';
 
+/** Limits on the built-in router's public clients (see {@link StartBuiltinRouterOptions.limits}). */
+export type BuiltinRouterLimits = TrafficLimits;
+/** What public clients may reach besides the service (see {@link StartBuiltinRouterOptions.expose}). */
+export type RouterExposeSettings = ExposeSettings;
+
 export interface BuiltinRouterOptions {
   /** The router's directory: state, admin socket, log. Created (mode 700) when missing. Keep it short: the socket path must fit in 107 bytes. */
   stateDir: string;
