@@ -77,7 +77,10 @@ export interface Platform {
   /**
    * Asks the instance to stop (SIGTERM), waits up to `deadlineMs` for it to
    * exit, then kills it (SIGKILL). Resolves with how it ended; an instance
-   * already gone resolves at once.
+   * already gone resolves at once. Rejects (`BATON_ERR_PLATFORM`) when it
+   * cannot tell the instance is gone (it survived SIGKILL, a signal was
+   * refused): the orchestrator journals that as `instance-stop-failed` and
+   * keeps the instance in its state, never ignores it.
    */
   stop(instance: InstanceRecord, options: { deadlineMs: number }): Promise<InstanceExit>;
   /** True while the instance's process runs (works for instances started by an earlier orchestrator). */
