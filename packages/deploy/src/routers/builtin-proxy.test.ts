@@ -555,6 +555,22 @@ describe('hostile clients', () => {
     expect(proxy.inFlight).toBe(0);
   });
 
+  it('slow bodies larger than the buffer cannot exhaust the backend pool either: only maxStreamingBodies stream at once, the others wait unread', async () => {
+    const b = await backend('b', echoHandler);
+    const { proxy, port, url } = await proxyServer({ connectionsPerBackend: 4, requestBufferBytes: 1024, clientBodyTimeoutMs: 60_000 });
+    await ready(proxy, [b, 1]);
+    // Half the pool (2) may stream; 6 clients start 10 KB bodies and stall after 2 KB.
+    const slow = Array.from({ length: 6 }, () => rawClient(port));
+    for (const client of slow) client.socket.write(`PUT /big HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n\r\n${'s'.repeat(2000)}`);
+    await waitFor(() => b.received === 2, 10_000, 'two streaming bodies at the backend');
+    for (let i = 0; i < 20; i++) expect((await send(url, { method: 'POST', body: `n=${i}` })).status).toBe(200);
+    expect(b.received).toBe(22);
+    // Once the slow clients send the rest, every one of them is answered in turn, whole.
+    for (const client of slow) client.socket.write('s'.repeat(8000));
+    await waitFor(() => slow.every((client) => /"bytes":10000/.test(client.text())), 20_000, 'the slow clients to be answered');
+    expect(proxy.inFlight).toBe(0);
+  });
+
   it('past maxConnections a new client gets 503 with Retry-After and a closed connection; once one leaves, a new one is served', async () => {
     const b = await backend('b');
     const { proxy, port, url, traffic } = await proxyServer({}, { maxConnections: 3 });

@@ -74,6 +74,14 @@ export interface BuiltinProxyOptions {
    */
   requestBufferBytes?: number;
   /**
+   * Requests whose body is larger than `requestBufferBytes` (so streamed to a
+   * backend as the client sends it) in flight at once; more wait, unread,
+   * for a turn. A slow client can hold a backend connection only while it
+   * streams such a body, so this keeps the rest of every backend's pool for
+   * the others. Default half of `connectionsPerBackend`.
+   */
+  maxStreamingBodies?: number;
+  /**
    * Longest silence of a client while the router waits for its request body;
    * then 408 Request Timeout (connection closed), and the backend connection
    * the request held, if any, is let go. Default 30000.
@@ -123,6 +131,7 @@ export interface ResolvedProxyOptions {
   ejectMs: number;
   replayBodyBytes: number;
   requestBufferBytes: number;
+  maxStreamingBodies: number;
   clientBodyTimeoutMs: number;
   expose: ExposeSettings;
 }
@@ -162,9 +171,11 @@ export function resolveProxyOptions(options: BuiltinProxyOptions): ResolvedProxy
   }
   const replayBodyBytes = optionInteger(options, 'replayBodyBytes', 256 * 1024, 0, MAX_BUFFER_BYTES);
   const requestBufferBytes = optionInteger(options, 'requestBufferBytes', 64 * 1024, 0, MAX_BUFFER_BYTES);
+  const connectionsPerBackend = optionInteger(options, 'connectionsPerBackend', 256, 1, 65_536);
   return {
     trustForwarded: options.trustForwarded ?? false,
-    connectionsPerBackend: optionInteger(options, 'connectionsPerBackend', 256, 1, 65_536),
+    connectionsPerBackend,
+    maxStreamingBodies: optionInteger(options, 'maxStreamingBodies', Math.max(1, Math.floor(connectionsPerBackend / 2)), 1, 65_536),
     connectTimeoutMs: optionInteger(options, 'connectTimeoutMs', 5000, 1, 3_600_000),
     headersTimeoutMs: optionInteger(options, 'headersTimeoutMs', 300_000, 1, 3_600_000),
     bodyTimeoutMs: optionInteger(options, 'bodyTimeoutMs', 300_000, 1, 3_600_000),
@@ -293,6 +304,8 @@ export class BuiltinProxy {
   #closed = false;
   #inFlight = 0;
   #idleWaiters: (() => void)[] = [];
+  #streaming = 0;
+  #streamWaiters: (() => void)[] = [];
 
   constructor(options: BuiltinProxyOptions = {}) {
     this.#options = resolveProxyOptions(options);
@@ -476,6 +489,24 @@ export class BuiltinProxy {
     if (this.#inFlight === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
   }
 
+  /** A turn to stream a body (see `maxStreamingBodies`): resolves with its release once one is free, in arrival order. */
+  #streamTurn(): Promise<() => void> {
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      const next = this.#streamWaiters.shift();
+      if (next) next();
+      else this.#streaming--;
+    };
+    if (this.#streaming < this.#options.maxStreamingBodies) {
+      this.#streaming++;
+      return Promise.resolve(release);
+    }
+    // The turn passes from a releasing exchange straight to the next waiter: the count stays.
+    return new Promise((resolve) => this.#streamWaiters.push(() => resolve(release)));
+  }
+
   #connectFailed(backend: Backend, code: string): void {
     backend.connectFailures++;
     const ms = Math.min(this.#options.ejectMs * 2 ** (backend.connectFailures - 1), MAX_EJECT_MS);
@@ -507,6 +538,7 @@ export class BuiltinProxy {
       logger: this.#logger,
       options: this.#options,
       hidden: this.#hidden,
+      streamTurn: () => this.#streamTurn(),
       pick: (exclude, avoid) => this.#pick(exclude, avoid),
       poolOf: (backend) => this.#poolOf(backend),
       started: (backend) => this.#started(backend),
@@ -524,6 +556,8 @@ interface ExchangeHost {
   options: ResolvedProxyOptions;
   /** True for a request target public clients must not reach (metrics, probe details): answered 404. */
   hidden(target: string): boolean;
+  /** Waits for a turn to stream a body larger than the buffer; call the release once the exchange is over. */
+  streamTurn(): Promise<() => void>;
   pick(exclude: ReadonlySet<Backend>, avoid: ReadonlySet<Backend>): Backend | undefined;
   poolOf(backend: Backend): Pool;
   started(backend: Backend): void;
@@ -599,6 +633,7 @@ class Exchange {
   /** True from an attempt's dispatch until it finished: a body timeout then surfaces as that attempt's failure. */
   #attemptActive = false;
   #done = false;
+  #releaseStreamTurn: (() => void) | undefined;
 
   constructor(host: ExchangeHost, req: IncomingMessage, res: ServerResponse) {
     this.#host = host;
@@ -644,12 +679,26 @@ class Exchange {
     // The body (up to bufferBytes) is read before any backend connection is
     // taken: a client trickling its body holds its own connection, never one
     // of the backend pool's.
-    void body.prefetch(bufferBytes).then(() => {
+    void body.prefetch(bufferBytes).then(async () => {
       if (this.#done) return;
       if (this.#clientGone || body.failed) {
         this.#complete();
         this.#res.destroy();
         return;
+      }
+      if (!body.ended) {
+        // Larger than the buffer: streamed, so it may hold a backend connection as long as the client is slow. Only a few at once.
+        const release = await this.#host.streamTurn();
+        if (this.#done) {
+          release();
+          return;
+        }
+        this.#releaseStreamTurn = release;
+        if (this.#clientGone || body.failed) {
+          this.#complete();
+          this.#res.destroy();
+          return;
+        }
       }
       this.#attempt(undefined);
     });
@@ -794,6 +843,7 @@ class Exchange {
   #complete(): void {
     if (this.#done) return;
     this.#done = true;
+    this.#releaseStreamTurn?.();
     this.#body?.discard();
   }
 
