@@ -54,6 +54,16 @@ describe('resolveDeployConfig', () => {
     }
   });
 
+  it('release.secretEnv: keeps the names (once each), refuses anything but variable names without echoing a value', () => {
+    const config = resolveDeployConfig({ service: 'orders', release: { ...release, env: { OPAQUE: 'x' }, secretEnv: ['OPAQUE', 'INHERITED', 'OPAQUE'] } }, { cwd: '/srv/orders' });
+    expect(config.release.secretEnv).toEqual(['OPAQUE', 'INHERITED']);
+    for (const bad of ['OPAQUE', ['has space'], ['9LIVES'], [42], [''], { OPAQUE: true }]) {
+      const message = problemsOf({ service: 'orders', release: { ...release, secretEnv: bad } });
+      expect(message).toContain('release.secretEnv: an array of environment variable names');
+      expect(message).not.toContain('has space');
+    }
+  });
+
   it('keeps a canary\'s steps as written', () => {
     const config = resolveDeployConfig(
       { service: 'orders', release, instances: 4, strategy: { type: 'canary', steps: [{ setWeight: 25 }, { pause: {} }, { analysis: { durationMs: 5000 } }, { pause: { durationMs: 1000 } }], analysisMs: 2000 } },
