@@ -59,6 +59,7 @@ function symbol(type: string): string {
     case 'rolled-back':
     case 'failed':
     case 'instance-lost':
+    case 'instance-stop-failed':
       return '✖';
     case 'analysis':
       return '◆';
