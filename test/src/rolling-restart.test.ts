@@ -10,21 +10,23 @@ const RESTARTS = 5;
 // The propagation delay must outlast HAProxy's detection of the failing
 // readiness. That is inter x fall = 400 ms on a quiet machine, but on a busy
 // one each check can take up to its timeouts: the delay is the longest the
-// harness's HAProxy config allows (2.8 s), not a margin over the quiet case.
+// harness's HAProxy config allows (4.8 s), not a margin over the quiet case.
 // Each instance's own shutdown report says when the last request reached it
 // after readiness failed; the failure message shows it beside this delay.
 const PROPAGATION_DELAY_MS = detectionBoundMs();
 const BATON_ENV = {
   BATON_PROPAGATION_DELAY_MS: String(PROPAGATION_DELAY_MS),
   BATON_DRAIN_TIMEOUT_MS: '10000',
-  BATON_GRACE_PERIOD_MS: '20000',
+  // Room for propagation + drain + hooks (5 s) + Baton's 1 s margin; under the harness's 30 s SIGKILL.
+  BATON_GRACE_PERIOD_MS: '25000',
 };
 // Per connection, autocannon caps each at RATE/32 per second; the slow connections
 // stay under theirs, so the delivered rate is about three quarters of this
 // (less on a busy machine: nothing here depends on the rate reached).
 const RATE = 2000;
 // Responses that must arrive while each instance drains, for the round to count
-// as "under load": ~1,500/s x the 2.8 s propagation delay on a quiet machine.
+// as "under load": ~1,500/s x the 4.8 s propagation delay on a quiet machine,
+// a few hundred per second beside stress-ng.
 const MIN_RESPONSES_PER_DRAIN = 100;
 
 const haproxy = findHaproxy();

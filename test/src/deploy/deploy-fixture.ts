@@ -1,6 +1,8 @@
 // Shared set-up of the deploy end-to-end tests: a service's state directory,
 // releases of the real orders service, and a steady load with honest counting.
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readStatus, resolveDeployConfig, runDeployCommand, stopService, type DeployCommandOutcome, type DeployConfig, type DeployEvent, type ReleaseSpec, type ResolvedDeployConfig } from '@baton/deploy';
 import { startLoad, type LoadReport, type RunningLoad } from '../harness/index.js';
@@ -34,6 +36,8 @@ export interface DeployedService {
   routerUrl(): Promise<string>;
   /** Release versions of the router's backends that get traffic now. */
   servingReleases(): Promise<string[]>;
+  /** The deploy events (ms after `since`, epoch ms) and the tail of HAProxy's log, for a failure message. */
+  timeline(since: number): string;
   close(): Promise<void>;
 }
 
@@ -41,6 +45,7 @@ export async function createService(base: Partial<DeployConfig>): Promise<Deploy
   // Short: the routers' unix sockets live under it (107 bytes at most).
   const stateDir = await mkdtemp('/tmp/bd-');
   const events: DeployEvent[] = [];
+  const eventTimes: number[] = [];
   const config = (spec: ReleaseSpec, overrides: Partial<DeployConfig> = {}): ResolvedDeployConfig =>
     resolveDeployConfig(
       {
@@ -58,7 +63,13 @@ export async function createService(base: Partial<DeployConfig>): Promise<Deploy
     stateDir,
     events,
     config,
-    deploy: (spec, overrides) => runDeployCommand(config(spec, overrides), 'deploy', { onEvent: (event) => events.push(event) }),
+    deploy: (spec, overrides) =>
+      runDeployCommand(config(spec, overrides), 'deploy', {
+        onEvent: (event) => {
+          events.push(event);
+          eventTimes.push(Date.now());
+        },
+      }),
     async routerUrl() {
       const status = await readStatus(config(release('any')));
       if (status.router === undefined || 'error' in status.router) throw new Error(`no router: ${JSON.stringify(status.router)}`);
@@ -69,6 +80,13 @@ export async function createService(base: Partial<DeployConfig>): Promise<Deploy
       if (status.router === undefined || 'error' in status.router) return [];
       return [...new Set(status.router.backends.filter((backend) => backend.state === 'ready' && backend.weight > 0).map((backend) => backend.release))].sort();
     },
+    timeline(since) {
+      const lines = events.map((event, index) => `  +${(eventTimes[index] ?? since) - since} ms ${event.type}: ${event.message}`);
+      // The HAProxy router logs only abnormal sessions (a 503 says which server, or none, it had).
+      const logPath = join(stateDir, 'r', 'haproxy.log');
+      const log = existsSync(logPath) ? readFileSync(logPath, 'utf8').trim().split('\n').slice(-30) : [];
+      return [`deploy events (ms after the load started):`, ...lines, ...(log.length > 0 ? ['HAProxy log (tail):', ...log.map((line) => `  ${line}`)] : [])].join('\n');
+    },
     async close() {
       await stopService(config(release('any'))).catch(() => undefined);
       await rm(stateDir, { recursive: true, force: true });
@@ -76,7 +94,12 @@ export async function createService(base: Partial<DeployConfig>): Promise<Deploy
   };
 }
 
-/** Every failed request of a load, for an assertion message. */
-export function failuresOf(report: LoadReport): string {
-  return `${report.failed} failed of ${report.sent} sent (statuses ${JSON.stringify(report.statuses)}, resets ${report.resets}, errors ${report.errors}, timeouts ${report.timeouts}, lost ${report.lost}); first: ${JSON.stringify(report.failures.slice(0, 5))}`;
+/**
+ * Every failed request of a load, for an assertion message; with the service,
+ * also its deploy events and its router's log, on the load's clock, so a
+ * failure can be placed in the deploy.
+ */
+export function failuresOf(report: LoadReport, service?: DeployedService): string {
+  const summary = `${report.failed} failed of ${report.sent} sent (statuses ${JSON.stringify(report.statuses)}, resets ${report.resets}, errors ${report.errors}, timeouts ${report.timeouts}, lost ${report.lost}); first: ${JSON.stringify(report.failures.slice(0, 5))}`;
+  return service && report.failed > 0 ? `${summary}\n${service.timeline(report.startedAt)}` : summary;
 }

@@ -28,7 +28,7 @@ describe('metrics behind a token', () => {
       await load.waitForResponses(100, 20_000);
       const outcome = await service.deploy(withToken('v2'));
       const report = await load.stop();
-      expect(report.failed, failuresOf(report)).toBe(0);
+      expect(report.failed, failuresOf(report, service)).toBe(0);
       if (given) {
         expect(outcome.phase, outcome.reason).toBe('succeeded');
         expect(outcome.verdicts.map((verdict) => verdict.outcome)).toEqual(['pass']);

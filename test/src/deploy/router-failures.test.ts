@@ -38,7 +38,7 @@ describe.skipIf(!haproxyInstalled())('HAProxy the orchestrator cannot command', 
         // Nothing moved: no v2 instance was started, and v1 served throughout.
         expect(service.events.some((event) => event.type === 'instance-started' && event.data?.['release'] === 'v2')).toBe(false);
         const report = await load.stop();
-        expect(report.failed, failuresOf(report)).toBe(0);
+        expect(report.failed, failuresOf(report, service)).toBe(0);
       } finally {
         impostor?.close();
         await rm(socket, { force: true });

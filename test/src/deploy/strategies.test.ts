@@ -35,11 +35,11 @@ for (const router of routers) {
         await load.waitForResponses(100, 20_000);
         const outcome = await service.deploy(release('v2'));
         // Keep the load on a moment after the last instance left.
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await load.waitForResponses(load.responses() + 50, 30_000);
         const report = await load.stop();
 
         expect(outcome.phase, outcome.reason).toBe('succeeded');
-        expect(report.failed, failuresOf(report)).toBe(0);
+        expect(report.failed, failuresOf(report, service)).toBe(0);
         expect(report.ok).toBeGreaterThan(300);
         expect(await service.servingReleases()).toEqual(['v2']);
         // Drain by fact: every v1 instance left the router and reported its drain before it was stopped.

@@ -16,7 +16,12 @@ export interface HaproxyOptions {
   fall?: number;
   /** Passed checks before UP. Default 1. */
   rise?: number;
-  /** `timeout check`: how long a started check may wait for its answer before it counts as failed. Default 1000. */
+  /**
+   * `timeout check`: how long a started check may wait for its answer before
+   * it counts as failed. Default 2000: beside stress-ng a healthy instance
+   * answered a check only after more than 1 s, twice in a row, and went DOWN
+   * with no other server left (503s).
+   */
   checkTimeoutMs?: number;
   /** Readiness path HAProxy checks. Default `/readyz`. */
   checkPath?: string;
@@ -57,7 +62,7 @@ interface CheckTimings {
 }
 
 function checkTimingsOf(options: HaproxyOptions): CheckTimings {
-  const timings = { interMs: options.interMs ?? 200, fall: options.fall ?? 2, rise: options.rise ?? 1, checkTimeoutMs: options.checkTimeoutMs ?? 1000 };
+  const timings = { interMs: options.interMs ?? 200, fall: options.fall ?? 2, rise: options.rise ?? 1, checkTimeoutMs: options.checkTimeoutMs ?? 2000 };
   for (const [name, value] of Object.entries(timings)) {
     if (!Number.isInteger(value) || value < 1) throw new Error(`startHaproxy: ${name} must be a positive integer, got ${String(value)}`);
   }
@@ -71,7 +76,7 @@ function checkTimingsOf(options: HaproxyOptions): CheckTimings {
  * the latest when its connect timeout (HAProxy uses min(timeout connect,
  * inter) for checks) plus `timeout check` ran out. A propagation delay at
  * least this long outlasts HAProxy's detection however slowly a busy machine
- * answers the checks; with the defaults, 2 x (200 + 200 + 1000) = 2800 ms,
+ * answers the checks; with the defaults, 2 x (200 + 200 + 2000) = 4800 ms,
  * against 400 ms on a quiet machine.
  */
 export function detectionBoundMs(options: HaproxyOptions = {}): number {
