@@ -10,6 +10,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 
+/** The service's `http_requests_in_flight`, summed over its series, from its /metrics. */
+async function requestsInFlight(url: string): Promise<number> {
+  const text = (await call(`${url}/metrics`)).body;
+  return [...text.matchAll(/^http_requests_in_flight(?:\{[^}]*\})? (\S+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+}
+
 /** A started service. */
 export interface RunningService {
   child: ChildProcess;
@@ -360,9 +366,14 @@ export function describeOrdersService(framework: 'express' | 'fastify', mainPath
       const created = await call(`${service.url}/orders`, { method: 'POST', agent: keepAlive, body: { customer: 'c-sse', items: [{ sku: 'SSE', quantity: 1 }] } });
       expect(created.headers.connection).toBe('keep-alive');
 
+      const inFlightBefore = await requestsInFlight(service.url);
       const slow = call(`${service.url}/slow?ms=1500`);
-      // Let the request reach the server, so it is in flight when the signal lands.
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The signal lands once the server counts the slow request in flight (a fact, not a pause a busy machine could outrun).
+      const deadline = Date.now() + 10_000;
+      while ((await requestsInFlight(service.url)) <= inFlightBefore) {
+        if (Date.now() > deadline) throw new Error('the slow request never showed in http_requests_in_flight');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       service.child.kill('SIGTERM');
 
       const response = await slow;
