@@ -5,7 +5,7 @@
 import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLocalProcessPlatform, type DeployEvent, type Platform, type ServiceState } from '@baton/deploy';
+import { createLocalProcessPlatform, haproxyInstalled, type DeployEvent, type Platform, type ServiceState } from '@baton/deploy';
 import { EXIT, runCli, type CliIo } from './index.js';
 
 // Planted secrets: each must appear only in a 0600 file that must hold it (the journal's state, which
@@ -57,12 +57,12 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function writeConfig(env: Record<string, string>): Promise<void> {
+async function writeConfig(env: Record<string, string>, router: 'builtin' | 'haproxy' = 'builtin'): Promise<void> {
   const config = {
     service: 'orders',
     instances: 1,
     stateDir,
-    router: { kind: 'builtin' },
+    router: { kind: router },
     timeouts: { readyMs: 10_000, drainMs: 2000, stopMs: 5000 },
     release: { version: 'v1', command: process.execPath, args: [join(dir, 'service.mjs')], env: { ...ENV, ...env }, secretEnv: ['MY_VAR'] },
   };
@@ -98,14 +98,19 @@ function leaks(text: string): string[] {
 }
 
 describe('baton deploy: the state directory', () => {
-  it('is private (dirs 0700, files 0600), and secrets appear only in the journal state and the instances\' own logs', async () => {
+  it.each(['builtin', 'haproxy'] as const)('behind the %s router: is private (dirs 0700, files 0600), and secrets appear only in the journal state and the instances\' own logs', async (router) => {
+    if (router === 'haproxy' && !haproxyInstalled()) {
+      console.warn('HAProxy is not installed: the haproxy case is skipped (apt-get install haproxy)');
+      return;
+    }
+    await writeConfig({}, router);
     const first = await cli('deploy', '--release', 'v1');
     expect(first.stderr).toBe('');
     expect(first.code).toBe(EXIT.ok);
 
     // v2 prints its secrets and dies at start: its last lines are quoted in the reason, the events,
     // the report and `baton status` — scrubbed.
-    await writeConfig({ FAIL_START: '1' });
+    await writeConfig({ FAIL_START: '1' }, router);
     const failed = await cli('deploy', '--release', 'v2');
     expect(failed.code).toBe(EXIT.deployFailed);
     expect(failed.stdout).toContain('Rolled back v2');

@@ -13,7 +13,7 @@
  * read back by a restarted router) and router.log.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync } from 'node:fs';
 import { mkdir, open, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
@@ -285,6 +285,8 @@ export async function startBuiltinRouter(options: StartBuiltinRouterOptions): Pr
     () => 0,
   );
   const logFd = openSync(paths.logFile, 'a', 0o600);
+  // O_CREAT's mode applies to a new file only: a log an older Baton created is tightened here.
+  fchmodSync(logFd, 0o600);
   const args = [routerMainPath(), '--state-dir', stateDir, '--port', String(port), '--host', host];
   if (options.trustForwarded) args.push('--trust-forwarded');
   args.push('--settings', settings);

@@ -4,7 +4,7 @@
  * stopped — always by the pid in its pid file, checked to be that HAProxy.
  */
 import { execFile, spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, openSync, readFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
@@ -93,6 +93,8 @@ export function launchHaproxy(options: { binary: string; configFile: string; pid
   const logFd = openSync(options.logFile, 'a', 0o600);
   let child;
   try {
+    // Private even when an older Baton created the log.
+    fchmodSync(logFd, 0o600);
     child = spawn(options.binary, ['-db', '-f', options.configFile, '-p', options.pidFile], {
       detached: true,
       stdio: ['ignore', logFd, logFd],

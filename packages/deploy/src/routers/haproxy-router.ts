@@ -17,7 +17,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, unlink } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, unlink } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
@@ -677,6 +677,7 @@ async function reloadWith(paths: HaproxyRouterPaths, record: HaproxyRouterRecord
     }
     await delay(25);
   }
+  await privatePidFile(paths.pidFile);
 
   // The new worker should hold every slot as the old one did; put back what it does not.
   const repairs: string[] = [];
@@ -790,6 +791,7 @@ export async function startHaproxyRouter(options: StartHaproxyRouterOptions): Pr
       await delay(25);
     }
     if (up === undefined) continue;
+    await privatePidFile(paths.pidFile);
 
     // Drain cannot be written in a config: restored draining backends start
     // in maintenance (no new requests either way) and are set to drain now.
@@ -847,4 +849,15 @@ export async function stopHaproxyRouter(options: StopHaproxyRouterOptions): Prom
   const master = await runningMaster(paths.pidFile, paths.configFile);
   if (master !== undefined) await stopHaproxyProcess(master, graceMs);
   await Promise.all([paths.adminSocket, paths.pidFile].map((file) => rm(file, { force: true })));
+}
+
+/**
+ * HAProxy unlinks and rewrites its pid file 0644 at start and at every
+ * reload: made 0600 like every file of the state directory once it is there.
+ */
+async function privatePidFile(pidFile: string): Promise<void> {
+  await chmod(pidFile, 0o600).catch((error: NodeJS.ErrnoException) => {
+    // Not written (yet): nothing to protect; the next start or reload tightens it.
+    if (error.code !== 'ENOENT') throw error;
+  });
 }
