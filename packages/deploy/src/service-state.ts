@@ -41,7 +41,17 @@ export interface DeployRecord {
   endedAtMs?: number;
 }
 
-/** Everything the orchestrator knows about a service: what the journal stores. */
+/**
+ * Everything the orchestrator knows about a service: what the journal stores.
+ *
+ * The release specs in it (`stable`, `previous`, the deploy's `candidate`)
+ * keep their `env` whole, secrets included: a resumed deploy and a rollback
+ * start instances of releases whose environments are nowhere else (the
+ * config holds only the new release, and re-reading it on resume would give
+ * the stable release the new one's environment). So the state file is 0600
+ * in a 0700 directory, and it is the only file Baton writes with them in
+ * clear: events, reasons, reports and status are scrubbed.
+ */
 export interface ServiceState {
   service: string;
   /** The release serving at rest (after the last successful deploy). */
