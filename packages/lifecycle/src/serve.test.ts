@@ -299,6 +299,20 @@ describe('serve() options', () => {
     }
   });
 
+  it('refuses a server that is already listening (its earlier connections could not be drained)', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      await expect(serve({ server, port: 0, signals: false, exit: false })).rejects.toMatchObject({
+        code: 'BATON_ERR_INVALID_OPTION',
+        message: expect.stringMatching(/`server` is already listening/),
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('reports a port in use as BATON_ERR_LISTEN_FAILED', async () => {
     const quiet = { logger: silentLogger, shutdown: { propagationDelayMs: 0 } };
     const first = await serve({ handler: () => {}, port: 0, host: '127.0.0.1', signals: false, exit: false, lifecycle: quiet });

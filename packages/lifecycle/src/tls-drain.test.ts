@@ -1,6 +1,7 @@
 import { Agent, createServer as createHttpsServer } from 'node:https';
 import { connect as connectH2, createSecureServer, createServer as createH2Server, type ClientHttp2Session } from 'node:http2';
 import type { RequestListener } from 'node:http';
+import { connect } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@baton/testing';
 import { silentLogger } from './logger.js';
@@ -82,6 +83,21 @@ describe.each(transports)('drain over HTTPS (%s)', (transport) => {
     expect(report).toMatchObject({ forced: true, forcedBy: 'drain-timeout', forcedCloses: 1 });
     expect(await slow).toBe('ECONNRESET');
     expect((await served.stopped).code).toBe(3);
+  });
+
+  it('a connection still in its TLS handshake gets the short fresh-socket grace, then goes, not counted as forced', async () => {
+    const served = await start(transport);
+    // A TCP connection that never starts its handshake (a port scanner, a client that hung).
+    const raw = connect(served.port, '127.0.0.1');
+    raw.on('error', () => {});
+    await new Promise((resolve) => raw.once('connect', resolve));
+    await waitFor(() => served.lifecycle.counts().openSockets === 1, 5000, 'handshake socket tracked');
+    const closed = new Promise((resolve) => raw.once('close', resolve));
+    const report = await served.shutdown('test');
+    await closed;
+    expect(report).toMatchObject({ forced: false, forcedCloses: 0 });
+    // Not held to the 15 s drain deadline: the 1 s grace of a fresh socket, then closed.
+    expect(report.phases.find((p) => p.phase === 'drain')?.durationMs).toBeLessThan(10_000);
   });
 
   it('closes idle keep-alive TLS connections at once, and tells busy ones to close', async () => {
