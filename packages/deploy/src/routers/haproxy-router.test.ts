@@ -595,7 +595,11 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
     // Someone else takes the port meanwhile (the machine is shared).
     const squatter = createServer((_req, res) => res.end('squatter'));
     servers.push(squatter);
-    await new Promise<void>((resolve) => squatter.listen({ port, host: '127.0.0.1', exclusive: true }, resolve));
+    // EADDRINUSE here means another socket of this busy machine (a parallel suite's outgoing connection) took it first: the port is taken all the same.
+    const squatted = await new Promise<boolean>((resolve, reject) => {
+      squatter.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(false) : reject(error)));
+      squatter.listen({ port, host: '127.0.0.1', exclusive: true }, () => resolve(true));
+    });
     await expect(startHaproxyRouter({ stateDir, port })).rejects.toMatchObject({
       code: 'BATON_ERR_ROUTER',
       message: expect.stringMatching(/HAProxy exited at start[\s\S]*cannot bind socket \(Address already in use\)/),
@@ -603,7 +607,7 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
     const again = await start({ stateDir });
     expect(again.url).not.toBe(router.url);
     expect(await spread(again.url, 10)).toEqual({ A: 10 });
-    expect((await get(`http://127.0.0.1:${port}/`)).body).toBe('squatter');
+    if (squatted) expect((await get(`http://127.0.0.1:${port}/`)).body).toBe('squatter');
   });
 
   it('refuses bad input with clear errors and changes nothing', async () => {
