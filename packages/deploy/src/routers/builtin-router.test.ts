@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +98,21 @@ describe('startBuiltinRouter / connectBuiltinRouter / stopBuiltinRouter', () => 
     await stopBuiltinRouter({ stateDir });
     expect(processExists(record.pid)).toBe(false);
     await stopBuiltinRouter({ stateDir }); // not running: a no-op
+  });
+
+  it('refuses bad limits and expose settings with BATON_ERR_INVALID_OPTION before spawning anything', async () => {
+    const stateDir = newStateDir();
+    const cases: [Parameters<typeof startBuiltinRouter>[0], RegExp][] = [
+      [{ stateDir, limits: { maxConnections: 0 } }, /limits.maxConnections` must be an integer 1-1000000; got 0/],
+      [{ stateDir, limits: { headersTimeoutMs: 'soon' as unknown as number } }, /limits.headersTimeoutMs` must be an integer/],
+      [{ stateDir, expose: { metrics: 'yes' as unknown as boolean } }, /expose.metrics` must be true or false/],
+    ];
+    for (const [options, message] of cases) {
+      const error = await errorOf(startBuiltinRouter(options));
+      expect(isBatonError(error, 'BATON_ERR_INVALID_OPTION')).toBe(true);
+      expect(error.message).toMatch(message);
+    }
+    expect(existsSync(join(stateDir, 'router.json'))).toBe(false);
   });
 
   it('keeps running when the process that started it exits', async () => {

@@ -635,6 +635,9 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
     await expect(startHaproxyRouter({ stateDir, readinessPath: '/ready z' })).rejects.toMatchObject({ code: 'BATON_ERR_INVALID_OPTION' });
     await expect(startHaproxyRouter({ stateDir: '' })).rejects.toMatchObject({ code: 'BATON_ERR_INVALID_OPTION', message: expect.stringMatching(/stateDir/) });
     await expect(startHaproxyRouter({ stateDir, port: 65_536 })).rejects.toMatchObject({ code: 'BATON_ERR_INVALID_OPTION' });
+    await expect(startHaproxyRouter({ stateDir, maxConnections: 0 })).rejects.toMatchObject({ code: 'BATON_ERR_INVALID_OPTION', message: expect.stringMatching(/`maxConnections` must be an integer 1-1000000; got 0/) });
+    await expect(startHaproxyRouter({ stateDir, expose: { metricsPaths: ['/metrics lol'] } })).rejects.toMatchObject({ code: 'BATON_ERR_INVALID_OPTION', message: expect.stringMatching(/`expose.metricsPaths` must be a non-empty array of paths/) });
+    await expect(startHaproxyRouter({ stateDir, expose: { probeDetails: 1 as unknown as boolean } })).rejects.toMatchObject({ code: 'BATON_ERR_INVALID_OPTION', message: expect.stringMatching(/`expose.probeDetails` must be true or false/) });
   });
 
   it('says clearly when haproxy is missing or too old', async () => {
