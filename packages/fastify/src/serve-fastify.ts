@@ -9,7 +9,7 @@ import type {
   RawServerBase,
   RawServerDefault,
 } from 'fastify';
-import { BatonError, holdSignals, serve, startShutdownFor, type Served, type ServeOptions } from '@baton/lifecycle';
+import { BatonError, EXIT_CODES, holdSignals, resolveSecondSignalPolicy, serve, startShutdownFor, wantsOut, type Served, type ServeOptions } from '@baton/lifecycle';
 
 /** Options of {@link serveFastify}: the core runner's, minus what the plugin already knows. */
 export type FastifyServeOptions = Pick<ServeOptions, 'port' | 'host' | 'startup' | 'signals' | 'onSecondSignal' | 'exit'>;
@@ -44,7 +44,16 @@ export async function serveFastify<
   // Plugins may take a while to load (a database plugin connecting): a
   // signal meanwhile must not kill the process with no drain, so it is held
   // until serve()'s own handlers exist.
-  const release = options.signals === false ? () => [] : holdSignals(options.signals ?? ['SIGTERM', 'SIGINT']);
+  if (options.onSecondSignal !== undefined) resolveSecondSignalPolicy('serveFastify', options.onSecondSignal);
+  // A second forcing signal meanwhile (Ctrl-C twice while a plugin hangs)
+  // exits at once: nothing is served yet, so there is nothing to drain.
+  const exitNow = options.exit === false ? () => {} : (options.exit ?? ((code: number) => process.exit(code)));
+  const release =
+    options.signals === false
+      ? () => []
+      : holdSignals(options.signals ?? ['SIGTERM', 'SIGINT'], process, (held) => {
+          if (wantsOut(held, options.onSecondSignal)) exitNow(EXIT_CODES.forced);
+        });
   try {
     // Loads the plugins (registration may not have been awaited) and opens a separate probe server, if any.
     await app.ready();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fetchText, waitFor } from '@baton/testing';
+import { delay, fetchText, waitFor } from '@baton/testing';
 import { fetchTls, makeTestCertificate } from './tls.test-helper.js';
 
 // Real processes, real signals, at every moment of a Fastify service's life.
@@ -114,6 +114,21 @@ describe('serveFastify(): a signal at any moment ends in a clean exit', () => {
     expect(service.states).toEqual(['draining', 'stopped']);
     expect(service.events.some((e) => e.event === 'startup-task')).toBe(false);
     expect(readFileSync(hookFile, 'utf8')).toBe('flushed');
+  });
+
+  it('Ctrl-C twice while a plugin hangs: exits at once with the forced code', async () => {
+    const service = spawnService({ READY_MS: '60000' });
+    await service.waitEvent('plugin-loading');
+    // A person pressing Ctrl-C until it stops. (Two signals sent back to back
+    // can merge into one before the process sees the first: the kernel does
+    // not queue standard signals.)
+    let code: number | null | undefined;
+    for (let presses = 0; presses < 20 && code === undefined; presses += 1) {
+      service.child.kill('SIGINT');
+      code = await Promise.race([service.exited, delay(250).then(() => undefined)]);
+    }
+    // 3, Baton's forced exit: not 1, what Fastify's 10 s plugin timeout ends in (the plugin would hang 60 s).
+    expect(code ?? (await service.exited)).toBe(3);
   });
 
   it('SIGTERM during a slow startup task: exit 0 without ever becoming ready', async () => {

@@ -47,6 +47,7 @@ export {
   installSignalHandlers,
   holdSignals,
   startShutdownFor,
+  wantsOut,
   resolveSecondSignalPolicy,
   DEFAULT_SECOND_SIGNAL_POLICY,
   type SignalOptions,

@@ -115,12 +115,19 @@ export function installSignalHandlers(lifecycle: Lifecycle, options: SignalOptio
  * whose framework starts up (loads plugins, opens a metrics port) before
  * `serve()` can install its handlers: without this, a SIGTERM in that window
  * kills the process with no drain and no exit code of Baton's. See
- * {@link startShutdownFor} for what to do with them.
+ * {@link startShutdownFor} for what to do with them. `onHeld` sees the list
+ * after each one, e.g. to exit when a person presses Ctrl-C twice while a
+ * plugin hangs (see {@link wantsOut}).
  */
-export function holdSignals(signals: readonly NodeJS.Signals[], target: Pick<NodeJS.Process, 'on' | 'off'> = process): () => NodeJS.Signals[] {
+export function holdSignals(
+  signals: readonly NodeJS.Signals[],
+  target: Pick<NodeJS.Process, 'on' | 'off'> = process,
+  onHeld?: (held: readonly NodeJS.Signals[]) => void,
+): () => NodeJS.Signals[] {
   const received: NodeJS.Signals[] = [];
   const hold = (signal: NodeJS.Signals): void => {
     received.push(signal);
+    onHeld?.(received);
   };
   for (const signal of signals) target.on(signal, hold);
   return () => {
@@ -147,4 +154,15 @@ export function startShutdownFor(
   return (target = process) => {
     for (const signal of rest) (target.emit as (event: string, ...args: unknown[]) => boolean)(signal, signal);
   };
+}
+
+/**
+ * True when the signals held so far say "stop now": a signal received while
+ * another was already pending, whose policy (see {@link resolveSecondSignalPolicy})
+ * is `force` — by default a second Ctrl-C. For runners holding signals during
+ * a startup that may hang: nothing is served yet, so there is nothing to drain.
+ */
+export function wantsOut(held: readonly NodeJS.Signals[], onSecondSignal: SecondSignalOption = DEFAULT_SECOND_SIGNAL_POLICY): boolean {
+  const last = held[held.length - 1];
+  return held.length > 1 && last !== undefined && policyOf(resolveSecondSignalPolicy('signals', onSecondSignal), last) === 'force';
 }
