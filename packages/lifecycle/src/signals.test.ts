@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { waitFor } from '@baton/testing';
 import { createLifecycle } from './lifecycle.js';
 import { silentLogger } from './logger.js';
-import { holdSignals, installSignalHandlers, startShutdownFor } from './signals.js';
+import { holdSignals, installSignalHandlers, startShutdownFor, wantsOut } from './signals.js';
 
 // A stand-in for `process` as a signal source (real signals are in serve.test.ts).
 function fakeProcess(): EventEmitter & Pick<NodeJS.Process, 'on' | 'off' | 'emit'> {
@@ -64,5 +64,16 @@ describe('holdSignals + startShutdownFor', () => {
     const replay = startShutdownFor(lifecycle, holdSignals(['SIGTERM'], target)());
     replay(target);
     expect(lifecycle.isShuttingDown).toBe(false);
+  });
+});
+
+describe('wantsOut', () => {
+  it('is true for a repeated forcing signal only', () => {
+    expect(wantsOut(['SIGINT'])).toBe(false);
+    expect(wantsOut(['SIGTERM', 'SIGTERM'])).toBe(false);
+    expect(wantsOut(['SIGTERM', 'SIGINT'])).toBe(true);
+    expect(wantsOut(['SIGINT', 'SIGINT'])).toBe(true);
+    expect(wantsOut(['SIGTERM', 'SIGTERM'], 'force')).toBe(true);
+    expect(wantsOut(['SIGINT', 'SIGINT'], { SIGINT: 'ignore' })).toBe(false);
   });
 });
