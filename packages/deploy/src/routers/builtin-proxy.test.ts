@@ -495,6 +495,58 @@ describe('hostile clients', () => {
     await waitFor(() => proxy.list()[0]?.inFlight === 0 && upstreamClosed, 10_000, 'the upstream to be aborted');
   });
 
+  it('an upgrade the backend answers without 101 is relayed with backpressure: a client that does not read does not make the router buffer the answer', async () => {
+    const total = 64 * 1024 * 1024;
+    const state = { written: 0, blocked: false, finished: false };
+    const b = await backend('b');
+    b.server.on('upgrade', (_req: IncomingMessage, socket: Socket) => {
+      socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: ${total}\r\n\r\n`);
+      const chunk = Buffer.alloc(64 * 1024, 97);
+      const more = (): void => {
+        state.blocked = false;
+        while (state.written < total) {
+          state.written += chunk.length;
+          if (!socket.write(chunk)) {
+            state.blocked = true;
+            socket.once('drain', more);
+            return;
+          }
+        }
+        state.finished = true;
+        socket.end();
+      };
+      more();
+    });
+    const { proxy, port, traffic } = await proxyServer();
+    await ready(proxy, [b, 1]);
+    let routerSide: Socket | undefined;
+    traffic.http.on('upgrade', (_req: IncomingMessage, socket: Socket) => (routerSide = socket));
+    const client = rawClient(port);
+    client.socket.pause();
+    client.socket.write('GET /feed HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+    // The backend stops, blocked, with the client not reading (its progress unchanged over a few polls), or it finishes (the router swallowed it all).
+    let last = -1;
+    let stable = 0;
+    await waitFor(
+      () => {
+        stable = state.blocked && state.written === last ? stable + 1 : 0;
+        last = state.written;
+        return state.finished || stable >= 5;
+      },
+      30_000,
+      'the backend to be held back or to finish',
+    );
+    expect(state.finished).toBe(false);
+    expect(routerSide?.writableLength ?? 0).toBeLessThan(4 * 1024 * 1024);
+    // Once the client reads, the whole answer arrives.
+    let received = 0;
+    client.socket.removeAllListeners('data');
+    client.socket.on('data', (data: Buffer) => (received += data.length));
+    client.socket.resume();
+    await waitFor(() => state.finished && received >= total, 30_000, 'the whole answer');
+    await waitFor(() => proxy.inFlight === 0, 10_000, 'the exchange to end');
+  });
+
   it('a client too slow to send its headers gets 408 and a closed connection; the backend never sees it', async () => {
     const b = await backend('b');
     const { proxy, port } = await proxyServer({}, { headersTimeoutMs: 500 });
