@@ -59,3 +59,55 @@ describe('createRedactor', () => {
     expect(redactor.with(['added-later-secret']).text('added-later-secret tok-123456')).toBe(`${REDACTED} ${REDACTED}`);
   });
 });
+
+describe('what a user would hit (review)', () => {
+  it('knows MySQL\'s MYSQL_PWD, *_PWD, passphrases and authorization headers kept in the environment', () => {
+    for (const name of ['MYSQL_PWD', 'DB_PWD', 'SSH_PASSPHRASE', 'GPG_PASSPHRASE', 'HTTP_AUTHORIZATION', 'PROXY_AUTHORIZATION']) {
+      expect(isSecretEnvName(name), name).toBe(true);
+    }
+    // The shell's own directories are not passwords.
+    for (const name of ['PWD', 'OLDPWD']) expect(isSecretEnvName(name), name).toBe(false);
+  });
+
+  it('takes names of files and directories that hold secrets for what they are: paths (the Docker *_FILE convention)', () => {
+    for (const name of ['POSTGRES_PASSWORD_FILE', 'API_KEY_PATH', 'SECRETS_DIR', 'TLS_KEY_FILE']) {
+      expect(isSecretEnvName(name), name).toBe(false);
+    }
+    const redactor = createRedactor(secretValuesOf({ env: { POSTGRES_PASSWORD_FILE: '/run/secrets/db-password' } }));
+    expect(redactor.text('cannot read /run/secrets/db-password')).toBe('cannot read /run/secrets/db-password');
+  });
+
+  it('finds passwords and keys inside connection strings and query strings whatever the variable is called', () => {
+    const values = secretValuesOf({
+      env: {
+        JDBC_URL: 'jdbc:postgresql://db:5432/app?user=app&password=jdbc-pw-123&ssl=true',
+        AZURE_STORAGE_CONNECTION_STRING: 'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=azKey/abc+def==;EndpointSuffix=core.windows.net',
+        MSSQL: 'Server=db;User Id=sa;Pwd=Mssql-pw-9;Database=orders',
+        WEBHOOK: 'https://hooks.example.com/send?token=hook-token-42',
+      },
+    });
+    const text = createRedactor(values).text('tried jdbc-pw-123, azKey/abc+def==, Mssql-pw-9 and hook-token-42');
+    expect(text).toBe(`tried ${REDACTED}, ${REDACTED}, ${REDACTED} and ${REDACTED}`);
+  });
+
+  it('redacts password= and token= parameters and authorization headers in free text it was never told about', () => {
+    const redactor = createRedactor();
+    expect(redactor.text('connect jdbc:postgresql://db/app?user=app&password=unknown-pw&ssl=true failed')).toBe(`connect jdbc:postgresql://db/app?user=app&password=${REDACTED}&ssl=true failed`);
+    expect(redactor.text('Server=db;User Id=sa;Password=Unknown-9;Database=orders')).toBe(`Server=db;User Id=sa;Password=${REDACTED};Database=orders`);
+    expect(redactor.text('GET /x?access_token=abc123def&page=2')).toBe(`GET /x?access_token=${REDACTED}&page=2`);
+    expect(redactor.text('request headers: authorization: Bearer eyJhbGciOi.eyJzdWIi.sig, accept: */*')).toBe(`request headers: authorization: Bearer ${REDACTED}, accept: */*`);
+    expect(redactor.text('{"Authorization":"Basic YXBwOnB3"}')).toBe(`{"Authorization":"Basic ${REDACTED}"}`);
+    // Prose stays prose, and a cache key is no key.
+    expect(redactor.text('miss for cache key=orders:42')).toBe('miss for cache key=orders:42');
+    expect(redactor.text('uses basic authorization; the token was refused; password authentication failed for user "app"')).toBe(
+      'uses basic authorization; the token was refused; password authentication failed for user "app"',
+    );
+  });
+
+  it('does not scrub flags and small numbers that a secret-sounding name happens to hold (they would mangle ports, durations and every "true")', () => {
+    const redactor = createRedactor(secretValuesOf({ env: { TOKEN_TTL_SECONDS: '3600', REDIS_AUTH: 'true', DB_PASSWORD: 'hunter2-real' } }));
+    expect(redactor.text('v2-1 started on port 43600; ready: true; hunter2-real')).toBe(`v2-1 started on port 43600; ready: true; ${REDACTED}`);
+    // Marked by the config: scrubbed whatever it looks like.
+    expect(createRedactor(secretValuesOf({ env: { PIN: '918273' }, secretEnv: ['PIN'] })).text('pin 918273')).toBe(`pin ${REDACTED}`);
+  });
+});
