@@ -32,7 +32,8 @@ if (process.env.FAIL_START === '1') {
   process.exit(1);
 }
 const server = createServer((request, response) => {
-  response.writeHead(request.url === '/metrics' ? 404 : 200, { 'content-type': 'text/plain' });
+  // NOT_READY: up, but never ready.
+  response.writeHead(request.url === '/metrics' ? 404 : process.env.NOT_READY === '1' ? 503 : 200, { 'content-type': 'text/plain' });
   response.end('ok');
 });
 server.listen(Number(process.env.PORT), process.env.HOST, () => console.log(JSON.stringify({ event: 'listening', port: server.address().port })));
@@ -57,13 +58,13 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function writeConfig(env: Record<string, string>, router: 'builtin' | 'haproxy' = 'builtin'): Promise<void> {
+async function writeConfig(env: Record<string, string>, router: 'builtin' | 'haproxy' = 'builtin', readyMs = 10_000): Promise<void> {
   const config = {
     service: 'orders',
     instances: 1,
     stateDir,
     router: { kind: router },
-    timeouts: { readyMs: 10_000, drainMs: 2000, stopMs: 5000 },
+    timeouts: { readyMs, drainMs: 2000, stopMs: 5000 },
     release: { version: 'v1', command: process.execPath, args: [join(dir, 'service.mjs')], env: { ...ENV, ...env }, secretEnv: ['MY_VAR'] },
   };
   await writeFile(join(dir, 'baton.config.json'), JSON.stringify(config));
@@ -210,6 +211,42 @@ describe('baton deploy: an instance that cannot be stopped', () => {
     const down = await cli('down');
     expect(down.code).toBe(EXIT.ok);
     expect(real.isRunning(old)).toBe(false);
+  });
+
+  it('the next deploy stops an old instance whose stop failed, and exits 0', async () => {
+    expect((await cli('deploy', '--release', 'v1')).code).toBe(EXIT.ok);
+    const real = createLocalProcessPlatform({ stateDir: join(stateDir, 'instances'), listenTimeoutMs: 10_000 });
+    // As above: a stand-in for a process that survives SIGKILL.
+    const failing: Platform = { ...real, stop: (instance, options) => (instance.release === 'v1' ? Promise.reject(new Error('did not exit after SIGKILL (injected)')) : real.stop(instance, options)) };
+    expect((await cli({ platform: failing }, 'deploy', '--release', 'v2')).code).toBe(EXIT.stopFailed);
+    const old = (JSON.parse(await readFile(join(stateDir, 'journal/state.json'), 'utf8')) as ServiceState).instances.find((instance) => instance.release === 'v1')!;
+    expect(real.isRunning(old)).toBe(true);
+
+    const next = await cli('deploy', '--release', 'v3');
+    expect(next.stderr).toBe('');
+    expect(next.code).toBe(EXIT.ok);
+    expect(real.isRunning(old)).toBe(false);
+    const state = JSON.parse(await readFile(join(stateDir, 'journal/state.json'), 'utf8')) as ServiceState;
+    expect(state.instances.map((instance) => instance.release)).toEqual(['v3']);
+  });
+
+  it('a candidate that never got ready and could not be stopped is stopped by the next deploy, not left running behind a rollback', async () => {
+    expect((await cli('deploy', '--release', 'v1')).code).toBe(EXIT.ok);
+    const real = createLocalProcessPlatform({ stateDir: join(stateDir, 'instances'), listenTimeoutMs: 10_000 });
+    // As above: a stand-in for a process that survives SIGKILL; v2 listens but never answers its readiness probe.
+    const failing: Platform = { ...real, stop: (instance, options) => (instance.release === 'v2' ? Promise.reject(new Error('did not exit after SIGKILL (injected)')) : real.stop(instance, options)) };
+    await writeConfig({ NOT_READY: '1' }, 'builtin', 1500);
+    const failed = await cli({ platform: failing }, 'deploy', '--release', 'v2');
+    expect(failed.code).toBe(EXIT.deployFailed);
+    expect(failed.stdout).toContain('could not be stopped: did not exit after SIGKILL (injected)');
+    const stuck = (JSON.parse(await readFile(join(stateDir, 'journal/state.json'), 'utf8')) as ServiceState).instances.find((instance) => instance.release === 'v2')!;
+    expect(real.isRunning(stuck)).toBe(true);
+
+    await writeConfig({});
+    const next = await cli('deploy', '--release', 'v3');
+    expect(next.code).toBe(EXIT.ok);
+    expect(real.isRunning(stuck)).toBe(false);
+    expect(next.stdout).toContain(`${stuck.id} (v2), which an earlier stop left running, is stopped`);
   });
 
   it('fails baton down with the instance named, keeps it in the state, and a second down stops it', async () => {
