@@ -97,6 +97,8 @@ describe('what a user would hit (review)', () => {
     expect(redactor.text('GET /x?access_token=abc123def&page=2')).toBe(`GET /x?access_token=${REDACTED}&page=2`);
     expect(redactor.text('request headers: authorization: Bearer eyJhbGciOi.eyJzdWIi.sig, accept: */*')).toBe(`request headers: authorization: Bearer ${REDACTED}, accept: */*`);
     expect(redactor.text('{"Authorization":"Basic YXBwOnB3"}')).toBe(`{"Authorization":"Basic ${REDACTED}"}`);
+    // A command line, as a failed start quotes it.
+    expect(redactor.text('instance v2-1 (node server.js --db-password=hunter-22 --port=8080) exited')).toBe(`instance v2-1 (node server.js --db-password=${REDACTED} --port=8080) exited`);
     // Prose stays prose, and a cache key is no key.
     expect(redactor.text('miss for cache key=orders:42')).toBe('miss for cache key=orders:42');
     expect(redactor.text('uses basic authorization; the token was refused; password authentication failed for user "app"')).toBe(

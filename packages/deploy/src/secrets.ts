@@ -58,11 +58,12 @@ const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*:)([^\s/?#@]+)(@)/gi;
 
 /**
  * `key=value` in a query string (`?user=app&password=…&ssl=true`), a
- * connection string (`Server=db;Pwd=…;`) or a log line (`DB_PASSWORD=…`);
+ * connection string (`Server=db;Pwd=…;`), a command line
+ * (`--db-password=…`, which a failed start quotes) or a log line (`DB_PASSWORD=…`);
  * the key is group 2, the value group 3. Secret when the key is
  * ({@link isSecretParamName}).
  */
-const PARAM = /(^|[?&;,\s"'(])([A-Za-z][A-Za-z0-9_.-]*)=([^\s&;,"')]+)/g;
+const PARAM = /(^|[?&;,\s"'(]|--?)([A-Za-z][A-Za-z0-9_.-]*)=([^\s&;,"')]+)/g;
 /** `"password": "…"` in JSON a service logs. */
 const JSON_PARAM = /("([A-Za-z][A-Za-z0-9_.-]*)"\s*:\s*")((?:[^"\\]|\\.)*)(")/g;
 /** `Authorization: Bearer …` / `"authorization":"Basic …"`: the scheme stays, the credentials go. */
