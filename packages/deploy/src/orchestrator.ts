@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { BatonError } from '@baton/lifecycle';
-import { clearControl, readControl } from './control.js';
+import { clearControl, readControl, type ControlCommand } from './control.js';
 import type { ResolvedDeployConfig } from './deploy-config.js';
 import { instanceInFlight, probe, sleep } from './internal/instance-probes.js';
 import type { Analysis, DeployEvent, InstanceExit, Journal, Platform, ReleaseSpec, Router, Verdict } from './model.js';
@@ -104,6 +104,8 @@ export class Orchestrator {
   /** Scrubs the releases' secrets from every event and reason (journal, report, CLI output, status). */
   readonly #redactor: Redactor;
   readonly #stopFailures: StopFailure[] = [];
+  /** A control file that cannot be read was reported (once until it can be read again). */
+  #controlUnreadable = false;
 
   private constructor(options: OrchestratorOptions, state: ServiceState) {
     this.#config = options.config;
@@ -326,13 +328,14 @@ export class Orchestrator {
     const timer = setInterval(() => {
       if (busy || record.phase === 'paused') return;
       busy = true;
-      void readControl(this.#config.stateDir, record.id)
+      void this.#readControl(record)
         .then(async (command) => {
           if (command === undefined || record.phase === 'paused') return;
           await clearControl(this.#config.stateDir);
           if (command === 'abort') this.#watch.abort(new ReleaseFailure('aborted on request'));
           else await this.#event('promote-ignored', 'A promote arrived while nothing was paused; it was dropped.');
         })
+        // Reading is reported by #readControl; what is left is the journal failing, which the next save meets too.
         .catch(() => {})
         .finally(() => (busy = false));
     }, 250);
@@ -633,10 +636,30 @@ export class Orchestrator {
     await this.#waitForPromotion(record);
   }
 
+  /**
+   * The command waiting for this deploy. A control file that cannot be read
+   * (`sudo baton abort` by an older Baton left it root's) is said once as a
+   * `control-unreadable` event, not taken for "no command" in silence: the
+   * person who sent it was told it was delivered.
+   */
+  async #readControl(record: DeployRecord): Promise<ControlCommand | undefined> {
+    try {
+      const command = await readControl(this.#config.stateDir, record.id);
+      this.#controlUnreadable = false;
+      return command;
+    } catch (error) {
+      if (!this.#controlUnreadable) {
+        this.#controlUnreadable = true;
+        await this.#event('control-unreadable', `${error instanceof Error ? error.message : String(error)} Until then, promote and abort from another terminal do not reach this deploy (Ctrl-C here still stops it).`);
+      }
+      return undefined;
+    }
+  }
+
   /** While paused, waits for `promote` (go on) or `abort` (roll back), watching the candidate all along. */
   async #waitForPromotion(record: DeployRecord): Promise<void> {
     for (;;) {
-      const command = await readControl(this.#config.stateDir, record.id);
+      const command = await this.#readControl(record);
       if (command !== undefined) await clearControl(this.#config.stateDir);
       if (command === 'abort') throw new ReleaseFailure('aborted on request while paused');
       if (command === 'promote') {
