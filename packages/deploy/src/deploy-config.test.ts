@@ -34,7 +34,7 @@ describe('resolveDeployConfig', () => {
     expect(config.router).toEqual({
       kind: 'auto',
       expose: { metrics: false, probeDetails: false },
-      limits: { maxConnections: 2048, headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, keepAliveTimeoutMs: 30_000 },
+      limits: { maxConnections: 2048, headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, keepAliveTimeoutMs: 30_000, minBodyBytesPerSecond: 1024, bodyRateWindowMs: 10_000 },
       trustForwarded: false,
     });
     const custom = resolveDeployConfig(
@@ -62,6 +62,15 @@ describe('resolveDeployConfig', () => {
       expect(message).toContain('release.secretEnv: an array of environment variable names');
       expect(message).not.toContain('has space');
     }
+  });
+
+  it('echoes what was wrong without the secrets in it (a release given as a list, args as one string)', () => {
+    const listed = problemsOf({ service: 'orders', release: [{ ...release, env: { API_TOKEN: 'tok-planted-51c9e0', DATABASE_URL: 'postgres://app:Pg-planted-8f3a@db/orders' } }] });
+    expect(listed).toContain('release: an object like');
+    expect(listed).toContain('"API_TOKEN":"[redacted]"');
+    expect(listed).not.toMatch(/tok-planted|Pg-planted/);
+    const args = problemsOf({ service: 'orders', release: { ...release, args: 'dist/main.js --db-password=hunter-22-x' } });
+    expect(args).toContain('release.args: an array of strings; got "dist/main.js --db-password=[redacted]"');
   });
 
   it('keeps a canary\'s steps as written', () => {

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
 import { DEFAULT_INSTANCE_PATHS, type AnalysisThresholds, type InstancePaths, type ReleaseSpec } from './model.js';
+import { redactSecretPatterns } from './secrets.js';
 import type { CanaryStep } from './strategies/canary.js';
 import type { Strategy } from './strategies/plan.js';
 
@@ -32,9 +33,12 @@ export interface DeployConfig {
      * accepting. `headersTimeoutMs` (10 s): 408 for headers slower than it
      * (HAProxy: with the body). `bodyTimeoutMs` (30 s): 408 after that much
      * silence mid-body (HAProxy: `timeout client`). `keepAliveTimeoutMs`
-     * (30 s): idle keep-alive connections close.
+     * (30 s): idle keep-alive connections close. `minBodyBytesPerSecond`
+     * (1024, 0 for none) over each `bodyRateWindowMs` (10 s) of reading: the
+     * built-in router answers 408 to a client sending its body slower
+     * (HAProxy has no such limit; its body timeout is `timeout client`).
      */
-    limits?: { maxConnections?: number; headersTimeoutMs?: number; bodyTimeoutMs?: number; keepAliveTimeoutMs?: number };
+    limits?: { maxConnections?: number; headersTimeoutMs?: number; bodyTimeoutMs?: number; keepAliveTimeoutMs?: number; minBodyBytesPerSecond?: number; bodyRateWindowMs?: number };
     /** Keep the client's `X-Forwarded-*`/`Forwarded` claims (a TLS terminator in front sets them); default false. */
     trustForwarded?: boolean;
   };
@@ -77,7 +81,7 @@ export interface ResolvedRouterConfig {
   kind: 'auto' | 'haproxy' | 'builtin';
   port?: number;
   expose: { metrics: boolean; probeDetails: boolean };
-  limits: { maxConnections: number; headersTimeoutMs: number; bodyTimeoutMs: number; keepAliveTimeoutMs: number };
+  limits: { maxConnections: number; headersTimeoutMs: number; bodyTimeoutMs: number; keepAliveTimeoutMs: number; minBodyBytesPerSecond: number; bodyRateWindowMs: number };
   trustForwarded: boolean;
 }
 
@@ -127,8 +131,8 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string }): R
     return value === true;
   };
   const limitsInput: Record<string, unknown> = isObject(routerInput.limits) ? routerInput.limits : {};
-  if (routerInput.limits !== undefined && !isObject(routerInput.limits)) problems.push(`router.limits: an object { maxConnections?, headersTimeoutMs?, bodyTimeoutMs?, keepAliveTimeoutMs? }; got ${describe(routerInput.limits)}`);
-  unknownKeys(limitsInput, ['maxConnections', 'headersTimeoutMs', 'bodyTimeoutMs', 'keepAliveTimeoutMs'], 'router.limits.', problems);
+  if (routerInput.limits !== undefined && !isObject(routerInput.limits)) problems.push(`router.limits: an object { maxConnections?, headersTimeoutMs?, bodyTimeoutMs?, keepAliveTimeoutMs?, minBodyBytesPerSecond?, bodyRateWindowMs? }; got ${describe(routerInput.limits)}`);
+  unknownKeys(limitsInput, ['maxConnections', 'headersTimeoutMs', 'bodyTimeoutMs', 'keepAliveTimeoutMs', 'minBodyBytesPerSecond', 'bodyRateWindowMs'], 'router.limits.', problems);
   const router: ResolvedRouterConfig = {
     kind,
     expose: { metrics: flag(exposeInput.metrics, 'router.expose.metrics'), probeDetails: flag(exposeInput.probeDetails, 'router.expose.probeDetails') },
@@ -137,6 +141,8 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string }): R
       headersTimeoutMs: integer(limitsInput.headersTimeoutMs, 'router.limits.headersTimeoutMs', 10_000, 100, 3_600_000, problems),
       bodyTimeoutMs: integer(limitsInput.bodyTimeoutMs, 'router.limits.bodyTimeoutMs', 30_000, 100, 3_600_000, problems),
       keepAliveTimeoutMs: integer(limitsInput.keepAliveTimeoutMs, 'router.limits.keepAliveTimeoutMs', 30_000, 1, 3_600_000, problems),
+      minBodyBytesPerSecond: integer(limitsInput.minBodyBytesPerSecond, 'router.limits.minBodyBytesPerSecond', 1024, 0, 1_000_000_000, problems),
+      bodyRateWindowMs: integer(limitsInput.bodyRateWindowMs, 'router.limits.bodyRateWindowMs', 10_000, 100, 3_600_000, problems),
     },
     trustForwarded: flag(routerInput.trustForwarded, 'router.trustForwarded'),
   };
@@ -324,13 +330,16 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** `value` for an error message; what looks like a secret (`"API_TOKEN":"…"`, `--db-password=…`, a URL's password) is redacted, since the message reaches terminals and CI logs. */
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
+  let text: string;
   try {
-    return JSON.stringify(value) ?? String(value);
+    text = JSON.stringify(value) ?? String(value);
   } catch {
-    return String(value);
+    text = String(value);
   }
+  return redactSecretPatterns(text);
 }
 
 function resolvePath(cwd: string, path: string): string {
