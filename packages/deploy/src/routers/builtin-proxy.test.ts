@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isBatonError } from '@baton/lifecycle';
 import { BuiltinProxy, type BuiltinProxyOptions } from './builtin-proxy.js';
 import { createTrafficServer, resolveTrafficLimits, type TrafficLimits, type TrafficServer } from './internal/builtin-traffic-server.js';
-import { deadPort, nameHandler, send, startBackend, waitFor, type Backend, type BackendHandler } from './internal/builtin-fixtures.test.util.js';
+import { deadPort, delay, nameHandler, send, startBackend, waitFor, type Backend, type BackendHandler } from './internal/builtin-fixtures.test.util.js';
 
 // The proxy core in this process, in front of real node:http backends on 127.0.0.1.
 
@@ -609,7 +609,8 @@ describe('hostile clients', () => {
 
   it('slow bodies larger than the buffer cannot exhaust the backend pool either: only maxStreamingBodies stream at once, the others wait unread', async () => {
     const b = await backend('b', echoHandler);
-    const { proxy, port, url } = await proxyServer({ connectionsPerBackend: 4, requestBufferBytes: 1024, clientBodyTimeoutMs: 60_000 });
+    // No minimum body rate here: the stalled clients must stay until the test sends the rest (the rate has its own test).
+    const { proxy, port, url } = await proxyServer({ connectionsPerBackend: 4, requestBufferBytes: 1024, clientBodyTimeoutMs: 60_000, clientMinBodyBytesPerSecond: 0 });
     await ready(proxy, [b, 1]);
     // Half the pool (2) may stream; 6 clients start 10 KB bodies and stall after 2 KB.
     const slow = Array.from({ length: 6 }, () => rawClient(port));
@@ -621,6 +622,66 @@ describe('hostile clients', () => {
     for (const client of slow) client.socket.write('s'.repeat(8000));
     await waitFor(() => slow.every((client) => /"bytes":10000/.test(client.text())), 20_000, 'the slow clients to be answered');
     expect(proxy.inFlight).toBe(0);
+  });
+
+  it('a client trickling a streamed body (a byte at a time, each inside the idle timeout) gets 408 below the minimum rate; its streaming turn and backend connection go to the next client', async () => {
+    let backendSawAbort = 0;
+    const b = await backend('b', (req, res, self) => {
+      if (req.url === '/trickle') req.on('aborted', () => backendSawAbort++);
+      echoHandler(req, res, self);
+    });
+    const { proxy, port, url } = await proxyServer({
+      requestBufferBytes: 1024,
+      maxStreamingBodies: 1,
+      clientBodyTimeoutMs: 60_000,
+      clientMinBodyBytesPerSecond: 1000,
+      clientBodyRateWindowMs: 500,
+    });
+    await ready(proxy, [b, 1]);
+    const trickler = rawClient(port);
+    trickler.socket.write(`PUT /trickle HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n${'t'.repeat(2000)}`);
+    // A byte every 100 ms: 10 bytes/s, never 60 s of silence.
+    const trickle = setInterval(() => trickler.socket.write('t'), 100);
+    try {
+      await waitFor(() => b.received === 1, 10_000, 'the trickled body streaming to the backend');
+      await trickler.closed;
+    } finally {
+      clearInterval(trickle);
+    }
+    expect(trickler.text()).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
+    expect(trickler.text()).toMatch(/below the minimum of 1000 bytes\/s/);
+    await waitFor(() => backendSawAbort === 1, 10_000, 'the backend to see the trickled request cut');
+    // The only streaming turn is free again: a large upload sent at full speed goes through whole.
+    const upload = randomBytes(512 * 1024);
+    const answer = await send(`${url}/upload`, { method: 'PUT', body: upload });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ bytes: upload.length, sha256: sha256(upload) });
+    await waitFor(() => proxy.inFlight === 0, 10_000, 'nothing in flight');
+  });
+
+  it('the minimum body rate counts only the router\'s reading time: a backend slow to take a large body does not make its client "slow"', async () => {
+    const b = await backend('b', (req, res, self) => {
+      // Takes nothing of the body until the test says so.
+      req.pause();
+      self.held++;
+      holds.push(() => {
+        self.held--;
+        echoHandler(req, res, self);
+        req.resume();
+      });
+    });
+    const holds: (() => void)[] = [];
+    const { proxy, url } = await proxyServer({ requestBufferBytes: 1024, clientMinBodyBytesPerSecond: 100_000, clientBodyRateWindowMs: 200 });
+    await ready(proxy, [b, 1]);
+    const upload = randomBytes(16 * 1024 * 1024);
+    const answering = send(`${url}/upload`, { method: 'PUT', body: upload });
+    await waitFor(() => b.held === 1, 10_000, 'the backend holding the upload unread');
+    // Several windows pass with the router unable to pass anything on (the backend's and the router's buffers are full).
+    await delay(1000);
+    for (const hold of holds.splice(0)) hold();
+    const answer = await answering;
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ bytes: upload.length, sha256: sha256(upload) });
   });
 
   it('past maxConnections a new client gets 503 with Retry-After and a closed connection; once one leaves, a new one is served', async () => {

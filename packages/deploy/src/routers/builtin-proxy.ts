@@ -88,6 +88,18 @@ export interface BuiltinProxyOptions {
    */
   clientBodyTimeoutMs?: number;
   /**
+   * Least rate a client must send its request body at while the router
+   * reads it, measured over each `clientBodyRateWindowMs` of reading; slower
+   * gets 408 (connection closed) and lets go of the backend connection and
+   * the streaming turn it held. The idle timeout alone lets a client that
+   * sends one byte just inside it hold a turn for ever. Only the router's
+   * reading time counts (a backend slow to take the body does not make the
+   * client slow). 0: no minimum. Default 1024 bytes/s.
+   */
+  clientMinBodyBytesPerSecond?: number;
+  /** The stretch of reading time the minimum body rate is measured over. Default 10000. */
+  clientBodyRateWindowMs?: number;
+  /**
    * What public clients may reach besides the service: the instances'
    * metrics and probe details are answered 404 by the router unless set
    * true here. Paths default to `/metrics` and `/livez`, `/readyz`,
@@ -133,6 +145,8 @@ export interface ResolvedProxyOptions {
   requestBufferBytes: number;
   maxStreamingBodies: number;
   clientBodyTimeoutMs: number;
+  clientMinBodyBytesPerSecond: number;
+  clientBodyRateWindowMs: number;
   expose: ExposeSettings;
 }
 
@@ -183,6 +197,8 @@ export function resolveProxyOptions(options: BuiltinProxyOptions): ResolvedProxy
     replayBodyBytes,
     requestBufferBytes,
     clientBodyTimeoutMs: optionInteger(options, 'clientBodyTimeoutMs', 30_000, 1, 3_600_000),
+    clientMinBodyBytesPerSecond: optionInteger(options, 'clientMinBodyBytesPerSecond', 1024, 0, 1_000_000_000),
+    clientBodyRateWindowMs: optionInteger(options, 'clientBodyRateWindowMs', 10_000, 100, 3_600_000),
     expose: {
       metrics: expose.metrics ?? false,
       probeDetails: expose.probeDetails ?? false,
@@ -646,7 +662,15 @@ class Exchange {
     const contentLength = req.headers['content-length'];
     const hasBody = req.headers['transfer-encoding'] !== undefined || (contentLength !== undefined && contentLength !== '0');
     const keepBytes = Math.max(this.#retryableAfterSend ? host.options.replayBodyBytes : 0, host.options.requestBufferBytes);
-    this.#body = hasBody ? new ReplayableBody(req, { keepBytes, idleTimeoutMs: host.options.clientBodyTimeoutMs, onTimeout: () => this.#bodyTimedOut() }) : undefined;
+    this.#body = hasBody
+      ? new ReplayableBody(req, {
+          keepBytes,
+          idleTimeoutMs: host.options.clientBodyTimeoutMs,
+          minBytesPerSecond: host.options.clientMinBodyBytesPerSecond,
+          rateWindowMs: host.options.clientBodyRateWindowMs,
+          onTimeout: () => this.#bodyTimedOut(),
+        })
+      : undefined;
   }
 
   start(): void {
@@ -704,7 +728,7 @@ class Exchange {
     });
   }
 
-  /** The client went silent mid-body for longer than `clientBodyTimeoutMs`. */
+  /** The client went silent mid-body for longer than `clientBodyTimeoutMs`, or sent slower than `clientMinBodyBytesPerSecond`. */
   #bodyTimedOut(): void {
     // An attempt is sending the body: undici fails it, and #attemptFailed answers.
     if (this.#attemptActive) return;
@@ -717,8 +741,9 @@ class Exchange {
   }
 
   #timeout(): void {
-    this.#host.logger.info('client too slow sending its request body', { method: this.#method, path: this.#path, timeoutMs: this.#host.options.clientBodyTimeoutMs });
-    this.#fail(408, `Request Timeout: the client sent nothing of its request body for ${this.#host.options.clientBodyTimeoutMs} ms.`);
+    const why = this.#body?.failure ?? `the client sent nothing of its request body for ${this.#host.options.clientBodyTimeoutMs} ms`;
+    this.#host.logger.info('client too slow sending its request body', { method: this.#method, path: this.#path, why });
+    this.#fail(408, `Request Timeout: ${why}.`);
   }
 
   #attempt(previous: { status: number; message: string } | undefined): void {

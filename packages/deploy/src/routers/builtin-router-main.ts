@@ -131,6 +131,8 @@ async function main(): Promise<void> {
       logger,
       trustForwarded: values['trust-forwarded'] ?? false,
       clientBodyTimeoutMs: limits.bodyTimeoutMs,
+      clientMinBodyBytesPerSecond: limits.minBodyBytesPerSecond,
+      clientBodyRateWindowMs: limits.bodyRateWindowMs,
       requestBufferBytes: limits.bufferBytes,
       ...(settings.expose === undefined ? {} : { expose: settings.expose }),
       onChange: async (backends) => {

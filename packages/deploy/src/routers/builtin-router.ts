@@ -53,7 +53,8 @@ export interface StartBuiltinRouterOptions extends BuiltinRouterOptions {
    * `Retry-After`), time to send headers (408) and between body chunks
    * (408), keep-alive idle time, head size (431), body bytes read before a
    * backend connection is taken. Defaults: 2048 connections, 10 s headers,
-   * 30 s body silence, 30 s keep-alive, 16 KiB head, 64 KiB buffered.
+   * 30 s body silence, 1 KiB/s least body rate (over 10 s of reading),
+   * 30 s keep-alive, 16 KiB head, 64 KiB buffered.
    */
   limits?: Partial<TrafficLimits>;
   /**

@@ -12,6 +12,17 @@ export interface ReplayableBodyOptions {
    * not count: the client is not at fault.
    */
   idleTimeoutMs: number;
+  /**
+   * Least the client must send while the router reads its body: every
+   * `rateWindowMs` of reading must bring at least this many bytes per
+   * second, else the body fails with a timeout and `onTimeout` is called.
+   * Catches a client trickling a byte just inside `idleTimeoutMs` forever.
+   * As with the idle timeout, only time the router is reading counts (a
+   * backend slow to take the body is not the client's fault). 0: no minimum.
+   */
+  minBytesPerSecond?: number;
+  /** The stretch of reading time the minimum rate is measured over; default 10000. */
+  rateWindowMs?: number;
   onTimeout?: () => void;
 }
 
@@ -38,6 +49,14 @@ export class ReplayableBody {
   readonly #keepBytes: number;
   readonly #idleTimeoutMs: number;
   readonly #onTimeout: (() => void) | undefined;
+  readonly #minBytesPerSecond: number;
+  readonly #rateWindowMs: number;
+  /** Reading time and bytes of the current rate window; `#readingSince` is set while the source flows. */
+  #windowMs = 0;
+  #windowBytes = 0;
+  #readingSince: number | undefined;
+  #rateTimer: NodeJS.Timeout | undefined;
+  #lastRateCheckMs = 0;
   #kept: Buffer[] = [];
   #keptBytes = 0;
   #overflowed = false;
@@ -53,11 +72,14 @@ export class ReplayableBody {
     this.#keepBytes = options.keepBytes;
     this.#idleTimeoutMs = options.idleTimeoutMs;
     this.#onTimeout = options.onTimeout;
+    this.#minBytesPerSecond = options.minBytesPerSecond ?? 0;
+    this.#rateWindowMs = options.rateWindowMs ?? 10_000;
     source.pause();
     source.on('data', (chunk: Buffer) => this.#onData(chunk));
     source.on('end', () => {
       this.#ended = true;
       this.#stopTimer();
+      this.#stopRateClock();
       this.#attempt?.push(null);
       this.#endPrefetch();
     });
@@ -77,9 +99,14 @@ export class ReplayableBody {
     return this.#error !== undefined;
   }
 
-  /** True once the body failed because the client went silent for longer than `idleTimeoutMs`. */
+  /** True once the body failed because the client went silent for longer than `idleTimeoutMs`, or sent slower than `minBytesPerSecond`. */
   get timedOut(): boolean {
     return this.#error instanceof BodyTimeoutError;
+  }
+
+  /** Why the body failed, when it did. */
+  get failure(): string | undefined {
+    return this.#error?.message;
   }
 
   /** True once the client's body was read to its end. */
@@ -123,6 +150,8 @@ export class ReplayableBody {
   discard(): void {
     this.#detach();
     this.#discarding = true;
+    // What is left is read only to be dropped: the idle timeout bounds it, the minimum rate no longer applies.
+    this.#stopRateClock();
     this.#kept = [];
     this.#endPrefetch();
     if (!this.#ended && this.#error === undefined) this.#resume();
@@ -131,11 +160,67 @@ export class ReplayableBody {
   #resume(): void {
     this.#source.resume();
     this.#armTimer();
+    this.#startRateClock();
   }
 
   #pause(): void {
     this.#source.pause();
     this.#stopTimer();
+    this.#pauseRateClock();
+  }
+
+  #startRateClock(): void {
+    if (this.#minBytesPerSecond <= 0 || this.#discarding || this.#ended || this.#error !== undefined || this.#readingSince !== undefined) return;
+    this.#readingSince = Date.now();
+    // One interval for the body's whole reading (not restarted per resume: backpressure may pause and resume it every chunk).
+    if (this.#rateTimer) return;
+    // Checked a few times per window: a client below the minimum is cut within about 1.25 windows of reading.
+    this.#lastRateCheckMs = this.#readingSince;
+    this.#rateTimer = setInterval(() => this.#checkRate(), this.#rateCheckMs());
+    this.#rateTimer.unref();
+  }
+
+  #pauseRateClock(): void {
+    if (this.#readingSince === undefined) return;
+    this.#windowMs += Date.now() - this.#readingSince;
+    this.#readingSince = undefined;
+  }
+
+  #stopRateClock(): void {
+    this.#pauseRateClock();
+    clearInterval(this.#rateTimer);
+    this.#rateTimer = undefined;
+  }
+
+  #rateCheckMs(): number {
+    return Math.max(50, Math.floor(this.#rateWindowMs / 4));
+  }
+
+  #checkRate(): void {
+    const now = Date.now();
+    const lateMs = now - this.#lastRateCheckMs - this.#rateCheckMs();
+    this.#lastRateCheckMs = now;
+    if (lateMs > this.#rateCheckMs()) {
+      // The router's own event loop stalled (a busy machine): what the client sent meanwhile waits unread in
+      // the kernel, so this window says nothing about the client. Start a new one.
+      this.#windowMs = 0;
+      this.#windowBytes = 0;
+      if (this.#readingSince !== undefined) this.#readingSince = now;
+      return;
+    }
+    const readingMs = this.#windowMs + (this.#readingSince === undefined ? 0 : now - this.#readingSince);
+    if (readingMs < this.#rateWindowMs) return;
+    const needed = (this.#minBytesPerSecond * readingMs) / 1000;
+    if (this.#windowBytes < needed) {
+      const rate = Math.floor((this.#windowBytes * 1000) / readingMs);
+      this.#fail(new BodyTimeoutError(`the client sent its request body at ${rate} bytes/s over ${readingMs} ms, below the minimum of ${this.#minBytesPerSecond} bytes/s`));
+      this.#onTimeout?.();
+      return;
+    }
+    // A new window: credit from a fast start does not buy a slow rest.
+    this.#windowMs = 0;
+    this.#windowBytes = 0;
+    if (this.#readingSince !== undefined) this.#readingSince = now;
   }
 
   #armTimer(): void {
@@ -171,6 +256,7 @@ export class ReplayableBody {
   }
 
   #onData(chunk: Buffer): void {
+    this.#windowBytes += chunk.length;
     if (this.#discarding) {
       this.#armTimer();
       return;
@@ -205,6 +291,7 @@ export class ReplayableBody {
     if (this.#error !== undefined || this.#ended) return;
     this.#error = error;
     this.#stopTimer();
+    this.#stopRateClock();
     const attempt = this.#attempt;
     this.#attempt = undefined;
     attempt?.destroy(error);

@@ -25,6 +25,18 @@ export interface TrafficLimits {
    */
   bodyTimeoutMs: number;
   /**
+   * Least rate, in bytes per second, a client must send its request body at
+   * while the router reads it, measured over each `bodyRateWindowMs` of
+   * reading; slower gets 408 and the connection closes (the proxy's
+   * `clientMinBodyBytesPerSecond`). Without it a client sending one byte
+   * just inside `bodyTimeoutMs` holds a backend connection for as long as it
+   * likes. 0: no minimum. Default 1024 (a large upload on a slow link sends
+   * far more; Kestrel's MinRequestBodyDataRate is 240).
+   */
+  minBodyBytesPerSecond: number;
+  /** The stretch of reading time the minimum body rate is measured over. Default 10000. */
+  bodyRateWindowMs: number;
+  /**
    * Request bodies up to this size are read whole before a backend
    * connection is taken (the proxy's `requestBufferBytes`). Default 65536.
    */
@@ -37,6 +49,8 @@ export const DEFAULT_TRAFFIC_LIMITS: TrafficLimits = {
   keepAliveTimeoutMs: 30_000,
   maxHeaderBytes: 16 * 1024,
   bodyTimeoutMs: 30_000,
+  minBodyBytesPerSecond: 1024,
+  bodyRateWindowMs: 10_000,
   bufferBytes: 64 * 1024,
 };
 
@@ -46,6 +60,8 @@ const LIMITS: Record<keyof TrafficLimits, [number, number]> = {
   keepAliveTimeoutMs: [1, 3_600_000],
   maxHeaderBytes: [1024, 1024 * 1024],
   bodyTimeoutMs: [100, 3_600_000],
+  minBodyBytesPerSecond: [0, 1_000_000_000],
+  bodyRateWindowMs: [100, 3_600_000],
   bufferBytes: [0, 64 * 1024 * 1024],
 };
 
