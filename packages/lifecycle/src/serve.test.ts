@@ -250,6 +250,32 @@ describe('serve(): a signal at any moment of startup ends in a clean exit', () =
     expect(service.states).toEqual(['ready', 'draining', 'stopped']);
   });
 
+  for (const moment of ['no signal', 'SIGTERM while binding'] as const) {
+    it(`listen fails (port in use), ${moment}, serve() rejection caught: hooks run, exit 1`, async () => {
+      const { createServer } = await import('node:net');
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => taken.close());
+      const hookFile = tempFile('flushed');
+      const service = spawnService({
+        CATCH_SERVE: '1',
+        HOOK_FILE: hookFile,
+        LISTEN_PORT: String((taken.address() as { port: number }).port),
+        LISTEN_MS: moment === 'no signal' ? '0' : '500',
+        // The signal's shutdown is still in its hooks when listen fails.
+        HOOK_RUN_MS: '3000',
+        HOOKS_MS: '10000',
+      });
+      if (moment !== 'no signal') {
+        await service.waitEvent('binding');
+        service.child.kill('SIGTERM');
+      }
+      expect(await service.exited).toBe(1);
+      expect(service.events.find((e) => e.event === 'serve-failed')?.code).toBe('BATON_ERR_LISTEN_FAILED');
+      expect(readFileSync(hookFile, 'utf8')).toBe('flushed');
+    });
+  }
+
   it('exits 1 when startup fails, saying why', async () => {
     const service = spawnService({ STARTUP_FAILS: '1' });
     expect(await service.exited).toBe(1);

@@ -169,9 +169,13 @@ export async function serve(options: ServeOptions): Promise<Served> {
       await listen(probeServer, resolvePort(probes.port), probes.host ?? options.host);
     }
   } catch (error) {
-    uninstall();
-    server.close();
-    probeServer?.close();
+    // Listen failed (port in use...): a startup failure like any other, so the
+    // shutdown still runs (hooks close what was opened before serve()) and the
+    // process ends with code 1, also when the caller catches this rejection or
+    // a signal already started the shutdown (which would otherwise exit 0).
+    startupFailed = true;
+    void lifecycle.shutdown(`listen failed: ${error instanceof Error ? error.message : String(error)}`);
+    closeListener(server);
     throw error;
   }
   if (lifecycle.isShuttingDown) {
