@@ -166,6 +166,20 @@ describe('baton deploy: the state directory', () => {
     expect((await lstat(join(stateDir, 'journal'))).mode & 0o777).toBe(0o700);
     expect((await lstat(join(stateDir, 'journal/events.jsonl'))).mode & 0o777).toBe(0o600);
   });
+  it('set to a directory that holds other things (stateDir: the project directory) leaves that directory\'s mode alone; what Baton makes in it is private', async () => {
+    const { chmod } = await import('node:fs/promises');
+    stateDir = dir;
+    await chmod(dir, 0o755);
+    await writeConfig({});
+    const deployed = await cli('deploy', '--release', 'v1');
+    expect(deployed.code).toBe(EXIT.ok);
+    // 0700 would lock out whoever else reads the project (a web server, a CI user).
+    expect((await lstat(dir)).mode & 0o7777).toBe(0o755);
+    const made = (await walk(dir)).filter((entry) => !['service.mjs', 'baton.config.json'].includes(entry.path));
+    const tooOpen = made.filter((entry) => (entry.kind === 'dir' ? entry.mode !== 0o700 : (entry.mode & 0o077) !== 0)).map((entry) => `${entry.path} ${entry.mode.toString(8)}`);
+    expect(tooOpen).toEqual([]);
+    expect(made.map((entry) => entry.path)).toEqual(expect.arrayContaining(['journal', 'journal/state.json', 'instances', 'r', 'router-kind']));
+  });
 });
 
 describe('baton deploy: an instance that cannot be stopped', () => {

@@ -15,7 +15,8 @@ const FILE = 'control.json';
  * removes it once acted on. Written atomically, so it is read whole or not at all.
  */
 export async function requestControl(stateDir: string, command: ControlCommand, deployId: string): Promise<void> {
-  await ensurePrivateDir(stateDir);
+  // The deploy's own run tightens the state directory (it knows what else may be in it); made here only when missing.
+  await ensurePrivateDir(stateDir, () => false);
   const temp = join(stateDir, `.${FILE}.${randomUUID()}`);
   await writeFile(temp, `${JSON.stringify({ command, deployId, atMs: Date.now() })}\n`, { mode: PRIVATE_FILE_MODE });
   // `sudo baton abort` beside a deploy run by the state directory's owner: a root-owned 0600 file

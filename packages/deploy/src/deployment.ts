@@ -27,6 +27,11 @@ export function statePaths(stateDir: string): { journal: string; router: string;
   return { journal: join(stateDir, 'journal'), router: join(stateDir, 'r'), routerKind: join(stateDir, 'router-kind'), instances: join(stateDir, 'instances'), reports: join(stateDir, 'reports') };
 }
 
+/** What Baton keeps directly in a state directory (see {@link statePaths}), temporary files included. */
+function isStateDirEntry(name: string): boolean {
+  return /^(?:journal|r|router-kind|instances|reports|control\.json)$|^router-kind\..*\.tmp$|^\.control\.json\./.test(name);
+}
+
 /** True when HAProxy is installed (on PATH, or in /usr/sbin, /usr/local/sbin). */
 export function haproxyInstalled(): boolean {
   return findHaproxy() !== undefined;
@@ -62,7 +67,7 @@ export async function connectOrStartRouter(config: ResolvedDeployConfig, options
     // never a second router beside it. Not running at all (first deploy, a rebooted machine): start it.
     if (!options.start || (await routerProcessRunning(wanted, paths.router))) throw error;
   }
-  await ensurePrivateDir(config.stateDir);
+  await ensurePrivateDir(config.stateDir, isStateDirEntry);
   let router: Router;
   if (wanted === 'haproxy') {
     if (findHaproxy() === undefined) throw new BatonError('BATON_ERR_ROUTER', 'router.kind is haproxy, but `haproxy` is not installed: install it (apt-get install haproxy) or use router.kind builtin.');
@@ -128,7 +133,7 @@ export interface DeployCommandOutcome extends DeployOutcome {
 export async function runDeployCommand(config: ResolvedDeployConfig, command: 'deploy' | 'rollback', options: DeployCommandOptions = {}): Promise<DeployCommandOutcome> {
   const paths = statePaths(config.stateDir);
   // 0700: the journal below holds the releases' environments, the instances' logs what they print.
-  await ensurePrivateDir(config.stateDir);
+  await ensurePrivateDir(config.stateDir, isStateDirEntry);
   const journal = createFileJournal<ServiceState>({ dir: paths.journal });
   const lock = await journal.lock();
   let router: Router | undefined;

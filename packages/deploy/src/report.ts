@@ -79,7 +79,7 @@ export function buildReport(service: string, record: DeployRecord, events: reado
  * the events hold, which the orchestrator has scrubbed of secrets already.
  */
 export async function writeReport(dir: string, report: DeployReport): Promise<{ json: string; html: string }> {
-  await ensurePrivateDir(dir);
+  await ensurePrivateDir(dir, (name) => /^report\.(?:json|html)(?:\..*\.tmp)?$/.test(name));
   const json = join(dir, 'report.json');
   const html = join(dir, 'report.html');
   await writeAtomically(json, `${JSON.stringify(report, null, 2)}\n`);

@@ -54,7 +54,7 @@ export function createFileJournal<State>(options: FileJournalOptions): Journal<S
   const ensureDir = (): Promise<void> => {
     ensured ??= Promise.resolve().then(() => {
       try {
-        ensurePrivateDirSync(dir);
+        ensurePrivateDirSync(dir, isJournalEntry);
       } catch (error) {
         ensured = undefined;
         throw journalError(`cannot create the journal directory ${dir}: ${describe(error)}`, error);
@@ -212,6 +212,11 @@ function resolveOptions(options: FileJournalOptions): { dir: string } {
   }
   // Resolved once: a later process.chdir() must not move the journal.
   return { dir: isAbsolute(options.dir) ? options.dir : resolve(options.dir) };
+}
+
+/** What the journal keeps in its directory: its files and their temporary siblings. */
+function isJournalEntry(name: string): boolean {
+  return /^(?:state\.json|events\.jsonl|journal\.lock)$|^\.state\.json\..*\.tmp$|^journal\.lock\./.test(name);
 }
 
 async function writeDurably(path: string, text: string): Promise<void> {

@@ -155,8 +155,8 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
     let logFd: number | undefined;
     let logFrom: number;
     try {
-      ensurePrivateDirSync(config.stateDir);
-      ensurePrivateDirSync(logDir);
+      ensurePrivateDirSync(config.stateDir, (name) => name === 'logs' || name === 'instances');
+      ensurePrivateDirSync(logDir, () => true);
       logFd = openSync(logFile, 'a', PRIVATE_FILE_MODE);
       // A log an older Baton created keeps its mode on open: tightened here.
       fchmodSync(logFd, PRIVATE_FILE_MODE);
@@ -440,7 +440,7 @@ function checkRecord(instance: InstanceRecord, method: string): void {
 /** Writes the record where {@link LocalProcessPlatform.instances} finds it; whole or not at all (temp file, rename). */
 function keepRecord(dir: string, record: LocalInstanceRecord): void {
   try {
-    ensurePrivateDirSync(dir);
+    ensurePrivateDirSync(dir, () => true);
     const temp = join(dir, `.${record.id}.${process.pid}.tmp`);
     writeFileSync(temp, `${JSON.stringify(record)}\n`, { mode: PRIVATE_FILE_MODE });
     renameSync(temp, join(dir, `${record.id}.json`));
