@@ -151,3 +151,47 @@ describe('long-lived connections', () => {
     expect(lifecycle.counts().longLived).toBe(0);
   });
 });
+
+describe('long-lived connections over HTTP/2', () => {
+  /** A cleartext HTTP/2 server with an SSE route, by the compat API (`request`) or the stream API (`stream`). */
+  async function startH2(api: 'compat' | 'stream', options: LifecycleOptions = {}) {
+    const { createServer: createH2Server } = await import('node:http2');
+    const lifecycle = createLifecycle({ logger: silentLogger, ...options, shutdown: { propagationDelayMs: 0, ...options.shutdown } });
+    const server =
+      api === 'compat'
+        ? createH2Server((req, res) => {
+            res.writeHead(200, { 'content-type': 'text/event-stream' });
+            res.write('data: hello\n\n');
+          })
+        : createH2Server().on('stream', (stream) => {
+            stream.respond({ ':status': 200, 'content-type': 'text/event-stream' });
+            stream.write('data: hello\n\n');
+          });
+    lifecycle.attach(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await lifecycle.start();
+    cleanups.push(() => lifecycle.force('test cleanup'));
+    const port = (server.address() as { port: number }).port;
+    const session = (await import('node:http2')).connect(`http://127.0.0.1:${port}`);
+    session.on('error', () => {});
+    cleanups.push(() => void session.destroy());
+    return { lifecycle, session };
+  }
+
+  for (const api of ['compat', 'stream'] as const) {
+    it(`an SSE stream (${api} API) is long-lived, not in flight, and is ended gracefully when the drain starts`, async () => {
+      const { lifecycle, session } = await startH2(api, { shutdown: { drainTimeoutMs: 10_000 } });
+      const stream = session.request({ ':path': '/events', accept: 'text/event-stream' });
+      let body = '';
+      stream.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      const ended = new Promise<void>((resolve) => stream.once('end', () => resolve()));
+      await waitFor(() => body.includes('hello'), 5000, 'first event');
+      expect(lifecycle.counts()).toEqual({ inFlight: 0, openSockets: 1, longLived: 1 });
+      const report = await lifecycle.shutdown('test');
+      await ended; // ended by the server, not cut at the deadline
+      expect(report).toMatchObject({ forced: false, forcedCloses: 0, atStart: { inFlight: 0, longLived: 1 } });
+      // Ended at the start of the drain, not held to the 10 s deadline.
+      expect(report.phases.find((p) => p.phase === 'drain')?.cut).toBe(false);
+    });
+  }
+});

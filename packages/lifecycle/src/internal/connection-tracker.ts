@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Http2SecureServer, Http2Server } from 'node:http2';
+import type { Http2SecureServer, Http2Server, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import { Http2SessionTracker } from './http2-session-tracker.js';
 import type { LongLivedConnection } from '../long-lived.js';
@@ -152,7 +152,7 @@ export class ConnectionTracker {
       }
     }
     const http2 = this.#http2?.counts();
-    if (http2) return { inFlight: inFlight + http2.inFlight, openSockets: this.#sockets.size + http2.sessions, longLived };
+    if (http2) return { inFlight: inFlight + http2.inFlight, openSockets: this.#sockets.size + http2.sessions, longLived: longLived + http2.longLived };
     return { inFlight, openSockets: this.#sockets.size, longLived };
   }
 
@@ -206,6 +206,7 @@ export class ConnectionTracker {
         if (!isDone(response) && isEventStream(response)) found.push({ kind: 'event-stream', request: response.req, response });
       }
     }
+    if (this.#http2) found.push(...this.#http2.longLived());
     return found;
   }
 
@@ -255,6 +256,8 @@ export class ConnectionTracker {
   #request(request: IncomingMessage, response: ServerResponse): void {
     if (request.httpVersionMajor === 2) {
       // Its stream is tracked by the HTTP/2 half; a Connection header is forbidden in HTTP/2.
+      // (On an HTTP/2 server a 'request' hands over the compat Http2ServerRequest/Response.)
+      this.#http2?.noteRequest(request as unknown as Http2ServerRequest, response as unknown as Http2ServerResponse);
       if (this.#draining) this.#onRequest?.(request);
       return;
     }

@@ -1,9 +1,18 @@
-import type { Http2SecureServer, Http2Server, Http2Session, ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Http2SecureServer, Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session, ServerHttp2Stream } from 'node:http2';
+import type { LongLivedConnection } from '../long-lived.js';
+
+/** A stream open on a session: its request headers, and the compat request/response once seen. */
+interface StreamState {
+  headers: IncomingHttpHeaders;
+  request?: Http2ServerRequest;
+  response?: Http2ServerResponse;
+}
 
 interface SessionState {
   acceptedAt: number;
   /** Streams (requests) opened and not yet closed. */
-  streams: Set<ServerHttp2Stream>;
+  streams: Map<ServerHttp2Stream, StreamState>;
   served: number;
   /** GOAWAY sent (through `session.close()`): no new stream, gone once the open ones end. */
   closing: boolean;
@@ -13,6 +22,8 @@ interface SessionState {
 export interface Http2Counts {
   inFlight: number;
   sessions: number;
+  /** SSE streams: they do not end by themselves, so they are asked to (see long-lived.ts). */
+  longLived: number;
 }
 
 /**
@@ -36,13 +47,40 @@ export class Http2SessionTracker {
 
   attach(server: Http2Server | Http2SecureServer): void {
     server.prependListener('session', (session: Http2Session) => this.#session(session));
-    server.prependListener('stream', (stream: ServerHttp2Stream) => this.#stream(stream));
+    server.prependListener('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.#stream(stream, headers));
+  }
+
+  /** Links a compat-API request/response to its stream, so a long-lived close can end the response. */
+  noteRequest(request: Http2ServerRequest, response: Http2ServerResponse): void {
+    const stream = request.stream;
+    const state = stream.session ? this.#sessions.get(stream.session)?.streams.get(stream) : undefined;
+    if (!state) return;
+    state.request = request;
+    state.response = response;
   }
 
   counts(): Http2Counts {
     let inFlight = 0;
-    for (const state of this.#sessions.values()) inFlight += state.streams.size;
-    return { inFlight, sessions: this.#sessions.size };
+    let longLived = 0;
+    for (const state of this.#sessions.values()) {
+      for (const [stream, info] of state.streams) {
+        if (isEventStream(stream, info)) longLived += 1;
+        else inFlight += 1;
+      }
+    }
+    return { inFlight, sessions: this.#sessions.size, longLived };
+  }
+
+  /** The SSE streams open now. */
+  longLived(): LongLivedConnection[] {
+    const found: LongLivedConnection[] = [];
+    for (const state of this.#sessions.values()) {
+      for (const [stream, info] of state.streams) {
+        if (!isEventStream(stream, info)) continue;
+        found.push({ kind: 'http2-event-stream', stream, headers: info.headers, ...(info.request && info.response ? { request: info.request, response: info.response } : {}) });
+      }
+    }
+    return found;
   }
 
   /** From now on every session that serves a stream is sent GOAWAY, the HTTP/2 `Connection: close`. */
@@ -82,7 +120,7 @@ export class Http2SessionTracker {
   }
 
   #session(session: Http2Session): void {
-    const state: SessionState = { acceptedAt: this.#now(), streams: new Set(), served: 0, closing: false };
+    const state: SessionState = { acceptedAt: this.#now(), streams: new Map(), served: 0, closing: false };
     this.#sessions.set(session, state);
     session.once('close', () => {
       this.#sessions.delete(session);
@@ -90,12 +128,12 @@ export class Http2SessionTracker {
     });
   }
 
-  #stream(stream: ServerHttp2Stream): void {
+  #stream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     const session = stream.session;
     const state = session ? this.#sessions.get(session) : undefined;
     if (!session || !state) return;
     state.served += 1;
-    state.streams.add(stream);
+    state.streams.set(stream, { headers });
     stream.once('close', () => {
       state.streams.delete(stream);
       this.#changed();
@@ -114,4 +152,17 @@ export class Http2SessionTracker {
   #changed(): void {
     if (this.#draining) this.#onChange();
   }
+}
+
+/**
+ * An SSE stream: its headers are out and either they say text/event-stream or
+ * the client asked for a stream (as isEventStream of the HTTP/1.1 tracker).
+ * `sentHeaders` holds what was sent by `respond()` and by the compat API alike.
+ */
+function isEventStream(stream: ServerHttp2Stream, info: StreamState): boolean {
+  if (!stream.headersSent) return false;
+  const type = stream.sentHeaders['content-type'];
+  if (typeof type === 'string' && type.toLowerCase().startsWith('text/event-stream')) return true;
+  const accept = info.headers.accept;
+  return typeof accept === 'string' && accept.toLowerCase().includes('text/event-stream');
 }
