@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { fetchText } from '../index.js';
 import type { TestDatabase } from './postgres.js';
 
 /** A feature toggle as the admin API creates it. */
@@ -79,13 +80,17 @@ export async function startUnleash(database: TestDatabase): Promise<UnleashServe
 
   port = await launch();
   const url = `http://127.0.0.1:${port}`;
+  // A fresh connection per admin call (fetchText: no agent), not fetch's pool:
+  // a pooled keep-alive connection can be one Unleash is closing at that very
+  // moment (its 5 s keep-alive timeout), and on a busy machine that race is
+  // likely — a createToggle beside stress-ng failed with ECONNRESET.
   const admin = async (method: string, path: string, body?: unknown): Promise<void> => {
-    const response = await fetch(`${url}/api/admin/projects/default/features${path}`, {
+    const response = await fetchText(`${url}/api/admin/projects/default/features${path}`, {
       method,
       headers: { authorization: adminToken, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    if (!response.ok) throw new Error(`Unleash admin ${method} ${path}: HTTP ${response.status} ${await response.text()}`);
+    if (response.status < 200 || response.status > 299) throw new Error(`Unleash admin ${method} ${path}: HTTP ${response.status} ${response.body}`);
   };
   const exited = (proc: ChildProcess | undefined): Promise<void> =>
     proc === undefined || proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise((resolve) => proc.once('exit', () => resolve()));
@@ -111,8 +116,8 @@ export async function startUnleash(database: TestDatabase): Promise<UnleashServe
     async deleteToggle(name) {
       await admin('DELETE', `/${name}`);
       // Archived toggles are gone for clients; delete them for good so a name can be reused.
-      const response = await fetch(`${url}/api/admin/archive/${name}`, { method: 'DELETE', headers: { authorization: adminToken } });
-      if (!response.ok && response.status !== 404) throw new Error(`Unleash archive delete ${name}: HTTP ${response.status}`);
+      const response = await fetchText(`${url}/api/admin/archive/${name}`, { method: 'DELETE', headers: { authorization: adminToken } });
+      if ((response.status < 200 || response.status > 299) && response.status !== 404) throw new Error(`Unleash archive delete ${name}: HTTP ${response.status}`);
     },
     async kill(signal = 'SIGKILL') {
       const proc = child;
