@@ -779,10 +779,11 @@ export class Orchestrator {
       }
       await this.#event('instance-orphan-stopped', `${orphan.id} was running but never journaled (its orchestrator died while starting it); stopped.`, { id: orphan.id });
     }
-    // Failed or stopped, yet running: a stop that failed for an instance that was never in traffic
-    // (a candidate that did not get ready, one cut short by a rollback). Nothing else retries it.
+    // Failed, yet running: a stop that failed for an instance that was never in traffic (a candidate
+    // that did not get ready, one cut short by a rollback). Nothing else retries it. (`stopped` is
+    // journaled only after a stop succeeded: a live pid there would be another process's.)
     for (const instance of this.#state.instances) {
-      if ((instance.status !== 'failed' && instance.status !== 'stopped') || !this.#platform.isRunning(instance)) continue;
+      if (instance.status !== 'failed' || !this.#platform.isRunning(instance)) continue;
       const exit = await this.#stopInstance(instance);
       if (exit !== undefined) await this.#event('instance-stopped', `${instance.id} (${instance.release}), which an earlier stop left running, is stopped.`, { id: instance.id, release: instance.release, exitCode: exit.code, exitSignal: exit.signal });
     }
