@@ -161,8 +161,11 @@ function childrenOf(pid: number): number[] {
  * Stops the master `pid` and its workers: SIGUSR1 (soft stop: listeners
  * close, requests in flight finish) when `graceMs` > 0, SIGTERM (hard stop)
  * once it is spent, SIGKILL 3 s later. Resolves once the master and the
- * workers it had are gone: a worker outliving its master for a moment still
- * holds the listening port, and a start right after would find it taken.
+ * workers it had are gone. After SIGUSR1 or SIGTERM the master waits for its
+ * workers itself; after a SIGKILL it cannot, and its worker lives on until it
+ * notices (measured 8-15 ms on an idle machine, longer when busy) still
+ * holding the listening port: a start right after would find it taken and
+ * move the router to another port.
  */
 export async function stopHaproxyProcess(pid: number, graceMs: number): Promise<void> {
   const workers = childrenOf(pid);

@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { closeServers, delay, waitFor } from '@baton/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BackendStatus } from '../model.js';
-import { findHaproxy } from './haproxy-process.js';
+import { findHaproxy, stopHaproxyProcess } from './haproxy-process.js';
 import { connectHaproxyRouter, reloadHaproxyRouter, startHaproxyRouter, stopHaproxyRouter, type HaproxyRouter, type StartHaproxyRouterOptions } from './haproxy-router.js';
 
 const haproxy = findHaproxy();
@@ -581,6 +581,44 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
     expect(again.url).toBe(router.url);
     expect(byId(await again.backends())).toMatchObject({ A: { state: 'ready', weight: 2 }, B: { state: 'drain', weight: 7 } });
     expect(await spread(again.url, 10)).toEqual({ A: 10 });
+  });
+
+  it('a stop that has to SIGKILL a wedged master resolves only once its worker is gone too: a start right after gets the same port back', async () => {
+    const stateDir = await newStateDir();
+    const router = await start({ stateDir });
+    const master = Number((await readFile(join(stateDir, 'haproxy.pid'), 'utf8')).trim());
+    const workers = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+    expect(workers.length).toBeGreaterThan(0);
+    // A master that does not answer SIGTERM (stopped here) is SIGKILLed 3 s later; its worker, stopped too, is let
+    // go only after the master is gone (a worker notices its master's death a moment after it, measured 8-15 ms on
+    // an idle machine): meanwhile it still holds the listening port.
+    for (const pid of [...workers, master]) process.kill(pid, 'SIGSTOP');
+    // Stopped for real before the stop begins (a SIGTERM pending beside the SIGSTOP would be taken first).
+    const state = (pid: number): string => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    };
+    await waitFor(() => [...workers, master].every((pid) => state(pid) === 'T'), 10_000, 'HAProxy stopped');
+    // The worker takes 300 ms to notice (a busy one finishing its event loop; the delay is the worker's, not a wait of the test's).
+    let letGo: NodeJS.Timeout | undefined;
+    const watcher = setInterval(() => {
+      if (pidAlive(master)) return;
+      clearInterval(watcher);
+      letGo = setTimeout(() => {
+        for (const pid of workers) process.kill(pid, 'SIGCONT');
+      }, 300);
+    }, 5);
+    try {
+      await stopHaproxyProcess(master, 0);
+      expect(pidAlive(master)).toBe(false);
+      expect(workers.filter(pidAlive)).toEqual([]);
+    } finally {
+      clearInterval(watcher);
+      clearTimeout(letGo);
+      for (const pid of workers) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+    const again = await start({ stateDir });
+    expect(again.url).toBe(router.url);
   });
 
   it('on a port already taken: an explicit port is a clear error; the previous port of a restart is replaced by a free one', async () => {
