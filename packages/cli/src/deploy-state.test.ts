@@ -249,7 +249,8 @@ describe('baton deploy: an instance that cannot be stopped', () => {
     const real = createLocalProcessPlatform({ stateDir: join(stateDir, 'instances'), listenTimeoutMs: 10_000 });
     // As above: a stand-in for a process that survives SIGKILL; v2 listens but never answers its readiness probe.
     const failing: Platform = { ...real, stop: (instance, options) => (instance.release === 'v2' ? Promise.reject(new Error('did not exit after SIGKILL (injected)')) : real.stop(instance, options)) };
-    await writeConfig({ NOT_READY: '1' }, 'builtin', 1500);
+    // Long enough for the process to start and announce its port on a busy machine; it only has to never get ready.
+    await writeConfig({ NOT_READY: '1' }, 'builtin', 5000);
     const failed = await cli({ platform: failing }, 'deploy', '--release', 'v2');
     expect(failed.code).toBe(EXIT.deployFailed);
     expect(failed.stdout).toContain('could not be stopped: did not exit after SIGKILL (injected)');
