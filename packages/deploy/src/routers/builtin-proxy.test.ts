@@ -715,6 +715,15 @@ describe('hostile clients', () => {
     absolute.socket.write(`GET http://x/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
     await absolute.closed;
     expect(absolute.text()).toMatch(/^HTTP\/1\.1 404 /);
+    // Dot segments (a backend that resolves them, as `new URL(req.url, base)` does, routes these to /metrics), and HTTP/1.0; raw, since node:http's client would resolve them first.
+    for (const target of ['/./metrics', '/x/../metrics', '/%2e/metrics', '/x/%2E%2E/metrics', '/x;a/../metrics', '/x\\..\\metrics', '/metrics/.', '/./healthz?verbose']) {
+      for (const version of ['1.1', '1.0']) {
+        const client = rawClient(hidden.port);
+        client.socket.write(`GET ${target} HTTP/${version}\r\nHost: x\r\nConnection: close\r\n\r\n`);
+        await client.closed;
+        expect(client.text(), `${target} HTTP/${version}`).toMatch(/^HTTP\/1\.1 404 /);
+      }
+    }
     for (const path of ['/healthz', '/readyz', '/orders?verbose', '/metricsx', '/api/metrics']) {
       const answer = await send(`${hidden.url}${path}`);
       expect(answer.status, path).toBe(200);

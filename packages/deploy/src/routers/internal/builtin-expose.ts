@@ -23,7 +23,8 @@ export const DEFAULT_PROBE_PATHS: readonly string[] = ['/livez', '/readyz', '/st
  * A path as the loosest framework would route it, so a spelling that the
  * backend routes to `/metrics` is hidden too: percent-decoded (`/%6Detrics`),
  * lower-cased (Express routes case-insensitively by default), runs of `/`
- * collapsed, `;params` and trailing `/` dropped (Express' non-strict routing).
+ * collapsed, `.` and `..` segments resolved, `;params` and trailing `/`
+ * dropped (Express' non-strict routing).
  */
 export function normalizePath(path: string): string {
   let decoded = path;
@@ -38,10 +39,19 @@ export function normalizePath(path: string): string {
     if (next === decoded) break;
     decoded = next;
   }
-  const semicolon = decoded.indexOf(';');
-  if (semicolon !== -1) decoded = decoded.slice(0, semicolon);
-  const collapsed = decoded.toLowerCase().replace(/\/+/g, '/').replace(/\/+$/, '');
-  return collapsed === '' ? '/' : collapsed;
+  // Dot segments resolved (RFC 3986 §5.2.4): a backend that resolves them (`new URL(req.url, base)`, static file
+  // servers) routes `/./metrics` and `/x/../metrics` to `/metrics`; clients that play fair never send them.
+  const segments: string[] = [];
+  // A backslash is a slash to a WHATWG URL parser: `new URL` reads `/x\..\metrics` as `/metrics`.
+  for (const raw of decoded.toLowerCase().replace(/\\/g, '/').split('/')) {
+    // `;params` dropped from every segment (`/x;a/../metrics` is `/metrics` too).
+    const semicolon = raw.indexOf(';');
+    const segment = semicolon === -1 ? raw : raw.slice(0, semicolon);
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  return `/${segments.join('/')}`;
 }
 
 /** A request target split into path and query; absolute-form (`http://h/p?q`) reduced to its path. */
