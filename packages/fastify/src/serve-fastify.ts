@@ -9,7 +9,7 @@ import type {
   RawServerBase,
   RawServerDefault,
 } from 'fastify';
-import { BatonError, EXIT_CODES, holdSignals, resolveSecondSignalPolicy, serve, startShutdownFor, wantsOut, type Served, type ServeOptions } from '@baton/lifecycle';
+import { BatonError, EXIT_CODES, holdSignals, Lifecycle, resolveSecondSignalPolicy, serve, startShutdownFor, wantsOut, type Served, type ServeOptions } from '@baton/lifecycle';
 
 /** Options of {@link serveFastify}: the core runner's, minus what the plugin already knows. */
 export type FastifyServeOptions = Pick<ServeOptions, 'port' | 'host' | 'startup' | 'signals' | 'onSecondSignal' | 'exit'>;
@@ -59,6 +59,22 @@ export async function serveFastify<
     await app.ready();
   } catch (error) {
     release();
+    // A plugin that cannot load is a startup failure: as under serve(), the
+    // shutdown hooks still run (closing what earlier plugins opened) and the
+    // process ends with code 1, even when the caller catches this rejection
+    // (it would otherwise exit 0, or hang on a pool an earlier plugin opened).
+    if (app.hasDecorator('lifecycle') && app.lifecycle instanceof Lifecycle) {
+      const lifecycle = app.lifecycle;
+      const message = error instanceof Error ? error.message : String(error);
+      lifecycle.logger.error('startup failed', { error: message });
+      void lifecycle.shutdown(`startup failed: ${message}`).then(() => {
+        try {
+          exitNow(EXIT_CODES.startupFailed);
+        } catch (exitError) {
+          lifecycle.logger.error('the exit callback threw', { error: exitError instanceof Error ? exitError.message : String(exitError) });
+        }
+      });
+    }
     throw error;
   }
   if (!app.hasDecorator('lifecycle')) {

@@ -131,6 +131,21 @@ describe('serveFastify(): a signal at any moment ends in a clean exit', () => {
     expect(code ?? (await service.exited)).toBe(3);
   });
 
+  for (const moment of ['no signal', 'SIGTERM while it loads'] as const) {
+    it(`a plugin that fails to load, ${moment}, rejection caught: the shutdown hooks run, exit 1`, async () => {
+      const hookFile = tempFile();
+      const service = spawnService({ PLUGIN_FAILS: '1', CATCH_SERVE: '1', HOOK_FILE: hookFile, READY_MS: moment === 'no signal' ? '0' : '1000' });
+      if (moment !== 'no signal') {
+        await service.waitEvent('plugin-loading');
+        service.child.kill('SIGTERM');
+      }
+      expect(await service.exited).toBe(1);
+      expect(String(service.events.find((e) => e.event === 'serve-failed')?.message)).toContain('cannot reach the database');
+      expect(readFileSync(hookFile, 'utf8')).toBe('flushed');
+      expect(service.events.some((e) => e.event === 'startup-task')).toBe(false);
+    });
+  }
+
   it('SIGTERM during a slow startup task: exit 0 without ever becoming ready', async () => {
     const service = spawnService({ STARTUP_MS: '30000' });
     await service.waitEvent('startup-task');
