@@ -53,13 +53,21 @@ describe('haproxyRouterConfig', () => {
     expect(config).not.toMatch(/accept-invalid-http-request/);
     for (const header of ['Forwarded', 'X-Forwarded-Proto', 'X-Forwarded-Host', 'X-Real-IP', 'X-Forwarded-Prefix']) expect(frontend).toContain(`http-request del-header ${header}\n`);
     expect(frontend).toContain('http-request set-header X-Forwarded-Proto http\n');
-    expect(frontend).toContain("http-request deny deny_status 404 if { path,url_dec,lower -m reg '^/+(metrics)/*(;.*)?$' }");
-    expect(frontend).toContain("http-request deny deny_status 404 if { path,url_dec,lower -m reg '^/+(livez|readyz|startupz|healthz)/*(;.*)?$' } { query -m found }");
+    const denied = [...frontend.matchAll(/http-request deny deny_status 404 if \{ path,url_dec,lower -m reg '([^']+)' \}( \{ query -m found \})?/g)];
+    expect(denied.map((match) => match[2] !== undefined)).toEqual([false, true]);
+    // The regexes as HAProxy's PCRE reads them (the same syntax as JavaScript's here), on decoded, lower-cased paths.
+    const [metrics, probes] = denied.map((match) => new RegExp(match[1] as string));
+    for (const path of ['/metrics', '/metrics/', '//metrics', '/metrics;x', '/./metrics', '/x/../metrics', '/x;a/../metrics', '/x\\..\\metrics', '/metrics/.']) expect(metrics?.test(path), path).toBe(true);
+    for (const path of ['/metricsx', '/api/metrics', '/metrics/x', '/x..metrics']) expect(metrics?.test(path), path).toBe(false);
+    for (const path of ['/healthz', '/readyz/', '/./livez']) expect(probes?.test(path), path).toBe(true);
+    expect(probes?.test('/orders')).toBe(false);
 
     const open = haproxyRouterConfig(options({ trustForwarded: true, expose: { metrics: true, probeDetails: true, metricsPaths: ['/metrics'], probePaths: ['/healthz'] } }));
     expect(open).not.toMatch(/del-header|deny_status 404/);
     const custom = haproxyRouterConfig(options({ expose: { metrics: false, probeDetails: true, metricsPaths: ['/internal/prom.v1'], probePaths: ['/healthz'] } }));
-    expect(custom).toContain("'^/+(internal/+prom\\.v1)/*(;.*)?$'");
+    const customMetrics = new RegExp(/-m reg '([^']+)'/.exec(custom)?.[1] as string);
+    expect(customMetrics.test('/internal//prom.v1/')).toBe(true);
+    expect(customMetrics.test('/internal/promxv1')).toBe(false);
     expect(custom).not.toMatch(/query -m found/);
   });
 

@@ -67,20 +67,28 @@ const DEFAULT_EXPOSE = { metrics: false, probeDetails: false, metricsPaths: ['/m
 
 /**
  * A regex (for `path,url_dec,lower -m reg`) matching `path` as a loose
- * framework would route it: any run of `/`, any case, a trailing `/` or
- * `;params` — as the built-in router's normalization.
+ * framework or a backend resolving paths as `new URL()` does would route
+ * it: any run of `/` (or `\`, a slash to a WHATWG URL parser), any case, a
+ * trailing `/`, `;params` on any segment, `.` segments anywhere, and any
+ * path with a `..` segment before the guarded one (`/x/../metrics`; over-
+ * matching `/x/y/../metrics` costs nothing: clients resolve dot segments
+ * before sending, so only hand-made requests carry them). As the built-in
+ * router's normalization, which resolves `..` exactly.
  */
 function pathPattern(paths: readonly string[]): string {
+  const sep = '[/\\\\]';
+  const params = '(;[^/\\\\]*)?';
+  const dots = `(${sep}+\\.${params})*`;
   const alternatives = paths.map((path) =>
     path
       .toLowerCase()
       .split('/')
       .filter((segment) => segment !== '')
-      .map((segment) => segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-      .join('/+'),
+      .map((segment) => `${sep}+${segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}${params}${dots}`)
+      .join(''),
   );
   // Single-quoted: HAProxy then reads the backslashes of the regex as they are.
-  return `'^/+(${alternatives.join('|')})/*(;.*)?$'`;
+  return `'^(.*${sep}\\.\\.${params})?${dots}(${alternatives.join('|')})${sep}*$'`;
 }
 
 /** Client headers that claim facts only a proxy may state; dropped unless trusted (see the built-in router's headers). */

@@ -263,6 +263,13 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
     for (const path of ['/metrics', '/METRICS/', '//metrics', '/%6detrics', '/healthz?verbose', '/readyz?verbose=1']) {
       expect((await get(`${router.url}${path}`)).status, path).toBe(404);
     }
+    // Raw (node:http's client would resolve dot segments first): dot segments, backslashes, `;params`, a query,
+    // absolute-form targets, HTTP/1.0 — every spelling a backend resolving paths as `new URL()` does routes to /metrics.
+    for (const target of ['/./metrics', '/x/../metrics', '/%2e/metrics', '/x/%2E%2E/metrics', '/x;a/../metrics', '/x\\..\\metrics', '/metrics/.', '/metrics;x', '/metrics?x', '/%2fmetrics', 'http://x/metrics', 'http://x/./healthz?verbose']) {
+      for (const version of ['1.1', '1.0']) {
+        expect(await exchange(`GET ${target} HTTP/${version}\r\nHost: x\r\nConnection: close\r\n\r\n`), `${target} HTTP/${version}`).toMatch(/^HTTP\/1\.[01] 404 /);
+      }
+    }
     expect((await get(`${router.url}/healthz`)).status).toBe(200);
     expect((await get(`${router.url}/metricsx`)).status).toBe(200);
     const spoofed = await new Promise<Record<string, string>>((resolve, reject) => {
