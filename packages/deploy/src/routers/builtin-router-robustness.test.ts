@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Router } from '../model.js';
 import { connectBuiltinRouter, startBuiltinRouter, stopBuiltinRouter } from './builtin-router.js';
-import { nameHandler, runLoad, send, startBackend, waitFor, type Backend, type LoadResult } from './internal/builtin-fixtures.test.util.js';
+import { delay, nameHandler, runLoad, send, startBackend, waitFor, type Backend, type LoadResult } from './internal/builtin-fixtures.test.util.js';
 
 // The built-in router as users run it (a real detached process), real
 // node:http backends, and hostile clients speaking raw TCP through node:net,
@@ -25,6 +25,8 @@ const backends: Backend[] = [];
 const seen: string[] = [];
 const clients = new Set<Socket>();
 let releaseLateUpgrades: () => void = () => {};
+/** Open server-sent-event streams of the backends, for the test to write to. */
+const sseStreams: ServerResponse[] = [];
 const lateUpgrades: Socket[] = [];
 
 beforeAll(async () => {
@@ -46,6 +48,13 @@ beforeAll(async () => {
           res.end();
         };
         more();
+        return;
+      }
+      if (req.url === '/sse') {
+        // Server-sent events: one now, the next when the test says (after longer than every client limit of the router).
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+        res.write('data: first\n\n');
+        sseStreams.push(res);
         return;
       }
       if (req.url?.startsWith('/fixed')) {
@@ -323,6 +332,69 @@ describe('the built-in router process under hostile clients', () => {
     } finally {
       await stopBuiltinRouter({ stateDir: limitedDir, timeoutMs: 5000 }).catch(() => {});
       rmSync(limitedDir, { recursive: true, force: true });
+    }
+  });
+
+  it('long-lived exchanges outlast every client limit: a long poll, a server-sent-event stream and an idle WebSocket, each quiet for longer than the headers and body timeouts', async () => {
+    const quietMs = HEADERS_TIMEOUT_MS + BODY_TIMEOUT_MS + 500;
+    // A long poll: the backend answers when the test says, the client sends nothing meanwhile.
+    const held = backends.reduce((sum, backend) => sum + backend.held, 0);
+    const polling = send(`${url}/poll?hold`);
+    await waitFor(() => backends.reduce((sum, backend) => sum + backend.held, 0) === held + 1, 10_000, 'the long poll held at a backend');
+    // An SSE stream: the first event arrives, then nothing for a while.
+    const sse = raw();
+    sse.socket.write('GET /sse HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
+    await waitFor(() => sse.text().includes('data: first'), 10_000, 'the first event');
+    // A WebSocket-style tunnel: one echo, then silence.
+    const ws = raw();
+    ws.socket.write('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+    await waitFor(() => ws.text().includes('101 Switching Protocols'), 10_000, 'the upgrade');
+    ws.socket.write('one');
+    await waitFor(() => ws.text().includes('echo:one'), 10_000, 'the first echo');
+    // Quiet for longer than the router's headers and body timeouts (the time must pass: that is what is tested).
+    await delay(quietMs);
+    for (const backend of backends) backend.release();
+    const poll = await polling;
+    expect(poll.status).toBe(200);
+    for (const stream of sseStreams.splice(0)) stream.end('data: second\n\n');
+    await waitFor(() => sse.text().includes('data: second'), 10_000, 'the second event');
+    expect(sse.text()).toMatch(/^HTTP\/1\.1 200 /);
+    expect(sse.text()).toMatch(/content-type: text\/event-stream/i);
+    ws.socket.write('two');
+    await waitFor(() => ws.text().includes('echo:two'), 10_000, 'the echo after the silence');
+    ws.socket.end();
+    sse.socket.end();
+    await settled();
+  });
+
+  it('takes its body limits from its options: a router process started with a minimum body rate answers a trickled upload 408', async () => {
+    const rateDir = mkdtempSync(join(tmpdir(), 'baton-rate-'));
+    try {
+      const rateUrl = await startBuiltinRouter({ stateDir: rateDir, limits: { bufferBytes: 1024, minBodyBytesPerSecond: 1000, bodyRateWindowMs: 500, bodyTimeoutMs: 60_000 } });
+      const rated = await connectBuiltinRouter({ stateDir: rateDir });
+      const target = backends[0] as Backend;
+      await rated.add({ id: 'a', release: 'v1', host: '127.0.0.1', port: target.port });
+      await rated.set([{ id: 'a', state: 'ready' }]);
+      const socket = connect(Number(new URL(rateUrl).port), '127.0.0.1');
+      clients.add(socket);
+      let text = '';
+      socket.on('data', (data: Buffer) => (text += data.toString('latin1')));
+      socket.on('error', () => {});
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.write(`PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n${'u'.repeat(2000)}`);
+      const trickle = setInterval(() => socket.write('u'), 100);
+      try {
+        await closed;
+      } finally {
+        clearInterval(trickle);
+      }
+      expect(statusLines(text)).toEqual(['HTTP/1.1 408 Request Timeout']);
+      expect(text).toMatch(/below the minimum of 1000 bytes\/s/);
+      await waitFor(async () => (await rated.backends()).every((backend) => backend.inFlight === 0), 10_000, 'nothing in flight');
+      await rated.close();
+    } finally {
+      await stopBuiltinRouter({ stateDir: rateDir, timeoutMs: 5000 }).catch(() => {});
+      rmSync(rateDir, { recursive: true, force: true });
     }
   });
 
