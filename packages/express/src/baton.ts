@@ -6,6 +6,7 @@ import type { RegisteredDefinitions, RequestContextOptions, RequestToggles, Togg
 import type { Versioning } from '@baton/versioning';
 import {
   BatonError,
+  EXIT_CODES,
   Lifecycle,
   createLifecycle,
   holdSignals,
@@ -365,6 +366,18 @@ async function serveWithMetrics(
     await listenOn(server, metrics.port ?? 0, metrics.host ?? extra.host);
   } catch (error) {
     release();
+    // A startup failure like a port of the app's own in use (see serve()):
+    // the shutdown hooks still run and the process ends with code 1, even
+    // when the caller catches this rejection.
+    const exit = extra.exit === undefined ? (code: number) => process.exit(code) : extra.exit;
+    void lifecycle.shutdown(`listen failed: ${error instanceof Error ? error.message : String(error)}`).then(() => {
+      if (typeof exit !== 'function') return;
+      try {
+        exit(EXIT_CODES.startupFailed);
+      } catch (exitError) {
+        lifecycle.logger.error('the exit callback threw', { error: exitError instanceof Error ? exitError.message : String(exitError) });
+      }
+    });
     throw error;
   }
   const replay = startShutdownFor(lifecycle, release());

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import express, { Router, type Application } from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics, type Metrics } from '@baton/metrics';
-import { isBatonError } from '@baton/lifecycle';
-import { fetchText, requestCounts } from '@baton/testing';
+import { isBatonError, silentLogger } from '@baton/lifecycle';
+import { fetchText, requestCounts, waitFor } from '@baton/testing';
 import { hangUpIsRecorded, scrapesDuringPropagation, separatePortThroughDrain } from '@baton/testing/metrics-scenarios';
 import { baton, type BatonExpressOptions } from './index.js';
 
@@ -141,6 +141,32 @@ describe('@baton/express with metrics', () => {
       }
       expect(isBatonError(error, 'BATON_ERR_INVALID_OPTION'), String(message)).toBe(true);
       expect((error as Error).message).toMatch(message);
+    }
+  });
+});
+
+describe('b.serve(): a metrics port that cannot be bound', () => {
+  it('is a startup failure: BATON_ERR_LISTEN_FAILED, the shutdown hooks run, exit code 1', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const codes: number[] = [];
+      const b = baton(express(), {
+        metrics: createMetrics(),
+        metricsEndpoint: { port: (taken.address() as AddressInfo).port },
+        lifecycle: { logger: silentLogger, shutdown: { propagationDelayMs: 0 } },
+      });
+      let flushed = false;
+      b.lifecycle.onShutdown({ name: 'flush', run: () => void (flushed = true) });
+      await expect(b.serve({ port: 0, host: '127.0.0.1', signals: false, exit: (code) => void codes.push(code) })).rejects.toMatchObject({
+        code: 'BATON_ERR_LISTEN_FAILED',
+      });
+      await waitFor(() => codes.length > 0, 10_000, 'exit called');
+      expect(b.lifecycle.state).toBe('stopped');
+      expect(codes).toEqual([1]);
+      expect(flushed).toBe(true);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
     }
   });
 });
