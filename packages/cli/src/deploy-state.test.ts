@@ -15,11 +15,16 @@ const SECRETS = {
   API_TOKEN: 'tok-planted-51c9e0',
   // Its name says nothing: only `release.secretEnv` marks it.
   MY_VAR: 'myvar-planted-77d2',
+  // Inside a connection string under a name that says nothing; and MySQL's own variable.
+  JDBC_PASSWORD: 'jdbc-planted-3e1f',
+  MYSQL_PWD: 'mysql-planted-a07c',
 };
 const ENV = {
   DATABASE_URL: `postgres://app:${SECRETS.DATABASE_URL_PASSWORD}@127.0.0.1:5432/orders`,
   API_TOKEN: SECRETS.API_TOKEN,
   MY_VAR: SECRETS.MY_VAR,
+  JDBC_URL: `jdbc:postgresql://127.0.0.1:5432/orders?user=app&password=${SECRETS.JDBC_PASSWORD}`,
+  MYSQL_PWD: SECRETS.MYSQL_PWD,
 };
 const MAY_HOLD_SECRETS = [/^journal\/state\.json$/, /^instances\/logs\/[^/]+\.log$/];
 
@@ -28,6 +33,7 @@ const SERVICE = `
 import { createServer } from 'node:http';
 console.log('config: DATABASE_URL=' + process.env.DATABASE_URL + ' API_TOKEN=' + process.env.API_TOKEN + ' MY_VAR=' + process.env.MY_VAR);
 if (process.env.FAIL_START === '1') {
+  console.error('jdbc: ' + process.env.JDBC_URL + ' mysql: ' + process.env.MYSQL_PWD);
   console.error('fatal: cannot connect with ' + process.env.DATABASE_URL + ' (token ' + process.env.API_TOKEN + ', ' + process.env.MY_VAR + ')');
   process.exit(1);
 }
@@ -116,6 +122,7 @@ describe('baton deploy: the state directory', () => {
     expect(failed.code).toBe(EXIT.deployFailed);
     expect(failed.stdout).toContain('Rolled back v2');
     expect(failed.stdout).toContain('fatal: cannot connect with postgres://app:[redacted]@127.0.0.1:5432/orders (token [redacted], [redacted])');
+    expect(failed.stdout).toContain('jdbc: jdbc:postgresql://127.0.0.1:5432/orders?user=app&password=[redacted] mysql: [redacted]');
     const json = await cli('deploy', '--release', 'v2', '--json');
     expect(json.code).toBe(EXIT.deployFailed);
     const status = await cli('status');
