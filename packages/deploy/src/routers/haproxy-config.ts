@@ -208,6 +208,8 @@ defaults
   timeout http-request ${timeouts.httpRequestMs}ms
   timeout http-keep-alive ${timeouts.keepAliveMs}ms
   timeout queue ${timeouts.queueMs}ms
+  # WebSockets (and other upgrades): quiet for longer than timeout client is normal for them.
+  timeout tunnel ${timeouts.tunnelMs ?? 3_600_000}ms
   timeout check ${check.timeoutMs}ms
 
 frontend ${HAPROXY_FRONTEND}

@@ -295,6 +295,41 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
     expect(seen.find((entry) => entry.url === '/smuggle')?.headers['content-length']).toBeUndefined();
   });
 
+  it('a WebSocket quiet for longer than timeout client stays open (timeout tunnel): an echo before and after the silence', async () => {
+    const ws = createServer((req, res) => res.end('ready'));
+    ws.on('upgrade', (_req, socket) => {
+      socket.on('error', () => {});
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+      socket.on('data', (data: Buffer) => socket.write(`echo:${data.toString()}`));
+      socket.on('end', () => socket.end());
+    });
+    servers.push(ws);
+    await new Promise<void>((resolve) => ws.listen(0, '127.0.0.1', resolve));
+    const router = await start({ timeouts: { clientMs: 1000, serverMs: 1000 } });
+    await router.add({ id: 'W', release: 'v1', host: '127.0.0.1', port: (ws.address() as { port: number }).port });
+    await router.set([{ id: 'W', state: 'ready' }]);
+    await waitFor(async () => (await get(`${router.url}/ping`)).status === 200, 20_000, 'HAProxy to route to W');
+    const socket = connect(Number(new URL(router.url).port), '127.0.0.1');
+    let text = '';
+    let closed = false;
+    socket.on('data', (data: Buffer) => (text += data.toString('latin1')));
+    socket.on('error', () => {});
+    socket.on('close', () => (closed = true));
+    try {
+      socket.write('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+      await waitFor(() => text.includes('101 Switching Protocols'), 10_000, 'the upgrade');
+      socket.write('one');
+      await waitFor(() => text.includes('echo:one'), 10_000, 'the first echo');
+      // Quiet for twice timeout client (the time must pass: that is what is tested).
+      await delay(2000);
+      expect(closed).toBe(false);
+      socket.write('two');
+      await waitFor(() => text.includes('echo:two'), 10_000, 'the echo after the silence');
+    } finally {
+      socket.destroy();
+    }
+  });
+
   it('splits traffic by weight (3:1) and counts each backend’s requests', async () => {
     const router = await start();
     const a = await startBackend('A', servers);

@@ -78,7 +78,7 @@ export interface StartHaproxyRouterOptions extends HaproxyRouterOptions {
   binary?: string;
   /** Health checks on the readiness path; default every 1000 ms, DOWN after 2 failures, UP after 1 pass, 2000 ms timeout. */
   healthCheck?: Partial<HaproxyCheckSettings>;
-  /** HAProxy timeouts, in ms; defaults: connect 5000, client 30000, server 60000, httpRequest 10000, keepAlive 30000, queue 10000, hardStopAfter 120000. */
+  /** HAProxy timeouts, in ms; defaults: connect 5000, client 30000, server 60000, httpRequest 10000, keepAlive 30000, queue 10000, hardStopAfter 120000, tunnel 3600000 (a WebSocket's silence). */
   timeouts?: Partial<HaproxyTimeoutSettings>;
   /** Connection attempts retried (on another server: `option redispatch`); default 3. */
   retries?: number;
@@ -136,6 +136,7 @@ const DEFAULT_TIMEOUTS: HaproxyTimeoutSettings = {
   keepAliveMs: 30_000,
   queueMs: 10_000,
   hardStopAfterMs: 120_000,
+  tunnelMs: 3_600_000,
 };
 
 function invalid(message: string): BatonError {
@@ -231,7 +232,7 @@ function resolveStartOptions(options: StartHaproxyRouterOptions): ResolvedStart 
   if (options.binary !== undefined && (typeof options.binary !== 'string' || options.binary === '')) throw invalid('`binary` must be the path of the haproxy executable.');
   const healthCheck = options.healthCheck ?? {};
   const timeouts = options.timeouts ?? {};
-  const ms = (key: keyof HaproxyTimeoutSettings): number => positiveInteger(`timeouts.${key}`, timeouts[key], DEFAULT_TIMEOUTS[key]);
+  const ms = (key: keyof HaproxyTimeoutSettings): number => positiveInteger(`timeouts.${key}`, timeouts[key], DEFAULT_TIMEOUTS[key] as number);
   return {
     stateDir,
     host,
@@ -253,6 +254,7 @@ function resolveStartOptions(options: StartHaproxyRouterOptions): ResolvedStart 
       keepAliveMs: ms('keepAliveMs'),
       queueMs: ms('queueMs'),
       hardStopAfterMs: ms('hardStopAfterMs'),
+      tunnelMs: ms('tunnelMs'),
     },
     retries: positiveInteger('retries', options.retries, 3, 100, 0),
     startTimeoutMs: positiveInteger('startTimeoutMs', options.startTimeoutMs, 10_000),

@@ -62,6 +62,12 @@ export interface HaproxyTimeoutSettings {
   queueMs: number;
   /** How long a worker replaced by a reload may finish its requests before it is killed. */
   hardStopAfterMs: number;
+  /**
+   * Longest silence of an upgraded (WebSocket) connection, both ways; absent
+   * in records of older routers (then 3600000). Without it HAProxy applies
+   * `timeout client` (30 s) to tunnels: a WebSocket quiet for 30 s is cut.
+   */
+  tunnelMs?: number;
 }
 
 /** What router.json holds: everything the configuration is generated from, so a reload or a reconnect needs nothing else. */
