@@ -1,7 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-
-let sequence = 0;
 
 /**
  * Replaces `file` atomically: writes a temporary file beside it, fsyncs it and
@@ -9,8 +8,10 @@ let sequence = 0;
  * never a torn file. Mode 600: the state directory is the router's own.
  */
 export async function writeFileAtomic(file: string, content: string): Promise<void> {
-  const temporary = `${file}.${process.pid}.${++sequence}.tmp`;
-  const handle = await open(temporary, 'w', 0o600);
+  // A name no one can guess, created exclusively (O_EXCL never follows a link): the directory may be
+  // one a user shares with others (a stateDir pointed at the project directory keeps its mode).
+  const temporary = `${file}.${process.pid}.${randomUUID()}.tmp`;
+  const handle = await open(temporary, 'wx', 0o600);
   try {
     await handle.writeFile(content, 'utf8');
     await handle.sync();
