@@ -227,3 +227,60 @@ describe('HTTP/2 server with allowHTTP1', () => {
     expect(report).toMatchObject({ forced: false, forcedCloses: 0 });
   });
 });
+
+describe('linking a TLS connection to the TCP socket under it', () => {
+  it("Node still links a server-side TLSSocket to its TCP socket as `_parent` (the tracker's first choice)", async () => {
+    // Undocumented but long-standing: if Node drops it, this fails and the
+    // tracker falls back to the connection's address pair (next test).
+    const server = createHttpsServer({ key: tls.key, cert: tls.cert }, app);
+    let raw: unknown;
+    const linked = new Promise<boolean>((resolve) => {
+      server.on('connection', (socket) => (raw = socket));
+      server.on('secureConnection', (socket) => resolve((socket as { _parent?: unknown })._parent === raw));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const answer = fetchTls(`https://127.0.0.1:${(server.address() as { port: number }).port}/`, tls.cert);
+      expect(await linked).toBe(true);
+      expect((await answer).body).toBe('fast');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('without `_parent`, the connection is still one socket (found by its address pair) and its slow request survives', async () => {
+    const server = createHttpsServer({ key: tls.key, cert: tls.cert }, app);
+    const served = await serve({
+      server,
+      port: 0,
+      host: '127.0.0.1',
+      signals: false,
+      exit: false,
+      lifecycle: { logger: silentLogger, shutdown: { propagationDelayMs: 0 } },
+    });
+    running.push(served);
+    await served.ready;
+    // Prepended after the tracker's listener, so it runs just before it: the
+    // tracker's read of `_parent` (the next one) sees none, as on a Node
+    // without the link; Node's own reads later get it back (it needs it).
+    server.prependListener('secureConnection', (socket) => {
+      let parent: unknown = (socket as { _parent?: unknown })._parent;
+      let hidden = false;
+      Object.defineProperty(socket, '_parent', {
+        configurable: true,
+        get: () => (hidden ? parent : ((hidden = true), undefined)),
+        set: (value: unknown) => void (parent = value),
+      });
+    });
+    const slow = fetchTls(`${served.url}/slow?ms=1500`, tls.cert).then(
+      (res) => res.body,
+      (error: NodeJS.ErrnoException) => error.code ?? 'error',
+    );
+    await waitFor(() => served.lifecycle.counts().inFlight === 1, 5000, 'slow request in flight');
+    expect(served.lifecycle.counts().openSockets).toBe(1);
+    const report = await served.shutdown('test');
+    expect(await slow).toBe('slept 1500');
+    expect(report).toMatchObject({ forced: false, forcedCloses: 0, atStart: { inFlight: 1, openSockets: 1, longLived: 0 } });
+  });
+});

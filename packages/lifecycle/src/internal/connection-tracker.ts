@@ -24,6 +24,8 @@ interface SocketState {
    * never counted as work and leaves the set once the handshake is done.
    */
   handshake: boolean;
+  /** A TLS server's TCP socket: its address pair, the key it is found by if `_parent` is missing. */
+  tuple: string | undefined;
 }
 
 const STATE = Symbol('baton.socketState');
@@ -66,6 +68,8 @@ export class ConnectionTracker {
   #closing = false;
   #draining = false;
   #tlsLinkMissing = false;
+  /** TCP sockets of TLS servers in their handshake, by address pair (see #secured). */
+  readonly #handshakes = new Map<string, TrackedSocket>();
   /** HTTP/2 sessions and streams, once an HTTP/2 server is attached. */
   #http2: Http2SessionTracker | undefined;
   #onRequest: ((request: IncomingMessage) => void) | undefined;
@@ -109,7 +113,10 @@ export class ConnectionTracker {
       // destroyed as idle at stop-accepting, resetting the request in flight.
       // The TCP socket is tracked only while its handshake runs.
       server.prependListener('connection', (socket: Socket) => {
-        this.#track(socket).handshake = true;
+        const state = this.#track(socket);
+        state.handshake = true;
+        state.tuple = addressPair(socket);
+        if (state.tuple !== undefined) this.#handshakes.set(state.tuple, socket);
       });
       server.prependListener('secureConnection', (socket: TLSSocket) => this.#secured(socket, http2));
     } else if (!http2) {
@@ -229,11 +236,12 @@ export class ConnectionTracker {
   #track(socket: TrackedSocket): SocketState {
     const existing = socket[STATE];
     if (existing) return existing;
-    const state: SocketState = { acceptedAt: this.#now(), pending: [], served: 0, upgrade: undefined, handshake: false };
+    const state: SocketState = { acceptedAt: this.#now(), pending: [], served: 0, upgrade: undefined, handshake: false, tuple: undefined };
     socket[STATE] = state;
     this.#sockets.add(socket);
     socket.once('close', () => {
       this.#sockets.delete(socket);
+      this.#forgetHandshake(socket, state);
       this.#changed();
     });
     return state;
@@ -241,16 +249,30 @@ export class ConnectionTracker {
 
   /** The TLS handshake finished: the TLS socket is the connection from now on, the TCP socket under it is not. */
   #secured(socket: TLSSocket & TrackedSocket, http2: boolean): void {
-    // `_parent` is Node's (undocumented, long-standing) link from a server-side
-    // TLSSocket to the TCP socket it wraps; no public API gives it.
-    const parent = (socket as { _parent?: unknown })._parent as TrackedSocket | undefined;
+    // `_parent` is Node's (undocumented, long-standing, and used by Node
+    // itself) link from a server-side TLSSocket to the TCP socket it wraps; no
+    // public API gives it. Without it, the documented address pair (remote and
+    // local address and port, which the TLS socket reports from the TCP one)
+    // finds it; only a connection with neither (a pipe) leaves the TCP socket
+    // listed, to go with its TLS socket.
+    const linked = (socket as { _parent?: unknown })._parent as TrackedSocket | undefined;
+    const pair = linked?.[STATE] ? undefined : addressPair(socket);
+    const parent = linked?.[STATE] ? linked : pair === undefined ? undefined : this.#handshakes.get(pair);
     const raw = parent?.[STATE];
-    if (parent && raw) this.#sockets.delete(parent);
-    else if (!parent) this.#tlsLinkMissing = true;
+    if (parent && raw) {
+      this.#sockets.delete(parent);
+      this.#forgetHandshake(parent, raw);
+    } else if (!linked) {
+      this.#tlsLinkMissing = true;
+    }
     // An HTTP/2 connection is tracked as its session; one that chose HTTP/1.1 (allowHTTP1) as a socket.
     if (http2 && socket.alpnProtocol === 'h2') return;
     const state = this.#track(socket);
     if (raw) state.acceptedAt = raw.acceptedAt;
+  }
+
+  #forgetHandshake(socket: TrackedSocket, state: SocketState): void {
+    if (state.tuple !== undefined && this.#handshakes.get(state.tuple) === socket) this.#handshakes.delete(state.tuple);
   }
 
   #request(request: IncomingMessage, response: ServerResponse): void {
@@ -291,6 +313,12 @@ export class ConnectionTracker {
   #changed(): void {
     if (this.#draining) this.#onChange?.();
   }
+}
+
+/** Remote and local address and port: one TCP connection's key while it is open (undefined on a pipe). */
+function addressPair(socket: Socket): string | undefined {
+  if (socket.remotePort === undefined || socket.localPort === undefined) return undefined;
+  return `${socket.remoteAddress} ${socket.remotePort} ${socket.localAddress} ${socket.localPort}`;
 }
 
 /** A response is done once fully handed to the OS, or when it can never be (its socket died). */
