@@ -134,6 +134,38 @@ describe('long-lived connections', () => {
     expect(report).toMatchObject({ forced: true, forcedBy: 'drain-timeout', forcedCloses: 1 });
   });
 
+  it('a CONNECT tunnel is long-lived like an upgrade: asked to close, not destroyed as idle, counted if cut', async () => {
+    const asked: string[] = [];
+    const lifecycle = createLifecycle({
+      logger: silentLogger,
+      shutdown: { propagationDelayMs: 0, drainTimeoutMs: 300, closeLongLived: (connection) => void asked.push(`${connection.kind} ${connection.kind === 'upgrade' ? connection.request.method : ''}`) },
+    });
+    const server = createServer((_req, res) => res.end('ok'));
+    lifecycle.attach(server);
+    // An echoing tunnel, as a forward proxy would open to its upstream.
+    server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      socket.pipe(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => lifecycle.force('test cleanup'));
+    const socket = connect((server.address() as { port: number }).port, '127.0.0.1');
+    cleanups.push(() => void socket.destroy());
+    socket.on('error', () => {});
+    let raw = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (raw += chunk));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write('CONNECT upstream:443 HTTP/1.1\r\nHost: upstream:443\r\n\r\n');
+    await waitFor(() => raw.includes('200 Connection Established'), 5000, 'tunnel open');
+    socket.write('ping');
+    await waitFor(() => raw.endsWith('ping'), 5000, 'echo through the tunnel');
+    expect(lifecycle.counts()).toEqual({ inFlight: 0, openSockets: 1, longLived: 1 });
+    const report = await lifecycle.shutdown('test');
+    await closed;
+    expect(asked).toEqual(['upgrade CONNECT']);
+    expect(report).toMatchObject({ forced: true, forcedBy: 'drain-timeout', forcedCloses: 1 });
+  });
+
   it("leaves Node's default for servers without an upgrade listener: a plain HTTP answer", async () => {
     const lifecycle = createLifecycle({ logger: silentLogger, shutdown: { propagationDelayMs: 0 } });
     const server = createServer((_req, res) => res.end('ok'));

@@ -128,18 +128,22 @@ export class ConnectionTracker {
       return track;
     }
     if (!options.inline) server.prependListener('request', track);
-    // With no 'upgrade' listener Node does not switch protocols; adding ours
-    // unconditionally would change that, so install it with the user's first one.
+    // An upgraded socket (WebSocket) and a CONNECT tunnel (a forward proxy)
+    // leave HTTP: long-lived, each is tracked as an upgrade. With no listener
+    // for either event Node refuses it; adding ours unconditionally would
+    // change that, so each goes in with the user's first listener.
     const onUpgrade = (request: IncomingMessage, socket: Duplex): void => this.#upgrade(request, socket);
-    if (server.listenerCount('upgrade') > 0) {
-      server.prependListener('upgrade', onUpgrade);
-      return track;
+    const pending = new Set<string>();
+    for (const event of ['upgrade', 'connect']) {
+      if (server.listenerCount(event) > 0) server.prependListener(event, onUpgrade);
+      else pending.add(event);
     }
+    if (pending.size === 0) return track;
     const follow = (event: string | symbol): void => {
-      if (event !== 'upgrade') return;
-      server.off('newListener', follow);
+      if (typeof event !== 'string' || !pending.delete(event)) return;
+      if (pending.size === 0) server.off('newListener', follow);
       // 'newListener' fires before the user's listener is added; ours goes first anyway.
-      server.prependListener('upgrade', onUpgrade);
+      server.prependListener(event, onUpgrade);
     };
     server.on('newListener', follow);
     return track;
