@@ -177,3 +177,32 @@ describe('serveFastify(): a signal at any moment ends in a clean exit', () => {
     expect(readFileSync(hookFile, 'utf8')).toBe('flushed');
   });
 });
+
+describe('serveFastify(): a port that cannot be bound', () => {
+  it('is a startup failure: BATON_ERR_LISTEN_FAILED, the shutdown hooks (and app.close) run, exit code 1', async () => {
+    const { createServer } = await import('node:net');
+    const { default: Fastify } = await import('fastify');
+    const { batonPlugin, serveFastify } = await import('./index.js');
+    const { silentLogger } = await import('@baton/lifecycle');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const app = Fastify();
+      await app.register(batonPlugin, { lifecycle: { logger: silentLogger, shutdown: { propagationDelayMs: 0 } } });
+      let flushed = false;
+      app.lifecycle.onShutdown({ name: 'flush', run: () => void (flushed = true) });
+      let closed = false;
+      app.addHook('onClose', async () => void (closed = true));
+      const codes: number[] = [];
+      await expect(
+        serveFastify(app, { port: (taken.address() as { port: number }).port, host: '127.0.0.1', signals: false, exit: (code) => void codes.push(code) }),
+      ).rejects.toMatchObject({ code: 'BATON_ERR_LISTEN_FAILED' });
+      await waitFor(() => codes.length > 0, 10_000, 'exit called');
+      expect(codes).toEqual([1]);
+      expect(flushed).toBe(true);
+      expect(closed).toBe(true);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+});
