@@ -599,7 +599,9 @@ export class Orchestrator {
       const serving = this.#state.instances.filter((instance) => instance.status === 'ready');
       const window = await this.#analysis.begin(serving);
       await this.#watchFor(durationMs);
-      const verdict = await this.#analysis.judge(window, serving, { baseline: stable ?? record.to, candidate: record.to });
+      // Redacted once here, so what the library returns (DeployOutcome.verdicts) says no more than the events do:
+      // a scrape error's text can echo a token.
+      const verdict = this.#redactor.value(await this.#analysis.judge(window, serving, { baseline: stable ?? record.to, candidate: record.to }));
       this.#verdicts.push(verdict);
       await this.#event('analysis', `Analysis: ${verdict.outcome}. ${verdict.reasons.join(' ')}`, { verdict });
       if (verdict.outcome === 'pass') return;
