@@ -43,7 +43,7 @@ describe('toggles across a canary, against a real Unleash server', () => {
       },
     });
     instances.push(instance);
-    await waitForReady(instance.url, { timeoutMs: 15_000 });
+    await waitForReady(instance.url, { timeoutMs: 60_000 });
     return instance;
   }
 

@@ -23,7 +23,7 @@ export interface InstanceOptions {
   script: string;
   /** Extra environment on top of PORT=0 HOST=127.0.0.1 (and the parent's). */
   env?: Record<string, string>;
-  /** How long to wait for the listening line. Default 15000 ms. */
+  /** How long to wait for the listening line. Default 60000 ms (a second on a quiet machine; 9 s was seen on a very busy one). */
   startTimeoutMs?: number;
 }
 
@@ -73,7 +73,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
 
   try {
     const listening = await new Promise<ListeningLine>((resolve, reject) => {
-      const timeoutMs = options.startTimeoutMs ?? 15_000;
+      const timeoutMs = options.startTimeoutMs ?? 60_000;
       const timer = setTimeout(() => reject(new Error(`${options.script}: no listening line within ${timeoutMs} ms`)), timeoutMs);
       let seen = false;
       lines.on('line', (line) => {

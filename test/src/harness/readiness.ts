@@ -21,7 +21,8 @@ export function probeStatus(url: string, timeoutMs = 1000): Promise<number> {
  */
 export async function waitForReady(baseUrl: string, options: { path?: string; timeoutMs?: number; intervalMs?: number } = {}): Promise<void> {
   const path = options.path ?? '/readyz';
-  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  // Generous: it waits on a fact, and a busy machine starts a service in seconds, not milliseconds.
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   let last = 0;
   while (Date.now() < deadline) {
     last = await probeStatus(`${baseUrl}${path}`);

@@ -80,10 +80,10 @@ export function defaultRequestMixes(): LoadRequest[][] {
 
 /**
  * Two (or more) instances behind a real HAProxy under steady load; then,
- * `restarts` times: SIGTERM one instance with no router-side drain (as
- * Kubernetes does: only failing readiness makes HAProxy stop sending), start a
- * replacement, give it a slot once its own /readyz answers 200, and wait for
- * the old one to exit. Everything started is stopped before this resolves,
+ * `restarts` times: start a replacement, give it a slot once its own /readyz
+ * answers 200 and wait until HAProxy has it UP, then SIGTERM the oldest
+ * instance with no router-side drain (as Kubernetes does: only failing
+ * readiness makes HAProxy stop sending), and wait for it to exit. Everything started is stopped before this resolves,
  * also when it throws.
  */
 export async function runRollingRestart(options: RollingRestartOptions): Promise<RollingRestartResult> {
@@ -138,12 +138,18 @@ export async function runRollingRestart(options: RollingRestartOptions): Promise
     for (let round = 1; round <= rounds; round += 1) {
       // The oldest instance goes first, as a rolling update does.
       const [slot, victim] = [...slots].find(([, occupant]) => occupant !== undefined) as [string, Instance];
+      // Surge first, as a Kubernetes rolling update of two replicas does (its
+      // default maxSurge 25% rounds up to 1, maxUnavailable 25% down to 0): the
+      // replacement serves before the victim is signalled, so the victim's
+      // drain is never the moment one CPU-starved instance carries everything
+      // (beside stress-ng that instance missed two checks and HAProxy had no server).
+      const replacement = await spawn();
+      const replacementSlot = await place(replacement);
+      await waitForUp(router, replacementSlot);
       if (options.routerDrain) await drainAtRouter(router, slot);
       const terminatedAt = Date.now();
       const responsesAtTerm = running.responses();
       victim.kill('SIGTERM');
-      const replacement = await spawn();
-      const replacementSlot = await place(replacement);
       let killed = false;
       const timer = setTimeout(() => {
         killed = true;
@@ -163,7 +169,6 @@ export async function runRollingRestart(options: RollingRestartOptions): Promise
       if (report) record.shutdownReport = report;
       if (exit.code !== 0) record.stderrTail = victim.stderr().slice(-3000);
       records.push(record);
-      await waitForUp(router, replacementSlot);
       await settle();
     }
     await settle();
