@@ -558,6 +558,29 @@ describe('hostile clients', () => {
     expect(b.received).toBe(0);
   });
 
+  it('a client still sending when it is refused gets its answer, not a reset: a bad request followed by more bytes (400), a slowloris that keeps trickling (408)', async () => {
+    const b = await backend('b');
+    const { proxy, port } = await proxyServer({}, { headersTimeoutMs: 500 });
+    await ready(proxy, [b, 1]);
+    const bad = Array.from({ length: 10 }, () => rawClient(port));
+    // The rest of the bytes sit unread when the parser gives up on the first line: closing on them at once resets the connection.
+    for (const client of bad) client.socket.write(`GETT /bad HTTP/1.1\r\nHost: x\r\n\r\n${'j'.repeat(256 * 1024)}`);
+    await Promise.all(bad.map((client) => client.closed));
+    for (const client of bad) expect(client.text()).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    const slow = Array.from({ length: 10 }, () => rawClient(port));
+    const trickles = slow.map((client) => {
+      client.socket.write('GET /slowloris HTTP/1.1\r\nHost: x\r\n');
+      return setInterval(() => client.socket.writable && client.socket.write('X-A: b\r\n'), 1);
+    });
+    try {
+      await Promise.all(slow.map((client) => client.closed));
+    } finally {
+      for (const trickle of trickles) clearInterval(trickle);
+    }
+    for (const client of slow) expect(client.text()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(b.received).toBe(0);
+  });
+
   it('a slow request body: 408 after the body timeout, and no backend connection is held while it trickles (buffered first)', async () => {
     const b = await backend('b', echoHandler);
     const { proxy, port, url } = await proxyServer({ clientBodyTimeoutMs: 500 });

@@ -113,6 +113,40 @@ const OVER_LIMIT_ANSWER =
 /** How long a refused connection is read (and dropped) after its 503, so the client's unread request does not turn our close into a reset that loses the 503. */
 const LINGER_MS = 1000;
 
+const CLIENT_ERROR_ANSWERS: Record<string, string> = {
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+};
+
+/**
+ * Node's own answer to a client error (400, 408, 431) writes it and destroys
+ * the socket at once: with the client still sending (a slowloris trickling
+ * headers, the rest of a bad request), closing a socket with unread input
+ * makes the kernel send a reset, and the client loses the answer — seen for
+ * a few of 60 slowloris clients on a busy machine. As nginx's lingering
+ * close: the answer is sent, our side ends, what the client still sends is
+ * read and dropped for up to a second, then the socket is destroyed.
+ */
+function clientErrorAnswerer(): (error: NodeJS.ErrnoException, socket: Duplex) => void {
+  // Node's parser may report more than one error for one socket: answered once.
+  const answered = new WeakSet<Duplex>();
+  return (error, socket) => {
+    if (answered.has(socket)) return;
+    answered.add(socket);
+    socket.on('error', () => {});
+    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
+      socket.destroy();
+      return;
+    }
+    const status = CLIENT_ERROR_ANSWERS[error.code ?? ''] ?? '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    socket.resume();
+    socket.once('end', () => socket.destroy());
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  };
+}
+
 /**
  * The built-in router's traffic server. Node's http server does the HTTP/1.1
  * parsing and its protections: 400 and a closed connection for smuggling
@@ -136,6 +170,7 @@ export function createTrafficServer(handlers: TrafficHandlers, limits: TrafficLi
   });
   http.on('request', handlers.handleRequest);
   http.on('upgrade', handlers.handleUpgrade);
+  http.on('clientError', clientErrorAnswerer());
   // The http server never listens itself (the gate hands it connections);
   // its timeout bookkeeping starts on 'listening', so it is told.
   http.emit('listening');
