@@ -1,8 +1,9 @@
-import { Agent, type RequestListener } from 'node:http';
+import { Agent, createServer, request, type RequestListener } from 'node:http';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fetchText, waitFor } from '@baton/testing';
 import type { LifecycleOptions, ShutdownPhase } from './lifecycle.js';
+import { createLifecycle } from './lifecycle.js';
 import { silentLogger } from './logger.js';
 import { serve, type Served } from './serve.js';
 
@@ -277,5 +278,38 @@ describe('graceful drain', () => {
     expect(phases).toEqual(['propagation', 'stop-accepting', 'drain', 'hooks']);
     expect(progress).toContain(0);
     expect(await stoppedEvent).toBe(report);
+  });
+});
+
+describe('requests Node hands to checkContinue / checkExpectation listeners', () => {
+  it('are tracked like any other: a slow one survives the drain, nothing forced', async () => {
+    const lifecycle = createLifecycle({ logger: silentLogger, shutdown: { propagationDelayMs: 0 } });
+    const server = createServer();
+    lifecycle.attach(server);
+    // With a checkContinue listener Node emits it instead of 'request' for `Expect: 100-continue`.
+    server.on('checkContinue', (req, res) => {
+      res.writeContinue();
+      req.resume();
+      req.on('end', () => setTimeout(() => res.end('slept'), 1500));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const answer = new Promise<string>((resolve) => {
+        const req = request({ port: (server.address() as { port: number }).port, host: '127.0.0.1', method: 'POST', headers: { expect: '100-continue' } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+          res.on('end', () => resolve(body));
+        });
+        req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+        req.on('continue', () => req.end('payload'));
+      });
+      await waitFor(() => lifecycle.counts().inFlight === 1, 5000, 'request in flight');
+      const report = await lifecycle.shutdown('test');
+      expect(await answer).toBe('slept');
+      expect(report).toMatchObject({ forced: false, forcedCloses: 0, atStart: { inFlight: 1 } });
+    } finally {
+      await lifecycle.force('test cleanup');
+      server.closeAllConnections();
+    }
   });
 });

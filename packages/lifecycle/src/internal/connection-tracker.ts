@@ -129,21 +129,34 @@ export class ConnectionTracker {
     }
     if (!options.inline) server.prependListener('request', track);
     // An upgraded socket (WebSocket) and a CONNECT tunnel (a forward proxy)
-    // leave HTTP: long-lived, each is tracked as an upgrade. With no listener
-    // for either event Node refuses it; adding ours unconditionally would
+    // leave HTTP: long-lived, each is tracked as an upgrade. A request Node
+    // hands to a checkContinue / checkExpectation listener instead of
+    // 'request' is tracked as a request. With no listener for one of these
+    // events Node acts by itself (refuses the upgrade, answers 100 Continue
+    // and emits 'request', answers 417); adding ours unconditionally would
     // change that, so each goes in with the user's first listener.
     const onUpgrade = (request: IncomingMessage, socket: Duplex): void => this.#upgrade(request, socket);
-    const pending = new Set<string>();
-    for (const event of ['upgrade', 'connect']) {
-      if (server.listenerCount(event) > 0) server.prependListener(event, onUpgrade);
-      else pending.add(event);
+    // (Typed loosely, internal only: node:http types each event's listener apart.)
+    const ours = new Map<string, (...args: any[]) => void>([
+      ['upgrade', onUpgrade],
+      ['connect', onUpgrade],
+      ['checkContinue', track],
+      ['checkExpectation', track],
+    ]);
+    for (const [event, listener] of ours) {
+      if (server.listenerCount(event) === 0) continue;
+      server.prependListener(event, listener);
+      ours.delete(event);
     }
-    if (pending.size === 0) return track;
+    if (ours.size === 0) return track;
     const follow = (event: string | symbol): void => {
-      if (typeof event !== 'string' || !pending.delete(event)) return;
-      if (pending.size === 0) server.off('newListener', follow);
+      if (typeof event !== 'string') return;
+      const listener = ours.get(event);
+      if (!listener) return;
+      ours.delete(event);
+      if (ours.size === 0) server.off('newListener', follow);
       // 'newListener' fires before the user's listener is added; ours goes first anyway.
-      server.prependListener(event, onUpgrade);
+      server.prependListener(event, listener);
     };
     server.on('newListener', follow);
     return track;
