@@ -4,7 +4,7 @@
 // traffic on v1, the candidate stopped, a reason, and failures no worse than
 // what the candidate's share of traffic saw.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DeployConfig, Strategy } from '@baton/deploy';
+import type { DeployConfig, DeployEvent, Strategy } from '@baton/deploy';
 import { createService, failuresOf, release, steadyLoad, type DeployedService } from './deploy-fixture.js';
 
 let service: DeployedService | undefined;
@@ -15,14 +15,18 @@ afterEach(async () => {
 
 const canary: Strategy = { type: 'canary', steps: [{ setWeight: 20 }, { analysis: { durationMs: 3000 } }, { setWeight: 50 }, { pause: { durationMs: 4000 } }] };
 
-/** `overrides` apply to both deploys; `candidate` only to v3's (a short readiness deadline must not fail v1 on a busy machine). */
-async function deployBad(env: Record<string, string>, overrides: Partial<DeployConfig> = {}, candidate: Partial<DeployConfig> = {}) {
+/**
+ * `overrides` apply to both deploys; `candidate` only to v3's (a short
+ * readiness deadline must not fail v1 on a busy machine); `onEvent` sees v3's
+ * deploy events as they happen.
+ */
+async function deployBad(env: Record<string, string>, overrides: Partial<DeployConfig> = {}, candidate: Partial<DeployConfig> = {}, onEvent?: (event: DeployEvent) => void) {
   service = await createService({ router: { kind: 'builtin' }, strategy: canary, analysis: { minRequests: 20, maxLatencyRatio: 2, minLatencyIncreaseMs: 60, onInconclusive: 'fail' }, ...overrides });
   const first = await service.deploy(release('v1'));
   expect(first.phase, first.reason).toBe('succeeded');
   const load = steadyLoad(await service.routerUrl());
   await load.waitForResponses(100, 20_000);
-  const outcome = await service.deploy(release('v3', env), candidate);
+  const outcome = await service.deploy(release('v3', env), candidate, onEvent);
   await load.waitForResponses(load.responses() + 50, 30_000);
   const report = await load.stop();
   expect(outcome.phase, outcome.reason).toBe('rolled-back');
@@ -33,8 +37,9 @@ async function deployBad(env: Record<string, string>, overrides: Partial<DeployC
 
 describe('bad releases are rolled back under load', () => {
   it('never ready: rolled back at the readiness deadline, nothing failed', async () => {
-    const { outcome, report } = await deployBad({ BATON_STARTUP_DELAY_MS: '600000' }, {}, { timeouts: { readyMs: 2500, drainMs: 10_000, stopMs: 10_000 } });
-    expect(outcome.reason).toMatch(/v3-\d+ was not ready within 2500 ms/);
+    // The deadline also bounds how long the process may take to listen: 2.5 s was too short for a start beside stress-ng.
+    const { outcome, report } = await deployBad({ BATON_STARTUP_DELAY_MS: '600000' }, {}, { timeouts: { readyMs: 20_000, drainMs: 10_000, stopMs: 10_000 } });
+    expect(outcome.reason).toMatch(/v3-\d+ was not ready within 20000 ms/);
     expect(report.failed, failuresOf(report, service)).toBe(0);
   });
 
@@ -75,11 +80,23 @@ describe('bad releases are rolled back under load', () => {
   });
 
   it('crashes in the middle of a rolling deploy: the stable instances already retired are started again before traffic moves back', async () => {
+    // The candidate dies once the deploy has retired a v1 instance (a fact from its events), not
+    // after a fixed time a busy machine can reach before any retirement.
+    const candidates: number[] = [];
+    let crashed = false;
     const { outcome, report } = await deployBad(
-      { ORDERS_CRASH_AFTER_MS: '2500' },
+      {},
       { strategy: { type: 'rolling', maxSurge: 1, maxUnavailable: 0, analysisMs: 1500 }, analysis: { minRequests: 20, onInconclusive: 'continue', minLatencyIncreaseMs: 500 } },
+      {},
+      (event) => {
+        if (event.type === 'instance-started' && event.data?.['release'] === 'v3' && typeof event.data['pid'] === 'number') candidates.push(event.data['pid']);
+        if (!crashed && event.type === 'instance-drained' && event.data?.['release'] === 'v1' && candidates[0] !== undefined) {
+          crashed = true;
+          process.kill(candidates[0], 'SIGKILL');
+        }
+      },
     );
-    expect(outcome.reason).toMatch(/v3-\d+ exited with code 70/);
+    expect(outcome.reason).toMatch(/v3-\d+ exited with signal SIGKILL/);
     const events = service?.events ?? [];
     const rollbackAt = events.findIndex((event) => event.type === 'rollback');
     // v1 had lost at least one instance to the deploy, and got it back during the rollback.

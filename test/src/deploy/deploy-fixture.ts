@@ -32,7 +32,8 @@ export interface DeployedService {
   stateDir: string;
   events: DeployEvent[];
   config(release: ReleaseSpec, overrides?: Partial<DeployConfig>): ResolvedDeployConfig;
-  deploy(release: ReleaseSpec, overrides?: Partial<DeployConfig>): Promise<DeployCommandOutcome>;
+  /** Runs a deploy here; `onEvent` sees each event as it happens (after it is recorded in `events`). */
+  deploy(release: ReleaseSpec, overrides?: Partial<DeployConfig>, onEvent?: (event: DeployEvent) => void): Promise<DeployCommandOutcome>;
   routerUrl(): Promise<string>;
   /** Release versions of the router's backends that get traffic now. */
   servingReleases(): Promise<string[]>;
@@ -63,11 +64,12 @@ export async function createService(base: Partial<DeployConfig>): Promise<Deploy
     stateDir,
     events,
     config,
-    deploy: (spec, overrides) =>
+    deploy: (spec, overrides, onEvent) =>
       runDeployCommand(config(spec, overrides), 'deploy', {
         onEvent: (event) => {
           events.push(event);
           eventTimes.push(Date.now());
+          onEvent?.(event);
         },
       }),
     async routerUrl() {
