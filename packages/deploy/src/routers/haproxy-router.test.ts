@@ -489,6 +489,11 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
     expect((bodies.A ?? 0) / 200).toBeGreaterThan(0.65);
     expect(c.hits()).toBe(hitsBefore.C);
     expect(d.hits()).toBe(0);
+    // The public-facing guards were regenerated from router.json: /metrics and probe details still 404, the rest as before.
+    const hitsBeforeGuards = a.hits() + b.hits();
+    expect((await get(`${router.url}/metrics`)).status).toBe(404);
+    expect((await get(`${router.url}/healthz?verbose`)).status).toBe(404);
+    expect(a.hits() + b.hits()).toBe(hitsBeforeGuards);
     const counted = byId(await router.backends());
     for (const backend of after) expect((counted[backend.id] as BackendStatus).requestsTotal - backend.requestsTotal).toBe(hitsOf(backend.id) - (hitsBefore[backend.id] ?? 0));
     // The addresses are in the config the new worker was started with.
