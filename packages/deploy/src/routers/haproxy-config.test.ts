@@ -45,7 +45,8 @@ describe('haproxyRouterConfig', () => {
 
   it('guards against hostile clients: maxconn, request (and buffered body) timeout, spoofed forwarding headers, /metrics and probe details', () => {
     const config = haproxyRouterConfig(options({ maxConnections: 500 }));
-    expect(config.slice(config.indexOf('global'), config.indexOf('defaults'))).toMatch(/^\s+maxconn 500$/m);
+    // Not global: HAProxy would refuse to start where the open-files limit cannot hold it (see the HAProxy router's test).
+    expect(config.slice(config.indexOf('global'), config.indexOf('defaults'))).not.toMatch(/maxconn/);
     const frontend = config.slice(config.indexOf('frontend'), config.indexOf('backend be'));
     expect(frontend).toMatch(/^\s+maxconn 500$/m);
     expect(config).toMatch(/^\s+option http-buffer-request$/m);

@@ -121,8 +121,12 @@ export function haproxyAddress(address: string, port: number): string {
  *   `http-reuse safe`), `option redispatch` with `retries`.
  *
  * And against hostile clients (the built-in router does the same):
- * - `maxconn` (global and frontend): past it HAProxy stops accepting, new
- *   connections wait in the kernel's backlog instead of eating memory.
+ * - `maxconn` on the frontend: past it HAProxy stops accepting, new
+ *   connections wait in the kernel's backlog instead of eating memory. Not
+ *   a global `maxconn`: HAProxy needs about two file descriptors per
+ *   connection for it and refuses to start when the open-files limit is
+ *   lower (2048 needs 4113; a hard limit of 1024 or 4096 is common); without
+ *   one it sizes itself to the limit, as before.
  * - `timeout http-request` bounds the headers, and with
  *   `option http-buffer-request` the body too (up to a buffer, 16 KiB):
  *   HAProxy connects to a server only once the request is there, so a slow
@@ -188,7 +192,6 @@ global
   server-state-file ${options.serverStateFile}
   hard-stop-after ${timeouts.hardStopAfterMs}ms
   log stdout format raw local0 info
-  maxconn ${maxConnections}
 
 defaults
   mode http

@@ -725,6 +725,19 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
     await expect(startHaproxyRouter({ stateDir, expose: { probeDetails: 1 as unknown as boolean } })).rejects.toMatchObject({ code: 'BATON_ERR_INVALID_OPTION', message: expect.stringMatching(/`expose.probeDetails` must be true or false/) });
   });
 
+  it('starts where the open-files limit is low (1024, hard): the connection limit is the frontend\'s, not a global maxconn HAProxy cannot get file descriptors for', async () => {
+    const stateDir = await newStateDir();
+    const limited = join(stateDir, 'haproxy-1024');
+    await writeFile(limited, `#!/bin/sh\nulimit -Sn 1024 && ulimit -Hn 1024 && exec ${haproxy} "$@"\n`);
+    await chmod(limited, 0o755);
+    const router = await start({ stateDir, binary: limited });
+    const pid = Number((await readFile(join(stateDir, 'haproxy.pid'), 'utf8')).trim());
+    expect(readFileSync(`/proc/${pid}/limits`, 'utf8')).toMatch(/Max open files\s+1024\s+1024/);
+    const a = await startBackend('A', servers);
+    await addReady(router, a);
+    expect(await spread(router.url, 10)).toEqual({ A: 10 });
+  });
+
   it('says clearly when haproxy is missing or too old', async () => {
     expect(findHaproxy('/nonexistent', [])).toBeUndefined();
     const stateDir = await newStateDir();
