@@ -138,23 +138,29 @@ export async function serve(options: ServeOptions): Promise<Served> {
     ...(options.onSecondSignal === undefined ? {} : { onSecondSignal: options.onSecondSignal }),
   });
   const stopped = (async () => {
-    let final: ShutdownReport | undefined;
     try {
-      final = await report;
-    } finally {
-      uninstall();
-      await closeQuietly(probeServer);
-    }
-    const code = startupFailed ? EXIT_CODES.startupFailed : final.forced ? EXIT_CODES.forced : EXIT_CODES.ok;
-    lifecycle.logger.info('stopped', { code });
-    if (exit) {
+      let final: ShutdownReport | undefined;
       try {
-        exit(code);
-      } catch (error) {
-        lifecycle.logger.error('the exit callback threw', { code, error: error instanceof Error ? error.message : String(error) });
+        final = await report;
+      } finally {
+        await closeQuietly(probeServer);
       }
+      const code = startupFailed ? EXIT_CODES.startupFailed : final.forced ? EXIT_CODES.forced : EXIT_CODES.ok;
+      lifecycle.logger.info('stopped', { code });
+      if (exit) {
+        try {
+          exit(code);
+        } catch (error) {
+          lifecycle.logger.error('the exit callback threw', { code, error: error instanceof Error ? error.message : String(error) });
+        }
+      }
+      return { code, report: final };
+    } finally {
+      // Last, after exit(): a signal between the end of the drain and the exit
+      // meets our handler (a no-op on a stopped lifecycle), not Node's default,
+      // which would kill the process without the exit code chosen above.
+      uninstall();
     }
-    return { code, report: final };
   })();
 
   try {
