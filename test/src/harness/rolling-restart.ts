@@ -54,7 +54,7 @@ export interface RestartRecord {
   shutdownReport?: Record<string, unknown>;
   /** The instance's stderr tail when its exit was not clean. */
   stderrTail?: string;
-  /** Responses the load received between this round's SIGTERM and the instance's exit: the traffic the drain happened under. */
+  /** Responses the load received from the start of this round's drain (the router's, or else SIGTERM) to the instance's exit: the traffic the drain happened under. */
   responsesDuringDrain: number;
 }
 
@@ -146,9 +146,10 @@ export async function runRollingRestart(options: RollingRestartOptions): Promise
       const replacement = await spawn();
       const replacementSlot = await place(replacement);
       await waitForUp(router, replacementSlot);
+      // The drain starts at the router when it drains first, else at SIGTERM.
+      const responsesAtDrain = running.responses();
       if (options.routerDrain) await drainAtRouter(router, slot);
       const terminatedAt = Date.now();
-      const responsesAtTerm = running.responses();
       victim.kill('SIGTERM');
       let killed = false;
       const timer = setTimeout(() => {
@@ -158,7 +159,7 @@ export async function runRollingRestart(options: RollingRestartOptions): Promise
       const exit = await victim.exited;
       clearTimeout(timer);
       const exitMs = Date.now() - terminatedAt;
-      const responsesDuringDrain = running.responses() - responsesAtTerm;
+      const responsesDuringDrain = running.responses() - responsesAtDrain;
       // The slot is free again only in maintenance, so nothing is sent to a reused address by mistake.
       await router.api.disableServer(router.backend, slot);
       slots.delete(slot);
