@@ -738,6 +738,36 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
     expect(await spread(router.url, 10)).toEqual({ A: 10 });
   });
 
+  it('past maxConnections HAProxy stops accepting: the next request waits, unanswered, until a connection closes', async () => {
+    const router = await start({ maxConnections: 3 });
+    const a = await startBackend('A', servers);
+    await addReady(router, a);
+    const port = Number(new URL(router.url).port);
+    const open = (): { socket: ReturnType<typeof connect>; text: () => string } => {
+      const socket = connect(port, '127.0.0.1');
+      let text = '';
+      socket.on('data', (data: Buffer) => (text += data.toString('latin1')));
+      socket.on('error', () => {});
+      return { socket, text: () => text };
+    };
+    const idle = [open(), open(), open()];
+    try {
+      // The frontend's own count (the admin socket's connection is not the frontend's).
+      const frontendSessions = async (): Promise<number> => Number((await router.api.showStat()).find((row) => row['pxname'] === 'fe' && row['svname'] === 'FRONTEND')?.['scur'] ?? -1);
+      await waitFor(async () => (await frontendSessions()) === 3, 10_000, 'HAProxy holding the 3 idle connections');
+      const waiting = open();
+      waiting.socket.write('GET /over HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      // Time must pass to show nothing answers it while the limit is reached.
+      await delay(500);
+      expect(waiting.text()).toBe('');
+      idle[0]?.socket.destroy();
+      await waitFor(() => /^HTTP\/1\.1 200 /.test(waiting.text()), 10_000, 'the waiting request to be answered once a connection closed');
+      waiting.socket.destroy();
+    } finally {
+      for (const client of idle) client.socket.destroy();
+    }
+  });
+
   it('says clearly when haproxy is missing or too old', async () => {
     expect(findHaproxy('/nonexistent', [])).toBeUndefined();
     const stateDir = await newStateDir();
