@@ -9,7 +9,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@baton/testing';
 import { serve, type Lifecycle, type ShutdownReport } from '@baton/lifecycle';
 import { baton } from './index.js';
-import { fetchTls, makeTestCertificate, type TestCertificate } from './tls.test-helper.js';
+import { fetchTls, makeTestCertificate, type TestCertificate } from '@baton/testing/tls';
 
 let tls: TestCertificate;
 beforeAll(() => {

@@ -4,7 +4,7 @@ import Fastify from 'fastify';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { waitFor } from '@baton/testing';
 import { batonPlugin, serveFastify } from './index.js';
-import { fetchTls, makeTestCertificate, type TestCertificate } from './tls.test-helper.js';
+import { fetchTls, makeTestCertificate, type TestCertificate } from '@baton/testing/tls';
 
 let tls: TestCertificate;
 beforeAll(() => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { delay, fetchText, waitFor } from '@baton/testing';
-import { fetchTls, makeTestCertificate } from './tls.test-helper.js';
+import { fetchTls, makeTestCertificate } from '@baton/testing/tls';
 
 // Real processes, real signals, at every moment of a Fastify service's life.
 // The fixture imports the built package (dist/).

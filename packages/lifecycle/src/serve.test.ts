@@ -10,7 +10,7 @@ import { fetchText, waitFor } from '@baton/testing';
 import { createLifecycle } from './lifecycle.js';
 import { silentLogger } from './logger.js';
 import { serve } from './serve.js';
-import { fetchTls, makeTestCertificate } from './tls.test-helper.js';
+import { fetchTls, makeTestCertificate } from '@baton/testing/tls';
 
 // Real processes and real signals. The fixture imports the built package (dist/).
 const fixture = fileURLToPath(new URL('../fixtures/service.mjs', import.meta.url));

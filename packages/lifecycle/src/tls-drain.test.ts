@@ -6,7 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@baton/testing';
 import { silentLogger } from './logger.js';
 import { serve, type Served } from './serve.js';
-import { fetchTls, makeTestCertificate, type TestCertificate } from './tls.test-helper.js';
+import { fetchTls, makeTestCertificate, type TestCertificate } from '@baton/testing/tls';
 
 const app: RequestListener = (req, res) => {
   const url = new URL(req.url ?? '/', 'http://x');

@@ -1,4 +1,4 @@
-// Test-only helpers for TLS: a throwaway self-signed certificate made at test
+// Test-only TLS helpers: a throwaway self-signed certificate made at test
 // time by the machine's openssl (no key is ever committed), and a client.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
