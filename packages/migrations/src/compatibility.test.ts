@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -180,18 +180,25 @@ describe('queries captured through the pg driver', () => {
 
 describe('the throwaway server', () => {
   it('checkCompatibility starts its own PostgreSQL when no database is given, and removes it', async () => {
-    const before = new Set(tmpEntries());
-    const result = await checkCompatibility({
-      before: [SCHEMA],
-      migration: [{ file: '002.sql', sql: 'ALTER TABLE orders ADD COLUMN currency text;' }],
-      queries: V6_QUERIES,
-    });
-    expect(result.ok).toBe(true);
-    const left = tmpEntries().filter((entry) => !before.has(entry) && entry.startsWith('baton-migrations-pg-') && !entry.includes('native'));
-    expect(left).toEqual([]);
+    // A temp directory of this test's own: /tmp is shared with other runs on
+    // this machine, whose throwaway servers come and go while this one runs.
+    // 0711 so the `postgres` user (as root, the server runs as it) can pass through.
+    const ownTmp = mkdtempSync(join(tmpdir(), 'baton-compat-tmp-'));
+    chmodSync(ownTmp, 0o711);
+    const savedTmpdir = process.env['TMPDIR'];
+    process.env['TMPDIR'] = ownTmp;
+    try {
+      const result = await checkCompatibility({
+        before: [SCHEMA],
+        migration: [{ file: '002.sql', sql: 'ALTER TABLE orders ADD COLUMN currency text;' }],
+        queries: V6_QUERIES,
+      });
+      expect(result.ok).toBe(true);
+      expect(readdirSync(ownTmp)).toEqual([]);
+    } finally {
+      if (savedTmpdir === undefined) delete process.env['TMPDIR'];
+      else process.env['TMPDIR'] = savedTmpdir;
+      rmSync(ownTmp, { recursive: true, force: true });
+    }
   });
 });
-
-function tmpEntries(): string[] {
-  return readdirSync(tmpdir());
-}
