@@ -24,8 +24,11 @@ describe('the demo', () => {
       expect(result.failedByBadRelease).toBeGreaterThan(0);
       expect(result.served).toBeGreaterThan(1000);
       const summary = formatDemoSummary(result);
-      expect(summary).toContain('Failed because of the deploys: 0 — none, as promised');
-      expect(summary).toMatch(/Failed because v3 was bad: \d+/);
+      expect(summary).toContain('failed because of the deploys: 0 — none, as promised');
+      expect(summary).toMatch(/failed because v3 was bad: \d+/);
+      // Every request sent is accounted for: served, failed (by the deploys or by v3), or in flight when the load stopped.
+      expect(result.served + result.failedByDeploys + result.failedByBadRelease + result.inFlightAtStop, summary).toBe(result.load.sent);
+      expect(summary).toContain(`Requests sent: ${result.load.sent} `);
 
       // The report of the rollback, as a person would open it.
       const html = v3?.outcome.report?.html as string;

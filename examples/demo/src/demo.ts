@@ -40,6 +40,13 @@ export interface DemoResult {
   failedByDeploys: number;
   /** v3's deliberate 500s, served before analysis caught it. */
   failedByBadRelease: number;
+  /**
+   * Sent but still unanswered when the demo stopped its load: the load
+   * generator closed those connections itself, so they are neither served nor
+   * failed. `served + failedByDeploys + failedByBadRelease + inFlightAtStop`
+   * is every request sent.
+   */
+  inFlightAtStop: number;
 }
 
 const SERVICE_MAIN = fileURLToPath(new URL('../../orders-express/dist/main.js', import.meta.url));
@@ -106,7 +113,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const report = await load.stop();
     load = undefined;
     const injected = report.statuses['500'] ?? 0;
-    return { router: kind, stateDir, phases, load: report, served: report.ok, failedByDeploys: report.failed - injected, failedByBadRelease: injected };
+    return {
+      router: kind,
+      stateDir,
+      phases,
+      load: report,
+      served: report.ok,
+      failedByDeploys: report.failed - injected,
+      failedByBadRelease: injected,
+      inFlightAtStop: report.inFlightAtStop,
+    };
   } finally {
     await load?.stop().catch(() => undefined);
     await stopService(resolveDeployConfig({ ...base, release: release('v1') }, { cwd: process.cwd() })).catch(() => undefined);
@@ -127,9 +143,12 @@ export function formatDemoSummary(result: DemoResult): string {
     '',
     '== Summary ==',
     `Router: ${result.router === 'haproxy' ? 'HAProxy' : 'built-in'}`,
-    `Requests served: ${result.served} (${result.load.sent} sent, ${result.load.requestsPerSecond.toFixed(0)} req/s over ${(result.load.durationMs / 1000).toFixed(0)} s)`,
-    `Failed because of the deploys: ${result.failedByDeploys}${result.failedByDeploys === 0 ? ' — none, as promised' : ` (${describeFailures(result.load)})`}`,
-    `Failed because v3 was bad: ${result.failedByBadRelease} (its deliberate 500s, before analysis caught it)`,
+    // Every request sent is in exactly one of the four lines below.
+    `Requests sent: ${result.load.sent} over ${(result.load.durationMs / 1000).toFixed(0)} s (${result.load.requestsPerSecond.toFixed(0)} req/s)`,
+    `  served (2xx): ${result.served}`,
+    `  failed because of the deploys: ${result.failedByDeploys}${result.failedByDeploys === 0 ? ' — none, as promised' : ` (${describeFailures(result.load)})`}`,
+    `  failed because v3 was bad: ${result.failedByBadRelease} (its deliberate 500s, before analysis caught it)`,
+    `  in flight when the load stopped: ${result.inFlightAtStop} (the load generator closed those connections itself: neither served nor failed)`,
     `State, instance logs and reports: ${result.stateDir}`,
     'Phases:',
     ...result.phases.map((phase) => `  ${phase.name}: ${phase.outcome.phase}${phase.outcome.reason ? ` — ${firstSentences(phase.outcome.reason)}` : ''} (${phase.seconds.toFixed(1)} s)${phase.outcome.report ? `\n    report: ${phase.outcome.report.html}` : ''}`),
