@@ -1,3 +1,5 @@
+import { BATON_ERROR_BRAND, brandPrototype, hasBrand } from './internal/brand.js';
+
 /**
  * Every error Baton throws on purpose. `code` is stable across releases, so
  * callers branch on it instead of on message text.
@@ -61,7 +63,14 @@ export const ERROR_CODES = {
 
 export type BatonErrorCode = keyof typeof ERROR_CODES;
 
-/** The one base class of Baton's errors; `code` is one of {@link ERROR_CODES}. */
+/**
+ * The one base class of Baton's errors; `code` is one of {@link ERROR_CODES}.
+ *
+ * `error instanceof BatonError` is also true for a BatonError thrown by
+ * another copy of `@baton/lifecycle` in the same process (npm may install
+ * two): it checks a `Symbol.for('baton.BatonError')` brand, not the class.
+ * Subclasses (`instanceof RouterCommandError`) keep the ordinary check.
+ */
 export class BatonError extends Error {
   readonly code: BatonErrorCode;
 
@@ -70,9 +79,22 @@ export class BatonError extends Error {
     this.name = 'BatonError';
     this.code = code;
   }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // `this` is the class on the right of instanceof: a subclass asks the prototype chain as usual.
+    if (this !== BatonError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return hasBrand(value, BATON_ERROR_BRAND);
+  }
+
+  static {
+    brandPrototype(this, BATON_ERROR_BRAND);
+  }
 }
 
-/** True when `error` is a {@link BatonError}, optionally with the given code. */
+/**
+ * True when `error` is a {@link BatonError}, optionally with the given code,
+ * whichever copy of `@baton/lifecycle` threw it.
+ */
 export function isBatonError(error: unknown, code?: BatonErrorCode): error is BatonError {
-  return error instanceof BatonError && (code === undefined || error.code === code);
+  return hasBrand(error, BATON_ERROR_BRAND) && (code === undefined || (error as BatonError).code === code);
 }

@@ -15,6 +15,7 @@ export { buildReport, worstOf, type HealthBody, type HealthCheckEntry, type Prob
 export {
   Lifecycle,
   createLifecycle,
+  isLifecycle,
   type LifecycleOptions,
   type LifecycleEvents,
   type ShutdownOptions,
@@ -55,6 +56,7 @@ export {
   type SecondSignalOption,
 } from './signals.js';
 export { serve, EXIT_CODES, type ServeOptions, type Served } from './serve.js';
+export type { AnnouncedProbes } from './internal/listening-line.js';
 export { silentLogger, jsonLogger, type Logger } from './logger.js';
 export type { CollectorHost, CollectedSeries } from './collector-host.js';
 export { readLimitedText } from './read-limited-text.js';

@@ -2,9 +2,10 @@ import { EventEmitter } from 'node:events';
 import { Server as NetServer } from 'node:net';
 import type { IncomingMessage, Server } from 'node:http';
 import { CheckRegistry, type CheckDefinition, type ProbeKind } from './check-registry.js';
-import { BatonError } from './errors.js';
+import { BatonError, isBatonError } from './errors.js';
 import { buildReport, worstOf, type ProbeReport, type ReportKind } from './health-report.js';
 import { attachInline } from './internal/attach-inline.js';
+import { brandPrototype, hasBrand, LIFECYCLE_BRAND } from './internal/brand.js';
 import { ConnectionTracker, type ConnectionCounts, type TrackableServer, type TrackRequest } from './internal/connection-tracker.js';
 import { assertPositiveMs } from './internal/validate.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -16,7 +17,12 @@ import { canTransition, type LifecycleState } from './states.js';
 export interface LifecycleOptions {
   /** Service name, reported as `serviceId` in health bodies. */
   service?: string;
-  /** Release (version) of this instance, reported as `releaseId`; lets an orchestrator tell releases apart. */
+  /**
+   * Release (version) of this instance, reported as `releaseId`, and the
+   * `release` label of `@baton/metrics` and toggle context once bound; lets an
+   * orchestrator tell releases apart. Default: the `RELEASE` environment
+   * variable when set and not empty (`baton deploy` and most platforms set it).
+   */
   release?: string;
   /** Checks to register at once (more can be added with `lifecycle.checks.add`). */
   checks?: readonly CheckDefinition[];
@@ -145,8 +151,22 @@ const DRAIN_POLL_MS = 25;
  * lifecycle.attach(server);
  * await lifecycle.start();
  * process.once('SIGTERM', () => lifecycle.shutdown('SIGTERM'));
+ *
+ * `value instanceof Lifecycle` (like {@link isLifecycle}) is also true for a
+ * lifecycle made by another copy of `@baton/lifecycle` in the same process:
+ * it checks a `Symbol.for('baton.Lifecycle')` brand, not the class.
  */
 export class Lifecycle extends EventEmitter<LifecycleEvents> {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // A subclass on the right of instanceof asks the prototype chain as usual.
+    if (this !== Lifecycle) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return hasBrand(value, LIFECYCLE_BRAND);
+  }
+
+  static {
+    brandPrototype(this, LIFECYCLE_BRAND);
+  }
+
   /** The checks behind the probes. */
   readonly checks: CheckRegistry;
   readonly budget: ShutdownBudget;
@@ -166,6 +186,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   readonly #abandonAbort = new AbortController();
   readonly #forcedHookTimeoutMs: number;
   #userLogger: Logger = silentLogger;
+  #hasLogger = false;
   /** The logger everyone is handed: a throwing user logger never breaks the caller. */
   readonly #safeLogger: Logger = {
     info: (message, fields) => this.#log('info', message, fields),
@@ -185,10 +206,11 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     super();
     this.#now = options.now ?? Date.now;
     this.logger = options.logger ?? silentLogger;
+    this.#hasLogger = options.logger !== undefined;
     this.#forcedHookTimeoutMs = options.shutdown?.forcedHookTimeoutMs ?? 1500;
     assertPositiveMs('shutdown', 'forcedHookTimeoutMs', this.#forcedHookTimeoutMs);
     this.service = options.service;
-    this.release = options.release;
+    this.release = options.release ?? releaseFromEnvironment();
     this.budget = resolveShutdownBudget(options.shutdown);
     this.#startupTimeoutMs = options.startupTimeoutMs ?? 60_000;
     assertPositiveMs('lifecycle', 'startupTimeoutMs', this.#startupTimeoutMs);
@@ -223,6 +245,17 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     }
     // Handed our own guarded view back (`a.logger = b.logger`): keep the logger behind it.
     if (logger !== this.#safeLogger) this.#userLogger = logger;
+    this.#hasLogger = true;
+  }
+
+  /**
+   * False while the lifecycle logs nowhere because no logger was given (the
+   * library's default); true once one was, `silentLogger` included. Runners
+   * (`serve()`, the adapters' `serve`) give a lifecycle without one JSON lines
+   * on stderr; an explicit `silentLogger` keeps it quiet.
+   */
+  get hasLogger(): boolean {
+    return this.#hasLogger;
   }
 
   /**
@@ -342,7 +375,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
       }
     } catch (error) {
       if (signal.aborted) return this.#state; // a shutdown interrupted startup: not a failure
-      const failure = error instanceof BatonError ? error : new BatonError('BATON_ERR_STARTUP_FAILED', `Startup task failed: ${messageOf(error)}`, { cause: error });
+      const failure = isBatonError(error) ? error : new BatonError('BATON_ERR_STARTUP_FAILED', `Startup task failed: ${messageOf(error)}`, { cause: error });
       this.logger.error('startup failed', { error: failure.message });
       this.#transition('failed', failure.message);
       throw failure;
@@ -480,7 +513,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
           try {
             await runHook(hook, controller.signal, limit, this.#forcedHookTimeoutMs, force, abandon);
           } catch (error) {
-            const timedOut = error instanceof BatonError && error.code === 'BATON_ERR_HOOK_TIMEOUT';
+            const timedOut = isBatonError(error, 'BATON_ERR_HOOK_TIMEOUT');
             controller.abort(error);
             if (timedOut || abandon.aborted) cut = true;
             hookFailures.push({ name: hook.name, error: messageOf(error), timedOut });
@@ -583,9 +616,24 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   }
 }
 
+/**
+ * True when `value` is a {@link Lifecycle}, also one made by another copy of
+ * `@baton/lifecycle` (npm may install two in one app): adapters use it to
+ * tell a lifecycle from lifecycle options.
+ */
+export function isLifecycle(value: unknown): value is Lifecycle {
+  return hasBrand(value, LIFECYCLE_BRAND);
+}
+
 /** Creates a {@link Lifecycle}; options are validated here, so a bad one throws at startup. */
 export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
   return new Lifecycle(options);
+}
+
+/** `RELEASE` when set and not empty: what deploy platforms set for the instance's version. */
+function releaseFromEnvironment(): string | undefined {
+  const release = process.env.RELEASE;
+  return release === undefined || release === '' ? undefined : release;
 }
 
 /** Resolves true after `ms`, or false at once when `signal` aborts. */
