@@ -4,9 +4,10 @@ import { Server as NetServer, type AddressInfo } from 'node:net';
 import { BatonError } from './errors.js';
 import { attachInline } from './internal/attach-inline.js';
 import type { TrackableServer, TrackRequest } from './internal/connection-tracker.js';
-import { createLifecycle, Lifecycle, type LifecycleOptions, type ShutdownReport, type StartOptions } from './lifecycle.js';
+import { logListening, pathsByKind, type AnnouncedProbes } from './internal/listening-line.js';
+import { createLifecycle, isLifecycle, type Lifecycle, type LifecycleOptions, type ShutdownReport, type StartOptions } from './lifecycle.js';
 import { jsonLogger } from './logger.js';
-import { createProbeHandler, type ProbeRouteOptions } from './probe-routes.js';
+import { createProbeHandler, resolveProbeRoutes, type ProbeRouteOptions } from './probe-routes.js';
 import { createProbeServer } from './probe-server.js';
 import { installSignalHandlers, resolveSecondSignalPolicy, type SecondSignalOption } from './signals.js';
 import { Server as TlsServer } from 'node:tls';
@@ -40,11 +41,22 @@ export interface ServeOptions {
    * tracked once their TLS handshake is done.
    */
   https?: HttpsServerOptions;
-  /** A lifecycle, or options to create one. */
+  /**
+   * A lifecycle, or options to create one. Either way, one without a logger
+   * logs JSON lines on stderr ({@link jsonLogger}) under `serve()`; pass
+   * `logger: silentLogger` for none.
+   */
   lifecycle?: Lifecycle | LifecycleOptions;
-  /** Default: the PORT environment variable, else 3000. Use 0 for an ephemeral port. */
+  /**
+   * Default: the `PORT` environment variable (as platforms and `baton deploy`
+   * set it), else 3000. Use 0 for an ephemeral port.
+   */
   port?: number;
-  /** Default: Node's (all interfaces). */
+  /**
+   * Default: Node's (all interfaces, so a container's port mapping reaches
+   * it). The `HOST` environment variable is not read: shells set it to the
+   * machine's name.
+   */
   host?: string;
   /**
    * How to listen, for frameworks that own it (Fastify's `app.listen`).
@@ -56,6 +68,12 @@ export interface ServeOptions {
    * answering through the whole drain). `false`: no probe routes.
    */
   probes?: (ProbeRouteOptions & { port?: number; host?: string }) | false;
+  /**
+   * For the startup line only, when `probes` is false because the framework
+   * answers them (as `@baton/fastify`'s plugin does): their paths, and their
+   * port when they have a server of their own.
+   */
+  announcedProbes?: AnnouncedProbes;
   /** Work before the instance is ready; see {@link StartOptions.task}. */
   startup?: StartOptions['task'];
   /** Signals that start a shutdown; `false` installs none. Default `['SIGTERM', 'SIGINT']`. */
@@ -97,6 +115,10 @@ export interface Served {
  * from {@link EXIT_CODES}. This is the one place Baton ends a process, and
  * only because you called it.
  *
+ * Once listening it logs one line, `listening on <url>`, with the fields
+ * `event: 'listening'`, `port`, `url`, `release` and `probes`: deploy
+ * platforms (`baton deploy`) learn the port from it.
+ *
  * @example
  * await serve({ handler: app, port: 3000, lifecycle: { shutdown: { propagationDelayMs: 5000 } } });
  */
@@ -114,8 +136,9 @@ export async function serve(options: ServeOptions): Promise<Served> {
     // Connections it accepted before attach could not be tracked, so the drain could not wait for them.
     throw new BatonError('BATON_ERR_INVALID_OPTION', 'serve: `server` is already listening; pass it before calling listen(), serve() listens itself.');
   }
-  const lifecycle =
-    options.lifecycle instanceof Lifecycle ? options.lifecycle : createLifecycle({ logger: jsonLogger(), ...options.lifecycle });
+  const lifecycle = isLifecycle(options.lifecycle) ? options.lifecycle : createLifecycle({ logger: jsonLogger(), ...options.lifecycle });
+  // The runner logs: a lifecycle made without a logger (silent as a library) gets JSON lines on stderr.
+  if (lifecycle.hasLogger === false) lifecycle.logger = jsonLogger();
   const port = resolvePort(options.port);
   if (options.onSecondSignal !== undefined) resolveSecondSignalPolicy('serve', options.onSecondSignal);
   if (options.exit !== undefined && options.exit !== false && typeof options.exit !== 'function') {
@@ -219,6 +242,10 @@ export async function serve(options: ServeOptions): Promise<Served> {
     served.probeServer = probeServer;
     served.probePort = (probeServer.address() as AddressInfo).port;
   }
+  if (!lifecycle.isShuttingDown) {
+    const announced = probes === undefined ? options.announcedProbes : { paths: pathsByKind(resolveProbeRoutes(probes).routes), ...(served.probePort === undefined ? {} : { port: served.probePort }) };
+    logListening(lifecycle, { url: served.url, port: boundPort, probes: announced });
+  }
   return served;
 }
 
@@ -250,7 +277,9 @@ function createAppServer(
   };
   // An https.Server is an http.Server that speaks TLS first; the tracker tells them apart.
   const server: Server = tls ? createHttpsServer(tls, listener) : createServer(listener);
-  track = lifecycle[attachInline](server);
+  // A lifecycle from a copy of this package without the inline method is attached the ordinary way.
+  if (typeof lifecycle[attachInline] === 'function') track = lifecycle[attachInline](server);
+  else lifecycle.attach(server);
   // Longer than common load balancers' idle timeouts (60 s), so the balancer,
   // not the app, closes idle keep-alive connections: otherwise a request can
   // race the app's close and fail. The drain closes idle sockets itself.
@@ -260,11 +289,22 @@ function createAppServer(
 }
 
 function resolvePort(port: number | undefined): number {
-  const value = port ?? (process.env.PORT === undefined ? 3000 : Number(process.env.PORT));
-  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+  if (port === undefined) return portFromEnvironment();
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', `serve: port must be an integer from 0 to 65535; got ${JSON.stringify(port)}.`);
+  }
+  return port;
+}
+
+/** `PORT` (digits only, 0–65535), else 3000; an empty `PORT` counts as unset. */
+function portFromEnvironment(): number {
+  const text = process.env.PORT?.trim();
+  if (text === undefined || text === '') return 3000;
+  const value = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(value <= 65535)) {
     throw new BatonError(
       'BATON_ERR_INVALID_OPTION',
-      `serve: port must be an integer from 0 to 65535; got ${JSON.stringify(port ?? process.env.PORT)}${port === undefined ? ' (from PORT)' : ''}.`,
+      `serve: the PORT environment variable must be a port number from 0 to 65535; got ${JSON.stringify(process.env.PORT)}. Unset it for 3000, or pass \`port\`.`,
     );
   }
   return value;
