@@ -75,8 +75,8 @@ export default config;
     expect(status.code).toBe(EXIT.ok);
     expect(JSON.parse(status.stdout)).toMatchObject({ service: 'orders-ts', stateDir: join(dir, 'state'), instances: [] });
     const text = await cli('status');
-    expect(text.stdout).toContain('orders-ts: stable (none)');
-    expect(text.stdout).toContain('router: not started');
+    expect(text.stdout).toContain('orders-ts: nothing deployed yet');
+    expect(text.stdout).toContain('router: none running (baton deploy starts one, on router.port or else a free port)');
   });
 
   it('refuses promote, abort and rollback when there is nothing to act on, with exit code 3', async () => {

@@ -42,8 +42,12 @@ Commands:
   promote              let a paused canary go on
   abort                stop the deploy in progress and roll it back
   rollback             roll back the deploy in progress, or go back to the previous release
-  down                 stop every instance and the router of the service
+  down                 stop every instance and the router; history, reports and logs stay
   migrations check <dir>  check SQL migrations for backward compatibility (see baton migrations --help)
+
+Router: clients reach the service through the router, on the config's router.port; without one, on a
+free port picked when the router starts (baton deploy prints the address, baton status shows it), kept
+until baton down.
 
 Options:
   -c, --config <file>  the deploy config (default: baton.config.{ts,mts,js,mjs,json} in the working directory)
@@ -139,7 +143,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       }
       case 'down': {
         await deploy.stopService(config, { onEvent, ...(io.platform ? { platform: io.platform } : {}) });
-        if (!json) io.stdout.write(`Stopped every instance and the router of ${config.service}.\n`);
+        if (!json) io.stdout.write(`Stopped every instance and the router of ${config.service}; nothing of it runs. Its history, reports and logs stay in ${config.stateDir}.\n`);
         return EXIT.ok;
       }
       case 'rollback': {
@@ -147,7 +151,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         const status = await deploy.readStatus(config);
         const phase = status.deploy?.phase;
         if (phase === undefined || phase === 'succeeded' || phase === 'rolled-back' || phase === 'failed') return await deployOrRollback('rollback');
-        const handled = await deploy.sendControl(config, 'abort', { onEvent, ...(io.platform ? { platform: io.platform } : {}) });
+        const handled = await deploy.sendControl(config, 'abort', { onEvent, reason: 'rolled back on request (baton rollback)', ...(io.platform ? { platform: io.platform } : {}) });
         io.stdout.write(json ? `${JSON.stringify({ type: 'control', command: 'abort', message: handled.message })}\n` : `${handled.message}\n`);
         if (handled.outcome !== undefined) warnStopFailures(handled.outcome, io);
         return handled.outcome === undefined ? EXIT.ok : exitFor(handled.outcome);

@@ -54,6 +54,18 @@ describe('resolveDeployConfig', () => {
     }
   });
 
+  it("platform: a service not served through Baton gets its port in PORT ('assign'); the listen wait defaults to readyMs; bad values named with what is accepted", () => {
+    expect(resolveDeployConfig({ service: 'orders', release }, { cwd: '/' }).platform).toEqual({ port: 'announce', listenTimeoutMs: 30_000 });
+    const assign = resolveDeployConfig({ service: 'orders', release, timeouts: { readyMs: 60_000 }, platform: { port: 'assign' } }, { cwd: '/' });
+    expect(assign.platform).toEqual({ port: 'assign', listenTimeoutMs: 60_000 });
+    expect(resolveDeployConfig({ service: 'orders', release, platform: { listenTimeoutMs: 5000 } }, { cwd: '/' }).platform.listenTimeoutMs).toBe(5000);
+    const message = problemsOf({ service: 'orders', release, platform: { port: 3000, listenTimeoutMs: 0, host: '0.0.0.0' } });
+    expect(message).toContain("platform.port: 'announce' (the instance prints {\"event\":\"listening\",\"port\":N}, as services served through Baton do) or 'assign' (any other service: it gets a free port in PORT); got 3000");
+    expect(message).toContain('platform.listenTimeoutMs: an integer from 100');
+    expect(message).toContain('platform.host: not a setting; known: port, listenTimeoutMs');
+    expect(problemsOf({ service: 'orders', release, platform: 'assign' })).toContain('platform: an object; got "assign"');
+  });
+
   it('release.secretEnv: keeps the names (once each), refuses anything but variable names without echoing a value', () => {
     const config = resolveDeployConfig({ service: 'orders', release: { ...release, env: { OPAQUE: 'x' }, secretEnv: ['OPAQUE', 'INHERITED', 'OPAQUE'] } }, { cwd: '/srv/orders' });
     expect(config.release.secretEnv).toEqual(['OPAQUE', 'INHERITED']);

@@ -56,6 +56,21 @@ export interface DeployConfig {
     stopMs?: number;
   };
   paths?: Partial<InstancePaths>;
+  /**
+   * How instances are run (local processes). `port`: how an instance's port
+   * is learnt. `'announce'` (default): it gets `PORT=0` and prints
+   * `{"event":"listening","port":N}` once it listens, as a service served
+   * through Baton (`serve()`, `baton(app).serve()`, `serveFastify()`) does.
+   * `'assign'`: for any other service — the platform picks a free port,
+   * passes it in `PORT` and waits until it accepts connections (another
+   * process could take the port in between; the start then fails and is
+   * retried by the next deploy). `listenTimeoutMs`: from spawn to a known
+   * port; default `timeouts.readyMs`.
+   *
+   * @example
+   * platform: { port: 'assign' } // an Express app doing app.listen(process.env.PORT)
+   */
+  platform?: { port?: 'announce' | 'assign'; listenTimeoutMs?: number };
   /** Where state, journal, logs and reports live; default `.baton/<service>` under the working directory. */
   stateDir?: string;
   /** Bearer token of the instances' /metrics (a service run with `BATON_METRICS_TOKEN`); e.g. `process.env.METRICS_TOKEN` in a TypeScript config. */
@@ -72,6 +87,7 @@ export interface ResolvedDeployConfig {
   analysis: AnalysisThresholds & { inconclusiveRetries: number; onInconclusive: InconclusivePolicy };
   timeouts: { readyMs: number; drainMs: number; stopMs: number };
   paths: InstancePaths;
+  platform: { port: 'announce' | 'assign'; listenTimeoutMs: number };
   stateDir: string;
   metricsToken?: string;
 }
@@ -107,8 +123,8 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string }): R
   const service = typeof config.service === 'string' ? config.service.trim() : '';
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(service)) problems.push(`service: a name of letters, digits, ".", "_" or "-" (at most 63); got ${describe(config.service)}`);
 
-  if (isObject(input)) unknownKeys(input, ['service', 'release', 'instances', 'strategy', 'router', 'analysis', 'timeouts', 'paths', 'stateDir', 'metricsToken'], '', problems);
-  for (const section of ['router', 'analysis', 'timeouts', 'paths'] as const) {
+  if (isObject(input)) unknownKeys(input, ['service', 'release', 'instances', 'strategy', 'router', 'analysis', 'timeouts', 'paths', 'platform', 'stateDir', 'metricsToken'], '', problems);
+  for (const section of ['router', 'analysis', 'timeouts', 'paths', 'platform'] as const) {
     if (config[section] !== undefined && !isObject(config[section])) problems.push(`${section}: an object; got ${describe(config[section])}`);
   }
   const release = resolveRelease(config.release, problems);
@@ -180,6 +196,19 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string }): R
     else paths[key] = value;
   }
 
+  const platformInput: Record<string, unknown> = isObject(config.platform) ? config.platform : {};
+  unknownKeys(platformInput, ['port', 'listenTimeoutMs'], 'platform.', problems);
+  const platformPort = platformInput.port ?? 'announce';
+  if (platformPort !== 'announce' && platformPort !== 'assign') {
+    problems.push(
+      `platform.port: 'announce' (the instance prints {"event":"listening","port":N}, as services served through Baton do) or 'assign' (any other service: it gets a free port in PORT); got ${describe(platformPort)}`,
+    );
+  }
+  const platform = {
+    port: platformPort === 'assign' ? ('assign' as const) : ('announce' as const),
+    listenTimeoutMs: integer(platformInput.listenTimeoutMs, 'platform.listenTimeoutMs', timeouts.readyMs, 100, 3_600_000, problems),
+  };
+
   if (config.stateDir !== undefined && (typeof config.stateDir !== 'string' || config.stateDir.trim() === '')) problems.push(`stateDir: a directory path; got ${describe(config.stateDir)}`);
   const stateDir = typeof config.stateDir === 'string' && config.stateDir.trim() !== '' ? resolvePath(options.cwd, config.stateDir) : resolvePath(options.cwd, `.baton/${service || 'service'}`);
 
@@ -198,6 +227,7 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string }): R
     analysis,
     timeouts,
     paths,
+    platform,
     stateDir,
   };
   if (typeof config.metricsToken === 'string') resolved.metricsToken = config.metricsToken;

@@ -54,4 +54,8 @@ export {
 export { haproxyRouterConfig, type HaproxyConfigOptions, type HaproxyConfigSlot } from './routers/haproxy-config.js';
 export { findHaproxy, haproxyVersion, MIN_HAPROXY_VERSION } from './routers/haproxy-process.js';
 export * from './deployment.js';
+export { statePaths, haproxyInstalled, connectOrStartRouter, type RouterKind } from './service-router.js';
+export * from './service-status.js';
+export * from './service-down.js';
+export { parseListeningPort, LISTENING_LINE_EXAMPLE } from './platforms/listening-line.js';
 export { findFreePort } from './internal/free-port.js';

@@ -22,6 +22,9 @@ export interface TimelineSample {
   releases: Record<string, ReleaseSample>;
 }
 
+/** A label name no exposition uses (`__` names are Prometheus' own): groups all of an instance's series as one. */
+const WHOLE_INSTANCE = '__baton_whole_instance__';
+
 /** Options of {@link startMonitor}. */
 export interface MonitorOptions {
   router: Router;
@@ -76,18 +79,29 @@ export function startMonitor(options: MonitorOptions): () => Promise<void> {
         sample.requestRate += Math.max(backend.requestsTotal - before.requestsTotal, 0) / ((atMs - previousBackends.atMs) / 1000);
       }
     }
-    const pairs = [...currentScrapes.entries()].filter(([id]) => previousScrapes.has(id));
-    if (pairs.length > 0) {
-      const windows = compareSnapshots(
-        pairs.map(([id]) => previousScrapes.get(id) as Snapshot),
-        pairs.map(([, snapshot]) => snapshot),
-      );
-      for (const [release, window] of windows) {
-        const sample = (releases[release] ??= { weightPercent: 0, requestRate: 0, errorRate: 0, inFlight: 0, backends: 0 });
-        sample.errorRate = window.seconds > 0 ? window.errors / window.seconds : 0;
-        const p99 = window.latency['p99'];
-        if (p99 !== undefined) sample.p99Ms = p99 * 1000;
-      }
+    // Per release as the orchestrator knows it (the instance's), not by the metrics' `release` label:
+    // a service whose metrics carry none (or another value) would otherwise show up as a release named ''.
+    const pairsByRelease = new Map<string, [Snapshot, Snapshot][]>();
+    for (const instance of instances) {
+      const before = previousScrapes.get(instance.id);
+      const after = currentScrapes.get(instance.id);
+      if (before === undefined || after === undefined) continue;
+      const pairs = pairsByRelease.get(instance.release) ?? [];
+      pairs.push([before, after]);
+      pairsByRelease.set(instance.release, pairs);
+    }
+    for (const [release, pairs] of pairsByRelease) {
+      // A label no series has: every series of these instances falls in one group.
+      const window = compareSnapshots(
+        pairs.map(([before]) => before),
+        pairs.map(([, after]) => after),
+        { groupBy: WHOLE_INSTANCE },
+      ).get('');
+      if (window === undefined) continue;
+      const sample = (releases[release] ??= { weightPercent: 0, requestRate: 0, errorRate: 0, inFlight: 0, backends: 0 });
+      sample.errorRate = window.seconds > 0 ? window.errors / window.seconds : 0;
+      const p99 = window.latency['p99'];
+      if (p99 !== undefined) sample.p99Ms = p99 * 1000;
     }
     for (const sample of Object.values(releases)) sample.weightPercent = Math.round(sample.weightPercent * 10) / 10;
     previousBackends = { atMs, byId: new Map(backends.map((backend) => [backend.id, backend])) };

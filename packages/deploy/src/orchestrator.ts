@@ -6,7 +6,7 @@ import { instanceInFlight, probe, sleep } from './internal/instance-probes.js';
 import type { Analysis, DeployEvent, InstanceExit, Journal, Platform, ReleaseSpec, Router, Verdict } from './model.js';
 import { describeSample, startMonitor } from './monitor.js';
 import { isFinished, type DeployRecord, type ServiceState, type TrackedInstance } from './service-state.js';
-import { planDeploy } from './strategies/plan.js';
+import { describeDeploy, planDeploy } from './strategies/plan.js';
 import { describeStep, type Step } from './strategies/step.js';
 import { createRedactor, secretValuesOf, type Redactor } from './secrets.js';
 import { backendSettings, type BackendSetting, type ServingInstance } from './weights.js';
@@ -174,12 +174,12 @@ export class Orchestrator {
     if (hasStable && stable) record.from = stable.version;
     this.#state.deploy = record;
     await this.#save();
-    await this.#event('deploy-started', `Deploying ${candidate.version}${record.from ? ` over ${record.from}` : ''} (${this.#config.strategy.type}, ${steps.length} steps).`, {
+    await this.#event('deploy-started', describeDeploy({ ...record, instances: this.#config.instances }), {
       deployId: record.id,
       from: record.from,
       to: record.to,
       strategy: this.#config.strategy.type,
-      steps: steps.map(describeStep),
+      steps: steps.map((step) => describeStep(step, { candidate: record.to, stable: record.from })),
     });
     return this.#monitored(async () => {
       // Instances of neither release (left by a deploy that could not finish its rollback) leave first.
@@ -262,7 +262,7 @@ export class Orchestrator {
       while (record.stepIndex < record.steps.length) {
         this.#throwIfInterrupted();
         const step = record.steps[record.stepIndex] as Step;
-        await this.#event('step', `Step ${record.stepIndex + 1}/${record.steps.length}: ${describeStep(step)}.`, { index: record.stepIndex, step });
+        await this.#event('step', `Step ${record.stepIndex + 1}/${record.steps.length}: ${describeStep(step, { candidate: record.to, stable: record.from })}.`, { index: record.stepIndex, step });
         await this.#runStep(step, record);
         // A candidate that died, or an abort, during a step that does not wait (traffic, a retire) is seen here.
         this.#watch.signal.throwIfAborted();

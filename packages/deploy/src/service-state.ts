@@ -62,9 +62,21 @@ export interface ServiceState {
   /** Instance ids are `<version>-<n>`; n never repeats within a service. */
   nextInstance: number;
   deploy?: DeployRecord;
+  /**
+   * Set by `baton down`: when the service was taken down, and the release
+   * that was serving then (none when nothing was). It holds until a deploy
+   * starts after `atMs`; `previous` is then that release.
+   */
+  down?: { atMs: number; release?: string };
 }
 
 /** True for a deploy that has ended one way or another. */
 export function isFinished(phase: DeployPhase): boolean {
   return phase === 'succeeded' || phase === 'rolled-back' || phase === 'failed';
+}
+
+/** True when the service stands taken down by `baton down`: no deploy started since. */
+export function isDown(state: ServiceState | undefined): state is ServiceState & { down: NonNullable<ServiceState['down']> } {
+  const down = state?.down;
+  return down !== undefined && (state?.deploy === undefined || state.deploy.startedAtMs < down.atMs);
 }

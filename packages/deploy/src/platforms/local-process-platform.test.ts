@@ -129,11 +129,17 @@ describe('createLocalProcessPlatform', () => {
     expect((await stat(stateDir)).mode & 0o777).toBe(0o700);
   });
 
-  it('kills an instance that does not listen in time, and says so', async () => {
+  it('kills an instance that does not listen in time, and says how to make its port known', async () => {
     const platform = createLocalProcessPlatform({ stateDir, listenTimeoutMs: 500 });
-    const error = await failure(platform.start(node('v2', `console.log('pid=' + process.pid); setInterval(() => {}, 1000);`), { id: 'v2-1' }));
+    // A plain service: it listens (on PORT=0, so somewhere) but says nothing.
+    const plain = `console.log('pid=' + process.pid); require('node:http').createServer((q, s) => s.end('ok')).listen(Number(process.env.PORT), process.env.HOST);`;
+    const error = await failure(platform.start(node('v2', plain), { id: 'v2-1' }));
     expect(error).toMatchObject({ code: 'BATON_ERR_PLATFORM' });
     expect(error.message).toContain('did not listen within 500 ms');
+    expect(error.message).toContain('it printed no {"event":"listening","port":N} line');
+    expect(error.message).toContain('serveFastify()');
+    expect(error.message).toContain("set `platform: { port: 'assign' }` in baton.config");
+    expect(error.message).toContain('listen on process.env.PORT');
     const pid = Number(/pid=(\d+)/.exec(error.message)?.[1]);
     expect(pid).toBeGreaterThan(0);
     expect(isProcessAlive(pid)).toBe(false);
@@ -294,6 +300,20 @@ describe('createLocalProcessPlatform', () => {
     await restarted.stop(orphan as InstanceRecord, { deadlineMs: 5000 });
     expect(isProcessAlive((orphan as LocalInstanceRecord).pid)).toBe(false);
     expect(await restarted.instances()).toEqual([]);
+  });
+
+  it("finds the port in the startup line of Baton's JSON logger, printed on stderr among other lines", async () => {
+    const platform = createLocalProcessPlatform({ stateDir });
+    const logged = `
+      const server = require('node:http').createServer((req, res) => res.end('logged ' + process.env.RELEASE));
+      server.listen(Number(process.env.PORT), process.env.HOST, () => {
+        const port = server.address().port;
+        console.log('plain text on stdout');
+        console.error(JSON.stringify({ time: new Date().toISOString(), level: 'info', name: 'baton', msg: 'listening on http://127.0.0.1:' + port, event: 'listening', port, url: 'http://127.0.0.1:' + port, release: process.env.RELEASE, probes: { liveness: '/livez', readiness: '/readyz' } }));
+      });`;
+    const instance = await track(platform.start(node('v3', logged), { id: 'v3-1' }));
+    expect((await fetchText(instance.url)).body).toBe('logged v3');
+    await platform.stop(instance, { deadlineMs: 10_000 });
   });
 
   it('finds the port of a service that cannot announce it (port: assign)', async () => {

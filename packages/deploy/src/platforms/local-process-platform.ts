@@ -8,6 +8,7 @@ import type { InstanceExit, InstanceRecord, Platform, ReleaseSpec } from '../mod
 import { ensurePrivateDirSync, PRIVATE_FILE_MODE } from '../internal/private-dir.js';
 import { isProcessAlive, processEnvironment, processStartIdentity } from '../internal/process-identity.js';
 import { createRedactor, secretValuesOf } from '../secrets.js';
+import { lastListeningPort, LISTENING_LINE_EXAMPLE } from './listening-line.js';
 
 /** Options of {@link createLocalProcessPlatform}. */
 export interface LocalProcessPlatformOptions {
@@ -18,7 +19,8 @@ export interface LocalProcessPlatformOptions {
   /**
    * How the instance's port is found. `'announce'` (default): the instance
    * gets `PORT=0`, binds an ephemeral port and prints one JSON line
-   * `{"event":"listening","port":N}` on stdout, as Baton's services do.
+   * `{"event":"listening","port":N}` (other fields allowed) on stdout or
+   * stderr, as services served through Baton do (see `parseListeningPort`).
    * `'assign'`: for services that cannot print it, the platform picks a free
    * port, passes it as `PORT=N` and waits until the port accepts TCP. That is
    * racy: the port is free when picked, then released for the service to
@@ -247,7 +249,7 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
           await kill();
           throw signal.reason;
         }
-        const announced = announcedPort(await reader.lines());
+        const announced = lastListeningPort(await reader.lines());
         if (announced !== undefined && own.exit === undefined) {
           record.port = announced;
           record.url = `http://${urlHost(config.host)}:${announced}`;
@@ -260,8 +262,7 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
         }
         if (own.exit !== undefined) return await fail(`exited with ${describeExit(own.exit)} before it listened`);
         if (Date.now() > deadline) {
-          const what = config.port === 'assign' ? `port ${port} did not accept connections` : 'it printed no {"event":"listening","port":N} line';
-          return await fail(`did not listen within ${config.listenTimeoutMs} ms (${what}); it was killed`);
+          return await fail(`did not listen within ${config.listenTimeoutMs} ms (${config.port === 'assign' ? notAccepting(port) : NOT_ANNOUNCED}); it was killed`);
         }
         await sleep(config.pollIntervalMs, signal);
       }
@@ -471,22 +472,6 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** The port of the last `{"event":"listening","port":N}` line among `lines`. */
-function announcedPort(lines: readonly string[]): number | undefined {
-  let port: number | undefined;
-  for (const line of lines) {
-    const text = line.trim();
-    if (!text.startsWith('{') || !text.includes('"listening"')) continue;
-    try {
-      const parsed = JSON.parse(text) as { event?: unknown; port?: unknown };
-      if (parsed.event === 'listening' && Number.isInteger(parsed.port) && (parsed.port as number) > 0 && (parsed.port as number) <= 65535) port = parsed.port as number;
-    } catch {
-      // Not the line we want.
-    }
-  }
-  return port;
-}
-
 /** Reads the complete lines appended to `path` past `from`, a little more at each call. */
 function createLineReader(path: string, from: number): { lines(): Promise<string[]>; close(): Promise<void> } {
   let position = from;
@@ -601,6 +586,15 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** What a user must do when the port never came: either way of making it known. */
+const NOT_ANNOUNCED =
+  `it printed no ${LISTENING_LINE_EXAMPLE} line. A service served through Baton (serve() of @baton/lifecycle, baton(app).serve() of @baton/express, serveFastify() of @baton/fastify) prints it once it listens; ` +
+  "any other service: set `platform: { port: 'assign' }` in baton.config (the platform passes a free port in PORT and waits until it accepts connections) and listen on process.env.PORT";
+
+function notAccepting(port: number): string {
+  return `nothing accepted connections on port ${port}, the port it was given in PORT (platform.port 'assign'): does it listen on process.env.PORT, on the interface in HOST?`;
 }
 
 function describeExit(exit: InstanceExit): string {

@@ -102,8 +102,8 @@ describe('planDeploy', () => {
   it('brings a service up with all traffic on its first release, whatever the strategy', () => {
     for (const strategy of [{ type: 'rolling' as const }, { type: 'canary' as const, steps: [{ setWeight: 20 }] }, { type: 'blue-green' as const }]) {
       expect(planDeploy(strategy, 2, { hasStable: false })).toEqual([
-        { kind: 'traffic', candidatePercent: 100 },
         { kind: 'scale', release: 'candidate', instances: 2 },
+        { kind: 'traffic', candidatePercent: 100 },
       ]);
     }
   });

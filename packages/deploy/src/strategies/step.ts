@@ -20,13 +20,24 @@ export type Step =
   /** Keep the stable release warm (running, out of traffic) for `durationMs`, ready for a fast rollback. */
   | { kind: 'hold'; durationMs: number };
 
-/** One line for people: what a step does. */
-export function describeStep(step: Step): string {
+/**
+ * One line for people: what a step does. With `names` (the versions of the
+ * deploy) it names the releases; a deploy with no stable release (a
+ * service's first) is told as what it does: start the instances, each taking
+ * traffic once it is ready.
+ */
+export function describeStep(step: Step, names?: { candidate: string; stable?: string | undefined }): string {
+  const release = (role: 'stable' | 'candidate'): string => (role === 'candidate' ? names?.candidate : names?.stable) ?? `${role} release`;
+  const first = names !== undefined && names.stable === undefined;
+  const count = (n: number): string => `${n} instance${n === 1 ? '' : 's'}`;
   switch (step.kind) {
     case 'scale':
-      return `${step.release} release to ${step.instances} instance${step.instances === 1 ? '' : 's'}`;
+      if (first && step.release === 'candidate') return `start ${count(step.instances)} of ${names.candidate}, each taking traffic once it is ready`;
+      return `${release(step.release)} to ${count(step.instances)}`;
     case 'traffic':
-      return step.candidatePercent === 'even' ? 'traffic evenly over every ready instance' : `candidate gets ${step.candidatePercent}% of traffic`;
+      if (step.candidatePercent === 'even') return 'traffic evenly over every ready instance';
+      if (first) return `${names.candidate} serves all traffic`;
+      return `${names === undefined ? 'candidate' : names.candidate} gets ${step.candidatePercent}% of traffic`;
     case 'pause':
       return step.durationMs === undefined ? 'pause until promoted' : `pause ${formatMs(step.durationMs)}`;
     case 'analysis':

@@ -1,0 +1,87 @@
+import { createFileJournal } from './journal/file-journal.js';
+import type { BackendStatus, Journal, Router } from './model.js';
+import type { ResolvedDeployConfig } from './deploy-config.js';
+import { connectBuiltinRouter } from './routers/builtin-router.js';
+import { connectHaproxyRouter } from './routers/haproxy-router.js';
+import { serviceRedactor } from './internal/service-redactor.js';
+import { recordedRouterKind, routerName, statePaths, type RouterKind } from './service-router.js';
+import { isDown, isFinished, type DeployPhase, type ServiceState } from './service-state.js';
+
+/** What `baton status` shows. */
+export interface ServiceStatus {
+  service: string;
+  stateDir: string;
+  stable?: string;
+  previous?: string;
+  /** Set while the service stands taken down (`baton down`, no deploy since): when, and the release that was serving. */
+  down?: { atMs: number; release?: string };
+  /** The router, when one is recorded: its address and backends, or why it could not be asked. */
+  router?: { kind: RouterKind; url: string; backends: BackendStatus[] } | { kind: RouterKind; error: string };
+  instances: ServiceState['instances'];
+  deploy?: { id: string; from?: string; to: string; phase: DeployPhase; step: string; reason?: string };
+}
+
+/** Reads the journal (without its lock: status is safe while a deploy runs) and asks the router for its backends. */
+export async function readStatus(config: ResolvedDeployConfig): Promise<ServiceStatus> {
+  const paths = statePaths(config.stateDir);
+  const journal: Journal<ServiceState> = createFileJournal<ServiceState>({ dir: paths.journal });
+  const state = await journal.read();
+  const status: ServiceStatus = { service: config.service, stateDir: config.stateDir, instances: state?.instances ?? [] };
+  if (state?.stable) status.stable = state.stable.version;
+  if (state?.previous) status.previous = state.previous.version;
+  if (isDown(state)) status.down = { ...state.down };
+  const kind = await recordedRouterKind(config.stateDir);
+  if (kind !== undefined) {
+    try {
+      const router = (kind === 'haproxy' ? await connectHaproxyRouter({ stateDir: paths.router }) : await connectBuiltinRouter({ stateDir: paths.router })) as Router;
+      status.router = { kind, url: router.url, backends: await router.backends() };
+      await router.close();
+    } catch (error) {
+      status.router = { kind, error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+  const record = state?.deploy;
+  if (record !== undefined) {
+    const step = record.steps[record.stepIndex];
+    status.deploy = { id: record.id, to: record.to, phase: record.phase, step: step === undefined ? 'done' : `${record.stepIndex + 1}/${record.steps.length} ${step.kind}` };
+    if (record.from !== undefined) status.deploy.from = record.from;
+    // Scrubbed when journaled; again here for a journal an older Baton wrote.
+    if (record.reason !== undefined) status.deploy.reason = serviceRedactor(config, state).text(record.reason);
+  }
+  return status;
+}
+
+/** `baton status` for people: what runs now first, then the router, the instances and the last deploy. */
+export function formatStatus(status: ServiceStatus): string {
+  const lines = [`${headline(status)}  (state in ${status.stateDir})`];
+  if (status.router === undefined) lines.push('router: none running (baton deploy starts one, on router.port or else a free port)');
+  else if ('error' in status.router) lines.push(`router (${routerName(status.router.kind)}): ${status.router.error}`);
+  else {
+    lines.push(`router (${routerName(status.router.kind)}) at ${status.router.url}${status.router.backends.length === 0 ? ': no backends' : ':'}`);
+    for (const backend of status.router.backends) lines.push(`  ${backend.id.padEnd(12)} ${backend.release.padEnd(8)} ${backend.state.padEnd(6)} weight ${String(backend.weight).padStart(3)}  in flight ${backend.inFlight}  served ${backend.requestsTotal}`);
+  }
+  const live = status.instances.filter((instance) => instance.status !== 'stopped');
+  lines.push(`instances: ${live.length === 0 ? 'none' : live.map((instance) => `${instance.id} (${instance.status}, :${instance.port})`).join(', ')}`);
+  const deploy = status.deploy;
+  if (deploy) {
+    const open = !isFinished(deploy.phase);
+    lines.push(`${open ? 'deploy' : 'last deploy'} ${deploy.id}: ${deploy.from ? `${deploy.from} → ` : ''}${deploy.to}, ${deploy.phase}${open ? `, step ${deploy.step}` : ''}${deploy.reason ? ` — ${deploy.reason}` : ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The first line: what serves now, in words that stay true after `baton down` and a first deploy rolled back. */
+function headline(status: ServiceStatus): string {
+  if (status.down !== undefined) {
+    return `${status.service}: down since ${formatTime(status.down.atMs)} (baton down), nothing running${status.down.release ? `; the last release was ${status.down.release}` : ''}`;
+  }
+  if (status.stable !== undefined) return `${status.service}: stable ${status.stable}${status.previous ? `, previous ${status.previous}` : ''}`;
+  const deploy = status.deploy;
+  if (deploy === undefined) return `${status.service}: nothing deployed yet`;
+  if (!isFinished(deploy.phase)) return `${status.service}: first deploy of ${deploy.to} in progress (${deploy.phase})`;
+  return `${status.service}: nothing running (the deploy of ${deploy.to} ${deploy.phase})${status.previous ? `; previous ${status.previous}` : ''}`;
+}
+
+function formatTime(atMs: number): string {
+  return `${new Date(atMs).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}
