@@ -7,14 +7,14 @@ import type { Versioning } from '@baton/versioning';
 import {
   BatonError,
   EXIT_CODES,
-  Lifecycle,
   createLifecycle,
   holdSignals,
-  jsonLogger,
+  isLifecycle,
   resolveProbeRoutes,
   serve,
   silentLogger,
   startShutdownFor,
+  type Lifecycle,
   type LifecycleOptions,
   type ProbeRouteOptions,
   type Served,
@@ -61,9 +61,10 @@ export type ExpressProbeOptions = ProbeRouteOptions & {
 /** Options of {@link baton}. */
 export interface BatonExpressOptions {
   /**
-   * A lifecycle to use, or options to create one. When created here without a
-   * `logger`, it is silent until {@link BatonExpress.serve} switches it to JSON
-   * lines on stderr (as the core `serve()` does).
+   * A lifecycle to use, or options to create one. Without a `logger` it is
+   * silent until {@link BatonExpress.serve} switches it to JSON lines on
+   * stderr (as the core `serve()` does); `listen()` keeps it silent. The
+   * `release` defaults to the `RELEASE` environment variable.
    */
   lifecycle?: Lifecycle | LifecycleOptions;
   /** Probe routes; `false` mounts none. Default: `/livez`, `/readyz`, `/startupz`, `/healthz` on the app. */
@@ -162,16 +163,18 @@ export interface BatonExpress {
 
 /**
  * Wires Baton into an Express app and returns the lifecycle plus the ways to
- * run it. Under `serve()` / `listen()` the probe routes are answered before a
+ * run it. `serve()` listens on `PORT` (else 3000) and logs one startup line,
+ * `listening on <url>` with `event: 'listening'` and `port` fields, which is
+ * what `baton deploy` waits for. Under `serve()` / `listen()` the probe routes are answered before a
  * request reaches Express: no auth or rate-limit middleware can refuse them,
  * and app requests pay no extra middleware layer.
  *
  * @example
  * const app = express();
- * const b = baton(app, { lifecycle: { release: process.env.RELEASE } });
+ * const b = baton(app);
  * b.lifecycle.checks.add({ name: 'db', check: () => pool.ping() });
  * app.get('/orders', listOrders);
- * await b.serve({ port: 3000 });
+ * await b.serve(); // PORT, RELEASE from the environment
  */
 export function baton(app: Application, options: BatonExpressOptions = {}): BatonExpress {
   if (typeof app !== 'function' || typeof (app as { use?: unknown }).use !== 'function') {
@@ -180,7 +183,7 @@ export function baton(app: Application, options: BatonExpressOptions = {}): Bato
   if (options === null || typeof options !== 'object') {
     throw new BatonError('BATON_ERR_INVALID_OPTION', 'baton: options must be an object.');
   }
-  const { lifecycle, quiet } = resolveLifecycle(options.lifecycle);
+  const lifecycle = resolveLifecycle(options.lifecycle);
   const probeOptions = resolveProbes(options.probes);
   const probes = createProbeMiddleware(lifecycle, probeOptions ?? {});
   // Checked before anything is bound, so a bad toggle option leaves the lifecycle and metrics untouched.
@@ -231,11 +234,12 @@ export function baton(app: Application, options: BatonExpressOptions = {}): Bato
     probes,
     metricsMiddleware: metrics?.middleware ?? ((_request, _response, next) => next()),
     async serve(serveOptions = {}) {
-      // Quiet as a library (listen, tests); JSON lines on stderr under the runner, as the core serve() does.
-      if (quiet) lifecycle.logger = jsonLogger();
+      // Quiet as a library (listen, tests); the core serve() gives a lifecycle without a logger JSON lines on stderr.
       return run(pickDefined(serveOptions, ['port', 'host', 'startup', 'signals', 'onSecondSignal', 'exit', 'https']));
     },
     async listen(listenOptions = {}) {
+      // Said explicitly, so the core serve() behind listen() keeps it quiet: listen() is for tests and custom runners.
+      if (lifecycle.hasLogger === false) lifecycle.logger = silentLogger;
       const served = await run({ ...pickDefined(listenOptions, ['port', 'host', 'startup', 'https']), signals: false, exit: false });
       try {
         await served.ready;
@@ -411,13 +415,13 @@ function listenOn(server: Server, port: number, host: string | undefined): Promi
   });
 }
 
-function resolveLifecycle(option: BatonExpressOptions['lifecycle']): { lifecycle: Lifecycle; quiet: boolean } {
-  if (option instanceof Lifecycle) return { lifecycle: option, quiet: false };
+function resolveLifecycle(option: BatonExpressOptions['lifecycle']): Lifecycle {
+  // A brand check: the lifecycle may come from another copy of @baton/lifecycle.
+  if (isLifecycle(option)) return option;
   if (option !== undefined && (option === null || typeof option !== 'object')) {
     throw new BatonError('BATON_ERR_INVALID_OPTION', 'baton: `lifecycle` must be a Lifecycle (from createLifecycle) or lifecycle options.');
   }
-  if (option?.logger) return { lifecycle: createLifecycle(option), quiet: false };
-  return { lifecycle: createLifecycle({ ...option, logger: silentLogger }), quiet: true };
+  return createLifecycle(option);
 }
 
 function resolveProbes(option: BatonExpressOptions['probes']): ExpressProbeOptions | undefined {
