@@ -3,16 +3,18 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import fp from 'fastify-plugin';
 import {
   BatonError,
-  Lifecycle,
   createLifecycle,
   createProbeServer,
+  isLifecycle,
   resolveProbeRoutes,
+  type Lifecycle,
   type LifecycleOptions,
   type ProbeRouteOptions,
 } from '@baton/lifecycle';
 import type { Metrics, MetricsEndpointServerOptions } from '@baton/metrics';
 import type { RegisteredDefinitions, RequestContextOptions, RequestToggles, ToggleDefinitions, Toggles, TogglesOption } from '@baton/toggles';
-import { fromFastifyLogger } from './internal/fastify-logger.js';
+import { fromFastifyLogger, hasFastifyLogger } from './internal/fastify-logger.js';
+import { PROBE_PATHS } from './internal/probe-paths.js';
 import { registerMetrics } from './metrics-hooks.js';
 import { registerProbeRoutes } from './probe-routes.js';
 import { decorateRequestToggles, requestScopes } from './internal/request-toggles.js';
@@ -70,7 +72,9 @@ export type FastifyProbeOptions = ProbeRouteOptions & {
 export interface BatonPluginOptions {
   /**
    * A lifecycle to use, or options to create one. When created here without a
-   * `logger`, it logs through the app's logger (`app.log`).
+   * `logger`, it logs through the app's logger (`app.log`); when the app has
+   * none (Fastify's default) it is silent until `serveFastify()` gives it JSON
+   * lines on stderr. The `release` defaults to the `RELEASE` environment variable.
    */
   lifecycle?: Lifecycle | LifecycleOptions;
   /** Probe routes; `false` registers none. Default: GET/HEAD `/livez`, `/readyz`, `/startupz`, `/healthz`. */
@@ -154,6 +158,8 @@ const plugin: FastifyPluginAsync<BatonPluginOptions> = async (app, options) => {
     decorateRequestToggles(app, toggles.scopeOf);
   }
 
+  // For serveFastify's startup line.
+  app.decorate(PROBE_PATHS, probes === undefined ? null : probePaths(probes.resolved.routes));
   if (probes && probes.options.port === undefined) registerProbeRoutes(app, lifecycle, probes.resolved);
   if (probes && probes.options.port !== undefined) {
     const probeOptions = probes.options;
@@ -214,11 +220,20 @@ const plugin: FastifyPluginAsync<BatonPluginOptions> = async (app, options) => {
 export const batonPlugin = fp(plugin, { fastify: '5.x', name: '@baton/fastify' });
 
 function resolveLifecycle(app: FastifyInstance, option: BatonPluginOptions['lifecycle']): Lifecycle {
-  if (option instanceof Lifecycle) return option;
+  // A brand check: the lifecycle may come from another copy of @baton/lifecycle.
+  if (isLifecycle(option)) return option;
   if (option !== undefined && (option === null || typeof option !== 'object')) {
     throw new BatonError('BATON_ERR_INVALID_OPTION', '@baton/fastify: `lifecycle` must be a Lifecycle (from createLifecycle) or lifecycle options.');
   }
+  // An app without a logger leaves the lifecycle without one: silent as a library, JSON lines under serveFastify().
+  if (option?.logger !== undefined || !hasFastifyLogger(app.log)) return createLifecycle(option);
   return createLifecycle({ logger: fromFastifyLogger(app.log), ...option });
+}
+
+function probePaths(routes: ReadonlyMap<string, string>): Record<string, string> {
+  const paths: Record<string, string> = {};
+  for (const [path, kind] of routes) paths[kind] = path;
+  return paths;
 }
 
 function resolveProbes(option: BatonPluginOptions['probes']) {

@@ -9,7 +9,20 @@ import type {
   RawServerBase,
   RawServerDefault,
 } from 'fastify';
-import { BatonError, EXIT_CODES, holdSignals, Lifecycle, resolveSecondSignalPolicy, serve, startShutdownFor, wantsOut, type Served, type ServeOptions } from '@baton/lifecycle';
+import {
+  BatonError,
+  EXIT_CODES,
+  holdSignals,
+  isLifecycle,
+  resolveSecondSignalPolicy,
+  serve,
+  startShutdownFor,
+  wantsOut,
+  type AnnouncedProbes,
+  type Served,
+  type ServeOptions,
+} from '@baton/lifecycle';
+import { PROBE_PATHS } from './internal/probe-paths.js';
 
 /** Options of {@link serveFastify}: the core runner's, minus what the plugin already knows. */
 export type FastifyServeOptions = Pick<ServeOptions, 'port' | 'host' | 'startup' | 'signals' | 'onSecondSignal' | 'exit'>;
@@ -23,12 +36,18 @@ export type FastifyServeOptions = Pick<ServeOptions, 'port' | 'host' | 'startup'
  * Works with Fastify's `https` and `http2` options too (HTTP/2 sessions are
  * drained with GOAWAY).
  *
- * `host` defaults to `0.0.0.0` (all IPv4 interfaces) rather than Fastify's
+ * `port` defaults to the `PORT` environment variable, else 3000. `host`
+ * defaults to `0.0.0.0` (all IPv4 interfaces) rather than Fastify's
  * `localhost`, which would open a second, untracked server for `::1`.
+ *
+ * Once listening it logs one startup line, `listening on <url>` with
+ * `event: 'listening'`, `port`, `release` and `probes` fields (what `baton
+ * deploy` waits for), through the app's logger, or as a JSON line on stderr
+ * when the app has none.
  *
  * @example
  * await app.register(batonPlugin);
- * await serveFastify(app, { port: 3000, host: '0.0.0.0' });
+ * await serveFastify(app); // PORT, RELEASE from the environment
  */
 export async function serveFastify<
   Server extends RawServerBase = RawServerDefault,
@@ -63,7 +82,7 @@ export async function serveFastify<
     // shutdown hooks still run (closing what earlier plugins opened) and the
     // process ends with code 1, even when the caller catches this rejection
     // (it would otherwise exit 0, or hang on a pool an earlier plugin opened).
-    if (app.hasDecorator('lifecycle') && app.lifecycle instanceof Lifecycle) {
+    if (app.hasDecorator('lifecycle') && isLifecycle(app.lifecycle)) {
       const lifecycle = app.lifecycle;
       const message = error instanceof Error ? error.message : String(error);
       lifecycle.logger.error('startup failed', { error: message });
@@ -82,6 +101,7 @@ export async function serveFastify<
     throw new BatonError('BATON_ERR_INVALID_OPTION', 'serveFastify: register batonPlugin first (`await app.register(batonPlugin)`).');
   }
   const host = options.host ?? '0.0.0.0';
+  const announcedProbes = announced(app);
   // A signal held during ready starts the shutdown now: serve() then does not listen at all.
   const replay = startShutdownFor(app.lifecycle, release());
   const serving = serve({
@@ -90,6 +110,7 @@ export async function serveFastify<
     lifecycle: app.lifecycle,
     // The plugin answers probes (as routes, or on its own probe server).
     probes: false,
+    ...(announcedProbes === undefined ? {} : { announcedProbes }),
     ...withDefined(options),
     host,
   });
@@ -106,6 +127,14 @@ export async function serveFastify<
     served.metricsPort = (metricsServer.address() as AddressInfo).port;
   }
   return served;
+}
+
+/** The probes the plugin serves, for the startup line: its paths, and the probe server's port once it listens. */
+function announced(app: object): AnnouncedProbes | undefined {
+  const paths = (app as Record<symbol, unknown>)[PROBE_PATHS] as AnnouncedProbes['paths'] | null | undefined;
+  if (paths === null || paths === undefined) return undefined;
+  const server = (app as { batonProbeServer?: { listening: boolean; address(): unknown } | null }).batonProbeServer;
+  return server?.listening ? { paths, port: (server.address() as AddressInfo).port } : { paths };
 }
 
 function withDefined(options: FastifyServeOptions): FastifyServeOptions {

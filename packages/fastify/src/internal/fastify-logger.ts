@@ -15,3 +15,13 @@ export function fromFastifyLogger(log: FastifyBaseLogger): Logger {
     };
   return { info: entry('info'), warn: entry('warn'), error: entry('error') };
 }
+
+/**
+ * False for the logger Fastify uses when the app was created without one (its
+ * default): a no-op object with no `level`, every method the same function.
+ * Pino, and any logger given to Fastify, has a `level`.
+ */
+export function hasFastifyLogger(log: FastifyBaseLogger): boolean {
+  const candidate = log as Partial<FastifyBaseLogger>;
+  return typeof candidate.level === 'string' || !(log.info === log.error && log.info === log.warn);
+}
