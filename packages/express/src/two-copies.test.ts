@@ -1,0 +1,48 @@
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import express from 'express';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { fetchText } from '@baton/testing';
+import { baton } from './index.js';
+
+// npm installs two copies of @baton/lifecycle when the app and this adapter
+// ask for different versions: the app's lifecycle is then another copy's
+// class. Copy A is a physically separate copy of the build this adapter uses.
+type LifecycleModule = typeof import('@baton/lifecycle');
+
+const require = createRequire(import.meta.url);
+let dir: string;
+let a: LifecycleModule;
+
+beforeAll(async () => {
+  const built = dirname(require.resolve('@baton/lifecycle/package.json'));
+  dir = mkdtempSync(join(tmpdir(), 'baton-two-copies-'));
+  const copy = join(dir, 'node_modules', '@baton', 'lifecycle');
+  cpSync(join(built, 'dist'), join(copy, 'dist'), { recursive: true });
+  writeFileSync(join(copy, 'package.json'), JSON.stringify({ name: '@baton/lifecycle', version: '0.0.0-copy', type: 'module' }));
+  a = (await import(pathToFileURL(join(copy, 'dist', 'index.js')).href)) as LifecycleModule;
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+it("baton() takes a lifecycle made by another copy of @baton/lifecycle: its checks answer the probes", async () => {
+  const lifecycle = a.createLifecycle({ shutdown: { propagationDelayMs: 0 } });
+  let healthy = false;
+  lifecycle.checks.add({ name: 'db', check: () => healthy });
+  const app = express();
+  app.get('/hello', (_request, response) => response.send('hello'));
+  const b = baton(app, { lifecycle });
+  expect(b.lifecycle).toBe(lifecycle);
+  const { url, close } = await b.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    expect((await fetchText(`${url}/readyz`)).status).toBe(503);
+    healthy = true;
+    expect((await fetchText(`${url}/readyz`)).status).toBe(200);
+    expect((await fetchText(`${url}/hello`)).body).toBe('hello');
+  } finally {
+    await close();
+  }
+  expect(lifecycle.state).toBe('stopped');
+});
