@@ -1,0 +1,49 @@
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import Fastify from 'fastify';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { fetchText } from '@baton/testing';
+import { batonPlugin, serveFastify } from './index.js';
+
+// npm installs two copies of @baton/lifecycle when the app and this adapter
+// ask for different versions: the app's lifecycle is then another copy's
+// class. Copy A is a physically separate copy of the build this adapter uses.
+type LifecycleModule = typeof import('@baton/lifecycle');
+
+const require = createRequire(import.meta.url);
+let dir: string;
+let a: LifecycleModule;
+
+beforeAll(async () => {
+  const built = dirname(require.resolve('@baton/lifecycle/package.json'));
+  dir = mkdtempSync(join(tmpdir(), 'baton-two-copies-'));
+  const copy = join(dir, 'node_modules', '@baton', 'lifecycle');
+  cpSync(join(built, 'dist'), join(copy, 'dist'), { recursive: true });
+  writeFileSync(join(copy, 'package.json'), JSON.stringify({ name: '@baton/lifecycle', version: '0.0.0-copy', type: 'module' }));
+  a = (await import(pathToFileURL(join(copy, 'dist', 'index.js')).href)) as LifecycleModule;
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+it('batonPlugin takes a lifecycle made by another copy of @baton/lifecycle, and serveFastify runs it', async () => {
+  const lifecycle = a.createLifecycle({ logger: a.silentLogger, shutdown: { propagationDelayMs: 0 } });
+  let healthy = false;
+  lifecycle.checks.add({ name: 'db', check: () => healthy });
+  const app = Fastify();
+  await app.register(batonPlugin, { lifecycle });
+  app.get('/hello', async () => 'hello');
+  expect(app.lifecycle).toBe(lifecycle);
+  const served = await serveFastify(app, { port: 0, host: '127.0.0.1', signals: false, exit: false });
+  try {
+    await served.ready;
+    expect((await fetchText(`${served.url}/readyz`)).status).toBe(503);
+    healthy = true;
+    expect((await fetchText(`${served.url}/readyz`)).status).toBe(200);
+    expect((await fetchText(`${served.url}/hello`)).body).toBe('hello');
+  } finally {
+    await served.shutdown('test over');
+  }
+  expect((await served.stopped).code).toBe(0);
+});
