@@ -1,4 +1,4 @@
-import { abortableDelay, BatonError, readLimitedText, type BatonErrorCode } from '@baton/lifecycle';
+import { abortableDelay, BatonError, isBatonError, readLimitedText, type BatonErrorCode } from '@baton/lifecycle';
 
 /**
  * One application version to ask about: an exact version, or the latest
@@ -329,7 +329,7 @@ async function askBroker(options: ResolvedOptions, attempt: number): Promise<Ans
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     if (deadline.aborted) throw brokerError(options, `the Pact Broker at ${shownUrl} did not answer within ${timeoutMs} ms${of}.`, error);
-    if (error instanceof BatonError) throw error;
+    if (isBatonError(error)) throw error;
     throw brokerError(options, `could not reach the Pact Broker at ${shownUrl}${of}: ${describeFetchError(error)}.`, error);
   }
 

@@ -1,4 +1,4 @@
-import { BatonError, readLimitedText } from '@baton/lifecycle';
+import { BatonError, isBatonError, readLimitedText } from '@baton/lifecycle';
 import { parsePrometheusText, type MetricFamily } from './exposition-parser.js';
 
 /** The metric families of one target at one moment: what {@link compareSnapshots} compares. */
@@ -65,7 +65,7 @@ export async function scrape(url: string, options: ScrapeOptions = {}): Promise<
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     if (deadline.aborted) throw failed(url, `no complete answer within ${timeoutMs} ms`, error);
-    if (error instanceof BatonError) throw error;
+    if (isBatonError(error)) throw error;
     throw failed(url, describe(error), error);
   }
 

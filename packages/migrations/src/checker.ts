@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { BatonError } from '@baton/lifecycle';
+import { BatonError, isBatonError } from '@baton/lifecycle';
 import type { CheckResult, Classification, FileResult, Finding } from './finding.js';
 import { relationName, text } from './internal/ast.js';
 import { readDirectives, type Directive } from './internal/directives.js';
@@ -78,7 +78,7 @@ export async function listMigrationFiles(dir: string): Promise<string[]> {
   try {
     if (!(await stat(dir)).isDirectory()) throw new BatonError('BATON_ERR_MIGRATION_CHECK', `${dir} is not a directory; give the directory that holds the .sql migration files.`);
   } catch (error) {
-    if (error instanceof BatonError) throw error;
+    if (isBatonError(error)) throw error;
     throw new BatonError('BATON_ERR_MIGRATION_CHECK', `Cannot read the migrations directory ${dir}: ${(error as Error).message}`, { cause: error });
   }
   const entries = await readdir(dir, { withFileTypes: true });

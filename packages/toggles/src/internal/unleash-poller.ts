@@ -1,4 +1,4 @@
-import { BatonError } from '@baton/lifecycle';
+import { BatonError, isBatonError } from '@baton/lifecycle';
 import { checkClientFeatures, type ClientFeature, type ClientSegment } from '../toggle-file.js';
 
 export interface PollerOptions {
@@ -121,7 +121,7 @@ export class UnleashPoller {
       return 'ok';
     } catch (error) {
       if (this.#stopped) return 'fault';
-      const cause = error instanceof BatonError ? error.message : `toggles: ${this.#endpoint}: ${describe(error, controller.signal)}`;
+      const cause = isBatonError(error) ? error.message : `toggles: ${this.#endpoint}: ${describe(error, controller.signal)}`;
       this.#events.fault(new BatonError('BATON_ERR_TOGGLE_SYNC', `${cause}; keeping the values held.`, { cause: error }));
       return 'fault';
     } finally {
