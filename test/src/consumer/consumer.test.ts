@@ -1,0 +1,129 @@
+// The consumer test: Baton as a user gets it from npm. Every public package is
+// packed (`pnpm pack`), then installed with plain `npm install` of the
+// tarballs into fresh projects under the OS temp dir — no workspace links, no
+// hoisting, none of the monorepo's TypeScript settings. There the root
+// README's install section is run as written: its Express app (on Express 5
+// and 4), its Fastify app and its CommonJS app; strict TypeScript consumers
+// with and without the optional peers; and `npx baton` deploys of each app,
+// on the machine's Node 20 and on the current LTS (the `node` package).
+import { existsSync } from 'node:fs';
+import { mkdtemp, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haproxyInstalled } from '@baton/deploy';
+import { runAppChecks, type AppRun } from './app-checks.js';
+import { describeCommand, runCommand } from './commands.js';
+import { createConsumerProjects, LTS_NODE_MAJOR, type ConsumerProjects } from './consumer-projects.js';
+import { deployRound, describeRound, type DeployRound } from './deploy-scenario.js';
+import { packPublicPackages, PUBLIC_PACKAGES, type PublicPackage, type Tarball } from './pack.js';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+
+let root: string;
+let tarballs: Record<PublicPackage, Tarball>;
+let projects: ConsumerProjects;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'baton-consumer-'));
+  // Outside the monorepo, or Node would resolve the monorepo's node_modules from the projects.
+  if (!relative(REPO, root).startsWith('..')) throw new Error(`the temp dir ${root} is inside the repository ${REPO}: set TMPDIR elsewhere`);
+  tarballs = await packPublicPackages(join(root, 'tarballs'));
+  projects = await createConsumerProjects(root, tarballs);
+  console.log(figures());
+}, 600_000);
+
+afterAll(async () => {
+  if (root !== undefined) await rm(root, { recursive: true, force: true });
+});
+
+/** The figures the issue asks for: tarball sizes, install time and node_modules size of the smallest and the fullest user. */
+function figures(): string {
+  const lines = ['consumer test: tarballs (pnpm pack)'];
+  for (const name of PUBLIC_PACKAGES) lines.push(`  ${tarballs[name].name.padEnd(18)} ${String(Math.round(tarballs[name].bytes / 102.4) / 10).padStart(6)} kB  ${tarballs[name].files} files`);
+  const measured = (label: string, project: ConsumerProjects['minimal']): string =>
+    `  ${label}: npm install ${(project.installMs / 1000).toFixed(1)} s, node_modules ${(project.nodeModulesKb / 1024).toFixed(1)} MB (du -sk ${project.nodeModulesKb}) — ${project.specs.map((spec) => spec.replace(/^.*\//, '')).join(' ')}`;
+  lines.push(measured('minimal Express user', projects.minimal), measured('user of everything', projects.everything));
+  lines.push(`  Node LTS: ${projects.lts.version}; native addons: ${projects.nativeAddons.length === 0 ? 'none' : projects.nativeAddons.join(', ')}`);
+  return lines.join('\n');
+}
+
+describe('the packed packages in a user project outside the monorepo', () => {
+  it('install alone: the minimal Express user gets no optional peer, and only N-API addons (ABI-stable, so one install serves every Node)', () => {
+    const installed = (dir: string, name: string): boolean => existsSync(join(dir, 'node_modules', name, 'package.json'));
+    for (const name of ['@baton/metrics', '@baton/toggles', '@baton/versioning', 'prom-client', 'unleash-client']) {
+      expect(installed(projects.minimal.dir, name), `${name} in the minimal user's node_modules`).toBe(false);
+    }
+    // The one native addon expected is Pact's (a peer of @baton/contracts), built for N-API.
+    expect(projects.nativeAddons.filter((file) => !/napi/.test(file)), 'native addons tied to one Node ABI').toEqual([]);
+  });
+
+  it.each([
+    ['every optional peer installed', () => projects.everything.dir],
+    ['no optional peer installed', () => projects.minimal.dir],
+  ])('types compile in a strict project (skipLibCheck: false, nodenext) with %s, on the newest TypeScript and on 5.x', async (_, dir) => {
+    for (const compiler of ['typescript', 'typescript5']) {
+      const result = await runCommand(process.execPath, [join('node_modules', compiler, 'bin', 'tsc'), '-p', '.'], { cwd: dir(), timeoutMs: 120_000 });
+      expect(result.code, `${describeCommand(compiler, ['-p', '.'], { cwd: dir() })}:\n${result.stdout}${result.stderr}`).toBe(0);
+    }
+  });
+
+  for (const nodeVersion of ['20', 'lts'] as const) {
+    const node = (): string => (nodeVersion === '20' ? process.execPath : projects.lts.node);
+    const label = nodeVersion === '20' ? `Node ${process.versions.node}` : `Node ${LTS_NODE_MAJOR} (LTS)`;
+
+    it(`the README's apps on ${label}: probes, /metrics by release, SIGTERM during a slow request lets it finish and exits 0`, async () => {
+      const apps = [
+        ...projects.apps.map((app) => ({ name: app.name, cwd: app.dir, script: app.script, metrics: true })),
+        { name: 'commonjs', cwd: projects.commonjsDir, script: 'app.cjs', metrics: false },
+      ];
+      const runs = await Promise.all(apps.map(async (app) => [app, await runAppChecks({ node: node(), cwd: app.cwd, script: app.script, metrics: app.metrics, release: 'v7' })] as const));
+      for (const [app, run] of runs) {
+        const about = `${app.name} on ${label}; its output:\n${run.output}`;
+        expect(run.probes, about).toEqual({ '/livez': 200, '/readyz': 200, '/startupz': 200 });
+        expect(run.hello, about).toBe(200);
+        expect(run.listening['release'], `the startup line carries RELEASE: ${about}`).toBe('v7');
+        if (app.metrics) {
+          expect(run.metrics?.status, about).toBe(200);
+          expect(run.metrics?.helloLine, `/metrics counts GET /hello by release: ${about}`).toMatch(/release="v7"/);
+        }
+        expect(run.readyDuringDrain, about).toBe(503);
+        expect(run.slow, about).toEqual({ status: 200, body: '{"slow":true}' });
+        expect(run.exit, about).toEqual({ code: 0, signal: null } satisfies AppRun['exit']);
+      }
+    });
+
+    it(`npx baton deploy of each app on ${label}: rolling and canary behind the built-in router, then after baton down behind HAProxy; 0 failed requests`, async () => {
+      const routers = haproxyInstalled() ? (['builtin', 'haproxy'] as const) : (['builtin'] as const);
+      if (!haproxyInstalled()) console.log('consumer test: haproxy is not installed (apt-get install haproxy; .ci/run does) — only the built-in router is tested');
+      const pathFirst = nodeVersion === '20' ? [] : [projects.lts.binDir];
+      // The apps are independent (own directories, state, ports): side by side. Each app's routers one after the other, in its one state directory.
+      const rounds = (
+        await Promise.all(
+          projects.apps.map(async (app) => {
+            const done: DeployRound[] = [];
+            for (const router of routers) {
+              done.push(await deployRound(app, { router, strategies: router === 'builtin' ? ['rolling', 'canary'] : ['canary', 'rolling'], pathFirst }));
+            }
+            return done;
+          }),
+        )
+      ).flat();
+      for (const round of rounds) console.log(describeRound(round));
+      for (const round of rounds) {
+        const about = describeRound(round);
+        expect(round.failed, about).toBeUndefined();
+        expect(round.load?.failed, about).toBe(0);
+        expect(round.load?.ok, about).toBeGreaterThan(80);
+        expect(round.status?.stable, about).toBe('v3');
+        expect(round.status?.instances?.map((instance) => instance.release), about).toEqual(['v3', 'v3']);
+        expect(new Set(round.status?.router?.backends?.filter((backend) => backend.weight > 0).map((backend) => backend.release)), about).toEqual(new Set(['v3']));
+        // `node` in the config is the one first on PATH: the instances ran on the Node under test.
+        const expectedNode = await realpath(node());
+        expect(round.instanceNodes, about).toEqual([expectedNode, expectedNode]);
+        expect(round.routerPortClosed, `after baton down: ${about}`).toBe(true);
+      }
+    });
+  }
+});
