@@ -5,7 +5,8 @@
 # `pnpm publish -r` skips private packages, runs each package's `prepack` (the
 # build) and rewrites `workspace:^` ranges into real ones (`^0.1.0`).
 #
-# `pnpm release --dry-run` does all of that except the upload, for CI. It adds
+# `pnpm release --dry-run` does all of that except the upload, for CI (which
+# builds from a fresh clone; the packaging test fails on stale build output). It adds
 #   --force          list every package even when its version is on the registry
 #                    already, and so never ask the registry (works offline);
 #   --no-git-checks  a dry run from a branch or an unclean working tree is fine.
@@ -24,6 +25,9 @@ done
 if $dry_run; then
   pnpm publish -r --dry-run --force --no-git-checks
 else
+  # From a clean build: tsc -b never deletes the output of a removed source file.
+  pnpm clean
+  pnpm build
   pnpm publish -r
   # Tags (@baton/lifecycle@0.1.0, ...) for the versions just published.
   pnpm changeset tag
