@@ -3,8 +3,10 @@
 // router's address, what a first deploy does, what `status` says after
 // `down`, which command rolled a deploy back, and which releases the live
 // traffic line names.
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ReleaseSample } from '@baton/deploy';
 import { EXIT, runCli, type CliIo } from './index.js';
@@ -40,6 +42,8 @@ server.listen(Number(process.env.PORT), process.env.HOST, () => console.log(JSON
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 setInterval(() => server.closeIdleConnections(), 100).unref();
 `;
+
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
 let dir: string;
 let stateDir: string;
@@ -219,5 +223,18 @@ describe('what baton deploy and baton status say', () => {
     expect([...names].sort()).toEqual(['v1', 'v2']);
     // Windows were measured, and put on the instances' releases.
     expect(samples.some((sample) => sample['v1']?.p99Ms !== undefined && sample['v2']?.p99Ms !== undefined)).toBe(true);
+  });
+
+  it('a deploy whose reader goes away (baton deploy | head -1) carries on to its end instead of dying of EPIPE halfway', async () => {
+    await writeConfig();
+    const child = spawn(process.execPath, [MAIN, 'deploy'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    // `head -1`: the first line read, then the pipe closed.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | string>((resolve) => child.once('exit', (exitCode, signal) => resolve(exitCode ?? signal ?? 'unknown')));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(EXIT.ok);
+    expect((await status()).stable).toBe('v1');
   });
 });

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BatonError } from '@baton/lifecycle';
 
 /** Config files looked for, in order, when `--config` is not given. */
@@ -28,7 +29,11 @@ export async function loadConfigFile(cwd: string, explicit?: string): Promise<{ 
   }
   try {
     const { createJiti } = await import('jiti');
-    const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false });
+    // `import { defineDeployConfig } from '@baton/deploy'` in the config is the CLI's own copy: a
+    // project that installed only @baton/cli (or runs a baton from elsewhere) has none of its own to
+    // find, and one copy is all a config needs (defineDeployConfig only types it).
+    const alias = { '@baton/deploy': fileURLToPath(import.meta.resolve('@baton/deploy')) };
+    const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false, alias });
     const loaded = await jiti.import<Record<string, unknown>>(path);
     const config = loaded['default'] ?? loaded;
     // A config may be a function of the environment, for per-environment values.

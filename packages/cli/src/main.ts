@@ -16,9 +16,28 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+/**
+ * Writes to `stream` until its reader goes away (`baton deploy | head`):
+ * then further output is dropped. A deploy must not die halfway — with
+ * instances started and traffic split — because nobody reads its progress.
+ */
+function output(stream: NodeJS.WriteStream): { write(text: string): void; isTTY: boolean } {
+  let gone = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    gone = true;
+  });
+  return {
+    write: (text) => {
+      if (!gone) stream.write(text);
+    },
+    isTTY: stream.isTTY === true,
+  };
+}
+
 process.exitCode = await runCli(process.argv.slice(2), {
-  stdout: { write: (text) => process.stdout.write(text), isTTY: process.stdout.isTTY === true },
-  stderr: { write: (text) => process.stderr.write(text), isTTY: process.stderr.isTTY === true },
+  stdout: output(process.stdout),
+  stderr: output(process.stderr),
   cwd: process.cwd(),
   env: process.env,
   signal: stop.signal,

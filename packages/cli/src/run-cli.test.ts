@@ -2,9 +2,11 @@
 // TypeScript through jiti), and commands that must refuse with a clear
 // message and the documented exit code. Deploys themselves are covered end
 // to end in test/src/deploy (the CLI as a child process, under load).
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT, runCli } from './index.js';
 
@@ -77,6 +79,23 @@ export default config;
     const text = await cli('status');
     expect(text.stdout).toContain('orders-ts: nothing deployed yet');
     expect(text.stdout).toContain('router: none running (baton deploy starts one, on router.port or else a free port)');
+  });
+
+  it('the built baton, run in a project with no @baton/deploy of its own, loads a TypeScript config that imports it', async () => {
+    await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'orders', type: 'module', private: true }));
+    await writeFile(
+      join(dir, 'baton.config.ts'),
+      `import { defineDeployConfig } from '@baton/deploy';
+export default defineDeployConfig({ service: 'orders-out', release: ${JSON.stringify(release)}, stateDir: 'state' });
+`,
+    );
+    const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+    // As a user's shell runs it: without the NODE_PATH pnpm's shim for vitest sets, which reaches the workspace's packages.
+    const { NODE_PATH: _workspace, ...env } = process.env;
+    const child = spawnSync(process.execPath, [main, 'status'], { cwd: dir, encoding: 'utf8', env });
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(EXIT.ok);
+    expect(child.stdout).toContain('orders-out: nothing deployed yet');
   });
 
   it('refuses promote, abort and rollback when there is nothing to act on, with exit code 3', async () => {
