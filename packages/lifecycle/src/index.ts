@@ -59,5 +59,6 @@ export { serve, EXIT_CODES, type ServeOptions, type Served } from './serve.js';
 export type { AnnouncedProbes } from './internal/listening-line.js';
 export { silentLogger, jsonLogger, type Logger } from './logger.js';
 export type { CollectorHost, CollectedSeries } from './collector-host.js';
+export type { OptionalPeerTypes, PeerType } from './optional-peer-types.js';
 export { readLimitedText } from './read-limited-text.js';
 export { abortableDelay } from './abortable-delay.js';
