@@ -423,3 +423,12 @@ function resolveOptions(options: MetricsOptions): { buckets: readonly number[]; 
   }
   return { buckets: [...buckets], status, maxSeries };
 }
+
+// @baton/express and @baton/fastify take this package as an optional peer:
+// they read its types from here (see OptionalPeerTypes in @baton/lifecycle)
+// rather than importing them, so a user without it compiles with skipLibCheck off.
+declare module '@baton/lifecycle' {
+  interface OptionalPeerTypes {
+    metrics: { metrics: Metrics; endpointOptions: MetricsEndpointServerOptions };
+  }
+}

@@ -1,7 +1,7 @@
 import type { Lifecycle } from '@baton/lifecycle';
 import type { ToggleDefinitions } from './registry.js';
 import type { CollectorHost } from './toggle-metrics.js';
-import type { ToggleScope } from './request-toggles.js';
+import type { RequestContextOptions, ToggleScope } from './request-toggles.js';
 import type { Toggles, ToggleStatus } from './toggles.js';
 
 /**
@@ -36,3 +36,24 @@ export interface TogglesLike {
  * checked against its names), else any service's toggles.
  */
 export type TogglesOption = Register extends { toggles: infer T } ? T : TogglesLike;
+
+/**
+ * The types `@baton/express` and `@baton/fastify` read for their `toggles`
+ * options, `togglesContext` and `req.toggles`, through `OptionalPeerTypes` of
+ * `@baton/lifecycle`: this package is an optional peer of theirs, so they do
+ * not import it (a user without it compiles with `skipLibCheck` off).
+ * `contextOptions` is read as `(TogglesPeerTypes & { request: R })['contextOptions']`
+ * to get the context options over the framework's request type `R`.
+ */
+export interface TogglesPeerTypes {
+  option: TogglesOption;
+  requestToggles: RequestToggles;
+  request: unknown;
+  contextOptions: RequestContextOptions<this['request'], keyof RegisteredDefinitions & string>;
+}
+
+declare module '@baton/lifecycle' {
+  interface OptionalPeerTypes {
+    toggles: TogglesPeerTypes;
+  }
+}

@@ -134,3 +134,12 @@ export function createVersioning<V extends string, R extends NegotiableRequest =
   };
   return Object.freeze(versioning);
 }
+
+// @baton/express and @baton/fastify take this package as an optional peer:
+// they read its types from here (see OptionalPeerTypes in @baton/lifecycle)
+// rather than importing them, so a user without it compiles with skipLibCheck off.
+declare module '@baton/lifecycle' {
+  interface OptionalPeerTypes {
+    versioning: { versioning: Versioning<string> };
+  }
+}
