@@ -1,8 +1,9 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Application, Request, RequestHandler } from 'express';
-import type { Metrics, MetricsEndpointServerOptions } from '@baton/metrics';
-import type { RegisteredDefinitions, RequestContextOptions, RequestToggles, ToggleDefinitions, Toggles, TogglesOption } from '@baton/toggles';
+// Types only, and only in code that is not exported: the public types read them through ./internal/peer-types.js.
+import type { Metrics } from '@baton/metrics';
+import type { RequestToggles, ToggleDefinitions, Toggles } from '@baton/toggles';
 import type { Versioning } from '@baton/versioning';
 import {
   BatonError,
@@ -24,6 +25,7 @@ import {
 import { captureRouteTemplates, prepareRouteCapture, routeTemplate } from './internal/route-template.js';
 import { installRequestToggles, requestScopes } from './internal/request-toggles.js';
 import { installVersioning } from './internal/versioning.js';
+import type { MetricsTypes, TogglesTypes, VersioningTypes } from './internal/peer-types.js';
 import { createProbeMiddleware } from './probe-middleware.js';
 
 declare global {
@@ -36,7 +38,7 @@ declare global {
        * (user, session, address, overrides) and kept for the request. Names
        * are checked once `Register` of `@baton/toggles` is augmented.
        */
-      toggles: RequestToggles;
+      toggles: TogglesTypes['requestToggles'];
       /**
        * The API version this request was negotiated to, when `baton(app, {
        * versioning })` was given. The handlers always see and write the
@@ -74,13 +76,13 @@ export interface BatonExpressOptions {
    * request into, by route template; probe and metrics requests are left out.
    * The lifecycle is bound to it, so its state and drain figures are exported too.
    */
-  metrics?: Metrics;
+  metrics?: MetricsTypes['metrics'];
   /**
    * Where the metrics are served: `path` (default `/metrics`), an optional
    * bearer `token`, and `port` for a server of their own (which keeps
    * answering through the whole drain). `false` serves none. Needs `metrics`.
    */
-  metricsEndpoint?: MetricsEndpointServerOptions | false;
+  metricsEndpoint?: MetricsTypes['endpointOptions'] | false;
   /**
    * Feature toggles (`createToggles()` from `@baton/toggles`) to serve as
    * `req.toggles`. They are bound to the lifecycle (the `toggles` readiness
@@ -95,7 +97,7 @@ export interface BatonExpressOptions {
    * (`{ allow: [...], header? }`) to let a request force the allowed toggles
    * through a header (off unless given). Needs `toggles`.
    */
-  togglesContext?: RequestContextOptions<Request, keyof RegisteredDefinitions & string>;
+  togglesContext?: (TogglesTypes & { request: Request })['contextOptions'];
   /**
    * API versions (`createVersioning()` from `@baton/versioning`): each
    * request's version is negotiated before Express sees it (400 / 406 / 410
@@ -105,11 +107,11 @@ export interface BatonExpressOptions {
    * bodies go back down to the client's version. `req.apiVersion` holds it.
    * With `metrics`, requests per version are exported.
    */
-  versioning?: Versioning<string>;
+  versioning?: VersioningTypes['versioning'];
 }
 
 /** What `toggles` accepts (see `TogglesOption` of `@baton/toggles`). */
-export type BatonToggles = TogglesOption;
+export type BatonToggles = TogglesTypes['option'];
 
 /** Options of {@link BatonExpress.serve}: the core runner's, minus what `baton()` already knows. */
 export type BatonServeOptions = Pick<ServeOptions, 'port' | 'host' | 'startup' | 'signals' | 'onSecondSignal' | 'exit' | 'https'>;
