@@ -11,15 +11,17 @@ import {
   type LifecycleOptions,
   type ProbeRouteOptions,
 } from '@baton/lifecycle';
+// Types only, and only in code that is not exported: the public types read them through ./internal/peer-types.js.
 import type { Metrics, MetricsEndpointServerOptions } from '@baton/metrics';
-import type { RegisteredDefinitions, RequestContextOptions, RequestToggles, ToggleDefinitions, Toggles, TogglesOption } from '@baton/toggles';
+import type { RequestToggles, ToggleDefinitions, Toggles } from '@baton/toggles';
+import type { Versioning } from '@baton/versioning';
 import { fromFastifyLogger, hasFastifyLogger } from './internal/fastify-logger.js';
 import { PROBE_PATHS } from './internal/probe-paths.js';
 import { registerMetrics } from './metrics-hooks.js';
 import { registerProbeRoutes } from './probe-routes.js';
 import { decorateRequestToggles, requestScopes } from './internal/request-toggles.js';
 import { registerVersioning } from './versioning-hooks.js';
-import type { Versioning } from '@baton/versioning';
+import type { MetricsTypes, TogglesTypes, VersioningTypes } from './internal/peer-types.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -53,7 +55,7 @@ declare module 'fastify' {
      * session, address, overrides) and kept for the request. Names are
      * checked once `Register` of `@baton/toggles` is augmented.
      */
-    toggles: RequestToggles;
+    toggles: TogglesTypes['requestToggles'];
   }
 }
 
@@ -84,13 +86,13 @@ export interface BatonPluginOptions {
    * request into, by route template; probe and metrics requests are left out.
    * The lifecycle is bound to it, so its state and drain figures are exported too.
    */
-  metrics?: Metrics;
+  metrics?: MetricsTypes['metrics'];
   /**
    * Where the metrics are served: `path` (default `/metrics`), an optional
    * bearer `token`, and `port` for a server of their own, opened when the app
    * is ready and answering through the whole drain. `false` serves none. Needs `metrics`.
    */
-  metricsEndpoint?: MetricsEndpointServerOptions | false;
+  metricsEndpoint?: MetricsTypes['endpointOptions'] | false;
   /**
    * Feature toggles (`createToggles()` from `@baton/toggles`) to serve as
    * `request.toggles`. They are bound to the lifecycle (the `toggles`
@@ -105,7 +107,7 @@ export interface BatonPluginOptions {
    * (`{ allow: [...], header? }`) to let a request force the allowed toggles
    * through a header (off unless given). Needs `toggles`.
    */
-  togglesContext?: RequestContextOptions<FastifyRequest, keyof RegisteredDefinitions & string>;
+  togglesContext?: (TogglesTypes & { request: FastifyRequest })['contextOptions'];
   /**
    * API versions (`createVersioning()` from `@baton/versioning`): each
    * request's version is negotiated (400 / 406 / 410 problems otherwise),
@@ -113,11 +115,11 @@ export interface BatonPluginOptions {
    * it and the newest shape the handlers are written for. With `metrics`,
    * requests per version are exported.
    */
-  versioning?: Versioning<string>;
+  versioning?: VersioningTypes['versioning'];
 }
 
 /** What `toggles` accepts (see `TogglesOption` of `@baton/toggles`). */
-export type BatonToggles = TogglesOption;
+export type BatonToggles = TogglesTypes['option'];
 
 const plugin: FastifyPluginAsync<BatonPluginOptions> = async (app, options) => {
   const lifecycle = resolveLifecycle(app, options.lifecycle);
