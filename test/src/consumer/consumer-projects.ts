@@ -22,9 +22,16 @@ export interface InstalledProject {
   specs: string[];
 }
 
-/** An app of the README, its directory (where its baton.config.json goes) and its script. */
+/** The Node versions everything runs on: the machine's (20) and the LTS from npm. */
+export type NodeLine = 'node20' | 'lts';
+
+/**
+ * An app of the README for one Node line: its directory (its baton.config.json
+ * and .baton/ state go there, so the two lines deploy side by side) and its script.
+ */
 export interface ConsumerApp {
   name: 'express5' | 'express4' | 'fastify5';
+  node: NodeLine;
   dir: string;
   script: 'app.js';
 }
@@ -103,11 +110,14 @@ export async function createConsumerProjects(root: string, tarballs: Record<Publ
   ]);
 
   // The README's apps, each in a directory of its own (its baton.config.json and .baton/ state go there).
-  const apps: ConsumerApp[] = [
-    { name: 'express5', dir: join(everything.dir, 'express5'), script: 'app.js' },
-    { name: 'fastify5', dir: join(everything.dir, 'fastify5'), script: 'app.js' },
-    { name: 'express4', dir: express4.dir, script: 'app.js' },
-  ];
+  const apps: ConsumerApp[] = [];
+  for (const node of ['node20', 'lts'] as const) {
+    apps.push(
+      { name: 'express5', node, dir: join(everything.dir, `express5-${node}`), script: 'app.js' },
+      { name: 'fastify5', node, dir: join(everything.dir, `fastify5-${node}`), script: 'app.js' },
+      { name: 'express4', node, dir: join(express4.dir, `express4-${node}`), script: 'app.js' },
+    );
+  }
   for (const app of apps) {
     await mkdir(app.dir, { recursive: true });
     await writeFile(join(app.dir, app.script), appWithSlowRoute(app.name === 'fastify5' ? 'fastify-app' : 'express-app'));
@@ -117,7 +127,7 @@ export async function createConsumerProjects(root: string, tarballs: Record<Publ
   // The typed consumers; the plain-JavaScript apps are type-checked too (checkJs), as an editor would.
   await mkdir(join(everything.dir, 'src'), { recursive: true });
   await writeFile(join(everything.dir, 'src', 'service.ts'), ALL_PEERS_SOURCE);
-  await writeFile(join(everything.dir, 'tsconfig.json'), strictTsconfig(['src', 'express5', 'fastify5'], { allowJs: true, checkJs: true }));
+  await writeFile(join(everything.dir, 'tsconfig.json'), strictTsconfig(['src', 'express5-node20', 'fastify5-node20'], { allowJs: true, checkJs: true }));
   await mkdir(join(minimal.dir, 'src'), { recursive: true });
   await writeFile(join(minimal.dir, 'src', 'service.ts'), NO_PEERS_SOURCE);
   await writeFile(join(minimal.dir, 'tsconfig.json'), strictTsconfig(['src', 'app.cjs'], { allowJs: true, checkJs: true }));

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haproxyInstalled } from '@baton/deploy';
 import { runAppChecks, type AppRun } from './app-checks.js';
 import { describeCommand, runCommand } from './commands.js';
-import { createConsumerProjects, LTS_NODE_MAJOR, type ConsumerProjects } from './consumer-projects.js';
+import { createConsumerProjects, LTS_NODE_MAJOR, type ConsumerProjects, type NodeLine } from './consumer-projects.js';
 import { deployRound, describeRound, type DeployRound } from './deploy-scenario.js';
 import { packPublicPackages, PUBLIC_PACKAGES, type PublicPackage, type Tarball } from './pack.js';
 
@@ -69,61 +69,59 @@ describe('the packed packages in a user project outside the monorepo', () => {
     }
   });
 
-  for (const nodeVersion of ['20', 'lts'] as const) {
-    const node = (): string => (nodeVersion === '20' ? process.execPath : projects.lts.node);
-    const label = nodeVersion === '20' ? `Node ${process.versions.node}` : `Node ${LTS_NODE_MAJOR} (LTS)`;
+  const nodeOf = (line: NodeLine): string => (line === 'node20' ? process.execPath : projects.lts.node);
+  const labelOf = (line: NodeLine): string => (line === 'node20' ? `Node ${process.versions.node}` : `Node ${projects.lts.version.slice(1)} (LTS)`);
 
-    it(`the README's apps on ${label}: probes, /metrics by release, SIGTERM during a slow request lets it finish and exits 0`, async () => {
-      const apps = [
-        ...projects.apps.map((app) => ({ name: app.name, cwd: app.dir, script: app.script, metrics: true })),
-        { name: 'commonjs', cwd: projects.commonjsDir, script: 'app.cjs', metrics: false },
-      ];
-      const runs = await Promise.all(apps.map(async (app) => [app, await runAppChecks({ node: node(), cwd: app.cwd, script: app.script, metrics: app.metrics, release: 'v7' })] as const));
-      for (const [app, run] of runs) {
-        const about = `${app.name} on ${label}; its output:\n${run.output}`;
-        expect(run.probes, about).toEqual({ '/livez': 200, '/readyz': 200, '/startupz': 200 });
-        expect(run.hello, about).toBe(200);
-        expect(run.listening['release'], `the startup line carries RELEASE: ${about}`).toBe('v7');
-        if (app.metrics) {
-          expect(run.metrics?.status, about).toBe(200);
-          expect(run.metrics?.helloLine, `/metrics counts GET /hello by release: ${about}`).toMatch(/release="v7"/);
-        }
-        expect(run.readyDuringDrain, about).toBe(503);
-        expect(run.slow, about).toEqual({ status: 200, body: '{"slow":true}' });
-        expect(run.exit, about).toEqual({ code: 0, signal: null } satisfies AppRun['exit']);
+  it(`the README's apps on Node 20 and Node ${LTS_NODE_MAJOR}: probes, /metrics by release, SIGTERM during a slow request lets it finish and exits 0`, async () => {
+    const apps = (['node20', 'lts'] as const).flatMap((line) => [
+      ...projects.apps.filter((app) => app.node === line).map((app) => ({ name: app.name, line, cwd: app.dir, script: app.script, metrics: true })),
+      { name: 'commonjs', line, cwd: projects.commonjsDir, script: 'app.cjs', metrics: false },
+    ]);
+    const runs = await Promise.all(apps.map(async (app) => [app, await runAppChecks({ node: nodeOf(app.line), cwd: app.cwd, script: app.script, metrics: app.metrics, release: 'v7' })] as const));
+    for (const [app, run] of runs) {
+      const about = `${app.name} on ${labelOf(app.line)}; its output:\n${run.output}`;
+      expect(run.probes, about).toEqual({ '/livez': 200, '/readyz': 200, '/startupz': 200 });
+      expect(run.hello, about).toBe(200);
+      expect(run.listening['release'], `the startup line carries RELEASE: ${about}`).toBe('v7');
+      if (app.metrics) {
+        expect(run.metrics?.status, about).toBe(200);
+        expect(run.metrics?.helloLine, `/metrics counts GET /hello by release: ${about}`).toMatch(/release="v7"/);
       }
-    });
+      expect(run.readyDuringDrain, about).toBe(503);
+      expect(run.slow, about).toEqual({ status: 200, body: '{"slow":true}' });
+      expect(run.exit, about).toEqual({ code: 0, signal: null } satisfies AppRun['exit']);
+    }
+  });
 
-    it(`npx baton deploy of each app on ${label}: rolling and canary behind the built-in router, then after baton down behind HAProxy; 0 failed requests`, async () => {
-      const routers = haproxyInstalled() ? (['builtin', 'haproxy'] as const) : (['builtin'] as const);
-      if (!haproxyInstalled()) console.log('consumer test: haproxy is not installed (apt-get install haproxy; .ci/run does) — only the built-in router is tested');
-      const pathFirst = nodeVersion === '20' ? [] : [projects.lts.binDir];
-      // The apps are independent (own directories, state, ports): side by side. Each app's routers one after the other, in its one state directory.
-      const rounds = (
-        await Promise.all(
-          projects.apps.map(async (app) => {
-            const done: DeployRound[] = [];
-            for (const router of routers) {
-              done.push(await deployRound(app, { router, strategies: router === 'builtin' ? ['rolling', 'canary'] : ['canary', 'rolling'], pathFirst }));
-            }
-            return done;
-          }),
-        )
-      ).flat();
-      for (const round of rounds) console.log(describeRound(round));
-      for (const round of rounds) {
-        const about = describeRound(round);
-        expect(round.failed, about).toBeUndefined();
-        expect(round.load?.failed, about).toBe(0);
-        expect(round.load?.ok, about).toBeGreaterThan(80);
-        expect(round.status?.stable, about).toBe('v3');
-        expect(round.status?.instances?.map((instance) => instance.release), about).toEqual(['v3', 'v3']);
-        expect(new Set(round.status?.router?.backends?.filter((backend) => backend.weight > 0).map((backend) => backend.release)), about).toEqual(new Set(['v3']));
-        // `node` in the config is the one first on PATH: the instances ran on the Node under test.
-        const expectedNode = await realpath(node());
-        expect(round.instanceNodes, about).toEqual([expectedNode, expectedNode]);
-        expect(round.routerPortClosed, `after baton down: ${about}`).toBe(true);
-      }
-    });
-  }
+  it(`npx baton deploy of each app on Node 20 and Node ${LTS_NODE_MAJOR}: rolling and canary behind the built-in router, then after baton down behind HAProxy; 0 failed requests`, async () => {
+    const routers = haproxyInstalled() ? (['builtin', 'haproxy'] as const) : (['builtin'] as const);
+    if (!haproxyInstalled()) console.log('consumer test: haproxy is not installed (apt-get install haproxy; .ci/run does) — only the built-in router is tested');
+    // Each app and Node line has its own directory, state and ports: all side by side. One app's routers one after the other, in its one state directory.
+    const rounds = (
+      await Promise.all(
+        projects.apps.map(async (app) => {
+          const done: DeployRound[] = [];
+          for (const router of routers) {
+            const strategies = router === 'builtin' ? (['rolling', 'canary'] as const) : (['canary', 'rolling'] as const);
+            done.push(await deployRound(app, { router, strategies: [...strategies], pathFirst: app.node === 'node20' ? [] : [projects.lts.binDir] }));
+          }
+          return done;
+        }),
+      )
+    ).flat();
+    for (const round of rounds) console.log(describeRound(round));
+    for (const round of rounds) {
+      const about = describeRound(round);
+      expect(round.failed, about).toBeUndefined();
+      expect(round.load?.failed, about).toBe(0);
+      expect(round.load?.ok, about).toBeGreaterThan(80);
+      expect(round.status?.stable, about).toBe('v3');
+      expect(round.status?.instances?.map((instance) => instance.release), about).toEqual(['v3', 'v3']);
+      expect(new Set(round.status?.router?.backends?.filter((backend) => backend.weight > 0).map((backend) => backend.release)), about).toEqual(new Set(['v3']));
+      // `node` in the config is the one first on PATH: the instances ran on the Node under test.
+      const expectedNode = await realpath(nodeOf(round.node));
+      expect(round.instanceNodes, about).toEqual([expectedNode, expectedNode]);
+      expect(round.routerPortClosed, `after baton down: ${about}`).toBe(true);
+    }
+  });
 });

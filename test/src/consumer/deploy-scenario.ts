@@ -32,6 +32,7 @@ export interface CliStep {
 /** What one router's round showed. */
 export interface DeployRound {
   app: ConsumerApp['name'];
+  node: ConsumerApp['node'];
   router: 'builtin' | 'haproxy';
   steps: CliStep[];
   /** The first step that did not exit 0 (the round stopped there, then ran `baton down`). */
@@ -60,7 +61,7 @@ export interface DeployRoundOptions {
  * the app's directory, like a user in their project.
  */
 export async function deployRound(app: ConsumerApp, options: DeployRoundOptions): Promise<DeployRound> {
-  const round: DeployRound = { app: app.name, router: options.router, steps: [], instanceNodes: [] };
+  const round: DeployRound = { app: app.name, node: app.node, router: options.router, steps: [], instanceNodes: [] };
   const port = await findFreePort();
   const configFile = join(app.dir, 'baton.config.json');
   const writeConfig = (strategy: StrategyName): Promise<void> => writeFile(configFile, deployConfigFor(app, { router: { kind: options.router, port }, ...STRATEGIES[strategy] }));
@@ -114,7 +115,7 @@ function accepts(port: number): Promise<boolean> {
 
 /** A round's commands and their output, for an assertion message. */
 export function describeRound(round: DeployRound): string {
-  const lines = [`${round.app} behind the ${round.router} router:`];
+  const lines = [`${round.app} on ${round.node === 'node20' ? 'Node 20' : 'the LTS Node'} behind the ${round.router} router:`];
   for (const step of round.steps) {
     lines.push(`  $ ${step.command}  → exit ${step.result.code ?? step.result.signal} in ${step.result.ms} ms`);
     if (step === round.failed) lines.push(indent(step.result.stdout), indent(step.result.stderr));

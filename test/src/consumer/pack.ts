@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** Every package a user can install, by directory under packages/. */
+/** Every package a user can install, by directory under packages/, dependencies first. */
 export const PUBLIC_PACKAGES = ['lifecycle', 'metrics', 'toggles', 'versioning', 'express', 'fastify', 'contracts', 'migrations', 'deploy', 'cli'] as const;
 export type PublicPackage = (typeof PUBLIC_PACKAGES)[number];
 
@@ -24,16 +24,20 @@ export interface Tarball {
   files: number;
 }
 
-/** Packs every public package into `destination` (one `pnpm pack` each, side by side). */
+/**
+ * Packs every public package into `destination`, one after the other in
+ * dependency order: each `pnpm pack` runs the package's `prepack` build
+ * (`tsc -b`, which also builds what it references), and two at once would
+ * write the same dist/ files.
+ */
 export async function packPublicPackages(destination: string): Promise<Record<PublicPackage, Tarball>> {
-  const packed = await Promise.all(
-    PUBLIC_PACKAGES.map(async (dir) => {
-      const { stdout } = await run('pnpm', ['pack', '--pack-destination', destination, '--json'], { cwd: `${PACKAGES_DIR}${dir}`, maxBuffer: 16 * 1024 * 1024 });
-      // A prepack script may print before pnpm's JSON document.
-      const json = JSON.parse(stdout.slice(stdout.search(/^\{\s*$/m))) as { name: string; version: string; filename: string; files: unknown[] };
-      const { size } = await stat(json.filename);
-      return [dir, { name: json.name, version: json.version, file: json.filename, bytes: size, files: json.files.length }] as const;
-    }),
-  );
-  return Object.fromEntries(packed) as Record<PublicPackage, Tarball>;
+  const packed: Partial<Record<PublicPackage, Tarball>> = {};
+  for (const dir of PUBLIC_PACKAGES) {
+    const { stdout } = await run('pnpm', ['pack', '--pack-destination', destination, '--json'], { cwd: `${PACKAGES_DIR}${dir}`, maxBuffer: 16 * 1024 * 1024 });
+    // The prepack build prints before pnpm's JSON document.
+    const json = JSON.parse(stdout.slice(stdout.search(/^\{\s*$/m))) as { name: string; version: string; filename: string; files: unknown[] };
+    const { size } = await stat(json.filename);
+    packed[dir] = { name: json.name, version: json.version, file: json.filename, bytes: size, files: json.files.length };
+  }
+  return packed as Record<PublicPackage, Tarball>;
 }
