@@ -45,3 +45,29 @@ describe('a Fastify app run by serveFastify() under PORT=0 and RELEASE=v7 (as ba
     expect(await exited).toBe(0);
   });
 });
+
+describe("a Fastify app with a logger (pino)", () => {
+  it("gets the startup line through app.log, with the same top-level event and port a deploy platform reads", async () => {
+    const { Writable } = await import('node:stream');
+    const { default: Fastify } = await import('fastify');
+    const { batonPlugin, serveFastify } = await import('./index.js');
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString('utf8').split('\n').filter((line) => line !== ''));
+        done();
+      },
+    });
+    const app = Fastify({ logger: { level: 'info', stream } });
+    await app.register(batonPlugin, { lifecycle: { release: 'v9', shutdown: { propagationDelayMs: 0 } } });
+    const served = await serveFastify(app, { port: 0, host: '127.0.0.1', signals: false, exit: false });
+    try {
+      const announced = lines.filter((line) => announcedPort(line) !== undefined);
+      expect(announced).toHaveLength(1);
+      expect(announcedPort(announced[0] as string)).toBe(served.port);
+      expect(JSON.parse(announced[0] as string)).toMatchObject({ level: 30, msg: `listening on ${served.url}`, release: 'v9', probes: { readiness: '/readyz' } });
+    } finally {
+      await served.shutdown('test over');
+    }
+  });
+});
