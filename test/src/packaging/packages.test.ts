@@ -20,7 +20,7 @@ const INTERNAL = new Map(PUBLIC.map((pkg) => [pkg.manifest.name, pkg.manifest.ve
 
 /** Paths a published package must never hold: tests, fixtures, build state, config of the monorepo. */
 const FORBIDDEN = [
-  /\.test\./,
+  /\.test[.-]/, // x.test.ts, x.test.util.ts, x.test-helper.ts
   /(^|\/)(fixtures?|__fixtures__|__tests__|tests?)\//,
   /\.tsbuildinfo$/,
   /(^|\/)tsconfig[^/]*\.json$/,
