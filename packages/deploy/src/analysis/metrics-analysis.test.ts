@@ -218,6 +218,33 @@ describe('createMetricsAnalysis', () => {
     expect(verdict.releases.v2).toMatchObject({ requests: 100 });
   });
 
+  it('says once, for every instance, that a service serves no metrics (404), and what analysis needs', async () => {
+    // Services not served through Baton: an app that answers 404 for what it does not know.
+    const plain = async (id: string, release: string): Promise<InstanceRecord> => {
+      const server = createServer((request, response) => {
+        response.statusCode = request.url === '/metrics' ? 404 : 200;
+        response.end(request.url === '/metrics' ? '<!DOCTYPE html><pre>Cannot GET /metrics</pre>' : 'ok');
+      });
+      servers.push(server);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      return { id, release, host: '127.0.0.1', port, url: `http://127.0.0.1:${port}`, startedAtMs: Date.now() };
+    };
+    const instances = [await plain('v1-1', 'v1'), await plain('v1-2', 'v1'), await plain('v2-3', 'v2')];
+    const analysis = createMetricsAnalysis();
+    const window = await analysis.begin(instances);
+    const verdict = await analysis.judge(window, instances, { baseline: 'v1', candidate: 'v2' });
+    expect(verdict.outcome).toBe('inconclusive');
+    const scrapes = verdict.reasons.filter((reason) => reason.includes('could not be scraped'));
+    expect(scrapes).toHaveLength(1);
+    expect(scrapes[0]).toMatch(/^v1-1 \(v1\), v1-2 \(v1\) and v2-3 \(v2\) could not be scraped at the end of the window: scraping <instance>\/metrics failed: HTTP 404/);
+    expect(verdict.reasons).toContain(
+      '/metrics answered 404: analysis judges releases by the RED metrics a Baton service serves there (@baton/express or @baton/fastify with @baton/metrics; paths.metrics for another path). A service without them cannot be analysed: deploy it without analysis steps (and without strategy.analysisMs).',
+    );
+    // Not counted is not "no requests".
+    expect(verdict.reasons.some((reason) => reason.includes('got no requests'))).toBe(false);
+  });
+
   it('judges against the absolute limits alone when there is no baseline', async () => {
     const v1 = await instance('v1-1', 'v1');
     const analysis = createMetricsAnalysis();

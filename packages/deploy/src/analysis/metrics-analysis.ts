@@ -202,6 +202,27 @@ interface JudgeInput {
   atMs: number;
 }
 
+/**
+ * One reason per cause of failed scrapes, naming every instance it hit (the
+ * first one's reason, already in `reasons`, becomes it): three instances
+ * without metrics are one sentence, not three. A 404 is a service that
+ * serves no metrics at that path, and the reason says what analysis needs.
+ */
+function sayScrapeFailuresOnce(reasons: string[], failedScrapes: ReadonlyMap<string, readonly string[]>, metricsPath: string): void {
+  for (const [cause, who] of failedScrapes) {
+    if (who.length > 1) {
+      const index = reasons.findIndex((reason) => reason.startsWith(`${who[0]} could not be scraped`));
+      const names = `${who.slice(0, -1).join(', ')} and ${who.at(-1)}`;
+      reasons[index] = `${names} could not be scraped at the end of the window: ${cause}.`;
+    }
+    if (/\bHTTP 404\b/.test(cause)) {
+      reasons.push(
+        `${metricsPath} answered 404: analysis judges releases by the RED metrics a Baton service serves there (@baton/express or @baton/fastify with @baton/metrics; paths.metrics for another path). A service without them cannot be analysed: deploy it without analysis steps (and without strategy.analysisMs).`,
+      );
+    }
+  }
+}
+
 function verdictOf(input: JudgeInput): Verdict {
   const { config, before, after, instances, baseline, candidate, atMs } = input;
   const t = config.thresholds;
@@ -215,13 +236,21 @@ function verdictOf(input: JudgeInput): Verdict {
   const afters: Snapshot[] = [];
   const unscraped = new Map<string, number>();
   const sources = new Set<string>();
+  /** Instances whose scrape at the end failed, by what went wrong (their own address taken out): said once per cause. */
+  const failedScrapes = new Map<string, string[]>();
   for (const instance of instances) {
     const first = before.get(instance.id);
     const second = after.get(instance.id);
     if (second === undefined) continue;
     let why: string | undefined;
-    if ('error' in second) why = `${instance.id} (${instance.release}) could not be scraped at the end of the window: ${second.error}`;
-    else if (first !== undefined && 'error' in first) why = `${instance.id} (${instance.release}) is left out: its scrape at the start of the window failed (${first.error})`;
+    if ('error' in second) {
+      const cause = second.error.replaceAll(instance.url, '<instance>');
+      failedScrapes.set(cause, [...(failedScrapes.get(cause) ?? []), `${instance.id} (${instance.release})`]);
+      unscraped.set(instance.release, (unscraped.get(instance.release) ?? 0) + 1);
+      if (failedScrapes.get(cause)?.length === 1) reasons.push(`${instance.id} (${instance.release}) could not be scraped at the end of the window: ${second.error}.`);
+      continue;
+    }
+    if (first !== undefined && 'error' in first) why = `${instance.id} (${instance.release}) is left out: its scrape at the start of the window failed (${first.error})`;
     else if (sources.has(second.snapshot.source)) why = `${instance.id} (${instance.release}) is left out: another instance has the same address ${instance.url}`;
     if (why !== undefined) {
       reasons.push(`${why}.`);
@@ -234,6 +263,8 @@ function verdictOf(input: JudgeInput): Verdict {
       if (first !== undefined && 'snapshot' in first) befores.push(first.snapshot);
     }
   }
+
+  sayScrapeFailuresOnce(reasons, failedScrapes, config.metricsPath);
 
   let groups = new Map<string, GroupWindow>();
   try {
@@ -273,7 +304,8 @@ function verdictOf(input: JudgeInput): Verdict {
 
   const candRequests = cand?.requests ?? 0;
   const enough = candRequests >= t.minRequests;
-  if (candidateInstances.length > 0 && !enough) {
+  // With no instance of the candidate counted, its request count says nothing.
+  if (candidateInstances.length > 0 && !enough && (unscraped.get(candidate) ?? 0) < candidateInstances.length) {
     if (candRequests === 0) {
       const unlabelled = unlabelledInstances(candidateInstances, after, candidate);
       missing.push(
