@@ -130,12 +130,13 @@ describe('createLocalProcessPlatform', () => {
   });
 
   it('kills an instance that does not listen in time, and says how to make its port known', async () => {
-    const platform = createLocalProcessPlatform({ stateDir, listenTimeoutMs: 500 });
+    // Long enough for Node to start and print its pid on a busy machine (it is killed at the deadline).
+    const platform = createLocalProcessPlatform({ stateDir, listenTimeoutMs: 3000 });
     // A plain service: it listens (on PORT=0, so somewhere) but says nothing.
     const plain = `console.log('pid=' + process.pid); require('node:http').createServer((q, s) => s.end('ok')).listen(Number(process.env.PORT), process.env.HOST);`;
     const error = await failure(platform.start(node('v2', plain), { id: 'v2-1' }));
     expect(error).toMatchObject({ code: 'BATON_ERR_PLATFORM' });
-    expect(error.message).toContain('did not listen within 500 ms');
+    expect(error.message).toContain('did not listen within 3000 ms');
     expect(error.message).toContain('it printed no {"event":"listening","port":N} line');
     expect(error.message).toContain('serveFastify()');
     expect(error.message).toContain("set `platform: { port: 'assign' }` in baton.config");
