@@ -38,7 +38,7 @@ describe('packed public packages', () => {
     // One after another: each prepack runs `tsc -b`, which also builds the
     // project references; two at once could write the same dist/ together.
     for (const { dir } of PUBLIC) tarballs.set(dir, await packAndExtract(join(PACKAGES_DIR, dir), workDir));
-  }, 180_000);
+  }, 300_000);
 
   afterAll(async () => {
     if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
@@ -237,7 +237,7 @@ describe('releasing', () => {
     for (const { manifest } of workspacePackages().filter((pkg) => pkg.manifest.private === true)) expect(output).not.toContain(manifest.name);
     expect(output).toContain(url);
     expect(requests).toBe(0);
-  }, 180_000);
+  }, 300_000);
 
   it('Changesets move every public package to one version, and a 0.x minor stays a minor', async () => {
     // The plan for a minor change to @baton/metrics, made in a copy of the
