@@ -212,7 +212,7 @@ describe('building before packing', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('releasing', () => {
@@ -267,7 +267,7 @@ describe('releasing', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 /** The files a package's `exports` field points at. */
