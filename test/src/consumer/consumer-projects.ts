@@ -41,7 +41,7 @@ export interface ConsumerProjects {
   minimal: InstalledProject;
   /** Every public package, Express 5, Fastify 5 and the optional peers' libraries: the README's Express and Fastify apps, their deploys, the all-peers typecheck. */
   everything: InstalledProject;
-  /** The README's Express app on Express 4, with @baton/metrics and the CLI. */
+  /** The README's Express app on Express 4 with @baton/metrics, then the CLI as a devDependency, as the README installs it. */
   express4: InstalledProject;
   apps: ConsumerApp[];
   /** The CommonJS app's directory (in `minimal`): app.cjs. */
@@ -97,7 +97,11 @@ export async function createConsumerProjects(root: string, tarballs: Record<Publ
 
   const ltsDir = join(root, `node-${LTS_NODE_MAJOR}`);
   const [express4] = await Promise.all([
-    installProject(join(root, 'express4'), 'express4-user', [...tgz('express', 'lifecycle', 'metrics', 'cli', 'deploy'), 'express@4', 'prom-client@15']),
+    (async () => {
+      const project = await installProject(join(root, 'express4'), 'express4-user', [...tgz('express', 'lifecycle', 'metrics'), 'express@4', 'prom-client@15']);
+      await install(project.dir, tgz('cli', 'deploy'), true);
+      return project;
+    })(),
     (async () => {
       await install(minimal.dir, [...tgz('fastify'), 'fastify@5']);
       await install(minimal.dir, TYPESCRIPT_DEV, true);
