@@ -122,6 +122,9 @@ describe('the packed packages in a user project outside the monorepo', () => {
       const expectedNode = await realpath(nodeOf(round.node));
       expect(round.instanceNodes, about).toEqual([expectedNode, expectedNode]);
       expect(round.routerPortClosed, `after baton down: ${about}`).toBe(true);
+      // Down leaves nothing running, and says what was serving last.
+      expect(round.statusAfterDown, `status after baton down: ${about}`).toMatchObject({ down: { release: 'v3' }, instances: [] });
+      expect(round.statusAfterDown?.router, `status after baton down: ${about}`).toBeUndefined();
     }
   });
 });

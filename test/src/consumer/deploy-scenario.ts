@@ -44,6 +44,8 @@ export interface DeployRound {
   instanceNodes: string[];
   /** After `baton down`, the router's port refuses connections. */
   routerPortClosed?: boolean;
+  /** `baton status --json` after `baton down`. */
+  statusAfterDown?: { down?: { release?: string }; router?: unknown; instances?: unknown[] };
 }
 
 /** Options of {@link deployRound}. */
@@ -57,8 +59,8 @@ export interface DeployRoundOptions {
 
 /**
  * v1 (the README's config), then v2 and v3 with `--release` under load,
- * `baton status` (human and `--json`), then `baton down`: each command in
- * the app's directory, like a user in their project.
+ * `baton status` (human and `--json`), then `baton down` and `baton status
+ * --json` again: each command in the app's directory, like a user in their project.
  */
 export async function deployRound(app: ConsumerApp, options: DeployRoundOptions): Promise<DeployRound> {
   const round: DeployRound = { app: app.name, node: app.node, router: options.router, steps: [], instanceNodes: [] };
@@ -97,6 +99,9 @@ export async function deployRound(app: ConsumerApp, options: DeployRoundOptions)
     if (load !== undefined && round.load === undefined) round.load = await load.stop();
     const down = await baton('down');
     round.routerPortClosed = !(await accepts(port));
+    if (down && round.failed === undefined && (await baton('status', '--json'))) {
+      round.statusAfterDown = JSON.parse(round.steps.at(-1)?.result.stdout ?? '{}') as NonNullable<DeployRound['statusAfterDown']>;
+    }
     // Cleanup only: if the packed CLI could not take the service down, the workspace's library does.
     if (!down) await stopService(resolveDeployConfig(JSON.parse(deployConfigFor(app, { router: { kind: options.router, port }, ...STRATEGIES.rolling })), { cwd: app.dir })).catch(() => undefined);
   }
