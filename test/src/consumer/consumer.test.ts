@@ -16,7 +16,7 @@ import { haproxyInstalled } from '@baton/deploy';
 import { runAppChecks, type AppRun } from './app-checks.js';
 import { describeCommand, runCommand } from './commands.js';
 import { createConsumerProjects, LTS_NODE_MAJOR, type ConsumerProjects, type NodeLine } from './consumer-projects.js';
-import { deployRound, describeRound, type DeployRound } from './deploy-scenario.js';
+import { deployRound, describeRound, summarizeRound, type DeployRound } from './deploy-scenario.js';
 import { packPublicPackages, PUBLIC_PACKAGES, type PublicPackage, type Tarball } from './pack.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -109,7 +109,7 @@ describe('the packed packages in a user project outside the monorepo', () => {
         }),
       )
     ).flat();
-    for (const round of rounds) console.log(describeRound(round));
+    console.log(['consumer test: npx baton rounds', ...rounds.map(summarizeRound)].join('\n'));
     for (const round of rounds) {
       const about = describeRound(round);
       expect(round.failed, about).toBeUndefined();

@@ -132,6 +132,13 @@ export function describeRound(round: DeployRound): string {
   return lines.join('\n');
 }
 
+/** One line per round for the run's log: each command's time, and the load's count. */
+export function summarizeRound(round: DeployRound): string {
+  const steps = round.steps.map((step) => `${step.command.replace('npx baton ', '')} ${(step.result.ms / 1000).toFixed(1)} s${step.result.code === 0 ? '' : ` (exit ${step.result.code ?? step.result.signal})`}`);
+  const load = round.load === undefined ? 'no load' : `load ${round.load.sent} sent, ${round.load.failed} failed`;
+  return `  ${round.app} on ${round.node === 'node20' ? 'Node 20' : 'the LTS Node'}, ${round.router}: ${steps.join(', ')}; ${load}`;
+}
+
 function indent(text: string): string {
   return text
     .trim()
