@@ -4,11 +4,13 @@
 // `down`, which command rolled a deploy back, and which releases the live
 // traffic line names.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ReleaseSample } from '@baton/deploy';
+import { waitFor } from '@baton/testing';
 import { EXIT, runCli, type CliIo } from './index.js';
 
 // A service whose /metrics carries no `release` label (a service instrumented by hand, or a Baton
@@ -237,4 +239,28 @@ describe('what baton deploy and baton status say', () => {
     expect(code).toBe(EXIT.ok);
     expect((await status()).stable).toBe('v1');
   });
+
+  it('a router that died (a reboot, a kill) is shown as not running, with the address the next deploy restarts it at', async () => {
+    const first = await cli('deploy');
+    expect(first.code).toBe(EXIT.ok);
+    const url = (await status()).router?.url as string;
+    const { pid } = JSON.parse(await readFile(join(stateDir, 'r', 'router.json'), 'utf8')) as { pid: number };
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => !alive(pid), 10_000, `the router (pid ${pid}) to exit`);
+    const shown = await cli('status');
+    expect(shown.stdout).toContain(`router (built-in): not running; the next baton deploy starts it again at ${url}`);
+    const next = await cli('deploy', '--release', 'v2');
+    expect(next.code).toBe(EXIT.ok);
+    expect(next.stdout.split('\n')[0]).toContain(`Router: built-in at ${url} (started now).`);
+    expect(await fetch(url).then((response) => response.text())).toBe('ok v2');
+  });
 });
+
+/** Alive and not a zombie (the router was spawned by this process, which may not have reaped it yet). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}

@@ -120,11 +120,21 @@ function probePathsOf(config: ResolvedDeployConfig): string[] {
 }
 
 /** True when the router process of `dir` runs (whether or not its admin socket answers). */
-async function routerProcessRunning(kind: RouterKind, dir: string): Promise<boolean> {
+export async function routerProcessRunning(kind: RouterKind, dir: string): Promise<boolean> {
   if (kind === 'haproxy') return (await runningMaster(join(dir, 'haproxy.pid'), join(dir, 'haproxy.cfg'))) !== undefined;
   const record = await readProcessRecord(builtinRouterPaths(dir).stateFile);
   // A zombie (exited, its new parent not reaping it) is not running.
   return record !== undefined && isProcessAlive(record.pid, record.identity);
+}
+
+/** The traffic URL the router of `dir` had (both kinds record it in `router.json`), which a restart keeps. */
+export async function recordedRouterUrl(dir: string): Promise<string | undefined> {
+  try {
+    const record = JSON.parse(await readFile(join(dir, 'router.json'), 'utf8')) as { url?: unknown };
+    return typeof record.url === 'string' ? record.url : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The logs a router writes in its directory, by kind. */

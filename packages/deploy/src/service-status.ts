@@ -4,7 +4,7 @@ import type { ResolvedDeployConfig } from './deploy-config.js';
 import { connectBuiltinRouter } from './routers/builtin-router.js';
 import { connectHaproxyRouter } from './routers/haproxy-router.js';
 import { serviceRedactor } from './internal/service-redactor.js';
-import { recordedRouterKind, routerName, statePaths, type RouterKind } from './service-router.js';
+import { recordedRouterKind, recordedRouterUrl, routerName, routerProcessRunning, statePaths, type RouterKind } from './service-router.js';
 import { isDown, isFinished, type DeployPhase, type ServiceState } from './service-state.js';
 
 /** What `baton status` shows. */
@@ -37,7 +37,9 @@ export async function readStatus(config: ResolvedDeployConfig): Promise<ServiceS
       status.router = { kind, url: router.url, backends: await router.backends() };
       await router.close();
     } catch (error) {
-      status.router = { kind, error: error instanceof Error ? error.message : String(error) };
+      // Not running at all (a reboot, a killed router) is no fault of the state: the next deploy starts it, on its old port.
+      const url = (await routerProcessRunning(kind, paths.router)) ? undefined : await recordedRouterUrl(paths.router);
+      status.router = { kind, error: url === undefined ? (error instanceof Error ? error.message : String(error)) : `not running; the next baton deploy starts it again at ${url}` };
     }
   }
   const record = state?.deploy;
