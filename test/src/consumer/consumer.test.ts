@@ -20,6 +20,8 @@ import { deployRound, describeRound, summarizeRound, type DeployRound } from './
 import { packPublicPackages, PUBLIC_PACKAGES, type PublicPackage, type Tarball } from './pack.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+/** The deploys wait on facts (commands' exits, load counts) and took 3 min beside stress-ng: this bound only decides how soon a hang is reported. */
+const DEPLOYS_TIMEOUT_MS = 600_000;
 
 let root: string;
 let tarballs: Record<PublicPackage, Tarball>;
@@ -50,7 +52,7 @@ function figures(): string {
 }
 
 describe('the packed packages in a user project outside the monorepo', () => {
-  it('install alone: the minimal Express user gets no optional peer, and only N-API addons (ABI-stable, so one install serves every Node)', () => {
+  it("the minimal Express user's install brings no optional peer; the only native addon is N-API (ABI-stable: one install serves both Nodes)", () => {
     const installed = (dir: string, name: string): boolean => existsSync(join(dir, 'node_modules', name, 'package.json'));
     for (const name of ['@baton/metrics', '@baton/toggles', '@baton/versioning', 'prom-client', 'unleash-client']) {
       expect(installed(projects.minimal.dir, name), `${name} in the minimal user's node_modules`).toBe(false);
@@ -126,5 +128,5 @@ describe('the packed packages in a user project outside the monorepo', () => {
       expect(round.statusAfterDown, `status after baton down: ${about}`).toMatchObject({ down: { release: 'v3' }, instances: [] });
       expect(round.statusAfterDown?.router, `status after baton down: ${about}`).toBeUndefined();
     }
-  });
+  }, DEPLOYS_TIMEOUT_MS);
 });
