@@ -89,6 +89,8 @@ describe('the packed packages in a user project outside the monorepo', () => {
         expect(run.metrics?.status, about).toBe(200);
         expect(run.metrics?.helloLine, `/metrics counts GET /hello by release: ${about}`).toMatch(/release="v7"/);
       }
+      // require() of the ES modules is plain on Node >= 20.19: no experimental warning for the user to wonder about.
+      if (app.name === 'commonjs') expect(run.output, about).not.toMatch(/ExperimentalWarning/);
       expect(run.readyDuringDrain, about).toBe(503);
       expect(run.slow, about).toEqual({ status: 200, body: '{"slow":true}' });
       expect(run.exit, about).toEqual({ code: 0, signal: null } satisfies AppRun['exit']);
