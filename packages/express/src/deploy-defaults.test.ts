@@ -1,39 +1,24 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fetchText, waitFor } from '@baton/testing';
+import { startUnderDeployEnv, type DeployedService } from '@baton/testing/deploy-env';
 
 // The README's app with nothing but the environment `baton deploy` sets.
 const fixture = fileURLToPath(new URL('../fixtures/plain-app.mjs', import.meta.url));
 
-const kills: Array<() => void> = [];
+let service: DeployedService | undefined;
 afterEach(() => {
-  for (const kill of kills.splice(0)) kill();
+  service?.child.kill('SIGKILL');
+  service = undefined;
 });
-
-/** A deploy platform's reading of a log line (@baton/deploy's listening-line.ts): top-level event and port. */
-function announcedPort(line: string): number | undefined {
-  if (!line.startsWith('{') || !line.includes('listening')) return undefined;
-  const parsed = JSON.parse(line) as { event?: unknown; port?: unknown };
-  return parsed.event === 'listening' && typeof parsed.port === 'number' && Number.isInteger(parsed.port) ? parsed.port : undefined;
-}
 
 describe('an Express app run by b.serve() under PORT=0 and RELEASE=v7 (as baton deploy starts it)', () => {
   it('announces its port in one startup line, and labels its metrics with the release', async () => {
-    const env: Record<string, string | undefined> = { ...process.env, PORT: '0', RELEASE: 'v7' };
-    const child = spawn(process.execPath, [fixture], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    kills.push(() => child.kill('SIGKILL'));
-    let log = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const announced = (): number[] => log.split('\n').flatMap((line) => announcedPort(line) ?? []);
-    await waitFor(() => announced().length > 0 || child.exitCode !== null, 20_000, 'the listening line');
-    expect(announced(), log).toHaveLength(1);
-    const port = announced()[0] as number;
+    service = await startUnderDeployEnv(fixture, { release: 'v7' });
+    expect(service.announced(), service.log()).toHaveLength(1);
+    const port = service.announced()[0] as number;
     expect(port).toBeGreaterThan(0);
-    const line = JSON.parse(log.split('\n').find((entry) => announcedPort(entry) !== undefined) as string) as Record<string, unknown>;
-    expect(line).toMatchObject({ release: 'v7', url: `http://127.0.0.1:${port}`, probes: { readiness: '/readyz' } });
+    expect(service.listeningLine()).toMatchObject({ release: 'v7', url: `http://127.0.0.1:${port}`, probes: { readiness: '/readyz' } });
 
     const url = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetchText(`${url}/readyz`)).status === 200, 20_000, 'readiness');
@@ -41,7 +26,7 @@ describe('an Express app run by b.serve() under PORT=0 and RELEASE=v7 (as baton 
     const metrics = (await fetchText(`${url}/metrics`)).body;
     expect(metrics).toMatch(/^http_requests_total\{[^}]*route="\/hello"[^}]*release="v7"|^http_requests_total\{[^}]*release="v7"[^}]*route="\/hello"/m);
     expect(metrics).not.toMatch(/release=""/);
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    service.child.kill('SIGTERM');
+    expect(await service.exited).toBe(0);
   });
 });

@@ -1,11 +1,9 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname } from 'node:path';
 import express from 'express';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fetchText } from '@baton/testing';
+import { importSeparateCopy, type SeparateCopy } from '@baton/testing/separate-copy';
 import { baton } from './index.js';
 
 // npm installs two copies of @baton/lifecycle when the app and this adapter
@@ -13,19 +11,14 @@ import { baton } from './index.js';
 // class. Copy A is a physically separate copy of the build this adapter uses.
 type LifecycleModule = typeof import('@baton/lifecycle');
 
-const require = createRequire(import.meta.url);
-let dir: string;
+let copy: SeparateCopy<LifecycleModule>;
 let a: LifecycleModule;
 
 beforeAll(async () => {
-  const built = dirname(require.resolve('@baton/lifecycle/package.json'));
-  dir = mkdtempSync(join(tmpdir(), 'baton-two-copies-'));
-  const copy = join(dir, 'node_modules', '@baton', 'lifecycle');
-  cpSync(join(built, 'dist'), join(copy, 'dist'), { recursive: true });
-  writeFileSync(join(copy, 'package.json'), JSON.stringify({ name: '@baton/lifecycle', version: '0.0.0-copy', type: 'module' }));
-  a = (await import(pathToFileURL(join(copy, 'dist', 'index.js')).href)) as LifecycleModule;
+  copy = await importSeparateCopy<LifecycleModule>(dirname(createRequire(import.meta.url).resolve('@baton/lifecycle/package.json')));
+  a = copy.module;
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => copy.dispose());
 
 it("baton() takes a lifecycle made by another copy of @baton/lifecycle: its checks answer the probes", async () => {
   const lifecycle = a.createLifecycle({ shutdown: { propagationDelayMs: 0 } });

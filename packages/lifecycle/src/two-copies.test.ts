@@ -1,10 +1,9 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchText, waitFor } from '@baton/testing';
+import { importSeparateCopy, type SeparateCopy } from '@baton/testing/separate-copy';
 
 // npm installs two copies of @baton/lifecycle when an app and an adapter ask
 // for different versions. Copy B is this package's build; copy A a physically
@@ -12,20 +11,16 @@ import { fetchText, waitFor } from '@baton/testing';
 type LifecycleModule = typeof import('./index.js');
 
 const built = fileURLToPath(new URL('..', import.meta.url));
-let dir: string;
+let copy: SeparateCopy<LifecycleModule>;
 let a: LifecycleModule;
 let b: LifecycleModule;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'baton-two-copies-'));
-  const copy = join(dir, 'node_modules', '@baton', 'lifecycle');
-  cpSync(join(built, 'dist'), join(copy, 'dist'), { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(built, 'package.json'), 'utf8')) as { version: string };
-  writeFileSync(join(copy, 'package.json'), JSON.stringify({ ...manifest, version: `${manifest.version}-copy` }));
-  a = (await import(pathToFileURL(join(copy, 'dist', 'index.js')).href)) as LifecycleModule;
+  copy = await importSeparateCopy<LifecycleModule>(built);
+  a = copy.module;
   b = (await import(pathToFileURL(join(built, 'dist', 'index.js')).href)) as LifecycleModule;
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => copy.dispose());
 
 describe('two copies of @baton/lifecycle in one process', () => {
   it('are separate classes', () => {
