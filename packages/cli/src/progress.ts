@@ -46,7 +46,7 @@ function formatSample(releases: Record<string, ReleaseSample>): string {
     const errors = r.errorRate > 0 ? ` ${r.errorRate.toFixed(1)} err/s` : '';
     return `${release}: ${r.weightPercent.toFixed(0)}% ${r.requestRate.toFixed(0)} req/s${errors}${latency} (${r.backends} up)`;
   });
-  return parts.length === 0 ? 'no backends' : parts.join('  |  ');
+  return parts.length === 0 ? 'no instance in the router yet' : parts.join('  |  ');
 }
 
 function symbol(type: string): string {

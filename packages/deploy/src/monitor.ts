@@ -134,5 +134,5 @@ export function describeSample(sample: TimelineSample): string {
     const latency = r.p99Ms === undefined ? '' : `, p99 ${r.p99Ms.toFixed(0)} ms`;
     return `${release} ${r.weightPercent}% weight, ${r.requestRate.toFixed(0)} req/s, ${r.errorRate.toFixed(1)} err/s${latency}`;
   });
-  return parts.length === 0 ? 'no backends' : parts.join(' | ');
+  return parts.length === 0 ? 'no instance in the router yet' : parts.join(' | ');
 }

@@ -59,7 +59,7 @@ export function formatStatus(status: ServiceStatus): string {
   if (status.router === undefined) lines.push('router: none running (baton deploy starts one, on router.port or else a free port)');
   else if ('error' in status.router) lines.push(`router (${routerName(status.router.kind)}): ${status.router.error}`);
   else {
-    lines.push(`router (${routerName(status.router.kind)}) at ${status.router.url}${status.router.backends.length === 0 ? ': no backends' : ':'}`);
+    lines.push(`router (${routerName(status.router.kind)}) at ${status.router.url}${status.router.backends.length === 0 ? ': no instance in it' : ':'}`);
     for (const backend of status.router.backends) lines.push(`  ${backend.id.padEnd(12)} ${backend.release.padEnd(8)} ${backend.state.padEnd(6)} weight ${String(backend.weight).padStart(3)}  in flight ${backend.inFlight}  served ${backend.requestsTotal}`);
   }
   const live = status.instances.filter((instance) => instance.status !== 'stopped');
