@@ -55,6 +55,7 @@ export {
   type SecondSignalPolicy,
   type SecondSignalOption,
 } from './signals.js';
+export { ROUTER_DRAINS_FIRST_ENV, ROUTER_DRAINS_FIRST_REASON, routerDrainsFirst, platformHost } from './platform-environment.js';
 export { serve, EXIT_CODES, type ServeOptions, type Served } from './serve.js';
 export type { AnnouncedProbes } from './internal/listening-line.js';
 export { silentLogger, jsonLogger, type Logger } from './logger.js';

@@ -66,6 +66,8 @@ export interface PhaseReport {
   durationMs: number;
   /** The phase hit its deadline (or was cut by `force()`). */
   cut: boolean;
+  /** Why the phase was skipped, when it was (the propagation delay: see {@link ShutdownRequest.skipPropagation}). */
+  skipped?: string;
 }
 
 /** What a shutdown did, for logs, events and the exit code. */
@@ -138,6 +140,13 @@ export interface ShutdownRequest {
    * by its framework and no load balancer needs time to notice.
    */
   skipPropagation?: boolean;
+  /**
+   * Why the delay is skipped, for the shutdown's log line and the
+   * propagation phase's `skipped` (implies `skipPropagation`). The signal
+   * handlers give it when the platform's router drains first (see
+   * `ROUTER_DRAINS_FIRST_ENV`).
+   */
+  skipPropagationReason?: string;
 }
 
 const DRAIN_POLL_MS = 25;
@@ -410,7 +419,8 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
    * Idempotent: every call returns the same report.
    */
   shutdown(reason = 'shutdown', options: ShutdownRequest = {}): Promise<ShutdownReport> {
-    this.#shutdown ??= this.#runShutdown(reason, options.skipPropagation === true);
+    const skipReason = options.skipPropagationReason ?? (options.skipPropagation === true ? 'requested by the caller' : undefined);
+    this.#shutdown ??= this.#runShutdown(reason, skipReason);
     return this.#shutdown;
   }
 
@@ -433,7 +443,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     return report;
   }
 
-  async #runShutdown(reason: string, skipPropagation: boolean): Promise<ShutdownReport> {
+  async #runShutdown(reason: string, skipPropagation: string | undefined): Promise<ShutdownReport> {
     const started = this.#now();
     const wasReady = this.#state === 'ready';
     const atStart = this.#tracker.counts();
@@ -442,7 +452,14 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     this.#startupAbort.abort();
     this.#tracker.startDraining();
     this.#transition('draining', reason);
-    this.logger.info('shutdown started', { reason, ...atStart });
+    // An instance that never became ready had no traffic routed to it: no delay, and nothing to say about it.
+    const skipped = wasReady ? skipPropagation : undefined;
+    this.logger.info('shutdown started', {
+      reason,
+      ...atStart,
+      propagationDelayMs: wasReady && skipped === undefined ? this.budget.propagationDelayMs : 0,
+      ...(skipped === undefined ? {} : { propagationSkipped: skipped }),
+    });
     const phases: PhaseReport[] = [];
     const hookFailures: ShutdownReport['hookFailures'] = [];
     let forcedBy: ShutdownReport['forcedBy'];
@@ -451,8 +468,10 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
 
     // 1-2. Readiness already fails; keep serving while load balancers notice.
     // An instance that never became ready never had traffic routed to it.
-    const delay = wasReady && !skipPropagation ? this.budget.propagationDelayMs : 0;
-    phases.push(await this.#phase('propagation', delay, async () => !(await sleep(delay, force))));
+    const delay = wasReady && skipped === undefined ? this.budget.propagationDelayMs : 0;
+    const propagation = await this.#phase('propagation', delay, async () => !(await sleep(delay, force)));
+    if (skipped !== undefined) propagation.skipped = skipped;
+    phases.push(propagation);
 
     // 3. Stop accepting. net.Server#close, not http.Server#close: the latter
     // also destroys sockets accepted a moment ago whose first request is still

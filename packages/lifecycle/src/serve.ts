@@ -9,6 +9,7 @@ import { createLifecycle, isLifecycle, type Lifecycle, type LifecycleOptions, ty
 import { jsonLogger } from './logger.js';
 import { createProbeHandler, resolveProbeRoutes, type ProbeRouteOptions } from './probe-routes.js';
 import { createProbeServer } from './probe-server.js';
+import { platformHost } from './platform-environment.js';
 import { installSignalHandlers, resolveSecondSignalPolicy, type SecondSignalOption } from './signals.js';
 import { Server as TlsServer } from 'node:tls';
 
@@ -53,8 +54,10 @@ export interface ServeOptions {
    */
   port?: number;
   /**
-   * Default: Node's (all interfaces, so a container's port mapping reaches
-   * it). The `HOST` environment variable is not read: shells set it to the
+   * Default: under a deploy platform (`BATON_INSTANCE` set, as `baton
+   * deploy` does), the `HOST` it gives (`127.0.0.1`: only the router reaches
+   * the instance); otherwise Node's (all interfaces, so a container's port
+   * mapping reaches it). `HOST` alone is not read: shells set it to the
    * machine's name.
    */
   host?: string;
@@ -140,6 +143,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
   // The runner logs: a lifecycle made without a logger (silent as a library) gets JSON lines on stderr.
   if (lifecycle.hasLogger === false) lifecycle.logger = jsonLogger();
   const port = resolvePort(options.port);
+  const host = options.host ?? platformHost();
   if (options.onSecondSignal !== undefined) resolveSecondSignalPolicy('serve', options.onSecondSignal);
   if (options.exit !== undefined && options.exit !== false && typeof options.exit !== 'function') {
     throw new BatonError('BATON_ERR_INVALID_OPTION', 'serve: `exit` must be a function (called with the exit code) or false.');
@@ -190,12 +194,12 @@ export async function serve(options: ServeOptions): Promise<Served> {
     // A lifecycle already shutting down (a signal during a framework's own
     // startup, before serve() was called) is not listened for at all.
     if (!lifecycle.isShuttingDown) {
-      if (options.listen) await listenWith(options.listen, port, options.host);
-      else await listen(server, port, options.host);
+      if (options.listen) await listenWith(options.listen, port, host);
+      else await listen(server, port, host);
     }
     if (separateProbes && probes && !lifecycle.isShuttingDown) {
       probeServer = createProbeServer(lifecycle, probes);
-      await listen(probeServer, resolvePort(probes.port), probes.host ?? options.host);
+      await listen(probeServer, resolvePort(probes.port), probes.host ?? host);
     }
   } catch (error) {
     // Listen failed (port in use...): a startup failure like any other, so the
@@ -233,7 +237,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
     server: server as Server,
     lifecycle,
     port: boundPort,
-    url: `${scheme}://${address ? urlHost(address) : (options.host ?? '127.0.0.1')}:${boundPort}`,
+    url: `${scheme}://${address ? urlHost(address) : (host ?? '127.0.0.1')}:${boundPort}`,
     ready,
     stopped,
     shutdown: (reason = 'shutdown requested') => lifecycle.shutdown(reason),

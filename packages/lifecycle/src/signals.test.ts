@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { waitFor } from '@baton/testing';
 import { createLifecycle } from './lifecycle.js';
 import { silentLogger } from './logger.js';
+import { ROUTER_DRAINS_FIRST_REASON } from './platform-environment.js';
 import { holdSignals, installSignalHandlers, startShutdownFor, wantsOut } from './signals.js';
 
 // A stand-in for `process` as a signal source (real signals are in serve.test.ts).
@@ -28,6 +29,28 @@ describe('installSignalHandlers', () => {
       uninstall();
       expect(target.listenerCount('SIGTERM')).toBe(0);
     }
+  });
+
+  it('routerDrainsFirst: a SIGTERM skips the propagation delay and the report says why; a SIGINT keeps it', async () => {
+    const target = fakeProcess();
+    const lifecycle = createLifecycle({ logger: silentLogger, shutdown: { propagationDelayMs: 20_000, gracePeriodMs: 60_000 } });
+    await lifecycle.start();
+    installSignalHandlers(lifecycle, { target, routerDrainsFirst: true });
+    target.emit('SIGTERM', 'SIGTERM');
+    const report = await lifecycle.shutdown();
+    expect(report.phases[0]).toMatchObject({ phase: 'propagation', cut: false, skipped: ROUTER_DRAINS_FIRST_REASON });
+    expect(report.forced).toBe(false);
+
+    const other = fakeProcess();
+    const kept = createLifecycle({ logger: silentLogger, shutdown: { propagationDelayMs: 20_000, gracePeriodMs: 60_000 } });
+    await kept.start();
+    installSignalHandlers(kept, { target: other, routerDrainsFirst: true });
+    other.emit('SIGINT', 'SIGINT');
+    expect(kept.shutdownProgress()?.phase).toBe('propagation');
+    other.emit('SIGINT', 'SIGINT');
+    const cut = await kept.shutdown();
+    expect(cut.phases[0]).toMatchObject({ phase: 'propagation', cut: true });
+    expect(cut.phases[0]).not.toHaveProperty('skipped');
   });
 
   it('rejects a bad policy with what is accepted', () => {

@@ -1,6 +1,7 @@
 import { BatonError } from './errors.js';
 import { describe } from './internal/validate.js';
 import type { Lifecycle } from './lifecycle.js';
+import { ROUTER_DRAINS_FIRST_REASON, routerDrainsFirst } from './platform-environment.js';
 
 /**
  * What a signal received while a shutdown is already running does:
@@ -34,6 +35,15 @@ export interface SignalOptions {
    * A single string applies to every signal (the form of earlier releases).
    */
   onSecondSignal?: SecondSignalOption;
+  /**
+   * The platform's router takes this instance out of traffic and waits for
+   * its in-flight requests before sending SIGTERM, so a shutdown started by
+   * SIGTERM skips the propagation delay (readiness still fails first; the
+   * log line and the report say why). Default: `BATON_ROUTER_DRAINS_FIRST=1`
+   * in the environment, as `baton deploy`'s platform sets it. Other signals
+   * (a person's Ctrl-C or kill) keep the delay: no router drained for them.
+   */
+  routerDrainsFirst?: boolean;
   /** The process to listen on; injected in tests. Default `process`. */
   target?: Pick<NodeJS.Process, 'on' | 'off'>;
 }
@@ -93,10 +103,12 @@ export function installSignalHandlers(lifecycle: Lifecycle, options: SignalOptio
   }
   const table = resolveSecondSignalPolicy('signals', options.onSecondSignal ?? DEFAULT_SECOND_SIGNAL_POLICY);
   const target = options.target ?? process;
+  // Read once: the platform sets it at spawn, for every stop of this instance.
+  const drainedFirst = options.routerDrainsFirst ?? routerDrainsFirst();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (!lifecycle.isShuttingDown) {
       lifecycle.logger.info('signal received: shutting down', { signal });
-      void lifecycle.shutdown(signal);
+      void lifecycle.shutdown(signal, drainedFirst && signal === 'SIGTERM' ? { skipPropagationReason: ROUTER_DRAINS_FIRST_REASON } : {});
     } else if (policyOf(table, signal) === 'force') {
       void lifecycle.force(`repeated ${signal}`);
     } else {
