@@ -21,6 +21,7 @@ import {
   type Served,
   type ServeOptions,
   type ShutdownReport,
+  platformHost,
 } from '@baton/lifecycle';
 import { captureRouteTemplates, prepareRouteCapture, routeTemplate } from './internal/route-template.js';
 import { installRequestToggles, requestScopes } from './internal/request-toggles.js';
@@ -369,7 +370,8 @@ async function serveWithMetrics(
   // is held, then starts the shutdown, instead of killing the process undrained.
   const release = extra.signals === false ? () => [] : holdSignals(extra.signals ?? ['SIGTERM', 'SIGINT']);
   try {
-    await listenOn(server, metrics.port ?? 0, metrics.host ?? extra.host);
+    // Under a deploy platform, the interface it gives (see platformHost), like the app's own port.
+    await listenOn(server, metrics.port ?? 0, metrics.host ?? extra.host ?? platformHost());
   } catch (error) {
     release();
     // A startup failure like a port of the app's own in use (see serve()):

@@ -10,6 +10,7 @@ import {
   type Lifecycle,
   type LifecycleOptions,
   type ProbeRouteOptions,
+  platformHost,
 } from '@baton/lifecycle';
 // Types only, and only in code that is not exported: the public types read them through ./internal/peer-types.js.
 import type { Metrics, MetricsEndpointServerOptions } from '@baton/metrics';
@@ -143,7 +144,8 @@ const plugin: FastifyPluginAsync<BatonPluginOptions> = async (app, options) => {
     if (server) {
       const { port, host } = metrics.endpoint ?? {};
       app.addHook('onReady', async () => {
-        await listen(server, port ?? 0, host, 'metrics');
+        // Under a deploy platform, the interface it gives (see platformHost), like the app's own port.
+        await listen(server, port ?? 0, host ?? platformHost(), 'metrics');
         app.batonMetricsServer = server;
       });
     }
@@ -168,7 +170,7 @@ const plugin: FastifyPluginAsync<BatonPluginOptions> = async (app, options) => {
     const port = probes.options.port;
     app.addHook('onReady', async () => {
       const server = createProbeServer(lifecycle, probeOptions);
-      await listen(server, port, probeOptions.host, 'probes');
+      await listen(server, port, probeOptions.host ?? platformHost(), 'probes');
       app.batonProbeServer = server;
     });
   }

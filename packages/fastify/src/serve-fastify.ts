@@ -21,6 +21,7 @@ import {
   type AnnouncedProbes,
   type Served,
   type ServeOptions,
+  platformHost,
 } from '@baton/lifecycle';
 import { PROBE_PATHS } from './internal/probe-paths.js';
 
@@ -37,7 +38,8 @@ export type FastifyServeOptions = Pick<ServeOptions, 'port' | 'host' | 'startup'
  * drained with GOAWAY).
  *
  * `port` defaults to the `PORT` environment variable, else 3000. `host`
- * defaults to `0.0.0.0` (all IPv4 interfaces) rather than Fastify's
+ * defaults, under a deploy platform (`BATON_INSTANCE` set), to the `HOST` it
+ * gives, else to `0.0.0.0` (all IPv4 interfaces) rather than Fastify's
  * `localhost`, which would open a second, untracked server for `::1`.
  *
  * Once listening it logs one startup line, `listening on <url>` with
@@ -100,7 +102,8 @@ export async function serveFastify<
     release();
     throw new BatonError('BATON_ERR_INVALID_OPTION', 'serveFastify: register batonPlugin first (`await app.register(batonPlugin)`).');
   }
-  const host = options.host ?? '0.0.0.0';
+  // Under a deploy platform, the interface it gives (127.0.0.1 under `baton deploy`): only its router reaches the instance.
+  const host = options.host ?? platformHost() ?? '0.0.0.0';
   const announcedProbes = announced(app);
   // A signal held during ready starts the shutdown now: serve() then does not listen at all.
   const replay = startShutdownFor(app.lifecycle, release());
