@@ -24,9 +24,14 @@ export interface DeployCommandOptions {
   reason?: string;
 }
 
-/** The local process platform of a service, as its config sets it up. */
+/**
+ * The local process platform of a service, as its config sets it up. Its
+ * instances are stopped only by the orchestrator (out of the router and
+ * drained first) and by `baton down` (which drains the router first too), so
+ * it promises them `routerDrainsFirst`.
+ */
 export function servicePlatform(config: ResolvedDeployConfig): LocalProcessPlatform {
-  return createLocalProcessPlatform({ stateDir: statePaths(config.stateDir).instances, port: config.platform.port, listenTimeoutMs: config.platform.listenTimeoutMs });
+  return createLocalProcessPlatform({ stateDir: statePaths(config.stateDir).instances, port: config.platform.port, listenTimeoutMs: config.platform.listenTimeoutMs, routerDrainsFirst: true });
 }
 
 /** A deploy's outcome with the paths of its report. */

@@ -3,13 +3,15 @@ import { clearControl } from './control.js';
 import type { ResolvedDeployConfig } from './deploy-config.js';
 import { servicePlatform, type DeployCommandOptions } from './deployment.js';
 import { createFileJournal } from './journal/file-journal.js';
-import type { DeployEvent, Journal } from './model.js';
+import type { DeployEvent, InstanceRecord, Journal } from './model.js';
+import { drainRouter } from './internal/drain-router.js';
 import { serviceRedactor } from './internal/service-redactor.js';
-import { statePaths, takeDownRouter } from './service-router.js';
+import { connectRecordedRouter, routerProcessRunning, statePaths, takeDownRouter } from './service-router.js';
 import { isDown, isFinished, type ServiceState } from './service-state.js';
 
 /**
- * `baton down`: drains and stops every instance, stops the router and
+ * `baton down`: takes every instance out of the router and waits until
+ * nothing is in flight (up to `timeouts.drainMs`), then stops them all, stops the router and
  * removes its state, so nothing of the service runs and the next deploy
  * starts from nothing, on any router. The records stay: the journal's
  * history (`events.jsonl`, the last deploy, the release taken down — `baton
@@ -32,13 +34,21 @@ export async function stopService(config: ResolvedDeployConfig, options: Omit<De
     const journaled = new Set((state?.instances ?? []).map((instance) => instance.id));
     const orphans = (await (platform.instances ?? local.instances)()).filter((instance) => !journaled.has(instance.id));
     const all = [...(state?.instances ?? []), ...orphans];
+    const redactor = serviceRedactor(config, state);
+    const event = async (type: string, message: string, data?: Record<string, unknown>): Promise<void> => {
+      const line: DeployEvent = { atMs: Date.now(), type, message: redactor.text(message), ...(data === undefined ? {} : { data }) };
+      await journal.append(line);
+      options.onEvent?.(line);
+    };
+    // The router lets go first, as the orchestrator's retire does: the platform promised the
+    // instances (BATON_ROUTER_DRAINS_FIRST) that nothing is sent to them once SIGTERM comes.
+    await drainFirst(config, all, (instance) => platform.isRunning(instance), event);
     // Every stop runs to its end; the ones that fail are kept in the state and reported below, never dropped.
     const results = await Promise.allSettled(
       all.map(async (instance) => {
         if (platform.isRunning(instance)) await platform.stop(instance, { deadlineMs: config.timeouts.stopMs });
       }),
     );
-    const redactor = serviceRedactor(config, state);
     const failed = all
       .map((instance, index) => ({ instance, result: results[index] }))
       .flatMap(({ instance, result }) => (result?.status === 'rejected' ? [{ instance, error: redactor.text(result.reason instanceof Error ? result.reason.message : String(result.reason)) }] : []));
@@ -57,9 +67,7 @@ export async function stopService(config: ResolvedDeployConfig, options: Omit<De
     }
     if (failed.length > 0) {
       for (const { instance, error } of failed) {
-        const event: DeployEvent = { atMs: Date.now(), type: 'instance-stop-failed', message: `${instance.id} (${instance.release}) could not be stopped: ${error}.`, data: { id: instance.id, release: instance.release, error } };
-        await journal.append(event);
-        options.onEvent?.(event);
+        await event('instance-stop-failed', `${instance.id} (${instance.release}) could not be stopped: ${error}.`, { id: instance.id, release: instance.release, error });
       }
       throw new BatonError(
         'BATON_ERR_PLATFORM',
@@ -67,11 +75,52 @@ export async function stopService(config: ResolvedDeployConfig, options: Omit<De
       );
     }
     if (routerError !== undefined) throw routerError;
-    const event: DeployEvent = { atMs: Date.now(), type: 'down', message: `Stopped ${config.service}: no instance and no router left running.` };
-    await journal.append(event);
-    options.onEvent?.(event);
+    await event('down', `Stopped ${config.service}: no instance and no router left running.`);
   } finally {
     await lock.release();
+  }
+}
+
+/**
+ * Sets every backend of the service's router to drain and waits for what is
+ * in flight. A router that is not running routes nothing: nothing to wait
+ * for. One that runs but cannot be reached is said (its instances are
+ * stopped anyway: the service is going down, and each one's own drain still
+ * finishes the requests it holds).
+ */
+async function drainFirst(
+  config: ResolvedDeployConfig,
+  instances: readonly InstanceRecord[],
+  isRunning: (instance: InstanceRecord) => boolean,
+  event: (type: string, message: string, data?: Record<string, unknown>) => Promise<void>,
+): Promise<void> {
+  if (!instances.some(isRunning)) return;
+  let router;
+  try {
+    router = await connectRecordedRouter(config.stateDir);
+  } catch (error) {
+    const paths = statePaths(config.stateDir);
+    const running = (await routerProcessRunning('haproxy', paths.router)) || (await routerProcessRunning('builtin', paths.router));
+    if (running) await event('router-unreachable', `The router could not be reached to drain the instances first (${error instanceof Error ? error.message : String(error)}); they are stopped anyway.`);
+    return;
+  }
+  if (router === undefined) return;
+  try {
+    const { drained, drainMs } = await drainRouter(router, instances, {
+      drainMs: config.timeouts.drainMs,
+      metricsPath: config.paths.metrics,
+      ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }),
+      isRunning,
+    });
+    await event(
+      'drained',
+      drained ? `Every instance is out of traffic with nothing in flight (${drainMs} ms).` : `Every instance is out of traffic; work was still in flight at the ${config.timeouts.drainMs} ms drain deadline.`,
+      { drained, drainMs },
+    );
+  } catch (error) {
+    await event('router-drain-failed', `The router did not take the instances out of traffic (${error instanceof Error ? error.message : String(error)}); they are stopped anyway.`);
+  } finally {
+    await router.close().catch(() => {});
   }
 }
 

@@ -114,6 +114,18 @@ export async function connectOrStartRouter(config: ResolvedDeployConfig, options
   return router;
 }
 
+/**
+ * The router the state directory runs, connected, whatever the config asks
+ * for (`baton down` drains the one that routes now); undefined when none is
+ * recorded. Rejects when it is recorded but cannot be reached.
+ */
+export async function connectRecordedRouter(stateDir: string): Promise<Router | undefined> {
+  const kind = await recordedRouterKind(stateDir);
+  if (kind === undefined) return undefined;
+  const dir = statePaths(stateDir).router;
+  return kind === 'haproxy' ? connectHaproxyRouter({ stateDir: dir }) : connectBuiltinRouter({ stateDir: dir });
+}
+
 /** The probe paths the router guards: the config's readiness and liveness, and Baton's default startup and health paths. */
 function probePathsOf(config: ResolvedDeployConfig): string[] {
   return [...new Set([config.paths.readiness, config.paths.liveness, '/startupz', '/healthz'])];

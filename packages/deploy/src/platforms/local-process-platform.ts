@@ -1,13 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fchmodSync, fstatSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { open, readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
-import { BatonError } from '@baton/lifecycle';
+import { BatonError, ROUTER_DRAINS_FIRST_ENV } from '@baton/lifecycle';
 import type { InstanceExit, InstanceRecord, Platform, ReleaseSpec } from '../model.js';
 import { ensurePrivateDirSync, PRIVATE_FILE_MODE } from '../internal/private-dir.js';
 import { isProcessAlive, processEnvironment, processStartIdentity } from '../internal/process-identity.js';
 import { createRedactor, secretValuesOf } from '../secrets.js';
+import { createLineReader, logTail } from './instance-log.js';
 import { lastListeningPort, LISTENING_LINE_EXAMPLE } from './listening-line.js';
 
 /** Options of {@link createLocalProcessPlatform}. */
@@ -35,6 +36,17 @@ export interface LocalProcessPlatformOptions {
   pollIntervalMs?: number;
   /** Lines of the instance's log quoted in a start error. Default 20. */
   logTailLines?: number;
+  /**
+   * Promise the instances `BATON_ROUTER_DRAINS_FIRST=1`: every stop of them
+   * comes after the router took them out of traffic and waited for their
+   * in-flight requests, so a service served through Baton skips its
+   * propagation delay on SIGTERM. Only for a caller that keeps it for every
+   * stop: `baton deploy`, `baton rollback`, `baton abort` and `baton down`
+   * do (the orchestrator retires an instance that way, and `baton down`
+   * drains the router first). Default false: stopped by hand, an instance
+   * keeps its delay.
+   */
+  routerDrainsFirst?: boolean;
 }
 
 /**
@@ -84,7 +96,8 @@ const KILL_WAIT_MS = 10_000;
  * reader (this orchestrator) died would break the instance at its next write.
  *
  * Instances get the orchestrator's environment plus the release's `env`, then
- * `PORT`, `HOST`, `RELEASE=<version>` and `BATON_INSTANCE=<id>`. `stop` sends
+ * `PORT`, `HOST`, `RELEASE=<version>` and `BATON_INSTANCE=<id>`, and with
+ * `routerDrainsFirst` `BATON_ROUTER_DRAINS_FIRST=1`. `stop` sends
  * SIGTERM to the instance's process group (so a service run through a shell
  * or npm gets it too), and SIGKILL at the deadline.
  *
@@ -174,7 +187,7 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
     try {
       child = spawn(release.command, [...(release.args ?? [])], {
         cwd,
-        env: { ...process.env, ...release.env, PORT: String(port), HOST: config.host, RELEASE: release.version, BATON_INSTANCE: id },
+        env: instanceEnvironment(release, { PORT: String(port), HOST: config.host, RELEASE: release.version, BATON_INSTANCE: id }, config.routerDrainsFirst),
         // Its own process group: signals to the orchestrator's group (Ctrl-C) do not reach it.
         detached: true,
         stdio: ['ignore', logFd, logFd],
@@ -385,6 +398,7 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
 }
 
 interface ResolvedOptions {
+  routerDrainsFirst: boolean;
   stateDir: string;
   listenTimeoutMs: number;
   port: 'announce' | 'assign';
@@ -395,7 +409,7 @@ interface ResolvedOptions {
 
 function resolveOptions(options: LocalProcessPlatformOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw invalid('options must be an object with a `stateDir`.');
-  const { stateDir, listenTimeoutMs = 30_000, port = 'announce', host = '127.0.0.1', pollIntervalMs = 50, logTailLines = 20 } = options;
+  const { stateDir, listenTimeoutMs = 30_000, port = 'announce', host = '127.0.0.1', pollIntervalMs = 50, logTailLines = 20, routerDrainsFirst = false } = options;
   if (typeof stateDir !== 'string' || stateDir.trim() === '' || stateDir.includes('\0')) {
     throw invalid(`\`stateDir\` must be a directory path; got ${JSON.stringify(stateDir)}.`);
   }
@@ -407,8 +421,9 @@ function resolveOptions(options: LocalProcessPlatformOptions): ResolvedOptions {
   if (port !== 'announce' && port !== 'assign') throw invalid(`\`port\` must be 'announce' or 'assign'; got ${JSON.stringify(port)}.`);
   if (typeof host !== 'string' || host.trim() === '' || /\s/.test(host)) throw invalid(`\`host\` must be a host name or address; got ${JSON.stringify(host)}.`);
   if (!Number.isSafeInteger(logTailLines) || logTailLines < 0) throw invalid(`\`logTailLines\` must be an integer ≥ 0; got ${JSON.stringify(logTailLines)}.`);
+  if (typeof routerDrainsFirst !== 'boolean') throw invalid(`\`routerDrainsFirst\` must be true or false; got ${JSON.stringify(routerDrainsFirst)}.`);
   // Resolved once: instances run in other working directories, and a later chdir must not move the logs.
-  return { stateDir: isAbsolute(stateDir) ? stateDir : resolve(stateDir), listenTimeoutMs, port, host, pollIntervalMs, logTailLines };
+  return { stateDir: isAbsolute(stateDir) ? stateDir : resolve(stateDir), listenTimeoutMs, port, host, pollIntervalMs, logTailLines, routerDrainsFirst };
 }
 
 function checkRelease(release: ReleaseSpec): void {
@@ -429,6 +444,19 @@ function checkRelease(release: ReleaseSpec): void {
   if (release.secretEnv !== undefined && (!Array.isArray(release.secretEnv) || release.secretEnv.some((name) => typeof name !== 'string' || name === ''))) {
     throw invalid('start: the release\'s `secretEnv` must be an array of environment variable names.');
   }
+}
+
+/**
+ * The orchestrator's environment, the release's, then the platform's own
+ * variables. The router-drain promise is the platform's alone to give: one
+ * inherited from the orchestrator's environment, or set in a release's
+ * `env`, is dropped unless this platform keeps it.
+ */
+function instanceEnvironment(release: ReleaseSpec, own: Record<string, string>, routerDrainsFirst: boolean): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...release.env, ...own };
+  if (routerDrainsFirst) env[ROUTER_DRAINS_FIRST_ENV] = '1';
+  else delete env[ROUTER_DRAINS_FIRST_ENV];
+  return env;
 }
 
 function checkRecord(instance: InstanceRecord, method: string): void {
@@ -469,53 +497,6 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
       if (code === 'ESRCH') continue;
       throw platformError(`cannot send ${signal} to process ${pid}: ${describe(error)}`, error);
     }
-  }
-}
-
-/** Reads the complete lines appended to `path` past `from`, a little more at each call. */
-function createLineReader(path: string, from: number): { lines(): Promise<string[]>; close(): Promise<void> } {
-  let position = from;
-  let partial = '';
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  const buffer = Buffer.alloc(64 * 1024);
-  return {
-    async lines() {
-      handle ??= await open(path, 'r');
-      const found: string[] = [];
-      for (;;) {
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
-        if (bytesRead === 0) break;
-        position += bytesRead;
-        partial += buffer.toString('utf8', 0, bytesRead);
-        const parts = partial.split('\n');
-        partial = parts.pop() ?? '';
-        found.push(...parts);
-      }
-      return found;
-    },
-    async close() {
-      await handle?.close();
-    },
-  };
-}
-
-/** The last `count` non-empty lines of the log written since `from`, indented for an error message. */
-async function logTail(path: string, from: number, count: number): Promise<string> {
-  if (count === 0) return '';
-  try {
-    const handle = await open(path, 'r');
-    try {
-      const { size } = await handle.stat();
-      const start = Math.max(from, size - 64 * 1024);
-      const buffer = Buffer.alloc(size - start);
-      await handle.read(buffer, 0, buffer.length, start);
-      const lines = buffer.toString('utf8').split('\n').filter((line) => line.trim() !== '');
-      return lines.slice(-count).map((line) => `  | ${line.length > 500 ? `${line.slice(0, 500)}…` : line}`).join('\n');
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    return '';
   }
 }
 
