@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import Fastify from 'fastify';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { fetchText } from '@baton/testing';
-import { importSeparateCopy, type SeparateCopy } from '@baton/testing/separate-copy';
+import { useSeparateCopy } from '@baton/testing/separate-copy';
 import { batonPlugin, serveFastify } from './index.js';
 
 // npm installs two copies of @baton/lifecycle when the app and this adapter
@@ -11,16 +11,10 @@ import { batonPlugin, serveFastify } from './index.js';
 // class. Copy A is a physically separate copy of the build this adapter uses.
 type LifecycleModule = typeof import('@baton/lifecycle');
 
-let copy: SeparateCopy<LifecycleModule>;
-let a: LifecycleModule;
-
-beforeAll(async () => {
-  copy = await importSeparateCopy<LifecycleModule>(dirname(createRequire(import.meta.url).resolve('@baton/lifecycle/package.json')));
-  a = copy.module;
-});
-afterAll(() => copy.dispose());
+const copyA = useSeparateCopy<LifecycleModule>(dirname(createRequire(import.meta.url).resolve('@baton/lifecycle/package.json')));
 
 it('batonPlugin takes a lifecycle made by another copy of @baton/lifecycle, and serveFastify runs it', async () => {
+  const a = copyA();
   const lifecycle = a.createLifecycle({ logger: a.silentLogger, shutdown: { propagationDelayMs: 0 } });
   let healthy = false;
   lifecycle.checks.add({ name: 'db', check: () => healthy });

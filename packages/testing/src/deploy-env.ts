@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { waitFor } from './index.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fetchText, waitFor } from './index.js';
 
 /**
  * How a deploy platform reads an instance's log line (@baton/deploy's
@@ -47,4 +48,37 @@ export async function startUnderDeployEnv(script: string, options: { release: st
   };
   await waitFor(() => service.announced().length > 0 || child.exitCode !== null, options.timeoutMs ?? 20_000, `the listening line of ${script}`);
   return service;
+}
+
+/**
+ * The adapters' shared test: the README's app at `fixture`, started as
+ * `baton deploy` starts an instance, announces its port in one startup line
+ * (with the release and the probe paths), serves, labels its metrics with
+ * RELEASE, and exits 0 on SIGTERM.
+ */
+export function describeDeployDefaults(title: string, fixture: string): void {
+  describe(title, () => {
+    let service: DeployedService | undefined;
+    afterEach(() => {
+      service?.child.kill('SIGKILL');
+      service = undefined;
+    });
+
+    it('announces its port in one startup line, and labels its metrics with the release', async () => {
+      service = await startUnderDeployEnv(fixture, { release: 'v7' });
+      expect(service.announced(), service.log()).toHaveLength(1);
+      const port = service.announced()[0] as number;
+      expect(port).toBeGreaterThan(0);
+      expect(service.listeningLine()).toMatchObject({ release: 'v7', url: `http://127.0.0.1:${port}`, probes: { readiness: '/readyz' } });
+
+      const url = `http://127.0.0.1:${port}`;
+      await waitFor(async () => (await fetchText(`${url}/readyz`)).status === 200, 20_000, 'readiness');
+      expect((await fetchText(`${url}/hello`)).body).toBe('hello');
+      const metrics = (await fetchText(`${url}/metrics`)).body;
+      expect(metrics).toMatch(/^http_requests_total\{[^}]*route="\/hello"[^}]*release="v7"|^http_requests_total\{[^}]*release="v7"[^}]*route="\/hello"/m);
+      expect(metrics).not.toMatch(/release=""/);
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toBe(0);
+    });
+  });
 }

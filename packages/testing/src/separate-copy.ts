@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 
 /** A physically separate copy of a built package, imported. */
 export interface SeparateCopy<Module> {
@@ -24,4 +25,20 @@ export async function importSeparateCopy<Module>(packageDir: string): Promise<Se
   writeFileSync(join(copy, 'package.json'), JSON.stringify({ ...manifest, version: `${manifest.version}-copy` }));
   const module = (await import(pathToFileURL(join(copy, 'dist', 'index.js')).href)) as Module;
   return { module, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A separate copy of the package at `packageDir` for the tests of one file:
+ * imported before them, removed after. Read it through the returned function.
+ */
+export function useSeparateCopy<Module>(packageDir: string): () => Module {
+  let copy: SeparateCopy<Module> | undefined;
+  beforeAll(async () => {
+    copy = await importSeparateCopy<Module>(packageDir);
+  });
+  afterAll(() => copy?.dispose());
+  return () => {
+    if (copy === undefined) throw new Error(`the copy of ${packageDir} is not imported yet (use it inside a test)`);
+    return copy.module;
+  };
 }
