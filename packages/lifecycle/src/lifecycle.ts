@@ -1,153 +1,21 @@
 import { EventEmitter } from 'node:events';
 import { Server as NetServer } from 'node:net';
 import type { IncomingMessage, Server } from 'node:http';
-import { CheckRegistry, type CheckDefinition, type ProbeKind } from './check-registry.js';
+import { CheckRegistry, type ProbeKind } from './check-registry.js';
 import { BatonError, isBatonError } from './errors.js';
 import { buildReport, worstOf, type ProbeReport, type ReportKind } from './health-report.js';
 import { attachInline } from './internal/attach-inline.js';
 import { brandPrototype, hasBrand, LIFECYCLE_BRAND } from './internal/brand.js';
 import { ConnectionTracker, type ConnectionCounts, type TrackableServer, type TrackRequest } from './internal/connection-tracker.js';
+import { raceDeadline, runHook, sleep } from './internal/deadlines.js';
 import { assertPositiveMs } from './internal/validate.js';
 import { silentLogger, type Logger } from './logger.js';
 import { defaultCloseLongLived, type CloseLongLived } from './long-lived.js';
-import { resolveShutdownBudget, type ShutdownBudget, type ShutdownBudgetOptions } from './shutdown-budget.js';
+import { resolveShutdownBudget, type ShutdownBudget } from './shutdown-budget.js';
 import { canTransition, type LifecycleState } from './states.js';
 
-/** Options of {@link createLifecycle}. */
-export interface LifecycleOptions {
-  /** Service name, reported as `serviceId` in health bodies. */
-  service?: string;
-  /**
-   * Release (version) of this instance, reported as `releaseId`, and the
-   * `release` label of `@baton/metrics` and toggle context once bound; lets an
-   * orchestrator tell releases apart. Default: the `RELEASE` environment
-   * variable when set and not empty (`baton deploy` and most platforms set it).
-   */
-  release?: string;
-  /** Checks to register at once (more can be added with `lifecycle.checks.add`). */
-  checks?: readonly CheckDefinition[];
-  /** Startup (task plus startup checks) must finish within this. Default 60000 ms. */
-  startupTimeoutMs?: number;
-  /** How often startup checks are retried until they pass. Default 250 ms. */
-  startupRetryMs?: number;
-  /** The shutdown budget and how long-lived connections are asked to close. */
-  shutdown?: ShutdownOptions;
-  logger?: Logger;
-  /** Milliseconds clock; injected so tests control time. Default `Date.now`. */
-  now?: () => number;
-}
-
-/** Shutdown options: the phase budget plus connection handling. */
-export interface ShutdownOptions extends ShutdownBudgetOptions {
-  /** Asks a WebSocket / SSE connection to close when the drain starts. Default {@link defaultCloseLongLived}. */
-  closeLongLived?: CloseLongLived;
-  /**
-   * Once a shutdown is forced (`force()`, a repeated SIGINT), each shutdown
-   * hook still gets at most this long, so pools are closed and buffers
-   * flushed; a second `force()` skips what is left. Default 1500 ms.
-   */
-  forcedHookTimeoutMs?: number;
-}
-
-/** A function run after the drain, e.g. closing a database pool. */
-export interface ShutdownHook {
-  name: string;
-  run: (context: { signal: AbortSignal }) => void | Promise<void>;
-  /** At most this long, and never past the hooks phase deadline. */
-  timeoutMs?: number;
-}
-
-/** The ordered phases of a shutdown. */
-export type ShutdownPhase = 'propagation' | 'stop-accepting' | 'drain' | 'hooks';
-
-/** What one phase did. */
-export interface PhaseReport {
-  phase: ShutdownPhase;
-  durationMs: number;
-  /** The phase hit its deadline (or was cut by `force()`). */
-  cut: boolean;
-  /** Why the phase was skipped, when it was (the propagation delay: see {@link ShutdownRequest.skipPropagation}). */
-  skipped?: string;
-}
-
-/** What a shutdown did, for logs, events and the exit code. */
-export interface ShutdownReport {
-  reason: string;
-  /** Something had to be cut: the drain or a hook hit its deadline, or `force()` was called. */
-  forced: boolean;
-  forcedBy?: 'drain-timeout' | 'hook-timeout' | 'force';
-  durationMs: number;
-  phases: PhaseReport[];
-  /** At the moment readiness failed. */
-  atStart: ConnectionCounts;
-  /**
-   * App requests (probes excluded) that arrived after readiness failed: a load
-   * balancer slower than the propagation delay shows here.
-   */
-  requestsAfterNotReady: number;
-  /** Milliseconds after readiness failed that the last new request arrived. */
-  lastRequestAfterNotReadyMs?: number;
-  /** Connections destroyed with work in flight. */
-  forcedCloses: number;
-  hookFailures: { name: string; error: string; timedOut: boolean }[];
-}
-
-/** A live view of a shutdown under way, for metrics and logs (see {@link Lifecycle.shutdownProgress}). */
-export interface ShutdownProgress {
-  reason: string;
-  /** The phase running now; `done` once the shutdown finished. */
-  phase: ShutdownPhase | 'done';
-  /** Milliseconds since readiness failed. */
-  sinceNotReadyMs: number;
-  /** App requests (probes excluded) that arrived after readiness failed, so far. */
-  requestsAfterNotReady: number;
-  /** Connections destroyed with work in flight (known once the drain phase ended). */
-  forcedCloses: number;
-}
-
-/** The events a lifecycle emits. */
-export interface LifecycleEvents {
-  state: [{ from: LifecycleState; to: LifecycleState; reason?: string }];
-  phase: [{ phase: ShutdownPhase; budgetMs: number }];
-  'drain-progress': [ConnectionCounts];
-  'hook-error': [{ name: string; error: unknown; timedOut: boolean }];
-  stopped: [ShutdownReport];
-}
-
-/** Options of {@link Lifecycle.start}. */
-export interface StartOptions {
-  /** Work that must finish before the instance is ready (connect pools, warm caches). Aborted on shutdown. */
-  task?: (context: { signal: AbortSignal }) => void | Promise<void>;
-}
-
-/** Options of {@link Lifecycle.probe}. */
-export interface ProbeOptions {
-  verbose?: boolean;
-  /** Include checks' `output` and `observedValue`. Default false. */
-  details?: boolean;
-  /**
-   * The HTTP request being answered, if any. Probe requests are left out of
-   * the drain figures (`requestsAfterNotReady`), which are about app traffic:
-   * a load balancer keeps health-checking an instance it no longer routes to.
-   */
-  request?: IncomingMessage;
-}
-
-/** Options of {@link Lifecycle.shutdown}. */
-export interface ShutdownRequest {
-  /**
-   * Skip the propagation delay, e.g. when the server is already being closed
-   * by its framework and no load balancer needs time to notice.
-   */
-  skipPropagation?: boolean;
-  /**
-   * Why the delay is skipped, for the shutdown's log line and the
-   * propagation phase's `skipped` (implies `skipPropagation`). The signal
-   * handlers give it when the platform's router drains first (see
-   * `ROUTER_DRAINS_FIRST_ENV`).
-   */
-  skipPropagationReason?: string;
-}
+export type { LifecycleOptions, ShutdownOptions, ShutdownHook, ShutdownPhase, PhaseReport, ShutdownReport, ShutdownProgress, LifecycleEvents, StartOptions, ProbeOptions, ShutdownRequest } from './lifecycle-options.js';
+import type { LifecycleOptions, ShutdownHook, ShutdownPhase, PhaseReport, ShutdownReport, ShutdownProgress, LifecycleEvents, StartOptions, ProbeOptions, ShutdownRequest } from './lifecycle-options.js';
 
 const DRAIN_POLL_MS = 25;
 
@@ -653,89 +521,6 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
 function releaseFromEnvironment(): string | undefined {
   const release = process.env.RELEASE;
   return release === undefined || release === '' ? undefined : release;
-}
-
-/** Resolves true after `ms`, or false at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  if (ms <= 0) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** Rejects with a timeout error after `ms`, or at once when `signal` aborts. */
-async function raceDeadline<T>(
-  work: Promise<T>,
-  ms: number,
-  signal: AbortSignal,
-  what: string,
-  code: 'BATON_ERR_STARTUP_TIMEOUT' | 'BATON_ERR_HOOK_TIMEOUT',
-): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new BatonError(code, `${what} did not finish within ${ms} ms.`)), Math.max(0, ms));
-    onAbort = () => reject(new BatonError('BATON_ERR_INVALID_STATE', `${what} abandoned: shutdown began.`));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  work.catch(() => {}); // a late rejection after the deadline must not become unhandled
-  try {
-    return await Promise.race([work, limit]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-  }
-}
-
-/**
- * Runs one shutdown hook within `limit`. Once the shutdown is forced (even
- * while the hook runs) it has at most `forcedLimit` left; a second force
- * abandons it at once.
- */
-function runHook(
-  hook: ShutdownHook,
-  signal: AbortSignal,
-  limit: number,
-  forcedLimit: number,
-  force: AbortSignal,
-  abandon: AbortSignal,
-): Promise<void> {
-  const work = Promise.resolve().then(() => hook.run({ signal }));
-  work.catch(() => {}); // a late rejection after the deadline must not become unhandled
-  return new Promise<void>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    const started = Date.now();
-    const arm = (ms: number): void => {
-      clearTimeout(timer);
-      timer = setTimeout(() => finish(new BatonError('BATON_ERR_HOOK_TIMEOUT', `shutdown hook "${hook.name}" did not finish within ${ms} ms.`)), Math.max(0, ms));
-    };
-    const onForce = (): void => {
-      const left = limit - (Date.now() - started);
-      if (left > forcedLimit) arm(forcedLimit);
-    };
-    const onAbandon = (): void => finish(new BatonError('BATON_ERR_INVALID_STATE', `shutdown hook "${hook.name}" abandoned: shutdown forced twice.`));
-    const finish = (error?: unknown): void => {
-      clearTimeout(timer);
-      force.removeEventListener('abort', onForce);
-      abandon.removeEventListener('abort', onAbandon);
-      if (error === undefined) resolve();
-      else reject(error);
-    };
-    arm(force.aborted ? Math.min(limit, forcedLimit) : limit);
-    if (!force.aborted) force.addEventListener('abort', onForce, { once: true });
-    abandon.addEventListener('abort', onAbandon, { once: true });
-    work.then(() => finish(), (error: unknown) => finish(error ?? new Error('rejected')));
-  });
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
