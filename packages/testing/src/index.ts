@@ -1,5 +1,5 @@
 // Helpers for Baton's own tests (a private workspace package, never published).
-import { request as httpRequest, type Agent, type IncomingHttpHeaders, type Server } from 'node:http';
+import { request as httpRequest, type Agent, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 
 /** A whole HTTP response. */
 export interface TestResponse {
@@ -24,19 +24,22 @@ export interface FetchTextOptions {
  */
 export function fetchText(url: string, options: FetchTextOptions = {}): Promise<TestResponse> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      url,
-      { method: options.method ?? 'GET', agent: options.agent ?? false, headers: options.headers ?? {} },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-        res.on('error', reject);
-      },
+    const req = httpRequest(url, { method: options.method ?? 'GET', agent: options.agent ?? false, headers: options.headers ?? {} }, (res) =>
+      readWholeResponse(res).then(resolve, reject),
     );
     req.on('error', reject);
     req.end(options.body);
+  });
+}
+
+/** The status, headers and whole body (UTF-8) of a response. */
+export function readWholeResponse(res: IncomingMessage): Promise<TestResponse> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => (body += chunk));
+    res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    res.on('error', reject);
   });
 }
 

@@ -6,6 +6,7 @@ import { request, type Agent, type RequestOptions } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readWholeResponse } from './index.js';
 
 /** A key and certificate for 127.0.0.1 / localhost, valid one day. */
 export interface TestCertificate {
@@ -37,13 +38,7 @@ export function fetchTls(
 ): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const requestOptions: RequestOptions = { ca, agent: options.agent ?? false };
-    const req = request(url, requestOptions, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', reject);
-    });
+    const req = request(url, requestOptions, (res) => readWholeResponse(res).then(resolve, reject));
     req.on('error', reject);
     req.end();
   });
