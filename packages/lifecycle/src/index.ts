@@ -1,4 +1,4 @@
-export { ERROR_CODES, BatonError, isBatonError, type BatonErrorCode } from './errors.js';
+export { ERROR_CODES, BatonError, isBatonError, defineErrorCodes, type BatonErrorCode, type ErrorCodeOf, type LifecycleErrorCode } from './errors.js';
 export { canTransition, type LifecycleState } from './states.js';
 export {
   CheckRegistry,
