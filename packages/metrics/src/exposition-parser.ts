@@ -1,4 +1,5 @@
 import { BatonError } from '@baton/lifecycle';
+import type { MetricsErrorCode } from './errors.js';
 
 /**
  * The type a metric family announces in its `# TYPE` line: the five of the
@@ -299,7 +300,7 @@ class ExpositionParser {
   }
 
   private fail(what: string): never {
-    throw new BatonError('BATON_ERR_METRICS_PARSE', `line ${this.lineNo}: ${what}`);
+    throw new BatonError('BATON_ERR_METRICS_PARSE' satisfies MetricsErrorCode, `line ${this.lineNo}: ${what}`);
   }
 }
 

@@ -13,3 +13,4 @@ export { parsePrometheusText, type MetricFamily, type MetricType, type Sample } 
 export { scrape, snapshotFromText, type Snapshot, type ScrapeOptions } from './snapshot.js';
 export { compareSnapshots, histogramQuantile, type WindowOptions, type GroupWindow, type HistogramBucket } from './analysis.js';
 export type { ReadSeries } from './internal/store-metrics.js';
+export { METRICS_ERROR_CODES, type MetricsErrorCode } from './errors.js';

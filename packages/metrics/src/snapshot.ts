@@ -1,5 +1,6 @@
 import { BatonError, isBatonError, readLimitedText } from '@baton/lifecycle';
 import { parsePrometheusText, type MetricFamily } from './exposition-parser.js';
+import type { MetricsErrorCode } from './errors.js';
 
 /** The metric families of one target at one moment: what {@link compareSnapshots} compares. */
 export interface Snapshot {
@@ -114,7 +115,7 @@ function resolveScrapeOptions(url: string, options: ScrapeOptions): ResolvedScra
 }
 
 function failed(url: string, why: string, cause?: unknown): BatonError {
-  return new BatonError('BATON_ERR_SCRAPE_FAILED', `scraping ${url} failed: ${why}`, cause === undefined ? undefined : { cause });
+  return new BatonError('BATON_ERR_SCRAPE_FAILED' satisfies MetricsErrorCode, `scraping ${url} failed: ${why}`, cause === undefined ? undefined : { cause });
 }
 
 // fetch says only "fetch failed"; the useful part (ECONNREFUSED ...) is in its cause.
