@@ -7,12 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { fetchText, waitFor } from '@baton/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isBatonError } from '@baton/lifecycle';
-import type { InstanceExit, InstanceRecord, ReleaseSpec } from '../model.js';
-import { isProcessAlive } from '../internal/process-identity.js';
+import type { InstanceExit, InstanceRecord, ReleaseSpec } from '@baton/deploy';
+import { isProcessAlive } from '@baton/deploy/kit';
 import { createLocalProcessPlatform, type LocalInstanceRecord } from './local-process-platform.js';
 
-const BUILT_PLATFORM = fileURLToPath(new URL('../../dist/platforms/local-process-platform.js', import.meta.url));
-const ORDERS_EXPRESS = fileURLToPath(new URL('../../../../examples/orders-express/dist/main.js', import.meta.url));
+const BUILT_PLATFORM = fileURLToPath(new URL('../dist/local-process-platform.js', import.meta.url));
+const ORDERS_EXPRESS = fileURLToPath(new URL('../../../examples/orders-express/dist/main.js', import.meta.url));
 
 // A service in a few lines: listens on PORT, announces it, answers with its release and id, drains on SIGTERM.
 const SERVICE = `

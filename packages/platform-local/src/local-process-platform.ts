@@ -4,12 +4,12 @@ import { readdir, readFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { BatonError, ROUTER_DRAINS_FIRST_ENV } from '@baton/lifecycle';
-import type { InstanceExit, InstanceRecord, Platform, ReleaseSpec } from '../model.js';
-import { ensurePrivateDirSync, PRIVATE_FILE_MODE } from '../internal/private-dir.js';
-import { isProcessAlive, processEnvironment, processStartIdentity } from '../internal/process-identity.js';
-import { createRedactor, secretValuesOf } from '../secrets.js';
+import type { InstanceExit, InstanceRecord, Platform, ReleaseSpec } from '@baton/deploy';
+import { ensurePrivateDirSync, PRIVATE_FILE_MODE } from '@baton/deploy/kit';
+import { isProcessAlive, processEnvironment, processStartIdentity } from '@baton/deploy/kit';
+import { createRedactor, secretValuesOf } from '@baton/deploy/kit';
 import { createLineReader, logTail } from './instance-log.js';
-import { lastListeningPort, LISTENING_LINE_EXAMPLE } from './listening-line.js';
+import { lastListeningPort, LISTENING_LINE_EXAMPLE } from '@baton/deploy/kit';
 
 /** Options of {@link createLocalProcessPlatform}. */
 export interface LocalProcessPlatformOptions {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchText } from '@baton/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { InstanceRecord } from '../model.js';
+import type { InstanceRecord } from '@baton/deploy';
 import { createLocalProcessPlatform, type LocalProcessPlatform } from './local-process-platform.js';
 
 // Answers with the promise it was given, or "unset".

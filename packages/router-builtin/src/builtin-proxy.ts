@@ -33,7 +33,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { BatonError, silentLogger, type Logger } from '@baton/lifecycle';
-import type { BackendState, BackendStatus } from '../model.js';
+import type { BackendState, BackendStatus } from '@baton/deploy';
 import { pickSmoothWeighted } from './internal/builtin-balancer.js';
 import { ReplayableBody } from './internal/builtin-body.js';
 import { DEFAULT_METRICS_PATHS, DEFAULT_PROBE_PATHS, createExposeFilter, type ExposeSettings } from './internal/builtin-expose.js';

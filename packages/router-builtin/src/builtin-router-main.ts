@@ -26,7 +26,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { jsonLogger } from '@baton/lifecycle';
-import { processStartIdentity } from '../internal/process-identity.js';
+import { processStartIdentity } from '@baton/deploy/kit';
 import { BuiltinProxy } from './builtin-proxy.js';
 import { createAdminServer } from './internal/builtin-admin.js';
 import type { ExposeSettings } from './internal/builtin-expose.js';

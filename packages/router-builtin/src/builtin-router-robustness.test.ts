@@ -4,7 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Router } from '../model.js';
+import type { Router } from '@baton/deploy';
 import { connectBuiltinRouter, startBuiltinRouter, stopBuiltinRouter } from './builtin-router.js';
 import { delay, nameHandler, runLoad, send, startBackend, waitFor, type Backend, type LoadResult } from './internal/builtin-fixtures.test.util.js';
 

@@ -6,15 +6,15 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isBatonError } from '@baton/lifecycle';
-import type { Router } from '../model.js';
+import type { Router } from '@baton/deploy';
 import { connectBuiltinRouter, startBuiltinRouter, stopBuiltinRouter } from './builtin-router.js';
 import { runLoad, send, startBackend, waitFor, type Backend } from './internal/builtin-fixtures.test.util.js';
-import { isProcessAlive as processExists } from '../internal/process-identity.js';
+import { isProcessAlive as processExists } from '@baton/deploy/kit';
 
 // The router as users run it: a real detached child process (the built
 // dist/routers/builtin-router-main.js), real node:http backends on 127.0.0.1.
 
-const builtIndex = pathToFileURL(fileURLToPath(new URL('../../dist/index.js', import.meta.url))).href;
+const builtIndex = pathToFileURL(fileURLToPath(new URL('../dist/index.js', import.meta.url))).href;
 
 const stateDirs: string[] = [];
 const backends: Backend[] = [];

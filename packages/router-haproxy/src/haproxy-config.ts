@@ -4,7 +4,7 @@
  * edited by hand: router.json holds what it is made from.
  */
 import { isIP } from 'node:net';
-import type { BackendState } from '../model.js';
+import type { BackendState } from '@baton/deploy';
 import type { HaproxyCheckSettings, HaproxyTimeoutSettings } from './internal/haproxy-state.js';
 
 /** The frontend's name in `show stat`. */

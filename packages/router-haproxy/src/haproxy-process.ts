@@ -114,7 +114,7 @@ export function launchHaproxy(options: { binary: string; configFile: string; pid
   return { pid: child.pid, exited: () => exited };
 }
 
-export { fileSize, logSince } from '../internal/log-tail.js';
+export { fileSize, logSince } from '@baton/deploy/kit';
 
 /** The pid of the HAProxy master running `configFile` per its pid file, or undefined when none runs. */
 export async function runningMaster(pidFile: string, configFile: string): Promise<number | undefined> {

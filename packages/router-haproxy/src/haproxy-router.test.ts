@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { closeServers, delay, waitFor } from '@baton/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BackendStatus } from '../model.js';
+import type { BackendStatus } from '@baton/deploy';
 import { findHaproxy, stopHaproxyProcess } from './haproxy-process.js';
 import { connectHaproxyRouter, reloadHaproxyRouter, startHaproxyRouter, stopHaproxyRouter, type HaproxyRouter, type StartHaproxyRouterOptions } from './haproxy-router.js';
 
@@ -564,8 +564,8 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
   });
 
   it('keeps serving when the orchestrator that started it is killed (its whole process group)', async () => {
-    const built = fileURLToPath(new URL('../../dist/routers/haproxy-router.js', import.meta.url));
-    if (!existsSync(built)) throw new Error(`${built} is missing: build @baton/deploy first (npx tsc -b packages/deploy)`);
+    const built = fileURLToPath(new URL('../dist/haproxy-router.js', import.meta.url));
+    if (!existsSync(built)) throw new Error(`${built} is missing: build @baton/router-haproxy first (npx tsc -b packages/router-haproxy)`);
     const stateDir = await newStateDir();
     const a = await startBackend('A', servers);
     const script = `

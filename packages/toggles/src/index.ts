@@ -28,3 +28,4 @@ export { ToggleScope, requestScopeFactory, type RequestContextOptions, type Requ
 export { parseOverrideHeader, resolveOverridePolicy, DEFAULT_OVERRIDE_HEADER, type OverrideOptions, type OverrideValue, type OverridePolicy } from './override-header.js';
 export type { Register, RegisteredDefinitions, RequestToggles, TogglesLike, TogglesOption } from './register.js';
 export { registerToggleMetrics, TOGGLE_METRIC_NAMES, type CollectorHost } from './toggle-metrics.js';
+export { TOGGLES_ERROR_CODES, type TogglesErrorCode } from './errors.js';

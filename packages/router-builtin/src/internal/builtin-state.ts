@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isProcessAlive } from '../../internal/process-identity.js';
-import type { BackendState } from '../../model.js';
-import { writeFileAtomic } from '../../internal/atomic-file.js';
+import { isProcessAlive } from '@baton/deploy/kit';
+import type { BackendState } from '@baton/deploy';
+import { writeFileAtomic } from '@baton/deploy/kit';
 
 // The routers' modules import it from here, with the rest of their state helpers.
 export { writeFileAtomic };
