@@ -8,3 +8,4 @@ export { createVersionChain, type VersionChain } from './version-chain.js';
 export { renderChangelog, type ChangelogOptions } from './changelog.js';
 export { migratePayload, type MigratePayloadOptions } from './migrate-payload.js';
 export { createVersioning, type Versioning, type VersioningOptions, type VersionDecision, type CollectorHost } from './versioning.js';
+export { VERSIONING_ERROR_CODES, type VersioningErrorCode } from './errors.js';

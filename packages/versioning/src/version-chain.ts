@@ -1,6 +1,7 @@
 import { BatonError } from '@baton/lifecycle';
 import type { AnyVersionChange, TransformContext } from './version-change.js';
 import type { Versions } from './versions.js';
+import type { VersioningErrorCode } from './errors.js';
 
 /** The changes between each supported version and the latest, applied to requests and responses. */
 export interface VersionChain<V extends string> {
@@ -75,7 +76,7 @@ export function createVersionChain<V extends string>(versions: Versions<V>, chan
       return apply();
     } catch (error) {
       throw new BatonError(
-        'BATON_ERR_VERSION_TRANSFORM',
+        'BATON_ERR_VERSION_TRANSFORM' satisfies VersioningErrorCode,
         `versioning: the ${what} of the change "${change.description}" (${change.version}) threw on ${route}: ${error instanceof Error ? error.message : String(error)}`,
         { cause: error },
       );
