@@ -1,4 +1,5 @@
-import { abortableDelay, BatonError, isBatonError, readLimitedText, type BatonErrorCode } from '@baton/lifecycle';
+import { abortableDelay, BatonError, isBatonError, readLimitedText } from '@baton/lifecycle';
+import type { ContractsErrorCode } from './errors.js';
 
 /**
  * One application version to ask about: an exact version, or the latest
@@ -69,7 +70,7 @@ export interface CanIDeployResult {
 
 // The Pact Broker could not be asked: unreachable, timed out, non-2xx, not
 // JSON, or JSON in a shape this client does not know.
-const BROKER_ERROR = 'BATON_ERR_BROKER' satisfies BatonErrorCode;
+const BROKER_ERROR = 'BATON_ERR_BROKER' satisfies ContractsErrorCode;
 
 const WHERE = 'canIDeploy';
 const DEFAULT_TIMEOUT_MS = 10_000;

@@ -7,3 +7,4 @@ export { toJUnitXml, writeJUnitReport } from './junit-report.js';
 export { ciDefaults } from './ci-defaults.js';
 export * from './can-i-deploy.js';
 export { pinApiVersion, type PinnedApiVersion, type HeaderBuilder } from './pin-api-version.js';
+export { CONTRACTS_ERROR_CODES, type ContractsErrorCode } from './errors.js';

@@ -1,6 +1,6 @@
-import type { BatonErrorCode } from '@baton/lifecycle';
+import type { ContractsErrorCode } from '../errors.js';
 
 /** @pact-foundation/pact or its native library could not be loaded. */
-export const PACT_UNAVAILABLE = 'BATON_ERR_PACT_UNAVAILABLE' satisfies BatonErrorCode;
-/** Verification could not run at all (the verifier crashed or was invoked wrongly). */
-export const VERIFICATION_ERROR = 'BATON_ERR_VERIFICATION' satisfies BatonErrorCode;
+export const PACT_UNAVAILABLE = 'BATON_ERR_PACT_UNAVAILABLE' satisfies ContractsErrorCode;
+/** With `throwOnFailure`, verification failed. */
+export const VERIFICATION_ERROR = 'BATON_ERR_VERIFICATION' satisfies ContractsErrorCode;
