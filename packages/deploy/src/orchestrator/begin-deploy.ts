@@ -1,0 +1,36 @@
+import { randomUUID } from 'node:crypto';
+import type { DeployRecord } from '../service-state.js';
+import { describeDeploy, planDeploy } from '../strategies/plan.js';
+import { describeStep } from '../strategies/step.js';
+import type { DeployContext } from './deploy-context.js';
+
+/** Plans the deploy of `config.release` and journals it as the open deploy, before any step runs. */
+export async function beginDeploy(ctx: DeployContext): Promise<DeployRecord> {
+  const candidate = ctx.config.release;
+  const stable = ctx.state.stable;
+  // Without a ready stable instance there is nothing to shift traffic from: the candidate takes it all.
+  const hasStable = stable !== undefined && ctx.instancesOf(stable.version).some((instance) => instance.status === 'ready');
+  const steps = planDeploy(ctx.config.strategy, ctx.config.instances, { hasStable });
+  const record: DeployRecord = {
+    id: `${ctx.config.service}-${new Date(ctx.now()).toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`,
+    to: candidate.version,
+    candidate,
+    strategy: ctx.config.strategy,
+    steps,
+    stepIndex: 0,
+    traffic: hasStable ? 0 : 100,
+    phase: 'running',
+    startedAtMs: ctx.now(),
+  };
+  if (hasStable && stable) record.from = stable.version;
+  ctx.state.deploy = record;
+  await ctx.save();
+  await ctx.event('deploy-started', describeDeploy({ ...record, instances: ctx.config.instances }), {
+    deployId: record.id,
+    from: record.from,
+    to: record.to,
+    strategy: ctx.config.strategy.type,
+    steps: steps.map((step) => describeStep(step, { candidate: record.to, stable: record.from })),
+  });
+  return record;
+}

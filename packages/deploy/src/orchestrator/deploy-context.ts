@@ -1,0 +1,101 @@
+import type { ResolvedDeployConfig } from '../deploy-config.js';
+import type { Analysis, DeployEvent, Journal, Platform, Router, Verdict } from '../model.js';
+import type { OrchestratorOptions } from '../orchestrator.js';
+import { createRedactor, secretValuesOf, type Redactor } from '../secrets.js';
+import type { ServiceState, TrackedInstance } from '../service-state.js';
+import type { StopFailure } from './deploy-outcome.js';
+import { Interrupted, ReleaseFailure } from './failures.js';
+
+/**
+ * What the steps of one orchestrator share: its collaborators, the journaled
+ * state they change, and the bookkeeping of the work under way. Steps are
+ * functions over it; only `save` and `event` reach the journal.
+ */
+export class DeployContext {
+  readonly config: ResolvedDeployConfig;
+  readonly platform: Platform;
+  readonly router: Router;
+  readonly analysis: Analysis;
+  readonly journal: Journal<ServiceState>;
+  readonly onEvent: (event: DeployEvent) => void;
+  readonly now: () => number;
+  readonly pollMs: number;
+  readonly sampleIntervalMs: number;
+  /** The `signal` option: stop at the next safe point and keep the deploy open. */
+  readonly interrupt: AbortSignal | undefined;
+  /** Scrubs the releases' secrets from every event and reason (journal, report, CLI output, status). */
+  readonly redactor: Redactor;
+  readonly state: ServiceState;
+  readonly verdicts: Verdict[] = [];
+  readonly stopFailures: StopFailure[] = [];
+  /** Instances drained and told to stop, not exited yet. */
+  readonly pendingStops: Promise<void>[] = [];
+  /** Instance starts under way (a rollback waits for them, so none is left running behind it). */
+  readonly starting = new Set<Promise<void>>();
+  /** The platform's onExit subscriptions, by instance id. */
+  readonly exitSubscriptions = new Map<string, () => void>();
+  /** A control file that cannot be read was reported (once until it can be read again). */
+  controlUnreadable = false;
+  /** Aborted with a ReleaseFailure when a candidate instance exits on its own or an abort arrives. */
+  watch = new AbortController();
+  #combined: { watch: AbortController; signal: AbortSignal } | undefined;
+
+  constructor(options: OrchestratorOptions, state: ServiceState) {
+    this.config = options.config;
+    this.platform = options.platform;
+    this.router = options.router;
+    this.analysis = options.analysis;
+    this.journal = options.journal;
+    this.onEvent = options.onEvent ?? (() => {});
+    this.now = options.now ?? Date.now;
+    this.pollMs = options.pollMs ?? 100;
+    this.sampleIntervalMs = options.sampleIntervalMs ?? 1000;
+    this.interrupt = options.signal;
+    this.state = state;
+    // Every release this orchestrator may start or quote, and the environment its instances inherit.
+    const releases = [options.config.release, state.stable, state.previous, state.deploy?.candidate];
+    this.redactor = createRedactor([
+      ...releases.flatMap((release) => (release === undefined ? [] : secretValuesOf(release, process.env))),
+      ...(options.config.metricsToken === undefined ? [] : [options.config.metricsToken]),
+    ]);
+  }
+
+  /** Sends the deploy to rollback: every wait watching `waitSignal()` ends with this reason. */
+  failRelease(reason: string): void {
+    this.watch.abort(new ReleaseFailure(reason));
+  }
+
+  /** The signal every wait listens to: a failed candidate or an abort (this deploy's watch), or an interruption. */
+  waitSignal(): AbortSignal {
+    if (this.interrupt === undefined) return this.watch.signal;
+    // One combined signal per watch: waits poll every 100 ms and must not add a listener each time.
+    if (this.#combined?.watch !== this.watch) {
+      const interrupted = new AbortController();
+      const onInterrupt = (): void => interrupted.abort(new Interrupted('interrupted'));
+      if (this.interrupt.aborted) onInterrupt();
+      else this.interrupt.addEventListener('abort', onInterrupt, { once: true });
+      this.#combined = { watch: this.watch, signal: AbortSignal.any([this.watch.signal, interrupted.signal]) };
+    }
+    return this.#combined.signal;
+  }
+
+  throwIfInterrupted(): void {
+    if (this.interrupt?.aborted) throw new Interrupted('interrupted');
+  }
+
+  instancesOf(version: string): TrackedInstance[] {
+    return this.state.instances.filter((instance) => instance.release === version);
+  }
+
+  async save(): Promise<void> {
+    await this.journal.write(this.state);
+  }
+
+  async event(type: string, message: string, data?: Record<string, unknown>): Promise<void> {
+    // The one way into the journal, the report and the CLI's output: secrets stop here.
+    const event: DeployEvent = { atMs: this.now(), type, message: this.redactor.text(message) };
+    if (data !== undefined) event.data = this.redactor.value(data);
+    await this.journal.append(event);
+    this.onEvent(event);
+  }
+}

@@ -1,0 +1,77 @@
+import type { TrackedInstance } from '../service-state.js';
+import type { DeployContext } from './deploy-context.js';
+import { applyWeights } from './traffic.js';
+
+/** Starts a fresh watch for this run and follows every instance that should serve. */
+export function watchInstances(ctx: DeployContext): void {
+  ctx.watch = new AbortController();
+  for (const instance of ctx.state.instances) {
+    if (instance.status === 'ready' || instance.status === 'starting') watchInstance(ctx, instance);
+  }
+}
+
+/**
+ * A candidate that exits while it should serve fails the release at once.
+ * A stable instance that exits is taken out of traffic (it is not the
+ * candidate's fault); the counts before the next step see it gone.
+ */
+export function watchInstance(ctx: DeployContext, instance: TrackedInstance): void {
+  const record = ctx.state.deploy;
+  if (record === undefined || ctx.exitSubscriptions.has(instance.id)) return;
+  const candidate = instance.release === record.to;
+  const unsubscribe = ctx.platform.onExit(instance, (exit) => {
+    if (instance.status !== 'ready' && instance.status !== 'starting') return;
+    instance.status = 'failed';
+    const how = exit.signal === null ? `code ${exit.code}` : `signal ${exit.signal}`;
+    const what = `instance ${instance.id} exited with ${how}${instance.logFile ? ` (log: ${instance.logFile})` : ''}`;
+    if (candidate) {
+      ctx.failRelease(what);
+      return;
+    }
+    void ctx.router
+      .set([{ id: instance.id, state: 'maint' }])
+      .then(() => applyWeights(ctx))
+      .then(
+        () => ctx.event('instance-lost', `${what}; out of traffic.`, { id: instance.id, release: instance.release }),
+        // The router refused: said, not swallowed; the next step's reconciliation takes it out.
+        (error: unknown) =>
+          ctx.event('instance-lost', `${what}; taking it out of traffic failed (${error instanceof Error ? error.message : String(error)}), retried at the next step.`, {
+            id: instance.id,
+            release: instance.release,
+          }),
+      )
+      // Only the journal itself failing is left; it fails the next step's save too.
+      .catch(() => {});
+  });
+  ctx.exitSubscriptions.set(instance.id, unsubscribe);
+}
+
+/** An instance Baton itself stops: its exit is expected, not a failure. */
+export function unwatchInstance(ctx: DeployContext, id: string): void {
+  ctx.exitSubscriptions.get(id)?.();
+  ctx.exitSubscriptions.delete(id);
+}
+
+export function stopWatching(ctx: DeployContext): void {
+  for (const unsubscribe of ctx.exitSubscriptions.values()) unsubscribe();
+  ctx.exitSubscriptions.clear();
+}
+
+/**
+ * Instances the journal says run (ready, starting, draining) whose process
+ * is gone are marked failed and put out of traffic: the truth before any
+ * count of ready instances. Returns them.
+ */
+export async function markDead(ctx: DeployContext): Promise<TrackedInstance[]> {
+  const lost = ctx.state.instances.filter((instance) => (instance.status === 'ready' || instance.status === 'starting' || instance.status === 'draining') && !ctx.platform.isRunning(instance));
+  for (const instance of lost) {
+    instance.status = 'failed';
+    await ctx.router.set([{ id: instance.id, state: 'maint' }]).catch(() => {});
+    await ctx.event('instance-lost', `${instance.id} (${instance.release}) is no longer running; out of traffic.`, { id: instance.id, release: instance.release });
+  }
+  if (lost.length > 0) {
+    await ctx.save();
+    await applyWeights(ctx);
+  }
+  return lost;
+}

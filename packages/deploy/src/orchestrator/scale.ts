@@ -1,0 +1,79 @@
+import { probe, sleep } from '../internal/instance-probes.js';
+import type { ReleaseSpec } from '../model.js';
+import type { TrackedInstance } from '../service-state.js';
+import type { DeployContext } from './deploy-context.js';
+import { startFailure } from './failures.js';
+import { stopInstance } from './instance-stop.js';
+import { markDead, watchInstance } from './instance-watcher.js';
+import { retire } from './retire.js';
+import { applyWeights } from './traffic.js';
+
+/** Starts or retires instances of `release` until exactly `count` are ready. */
+export async function scale(ctx: DeployContext, release: ReleaseSpec, count: number): Promise<void> {
+  // A dead instance is not ready, whatever the journal last said.
+  await markDead(ctx);
+  // Instances a dead orchestrator left starting: ready now, or failed.
+  for (const instance of ctx.instancesOf(release.version).filter((candidate) => candidate.status === 'starting')) {
+    await becomeReady(ctx, instance);
+  }
+  const ready = ctx.instancesOf(release.version).filter((instance) => instance.status === 'ready');
+  if (ready.length < count) {
+    const starts = Array.from({ length: count - ready.length }, () => {
+      const start = startInstance(ctx, release);
+      ctx.starting.add(start);
+      void start.catch(() => {}).finally(() => ctx.starting.delete(start));
+      return start;
+    });
+    await Promise.all(starts);
+  } else if (ready.length > count) {
+    // Retire the newest first: the oldest have the warmest caches and connection pools.
+    const leaving = ready.slice(count);
+    await Promise.all(leaving.map((instance) => retire(ctx, instance)));
+  }
+}
+
+async function startInstance(ctx: DeployContext, release: ReleaseSpec): Promise<void> {
+  const id = `${release.version}-${ctx.state.nextInstance}`;
+  ctx.state.nextInstance += 1;
+  await ctx.save();
+  let record;
+  try {
+    record = await ctx.platform.start(release, { id, signal: ctx.watch.signal });
+  } catch (error) {
+    throw startFailure(ctx.state.deploy, release, `instance ${id} did not start: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const instance: TrackedInstance = { ...record, status: 'starting' };
+  ctx.state.instances.push(instance);
+  await ctx.save();
+  await ctx.event('instance-started', `${id} started on port ${instance.port}.`, { id, release: release.version, port: instance.port, pid: instance.pid });
+  watchInstance(ctx, instance);
+  await becomeReady(ctx, instance);
+}
+
+/** Waits for readiness, then puts the instance in the router with its share of traffic. */
+async function becomeReady(ctx: DeployContext, instance: TrackedInstance): Promise<void> {
+  // From the spawn: starting the process is part of what a deploy waits for.
+  const started = Math.min(instance.startedAtMs, ctx.now());
+  const url = `${instance.url}${ctx.config.paths.readiness}`;
+  for (;;) {
+    ctx.waitSignal().throwIfAborted();
+    if (!ctx.platform.isRunning(instance)) {
+      instance.status = 'failed';
+      await ctx.save();
+      throw startFailure(ctx.state.deploy, instance, `instance ${instance.id} exited before it became ready${instance.logFile ? ` (log: ${instance.logFile})` : ''}`);
+    }
+    if ((await probe(url)) === 200) break;
+    if (ctx.now() - started > ctx.config.timeouts.readyMs) {
+      instance.status = 'failed';
+      await ctx.save();
+      await stopInstance(ctx, instance);
+      throw startFailure(ctx.state.deploy, instance, `instance ${instance.id} was not ready within ${ctx.config.timeouts.readyMs} ms (${url} never answered 200)`);
+    }
+    await sleep(ctx.pollMs, ctx.waitSignal());
+  }
+  await ctx.router.add({ id: instance.id, release: instance.release, host: instance.host, port: instance.port });
+  instance.status = 'ready';
+  await ctx.save();
+  await applyWeights(ctx);
+  await ctx.event('instance-ready', `${instance.id} is ready and in the router (${Math.round(ctx.now() - started)} ms after start).`, { id: instance.id, release: instance.release, readyMs: ctx.now() - started });
+}

@@ -1,0 +1,94 @@
+import { sleep } from '../internal/instance-probes.js';
+import type { DeployRecord } from '../service-state.js';
+import type { Step } from '../strategies/step.js';
+import { waitForPromotion } from './control-channel.js';
+import type { DeployContext } from './deploy-context.js';
+import { ReleaseFailure } from './failures.js';
+import { markDead } from './instance-watcher.js';
+import { scale } from './scale.js';
+import { applyWeights } from './traffic.js';
+
+/** Runs one step of the plan. Steps are idempotent: after a restart the current one runs again. */
+export async function runStep(ctx: DeployContext, step: Step, record: DeployRecord): Promise<void> {
+  switch (step.kind) {
+    case 'traffic':
+      record.traffic = step.candidatePercent;
+      await ctx.save();
+      await applyWeights(ctx);
+      return;
+    case 'scale': {
+      if (step.release === 'candidate') {
+        await scale(ctx, record.candidate, step.instances);
+        return;
+      }
+      const stable = ctx.state.stable;
+      if (stable === undefined) return;
+      await markDead(ctx);
+      // Never retire the stable release below what the candidate can carry.
+      const candidateReady = ctx.instancesOf(record.to).filter((instance) => instance.status === 'ready').length;
+      if (candidateReady === 0) throw new ReleaseFailure(`no instance of ${record.to} is ready; the stable release ${stable.version} is not retired`);
+      await scale(ctx, stable, step.instances);
+      return;
+    }
+    case 'pause':
+      if (step.durationMs === undefined) {
+        await pause(ctx, record, 'waiting for promote (manual pause step)');
+        return;
+      }
+      await watchFor(ctx, step.durationMs);
+      return;
+    case 'hold':
+      await watchFor(ctx, step.durationMs);
+      return;
+    case 'analysis':
+      await analyse(ctx, step.durationMs, record);
+      return;
+  }
+}
+
+/** Waits `durationMs` while watching for a crashed candidate and for `abort`. */
+async function watchFor(ctx: DeployContext, durationMs: number): Promise<void> {
+  const until = ctx.now() + durationMs;
+  while (ctx.now() < until) {
+    // An abort (the control poller) or a crashed candidate ends the wait through the signal.
+    await sleep(Math.min(200, Math.max(until - ctx.now(), 0)), ctx.waitSignal());
+  }
+}
+
+async function pause(ctx: DeployContext, record: DeployRecord, unredacted: string): Promise<void> {
+  const reason = ctx.redactor.text(unredacted);
+  record.phase = 'paused';
+  record.reason = reason;
+  await ctx.save();
+  await ctx.event('paused', `Paused: ${reason}.`, { reason });
+  await waitForPromotion(ctx, record);
+}
+
+/** Judges the candidate over windows of `durationMs`: pass goes on, fail rolls back, inconclusive retries as configured. */
+async function analyse(ctx: DeployContext, durationMs: number, record: DeployRecord): Promise<void> {
+  const stable = record.from ?? ctx.state.stable?.version;
+  let attempts = 0;
+  for (;;) {
+    const serving = ctx.state.instances.filter((instance) => instance.status === 'ready');
+    const window = await ctx.analysis.begin(serving);
+    await watchFor(ctx, durationMs);
+    // Redacted once here, so what the library returns (DeployOutcome.verdicts) says no more than the events do:
+    // a scrape error's text can echo a token.
+    const verdict = ctx.redactor.value(await ctx.analysis.judge(window, serving, { baseline: stable ?? record.to, candidate: record.to }));
+    ctx.verdicts.push(verdict);
+    await ctx.event('analysis', `Analysis: ${verdict.outcome}. ${verdict.reasons.join(' ')}`, { verdict });
+    if (verdict.outcome === 'pass') return;
+    if (verdict.outcome === 'fail') throw new ReleaseFailure(`analysis failed: ${verdict.reasons.join(' ')}`);
+    attempts += 1;
+    if (attempts <= ctx.config.analysis.inconclusiveRetries) continue;
+    switch (ctx.config.analysis.onInconclusive) {
+      case 'continue':
+        return;
+      case 'fail':
+        throw new ReleaseFailure(`analysis stayed inconclusive after ${attempts} windows: ${verdict.reasons.join(' ')}`);
+      case 'pause':
+        await pause(ctx, record, `analysis inconclusive after ${attempts} windows (${verdict.reasons.join(' ')}); promote to go on, abort to roll back`);
+        return;
+    }
+  }
+}
