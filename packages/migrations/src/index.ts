@@ -12,3 +12,4 @@ export { checkCompatibility, type CompatibilityOptions, type CompatibilityResult
 export { readQueriesFile, type QuerySource } from './queries.js';
 export { recordQueries, type QueryRecorder, type Queryable } from './record-queries.js';
 export { startThrowawayPostgres, type ThrowawayPostgres } from './throwaway-postgres.js';
+export { MIGRATIONS_ERROR_CODES, type MigrationsErrorCode } from './errors.js';
