@@ -10,8 +10,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import {
   connectOrStartRouter,
-  createLocalProcessPlatform,
-  haproxyInstalled,
   resolveDeployConfig,
   runDeployCommand,
   statePaths,
@@ -23,6 +21,8 @@ import {
   type Router,
   type Strategy,
 } from '@baton/deploy';
+import { createLocalProcessPlatform } from '@baton/platform-local';
+import { haproxyInstalled } from '@baton/router-haproxy';
 import { startLoad, type LoadReport } from '@baton/e2e/harness';
 
 const SERVICE_MAIN = fileURLToPath(new URL('../../examples/orders-express/dist/main.js', import.meta.url));

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { haproxyInstalled, resolveDeployConfig, runDeployCommand, stopService, type DeployCommandOutcome, type DeployConfig, type DeployEvent, type ReleaseSpec } from '@baton/deploy';
+import { haproxyInstalled } from '@baton/router-haproxy';
+import { resolveDeployConfig, runDeployCommand, stopService, type DeployCommandOutcome, type DeployConfig, type DeployEvent, type ReleaseSpec } from '@baton/deploy';
 import { startLoad, type LoadReport } from '@baton/e2e/harness';
 
 /** Options of {@link runDemo}. */

@@ -5,7 +5,9 @@
 import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLocalProcessPlatform, haproxyInstalled, type DeployEvent, type Platform, type ServiceState } from '@baton/deploy';
+import type { DeployEvent, Platform, ServiceState } from '@baton/deploy';
+import { createLocalProcessPlatform } from '@baton/platform-local';
+import { haproxyInstalled } from '@baton/router-haproxy';
 import { EXIT, runCli, type CliIo } from './index.js';
 
 // Planted secrets: each must appear only in a 0600 file that must hold it (the journal's state, which

@@ -1,7 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isBatonError } from '@baton/lifecycle';
 import { createProgressRenderer, type Output } from './progress.js';
 import { loadConfigFile } from './load-config.js';
+
+/** This package's directory: its dependencies (`@baton/router-builtin`, `@baton/platform-local`) are the embedded defaults. */
+const CLI_PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 /** What the CLI reads and writes: the process's by default, a test's in tests. */
 export interface CliIo {
@@ -106,7 +110,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (parsed.values.release !== undefined && typeof input === 'object' && input !== null && typeof input['release'] === 'object') {
       input['release'] = { ...(input['release'] as object), version: parsed.values.release };
     }
-    config = deploy.resolveDeployConfig(input, { cwd: io.cwd });
+    // Routers and platforms are looked up in the project first, then beside the CLI (which brings the built-in router and the local platform).
+    config = deploy.resolveDeployConfig(input, { cwd: io.cwd, lookupFrom: [CLI_PACKAGE_DIR] });
   } catch (error) {
     io.stderr.write(`baton ${command}: ${message(error)}\n`);
     return EXIT.usage;

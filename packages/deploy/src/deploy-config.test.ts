@@ -55,14 +55,14 @@ describe('resolveDeployConfig', () => {
   });
 
   it("platform: a service not served through Baton gets its port in PORT ('assign'); the listen wait defaults to readyMs; bad values named with what is accepted", () => {
-    expect(resolveDeployConfig({ service: 'orders', release }, { cwd: '/' }).platform).toEqual({ port: 'announce', listenTimeoutMs: 30_000 });
+    expect(resolveDeployConfig({ service: 'orders', release }, { cwd: '/' }).platform).toEqual({ kind: 'local', port: 'announce', listenTimeoutMs: 30_000 });
     const assign = resolveDeployConfig({ service: 'orders', release, timeouts: { readyMs: 60_000 }, platform: { port: 'assign' } }, { cwd: '/' });
-    expect(assign.platform).toEqual({ port: 'assign', listenTimeoutMs: 60_000 });
+    expect(assign.platform).toEqual({ kind: 'local', port: 'assign', listenTimeoutMs: 60_000 });
     expect(resolveDeployConfig({ service: 'orders', release, platform: { listenTimeoutMs: 5000 } }, { cwd: '/' }).platform.listenTimeoutMs).toBe(5000);
     const message = problemsOf({ service: 'orders', release, platform: { port: 3000, listenTimeoutMs: 0, host: '0.0.0.0' } });
     expect(message).toContain("platform.port: 'announce' (the instance prints {\"event\":\"listening\",\"port\":N}, as services served through Baton do) or 'assign' (any other service: it gets a free port in PORT); got 3000");
     expect(message).toContain('platform.listenTimeoutMs: an integer from 100');
-    expect(message).toContain('platform.host: not a setting; known: port, listenTimeoutMs');
+    expect(message).toContain('platform.host: not a setting; known: kind, package, port, listenTimeoutMs');
     expect(problemsOf({ service: 'orders', release, platform: 'assign' })).toContain('platform: an object; got "assign"');
   });
 
@@ -99,7 +99,8 @@ describe('resolveDeployConfig', () => {
       release: { version: '', command: 42 },
       instances: 0,
       strategy: { type: 'canary', steps: [{ setWeight: 120 }, { wait: 5 }] },
-      router: { kind: 'nginx' },
+      router: { kind: 'Nginx Plus', package: 'not a package' },
+      platform: { kind: 42 },
       analysis: { maxErrorRate: 5 },
       timeouts: { readyMs: -1 },
       paths: { readiness: 'readyz' },
@@ -111,7 +112,9 @@ describe('resolveDeployConfig', () => {
       'instances: an integer from 1 to 64; got 0',
       'strategy.steps[0].setWeight: a percentage from 0 to 100; got 120',
       'strategy.steps[1]: one of { setWeight: 20 }',
-      'router.kind: one of auto, haproxy, builtin; got "nginx"',
+      "router.kind: auto, builtin, haproxy, nginx or another router package's kind (lower-case letters, digits and dashes); got \"Nginx Plus\"",
+      'router.package: an npm package name like @acme/baton-router-envoy; got "not a package"',
+      "platform.kind: local or another platform package's kind (lower-case letters, digits and dashes); got 42",
       'analysis.maxErrorRate: a fraction from 0 to 1 (0.01 = 1%); got 5',
       'timeouts.readyMs: an integer from 100',
       'paths.readiness: a path starting with "/"; got "readyz"',

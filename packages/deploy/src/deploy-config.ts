@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
 import { DEFAULT_INSTANCE_PATHS, type AnalysisThresholds, type InstancePaths, type ReleaseSpec } from './model.js';
+import { PROVIDER_KIND_PATTERN } from './provider-lookup.js';
 import { redactSecretPatterns } from './secrets.js';
 import type { CanaryStep } from './strategies/canary.js';
 import type { Strategy } from './strategies/plan.js';
@@ -18,7 +19,15 @@ export interface DeployConfig {
   instances?: number;
   strategy?: Strategy;
   router?: {
-    kind?: 'auto' | 'haproxy' | 'builtin';
+    /**
+     * Which router: `builtin` (the embedded default, `@baton/router-builtin`),
+     * `haproxy` (`@baton/router-haproxy`), `nginx` (`@baton/router-nginx`), or
+     * another router package's kind. `auto` (default): HAProxy when its
+     * package is installed and `haproxy` runs here, the built-in router otherwise.
+     */
+    kind?: 'auto' | 'builtin' | 'haproxy' | 'nginx' | (string & {});
+    /** The package of `kind`, when it is not `@baton/router-<kind>`. */
+    package?: string;
     port?: number;
     /**
      * What public clients may reach besides the service. Default
@@ -70,7 +79,14 @@ export interface DeployConfig {
    * @example
    * platform: { port: 'assign' } // an Express app doing app.listen(process.env.PORT)
    */
-  platform?: { port?: 'announce' | 'assign'; listenTimeoutMs?: number };
+  platform?: {
+    /** Which platform: `local` (default, `@baton/platform-local`: processes on this machine), or another platform package's kind. */
+    kind?: 'local' | (string & {});
+    /** The package of `kind`, when it is not `@baton/platform-<kind>`. */
+    package?: string;
+    port?: 'announce' | 'assign';
+    listenTimeoutMs?: number;
+  };
   /** Where state, journal, logs and reports live; default `.baton/<service>` under the working directory. */
   stateDir?: string;
   /** Bearer token of the instances' /metrics (a service run with `BATON_METRICS_TOKEN`); e.g. `process.env.METRICS_TOKEN` in a TypeScript config. */
@@ -87,14 +103,18 @@ export interface ResolvedDeployConfig {
   analysis: AnalysisThresholds & { inconclusiveRetries: number; onInconclusive: InconclusivePolicy };
   timeouts: { readyMs: number; drainMs: number; stopMs: number };
   paths: InstancePaths;
-  platform: { port: 'announce' | 'assign'; listenTimeoutMs: number };
+  platform: { kind: string; package?: string; port: 'announce' | 'assign'; listenTimeoutMs: number };
   stateDir: string;
   metricsToken?: string;
+  /** Where router and platform packages are looked up: the config's directory, then those the caller added (the CLI's own). */
+  lookupFrom: string[];
 }
 
 /** The router section with its defaults. */
 export interface ResolvedRouterConfig {
-  kind: 'auto' | 'haproxy' | 'builtin';
+  /** `auto`, or a router package's kind. */
+  kind: string;
+  package?: string;
   port?: number;
   expose: { metrics: boolean; probeDetails: boolean };
   limits: { maxConnections: number; headersTimeoutMs: number; bodyTimeoutMs: number; keepAliveTimeoutMs: number; minBodyBytesPerSecond: number; bodyRateWindowMs: number };
@@ -115,7 +135,7 @@ export const DEFAULT_THRESHOLDS: AnalysisThresholds = {
  * collected and reported at once in a `BATON_ERR_DEPLOY_CONFIG`, each naming
  * its field, so a bad config fails before anything starts or moves.
  */
-export function resolveDeployConfig(input: unknown, options: { cwd: string }): ResolvedDeployConfig {
+export function resolveDeployConfig(input: unknown, options: { cwd: string; lookupFrom?: readonly string[] }): ResolvedDeployConfig {
   const problems: string[] = [];
   const config = (isObject(input) ? input : {}) as Partial<DeployConfig>;
   if (!isObject(input)) problems.push(`the config must be an object; got ${describe(input)}`);
@@ -135,9 +155,9 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string }): R
   }
 
   const routerInput = isObject(config.router) ? config.router : {};
-  unknownKeys(routerInput, ['kind', 'port', 'expose', 'limits', 'trustForwarded'], 'router.', problems);
-  const kind = routerInput.kind ?? 'auto';
-  if (!['auto', 'haproxy', 'builtin'].includes(kind)) problems.push(`router.kind: one of auto, haproxy, builtin; got ${describe(kind)}`);
+  unknownKeys(routerInput, ['kind', 'package', 'port', 'expose', 'limits', 'trustForwarded'], 'router.', problems);
+  const kind = providerKind(routerInput.kind, 'auto', 'router.kind', 'auto, builtin, haproxy, nginx or another router package\'s kind', problems);
+  const routerPackage = packageName(routerInput.package, 'router.package', problems);
   const port = routerInput.port === undefined ? undefined : integer(routerInput.port, 'router.port', 0, 0, 65535, problems);
   const exposeInput: Record<string, unknown> = isObject(routerInput.expose) ? routerInput.expose : {};
   if (routerInput.expose !== undefined && !isObject(routerInput.expose)) problems.push(`router.expose: an object { metrics?, probeDetails? }; got ${describe(routerInput.expose)}`);
@@ -163,6 +183,7 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string }): R
     trustForwarded: flag(routerInput.trustForwarded, 'router.trustForwarded'),
   };
   if (port !== undefined) router.port = port;
+  if (routerPackage !== undefined) router.package = routerPackage;
 
   const analysisInput = isObject(config.analysis) ? config.analysis : {};
   unknownKeys(analysisInput, [...Object.keys(DEFAULT_THRESHOLDS), 'inconclusiveRetries', 'onInconclusive'], 'analysis.', problems);
@@ -197,14 +218,18 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string }): R
   }
 
   const platformInput: Record<string, unknown> = isObject(config.platform) ? config.platform : {};
-  unknownKeys(platformInput, ['port', 'listenTimeoutMs'], 'platform.', problems);
+  unknownKeys(platformInput, ['kind', 'package', 'port', 'listenTimeoutMs'], 'platform.', problems);
+  const platformKind = providerKind(platformInput.kind, 'local', 'platform.kind', 'local or another platform package\'s kind', problems);
+  const platformPackage = packageName(platformInput.package, 'platform.package', problems);
   const platformPort = platformInput.port ?? 'announce';
   if (platformPort !== 'announce' && platformPort !== 'assign') {
     problems.push(
       `platform.port: 'announce' (the instance prints {"event":"listening","port":N}, as services served through Baton do) or 'assign' (any other service: it gets a free port in PORT); got ${describe(platformPort)}`,
     );
   }
-  const platform = {
+  const platform: ResolvedDeployConfig['platform'] = {
+    kind: platformKind,
+    ...(platformPackage === undefined ? {} : { package: platformPackage }),
     port: platformPort === 'assign' ? ('assign' as const) : ('announce' as const),
     listenTimeoutMs: integer(platformInput.listenTimeoutMs, 'platform.listenTimeoutMs', timeouts.readyMs, 100, 3_600_000, problems),
   };
@@ -229,9 +254,25 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string }): R
     paths,
     platform,
     stateDir,
+    lookupFrom: [...new Set([resolve(options.cwd), ...(options.lookupFrom ?? [])])],
   };
   if (typeof config.metricsToken === 'string') resolved.metricsToken = config.metricsToken;
   return resolved;
+}
+
+/** A provider kind names a package (`@baton/router-<kind>`), so it is held to what a package name allows. */
+function providerKind(value: unknown, fallback: string, field: string, accepted: string, problems: string[]): string {
+  if (value === undefined) return fallback;
+  if (typeof value === 'string' && PROVIDER_KIND_PATTERN.test(value)) return value;
+  problems.push(`${field}: ${accepted} (lower-case letters, digits and dashes); got ${describe(value)}`);
+  return fallback;
+}
+
+function packageName(value: unknown, field: string, problems: string[]): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && /^(?:@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/.test(value)) return value;
+  problems.push(`${field}: an npm package name like @acme/baton-router-envoy; got ${describe(value)}`);
+  return undefined;
 }
 
 function resolveRelease(input: unknown, problems: string[]): ReleaseSpec | undefined {

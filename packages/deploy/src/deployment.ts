@@ -6,7 +6,7 @@ import type { ResolvedDeployConfig } from './deploy-config.js';
 import { createFileJournal } from './journal/file-journal.js';
 import type { DeployEvent, Platform, Router } from './model.js';
 import { Orchestrator, type DeployOutcome } from './orchestrator.js';
-import { createLocalProcessPlatform, type LocalProcessPlatform } from './platforms/local-process-platform.js';
+import { loadPlatformProvider } from './provider-lookup.js';
 import { buildReport, writeReport } from './report.js';
 import { ensurePrivateDir } from './internal/private-dir.js';
 import { connectOrStartRouter, isStateDirEntry, routerName, statePaths, takeDownRouter } from './service-router.js';
@@ -18,20 +18,22 @@ export interface DeployCommandOptions {
   onEvent?: (event: DeployEvent) => void;
   /** Ctrl-C: the deploy stops at its next safe point and stays open. */
   signal?: AbortSignal;
-  /** Where instances run; default the local process platform in `<stateDir>/instances`. */
+  /** Where instances run; default the config's platform (`platform.kind`, `local`: processes on this machine) in `<stateDir>/instances`. */
   platform?: Platform;
   /** Why an open deploy is rolled back (`rollback` only), for the journal, the report and `baton status`; default "rolled back on request (baton rollback)". */
   reason?: string;
 }
 
 /**
- * The local process platform of a service, as its config sets it up. Its
- * instances are stopped only by the orchestrator (out of the router and
- * drained first) and by `baton down` (which drains the router first too), so
- * it promises them `routerDrainsFirst`.
+ * The platform of a service, as its config sets it up (`platform.kind`,
+ * loaded from its package). Its instances are stopped only by the
+ * orchestrator (out of the router and drained first) and by `baton down`
+ * (which drains the router first too), so it promises them `routerDrainsFirst`.
  */
-export function servicePlatform(config: ResolvedDeployConfig): LocalProcessPlatform {
-  return createLocalProcessPlatform({ stateDir: statePaths(config.stateDir).instances, port: config.platform.port, listenTimeoutMs: config.platform.listenTimeoutMs, routerDrainsFirst: true });
+export async function servicePlatform(config: ResolvedDeployConfig): Promise<Platform> {
+  const { kind, package: packageName, port, listenTimeoutMs } = config.platform;
+  const provider = await loadPlatformProvider(kind, { from: config.lookupFrom, ...(packageName === undefined ? {} : { packageName }) });
+  return provider.create({ dir: statePaths(config.stateDir).instances, port, listenTimeoutMs, routerDrainsFirst: true });
 }
 
 /** A deploy's outcome with the paths of its report. */
@@ -54,8 +56,8 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
   const journal = createFileJournal<ServiceState>({ dir: paths.journal });
   const lock = await journal.lock();
   let router: Router | undefined;
-  const platform = options.platform ?? servicePlatform(config);
   try {
+    const platform = options.platform ?? (await servicePlatform(config));
     let started = false;
     router = (await connectOrStartRouter(config, { start: true, onStart: () => (started = true) })) as Router;
     // The address first: it is what a user sends requests to (and, without router.port, a free port picked at the router's start).
@@ -119,7 +121,7 @@ function nothingServes(state: ServiceState | undefined): boolean {
 /** A router with nothing to route to would only hold its port: it is taken down, as `baton down` would. */
 async function stopIdleRouter(config: ResolvedDeployConfig, options: DeployCommandOptions): Promise<void> {
   try {
-    await takeDownRouter(config.stateDir);
+    await takeDownRouter(config.stateDir, config.lookupFrom);
   } catch (error) {
     options.onEvent?.({ atMs: Date.now(), type: 'router-stop-failed', message: `Nothing is serving, but the router could not be stopped: ${error instanceof Error ? error.message : String(error)}; baton down tries again.` });
     return;

@@ -1,7 +1,7 @@
 /**
- * The orchestrator's four interfaces and the records they pass around. One
- * file per implementation lives under platforms/, routers/, strategies/ and
- * analysis/; the orchestrator talks only to these shapes.
+ * The orchestrator's four interfaces and the records they pass around.
+ * Routers and platforms are packages of their own (see providers.ts);
+ * strategies and analysis live here. The orchestrator talks only to these shapes.
  *
  * Everything here is plain JSON-able data, because the journal persists it and
  * an orchestrator started again must rebuild its view from the journal alone.
@@ -63,8 +63,9 @@ export interface InstanceExit {
 }
 
 /**
- * Where instances run and how they start and stop. First implementation:
- * local processes on ephemeral ports (`platforms/local-process-platform.ts`).
+ * Where instances run and how they start and stop; one package per
+ * implementation (`@baton/platform-local`: processes on this machine), each
+ * held to `platformConformance` of `@baton/testing`.
  */
 export interface Platform {
   /**
@@ -121,14 +122,15 @@ export interface BackendStatus {
 }
 
 /**
- * How traffic is shifted. Two implementations: HAProxy through its Runtime
- * API (`routers/haproxy-router.ts`) and the built-in router
- * (`routers/builtin-router.ts`). A router runs as its own process, so an
- * orchestrator that dies mid-deploy does not take traffic down with it; a
- * `Router` object is the orchestrator's connection to it.
+ * How traffic is shifted; one package per implementation (`@baton/router-builtin`,
+ * `@baton/router-haproxy`, `@baton/router-nginx`), each held to
+ * `routerConformance` of `@baton/testing`. A router runs as its own process,
+ * so an orchestrator that dies mid-deploy does not take traffic down with it;
+ * a `Router` object is the orchestrator's connection to it.
  */
 export interface Router {
-  readonly kind: 'haproxy' | 'builtin';
+  /** The provider's kind, e.g. `haproxy`. */
+  readonly kind: string;
   /** Where clients send requests, e.g. `http://127.0.0.1:41234`. */
   readonly url: string;
   /** Adds a backend in state `maint` (no traffic). Adding an id that exists with the same address is a no-op. */

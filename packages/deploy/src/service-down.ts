@@ -6,7 +6,7 @@ import { createFileJournal } from './journal/file-journal.js';
 import type { DeployEvent, InstanceRecord, Journal } from './model.js';
 import { drainRouter } from './internal/drain-router.js';
 import { serviceRedactor } from './internal/service-redactor.js';
-import { connectRecordedRouter, routerProcessRunning, statePaths, takeDownRouter } from './service-router.js';
+import { connectRecordedRouter, recordedRouterKind, routerProcessRunning, statePaths, takeDownRouter } from './service-router.js';
 import { isDown, isFinished, type ServiceState } from './service-state.js';
 
 /**
@@ -27,12 +27,12 @@ export async function stopService(config: ResolvedDeployConfig, options: Omit<De
   const lock = await journal.lock();
   try {
     const state = await journal.read();
-    const local = servicePlatform(config);
-    const platform = options.platform ?? local;
+    const configured = await servicePlatform(config);
+    const platform = options.platform ?? configured;
     // The journal's instances, and any the platform knows that the journal does not (an orchestrator
     // that died between starting one and journaling it).
     const journaled = new Set((state?.instances ?? []).map((instance) => instance.id));
-    const orphans = (await (platform.instances ?? local.instances)()).filter((instance) => !journaled.has(instance.id));
+    const orphans = ((await (platform.instances ?? configured.instances)?.call(platform.instances ? platform : configured)) ?? []).filter((instance) => !journaled.has(instance.id));
     const all = [...(state?.instances ?? []), ...orphans];
     const redactor = serviceRedactor(config, state);
     const event = async (type: string, message: string, data?: Record<string, unknown>): Promise<void> => {
@@ -52,11 +52,11 @@ export async function stopService(config: ResolvedDeployConfig, options: Omit<De
     const failed = all
       .map((instance, index) => ({ instance, result: results[index] }))
       .flatMap(({ instance, result }) => (result?.status === 'rejected' ? [{ instance, error: redactor.text(result.reason instanceof Error ? result.reason.message : String(result.reason)) }] : []));
-    // Records of processes that are gone (the local platform's own, whatever platform ran them) go too.
-    await local.instances();
+    // Records of processes that are gone (the configured platform's own, whatever platform ran them) go too.
+    await configured.instances?.();
     let routerError: unknown;
     try {
-      await takeDownRouter(config.stateDir);
+      await takeDownRouter(config.stateDir, config.lookupFrom);
     } catch (error) {
       routerError = error;
     }
@@ -97,10 +97,10 @@ async function drainFirst(
   if (!instances.some(isRunning)) return;
   let router;
   try {
-    router = await connectRecordedRouter(config.stateDir);
+    router = await connectRecordedRouter(config.stateDir, config.lookupFrom);
   } catch (error) {
-    const paths = statePaths(config.stateDir);
-    const running = (await routerProcessRunning('haproxy', paths.router)) || (await routerProcessRunning('builtin', paths.router));
+    const kind = await recordedRouterKind(config.stateDir);
+    const running = kind !== undefined && (await routerProcessRunning(kind, statePaths(config.stateDir).router, config.lookupFrom).catch(() => false));
     if (running) await event('router-unreachable', `The router could not be reached to drain the instances first (${error instanceof Error ? error.message : String(error)}); they are stopped anyway.`);
     return;
   }

@@ -1,10 +1,8 @@
 import { createFileJournal } from './journal/file-journal.js';
 import type { BackendStatus, Journal, Router } from './model.js';
 import type { ResolvedDeployConfig } from './deploy-config.js';
-import { connectBuiltinRouter } from './routers/builtin-router.js';
-import { connectHaproxyRouter } from './routers/haproxy-router.js';
 import { serviceRedactor } from './internal/service-redactor.js';
-import { recordedRouterKind, recordedRouterUrl, routerName, routerProcessRunning, statePaths, type RouterKind } from './service-router.js';
+import { recordedRouterKind, routerName, routerProviderOf, statePaths, type RouterKind } from './service-router.js';
 import { isDown, isFinished, type DeployPhase, type ServiceState } from './service-state.js';
 
 /** What `baton status` shows. */
@@ -32,13 +30,15 @@ export async function readStatus(config: ResolvedDeployConfig): Promise<ServiceS
   if (isDown(state)) status.down = { ...state.down };
   const kind = await recordedRouterKind(config.stateDir);
   if (kind !== undefined) {
+    let provider;
     try {
-      const router = (kind === 'haproxy' ? await connectHaproxyRouter({ stateDir: paths.router }) : await connectBuiltinRouter({ stateDir: paths.router })) as Router;
+      provider = await routerProviderOf(config, kind);
+      const router: Router = await provider.connect(paths.router);
       status.router = { kind, url: router.url, backends: await router.backends() };
       await router.close();
     } catch (error) {
       // Not running at all (a reboot, a killed router) is no fault of the state: the next deploy starts it, on its old port.
-      const url = (await routerProcessRunning(kind, paths.router)) ? undefined : await recordedRouterUrl(paths.router);
+      const url = provider === undefined || (await provider.isRunning(paths.router)) ? undefined : await provider.recordedUrl(paths.router);
       status.router = { kind, error: url === undefined ? (error instanceof Error ? error.message : String(error)) : `not running; the next baton deploy starts it again at ${url}` };
     }
   }

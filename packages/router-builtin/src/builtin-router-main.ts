@@ -1,7 +1,7 @@
 /**
  * The built-in router's own process:
  *
- *   node dist/routers/builtin-router-main.js --state-dir DIR [--port N] [--host H] [--trust-forwarded] [--settings JSON]
+ *   node dist/builtin-router-main.js --state-dir DIR [--port N] [--host H] [--trust-forwarded] [--settings JSON]
  *
  * `--settings` is `{ limits?, expose? }` as `startBuiltinRouter()` takes them
  * (checked here too: a bad one exits 2 with the reason).

@@ -103,7 +103,7 @@ function resolveStateDir(options: BuiltinRouterOptions | undefined): string {
 /** The router's entry: beside this file once built; from src/ (tests under vitest) the built one in dist/. */
 function routerMainPath(): string {
   const here = fileURLToPath(import.meta.url);
-  return here.endsWith('.ts') ? join(dirname(here), '../../dist/routers/builtin-router-main.js') : join(dirname(here), 'builtin-router-main.js');
+  return here.endsWith('.ts') ? join(dirname(here), '../dist/builtin-router-main.js') : join(dirname(here), 'builtin-router-main.js');
 }
 
 function delay(ms: number): Promise<void> {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { haproxyInstalled } from '@baton/deploy';
+import { haproxyInstalled } from '@baton/router-haproxy';
 import { runAppChecks, type AppRun } from './app-checks.js';
 import { describeCommand, runCommand } from './commands.js';
 import { createConsumerProjects, LTS_NODE_MAJOR, type ConsumerProjects, type NodeLine } from './consumer-projects.js';

@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { haproxyInstalled } from '@baton/deploy';
+import { haproxyInstalled } from '@baton/router-haproxy';
 import { createService, failuresOf, release, steadyLoad, type DeployedService } from './deploy-fixture.js';
 
 const CLI = fileURLToPath(new URL('../../../packages/cli/dist/main.js', import.meta.url));

@@ -8,7 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { haproxyInstalled, stopService, type DeployEvent, type ReleaseSpec } from '@baton/deploy';
+import { stopService, type DeployEvent, type ReleaseSpec } from '@baton/deploy';
+import { haproxyInstalled } from '@baton/router-haproxy';
 import { startLoad } from '../harness/index.js';
 import { createService, failuresOf, type DeployedService } from './deploy-fixture.js';
 

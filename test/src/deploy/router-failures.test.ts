@@ -6,7 +6,7 @@ import { rename, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { haproxyInstalled } from '@baton/deploy';
+import { haproxyInstalled } from '@baton/router-haproxy';
 import { isBatonError } from '@baton/lifecycle';
 import { createService, failuresOf, release, steadyLoad, type DeployedService } from './deploy-fixture.js';
 

@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { haproxyInstalled } from '@baton/deploy';
+import { haproxyInstalled } from '@baton/router-haproxy';
 import { release } from './deploy-fixture.js';
 
 const CLI = fileURLToPath(new URL('../../../packages/cli/dist/main.js', import.meta.url));

@@ -3,7 +3,8 @@
 // failed requests — no reset, no 502/503, no timeout, no request lost on a
 // closing connection (counted per request, not by autocannon).
 import { afterEach, describe, expect, it } from 'vitest';
-import { haproxyInstalled, type Strategy } from '@baton/deploy';
+import type { Strategy } from '@baton/deploy';
+import { haproxyInstalled } from '@baton/router-haproxy';
 import { createService, failuresOf, release, steadyLoad, type DeployedService } from './deploy-fixture.js';
 
 const strategies: Record<string, Strategy> = {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findHaproxy as findHaproxyBinary } from '@baton/deploy';
+import { findHaproxy as findHaproxyBinary } from '@baton/router-haproxy';
 import { findFreePort } from './free-port.js';
 import { RuntimeApi } from './runtime-api.js';
 

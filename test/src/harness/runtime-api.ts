@@ -4,4 +4,4 @@
  * connection per command (HAProxy answers and closes); a refused command
  * rejects with HAProxy's answer in the message (BATON_ERR_ROUTER).
  */
-export { HaproxyRuntimeApi as RuntimeApi, type ServerState, type ServerStateRow, type StatRow } from '@baton/deploy';
+export { HaproxyRuntimeApi as RuntimeApi, type ServerState, type ServerStateRow, type StatRow } from '@baton/router-haproxy';
