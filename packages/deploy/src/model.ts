@@ -119,7 +119,16 @@ export interface BackendStatus {
   inFlight: number;
   /** Requests the router has sent to this backend since it was added. */
   requestsTotal: number;
+  /**
+   * Whether the router can reach the backend: `down` when its last attempt
+   * (a request or the router's own check) could not connect — the process
+   * died or never listened; `up` once it answered; `unknown` before either.
+   */
+  health: BackendHealth;
 }
+
+/** See {@link BackendStatus.health}. */
+export type BackendHealth = 'up' | 'down' | 'unknown';
 
 /**
  * How traffic is shifted; one package per implementation (`@baton/router-builtin`,

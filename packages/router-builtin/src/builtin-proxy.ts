@@ -259,6 +259,8 @@ function statusOf(backend: Backend): BuiltinBackendStatus {
     weight: backend.weight,
     inFlight: backend.inFlight,
     requestsTotal: backend.requestsTotal,
+    // Passive: the built-in router learns of a dead backend when a connection to it fails.
+    health: backend.connectFailures > 0 ? 'down' : backend.requestsTotal > 0 ? 'up' : 'unknown',
     connectFailures: backend.connectFailures,
     ejectedUntilMs: backend.ejectedUntilMs,
   };

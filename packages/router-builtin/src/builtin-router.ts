@@ -223,6 +223,7 @@ class BuiltinRouterClient implements Router {
       weight: b.weight,
       inFlight: b.inFlight,
       requestsTotal: b.requestsTotal,
+      health: b.health,
     }));
   }
 

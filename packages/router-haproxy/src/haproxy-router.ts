@@ -22,7 +22,7 @@ import { isIP } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
 import { findFreePort } from '@baton/deploy/kit';
-import type { BackendState, BackendStatus, Router } from '@baton/deploy';
+import type { BackendHealth, BackendState, BackendStatus, Router } from '@baton/deploy';
 import { HAPROXY_BACKEND, HAPROXY_FRONTEND, haproxyRouterConfig, slotName, slotNumber, type HaproxyConfigSlot } from './haproxy-config.js';
 import { checkHaproxyConfig, fileSize, findHaproxy, haproxyVersion, launchHaproxy, logSince, runningMaster, signalReload, stopHaproxyProcess } from './haproxy-process.js';
 import { HaproxyRuntimeApi, parseInfo, parseServersState, parseStat, serverStateOf, setAddressCommand, setStateCommand, setWeightCommand, type ServerStateRow, type StatRow } from './haproxy-runtime-api.js';
@@ -355,6 +355,18 @@ function requestCounter(row: StatRow | undefined): number {
   return Number.isFinite(count) ? count : 0;
 }
 
+/**
+ * HAProxy's last health check of the server: a failed connect or socket
+ * (`L4CON`, `L4TOUT`, `SOCKERR`) is a backend that is not there; any answer
+ * at all (`L7OK`, or `L7STS` from a draining instance) is one that is.
+ */
+function healthOf(row: StatRow | undefined): BackendHealth {
+  const check = row?.check_status?.replace(/^\* ?/, '') ?? '';
+  if (/^(?:L4CON|L4TOUT|SOCKERR|L6TOUT)/.test(check)) return 'down';
+  if (/^(?:L6OK|L7)/.test(check)) return 'up';
+  return 'unknown';
+}
+
 function inFlightOf(row: StatRow | undefined): number {
   if (!row) return 0;
   return (Number(row.scur) || 0) + (Number(row.qcur) || 0);
@@ -615,6 +627,7 @@ class HaproxyRouterConnection implements HaproxyRouter {
         weight: row ? Number(row.srv_uweight) : entry.weight,
         inFlight: inFlightOf(live.stats.get(entry.slot)),
         requestsTotal: requestsOf(entry, live),
+        health: healthOf(live.stats.get(entry.slot)),
       };
     });
   }
