@@ -1,17 +1,20 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { resolveDeployConfig, routerName, runDeployCommand, stopService, type DeployCommandOutcome, type DeployConfig, type DeployEvent, type ReleaseSpec } from '@baton/deploy';
 import { haproxyInstalled } from '@baton/router-haproxy';
-import { resolveDeployConfig, runDeployCommand, stopService, type DeployCommandOutcome, type DeployConfig, type DeployEvent, type ReleaseSpec } from '@baton/deploy';
 import { startLoad, type LoadReport } from '@baton/e2e/harness';
 
 /** Options of {@link runDemo}. */
+/** The demo's own dependencies hold the routers it may use, wherever it is run from. */
+const LOOKUP = { cwd: process.cwd(), lookupFrom: [fileURLToPath(new URL('..', import.meta.url))] };
+
 export interface DemoOptions {
   /** Where each deploy's events go (the CLI's live renderer in `pnpm demo`). */
   onEvent?: (event: DeployEvent) => void;
   /** One line per phase for people. */
   log?: (line: string) => void;
-  /** Default `auto`: HAProxy when installed, the built-in router otherwise. */
-  router?: 'auto' | 'haproxy' | 'builtin';
+  /** `builtin`, `haproxy`, `nginx`; default `auto`: HAProxy when installed, the built-in router otherwise. */
+  router?: 'auto' | 'haproxy' | 'builtin' | 'nginx';
   /** Steady load, requests per second; default 200. */
   ratePerSecond?: number;
   /** Share of v3's API requests answered with 500; default 0.3. */
@@ -30,7 +33,7 @@ export interface DemoPhase {
 
 /** What the demo shows. */
 export interface DemoResult {
-  router: 'haproxy' | 'builtin';
+  router: 'haproxy' | 'builtin' | 'nginx';
   /** Journal, instance logs and reports (removed unless `keepState`). */
   stateDir: string;
   phases: DemoPhase[];
@@ -84,7 +87,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const deploy = async (name: string, spec: ReleaseSpec): Promise<DemoPhase> => {
     log(`\n== ${name} ==`);
     const started = Date.now();
-    const config = resolveDeployConfig({ ...base, release: spec }, { cwd: process.cwd() });
+    const config = resolveDeployConfig({ ...base, release: spec }, LOOKUP);
     const outcome = await runDeployCommand(config, 'deploy', options.onEvent ? { onEvent: options.onEvent } : {});
     return { name, release: spec.version, outcome, seconds: (Date.now() - started) / 1000 };
   };
@@ -92,7 +95,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const phases: DemoPhase[] = [];
   let load: ReturnType<typeof startLoad> | undefined;
   try {
-    phases.push(await deploy(`v1 ×3 behind the ${kind === 'haproxy' ? 'HAProxy' : 'built-in'} router`, release('v1')));
+    phases.push(await deploy(`v1 ×3 behind the ${routerName(kind)} router`, release('v1')));
     const first = phases[0]?.outcome;
     if (first?.phase !== 'succeeded') throw new Error(`v1 did not start: ${first?.reason ?? 'unknown'}`);
     const url = await routerUrl(stateDir, base);
@@ -126,14 +129,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     };
   } finally {
     await load?.stop().catch(() => undefined);
-    await stopService(resolveDeployConfig({ ...base, release: release('v1') }, { cwd: process.cwd() })).catch(() => undefined);
+    await stopService(resolveDeployConfig({ ...base, release: release('v1') }, LOOKUP)).catch(() => undefined);
     if (options.keepState === false) await rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
 async function routerUrl(stateDir: string, base: Omit<DeployConfig, 'release'>): Promise<string> {
   const { readStatus } = await import('@baton/deploy');
-  const status = await readStatus(resolveDeployConfig({ ...base, stateDir, release: { version: 'v1', command: 'node' } }, { cwd: process.cwd() }));
+  const status = await readStatus(resolveDeployConfig({ ...base, stateDir, release: { version: 'v1', command: 'node' } }, LOOKUP));
   if (status.router === undefined || 'error' in status.router) throw new Error(`the router is not running: ${status.router && 'error' in status.router ? status.router.error : 'not started'}`);
   return status.router.url;
 }
@@ -143,7 +146,7 @@ export function formatDemoSummary(result: DemoResult): string {
   const lines = [
     '',
     '== Summary ==',
-    `Router: ${result.router === 'haproxy' ? 'HAProxy' : 'built-in'}`,
+    `Router: ${routerName(result.router)}`,
     // Every request sent is in exactly one of the four lines below.
     `Requests sent: ${result.load.sent} over ${(result.load.durationMs / 1000).toFixed(0)} s (${result.load.requestsPerSecond.toFixed(0)} req/s)`,
     `  served (2xx): ${result.served}`,
