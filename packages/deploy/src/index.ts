@@ -22,3 +22,4 @@ export * from './service-status.js';
 export * from './service-down.js';
 export { parseListeningPort, LISTENING_LINE_EXAMPLE } from './platforms/listening-line.js';
 export { findFreePort } from './internal/free-port.js';
+export { DEPLOY_ERROR_CODES, type DeployErrorCode } from './errors.js';

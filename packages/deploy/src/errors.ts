@@ -1,0 +1,24 @@
+import { defineErrorCodes, type ErrorCodeOf } from '@baton/lifecycle';
+
+/**
+ * The codes `@baton/deploy` throws besides the lifecycle's
+ * `BATON_ERR_INVALID_OPTION`. `BATON_ERR_ROUTER` and `BATON_ERR_PLATFORM` are
+ * the model's contract: every router and platform package throws them (and
+ * documents when), so the orchestrator and the CLI handle any implementation
+ * alike.
+ */
+export const DEPLOY_ERROR_CODES = defineErrorCodes({
+  /** A router could not be reached, refused a command, or is not set up as Baton needs; thrown by every router package. */
+  BATON_ERR_ROUTER: 'The router could not be reached or refused a command.',
+  /** A platform could not start, find or stop an instance (the message names the instance and the cause); thrown by every platform package. */
+  BATON_ERR_PLATFORM: 'The platform could not start or stop an instance.',
+  /** A deploy configuration is invalid (the message says which field and why). */
+  BATON_ERR_DEPLOY_CONFIG: 'The deploy configuration is invalid.',
+  /** The deploy journal cannot be read or written, or another deploy holds it. */
+  BATON_ERR_JOURNAL: 'The deploy journal cannot be used.',
+  /** A deploy failed and was rolled back, or could not run (the message gives the reason). */
+  BATON_ERR_DEPLOY_FAILED: 'The deploy failed.',
+});
+
+/** A code of {@link DEPLOY_ERROR_CODES}. */
+export type DeployErrorCode = ErrorCodeOf<typeof DEPLOY_ERROR_CODES>;
