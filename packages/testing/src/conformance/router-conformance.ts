@@ -1,0 +1,285 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { fetchText, waitFor } from '../index.js';
+import type { KeepAliveLoadReport } from './keep-alive-load.js';
+import { addBackend, routerFromProvider, RouterFixture, spread, statusOf, untilBackends, type MakeRouter } from './router-fixture.js';
+import type { ConformanceBackendStatus, ConformanceRouterProvider, ConformanceRouterSettings } from './shapes.js';
+
+/** Options of {@link routerConformance}. */
+export interface RouterConformanceOptions {
+  /** The code a refused call (remove while in flight, set of an unknown id) rejects with. Default `BATON_ERR_ROUTER`. */
+  errorCode?: string;
+  /** Settings a provider's router is started with, over the deploy config's defaults. */
+  settings?: Partial<Omit<ConformanceRouterSettings, 'dir'>>;
+  /** Bound on a dead backend being reported `down`, and on in-flight counts being reported. Default 20 000 ms. */
+  reportTimeoutMs?: number;
+}
+
+/** Bound on a case with load in it: the load itself is bounded well below. */
+const LOAD_CASE_MS = 180_000;
+const CASE_MS = 60_000;
+
+/**
+ * The behaviour every Baton router must show, as a vitest suite: call it at
+ * the top level of a test file in the router's package. Each case starts the
+ * router in a fresh directory, real node:http backends on 127.0.0.1 (port 0)
+ * in the test process, and counts every request a client sent: one that did
+ * not get a complete 2xx answer is a failure.
+ *
+ * `subject` is the package's `routerProvider` (started with the deploy
+ * config's defaults, reconnected with `connect(dir)`, stopped with
+ * `stop(dir)`; skipped in one printed line when `unavailable()` says why),
+ * or a function that starts the router in a given directory.
+ *
+ * Backends answer their id on any path, `/slow?ms=N` after N ms, `/hold`
+ * when the case lets it go, `/readyz` for health checks and `/metrics` with
+ * `http_requests_in_flight` for routers that learn in-flight counts from the
+ * instances.
+ *
+ * @example
+ * // packages/router-nginx/src/conformance.test.ts
+ * import { routerConformance } from '@baton/testing/conformance';
+ * import { routerProvider } from './router-provider.js';
+ *
+ * routerConformance('nginx', routerProvider);
+ */
+export function routerConformance(name: string, subject: ConformanceRouterProvider | MakeRouter, options: RouterConformanceOptions = {}): void {
+  const errorCode = options.errorCode ?? 'BATON_ERR_ROUTER';
+  const reportTimeoutMs = options.reportTimeoutMs ?? 20_000;
+  const unavailable = typeof subject === 'function' ? undefined : subject.unavailable?.();
+  if (unavailable !== undefined) console.log(`router conformance: skipping ${name}: ${unavailable}`);
+  const makeRouter = typeof subject === 'function' ? subject : routerFromProvider(subject, options.settings);
+
+  describe.skipIf(unavailable !== undefined)(`router conformance: ${name}`, () => {
+    let fixture = new RouterFixture(makeRouter);
+    afterEach(async () => {
+      await fixture.cleanUp();
+      fixture = new RouterFixture(makeRouter);
+    });
+
+    it('a backend added is in maint and gets no traffic (and adding it again changes nothing)', async () => {
+      const router = await fixture.start();
+      const [a, b] = [await fixture.backend('a'), await fixture.backend('b')];
+      await addBackend(router, a);
+      await router.set([{ id: 'a', state: 'ready', weight: 1 }]);
+      await addBackend(router, b);
+      await addBackend(router, b);
+      const listed = await router.backends();
+      expect(listed.filter((backend) => backend.id === 'b')).toHaveLength(1);
+      expect(await statusOf(router, 'b')).toMatchObject({ id: 'b', release: 'v1', host: '127.0.0.1', port: b.port, state: 'maint' });
+      expect(await statusOf(router, 'a')).toMatchObject({ state: 'ready', weight: 1 });
+
+      const report = await spread(router.url, 200);
+      expectNoFailures(report);
+      expect(report.bodies).toEqual({ a: 200 });
+      expect(b.hits()).toBe(0);
+    }, CASE_MS);
+
+    it('weights 1:3 split traffic 25% / 75%, within 5 points, over 1200 keep-alive requests', async () => {
+      const router = await fixture.start();
+      const [a, b] = [await fixture.backend('a'), await fixture.backend('b')];
+      await addBackend(router, a);
+      await addBackend(router, b);
+      await router.set([
+        { id: 'a', state: 'ready', weight: 1 },
+        { id: 'b', state: 'ready', weight: 3 },
+      ]);
+      expect(await statusOf(router, 'a')).toMatchObject({ state: 'ready', weight: 1 });
+      expect(await statusOf(router, 'b')).toMatchObject({ state: 'ready', weight: 3 });
+
+      const report = await spread(router.url, 1200, 8);
+      expectNoFailures(report);
+      const share = (report.bodies.b ?? 0) / report.ok;
+      expect(report.ok).toBe(1200);
+      expect(share, `b's share of ${JSON.stringify(report.bodies)}`).toBeGreaterThanOrEqual(0.7);
+      expect(share, `b's share of ${JSON.stringify(report.bodies)}`).toBeLessThanOrEqual(0.8);
+    }, CASE_MS);
+
+    it('set rejects an unknown backend id; remove of an unknown id is a no-op', async () => {
+      const router = await fixture.start();
+      await expect(router.set([{ id: 'nobody', state: 'ready', weight: 1 }])).rejects.toMatchObject({ code: errorCode });
+      await router.remove('nobody');
+      expect(await router.backends()).toEqual([]);
+    }, CASE_MS);
+
+    it('drain stops new requests to a backend while a slow request already on it finishes with 200', async () => {
+      const router = await fixture.start();
+      const [a, b] = [await fixture.backend('a'), await fixture.backend('b')];
+      await addBackend(router, a);
+      await addBackend(router, b);
+      await router.set([{ id: 'b', state: 'ready', weight: 1 }]);
+      const slow = fetchText(`${router.url}/hold`);
+      await waitFor(() => b.inFlight() === 1, 10_000, 'the slow request to reach b');
+
+      await router.set([
+        { id: 'a', state: 'ready', weight: 1 },
+        { id: 'b', state: 'drain' },
+      ]);
+      await untilBackends(router, (all) => all.b?.state === 'drain' && all.b.inFlight === 1, reportTimeoutMs, 'b in drain with 1 request in flight');
+      const hitsAtDrain = b.hits();
+      const report = await spread(router.url, 100);
+      expectNoFailures(report);
+      expect(report.bodies).toEqual({ a: 100 });
+      expect(b.hits()).toBe(hitsAtDrain);
+
+      b.releaseHeld();
+      expect(await slow).toMatchObject({ status: 200, body: 'b' });
+      await untilBackends(router, (all) => all.b?.inFlight === 0, reportTimeoutMs, 'b with nothing in flight');
+    }, CASE_MS);
+
+    it('remove refuses a ready backend and one with a request in flight, and succeeds once it finished', async () => {
+      const router = await fixture.start();
+      const [a, b] = [await fixture.backend('a'), await fixture.backend('b')];
+      await addBackend(router, a);
+      await addBackend(router, b);
+      await router.set([{ id: 'b', state: 'ready', weight: 1 }]);
+      await expect(router.remove('b'), 'remove of a ready backend').rejects.toMatchObject({ code: errorCode });
+
+      const slow = fetchText(`${router.url}/hold`);
+      await waitFor(() => b.inFlight() === 1, 10_000, 'the slow request to reach b');
+      await router.set([
+        { id: 'a', state: 'ready', weight: 1 },
+        { id: 'b', state: 'drain' },
+      ]);
+      await untilBackends(router, (all) => all.b?.inFlight === 1, reportTimeoutMs, 'b with 1 request in flight');
+      await expect(router.remove('b'), 'remove with a request in flight').rejects.toMatchObject({ code: errorCode });
+      expect(await statusOf(router, 'b')).toMatchObject({ state: 'drain' });
+
+      b.releaseHeld();
+      expect(await slow).toMatchObject({ status: 200, body: 'b' });
+      await untilBackends(router, (all) => all.b?.inFlight === 0, reportTimeoutMs, 'b with nothing in flight');
+      await router.remove('b');
+      expect((await router.backends()).map((backend) => backend.id)).toEqual(['a']);
+      const report = await spread(router.url, 50);
+      expectNoFailures(report);
+      expect(report.bodies).toEqual({ a: 50 });
+    }, CASE_MS);
+
+    it(`a backend whose process died is reported down within ${reportTimeoutMs} ms, and every request meanwhile is answered by the others`, async () => {
+      const router = await fixture.start();
+      const [a, b] = [await fixture.backend('a'), await fixture.backend('b')];
+      await addBackend(router, a);
+      await addBackend(router, b);
+      await router.set([
+        { id: 'a', state: 'ready', weight: 1 },
+        { id: 'b', state: 'ready', weight: 1 },
+      ]);
+      const warmUp = await spread(router.url, 40);
+      expectNoFailures(warmUp);
+      await untilBackends(router, (all) => all.a?.health === 'up' && all.b?.health === 'up', reportTimeoutMs, 'both backends reported up');
+
+      // Killed with nothing in flight: no request reached it, so none may fail.
+      await b.kill();
+      const load = fixture.load({ url: router.url, connections: 2, maxRequests: 50_000, maxDurationMs: reportTimeoutMs + 20_000 });
+      await untilBackends(router, (all) => all.b?.health === 'down', reportTimeoutMs, 'b reported down');
+      const reportedAt = load.finished();
+      await load.waitUntil(() => load.finished() >= reportedAt + 100, 20_000, '100 requests after b was reported down');
+      const report = await load.stop();
+      expectNoFailures(report);
+      expect(Object.keys(report.bodies)).toEqual(['a']);
+      expect(await statusOf(router, 'a')).toMatchObject({ health: 'up', state: 'ready' });
+    }, LOAD_CASE_MS);
+
+    it('a second connection (a new orchestrator) sees the same backends, states and weights, and moves traffic', async () => {
+      const first = await fixture.start();
+      const [a, b, c] = [await fixture.backend('a'), await fixture.backend('b'), await fixture.backend('c')];
+      await addBackend(first, a, 'v1');
+      await addBackend(first, b, 'v1');
+      await addBackend(first, c, 'v2');
+      await first.set([
+        { id: 'a', state: 'ready', weight: 3 },
+        { id: 'b', state: 'ready', weight: 1 },
+      ]);
+      await first.set([{ id: 'b', state: 'drain' }]);
+      const seen = comparable(await first.backends());
+      expect(seen).toEqual([
+        { id: 'a', release: 'v1', host: '127.0.0.1', port: a.port, state: 'ready', weight: 3 },
+        { id: 'b', release: 'v1', host: '127.0.0.1', port: b.port, state: 'drain', weight: 1 },
+        { id: 'c', release: 'v2', host: '127.0.0.1', port: c.port, state: 'maint', weight: expect.any(Number) as number },
+      ]);
+      // The first orchestrator goes away; the router keeps serving.
+      await first.close();
+      const meanwhile = await spread(first.url, 20);
+      expectNoFailures(meanwhile);
+      expect(meanwhile.bodies).toEqual({ a: 20 });
+
+      const second = await fixture.connectAgain();
+      expect(second.url).toBe(first.url);
+      expect(comparable(await second.backends())).toEqual(seen);
+      await second.set([
+        { id: 'c', state: 'ready', weight: 1 },
+        { id: 'a', state: 'drain' },
+      ]);
+      await second.remove('b');
+      const moved = await spread(second.url, 50);
+      expectNoFailures(moved);
+      expect(moved.bodies).toEqual({ c: 50 });
+      expect((await second.backends()).map((backend) => `${backend.id} ${backend.state}`).sort()).toEqual(['a drain', 'c ready']);
+    }, CASE_MS);
+
+    it('no request fails under keep-alive load through 3 rounds of a rolling replacement (add in maint, ready, drain, wait for 0 in flight, remove)', async () => {
+      const router = await fixture.start();
+      const old = [await fixture.backend('v1-1'), await fixture.backend('v1-2'), await fixture.backend('v1-3')];
+      for (const backend of old) await addBackend(router, backend, 'v1');
+      await router.set(old.map((backend) => ({ id: backend.id, state: 'ready' as const, weight: 1 })));
+      // A quarter of the connections carry slow requests, so every drain has requests in flight.
+      const load = fixture.load({ url: router.url, connections: 8, mixes: [['/'], ['/'], ['/'], ['/slow?ms=80']], maxRequests: 150_000, maxDurationMs: 120_000 });
+      await load.waitUntil(() => load.finished() >= 200, 20_000, 'the load to run');
+
+      for (const [index, retiring] of old.entries()) {
+        const fresh = await fixture.backend(`v2-${index + 1}`);
+        await addBackend(router, fresh, 'v2');
+        const atAdd = load.finished();
+        await load.waitUntil(() => load.finished() >= atAdd + 100, 20_000, `100 requests while ${fresh.id} is in maint`);
+        expect(fresh.hits(), `requests ${fresh.id} got in maint`).toBe(0);
+        await router.set([{ id: fresh.id, state: 'ready', weight: 1 }]);
+        await load.waitUntil(() => fresh.hits() >= 20, 20_000, `${fresh.id} to get traffic`);
+        await router.set([{ id: retiring.id, state: 'drain' }]);
+        await untilBackends(router, (all) => all[retiring.id]?.inFlight === 0, reportTimeoutMs, `${retiring.id} with nothing in flight`);
+        await router.remove(retiring.id);
+        const hitsAtRemove = retiring.hits();
+        await retiring.close();
+        const atRemove = load.finished();
+        await load.waitUntil(() => load.finished() >= atRemove + 100, 20_000, `100 requests after ${retiring.id} was removed`);
+        expect(retiring.hits(), `requests ${retiring.id} got after it was removed`).toBe(hitsAtRemove);
+      }
+      const report = await load.stop();
+      expectNoFailures(report);
+      expect((await router.backends()).map((backend) => `${backend.id} ${backend.state}`).sort()).toEqual(['v2-1 ready', 'v2-2 ready', 'v2-3 ready']);
+    }, LOAD_CASE_MS);
+
+    it('no request fails under keep-alive load through a canary ramp (weight 1, 10, 50, 100 against 100) and the stable release retired', async () => {
+      const router = await fixture.start();
+      const stable = [await fixture.backend('v1-1'), await fixture.backend('v1-2')];
+      for (const backend of stable) await addBackend(router, backend, 'v1');
+      await router.set(stable.map((backend) => ({ id: backend.id, state: 'ready' as const, weight: 100 })));
+      const load = fixture.load({ url: router.url, connections: 8, mixes: [['/'], ['/'], ['/'], ['/slow?ms=80']], maxRequests: 150_000, maxDurationMs: 120_000 });
+      await load.waitUntil(() => load.finished() >= 200, 20_000, 'the load to run');
+
+      const canary = await fixture.backend('v2-1');
+      await addBackend(router, canary, 'v2');
+      for (const weight of [1, 10, 50, 100]) {
+        await router.set([{ id: canary.id, state: 'ready', weight }]);
+        const before = canary.hits();
+        await load.waitUntil(() => canary.hits() >= before + 3, 30_000, `the canary to get traffic at weight ${weight}`);
+      }
+      await router.set(stable.map((backend) => ({ id: backend.id, state: 'drain' as const })));
+      await untilBackends(router, (all) => stable.every((backend) => all[backend.id]?.inFlight === 0), reportTimeoutMs, 'the stable backends with nothing in flight');
+      for (const backend of stable) await router.remove(backend.id);
+      await Promise.all(stable.map((backend) => backend.close()));
+      const atRetire = load.finished();
+      await load.waitUntil(() => load.finished() >= atRetire + 100, 20_000, '100 requests after the stable release was retired');
+      const report = await load.stop();
+      expectNoFailures(report);
+      expect((await router.backends()).map((backend) => `${backend.id} ${backend.state} ${backend.weight}`)).toEqual(['v2-1 ready 100']);
+    }, LOAD_CASE_MS);
+  });
+}
+
+function expectNoFailures(report: KeepAliveLoadReport): void {
+  expect(report.sent, 'requests sent vs. answered + failed').toBe(report.ok + report.failed);
+  expect(report.failed, `failed requests of ${report.sent}: ${report.failures.join('; ')}`).toBe(0);
+}
+
+function comparable(backends: readonly ConformanceBackendStatus[]): Pick<ConformanceBackendStatus, 'id' | 'release' | 'host' | 'port' | 'state' | 'weight'>[] {
+  return backends.map(({ id, release, host, port, state, weight }) => ({ id, release, host, port, state, weight })).sort((x, y) => x.id.localeCompare(y.id));
+}

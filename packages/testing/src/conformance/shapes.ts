@@ -1,0 +1,109 @@
+// The shapes the conformance suites drive, described structurally: @baton/testing
+// depends on none of Baton's packages (@baton/deploy devDepends on it), and
+// @baton/deploy's Router, Platform and providers fit these as they are.
+
+/** A backend's traffic state in the router (`BackendState` of @baton/deploy). */
+export type ConformanceBackendState = 'maint' | 'ready' | 'drain';
+
+/** A backend as the router reports it (`BackendStatus` of @baton/deploy). */
+export interface ConformanceBackendStatus {
+  id: string;
+  release: string;
+  host: string;
+  port: number;
+  state: ConformanceBackendState;
+  weight: number;
+  inFlight: number;
+  requestsTotal: number;
+  health: 'up' | 'down' | 'unknown';
+}
+
+/** The orchestrator's connection to a running router (`Router` of @baton/deploy). */
+export interface ConformanceRouter {
+  readonly kind: string;
+  readonly url: string;
+  add(backend: { id: string; release: string; host: string; port: number }): Promise<void>;
+  set(changes: readonly { id: string; state?: ConformanceBackendState; weight?: number }[]): Promise<void>;
+  remove(id: string): Promise<void>;
+  backends(): Promise<ConformanceBackendStatus[]>;
+  close(): Promise<void>;
+}
+
+/** What a router is started with (`RouterStartSettings` of @baton/deploy). */
+export interface ConformanceRouterSettings {
+  dir: string;
+  port?: number;
+  readinessPath: string;
+  limits: { maxConnections: number; headersTimeoutMs: number; bodyTimeoutMs: number; keepAliveTimeoutMs: number; minBodyBytesPerSecond: number; bodyRateWindowMs: number };
+  trustForwarded: boolean;
+  expose: { metrics: boolean; probeDetails: boolean; metricsPaths: readonly string[]; probePaths: readonly string[] };
+}
+
+/** The part of a router package's `routerProvider` (`RouterProvider` of @baton/deploy) the suite uses. */
+export interface ConformanceRouterProvider {
+  readonly kind: string;
+  /** Undefined when the router can run here; otherwise why not (the suite then skips, saying so in one line). */
+  unavailable?(): string | undefined;
+  start(settings: ConformanceRouterSettings): Promise<ConformanceRouter>;
+  connect(dir: string): Promise<ConformanceRouter>;
+  stop(dir: string): Promise<void>;
+}
+
+/** A router started for one test, in its own directory. */
+export interface RouterUnderTest {
+  router: ConformanceRouter;
+  /** A new connection to the same running router, as a new orchestrator makes. */
+  connectAgain(): Promise<ConformanceRouter>;
+  /** Stops the router process (the suite closed its connections first). */
+  stop(): Promise<void>;
+}
+
+/** How an instance to run is described (`ReleaseSpec` of @baton/deploy). */
+export interface ConformanceRelease {
+  version: string;
+  command: string;
+  args?: readonly string[];
+  env?: Readonly<Record<string, string>>;
+  cwd?: string;
+}
+
+/** A running instance (`InstanceRecord` of @baton/deploy). */
+export interface ConformanceInstance {
+  id: string;
+  release: string;
+  host: string;
+  port: number;
+  url: string;
+  pid?: number;
+  logFile?: string;
+  startedAtMs: number;
+}
+
+/** How an instance ended (`InstanceExit` of @baton/deploy). */
+export interface ConformanceExit {
+  code: number | null;
+  signal: string | null;
+  atMs: number;
+}
+
+/** Where instances run (`Platform` of @baton/deploy). */
+export interface ConformancePlatform {
+  start(release: ConformanceRelease, options: { id: string; signal?: AbortSignal }): Promise<ConformanceInstance>;
+  stop(instance: ConformanceInstance, options: { deadlineMs: number }): Promise<ConformanceExit>;
+  isRunning(instance: ConformanceInstance): boolean;
+  onExit(instance: ConformanceInstance, listener: (exit: ConformanceExit) => void): () => void;
+  instances?(): Promise<ConformanceInstance[]>;
+}
+
+/** What a platform is created with (`PlatformSettings` of @baton/deploy). */
+export interface ConformancePlatformSettings {
+  dir: string;
+  port: 'announce' | 'assign';
+  listenTimeoutMs: number;
+  routerDrainsFirst: boolean;
+}
+
+/** A platform package's `platformProvider` (`PlatformProvider` of @baton/deploy), as far as the suite uses it. */
+export interface ConformancePlatformProvider {
+  create(settings: ConformancePlatformSettings): ConformancePlatform;
+}
