@@ -1,16 +1,7 @@
 /**
- * The built-in router, Baton's default when HAProxy is not installed: a
- * detached process of its own (`builtin-router-main.ts`, the proxy core in
- * `builtin-proxy.ts`), started, reached and stopped through its state
- * directory.
- *
- *   const url = await startBuiltinRouter({ stateDir });   // spawns it, resolves once it listens
- *   const router = await connectBuiltinRouter({ stateDir }); // a Router over its admin socket
- *   await stopBuiltinRouter({ stateDir });
- *
- * The state directory holds router.json (pid, port, admin socket), admin.sock
- * (mode 600), backends.json (the table, rewritten atomically on each change,
- * read back by a restarted router) and router.log.
+ * The built-in router, Baton's default when HAProxy is not installed: a detached process of its
+ * own (`builtin-router-main.ts`), so an orchestrator that dies mid-deploy leaves traffic flowing;
+ * started, reached over its admin socket and stopped through its state directory.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, fchmodSync, openSync } from 'node:fs';
@@ -19,10 +10,9 @@ import { request } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BatonError } from '@baton/lifecycle';
-import { logSince } from '@baton/deploy/kit';
-import { isProcessAlive } from '@baton/deploy/kit';
+import { isProcessAlive, logSince } from '@baton/deploy/kit';
 import type { BackendState, BackendStatus, Router } from '@baton/deploy';
-import { resolveProxyOptions } from './builtin-proxy.js';
+import { resolveProxyOptions } from './builtin-proxy-options.js';
 import type { ExposeSettings } from './internal/builtin-expose.js';
 import { resolveTrafficLimits, type TrafficLimits } from './internal/builtin-traffic-server.js';
 import { MAX_SOCKET_PATH_BYTES, builtinRouterPaths, isRouterProcess, readProcessRecord, type RouterProcessRecord } from './internal/builtin-state.js';

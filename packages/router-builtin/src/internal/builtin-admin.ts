@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '@baton/lifecycle';
-import { RouterCommandError, type BuiltinProxy } from '../builtin-proxy.js';
+import type { BuiltinProxy } from '../builtin-proxy.js';
+import { RouterCommandError } from './admin-input.js';
 
 /**
  * The built-in router's admin API: JSON over HTTP on a unix socket (mode 600,

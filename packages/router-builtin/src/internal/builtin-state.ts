@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isProcessAlive } from '@baton/deploy/kit';
 import type { BackendState } from '@baton/deploy';
-import { writeFileAtomic } from '@baton/deploy/kit';
+import { isProcessAlive, writeFileAtomic } from '@baton/deploy/kit';
 
 // The routers' modules import it from here, with the rest of their state helpers.
 export { writeFileAtomic };
