@@ -1,6 +1,6 @@
 import type { RouterProvider } from '@baton/deploy';
 import { recordedRouterUrl } from '@baton/deploy/kit';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { findNginx, MIN_NGINX_VERSION, parseNginxVersion } from './nginx-binary.js';
 import { connectNginxRouter, nginxRouterRunning, startNginxRouter, stopNginxRouter } from './nginx-router.js';
 
@@ -8,14 +8,9 @@ import { connectNginxRouter, nginxRouterRunning, startNginxRouter, stopNginxRout
 function unavailable(): string | undefined {
   const binary = findNginx();
   if (binary === undefined) return '`nginx` is not installed: install it (apt-get install nginx) or use router.kind builtin.';
-  let output: string;
-  try {
-    // nginx -v prints to stderr.
-    output = execFileSync(binary, ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
-  } catch (error) {
-    const failed = error as { stderr?: string; message: string };
-    output = failed.stderr ?? failed.message;
-  }
+  // nginx -v prints to stderr.
+  const run = spawnSync(binary, ['-v'], { encoding: 'utf8', timeout: 10_000 });
+  const output = `${run.stdout ?? ''}${run.stderr ?? ''}${run.error ? run.error.message : ''}`;
   const version = parseNginxVersion(output);
   if (version === undefined) return `${binary} -v prints no nginx version; install nginx ${MIN_NGINX_VERSION} or later (apt-get install nginx).`;
   const [minMajor, minMinor] = MIN_NGINX_VERSION.split('.').map(Number) as [number, number];
