@@ -5,7 +5,6 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, fchmodSync, openSync, readFileSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
 import { isHaproxyOf, processExists, readPidFile } from './internal/haproxy-state.js';
