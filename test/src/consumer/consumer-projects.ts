@@ -41,7 +41,7 @@ export interface ConsumerProjects {
   minimal: InstalledProject;
   /** Every public package, Express 5, Fastify 5 and the optional peers' libraries: the README's Express and Fastify apps, their deploys, the all-peers typecheck. */
   everything: InstalledProject;
-  /** The README's Express app on Express 4 with @baton/metrics, then the CLI as a devDependency, as the README installs it. */
+  /** The README's Express app on Express 4 with @baton/metrics, then the CLI and the HAProxy router as devDependencies, as the README installs them. */
   express4: InstalledProject;
   apps: ConsumerApp[];
   /** The CommonJS app's directory (in `minimal`): app.cjs. */
@@ -99,7 +99,8 @@ export async function createConsumerProjects(root: string, tarballs: Record<Publ
   const [express4] = await Promise.all([
     (async () => {
       const project = await installProject(join(root, 'express4'), 'express4-user', [...tgz('express', 'lifecycle', 'metrics'), 'express@4', 'prom-client@15']);
-      await install(project.dir, tgz('cli', 'deploy'), true);
+      // As the README installs it: the CLI, the config's types, and the one router beside the built-in one it uses.
+      await install(project.dir, tgz('cli', 'deploy', 'router-haproxy'), true);
       return project;
     })(),
     (async () => {
@@ -144,7 +145,7 @@ export async function createConsumerProjects(root: string, tarballs: Record<Publ
 }
 
 /** The README's deploy config for `app`, with what the test sets: its name, 2 instances, the router and its port, the strategy. */
-export function deployConfigFor(app: ConsumerApp, overrides: { router: { kind: 'builtin' | 'haproxy'; port: number }; strategy: unknown; analysis?: unknown }): string {
+export function deployConfigFor(app: ConsumerApp, overrides: { router: { kind: 'builtin' | 'haproxy' | 'nginx'; port: number }; strategy: unknown; analysis?: unknown }): string {
   const config = JSON.parse(readmeSnippet('deploy-config')) as Record<string, unknown>;
   return `${JSON.stringify({ ...config, service: `hello-${app.name}`, instances: 2, ...overrides }, null, 2)}\n`;
 }

@@ -13,6 +13,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haproxyInstalled } from '@baton/router-haproxy';
+import { nginxInstalled } from '@baton/router-nginx';
 import { runAppChecks, type AppRun } from './app-checks.js';
 import { describeCommand, runCommand } from './commands.js';
 import { createConsumerProjects, LTS_NODE_MAJOR, type ConsumerProjects, type NodeLine } from './consumer-projects.js';
@@ -97,16 +98,22 @@ describe('the packed packages in a user project outside the monorepo', () => {
     }
   });
 
-  it(`npx baton deploy of each app on Node 20 and Node ${LTS_NODE_MAJOR}: rolling and canary behind the built-in router, then after baton down behind HAProxy; 0 failed requests`, async () => {
-    const routers = haproxyInstalled() ? (['builtin', 'haproxy'] as const) : (['builtin'] as const);
+  it(`npx baton deploy of each app on Node 20 and Node ${LTS_NODE_MAJOR}: rolling and canary behind the built-in router, then after baton down behind HAProxy (and nginx, where the project installed it); 0 failed requests`, async () => {
     if (!haproxyInstalled()) console.log('consumer test: haproxy is not installed (apt-get install haproxy; .ci/run does) — only the built-in router is tested');
+    if (!nginxInstalled()) console.log('consumer test: nginx is not installed (apt-get install nginx; .ci/run does) — the nginx rounds are skipped');
     // Each app and Node line has its own directory, state and ports: all side by side. One app's routers one after the other, in its one state directory.
     const rounds = (
       await Promise.all(
         projects.apps.map(async (app) => {
           const done: DeployRound[] = [];
+          // The express4 project installed only the HAProxy router beside the CLI's built-in one; the others installed every package.
+          const routers = [
+            'builtin' as const,
+            ...(haproxyInstalled() ? (['haproxy'] as const) : []),
+            ...(nginxInstalled() && app.name !== 'express4' && app.node === 'node20' ? (['nginx'] as const) : []),
+          ];
           for (const router of routers) {
-            const strategies = router === 'builtin' ? (['rolling', 'canary'] as const) : (['canary', 'rolling'] as const);
+            const strategies = router === 'haproxy' ? (['canary', 'rolling'] as const) : (['rolling', 'canary'] as const);
             done.push(await deployRound(app, { router, strategies: [...strategies], pathFirst: app.node === 'node20' ? [] : [projects.lts.binDir] }));
           }
           return done;

@@ -33,7 +33,7 @@ export interface CliStep {
 export interface DeployRound {
   app: ConsumerApp['name'];
   node: ConsumerApp['node'];
-  router: 'builtin' | 'haproxy';
+  router: 'builtin' | 'haproxy' | 'nginx';
   steps: CliStep[];
   /** The first step that did not exit 0 (the round stopped there, then ran `baton down`). */
   failed?: CliStep;
@@ -50,7 +50,7 @@ export interface DeployRound {
 
 /** Options of {@link deployRound}. */
 export interface DeployRoundOptions {
-  router: 'builtin' | 'haproxy';
+  router: 'builtin' | 'haproxy' | 'nginx';
   /** The second deploy's strategy, then the third's. */
   strategies: [StrategyName, StrategyName];
   /** Put first on PATH: another Node's bin directory. */

@@ -51,8 +51,8 @@ describe('packed public packages', () => {
   };
   const packedManifest = (dir: string): Manifest => readManifest(join(tarball(dir).root, 'package.json'));
 
-  it('are the ten packages a user installs; the test helpers stay private', () => {
-    expect(PUBLIC.map((pkg) => pkg.dir)).toEqual(['cli', 'contracts', 'deploy', 'express', 'fastify', 'lifecycle', 'metrics', 'migrations', 'toggles', 'versioning']);
+  it('are the fourteen packages a user installs; the test helpers stay private', () => {
+    expect(PUBLIC.map((pkg) => pkg.dir)).toEqual(['cli', 'contracts', 'deploy', 'express', 'fastify', 'lifecycle', 'metrics', 'migrations', 'platform-local', 'router-builtin', 'router-haproxy', 'router-nginx', 'toggles', 'versioning']);
     expect(workspacePackages().find((pkg) => pkg.dir === 'testing')?.manifest.private).toBe(true);
   });
 
@@ -260,7 +260,7 @@ describe('releasing', () => {
       const versions = new Set(released.map((release) => release.newVersion));
       expect(versions.size).toBe(1);
       // Changesets escalate a package whose peer range a release leaves to a
-      // major; the fixed group would then take all ten to 1.0.0.
+      // major; the fixed group would then take all of them to 1.0.0.
       const [next] = versions;
       const current = INTERNAL.get('@baton/metrics') ?? '';
       expect(next).toBe(bumpMinor(current));
