@@ -5,11 +5,18 @@ import { connect, createServer } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { BatonError, ROUTER_DRAINS_FIRST_ENV } from '@baton/lifecycle';
 import type { InstanceExit, InstanceRecord, Platform, ReleaseSpec } from '@baton/deploy';
-import { ensurePrivateDirSync, PRIVATE_FILE_MODE } from '@baton/deploy/kit';
-import { isProcessAlive, processEnvironment, processStartIdentity } from '@baton/deploy/kit';
-import { createRedactor, secretValuesOf } from '@baton/deploy/kit';
+import {
+  createRedactor,
+  ensurePrivateDirSync,
+  isProcessAlive,
+  lastListeningPort,
+  LISTENING_LINE_EXAMPLE,
+  PRIVATE_FILE_MODE,
+  processEnvironment,
+  processStartIdentity,
+  secretValuesOf,
+} from '@baton/deploy/kit';
 import { createLineReader, logTail } from './instance-log.js';
-import { lastListeningPort, LISTENING_LINE_EXAMPLE } from '@baton/deploy/kit';
 
 /** Options of {@link createLocalProcessPlatform}. */
 export interface LocalProcessPlatformOptions {
