@@ -11,7 +11,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { BatonError } from '@baton/lifecycle';
 import type { BackendState, BackendStatus, Router } from '@baton/deploy';
@@ -76,6 +76,16 @@ function maxOpenFilesFor(maxConnections: number): number | undefined {
     return hard === 'unlimited' ? wanted : Math.min(wanted, Number(hard));
   } catch {
     return undefined;
+  }
+}
+
+/** Creates `file` 0600 when missing (nginx would create its logs 0644) and tightens it when wider. */
+async function privateFile(file: string): Promise<void> {
+  const handle = await open(file, 'a', 0o600);
+  try {
+    await handle.chmod(0o600);
+  } finally {
+    await handle.close();
   }
 }
 
@@ -377,6 +387,7 @@ export async function startNginxRouter(options: StartNginxRouterOptions): Promis
   const table = await readTable(paths);
   await Promise.all([paths.balancerSocket, paths.edgePid, paths.balancerPid].map((file) => rm(file, { force: true })));
   await mkdir(paths.tempDir, { recursive: true, mode: 0o700 });
+  await Promise.all([paths.errorLog, paths.accessLog].map(privateFile));
 
   const record: NginxRouterRecord = {
     format: 'baton-nginx-router/1',
@@ -392,8 +403,12 @@ export async function startNginxRouter(options: StartNginxRouterOptions): Promis
     shutdownTimeoutMs: resolved.shutdownTimeoutMs,
     startedAtMs: Date.now(),
   };
-  const launch = async (configFile: string, pidFile: string): Promise<number> =>
-    launchNginx({ binary, prefix: paths.dir, configFile, pidFile, errorLog: paths.errorLog, timeoutMs: resolved.startTimeoutMs, logOffset: await fileSize(paths.errorLog) });
+  const launch = async (configFile: string, pidFile: string): Promise<number> => {
+    const pid = await launchNginx({ binary, prefix: paths.dir, configFile, pidFile, errorLog: paths.errorLog, timeoutMs: resolved.startTimeoutMs, logOffset: await fileSize(paths.errorLog) });
+    // nginx writes its pid file 0644: private like every file of the directory.
+    await chmod(pidFile, 0o600).catch(() => {});
+    return pid;
+  };
   table.generation += 1;
   await writeCheckedConfig(binary, paths, paths.balancerConfig, balancerText(paths, record, table));
   await writeJson(paths.backendsFile, table);

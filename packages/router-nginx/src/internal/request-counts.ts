@@ -65,7 +65,7 @@ async function tally(file: string, offset: number, byAddress: Map<string, string
  * counts by backend id. Call it before a backend's address can change hands
  * (add, remove), so one instance's requests never go to the next one's count.
  */
-export async function foldRequestCounts(paths: NginxRouterPaths, backends: readonly NginxBackendEntry[], balancerMaster: number | undefined): Promise<Record<string, number>> {
+export async function foldRequestCounts(paths: NginxRouterPaths, backends: readonly NginxBackendEntry[], balancerMaster: number | undefined, rotateBytes = ROTATE_BYTES): Promise<Record<string, number>> {
   const record = await readCounts(paths.countsFile);
   const byAddress = new Map(backends.map((entry) => [nginxAddress(entry.address, entry.port), entry.id]));
   const counts: Record<string, number> = {};
@@ -81,8 +81,10 @@ export async function foldRequestCounts(paths: NginxRouterPaths, backends: reado
   }
   offset = await tally(paths.accessLog, offset, byAddress, counts);
   await writeJson(paths.countsFile, { inode: current.ino, offset, counts } satisfies CountsRecord);
-  if (offset > ROTATE_BYTES && balancerMaster !== undefined) {
+  if (offset > rotateBytes && balancerMaster !== undefined) {
     await rename(paths.accessLog, paths.accessLogRotated);
+    // Created here, private; nginx reopens it (it would create it 0644).
+    await (await open(paths.accessLog, 'a', 0o600)).close();
     try {
       process.kill(balancerMaster, 'SIGUSR1');
     } catch {
