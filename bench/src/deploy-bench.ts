@@ -1,37 +1,65 @@
-// Deploys side by side under the same load: Baton's strategies beside the
-// "non-strategies" people use without an orchestrator — kill then start, the
-// load balancer's targets switched without draining, restart in place — each
-// taking the orders service's three instances from v1 to v2 behind the same
-// router. Failed requests are counted per request (the e2e harness), and
-// Baton's deploy time is set against its physical limit: for every batch, its
-// slowest instance's start-to-ready plus its slowest drain.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Deploys side by side under the same load, behind each router installed
+// (built-in, HAProxy, nginx) in one run. Baton's strategies deploy the
+// Baton-served orders service; the "non-strategies" people use without an
+// orchestrator — kill then start, the load balancer's targets switched
+// without draining, restart in place — deploy a plain service without Baton's
+// lifecycle (servers/plain-orders.ts), as teams run them today; Baton's rolling
+// deploy of that plain service shows what the orchestration alone saves.
+// Failed requests are counted per request (the e2e harness); Baton's deploy
+// time is set against its physical limit (for every batch, its slowest
+// instance's start-to-ready plus its slowest drain); the router's processes'
+// CPU time is read from /proc over the deploy.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import {
   connectOrStartRouter,
+  loadRouterProvider,
+  providerInstalled,
+  readStatus,
   resolveDeployConfig,
   runDeployCommand,
   statePaths,
   stopService,
   type DeployEvent,
-  type InstanceRecord,
   type ReleaseSpec,
   type ResolvedDeployConfig,
   type Router,
   type Strategy,
 } from '@baton/deploy';
 import { createLocalProcessPlatform } from '@baton/platform-local';
-import { haproxyInstalled } from '@baton/router-haproxy';
-import { startLoad, type LoadReport } from '@baton/e2e/harness';
+import { startLoad, type LoadReport, type LoadRequest } from '@baton/e2e/harness';
+import { killThenStart, restartInPlace, switchWithoutDrain, type PeerScenario, type ScenarioContext } from './deploy-peers.js';
+import { measureRouterCpu } from './deploy-router-cpu.js';
 
-const SERVICE_MAIN = fileURLToPath(new URL('../../examples/orders-express/dist/main.js', import.meta.url));
+/** The routers compared, in the order they run (each when its package and binary are here). */
+export const DEPLOY_ROUTER_KINDS = ['builtin', 'haproxy', 'nginx'] as const;
+/** Where router packages are looked up: this package's own dependencies. */
+const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
 const INSTANCES = 3;
+// The API's newest version, named: the Baton-served service then moves no body between versions, and
+// both services do the same work per request (the plain one knows only the newest shape). One request in
+// three waits 50 ms, as a call to a database or another service would: without it every request takes
+// about a millisecond, nothing is in flight when a process dies, and no deploy could show a failure.
+const API_VERSION = { 'api-version': '2026-11-16' };
+const LOAD_REQUESTS: LoadRequest[] = [
+  { path: '/orders?limit=5', headers: API_VERSION },
+  { method: 'POST', path: '/orders', headers: API_VERSION, body: JSON.stringify({ buyer: 'ada', recipient: 'ada', items: [{ sku: 'bench-1', quantity: 1 }] }) },
+  { path: '/slow?ms=50', headers: API_VERSION },
+];
+
+/** The Baton-served orders service, and the plain one (no lifecycle, listens on PORT, dies at once on SIGTERM). */
+export type DeployService = 'baton' | 'plain';
+const SERVICE_MAIN: Record<DeployService, string> = {
+  baton: fileURLToPath(new URL('../../examples/orders-express/dist/main.js', import.meta.url)),
+  plain: fileURLToPath(new URL('./servers/plain-orders.js', import.meta.url)),
+};
 
 /** One scenario's figures. */
 export interface DeployBenchRow {
-  router: 'haproxy' | 'builtin';
+  router: string;
+  service: DeployService;
   scenario: string;
+  /** A Baton strategy (else a non-strategy). */
   baton: boolean;
   failed: number;
   sent: number;
@@ -43,92 +71,133 @@ export interface DeployBenchRow {
   totalSeconds: number;
   /** Baton only: the sum over batches of the slowest start-to-ready and the slowest drain. */
   limitSeconds?: number;
+  /** CPU seconds the router's processes used from the deploy's start until its in-flight work settled. */
+  routerCpuSeconds: number;
+  /** Complete responses over that same window. */
+  responsesDuringDeploy: number;
 }
 
 export interface DeployBenchResult {
-  routers: ('haproxy' | 'builtin')[];
+  routers: string[];
+  /** Routers asked for but not run, and why. */
+  missing: { router: string; reason: string }[];
   ratePerSecond: number;
   rows: DeployBenchRow[];
 }
 
-const release = (version: string): ReleaseSpec => ({ version, command: process.execPath, args: [SERVICE_MAIN], env: { BATON_PROPAGATION_DELAY_MS: '300' } });
-
-/** Runs every scenario once per router, in one process: behind HAProxy (when installed) and behind the built-in router. */
-export async function runDeployBench(options: { ratePerSecond?: number; log?: (line: string) => void } = {}): Promise<DeployBenchResult> {
-  const routers: ('haproxy' | 'builtin')[] = haproxyInstalled() ? ['haproxy', 'builtin'] : ['builtin'];
-  const rows: DeployBenchRow[] = [];
-  for (const router of routers) rows.push(...(await runBehind(router, options)));
-  return { routers, ratePerSecond: options.ratePerSecond ?? 300, rows };
+export interface DeployBenchOptions {
+  ratePerSecond?: number;
+  /** Only these router kinds (default every one of {@link DEPLOY_ROUTER_KINDS} installed here). */
+  routers?: readonly string[];
+  log?: (line: string) => void;
 }
 
-async function runBehind(router: 'haproxy' | 'builtin', options: { ratePerSecond?: number; log?: (line: string) => void }): Promise<DeployBenchRow[]> {
+const release = (service: DeployService, version: string): ReleaseSpec => ({
+  version,
+  command: process.execPath,
+  args: [SERVICE_MAIN[service]],
+  ...(service === 'baton' ? { env: { BATON_PROPAGATION_DELAY_MS: '300' } } : {}),
+});
+
+/** Every scenario once per router, in one process. */
+export async function runDeployBench(options: DeployBenchOptions = {}): Promise<DeployBenchResult> {
+  const { routers, missing } = await availableRouters(options.routers ?? DEPLOY_ROUTER_KINDS);
+  for (const { router, reason } of missing) options.log?.(`deploy bench: ${router} left out: ${reason}`);
+  const rows: DeployBenchRow[] = [];
+  for (const router of routers) rows.push(...(await runBehind(router, options)));
+  return { routers, missing, ratePerSecond: options.ratePerSecond ?? 300, rows };
+}
+
+async function availableRouters(kinds: readonly string[]): Promise<{ routers: string[]; missing: { router: string; reason: string }[] }> {
+  const routers: string[] = [];
+  const missing: { router: string; reason: string }[] = [];
+  for (const kind of kinds) {
+    if (!providerInstalled('router', kind, { from: [BENCH_DIR] })) {
+      missing.push({ router: kind, reason: `@baton/router-${kind} is not installed in bench/` });
+      continue;
+    }
+    const unavailable = (await loadRouterProvider(kind, { from: [BENCH_DIR] })).unavailable();
+    if (unavailable === undefined) routers.push(kind);
+    else missing.push({ router: kind, reason: unavailable });
+  }
+  return { routers, missing };
+}
+
+type Figures = { deploySeconds: number; totalSeconds: number; limitSeconds?: number };
+
+async function runBehind(router: string, options: DeployBenchOptions): Promise<DeployBenchRow[]> {
   const ratePerSecond = options.ratePerSecond ?? 300;
   const log = options.log ?? (() => {});
-  const strategies: Record<string, Strategy> = {
-    'Baton rolling (maxSurge 1)': { type: 'rolling', maxSurge: 1, maxUnavailable: 0 },
-    'Baton canary (34% → 67% → 100%)': { type: 'canary', steps: [{ setWeight: 34 }, { setWeight: 67 }] },
-    'Baton blue/green': { type: 'blue-green', rollbackWindowMs: 0 },
-  };
+  const strategies: [string, DeployService, Strategy][] = [
+    ['Baton rolling (maxSurge 1)', 'baton', { type: 'rolling', maxSurge: 1, maxUnavailable: 0 }],
+    ['Baton canary (34% → 67% → 100%)', 'baton', { type: 'canary', steps: [{ setWeight: 34 }, { setWeight: 67 }] }],
+    ['Baton blue/green', 'baton', { type: 'blue-green', rollbackWindowMs: 0 }],
+    ['Baton rolling (maxSurge 1)', 'plain', { type: 'rolling', maxSurge: 1, maxUnavailable: 0 }],
+  ];
   const rows: DeployBenchRow[] = [];
-  for (const [scenario, strategy] of Object.entries(strategies)) {
-    log(`deploy bench (${router}): ${scenario}...`);
-    rows.push(await scenarioRun(scenario, router, ratePerSecond, strategy, async (context) => {
-      const events: DeployEvent[] = [];
-      const started = Date.now();
-      const outcome = await runDeployCommand(context.config(release('v2'), strategy), 'deploy', { onEvent: (event) => events.push(event) });
-      if (outcome.phase !== 'succeeded') throw new Error(`${scenario}: ${outcome.phase}: ${outcome.reason ?? ''}`);
-      const totalSeconds = (Date.now() - started) / 1000;
-      const drained = events.filter((event) => event.type === 'instance-drained').map((event) => event.atMs);
-      const deploySeconds = drained.length === 0 ? totalSeconds : (Math.max(...drained) - started) / 1000;
-      return { deploySeconds, totalSeconds, limitSeconds: physicalLimitMs(events) / 1000 };
-    }));
+  for (const [scenario, service, strategy] of strategies) {
+    log(`deploy bench (${router}, ${service} service): ${scenario}...`);
+    rows.push(
+      await scenarioRun({ scenario, router, service, ratePerSecond, strategy }, async (context) => {
+        const events: DeployEvent[] = [];
+        const started = Date.now();
+        const outcome = await runDeployCommand(context.config(context.release('v2'), strategy), 'deploy', { onEvent: (event) => events.push(event) });
+        if (outcome.phase !== 'succeeded') throw new Error(`${scenario}: ${outcome.phase}: ${outcome.reason ?? ''}`);
+        const totalSeconds = (Date.now() - started) / 1000;
+        const drained = events.filter((event) => event.type === 'instance-drained').map((event) => event.atMs);
+        const deploySeconds = drained.length === 0 ? totalSeconds : (Math.max(...drained) - started) / 1000;
+        return { deploySeconds, totalSeconds, limitSeconds: physicalLimitMs(events) / 1000 };
+      }),
+    );
   }
-  const peers: Record<string, (context: ScenarioContext) => Promise<void>> = {
-    'kill then start (no readiness gate, no drain)': killThenStart,
-    'switch the targets, no drain': switchWithoutDrain,
-    'restart in place (same port)': restartInPlace,
-  };
-  for (const [scenario, run] of Object.entries(peers)) {
-    log(`deploy bench (${router}): ${scenario}...`);
-    rows.push(await scenarioRun(scenario, router, ratePerSecond, undefined, async (context) => {
-      const started = Date.now();
-      await run(context);
-      const seconds = (Date.now() - started) / 1000;
-      return { deploySeconds: seconds, totalSeconds: seconds };
-    }));
+  const peers: [string, PeerScenario][] = [
+    ['kill then start (no readiness gate, no drain)', killThenStart],
+    ['switch the targets, no drain', switchWithoutDrain],
+    ['restart in place (same port)', restartInPlace],
+  ];
+  for (const [scenario, run] of peers) {
+    log(`deploy bench (${router}, plain service): ${scenario}...`);
+    rows.push(
+      await scenarioRun({ scenario, router, service: 'plain', ratePerSecond }, async (context) => {
+        const started = Date.now();
+        await run(context);
+        const seconds = (Date.now() - started) / 1000;
+        return { deploySeconds: seconds, totalSeconds: seconds };
+      }),
+    );
   }
   return rows;
 }
 
-interface ScenarioContext {
-  config(spec: ReleaseSpec, strategy?: Strategy): ResolvedDeployConfig;
-  /** The v1 instances, as the journal has them after the bring-up. */
-  v1: InstanceRecord[];
-  router: Router;
-  platform: ReturnType<typeof createLocalProcessPlatform>;
-  /** Processes a scenario started outside the journal: stopped at the end. */
-  extra: InstanceRecord[];
-  children: ChildProcess[];
+interface Scenario {
+  scenario: string;
+  router: string;
+  service: DeployService;
+  ratePerSecond: number;
+  /** Baton's strategy; undefined for a non-strategy. */
+  strategy?: Strategy;
 }
 
 async function scenarioRun(
-  scenario: string,
-  router: 'haproxy' | 'builtin',
-  ratePerSecond: number,
-  strategy: Strategy | undefined,
-  run: (context: ScenarioContext) => Promise<{ deploySeconds: number; totalSeconds: number; limitSeconds?: number }>,
+  { scenario, router, service, ratePerSecond, strategy }: Scenario,
+  run: (context: ScenarioContext & { config: (spec: ReleaseSpec, strategy?: Strategy) => ResolvedDeployConfig }) => Promise<Figures>,
 ): Promise<DeployBenchRow> {
   const stateDir = await mkdtemp('/tmp/bb-');
+  const port = service === 'plain' ? 'assign' : 'announce';
   const config = (spec: ReleaseSpec, s: Strategy = strategy ?? { type: 'rolling' }): ResolvedDeployConfig =>
-    resolveDeployConfig({ service: 'orders', instances: INSTANCES, stateDir, router: { kind: router }, strategy: s, release: spec, timeouts: { readyMs: 20_000, drainMs: 10_000, stopMs: 10_000 } }, { cwd: stateDir });
-  const platform = createLocalProcessPlatform({ stateDir: statePaths(stateDir).instances });
-  const context: ScenarioContext = { config, v1: [], router: undefined as unknown as Router, platform, extra: [], children: [] };
+    resolveDeployConfig(
+      { service: 'orders', instances: INSTANCES, stateDir, router: { kind: router }, platform: { port }, strategy: s, release: spec, timeouts: { readyMs: 20_000, drainMs: 10_000, stopMs: 10_000 } },
+      { cwd: stateDir, lookupFrom: [BENCH_DIR] },
+    );
+  const platform = createLocalProcessPlatform({ stateDir: statePaths(stateDir).instances, port });
+  const context = { config, release: (version: string) => release(service, version), v1: [], router: undefined as unknown as Router, platform, extra: [], children: [] } as ScenarioContext & { config: typeof config };
+  const v1 = config(release(service, 'v1'));
   try {
-    const up = await runDeployCommand(config(release('v1')), 'deploy');
+    // v1 comes up through Baton whatever the scenario: the same instances, router and platform for all.
+    const up = await runDeployCommand(v1, 'deploy');
     if (up.phase !== 'succeeded') throw new Error(`v1 did not come up: ${up.reason ?? ''}`);
-    context.router = (await connectOrStartRouter(config(release('v1')))) as Router;
-    const { readStatus } = await import('@baton/deploy');
-    const status = await readStatus(config(release('v1')));
+    context.router = (await connectOrStartRouter(v1)) as Router;
+    const status = await readStatus(v1);
     context.v1 = status.instances.filter((instance) => instance.status === 'ready');
     const url = status.router && !('error' in status.router) ? status.router.url : '';
     const load = startLoad({
@@ -138,76 +207,47 @@ async function scenarioRun(
       maxDurationMs: 120_000,
       maxRequests: 200_000,
       timeoutMs: 5000,
-      requests: [{ path: '/orders?limit=5' }, { method: 'POST', path: '/orders', body: JSON.stringify({ customer: 'ada', items: [{ sku: 'bench-1', quantity: 1 }] }) }],
+      requests: LOAD_REQUESTS,
     });
-    let figures: { deploySeconds: number; totalSeconds: number; limitSeconds?: number };
+    let figures: Figures;
     let report: LoadReport;
+    let cpu: { seconds: number; responses: number };
     try {
       await load.waitForResponses(200, 20_000);
+      const cpuMeter = measureRouterCpu(statePaths(stateDir).router);
+      if (cpuMeter.pids.length === 0) throw new Error(`no process of the ${router} router found in ${statePaths(stateDir).router}`);
+      const responsesBefore = load.responses();
       figures = await run(context);
       // The last instances' in-flight work settles within this.
       await new Promise((resolve) => setTimeout(resolve, 1000));
+      cpu = { seconds: cpuMeter.stop(), responses: load.responses() - responsesBefore };
     } finally {
       report = await load.stop();
     }
     const detail: Record<string, number> = {};
-    for (const [status, count] of Object.entries(report.statuses)) if (!status.startsWith('2')) detail[status] = count;
+    for (const [code, count] of Object.entries(report.statuses)) if (!code.startsWith('2')) detail[code] = count;
     for (const kind of ['resets', 'errors', 'timeouts', 'lost'] as const) if (report[kind] > 0) detail[kind] = report[kind];
-    const row: DeployBenchRow = { router, scenario, baton: strategy !== undefined, failed: report.failed, sent: report.sent, detail, deploySeconds: figures.deploySeconds, totalSeconds: figures.totalSeconds };
+    const row: DeployBenchRow = {
+      router,
+      service,
+      scenario,
+      baton: strategy !== undefined,
+      failed: report.failed,
+      sent: report.sent,
+      detail,
+      deploySeconds: figures.deploySeconds,
+      totalSeconds: figures.totalSeconds,
+      routerCpuSeconds: cpu.seconds,
+      responsesDuringDeploy: cpu.responses,
+    };
     if (figures.limitSeconds !== undefined) row.limitSeconds = figures.limitSeconds;
     return row;
   } finally {
     await context.router?.close().catch(() => undefined);
     for (const child of context.children) child.kill('SIGKILL');
     await Promise.all(context.extra.map((instance) => platform.stop(instance, { deadlineMs: 2000 }).catch(() => undefined)));
-    await stopService(config(release('v1'))).catch(() => undefined);
+    await stopService(v1).catch(() => undefined);
     await rm(stateDir, { recursive: true, force: true });
-  }
-}
-
-/** Kill an instance, start its replacement, point the router at it as soon as it listens; one by one. */
-async function killThenStart(context: ScenarioContext): Promise<void> {
-  let n = 100;
-  for (const old of context.v1) {
-    if (old.pid !== undefined) process.kill(old.pid, 'SIGKILL');
-    const next = await context.platform.start(release('v2'), { id: `v2-${n++}` });
-    context.extra.push(next);
-    await context.router.add({ id: next.id, release: 'v2', host: next.host, port: next.port });
-    await context.router.set([
-      { id: next.id, state: 'ready', weight: 100 },
-      { id: old.id, state: 'maint' },
-    ]);
-    await context.router.remove(old.id).catch(() => undefined);
-  }
-}
-
-/** Start the new set, switch every target at once, stop the old set at once: no drain, no readiness gate. */
-async function switchWithoutDrain(context: ScenarioContext): Promise<void> {
-  const started = await Promise.all(context.v1.map((_, i) => context.platform.start(release('v2'), { id: `v2-${200 + i}` })));
-  context.extra.push(...started);
-  for (const next of started) await context.router.add({ id: next.id, release: 'v2', host: next.host, port: next.port });
-  await context.router.set([...started.map((next) => ({ id: next.id, state: 'ready' as const, weight: 100 })), ...context.v1.map((old) => ({ id: old.id, state: 'maint' as const }))]);
-  await Promise.all(context.v1.map((old) => context.platform.stop(old, { deadlineMs: 10_000 })));
-  for (const old of context.v1) await context.router.remove(old.id).catch(() => undefined);
-}
-
-/** systemd-style: stop each instance and start the new release on its port; the router is never told. */
-async function restartInPlace(context: ScenarioContext): Promise<void> {
-  for (const old of context.v1) {
-    await context.platform.stop(old, { deadlineMs: 10_000 });
-    const child = spawn(process.execPath, [SERVICE_MAIN], {
-      env: { ...process.env, PORT: String(old.port), HOST: old.host, RELEASE: 'v2', BATON_PROPAGATION_DELAY_MS: '300' },
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    context.children.push(child);
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-        out += chunk;
-        if (out.includes('"listening"')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`the restarted instance exited (${code}) before listening on port ${old.port}`)));
-    });
   }
 }
 
@@ -234,47 +274,4 @@ export function physicalLimitMs(events: readonly DeployEvent[]): number {
     if (event.type === 'instance-drained') note(`drain:${stepOf.get(`instance-draining:${id}`)}`, Number(event.data?.['drainMs'] ?? 0));
   }
   return [...slowest.values()].reduce((sum, ms) => sum + ms, 0);
-}
-
-/** The markdown section of RESULTS.md. */
-export function deployBenchMarkdown(result: DeployBenchResult, provenance: { date: string; command: string; commit: string; machine: string }): string[] {
-  const lines = [
-    '## Deploys',
-    '',
-    `The orders service (Express, 3 instances) from v1 to v2 behind ${result.routers.map((router) => (router === 'haproxy' ? 'HAProxy 2.6' : "Baton's built-in router")).join(' and behind ')}, under ${result.ratePerSecond} req/s on 16 keep-alive connections (reads and writes), each scenario once, in one run. Failed requests are counted per request (resets, non-2xx, timeouts, and requests lost on a closing connection, which autocannon does not count). The limit is, per batch, the slowest instance's spawn-to-ready plus the slowest drain; Baton's target is 0 failed and at most 1.3× the limit. "Deploy" runs until every old instance is out of traffic with nothing in flight (the old processes' own shutdown runs on in the background); "until exited" adds the wait for the last of them to exit, which Baton does before it reports success. Every scenario deploys the same Baton-served service behind the same router, so the others still get the service's own graceful drain on SIGTERM and both routers' retry of a refused connection: their failures are what the orchestration alone costs, a floor for a service without Baton's lifecycle (see the Drain section for that).`,
-    '',
-    `Measured ${provenance.date} at ${provenance.commit} with \`${provenance.command}\` on ${provenance.machine}.`,
-    '',
-    '| Router | Scenario | failed | sent | deploy | until exited | limit | deploy / limit | what failed |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...result.rows.map(
-      (row) =>
-        `| ${[
-        row.router === 'haproxy' ? 'HAProxy' : 'built-in',
-        row.scenario,
-        String(row.failed),
-        row.sent.toLocaleString('en-US'),
-        `${row.deploySeconds.toFixed(2)} s`,
-        `${row.totalSeconds.toFixed(2)} s`,
-        row.limitSeconds === undefined ? '—' : `${row.limitSeconds.toFixed(2)} s`,
-        row.limitSeconds === undefined ? '—' : `${(row.deploySeconds / row.limitSeconds).toFixed(2)}×`,
-        Object.entries(row.detail)
-          .map(([kind, count]) => `${count} ${kind}`)
-          .join(', ') || '—',
-        ].join(' | ')} |`,
-    ),
-    '',
-  ];
-  return lines;
-}
-
-/** Targets rows for RESULTS.md. */
-export function deployTargetRows(result: DeployBenchResult): string[] {
-  const baton = result.rows.filter((row) => row.baton);
-  const failed = baton.reduce((sum, row) => sum + row.failed, 0);
-  const worst = Math.max(...baton.map((row) => (row.limitSeconds ? row.deploySeconds / row.limitSeconds : Number.POSITIVE_INFINITY)));
-  return [
-    `| Deploys: Baton's strategies fail no request | 0 | ${failed} | ${failed === 0 ? 'met' : 'not met'} |`,
-    `| Deploys: Baton's deploy time within 1.3× its physical limit | ≤ 1.3× | worst ${worst.toFixed(2)}× | ${worst <= 1.3 ? 'met' : 'not met'} |`,
-  ];
 }

@@ -21,6 +21,7 @@
 //   BENCH_CPU_ROUNDS=N          rounds of the CPU-per-request measurement (default 30, quick 8)
 //   BENCH_RESTARTS=N            rolling restarts per drain mode (default 10)
 //   BENCH_JSON=path             also write the raw figures as JSON
+//   BENCH_DEPLOY_ROUTERS=a,b    router kinds of the deploy part (default builtin,haproxy,nginx: those installed)
 //   BENCH_CPU_PROF=id[,id]      run those throughput servers under --cpu-prof (BENCH_CPU_PROF_DIR, default bench/profiles)
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,7 +36,8 @@ import { previousToggles, spliceToggles, togglesConsoleLines, togglesMarkdown, t
 import { runVersioningBench, type VersioningBenchResult } from './versioning-compare.js';
 import { previousVersioning, spliceVersioning, versioningConsoleLines, versioningMarkdown, versioningTargetRows } from './versioning-report.js';
 import { runTrackingCost, type TrackingCostResult } from './tracking-cost.js';
-import { deployBenchMarkdown, deployTargetRows, runDeployBench, type DeployBenchResult } from './deploy-bench.js';
+import { runDeployBench, type DeployBenchResult } from './deploy-bench.js';
+import { deployBenchMarkdown, deployConsoleLine, deployTargetRows } from './deploy-report.js';
 import { migrationsBenchMarkdown, migrationsConsoleLines, migrationsTargetRows, runMigrationsBench, type MigrationsBenchResult } from './migrations-bench.js';
 import { previousSection, spliceSection } from './results-sections.js';
 import { decidingRatio, isBaton, percent, THROUGHPUT_TARGET, throughputMarkdown, throughputTable } from './throughput-report.js';
@@ -157,14 +159,13 @@ if (!skip.has('drain')) {
   }
 }
 
-// Deploys: Baton's strategies beside kill-then-start, switching targets without drain, restart in place.
+// Deploys behind every router installed: Baton's strategies beside kill-then-start, switching targets without drain, restart in place (on a plain service).
 let deploys: DeployBenchResult | undefined;
 if (!skip.has('deploy')) {
   try {
-    deploys = await runDeployBench({ log: (line) => console.error(line) });
-    for (const row of deploys.rows) {
-      console.log(`${row.router.padEnd(8)} ${row.scenario.padEnd(48)} failed ${String(row.failed).padStart(5)} of ${row.sent}  deploy ${row.deploySeconds.toFixed(2)} s (exited ${row.totalSeconds.toFixed(2)} s)${row.limitSeconds === undefined ? '' : `  limit ${row.limitSeconds.toFixed(2)} s (${(row.deploySeconds / row.limitSeconds).toFixed(2)}x)`}`);
-    }
+    const deployRouters = listEnv('BENCH_DEPLOY_ROUTERS');
+    deploys = await runDeployBench({ log: (line) => console.error(line), ...(deployRouters ? { routers: deployRouters } : {}) });
+    for (const row of deploys.rows) console.log(deployConsoleLine(row));
   } catch (error) {
     console.error(`deploy benchmark failed: ${messageOf(error)}`);
     process.exitCode = 1;
