@@ -6,16 +6,16 @@
 import { spawn } from 'node:child_process';
 import { closeSync, fchmodSync, openSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
-import { request } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BatonError } from '@baton/lifecycle';
 import { isProcessAlive, logSince } from '@baton/deploy/kit';
-import type { BackendState, BackendStatus, Router } from '@baton/deploy';
+import type { Router } from '@baton/deploy';
 import { resolveProxyOptions } from './builtin-proxy-options.js';
+import { BuiltinRouterClient, adminCommand, liveStatus, type StatusBody } from './internal/admin-client.js';
 import type { ExposeSettings } from './internal/builtin-expose.js';
 import { resolveTrafficLimits, type TrafficLimits } from './internal/builtin-traffic-server.js';
 import { MAX_SOCKET_PATH_BYTES, builtinRouterPaths, isRouterProcess, readProcessRecord, type RouterProcessRecord } from './internal/builtin-state.js';
+import { invalid, routerError } from './internal/router-errors.js';
 
 /** Limits on the built-in router's public clients (see {@link StartBuiltinRouterOptions.limits}). */
 export type BuiltinRouterLimits = TrafficLimits;
@@ -70,16 +70,6 @@ export interface ConnectBuiltinRouterOptions extends BuiltinRouterOptions {
   timeoutMs?: number;
 }
 
-const WHERE = 'built-in router';
-
-function invalid(message: string): BatonError {
-  return new BatonError('BATON_ERR_INVALID_OPTION', `${WHERE}: ${message}`);
-}
-
-function routerError(message: string, cause?: unknown): BatonError {
-  return new BatonError('BATON_ERR_ROUTER', `${WHERE}: ${message}`, cause === undefined ? undefined : { cause });
-}
-
 function resolveStateDir(options: BuiltinRouterOptions | undefined): string {
   if (!options || typeof options.stateDir !== 'string' || options.stateDir === '') throw invalid('`stateDir` (a directory path) is required.');
   const stateDir = resolve(options.stateDir);
@@ -98,128 +88,6 @@ function routerMainPath(): string {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
-}
-
-// ------------------------------------------------------------------ admin calls
-
-interface AdminAnswer {
-  status: number;
-  body: unknown;
-}
-
-/** One admin command over the unix socket; rejects with BATON_ERR_ROUTER when the socket cannot be used. */
-function adminCall(socketPath: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<AdminAnswer> {
-  return new Promise((resolvePromise, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      {
-        socketPath,
-        method,
-        path,
-        agent: false,
-        headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('error', (error) => reject(routerError(`the admin answer to ${method} ${path} was cut (${(error as NodeJS.ErrnoException).code ?? error.message}).`, error)));
-        res.on('end', () => {
-          clearTimeout(timer);
-          let parsed: unknown;
-          try {
-            parsed = text === '' ? undefined : JSON.parse(text);
-          } catch (error) {
-            reject(routerError(`the admin answer to ${method} ${path} is not JSON (status ${res.statusCode}).`, error));
-            return;
-          }
-          resolvePromise({ status: res.statusCode ?? 0, body: parsed });
-        });
-      },
-    );
-    const timer = setTimeout(() => {
-      req.destroy(new Error('timeout'));
-    }, timeoutMs);
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      const why = error.message === 'timeout' ? `no answer within ${timeoutMs} ms` : (error.code ?? error.message);
-      reject(routerError(`its admin socket ${socketPath} cannot be used (${why}); is the router running? Start it with startBuiltinRouter().`, error));
-    });
-    req.end(payload);
-  });
-}
-
-/** The admin answer's body when 2xx; a BATON_ERR_ROUTER with the router's own message otherwise. */
-async function adminCommand(socketPath: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<unknown> {
-  const answer = await adminCall(socketPath, method, path, body, timeoutMs);
-  if (answer.status >= 200 && answer.status < 300) return answer.body;
-  const message = (answer.body as { error?: { message?: unknown } } | undefined)?.error?.message;
-  throw routerError(`refused ${method} ${path} (${answer.status}): ${typeof message === 'string' ? message : 'no reason given'}`);
-}
-
-interface StatusBody {
-  pid: number;
-  url: string;
-}
-
-async function liveStatus(record: RouterProcessRecord, timeoutMs: number): Promise<StatusBody> {
-  const body = (await adminCommand(record.adminSocket, 'GET', '/v1/status', undefined, timeoutMs)) as Partial<StatusBody> | undefined;
-  if (typeof body?.pid !== 'number' || typeof body.url !== 'string') throw routerError(`the admin socket ${record.adminSocket} does not answer like a Baton router.`);
-  return body as StatusBody;
-}
-
-// ------------------------------------------------------------------ the Router client
-
-class BuiltinRouterClient implements Router {
-  readonly kind = 'builtin' as const;
-  readonly url: string;
-  readonly #socket: string;
-  readonly #timeoutMs: number;
-  #closed = false;
-
-  constructor(url: string, socket: string, timeoutMs: number) {
-    this.url = url;
-    this.#socket = socket;
-    this.#timeoutMs = timeoutMs;
-  }
-
-  async #command(method: string, path: string, body?: unknown): Promise<unknown> {
-    if (this.#closed) throw routerError(`this connection to the router is closed (${method} ${path} not sent).`);
-    return adminCommand(this.#socket, method, path, body, this.#timeoutMs);
-  }
-
-  async add(backend: { id: string; release: string; host: string; port: number }): Promise<void> {
-    await this.#command('POST', '/v1/backends', { id: backend.id, release: backend.release, host: backend.host, port: backend.port });
-  }
-
-  async set(changes: readonly { id: string; state?: BackendState; weight?: number }[]): Promise<void> {
-    await this.#command('PATCH', '/v1/backends', { changes });
-  }
-
-  async remove(id: string): Promise<void> {
-    if (typeof id !== 'string' || id === '') throw routerError(`remove: id must be a non-empty string, got ${JSON.stringify(id)}.`);
-    await this.#command('DELETE', `/v1/backends/${encodeURIComponent(id)}`);
-  }
-
-  async backends(): Promise<BackendStatus[]> {
-    const body = (await this.#command('GET', '/v1/backends')) as { backends?: BackendStatus[] } | undefined;
-    if (!Array.isArray(body?.backends)) throw routerError('the backend list is missing from the admin answer.');
-    return body.backends.map((b) => ({
-      id: b.id,
-      release: b.release,
-      host: b.host,
-      port: b.port,
-      state: b.state,
-      weight: b.weight,
-      inFlight: b.inFlight,
-      requestsTotal: b.requestsTotal,
-      health: b.health,
-    }));
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-  }
 }
 
 // ------------------------------------------------------------------ start, connect, stop
