@@ -73,8 +73,8 @@ export function guardPattern(paths: readonly string[]): string {
   return `^(.*${sep}\\.\\.${params})?${dots}(${alternatives.join('|')})${sep}*$`;
 }
 
-function seconds(ms: number): string {
-  return `${Math.max(1, Math.ceil(ms / 1000))}s`;
+function ms(value: number): string {
+  return `${value}ms`;
 }
 
 function tempPaths(paths: NginxRouterPaths, tier: string): string {
@@ -127,9 +127,9 @@ http {
   access_log off;
   server_tokens off;
 ${tempPaths(paths, 'edge')}
-  client_header_timeout ${seconds(limits.headersTimeoutMs)};
-  client_body_timeout ${seconds(limits.bodyTimeoutMs)};
-  keepalive_timeout ${seconds(limits.keepAliveTimeoutMs)};
+  client_header_timeout ${ms(limits.headersTimeoutMs)};
+  client_body_timeout ${ms(limits.bodyTimeoutMs)};
+  keepalive_timeout ${ms(limits.keepAliveTimeoutMs)};
   # nginx ends a keep-alive connection after 1000 requests (and 1 h) by default, with a
   # "Connection: close" a busy client may send past: no other Baton router does.
   keepalive_requests 1000000000;
@@ -206,7 +206,7 @@ ${ready.map((entry) => `    server ${nginxAddress(entry.address, entry.port)} we
   }
 `;
   const location = ready.length === 0 ? '      default_type text/plain;\n      return 503 "no backend is ready\\n";' : '      proxy_pass http://baton_backends;';
-  return `${mainSection({ pidFile: paths.balancerPid, errorLog: paths.errorLog, runAsRoot: options.runAsRoot, maxOpenFiles: options.maxOpenFiles, workerConnections: workerConnectionsFor(limits.maxConnections) })}worker_shutdown_timeout ${seconds(options.shutdownTimeoutMs)};
+  return `${mainSection({ pidFile: paths.balancerPid, errorLog: paths.errorLog, runAsRoot: options.runAsRoot, maxOpenFiles: options.maxOpenFiles, workerConnections: workerConnectionsFor(limits.maxConnections) })}worker_shutdown_timeout ${ms(options.shutdownTimeoutMs)};
 
 # generation ${options.generation}
 ${listed.join('\n')}
