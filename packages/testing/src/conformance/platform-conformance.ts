@@ -44,6 +44,15 @@ const CASE_MS = 60_000;
  * and notes its boot, SIGTERM and exit in a marker file whose path it gets in
  * `CONFORMANCE_MARKER`.
  *
+ * The cases: `start` reports a listening instance; `stop` delivers SIGTERM
+ * and waits for the graceful exit, and kills (SIGKILL) at the deadline an
+ * instance that ignores SIGTERM; `onExit` fires exactly once, for an
+ * instance that exits by itself and for one that is stopped; `instances()`
+ * finds an orphan whose orchestrator process was SIGKILLed right after
+ * start, or before start resolved, and `stop` ends it; a start whose
+ * instance exits at once, or never listens, rejects with `errorCode` and
+ * the instance's last output in the message.
+ *
  * @example
  * // packages/platform-docker/src/conformance.test.ts
  * import { platformConformance } from '@baton/testing/conformance';

@@ -35,12 +35,29 @@ const CASE_MS = 60_000;
  * `http_requests_in_flight` for routers that learn in-flight counts from the
  * instances.
  *
+ * The cases: a backend added is in `maint` and gets no traffic; weights
+ * split traffic within a stated tolerance; `set` of an unknown id rejects;
+ * `drain` stops new requests while one in flight finishes with 200; `remove`
+ * refuses a ready backend or one with a request in flight, and succeeds
+ * after; a backend whose process died is reported `health: 'down'` while
+ * the others answer every request; a second connection sees the same
+ * backends, states and weights and moves traffic; and 0 failed requests
+ * under keep-alive load through three rounds of a rolling replacement and
+ * through a canary weight ramp.
+ *
  * @example
  * // packages/router-nginx/src/conformance.test.ts
  * import { routerConformance } from '@baton/testing/conformance';
  * import { routerProvider } from './router-provider.js';
  *
  * routerConformance('nginx', routerProvider);
+ *
+ * @example
+ * // A router with settings of its own: a function that starts it in the given directory.
+ * routerConformance('nginx, 4 workers', async (dir) => {
+ *   const router = await startNginxRouter({ stateDir: dir, workers: 4 });
+ *   return { router, connectAgain: () => connectNginxRouter({ stateDir: dir }), stop: () => stopNginxRouter({ stateDir: dir }) };
+ * });
  */
 export function routerConformance(name: string, subject: ConformanceRouterProvider | MakeRouter, options: RouterConformanceOptions = {}): void {
   const errorCode = options.errorCode ?? 'BATON_ERR_ROUTER';
