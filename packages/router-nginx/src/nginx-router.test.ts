@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -176,6 +177,34 @@ describe.skipIf(!nginx)('nginx router', () => {
     // A second start on a running router is refused, and the running one is untouched.
     expect((await rejection(startNginxRouter({ dir: router.dir }))).message).toMatch(/already runs/);
     expect(await spread(router.url, 5)).toEqual({ a: 5 });
+  });
+
+  it('half a router (the balancer killed) is reported by connect, and a start brings both back on the same port with the backends', async () => {
+    const router = await started();
+    const a = await startBackend('a', servers);
+    await router.add({ id: 'a', release: 'v1', host: '127.0.0.1', port: a.port });
+    await router.set([{ id: 'a', state: 'ready', weight: 1 }]);
+    const master = Number((await readFile(`${router.dir}/balancer.pid`, 'utf8')).trim());
+    const workers = (await readFile(`/proc/${master}/task/${master}/children`, 'utf8')).trim().split(/\s+/).map(Number);
+    for (const pid of [master, ...workers]) process.kill(pid, 'SIGKILL');
+    await waitFor(() => [master, ...workers].every((pid) => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z')), 5000, 'the balancer to die');
+
+    const half = await rejection(connectNginxRouter({ dir: router.dir }));
+    expect(half.code).toBe('BATON_ERR_ROUTER');
+    expect(half.message).toMatch(/balancer .* is not running/);
+    expect(await nginxRouterRunning(router.dir)).toBe(true);
+    expect((await rejection(router.backends())).message).toMatch(/not running/);
+
+    const again = await startNginxRouter({ dir: router.dir });
+    expect(again.url).toBe(router.url);
+    expect(await spread(again.url, 5)).toEqual({ a: 5 });
+  });
+
+  it('stop and isRunning take any directory, even one nginx could not be started in', async () => {
+    const long = `/tmp/${'x'.repeat(120)}`;
+    expect(await nginxRouterRunning(long)).toBe(false);
+    await stopNginxRouter({ dir: long });
+    expect((await rejection(startNginxRouter({ dir: long }))).message).toMatch(/longer than 107 bytes/);
   });
 
   it('keeps serving after the process that started it exits', async () => {

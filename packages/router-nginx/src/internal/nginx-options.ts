@@ -64,9 +64,15 @@ export function invalid(message: string): BatonError {
   return new BatonError('BATON_ERR_INVALID_OPTION', `nginx router: ${message}`);
 }
 
-export function resolveDir(options: { dir?: unknown } | undefined): string {
+/**
+ * The router directory, absolute. `forStart` also checks what nginx's
+ * configuration needs of it; finding, connecting to and stopping a router
+ * never refuse a path (`baton down` asks every router kind about a directory).
+ */
+export function resolveDir(options: { dir?: unknown } | undefined, forStart = false): string {
   if (!options || typeof options.dir !== 'string' || options.dir === '') throw invalid('`dir` (a directory path) is required.');
   const dir = resolvePath(options.dir);
+  if (!forStart) return dir;
   const socket = nginxRouterPaths(dir).balancerSocket;
   if (Buffer.byteLength(socket) > MAX_SOCKET_PATH_BYTES) throw invalid(`the socket path ${socket} is longer than ${MAX_SOCKET_PATH_BYTES} bytes (a unix socket limit); use a shorter dir.`);
   // nginx reads paths in its configuration up to a space, ';' or a quote.
@@ -131,7 +137,7 @@ export interface ResolvedStart {
 }
 
 export function resolveStartOptions(options: StartNginxRouterOptions): ResolvedStart {
-  const dir = resolveDir(options);
+  const dir = resolveDir(options, true);
   const host = options.host ?? '127.0.0.1';
   if (typeof host !== 'string' || isIP(host) === 0) throw invalid(`\`host\` must be an IP address to listen on (127.0.0.1, 0.0.0.0, ::1); got ${JSON.stringify(host)}.`);
   if (options.binary !== undefined && (typeof options.binary !== 'string' || options.binary === '')) throw invalid('`binary` must be the path of the nginx executable.');
