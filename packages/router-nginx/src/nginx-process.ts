@@ -58,6 +58,11 @@ export function workersOf(master: number): number[] {
   }
 }
 
+/** The master's workers that were told to quit (a reload) and still finish what they hold. */
+export function quittingWorkers(master: number): number[] {
+  return workersOf(master).filter((worker) => (commandLine(worker) ?? '').includes('shutting down'));
+}
+
 /** True once worker `pid` left the pool: exited, or told to quit (nginx retitles it before it closes its listeners). */
 function leftThePool(pid: number): boolean {
   const line = commandLine(pid);

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '@baton/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -105,6 +106,38 @@ describe.skipIf(!nginx)('nginx router', () => {
     expect((await router.backends()).map((backend) => backend.id)).toEqual(['b']);
     // Removing what is not there is a no-op.
     await router.remove('a');
+  });
+
+  it("counts a drained backend's request held by nginx's old worker even when the instance has no metrics", async () => {
+    const router = await started();
+    const b = await startBackend('b', servers);
+    // Answers /hold only when told; no /metrics at all (404).
+    let answer: (() => void) | undefined;
+    const bare = createServer((req, res) => {
+      if (req.url === '/hold') answer = () => res.end('bare');
+      else {
+        res.statusCode = 404;
+        res.end();
+      }
+    });
+    servers.push(bare);
+    await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+    const port = (bare.address() as AddressInfo).port;
+    await router.add({ id: 'bare', release: 'v1', host: '127.0.0.1', port });
+    await router.add({ id: 'b', release: 'v1', host: '127.0.0.1', port: b.port });
+    await router.set([{ id: 'bare', state: 'ready', weight: 1 }]);
+    const held = fetch(`${router.url}/hold`).then((response) => response.text());
+    await waitFor(() => answer !== undefined, 5000, 'the request to reach the bare backend');
+    await router.set([
+      { id: 'b', state: 'ready', weight: 1 },
+      { id: 'bare', state: 'drain', weight: 0 },
+    ]);
+    expect((await router.backends()).find((backend) => backend.id === 'bare')?.inFlight).toBe(1);
+    expect((await rejection(router.remove('bare'))).message).toMatch(/1 request in flight/);
+    answer?.();
+    expect(await held).toBe('bare');
+    await waitFor(async () => (await router.backends()).find((backend) => backend.id === 'bare')?.inFlight === 0, 5000, 'nothing in flight');
+    await router.remove('bare');
   });
 
   it('reports a dead backend down and routes around it', async () => {

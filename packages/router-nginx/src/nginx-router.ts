@@ -18,7 +18,7 @@ import type { BackendState, BackendStatus, Router } from '@baton/deploy';
 import { ensurePrivateDir, fileSize, findFreePort } from '@baton/deploy/kit';
 import { findNginx, nginxProblem, testNginxConfig } from './nginx-binary.js';
 import { balancerConfig, edgeConfig, workerConnectionsFor } from './nginx-config.js';
-import { launchNginx, reloadNginx, runningMaster, stopNginxMaster } from './nginx-process.js';
+import { launchNginx, quittingWorkers, reloadNginx, runningMaster, stopNginxMaster } from './nginx-process.js';
 import { readBackend } from './internal/backend-probe.js';
 import { integer, invalid, resolveDir, resolveStartOptions, type NginxRouterOptions, type StartNginxRouterOptions, type StopNginxRouterOptions } from './internal/nginx-options.js';
 import {
@@ -34,6 +34,7 @@ import {
   type NginxRouterRecord,
 } from './internal/nginx-state.js';
 import { foldRequestCounts, resetRequestCount } from './internal/request-counts.js';
+import { canonicalHost, connectionsOf } from './internal/worker-connections.js';
 
 export type { NginxRouterOptions, StartNginxRouterOptions, StopNginxRouterOptions } from './internal/nginx-options.js';
 
@@ -173,6 +174,15 @@ async function resolveAddress(host: string): Promise<string> {
   }
 }
 
+/**
+ * What a backend has in flight: the larger of what the instance counts
+ * (its metrics) and the connections old balancer workers still hold to it
+ * (requests they took before a reload and may still be sending).
+ */
+function inFlightOf(entry: NginxBackendEntry, metrics: number, oldWorkers: Map<string, number>): number {
+  return Math.max(metrics, oldWorkers.get(`${canonicalHost(entry.address)}:${entry.port}`) ?? 0);
+}
+
 function validateChanges(changes: unknown): asserts changes is readonly { id: string; state?: BackendState; weight?: number }[] {
   if (!Array.isArray(changes)) throw routerError('set: give an array of changes [{ id, state?, weight? }].');
   changes.forEach((change: { id?: unknown; state?: unknown; weight?: unknown } | null, index) => {
@@ -299,11 +309,13 @@ class NginxRouterConnection implements NginxRouter {
       if (entry.state === 'ready') {
         throw routerError(`remove: backend ${id} is ready (it gets traffic); set it to drain or maint first, and remove it once nothing is in flight.`);
       }
+      const master = await this.#balancer();
       const reading = await readBackend(entry.address, entry.port, this.#record.metricsPath);
-      if (reading.inFlight > 0) {
-        throw routerError(`remove: backend ${id} still has ${reading.inFlight} request${reading.inFlight > 1 ? 's' : ''} in flight (its ${this.#record.metricsPath}); remove it once backends() shows none.`);
+      const inFlight = inFlightOf(entry, reading.inFlight, connectionsOf(quittingWorkers(master)));
+      if (inFlight > 0) {
+        throw routerError(`remove: backend ${id} still has ${inFlight} request${inFlight > 1 ? 's' : ''} in flight (its ${this.#record.metricsPath}, or nginx's old workers); remove it once backends() shows none.`);
       }
-      await foldRequestCounts(this.#paths, table.backends, await this.#balancer());
+      await foldRequestCounts(this.#paths, table.backends, master);
       await this.#writeTable({ ...table, backends: table.backends.filter((candidate) => candidate !== entry) });
     });
   }
@@ -314,6 +326,7 @@ class NginxRouterConnection implements NginxRouter {
     // Asked even with no backend: a router that is gone must say so, not answer "none".
     const master = await this.#balancer();
     if ((await runningMaster(this.#paths.edgePid, this.#paths.edgeConfig)) === undefined) throw routerError(`nginx's edge (the client side) is not running on ${this.dir}: stop the router and start it again.`);
+    const oldWorkers = connectionsOf(quittingWorkers(master));
     const [counts, readings] = await Promise.all([
       foldRequestCounts(this.#paths, table.backends, master).catch(() => ({}) as Record<string, number>),
       Promise.all(table.backends.map((entry) => readBackend(entry.address, entry.port, this.#record.metricsPath))),
@@ -325,7 +338,7 @@ class NginxRouterConnection implements NginxRouter {
       port: entry.port,
       state: entry.state,
       weight: entry.weight,
-      inFlight: readings[index]?.inFlight ?? 0,
+      inFlight: inFlightOf(entry, readings[index]?.inFlight ?? 0, oldWorkers),
       requestsTotal: counts[entry.id] ?? 0,
       health: readings[index]?.health ?? 'unknown',
     }));
