@@ -38,13 +38,16 @@ const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
 const INSTANCES = 3;
 // The API's newest version, named: the Baton-served service then moves no body between versions, and
 // both services do the same work per request (the plain one knows only the newest shape). One request in
-// three waits 50 ms, as a call to a database or another service would: without it every request takes
-// about a millisecond, nothing is in flight when a process dies, and no deploy could show a failure.
+// three waits 250 ms, as a call to another service would: with millisecond requests alone next to nothing
+// is in flight when a process goes, and no deploy, however careless, could show a failure.
 const API_VERSION = { 'api-version': '2026-11-16' };
+const SLOW_MS = 250;
+/** Enough for the rate with a third of the requests taking SLOW_MS (each connection sends one at a time). */
+const CONNECTIONS = 32;
 const LOAD_REQUESTS: LoadRequest[] = [
   { path: '/orders?limit=5', headers: API_VERSION },
   { method: 'POST', path: '/orders', headers: API_VERSION, body: JSON.stringify({ buyer: 'ada', recipient: 'ada', items: [{ sku: 'bench-1', quantity: 1 }] }) },
-  { path: '/slow?ms=50', headers: API_VERSION },
+  { path: `/slow?ms=${SLOW_MS}`, headers: API_VERSION },
 ];
 
 /** The Baton-served orders service, and the plain one (no lifecycle, listens on PORT, dies at once on SIGTERM). */
@@ -82,6 +85,8 @@ export interface DeployBenchResult {
   /** Routers asked for but not run, and why. */
   missing: { router: string; reason: string }[];
   ratePerSecond: number;
+  connections: number;
+  slowMs: number;
   rows: DeployBenchRow[];
 }
 
@@ -89,6 +94,8 @@ export interface DeployBenchOptions {
   ratePerSecond?: number;
   /** Only these router kinds (default every one of {@link DEPLOY_ROUTER_KINDS} installed here). */
   routers?: readonly string[];
+  /** Only the scenarios whose name (with the service: `plain: restart in place`) contains one of these. */
+  scenarios?: readonly string[];
   log?: (line: string) => void;
 }
 
@@ -105,7 +112,7 @@ export async function runDeployBench(options: DeployBenchOptions = {}): Promise<
   for (const { router, reason } of missing) options.log?.(`deploy bench: ${router} left out: ${reason}`);
   const rows: DeployBenchRow[] = [];
   for (const router of routers) rows.push(...(await runBehind(router, options)));
-  return { routers, missing, ratePerSecond: options.ratePerSecond ?? 300, rows };
+  return { routers, missing, ratePerSecond: options.ratePerSecond ?? 300, connections: CONNECTIONS, slowMs: SLOW_MS, rows };
 }
 
 async function availableRouters(kinds: readonly string[]): Promise<{ routers: string[]; missing: { router: string; reason: string }[] }> {
@@ -116,7 +123,13 @@ async function availableRouters(kinds: readonly string[]): Promise<{ routers: st
       missing.push({ router: kind, reason: `@baton/router-${kind} is not installed in bench/` });
       continue;
     }
-    const unavailable = (await loadRouterProvider(kind, { from: [BENCH_DIR] })).unavailable();
+    const provider = await loadRouterProvider(kind, { from: [BENCH_DIR] });
+    let unavailable = provider.unavailable();
+    // Asked again: on a busy machine a `nginx -v` run once came back without its version.
+    for (let attempt = 1; unavailable !== undefined && attempt < 3; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      unavailable = provider.unavailable();
+    }
     if (unavailable === undefined) routers.push(kind);
     else missing.push({ router: kind, reason: unavailable });
   }
@@ -134,11 +147,13 @@ async function runBehind(router: string, options: DeployBenchOptions): Promise<D
     ['Baton blue/green', 'baton', { type: 'blue-green', rollbackWindowMs: 0 }],
     ['Baton rolling (maxSurge 1)', 'plain', { type: 'rolling', maxSurge: 1, maxUnavailable: 0 }],
   ];
+  const wanted = (scenario: string, service: DeployService): boolean => options.scenarios === undefined || options.scenarios.some((part) => `${service}: ${scenario}`.includes(part));
   const rows: DeployBenchRow[] = [];
   for (const [scenario, service, strategy] of strategies) {
+    if (!wanted(scenario, service)) continue;
     log(`deploy bench (${router}, ${service} service): ${scenario}...`);
     rows.push(
-      await scenarioRun({ scenario, router, service, ratePerSecond, strategy }, async (context) => {
+      await scenarioRun({ scenario, router, service, ratePerSecond, strategy, log }, async (context) => {
         const events: DeployEvent[] = [];
         const started = Date.now();
         const outcome = await runDeployCommand(context.config(context.release('v2'), strategy), 'deploy', { onEvent: (event) => events.push(event) });
@@ -156,9 +171,10 @@ async function runBehind(router: string, options: DeployBenchOptions): Promise<D
     ['restart in place (same port)', restartInPlace],
   ];
   for (const [scenario, run] of peers) {
+    if (!wanted(scenario, 'plain')) continue;
     log(`deploy bench (${router}, plain service): ${scenario}...`);
     rows.push(
-      await scenarioRun({ scenario, router, service: 'plain', ratePerSecond }, async (context) => {
+      await scenarioRun({ scenario, router, service: 'plain', ratePerSecond, log }, async (context) => {
         const started = Date.now();
         await run(context);
         const seconds = (Date.now() - started) / 1000;
@@ -176,10 +192,11 @@ interface Scenario {
   ratePerSecond: number;
   /** Baton's strategy; undefined for a non-strategy. */
   strategy?: Strategy;
+  log: (line: string) => void;
 }
 
 async function scenarioRun(
-  { scenario, router, service, ratePerSecond, strategy }: Scenario,
+  { scenario, router, service, ratePerSecond, strategy, log }: Scenario,
   run: (context: ScenarioContext & { config: (spec: ReleaseSpec, strategy?: Strategy) => ResolvedDeployConfig }) => Promise<Figures>,
 ): Promise<DeployBenchRow> {
   const stateDir = await mkdtemp('/tmp/bb-');
@@ -202,7 +219,7 @@ async function scenarioRun(
     const url = status.router && !('error' in status.router) ? status.router.url : '';
     const load = startLoad({
       url,
-      connections: 16,
+      connections: CONNECTIONS,
       ratePerSecond,
       maxDurationMs: 120_000,
       maxRequests: 200_000,
@@ -216,6 +233,7 @@ async function scenarioRun(
       await load.waitForResponses(200, 20_000);
       const cpuMeter = measureRouterCpu(statePaths(stateDir).router);
       if (cpuMeter.pids.length === 0) throw new Error(`no process of the ${router} router found in ${statePaths(stateDir).router}`);
+      log(`  router processes: ${cpuMeter.processes} (from pid${cpuMeter.pids.length > 1 ? 's' : ''} ${cpuMeter.pids.join(', ')})`);
       const responsesBefore = load.responses();
       figures = await run(context);
       // The last instances' in-flight work settles within this.
@@ -224,6 +242,7 @@ async function scenarioRun(
     } finally {
       report = await load.stop();
     }
+    if (report.failed > 0) log(`  first failures: ${report.failures.slice(0, 3).map((failure) => `${failure.kind} at ${failure.atMs} ms: ${failure.detail}`).join('; ')}`);
     const detail: Record<string, number> = {};
     for (const [code, count] of Object.entries(report.statuses)) if (!code.startsWith('2')) detail[code] = count;
     for (const kind of ['resets', 'errors', 'timeouts', 'lost'] as const) if (report[kind] > 0) detail[kind] = report[kind];

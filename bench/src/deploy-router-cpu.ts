@@ -62,15 +62,15 @@ function readStat(pid: number): ProcStat | undefined {
   }
 }
 
-/** CPU seconds used so far by `roots` and all their descendants (0 where /proc cannot say). */
-export function processTreeCpuSeconds(roots: readonly number[]): number {
+/** CPU seconds used so far by `roots` and all their descendants (0 where /proc cannot say), and how many processes that is. */
+export function processTreeCpu(roots: readonly number[]): { seconds: number; processes: number } {
   const children = new Map<number, number[]>();
   const stats = new Map<number, ProcStat>();
   let pids: number[];
   try {
     pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number);
   } catch {
-    return 0;
+    return { seconds: 0, processes: 0 };
   }
   for (const pid of pids) {
     const stat = readStat(pid);
@@ -88,12 +88,12 @@ export function processTreeCpuSeconds(roots: readonly number[]): number {
     ticks += stats.get(pid)?.ticks ?? 0;
     queue.push(...(children.get(pid) ?? []));
   }
-  return ticks / clockTicks();
+  return { seconds: ticks / clockTicks(), processes: [...seen].filter((pid) => stats.has(pid)).length };
 }
 
 /** Starts a measurement of the router in `dir`; `stop()` gives the CPU seconds its processes used since. */
-export function measureRouterCpu(dir: string): { stop(): number; pids: number[] } {
+export function measureRouterCpu(dir: string): { stop(): number; pids: number[]; processes: number } {
   const pids = routerRootPids(dir);
-  const before = processTreeCpuSeconds(pids);
-  return { pids, stop: () => processTreeCpuSeconds(pids) - before };
+  const before = processTreeCpu(pids);
+  return { pids, processes: before.processes, stop: () => processTreeCpu(pids).seconds - before.seconds };
 }

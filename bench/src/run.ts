@@ -22,6 +22,7 @@
 //   BENCH_RESTARTS=N            rolling restarts per drain mode (default 10)
 //   BENCH_JSON=path             also write the raw figures as JSON
 //   BENCH_DEPLOY_ROUTERS=a,b    router kinds of the deploy part (default builtin,haproxy,nginx: those installed)
+//   BENCH_DEPLOY_SCENARIOS=a,b  only the deploy scenarios whose "service: name" contains one of these (e.g. plain: restart)
 //   BENCH_CPU_PROF=id[,id]      run those throughput servers under --cpu-prof (BENCH_CPU_PROF_DIR, default bench/profiles)
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -164,7 +165,8 @@ let deploys: DeployBenchResult | undefined;
 if (!skip.has('deploy')) {
   try {
     const deployRouters = listEnv('BENCH_DEPLOY_ROUTERS');
-    deploys = await runDeployBench({ log: (line) => console.error(line), ...(deployRouters ? { routers: deployRouters } : {}) });
+    const deployScenarios = listEnv('BENCH_DEPLOY_SCENARIOS');
+    deploys = await runDeployBench({ log: (line) => console.error(line), ...(deployRouters ? { routers: deployRouters } : {}), ...(deployScenarios ? { scenarios: deployScenarios } : {}) });
     for (const row of deploys.rows) console.log(deployConsoleLine(row));
   } catch (error) {
     console.error(`deploy benchmark failed: ${messageOf(error)}`);
