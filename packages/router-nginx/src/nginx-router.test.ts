@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -238,6 +238,28 @@ describe.skipIf(!nginx)('nginx router', () => {
     expect(await nginxRouterRunning(long)).toBe(false);
     await stopNginxRouter({ dir: long });
     expect((await rejection(startNginxRouter({ dir: long }))).message).toMatch(/longer than 107 bytes/);
+  });
+
+  it('a configuration nginx -t rejects is never swapped in: BATON_ERR_NGINX_CONFIG, and traffic stays as it was', async () => {
+    const router = await started();
+    const [a, b] = await Promise.all(['a', 'b'].map((name) => startBackend(name, servers)));
+    await router.add({ id: 'a', release: 'v1', host: '127.0.0.1', port: a!.port });
+    await router.add({ id: 'b', release: 'v1', host: '127.0.0.1', port: b!.port });
+    await router.set([{ id: 'a', state: 'ready', weight: 1 }]);
+    // A hand edit gone wrong: router.json's limits make an invalid configuration.
+    const recordFile = `${router.dir}/router.json`;
+    const record = JSON.parse(await readFile(recordFile, 'utf8'));
+    record.limits.maxConnections = 'lots';
+    await writeFile(recordFile, JSON.stringify(record));
+    const broken = await connectNginxRouter({ dir: router.dir });
+    const config = await readFile(`${router.dir}/balancer.conf`, 'utf8');
+
+    const rejected = await rejection(broken.set([{ id: 'b', state: 'ready', weight: 1 }]));
+    expect(rejected.code).toBe('BATON_ERR_NGINX_CONFIG');
+    expect(rejected.message).toMatch(/nginx -t rejects/);
+    expect(await readFile(`${router.dir}/balancer.conf`, 'utf8')).toBe(config);
+    expect((await broken.backends()).map((backend) => backend.state)).toEqual(['ready', 'maint']);
+    expect(await spread(router.url, 5)).toEqual({ a: 5 });
   });
 
   it('keeps serving after the process that started it exits', async () => {
