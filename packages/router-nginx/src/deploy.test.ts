@@ -7,6 +7,7 @@ import { readStatus, resolveDeployConfig, runDeployCommand, stopService, type De
 import { startLoad } from '@baton/e2e/harness';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nginx } from './nginx.test.fixtures.js';
+import { routerProvider } from './router-provider.js';
 
 const SERVICE_MAIN = fileURLToPath(new URL('../../../examples/orders-express/dist/main.js', import.meta.url));
 // So deploy finds @baton/router-nginx (and the local platform) from here.
@@ -85,5 +86,12 @@ describe.skipIf(!nginx)('baton deploy with router: { kind: nginx }', () => {
     const stopped = events.filter((event) => event.type === 'instance-stopped');
     expect(stopped).toHaveLength(6);
     expect(stopped.every((event) => event.data?.['drained'] === true)).toBe(true);
+
+    // baton down: the instances and both nginx masters go.
+    const routerDir = `${stateDir}/r`;
+    expect(await routerProvider.isRunning(routerDir)).toBe(true);
+    await stopService(config(release('any'), {}));
+    expect(await routerProvider.isRunning(routerDir)).toBe(false);
+    await expect(fetch(`${status.router.url}/orders?limit=1`)).rejects.toThrow();
   }, 240_000);
 });
