@@ -10,6 +10,7 @@
 // instance's start-to-ready plus its slowest drain); the router's processes'
 // CPU time is read from /proc over the deploy.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
   connectOrStartRouter,
@@ -87,6 +88,8 @@ export interface DeployBenchResult {
   ratePerSecond: number;
   connections: number;
   slowMs: number;
+  /** The machine's 1-minute load average when the part started and when it ended (its other work shows here). */
+  loadAverage: { start: number; end: number };
   rows: DeployBenchRow[];
 }
 
@@ -108,11 +111,12 @@ const release = (service: DeployService, version: string): ReleaseSpec => ({
 
 /** Every scenario once per router, in one process. */
 export async function runDeployBench(options: DeployBenchOptions = {}): Promise<DeployBenchResult> {
+  const loadAtStart = loadavg()[0] ?? 0;
   const { routers, missing } = await availableRouters(options.routers ?? DEPLOY_ROUTER_KINDS);
   for (const { router, reason } of missing) options.log?.(`deploy bench: ${router} left out: ${reason}`);
   const rows: DeployBenchRow[] = [];
   for (const router of routers) rows.push(...(await runBehind(router, options)));
-  return { routers, missing, ratePerSecond: options.ratePerSecond ?? 300, connections: CONNECTIONS, slowMs: SLOW_MS, rows };
+  return { routers, missing, ratePerSecond: options.ratePerSecond ?? 300, connections: CONNECTIONS, slowMs: SLOW_MS, loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 }, rows };
 }
 
 async function availableRouters(kinds: readonly string[]): Promise<{ routers: string[]; missing: { router: string; reason: string }[] }> {

@@ -37,7 +37,7 @@ export function deployBenchMarkdown(result: DeployBenchResult, provenance: { dat
     '## Deploys',
     '',
     `The orders service (Express, 3 instances) from v1 to v2 behind each router — ${routers} — under ${result.ratePerSecond} req/s on ${result.connections} keep-alive connections (\`GET /orders?limit=5\`, \`POST /orders\` and \`GET /slow?ms=${result.slowMs}\` in turn — a third of the requests wait ${result.slowMs} ms, as a call to another service would, so that about ${Math.round((result.ratePerSecond / 3) * (result.slowMs / 1000))} requests are in flight at any moment, and a process that dies takes its share with it — naming the API's newest version, so the Baton-served service moves no body between versions and both services do the same work per request), each scenario once, in one run. ` +
-      "Baton's strategies deploy the Baton-served service (`examples/orders-express`). The non-strategies deploy a plain service as teams run them today (`bench/src/servers/plain-orders.ts`: the same two routes over the same store and validation, `app.listen(process.env.PORT)`, a `/readyz` that answers 200 while the process runs, nothing on SIGTERM, so it dies at once): " +
+      "Baton's strategies deploy the Baton-served service (`examples/orders-express`). The non-strategies deploy a plain service as teams run them today (`bench/src/servers/plain-orders.ts`: the same routes over the same store and validation, `app.listen(process.env.PORT)`, a `/readyz` that answers 200 while the process runs, nothing on SIGTERM, so it dies at once): " +
       'kill then start (SIGKILL, the replacement put in the router as soon as it listens), switching the targets without drain (the new set started, every backend switched at once, the old set sent SIGTERM at once), restart in place (stop, then the new release on the same port; the router is never told). ' +
       "\"Baton rolling, plain\" is Baton's rolling deploy of that same plain service (`platform: { port: 'assign' }`): what the orchestration saves without the service's lifecycle. " +
       "The routers' own retries still hide some of the non-strategies' failures: the built-in router sends an idempotent request dropped before any response byte to another backend; HAProxy and nginx send a refused connection to another backend (`retries` + `redispatch`, `proxy_next_upstream error`).",
@@ -48,7 +48,7 @@ export function deployBenchMarkdown(result: DeployBenchResult, provenance: { dat
       "Router CPU: utime + stime of the router's processes (the built-in router's process; HAProxy's and nginx's master and every worker, those retired by a reload included) from the deploy's start until 1 s after its end, per 1,000 responses in the same window, and as a ratio to the built-in router's in the same scenario. " +
       'The machine is shared: compare ratios, not absolute figures.',
     '',
-    `Measured ${provenance.date} at ${provenance.commit} with \`${provenance.command}\` on ${provenance.machine}.`,
+    `Measured ${provenance.date} at ${provenance.commit} with \`${provenance.command}\` on ${provenance.machine}; the machine's load average (1 min) was ${result.loadAverage.start.toFixed(1)} when the part started and ${result.loadAverage.end.toFixed(1)} when it ended.`,
     '',
   ];
   if (result.missing.length > 0) lines.push(`Not run: ${result.missing.map(({ router, reason }) => `${routerName(router)} (${reason})`).join('; ')}.`, '');
