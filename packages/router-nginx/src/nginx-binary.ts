@@ -2,7 +2,7 @@
  * The nginx executable: where it is, which version, and `nginx -t` of a
  * configuration before it may replace the running one.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
@@ -61,18 +61,35 @@ export function parseNginxVersion(output: string): [number, number, string] | un
   return match ? [Number(match[1]), Number(match[2]), `${match[1]}.${match[2]}${match[3] ?? ''}`] : undefined;
 }
 
-/** Why nginx at `binary` cannot be Baton's router (missing, not runnable, older than 1.22), or undefined when it can. */
-export async function nginxProblem(binary: string | undefined): Promise<string | undefined> {
-  if (binary === undefined) return '`nginx` is not installed: install it (apt-get install nginx) or use router.kind builtin.';
-  const result = await runNginx(binary, ['-v'], 10_000);
-  if (result.error) return `${binary} cannot be run (${result.error.code ?? result.error.message}); install nginx ${MIN_NGINX_VERSION} or later (apt-get install nginx).`;
-  const version = parseNginxVersion(result.output);
-  if (version === undefined) return `${binary} -v does not print an nginx version: ${result.output.slice(0, 200)}`;
+/** Why the nginx whose `nginx -v` printed `output` cannot be Baton's router (no version, older than 1.22), or undefined when it can. */
+export function versionProblem(binary: string, output: string): string | undefined {
+  const version = parseNginxVersion(output);
+  if (version === undefined) return `${binary} -v does not print an nginx version (${output.slice(0, 200) || 'nothing'}); install nginx ${MIN_NGINX_VERSION} or later (apt-get install nginx).`;
   const [minMajor, minMinor] = MIN_NGINX_VERSION.split('.').map(Number) as [number, number];
   if (version[0] < minMajor || (version[0] === minMajor && version[1] < minMinor)) {
-    return `${binary} is nginx ${version[2]}; Baton needs ${MIN_NGINX_VERSION} or later (apt-get install nginx on Debian 12 or later).`;
+    return `${binary} is nginx ${version[2]}; Baton needs ${MIN_NGINX_VERSION} or later (Debian 12's nginx, or nginx.org's packages).`;
   }
   return undefined;
+}
+
+const NOT_INSTALLED = '`nginx` is not installed: install it (apt-get install nginx) or use router.kind builtin.';
+
+/** Why nginx at `binary` cannot be Baton's router (missing, not runnable, older than 1.22), or undefined when it can. */
+export async function nginxProblem(binary: string | undefined): Promise<string | undefined> {
+  if (binary === undefined) return NOT_INSTALLED;
+  const result = await runNginx(binary, ['-v'], 10_000);
+  if (result.error) return `${binary} cannot be run (${result.error.code ?? result.error.message}); install nginx ${MIN_NGINX_VERSION} or later (apt-get install nginx).`;
+  return versionProblem(binary, result.output);
+}
+
+/** {@link nginxProblem} of the nginx on this machine, synchronously (a provider's `unavailable()` is). */
+export function nginxProblemSync(): string | undefined {
+  const binary = findNginx();
+  if (binary === undefined) return NOT_INSTALLED;
+  // nginx -v prints to stderr.
+  const run = spawnSync(binary, ['-v'], { encoding: 'utf8', timeout: 10_000 });
+  if (run.error) return `${binary} cannot be run (${(run.error as NodeJS.ErrnoException).code ?? run.error.message}); install nginx ${MIN_NGINX_VERSION} or later (apt-get install nginx).`;
+  return versionProblem(binary, `${run.stdout}${run.stderr}`.trim());
 }
 
 /**
