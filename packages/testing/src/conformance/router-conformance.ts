@@ -17,6 +17,8 @@ export interface RouterConformanceOptions {
 /** Bound on a case with load in it: the load itself is bounded well below. */
 const LOAD_CASE_MS = 180_000;
 const CASE_MS = 60_000;
+/** Eight keep-alive connections; two carry slow requests (80 and 400 ms), so a drain finds requests in flight and remove must wait for them. */
+const LOAD_MIXES = [['/'], ['/'], ['/'], ['/slow?ms=80'], ['/'], ['/'], ['/'], ['/slow?ms=400']];
 
 /**
  * The behaviour every Baton router must show, as a vitest suite: call it at
@@ -238,8 +240,7 @@ export function routerConformance(name: string, subject: ConformanceRouterProvid
       const old = [await fixture.backend('v1-1'), await fixture.backend('v1-2'), await fixture.backend('v1-3')];
       for (const backend of old) await addBackend(router, backend, 'v1');
       await router.set(old.map((backend) => ({ id: backend.id, state: 'ready' as const, weight: 1 })));
-      // A quarter of the connections carry slow requests, so every drain has requests in flight.
-      const load = fixture.load({ url: router.url, connections: 8, mixes: [['/'], ['/'], ['/'], ['/slow?ms=80']], maxRequests: 150_000, maxDurationMs: 120_000 });
+      const load = fixture.load({ url: router.url, connections: 8, mixes: LOAD_MIXES, maxRequests: 150_000, maxDurationMs: 120_000 });
       await load.waitUntil(() => load.finished() >= 200, 20_000, 'the load to run');
 
       for (const [index, retiring] of old.entries()) {
@@ -269,7 +270,7 @@ export function routerConformance(name: string, subject: ConformanceRouterProvid
       const stable = [await fixture.backend('v1-1'), await fixture.backend('v1-2')];
       for (const backend of stable) await addBackend(router, backend, 'v1');
       await router.set(stable.map((backend) => ({ id: backend.id, state: 'ready' as const, weight: 100 })));
-      const load = fixture.load({ url: router.url, connections: 8, mixes: [['/'], ['/'], ['/'], ['/slow?ms=80']], maxRequests: 150_000, maxDurationMs: 120_000 });
+      const load = fixture.load({ url: router.url, connections: 8, mixes: LOAD_MIXES, maxRequests: 150_000, maxDurationMs: 120_000 });
       await load.waitUntil(() => load.finished() >= 200, 20_000, 'the load to run');
 
       const canary = await fixture.backend('v2-1');
