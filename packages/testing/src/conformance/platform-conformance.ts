@@ -78,7 +78,7 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       provider = found;
       scriptDir = await mkdtemp(join(tmpdir(), 'baton-platform-conformance-'));
       await writeFile(join(scriptDir, 'instance.mjs'), INSTANCE_SCRIPT);
-    });
+    }, CASE_MS);
 
     afterEach(async () => {
       for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -96,7 +96,7 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
         }
         await rm(dir, { recursive: true, force: true });
       }
-    });
+    }, CASE_MS);
 
     afterAll(async () => {
       if (scriptDir !== '') await rm(scriptDir, { recursive: true, force: true });
