@@ -96,9 +96,11 @@ describe('interruptions', () => {
     const url = await svc.routerUrl();
     let busy: Promise<unknown>[] = [];
     const { outcome } = await deployWatching(svc, 'v2', { ORDERS_CRASH_AFTER_MS: '2500' }, { strategy: { type: 'blue-green', rollbackWindowMs: 0 } }, (event) => {
-      // Keep every v1 instance busy as the switch happens, so their drain outlasts v2's life.
+      // Keep every v1 instance busy as the switch happens, so their drain outlasts v2's life: v2 dies 2.5 s
+      // after it starts, and the switch comes after v2 started (or never, when v2 dies before it is ready).
+      // 9 s, not less: on a busy machine v2's start alone took 3-4 s, and 5 s requests were over before it died.
       if (event.type === 'step' && (event.data?.['step'] as { kind?: string; candidatePercent?: number } | undefined)?.candidatePercent === 0) {
-        busy = Array.from({ length: 4 }, () => fetch(`${url}/slow?ms=5000`).catch(() => undefined));
+        busy = Array.from({ length: 4 }, () => fetch(`${url}/slow?ms=9000`).catch(() => undefined));
       }
     });
     await Promise.all(busy);

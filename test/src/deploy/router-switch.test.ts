@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { haproxyInstalled } from '@baton/router-haproxy';
+import { nginxInstalled } from '@baton/router-nginx';
 import { release } from './deploy-fixture.js';
 
 const CLI = fileURLToPath(new URL('../../../packages/cli/dist/main.js', import.meta.url));
@@ -51,7 +52,7 @@ function baton(cwd: string, args: string[]): Promise<Run> {
   );
 }
 
-async function writeConfig(cwd: string, router: 'builtin' | 'haproxy', spec = release('v1')): Promise<void> {
+async function writeConfig(cwd: string, router: 'builtin' | 'haproxy' | 'nginx', spec = release('v1')): Promise<void> {
   const config = { service: 'orders', instances: 2, stateDir: join(cwd, 's'), router: { kind: router }, timeouts: { readyMs: 30_000, drainMs: 5000, stopMs: 10_000 }, release: spec };
   await writeFile(join(cwd, 'baton.config.json'), JSON.stringify(config));
 }
@@ -102,12 +103,14 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** The pids a deploy left running: its instances' and its router's (the built-in router's process, HAProxy's master). */
+/** The pids a deploy left running: its instances' and its router's (the built-in router's process, HAProxy's master, nginx's two masters). */
 function runningPids(stateDir: string, deploy: Run): number[] {
   const instances = deploy.events.filter((event) => event.type === 'instance-started').map((event) => Number(event.data?.['pid']));
   const router = join(stateDir, 'r');
   const pids = [...instances];
-  if (existsSync(join(router, 'haproxy.pid'))) pids.push(Number(readFileSync(join(router, 'haproxy.pid'), 'utf8').trim()));
+  for (const pidFile of ['haproxy.pid', 'edge.pid', 'balancer.pid']) {
+    if (existsSync(join(router, pidFile))) pids.push(Number(readFileSync(join(router, pidFile), 'utf8').trim()));
+  }
   if (existsSync(join(router, 'router.json'))) pids.push((JSON.parse(readFileSync(join(router, 'router.json'), 'utf8')) as { pid: number }).pid);
   return pids.filter((pid) => Number.isInteger(pid) && pid > 0);
 }
@@ -168,8 +171,8 @@ describe.skipIf(!haproxyInstalled())('baton down, then another router', () => {
 });
 
 describe('a first deploy that rolls back to nothing', () => {
-  for (const router of ['builtin', 'haproxy'] as const) {
-    it.skipIf(router === 'haproxy' && !haproxyInstalled())(`stops its ${router} router: no process left, port free, no router state`, async () => {
+  for (const router of ['builtin', 'haproxy', 'nginx'] as const) {
+    it.skipIf((router === 'haproxy' && !haproxyInstalled()) || (router === 'nginx' && !nginxInstalled()))(`stops its ${router} router: no process left, port free, no router state`, async () => {
       dir = await mkdtemp('/tmp/bsw-');
       const stateDir = join(dir, 's');
       // A release that dies at start: nothing will ever serve.

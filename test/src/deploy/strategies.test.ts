@@ -1,10 +1,11 @@
-// Baton's promise, end to end: every strategy behind both routers takes the
+// Baton's promise, end to end: every strategy behind every router takes the
 // real orders service from v1 to v2 under a steady keep-alive load with zero
 // failed requests — no reset, no 502/503, no timeout, no request lost on a
 // closing connection (counted per request, not by autocannon).
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Strategy } from '@baton/deploy';
 import { haproxyInstalled } from '@baton/router-haproxy';
+import { nginxInstalled } from '@baton/router-nginx';
 import { createService, failuresOf, release, steadyLoad, type DeployedService } from './deploy-fixture.js';
 
 const strategies: Record<string, Strategy> = {
@@ -13,8 +14,9 @@ const strategies: Record<string, Strategy> = {
   'blue-green': { type: 'blue-green', rollbackWindowMs: 1500 },
 };
 
-const routers = haproxyInstalled() ? (['builtin', 'haproxy'] as const) : (['builtin'] as const);
-if (!haproxyInstalled()) console.log('deploy e2e: haproxy is not installed (apt-get install haproxy; .ci/run does) — only the built-in router is tested');
+const routers = ['builtin' as const, ...(haproxyInstalled() ? (['haproxy'] as const) : []), ...(nginxInstalled() ? (['nginx'] as const) : [])];
+if (!haproxyInstalled()) console.log('deploy e2e: haproxy is not installed (apt-get install haproxy; .ci/run does) — the HAProxy deploys are skipped');
+if (!nginxInstalled()) console.log('deploy e2e: nginx is not installed (apt-get install nginx; .ci/run does) — the nginx deploys are skipped');
 
 let service: DeployedService | undefined;
 afterEach(async () => {
