@@ -185,6 +185,10 @@ ${guards.join('\n')}
  * - `proxy_next_upstream error timeout http_502`, never `non_idempotent`: a
  *   refused connection goes to the next backend; a request already sent is
  *   retried only when it is idempotent (nginx's rule).
+ * - `max_fails=0`: a backend is never marked unavailable. With `max_fails=1`,
+ *   instances restarted one after another were each out for `fail_timeout`,
+ *   all at once, and nginx answered "no live upstreams" (502) to everything
+ *   (the bench's restart in place); a refused connect costs a retry, no more.
  * - Upstream keep-alive (`keepalive`, HTTP/1.1, `Connection ""`) with an
  *   idle timeout below Node's 5 s, so nginx never reuses a connection the
  *   backend is closing.
@@ -200,7 +204,7 @@ export function balancerConfig(options: BalancerConfigOptions): string {
       ? ''
       : `
   upstream baton_backends {
-${ready.map((entry) => `    server ${nginxAddress(entry.address, entry.port)} weight=${entry.weight} max_fails=1 fail_timeout=2s;`).join('\n')}
+${ready.map((entry) => `    server ${nginxAddress(entry.address, entry.port)} weight=${entry.weight} max_fails=0;`).join('\n')}
     keepalive 64;
     keepalive_timeout 4s;
   }
