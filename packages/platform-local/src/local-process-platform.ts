@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fchmodSync, fstatSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { BatonError, ROUTER_DRAINS_FIRST_ENV } from '@baton/lifecycle';
 import type { InstanceExit, InstanceRecord, Platform, ReleaseSpec } from '@baton/deploy';
 import {
   createRedactor,
   ensurePrivateDirSync,
+  findFreePort,
   isProcessAlive,
   lastListeningPort,
   LISTENING_LINE_EXAMPLE,
@@ -17,6 +17,7 @@ import {
   secretValuesOf,
 } from '@baton/deploy/kit';
 import { createLineReader, logTail } from './instance-log.js';
+import { accepts, pollUntil, sleep, withTimeout } from './internal/waits.js';
 
 /** Options of {@link createLocalProcessPlatform}. */
 export interface LocalProcessPlatformOptions {
@@ -161,7 +162,7 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
     if (existing !== undefined && existing.exit === undefined) throw platformError(`start: instance ${id} is already running (pid ${existing.pid}).`);
 
     const logFile = join(logDir, `${id}.log`);
-    const port = config.port === 'assign' ? await freePort(config.host) : 0;
+    const port = config.port === 'assign' ? await findFreePort(config.host).catch((error: unknown) => Promise.reject(platformError(`cannot find a free port on ${config.host}: ${describe(error)}`, error))) : 0;
     // The instance's secrets (its env, and the orchestrator's that it inherits) never reach the
     // log header or an error message from here, even when the command line or the service's own
     // last lines carry them. The log file itself is written by the instance (a file, not a pipe
@@ -505,67 +506,6 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
       throw platformError(`cannot send ${signal} to process ${pid}: ${describe(error)}`, error);
     }
   }
-}
-
-/** A port free on `host` right now (see the race in {@link LocalProcessPlatformOptions.port}). */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', (error) => reject(platformError(`cannot find a free port on ${host}: ${describe(error)}`, error)));
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolveAccepts) => {
-    const socket = connect({ host, port });
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolveAccepts(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
-async function pollUntil(condition: () => boolean, timeoutMs: number, intervalMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (condition()) return true;
-    const left = deadline - Date.now();
-    if (left <= 0) return false;
-    await sleep(Math.min(intervalMs, left));
-  }
-}
-
-/** `promise`'s value, or undefined once `ms` passed. */
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolveTimeout) => {
-    timer = setTimeout(() => resolveTimeout(undefined), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolveSleep) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolveSleep();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 function isDirectory(path: string): boolean {
