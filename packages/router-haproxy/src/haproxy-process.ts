@@ -3,11 +3,11 @@
  * detached in master-worker mode, reloaded (SIGUSR2 to the master) and
  * stopped — always by the pid in its pid file, checked to be that HAProxy.
  */
-import { execFile, spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, fchmodSync, openSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { closeSync, fchmodSync, openSync } from 'node:fs';
 import { BatonError } from '@baton/lifecycle';
-import { isHaproxyOf, processExists, readPidFile } from './internal/haproxy-state.js';
+import { childrenOf, findExecutable, readPidFile, runExecutable, SBIN_DIRS, waitForExit } from '@baton/deploy/kit';
+import { isHaproxyOf } from './internal/haproxy-state.js';
 
 /** The oldest HAProxy whose configuration and reload Baton relies on (`idle-close-on-response`, socket transfer in master-worker mode). */
 export const MIN_HAPROXY_VERSION = '2.6';
@@ -16,38 +16,13 @@ function routerError(message: string, cause?: unknown): BatonError {
   return new BatonError('BATON_ERR_ROUTER', `HAProxy router: ${message}`, cause === undefined ? undefined : { cause });
 }
 
-const SBIN_DIRS = ['/usr/sbin', '/usr/local/sbin', '/sbin'];
-
 /**
  * Where `haproxy` is: the PATH first, then the sbin directories Debian and
  * source builds install it in (often missing from a non-root PATH); undefined
  * when this machine has none.
  */
 export function findHaproxy(path: string = process.env.PATH ?? '', extraDirs: readonly string[] = SBIN_DIRS): string | undefined {
-  const dirs = [...path.split(delimiter), ...extraDirs];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const candidate = join(dir, 'haproxy');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-function run(binary: string, args: readonly string[], timeoutMs: number): Promise<{ code: number | null; output: string; error?: NodeJS.ErrnoException }> {
-  return new Promise((resolve) => {
-    execFile(binary, args, { timeout: timeoutMs, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
-      const output = `${stdout}${stderr}`.trim();
-      if (!error) return resolve({ code: 0, output });
-      const errno = error as NodeJS.ErrnoException & { code?: number | string };
-      if (typeof errno.code === 'number') return resolve({ code: errno.code, output });
-      resolve({ code: null, output, error: errno });
-    });
-  });
+  return findExecutable('haproxy', path, extraDirs);
 }
 
 /**
@@ -55,7 +30,7 @@ function run(binary: string, args: readonly string[], timeoutMs: number): Promis
  * cannot be run or is older than {@link MIN_HAPROXY_VERSION}.
  */
 export async function haproxyVersion(binary: string): Promise<string> {
-  const result = await run(binary, ['-v'], 10_000);
+  const result = await runExecutable(binary, ['-v'], 10_000);
   if (result.error) throw routerError(`cannot run ${binary} (${result.error.code ?? result.error.message}); install HAProxy ${MIN_HAPROXY_VERSION} or later (apt-get install haproxy).`, result.error);
   const match = /HA-?Proxy version (\d+)\.(\d+)(\S*)/i.exec(result.output);
   if (!match) throw routerError(`${binary} -v does not print a HAProxy version: ${result.output.slice(0, 200)}`);
@@ -69,7 +44,7 @@ export async function haproxyVersion(binary: string): Promise<string> {
 
 /** Runs `haproxy -c` on `configFile`; rejects with BATON_ERR_ROUTER and HAProxy's alerts when it is not valid. */
 export async function checkHaproxyConfig(binary: string, configFile: string): Promise<void> {
-  const result = await run(binary, ['-c', '-f', configFile], 20_000);
+  const result = await runExecutable(binary, ['-c', '-f', configFile], 20_000);
   if (result.error) throw routerError(`cannot run ${binary} -c (${result.error.code ?? result.error.message}).`, result.error);
   if (result.code !== 0) throw routerError(`HAProxy rejects the configuration ${configFile}:\n${result.output}`);
 }
@@ -127,32 +102,6 @@ export function signalReload(masterPid: number): void {
     process.kill(masterPid, 'SIGUSR2');
   } catch (error) {
     throw routerError(`cannot signal the HAProxy master (pid ${masterPid}) to reload: ${(error as NodeJS.ErrnoException).code ?? String(error)}.`, error);
-  }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (processExists(pid)) {
-    if (Date.now() > deadline) return false;
-    await delay(20);
-  }
-  return true;
-}
-
-/** The master's children (its workers), from /proc; empty where /proc cannot say. */
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .split(/\s+/)
-      .filter((field) => field !== '')
-      .map(Number)
-      .filter((child) => Number.isInteger(child) && child > 0);
-  } catch {
-    return [];
   }
 }
 

@@ -4,9 +4,9 @@
  */
 import { isIP } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
+import { socketPathProblem } from '@baton/deploy/kit';
 import { invalid } from './internal/haproxy-errors.js';
 import {
-  MAX_SOCKET_PATH_BYTES,
   haproxyRouterPaths,
   type HaproxyCheckSettings,
   type HaproxyExposeSettings,
@@ -97,9 +97,8 @@ export function resolveStateDir(options: HaproxyRouterOptions | undefined): stri
   if (!options || typeof options.stateDir !== 'string' || options.stateDir === '') throw invalid('`stateDir` (a directory path) is required.');
   const stateDir = resolvePath(options.stateDir);
   const socket = haproxyRouterPaths(stateDir).adminSocket;
-  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH_BYTES) {
-    throw invalid(`the admin socket path ${socket} is longer than ${MAX_SOCKET_PATH_BYTES} bytes (a unix socket limit); use a shorter stateDir.`);
-  }
+  const problem = socketPathProblem(socket, 'admin socket', 'stateDir');
+  if (problem !== undefined) throw invalid(problem);
   return stateDir;
 }
 

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { findFreePort } from '@baton/deploy/kit';
+import { checkBackendChanges, checkBackendInput, findFreePort, resolveBackendAddress } from '@baton/deploy/kit';
 import type { BackendState, BackendStatus, Router } from '@baton/deploy';
 import { HAPROXY_BACKEND, slotNumber } from './haproxy-config.js';
 import { findHaproxy, haproxyVersion, runningMaster, stopHaproxyProcess } from './haproxy-process.js';
@@ -22,7 +22,6 @@ import {
   type StopHaproxyRouterOptions,
 } from './haproxy-router-options.js';
 import { HaproxyRuntimeApi, serverStateOf, setAddressCommand, setStateCommand, setWeightCommand } from './haproxy-runtime-api.js';
-import { checkBackend, checkChanges, resolveAddress } from './internal/backend-input.js';
 import { causeText, routerError } from './internal/haproxy-errors.js';
 import { launchUntilListening } from './internal/haproxy-launch.js';
 import { reloadWith } from './internal/haproxy-reload.js';
@@ -79,7 +78,7 @@ class HaproxyRouterConnection implements HaproxyRouter {
 
   async add(backend: { id: string; release: string; host: string; port: number }): Promise<void> {
     this.#open('add');
-    const { id, release, host, port } = checkBackend(backend);
+    const { id, release, host, port } = checkBackendInput(backend, routerError);
     await this.#inTurn(async () => {
       const table = await readTable(this.#paths);
       const existing = table.backends.find((entry) => entry.id === id);
@@ -95,7 +94,7 @@ class HaproxyRouterConnection implements HaproxyRouter {
         }
         return;
       }
-      const address = await resolveAddress(host);
+      const address = await resolveBackendAddress(host, routerError);
       const live = await readLive(this.api);
       const slot = freeSlot(table, live, this.#record.slots, id);
       const entry = newSlotEntry(slot, { id, release, host, port }, address, live);
@@ -119,7 +118,7 @@ class HaproxyRouterConnection implements HaproxyRouter {
 
   async set(changes: readonly { id: string; state?: BackendState; weight?: number }[]): Promise<void> {
     this.#open('set');
-    checkChanges(changes);
+    checkBackendChanges(changes, routerError);
     if (changes.length === 0) return;
     await this.#inTurn(async () => {
       const table = await readTable(this.#paths);

@@ -4,11 +4,12 @@
  * one), SIGUSR2 to the master, then the new worker waited for and its slots checked.
  */
 import { setTimeout as delay } from 'node:timers/promises';
+import { isProcessAlive } from '@baton/deploy/kit';
 import { HAPROXY_BACKEND } from '../haproxy-config.js';
 import { fileSize, logSince, runningMaster, signalReload } from '../haproxy-process.js';
 import { serverStateOf, setAddressCommand, setStateCommand, setWeightCommand, type HaproxyRuntimeApi } from '../haproxy-runtime-api.js';
 import { routerError } from './haproxy-errors.js';
-import { processExists, writeFileAtomic, type HaproxyRouterPaths, type HaproxyRouterRecord } from './haproxy-state.js';
+import { writeFileAtomic, type HaproxyRouterPaths, type HaproxyRouterRecord } from './haproxy-state.js';
 import { readLive, type LiveView } from './live-view.js';
 import { carryCounters, readTable, writeTable } from './slot-table.js';
 import { privatePidFile, writeConfig } from './state-files.js';
@@ -41,7 +42,7 @@ export async function reloadWith(paths: HaproxyRouterPaths, record: HaproxyRoute
       // Between workers: ask again.
     }
     // The master itself, not its pid file: it rewrites that file while it re-executes.
-    if (!processExists(master)) {
+    if (!isProcessAlive(master)) {
       throw routerError(`HAProxy's master exited during the reload. Its log (${paths.logFile}):\n${await logSince(paths.logFile, logOffset)}`);
     }
     if (Date.now() > deadline) {

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendState } from '@baton/deploy';
-import { writeFileAtomic } from '@baton/deploy/kit';
+import { isProcessAlive, readJsonFile, writeFileAtomic } from '@baton/deploy/kit';
 
 // The routers' modules import it from here, with the rest of their state helpers.
 export { writeFileAtomic };
@@ -25,9 +24,6 @@ export interface HaproxyRouterPaths {
   /** HAProxy's stdout and stderr: its startup notices and the abnormal sessions (`option dontlog-normal`). */
   logFile: string;
 }
-
-/** A unix socket path longer than this does not fit in `sockaddr_un` on Linux (108 bytes with the NUL). */
-export const MAX_SOCKET_PATH_BYTES = 107;
 
 export function haproxyRouterPaths(stateDir: string): HaproxyRouterPaths {
   return {
@@ -130,24 +126,13 @@ export interface HaproxyBackendsRecord {
 }
 
 
-async function readJson(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  return JSON.parse(text) as unknown;
-}
-
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** router.json of `file`: undefined when there is none; throws (with the reason) when it is not a HAProxy router's. */
 export async function readRouterRecord(file: string): Promise<HaproxyRouterRecord | undefined> {
-  const value = await readJson(file);
+  const value = await readJsonFile(file);
   if (value === undefined) return undefined;
   if (!isObject(value) || value.format !== 'baton-haproxy-router/1') {
     throw new Error(`${file} is not a HAProxy router's record (format ${isObject(value) ? JSON.stringify(value.format) : 'missing'})`);
@@ -171,7 +156,7 @@ export async function readRouterRecord(file: string): Promise<HaproxyRouterRecor
 
 /** backends.json of `file`; an empty table when there is none. Throws when it cannot be read or is not one. */
 export async function readBackendsRecord(file: string): Promise<HaproxyBackendsRecord> {
-  const value = await readJson(file);
+  const value = await readJsonFile(file);
   if (value === undefined) return { format: 'baton-haproxy-backends/1', backends: [] };
   if (!isObject(value) || value.format !== 'baton-haproxy-backends/1' || !Array.isArray(value.backends)) {
     throw new Error(`${file} is not a HAProxy router's backend table`);
@@ -199,34 +184,12 @@ export function writeBackendsRecord(file: string, record: HaproxyBackendsRecord)
 }
 
 /**
- * True while a process with this pid runs (EPERM counts: it exists, owned by
- * someone else). A zombie does not count: HAProxy outliving the orchestrator
- * is reparented, and where the new parent does not reap (some containers'
- * pid 1) it would otherwise look alive forever.
- */
-export function processExists(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // pid (comm) state ...: comm may hold spaces and parentheses, the state follows the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
-
-/**
  * True when `pid` is a HAProxy running `configFile` — checked before any
  * signal, so a stale pid file whose pid was reused never gets a process
  * killed. Where /proc is missing the check cannot be made and the pid is trusted.
  */
 export function isHaproxyOf(pid: number, configFile: string): boolean {
-  if (!processExists(pid)) return false;
+  if (!isProcessAlive(pid)) return false;
   let cmdline: string;
   try {
     cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
@@ -235,14 +198,4 @@ export function isHaproxyOf(pid: number, configFile: string): boolean {
   }
   const args = cmdline.split('\0');
   return args.some((arg) => /haproxy/.test(arg)) && args.includes(configFile);
-}
-
-/** The pid in HAProxy's pid file, or undefined. */
-export async function readPidFile(file: string): Promise<number | undefined> {
-  try {
-    const pid = Number((await readFile(file, 'utf8')).trim().split('\n')[0]);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }
