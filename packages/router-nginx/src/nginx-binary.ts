@@ -2,15 +2,15 @@
  * The nginx executable: where it is, which version, and `nginx -t` of a
  * configuration before it may replace the running one.
  */
-import { execFile, spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { BatonError } from '@baton/lifecycle';
+import { findExecutable, runExecutable, SBIN_DIRS as KIT_SBIN_DIRS, type ExecutableResult } from '@baton/deploy/kit';
 
 /** The oldest nginx Baton runs: Debian 12's. `-e` (the startup error log) came in 1.19.5, `keepalive_time` in 1.19.10. */
 export const MIN_NGINX_VERSION = '1.22';
 
-const SBIN_DIRS = ['/usr/sbin', '/usr/local/sbin', '/sbin', '/usr/local/nginx/sbin'];
+/** nginx.org's source build installs into /usr/local/nginx. */
+const SBIN_DIRS = [...KIT_SBIN_DIRS, '/usr/local/nginx/sbin'];
 
 /**
  * Where `nginx` is: the PATH first, then the sbin directories Debian and
@@ -18,17 +18,7 @@ const SBIN_DIRS = ['/usr/sbin', '/usr/local/sbin', '/sbin', '/usr/local/nginx/sb
  * undefined when this machine has none.
  */
 export function findNginx(path: string = process.env.PATH ?? '', extraDirs: readonly string[] = SBIN_DIRS): string | undefined {
-  for (const dir of [...path.split(delimiter), ...extraDirs]) {
-    if (!dir) continue;
-    const candidate = join(dir, 'nginx');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return findExecutable('nginx', path, extraDirs);
 }
 
 /** True when nginx is installed (on PATH, or in an sbin directory). */
@@ -36,23 +26,9 @@ export function nginxInstalled(): boolean {
   return findNginx() !== undefined;
 }
 
-export interface RunResult {
-  code: number | null;
-  output: string;
-  error?: NodeJS.ErrnoException;
-}
-
 /** Runs `binary args`, never rejects: the exit code and the output (stdout and stderr) say what happened. */
-export function runNginx(binary: string, args: readonly string[], timeoutMs = 20_000): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(binary, args, { timeout: timeoutMs, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
-      const output = `${stdout}${stderr}`.trim();
-      if (!error) return resolve({ code: 0, output });
-      const errno = error as NodeJS.ErrnoException & { code?: number | string };
-      if (typeof errno.code === 'number') return resolve({ code: errno.code, output });
-      resolve({ code: null, output, error: errno });
-    });
-  });
+export function runNginx(binary: string, args: readonly string[], timeoutMs = 20_000): Promise<ExecutableResult> {
+  return runExecutable(binary, args, timeoutMs);
 }
 
 /** `[major, minor]` of a `nginx -v` output, or undefined when it holds no nginx version. */

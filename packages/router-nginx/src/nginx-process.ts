@@ -5,9 +5,8 @@
  * not taken for it), reloaded by SIGHUP and stopped by SIGQUIT.
  */
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { BatonError } from '@baton/lifecycle';
-import { isProcessAlive, logSince } from '@baton/deploy/kit';
+import { childrenOf, isProcessAlive, logSince, readPidFile, waitForExit } from '@baton/deploy/kit';
 import { runNginx } from './nginx-binary.js';
 
 function startError(message: string, cause?: unknown): BatonError {
@@ -36,31 +35,13 @@ export function isMasterOf(pid: number, configFile: string): boolean {
 
 /** The master running `configFile` per its pid file, or undefined when none runs. */
 export async function runningMaster(pidFile: string, configFile: string): Promise<number | undefined> {
-  let pid: number;
-  try {
-    pid = Number((await readFile(pidFile, 'utf8')).trim());
-  } catch {
-    return undefined;
-  }
-  return Number.isInteger(pid) && pid > 0 && isMasterOf(pid, configFile) ? pid : undefined;
-}
-
-/** The master's worker processes (its children), from /proc. */
-export function workersOf(master: number): number[] {
-  try {
-    return readFileSync(`/proc/${master}/task/${master}/children`, 'utf8')
-      .split(/\s+/)
-      .filter((field) => field !== '')
-      .map(Number)
-      .filter((child) => Number.isInteger(child) && child > 0);
-  } catch {
-    return [];
-  }
+  const pid = await readPidFile(pidFile);
+  return pid !== undefined && isMasterOf(pid, configFile) ? pid : undefined;
 }
 
 /** The master's workers that were told to quit (a reload) and still finish what they hold. */
 export function quittingWorkers(master: number): number[] {
-  return workersOf(master).filter((worker) => (commandLine(worker) ?? '').includes('shutting down'));
+  return childrenOf(master).filter((worker) => (commandLine(worker) ?? '').includes('shutting down'));
 }
 
 /** True once worker `pid` left the pool: exited, or told to quit (nginx retitles it before it closes its listeners). */
@@ -87,7 +68,7 @@ export async function launchNginx(options: { binary: string; prefix: string; con
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
     const master = await runningMaster(options.pidFile, options.configFile);
-    if (master !== undefined && workersOf(master).some((worker) => !leftThePool(worker))) return master;
+    if (master !== undefined && childrenOf(master).some((worker) => !leftThePool(worker))) return master;
     if (Date.now() > deadline) throw startError(`nginx (${options.configFile}) wrote no live master into ${options.pidFile} within ${options.timeoutMs} ms. Its error log:\n${await logSince(options.errorLog, options.logOffset)}`);
     await delay(10);
   }
@@ -102,7 +83,7 @@ export async function launchNginx(options: { binary: string; prefix: string; con
  * the configuration) or dies.
  */
 export async function reloadNginx(master: number, configFile: string, errorLog: string, logOffset: number, timeoutMs: number): Promise<void> {
-  const before = new Set(workersOf(master));
+  const before = new Set(childrenOf(master));
   try {
     process.kill(master, 'SIGHUP');
   } catch (error) {
@@ -111,7 +92,7 @@ export async function reloadNginx(master: number, configFile: string, errorLog: 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (!isMasterOf(master, configFile)) throw startError(`the nginx master (pid ${master}) exited during a reload. Its error log:\n${await logSince(errorLog, logOffset)}`);
-    const workers = workersOf(master);
+    const workers = childrenOf(master);
     const fresh = workers.filter((worker) => !before.has(worker) && !leftThePool(worker));
     if (fresh.length > 0 && [...before].every(leftThePool)) return;
     if (Date.now() > deadline) {
@@ -121,15 +102,6 @@ export async function reloadNginx(master: number, configFile: string, errorLog: 
   }
 }
 
-async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (isProcessAlive(pid)) {
-    if (Date.now() > deadline) return false;
-    await delay(20);
-  }
-  return true;
-}
-
 /**
  * Stops a master and its workers: SIGQUIT (graceful: listeners close,
  * requests in flight finish) for up to `graceMs`, then SIGTERM, then
@@ -137,7 +109,7 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
  * keep its port.
  */
 export async function stopNginxMaster(master: number, configFile: string, graceMs: number): Promise<void> {
-  const workers = workersOf(master);
+  const workers = childrenOf(master);
   const signal = (pid: number, name: NodeJS.Signals): void => {
     try {
       process.kill(pid, name);

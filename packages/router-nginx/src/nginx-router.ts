@@ -9,13 +9,12 @@
  *   const again = await connectNginxRouter({ dir });  // what a restarted orchestrator uses
  *   await stopNginxRouter({ dir });
  */
-import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdir, open, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { BatonError } from '@baton/lifecycle';
 import type { BackendState, BackendStatus, Router } from '@baton/deploy';
-import { ensurePrivateDir, fileSize, findFreePort } from '@baton/deploy/kit';
+import { checkBackendChanges, checkBackendInput, ensurePrivateDir, fileSize, findFreePort, resolveBackendAddress } from '@baton/deploy/kit';
 import { findNginx, nginxProblem, testNginxConfig } from './nginx-binary.js';
 import { balancerConfig, edgeConfig, workerConnectionsFor } from './nginx-config.js';
 import { launchNginx, quittingWorkers, reloadNginx, runningMaster, stopNginxMaster } from './nginx-process.js';
@@ -46,7 +45,6 @@ export interface NginxRouter extends Router {
   reload(): Promise<void>;
 }
 
-const MAX_WEIGHT = 256;
 const DEFAULT_WEIGHT = 1;
 const PORT_ATTEMPTS = 5;
 
@@ -165,15 +163,6 @@ async function applyTable(paths: NginxRouterPaths, record: NginxRouterRecord, ta
   }
 }
 
-async function resolveAddress(host: string): Promise<string> {
-  if (isIP(host) !== 0) return host;
-  try {
-    return (await lookup(host)).address;
-  } catch (error) {
-    throw routerError(`cannot resolve the backend host ${JSON.stringify(host)}: ${(error as NodeJS.ErrnoException).code ?? causeText(error)}.`, error);
-  }
-}
-
 /**
  * What a backend has in flight: the larger of what the instance counts
  * (its metrics) and the connections old balancer workers still hold to it
@@ -181,21 +170,6 @@ async function resolveAddress(host: string): Promise<string> {
  */
 function inFlightOf(entry: NginxBackendEntry, metrics: number, oldWorkers: Map<string, number>): number {
   return Math.max(metrics, oldWorkers.get(`${canonicalHost(entry.address)}:${entry.port}`) ?? 0);
-}
-
-function validateChanges(changes: unknown): asserts changes is readonly { id: string; state?: BackendState; weight?: number }[] {
-  if (!Array.isArray(changes)) throw routerError('set: give an array of changes [{ id, state?, weight? }].');
-  changes.forEach((change: { id?: unknown; state?: unknown; weight?: unknown } | null, index) => {
-    const where = `set: change ${index + 1}`;
-    if (typeof change !== 'object' || change === null) throw routerError(`${where} must be an object { id, state?, weight? }.`);
-    if (typeof change.id !== 'string' || change.id === '') throw routerError(`${where}: id must be a non-empty string, got ${JSON.stringify(change.id)}.`);
-    if (change.state !== undefined && change.state !== 'ready' && change.state !== 'drain' && change.state !== 'maint') {
-      throw routerError(`${where} (${change.id}): state must be "ready", "drain" or "maint", got ${JSON.stringify(change.state)}.`);
-    }
-    if (change.weight !== undefined && (typeof change.weight !== 'number' || !Number.isInteger(change.weight) || change.weight < 0 || change.weight > MAX_WEIGHT)) {
-      throw routerError(`${where} (${change.id}): weight must be an integer 0-${MAX_WEIGHT}, got ${JSON.stringify(change.weight)}.`);
-    }
-  });
 }
 
 // ------------------------------------------------------------------ the Router
@@ -256,19 +230,14 @@ class NginxRouterConnection implements NginxRouter {
 
   async add(backend: { id: string; release: string; host: string; port: number }): Promise<void> {
     this.#open('add');
-    if (typeof backend !== 'object' || backend === null) throw routerError('add: give a backend { id, release, host, port }.');
-    const { id, release, host, port } = backend;
-    if (typeof id !== 'string' || id === '') throw routerError(`add: id must be a non-empty string, got ${JSON.stringify(id)}.`);
-    if (typeof release !== 'string') throw routerError(`add (${id}): release must be a string, got ${JSON.stringify(release)}.`);
-    if (typeof host !== 'string' || host === '') throw routerError(`add (${id}): host must be a host name or IP address, got ${JSON.stringify(host)}.`);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw routerError(`add (${id}): port must be an integer 1-65535, got ${JSON.stringify(port)}.`);
+    const { id, release, host, port } = checkBackendInput(backend, routerError);
     await this.#change(async (table) => {
       const existing = table.backends.find((entry) => entry.id === id);
       if (existing) {
         if (existing.host === host && existing.port === port) return;
         throw routerError(`add: backend ${id} is already in the router at ${existing.host}:${existing.port}; remove it before adding it at ${host}:${port}.`);
       }
-      const address = await resolveAddress(host);
+      const address = await resolveBackendAddress(host, routerError);
       // The address's past requests go to whoever held it before, not to this backend.
       await foldRequestCounts(this.#paths, table.backends, await this.#balancer());
       await resetRequestCount(this.#paths, id);
@@ -280,7 +249,7 @@ class NginxRouterConnection implements NginxRouter {
 
   async set(changes: readonly { id: string; state?: BackendState; weight?: number }[]): Promise<void> {
     this.#open('set');
-    validateChanges(changes);
+    checkBackendChanges(changes, routerError);
     if (changes.length === 0) return;
     await this.#change(async (table) => {
       const byId = new Map(table.backends.map((entry) => [entry.id, entry]));

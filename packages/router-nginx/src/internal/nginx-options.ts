@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
-import { MAX_SOCKET_PATH_BYTES, nginxRouterPaths, type NginxExposeSettings, type NginxLimits } from './nginx-state.js';
+import { socketPathProblem } from '@baton/deploy/kit';
+import { nginxRouterPaths, type NginxExposeSettings, type NginxLimits } from './nginx-state.js';
 
 /** Options every nginx router function takes. */
 export interface NginxRouterOptions {
@@ -74,7 +75,8 @@ export function resolveDir(options: { dir?: unknown } | undefined, forStart = fa
   const dir = resolvePath(options.dir);
   if (!forStart) return dir;
   const socket = nginxRouterPaths(dir).balancerSocket;
-  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH_BYTES) throw invalid(`the socket path ${socket} is longer than ${MAX_SOCKET_PATH_BYTES} bytes (a unix socket limit); use a shorter dir.`);
+  const problem = socketPathProblem(socket, 'socket', 'dir');
+  if (problem !== undefined) throw invalid(problem);
   // nginx reads paths in its configuration up to a space, ';' or a quote.
   if (/[\s;'"{}#$\\]/.test(dir)) throw invalid(`\`dir\` must not hold spaces, quotes, ";", "{", "}", "#", "$" or "\\" (nginx's configuration names it unquoted); got ${JSON.stringify(dir)}.`);
   return dir;

@@ -6,7 +6,7 @@
 import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendState } from '@baton/deploy';
-import { isProcessAlive, processStartIdentity, writeFileAtomic } from '@baton/deploy/kit';
+import { isProcessAlive, processStartIdentity, readJsonFile, writeFileAtomic } from '@baton/deploy/kit';
 
 export { writeFileAtomic };
 
@@ -57,9 +57,6 @@ export function nginxRouterPaths(dir: string): NginxRouterPaths {
     tempDir: join(dir, 'tmp'),
   };
 }
-
-/** A unix socket path longer than this does not fit in `sockaddr_un` on Linux (108 bytes with the NUL). */
-export const MAX_SOCKET_PATH_BYTES = 107;
 
 /** What public clients may reach besides the service (see RouterStartSettings.expose). */
 export interface NginxExposeSettings {
@@ -116,23 +113,14 @@ export interface NginxBackendsRecord {
   backends: NginxBackendEntry[];
 }
 
-function parseJson(text: string, file: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new Error(`${file} is not valid JSON (${(error as Error).message})`);
-  }
-}
-
+/** The kit's readJsonFile, saying which file is not JSON (the nginx router's errors quote it as the reason). */
 async function readJson(file: string): Promise<unknown> {
-  let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    return await readJsonFile(file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (error instanceof SyntaxError) throw new Error(`${file} is not valid JSON (${error.message})`);
     throw error;
   }
-  return parseJson(text, file);
 }
 
 /** router.json, or undefined when no nginx router ever started here; throws when it is another router's. */
