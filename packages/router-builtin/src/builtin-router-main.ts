@@ -20,21 +20,19 @@
  * read, 70 internal error.
  */
 import type { Server as HttpServer } from 'node:http';
-import { connect, type Server as NetServer } from 'node:net';
+import type { Server as NetServer } from 'node:net';
 import { chmod, mkdir, unlink } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { jsonLogger } from '@baton/lifecycle';
-import { processStartIdentity } from '@baton/deploy/kit';
+import { acceptsConnection, processStartIdentity, readJsonFile, socketPathProblem } from '@baton/deploy/kit';
 import { BuiltinProxy } from './builtin-proxy.js';
 import { createAdminServer } from './internal/builtin-admin.js';
 import type { ExposeSettings } from './internal/builtin-expose.js';
 import { createTrafficServer, resolveTrafficLimits, type TrafficLimits } from './internal/builtin-traffic-server.js';
 import {
-  MAX_SOCKET_PATH_BYTES,
   builtinRouterPaths,
-  readJsonFile,
   writeFileAtomic,
   type PersistedBackends,
   type RouterProcessRecord,
@@ -47,20 +45,6 @@ const logger = jsonLogger({ name: 'baton-router', write: (line) => process.stdou
 function exit(code: number, message: string, fields?: Record<string, unknown>): never {
   logger.error(message, { exitCode: code, ...fields });
   process.exit(code);
-}
-
-/** True when something answers on the unix socket (another router). */
-function socketAnswers(path: string): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const socket = connect(path);
-    const done = (answer: boolean): void => {
-      socket.destroy();
-      resolvePromise(answer);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 function listen(server: NetServer | HttpServer, target: { port: number; host: string } | { path: string }): Promise<void> {
@@ -102,13 +86,12 @@ async function main(): Promise<void> {
   // Everything the router creates (state files, the admin socket) is its user's alone.
   process.umask(0o077);
   const paths = builtinRouterPaths(stateDir);
-  if (Buffer.byteLength(paths.adminSocket) > MAX_SOCKET_PATH_BYTES) {
-    exit(2, `the admin socket path ${paths.adminSocket} is longer than ${MAX_SOCKET_PATH_BYTES} bytes; use a shorter state directory`);
-  }
+  const socketProblem = socketPathProblem(paths.adminSocket, 'admin socket', 'state directory');
+  if (socketProblem !== undefined) exit(2, socketProblem);
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
 
   if (existsSync(paths.adminSocket)) {
-    if (await socketAnswers(paths.adminSocket)) exit(3, `another router already answers on ${paths.adminSocket}`);
+    if (await acceptsConnection({ path: paths.adminSocket })) exit(3, `another router already answers on ${paths.adminSocket}`);
     await unlink(paths.adminSocket).catch(() => {});
   }
 

@@ -8,13 +8,13 @@ import { closeSync, fchmodSync, openSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isProcessAlive, logSince } from '@baton/deploy/kit';
+import { isProcessAlive, logSince, socketPathProblem } from '@baton/deploy/kit';
 import type { Router } from '@baton/deploy';
 import { resolveProxyOptions } from './builtin-proxy-options.js';
 import { BuiltinRouterClient, adminCommand, liveStatus, type StatusBody } from './internal/admin-client.js';
 import type { ExposeSettings } from './internal/builtin-expose.js';
 import { resolveTrafficLimits, type TrafficLimits } from './internal/builtin-traffic-server.js';
-import { MAX_SOCKET_PATH_BYTES, builtinRouterPaths, isRouterProcess, readProcessRecord, type RouterProcessRecord } from './internal/builtin-state.js';
+import { builtinRouterPaths, isRouterProcess, readProcessRecord, type RouterProcessRecord } from './internal/builtin-state.js';
 import { invalid, routerError } from './internal/router-errors.js';
 
 /** Limits on the built-in router's public clients (see {@link StartBuiltinRouterOptions.limits}). */
@@ -74,9 +74,8 @@ function resolveStateDir(options: BuiltinRouterOptions | undefined): string {
   if (!options || typeof options.stateDir !== 'string' || options.stateDir === '') throw invalid('`stateDir` (a directory path) is required.');
   const stateDir = resolve(options.stateDir);
   const socket = builtinRouterPaths(stateDir).adminSocket;
-  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH_BYTES) {
-    throw invalid(`the admin socket path ${socket} is longer than ${MAX_SOCKET_PATH_BYTES} bytes (a unix socket limit); use a shorter stateDir.`);
-  }
+  const problem = socketPathProblem(socket, 'admin socket', 'stateDir');
+  if (problem !== undefined) throw invalid(problem);
   return stateDir;
 }
 

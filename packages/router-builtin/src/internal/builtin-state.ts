@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendState } from '@baton/deploy';
-import { isProcessAlive, writeFileAtomic } from '@baton/deploy/kit';
+import { isProcessAlive, readJsonFile, writeFileAtomic } from '@baton/deploy/kit';
 
 // The routers' modules import it from here, with the rest of their state helpers.
 export { writeFileAtomic };
@@ -19,9 +18,6 @@ export interface BuiltinRouterPaths {
   /** The router process's stdout and stderr (JSON lines). */
   logFile: string;
 }
-
-/** A unix socket path longer than this does not fit in `sockaddr_un` on Linux (108 bytes with the NUL). */
-export const MAX_SOCKET_PATH_BYTES = 107;
 
 export function builtinRouterPaths(stateDir: string): BuiltinRouterPaths {
   return {
@@ -63,18 +59,6 @@ export interface PersistedBackends {
   backends: PersistedBackend[];
 }
 
-
-/** The parsed JSON of `file`, or undefined when it does not exist; throws on unreadable or invalid JSON. */
-export async function readJsonFile(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  return JSON.parse(text) as unknown;
-}
 
 /** The router's process record in `stateFile`, or undefined when there is none or it is not one. */
 export async function readProcessRecord(stateFile: string): Promise<RouterProcessRecord | undefined> {
