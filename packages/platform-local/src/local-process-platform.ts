@@ -5,6 +5,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { BatonError, ROUTER_DRAINS_FIRST_ENV } from '@baton/lifecycle';
 import type { InstanceExit, InstanceRecord, Platform, ReleaseSpec } from '@baton/deploy';
 import {
+  acceptsConnection,
   createRedactor,
   ensurePrivateDirSync,
   findFreePort,
@@ -17,7 +18,7 @@ import {
   secretValuesOf,
 } from '@baton/deploy/kit';
 import { createLineReader, logTail } from './instance-log.js';
-import { accepts, pollUntil, sleep, withTimeout } from './internal/waits.js';
+import { pollUntil, sleep, withTimeout } from './internal/waits.js';
 
 /** Options of {@link createLocalProcessPlatform}. */
 export interface LocalProcessPlatformOptions {
@@ -277,7 +278,7 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
           keepRecord(recordDir, record);
           return record;
         }
-        if (config.port === 'assign' && own.exit === undefined && (await accepts(config.host, port))) {
+        if (config.port === 'assign' && own.exit === undefined && (await acceptsConnection({ host: config.host, port }))) {
           // The listener could be another process that took the port (see `port`): it counts only while ours still runs.
           if (own.exit === undefined) return record;
         }

@@ -1,19 +1,3 @@
-import { connect } from 'node:net';
-
-/** True when `host:port` accepts a TCP connection within a second. */
-export function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolveAccepts) => {
-    const socket = connect({ host, port });
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolveAccepts(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
 export async function pollUntil(condition: () => boolean, timeoutMs: number, intervalMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
