@@ -100,7 +100,9 @@ export async function createConsumerProjects(root: string, tarballs: Record<Publ
     (async () => {
       const project = await installProject(join(root, 'express4'), 'express4-user', [...tgz('express', 'lifecycle', 'metrics'), 'express@4', 'prom-client@15']);
       // As the README installs it: the CLI, the config's types, and the one router beside the built-in one it uses.
-      await install(project.dir, tgz('cli', 'deploy', 'router-haproxy'), true);
+      // The CLI's own dependencies (the built-in router, the local platform) come from the registry for a user;
+      // here, before a release, they come from their tarballs.
+      await install(project.dir, tgz('cli', 'deploy', 'router-haproxy', 'router-builtin', 'platform-local'), true);
       return project;
     })(),
     (async () => {

@@ -7,7 +7,7 @@
 // with and without the optional peers; and `npx baton` deploys of each app,
 // on the machine's Node 20 and on the current LTS (the `node` package).
 import { existsSync } from 'node:fs';
-import { mkdtemp, realpath, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ import { haproxyInstalled } from '@baton/router-haproxy';
 import { nginxInstalled } from '@baton/router-nginx';
 import { runAppChecks, type AppRun } from './app-checks.js';
 import { describeCommand, runCommand } from './commands.js';
-import { createConsumerProjects, LTS_NODE_MAJOR, type ConsumerProjects, type NodeLine } from './consumer-projects.js';
+import { createConsumerProjects, deployConfigFor, LTS_NODE_MAJOR, type ConsumerProjects, type NodeLine } from './consumer-projects.js';
 import { deployRound, describeRound, summarizeRound, type DeployRound } from './deploy-scenario.js';
 import { packPublicPackages, PUBLIC_PACKAGES, type PublicPackage, type Tarball } from './pack.js';
 
@@ -96,6 +96,20 @@ describe('the packed packages in a user project outside the monorepo', () => {
       expect(run.slow, about).toEqual({ status: 200, body: '{"slow":true}' });
       expect(run.exit, about).toEqual({ code: 0, signal: null } satisfies AppRun['exit']);
     }
+  });
+
+  it('a router the project did not install is a clear error that starts nothing: router.kind nginx in the project with only @baton/router-haproxy', async () => {
+    const app = projects.apps.find((candidate) => candidate.name === 'express4' && candidate.node === 'node20');
+    if (app === undefined) throw new Error('no express4 app on Node 20');
+    const dir = await mkdtemp(join(app.dir, '..', 'no-nginx-'));
+    await writeFile(join(dir, 'baton.config.json'), deployConfigFor(app, { router: { kind: 'nginx', port: 0 }, strategy: { type: 'rolling' } }));
+    const result = await runCommand('npx', ['--no', 'baton', 'deploy'], { cwd: dir, timeoutMs: 120_000 });
+    const about = `${describeCommand('npx', ['--no', 'baton', 'deploy'], { cwd: dir })}:\n${result.stdout}${result.stderr}`;
+    expect(result.code, about).not.toBe(0);
+    expect(result.stderr, about).toContain('router.kind nginx needs the package @baton/router-nginx, which is not installed here: npm install --save-dev @baton/router-nginx');
+    // Nothing started: no router directory, no instance.
+    expect(existsSync(join(dir, '.baton', 'hello-express4', 'r')), about).toBe(false);
+    expect(existsSync(join(dir, '.baton', 'hello-express4', 'instances', 'instances')) ? await readdir(join(dir, '.baton', 'hello-express4', 'instances', 'instances')) : [], about).toEqual([]);
   });
 
   it(`npx baton deploy of each app on Node 20 and Node ${LTS_NODE_MAJOR}: rolling and canary behind the built-in router, then after baton down behind HAProxy (and nginx, where the project installed it); 0 failed requests`, async () => {
