@@ -52,7 +52,7 @@ export async function restartInPlace(context: ScenarioContext): Promise<void> {
   for (const old of context.v1) {
     await context.platform.stop(old, { deadlineMs: 10_000 });
     const spec = context.release('v2');
-    const child = spawn(spec.command, spec.args ?? [], {
+    const child = spawn(spec.command ?? process.execPath, spec.args ?? [], {
       env: { ...process.env, ...spec.env, PORT: String(old.port), HOST: old.host, RELEASE: 'v2' },
       stdio: 'ignore',
     });

@@ -54,10 +54,30 @@ describe('resolveDeployConfig', () => {
     }
   });
 
+  it('platform: settings past the common ones go to a non-local platform package as they are (it checks them); the local platform has none', () => {
+    const docker = resolveDeployConfig({ service: 'orders', release: { version: 'v2', image: 'orders:v2' }, platform: { kind: 'docker', hosts: [{ docker: 'unix:///var/run/docker.sock' }], memory: '256m' } }, { cwd: '/' });
+    expect(docker.platform).toEqual({ kind: 'docker', port: 'announce', listenTimeoutMs: 30_000, options: { hosts: [{ docker: 'unix:///var/run/docker.sock' }], memory: '256m' } });
+    expect(docker.release).toEqual({ version: 'v2', image: 'orders:v2' });
+    expect(problemsOf({ service: 'orders', release, platform: { hosts: [] } })).toContain('platform.hosts: not a setting; known: kind, package, port, listenTimeoutMs');
+  });
+
+  it('release: an image instead of a command, for a container platform; a bundle of explicit files for the local one; a bad reference, a bundle path out of the service, or a hand-written artifact are named', () => {
+    expect(problemsOf({ service: 'orders', release: { version: 'v2', image: 'orders:v2' } })).toContain("release.image: the local platform runs commands, not images; set platform.kind to 'docker'");
+    expect(problemsOf({ service: 'orders', release: { version: 'v2', image: 'Orders V2' }, platform: { kind: 'docker' } })).toContain('release.image: an image reference like "orders:v2"');
+    expect(problemsOf({ service: 'orders', release: { version: 'v2' } })).toContain('release.command: the executable to run, e.g. "node" (or release.image, for a container platform); got nothing');
+    const bundled = resolveDeployConfig({ service: 'orders', release: { ...release, bundle: { include: ['dist', 'package.json', 'node_modules'] } } }, { cwd: '/' });
+    expect(bundled.release.bundle).toEqual({ include: ['dist', 'package.json', 'node_modules'] });
+    const message = problemsOf({ service: 'orders', release: { ...release, bundle: { include: ['../secrets', '/etc'], extra: 1 }, artifact: { digest: 'sha256:00' } } });
+    expect(message).toContain('release.bundle.include: a non-empty array of paths relative to the service directory');
+    expect(message).toContain('release.bundle.extra: not a setting; known: include, root');
+    expect(message).toContain('release.artifact: set by Baton when the release is created (baton release create), not in a config');
+    expect(problemsOf({ service: 'orders', release: { version: 'v2', image: 'orders:v2', bundle: { include: ['dist'] } }, platform: { kind: 'docker' } })).toContain('release.bundle: a bundle is what the local platform runs');
+  });
+
   it("platform: a service not served through Baton gets its port in PORT ('assign'); the listen wait defaults to readyMs; bad values named with what is accepted", () => {
-    expect(resolveDeployConfig({ service: 'orders', release }, { cwd: '/' }).platform).toEqual({ kind: 'local', port: 'announce', listenTimeoutMs: 30_000 });
+    expect(resolveDeployConfig({ service: 'orders', release }, { cwd: '/' }).platform).toEqual({ kind: 'local', port: 'announce', listenTimeoutMs: 30_000, options: {} });
     const assign = resolveDeployConfig({ service: 'orders', release, timeouts: { readyMs: 60_000 }, platform: { port: 'assign' } }, { cwd: '/' });
-    expect(assign.platform).toEqual({ kind: 'local', port: 'assign', listenTimeoutMs: 60_000 });
+    expect(assign.platform).toEqual({ kind: 'local', port: 'assign', listenTimeoutMs: 60_000, options: {} });
     expect(resolveDeployConfig({ service: 'orders', release, platform: { listenTimeoutMs: 5000 } }, { cwd: '/' }).platform.listenTimeoutMs).toBe(5000);
     const message = problemsOf({ service: 'orders', release, platform: { port: 3000, listenTimeoutMs: 0, host: '0.0.0.0' } });
     expect(message).toContain("platform.port: 'announce' (the instance prints {\"event\":\"listening\",\"port\":N}, as services served through Baton do) or 'assign' (any other service: it gets a free port in PORT); got 3000");

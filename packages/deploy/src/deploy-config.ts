@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
-import { DEFAULT_INSTANCE_PATHS, type AnalysisThresholds, type InstancePaths, type ReleaseSpec } from './model.js';
+import { DEFAULT_INSTANCE_PATHS, type AnalysisThresholds, type BundleSpec, type InstancePaths, type ReleaseSpec } from './model.js';
 import { PROVIDER_KIND_PATTERN } from './provider-lookup.js';
 import { redactSecretPatterns } from './secrets.js';
 import type { CanaryStep } from './strategies/canary.js';
@@ -86,6 +86,12 @@ export interface DeployConfig {
     package?: string;
     port?: 'announce' | 'assign';
     listenTimeoutMs?: number;
+    /**
+     * Any other key is the platform's own setting (e.g. `hosts` of
+     * `@baton/platform-docker`), checked by the platform package; the local
+     * platform has none.
+     */
+    [setting: string]: unknown;
   };
   /** Where state, journal, logs and reports live; default `.baton/<service>` under the working directory. */
   stateDir?: string;
@@ -103,7 +109,7 @@ export interface ResolvedDeployConfig {
   analysis: AnalysisThresholds & { inconclusiveRetries: number; onInconclusive: InconclusivePolicy };
   timeouts: { readyMs: number; drainMs: number; stopMs: number };
   paths: InstancePaths;
-  platform: { kind: string; package?: string; port: 'announce' | 'assign'; listenTimeoutMs: number };
+  platform: { kind: string; package?: string; port: 'announce' | 'assign'; listenTimeoutMs: number; options: Readonly<Record<string, unknown>> };
   stateDir: string;
   metricsToken?: string;
   /** Where router and platform packages are looked up: the config's directory, then those the caller added (the CLI's own). */
@@ -218,8 +224,11 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string; look
   }
 
   const platformInput: Record<string, unknown> = isObject(config.platform) ? config.platform : {};
-  unknownKeys(platformInput, ['kind', 'package', 'port', 'listenTimeoutMs'], 'platform.', problems);
+  const commonPlatformKeys = ['kind', 'package', 'port', 'listenTimeoutMs'];
   const platformKind = providerKind(platformInput.kind, 'local', 'platform.kind', 'local or another platform package\'s kind', problems);
+  // The local platform has no settings of its own; another platform's are checked by its package.
+  if (platformKind === 'local') unknownKeys(platformInput, commonPlatformKeys, 'platform.', problems);
+  const platformOptions = Object.fromEntries(Object.entries(platformInput).filter(([key]) => !commonPlatformKeys.includes(key)));
   const platformPackage = packageName(platformInput.package, 'platform.package', problems);
   const platformPort = platformInput.port ?? 'announce';
   if (platformPort !== 'announce' && platformPort !== 'assign') {
@@ -232,7 +241,11 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string; look
     ...(platformPackage === undefined ? {} : { package: platformPackage }),
     port: platformPort === 'assign' ? ('assign' as const) : ('announce' as const),
     listenTimeoutMs: integer(platformInput.listenTimeoutMs, 'platform.listenTimeoutMs', timeouts.readyMs, 100, 3_600_000, problems),
+    options: platformOptions,
   };
+  if (release?.image !== undefined && platformKind === 'local') {
+    problems.push(`release.image: the local platform runs commands, not images; set platform.kind to 'docker' (npm install --save-dev @baton/platform-docker) or give release.command`);
+  }
 
   if (config.stateDir !== undefined && (typeof config.stateDir !== 'string' || config.stateDir.trim() === '')) problems.push(`stateDir: a directory path; got ${describe(config.stateDir)}`);
   const stateDir = typeof config.stateDir === 'string' && config.stateDir.trim() !== '' ? resolvePath(options.cwd, config.stateDir) : resolvePath(options.cwd, `.baton/${service || 'service'}`);
@@ -284,7 +297,27 @@ function resolveRelease(input: unknown, problems: string[]): ReleaseSpec | undef
   if (typeof release.version !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._+-]{0,62}$/.test(release.version)) {
     problems.push(`release.version: a label of letters, digits, ".", "_", "+" or "-", e.g. "v2" or "1.4.0"; got ${describe(release.version)}`);
   }
-  if (typeof release.command !== 'string' || release.command.trim() === '') problems.push(`release.command: the executable to run, e.g. "node"; got ${describe(release.command)}`);
+  const hasImage = release.image !== undefined;
+  if (hasImage && (typeof release.image !== 'string' || !IMAGE_REFERENCE.test(release.image))) {
+    problems.push(`release.image: an image reference like "orders:v2", "registry.example.com/orders:v2" or "orders@sha256:<64 hex>"; got ${describe(release.image)}`);
+  }
+  if (release.command !== undefined || !hasImage) {
+    if (typeof release.command !== 'string' || release.command.trim() === '') problems.push(`release.command: the executable to run, e.g. "node" (or release.image, for a container platform); got ${describe(release.command)}`);
+  }
+  if (release.bundle !== undefined) {
+    const bundle = release.bundle as unknown;
+    if (hasImage) problems.push('release.bundle: a bundle is what the local platform runs; an image release is its own artifact');
+    else if (!isObject(bundle)) problems.push(`release.bundle: an object { include: ['dist', 'package.json', 'pnpm-lock.yaml', 'node_modules'], root? }; got ${describe(bundle)}`);
+    else {
+      unknownKeys(bundle, ['include', 'root'], 'release.bundle.', problems);
+      const include = bundle.include;
+      if (!Array.isArray(include) || include.length === 0 || !include.every((entry) => typeof entry === 'string' && entry !== '' && !entry.startsWith('/') && !entry.split(/[\\/]/).includes('..'))) {
+        problems.push(`release.bundle.include: a non-empty array of paths relative to the service directory (no "..", not absolute), e.g. ['dist', 'package.json', 'pnpm-lock.yaml', 'node_modules']; got ${describe(include)}`);
+      }
+      if (bundle.root !== undefined && (typeof bundle.root !== 'string' || bundle.root === '')) problems.push(`release.bundle.root: a directory path; got ${describe(bundle.root)}`);
+    }
+  }
+  if (release.artifact !== undefined) problems.push('release.artifact: set by Baton when the release is created (baton release create), not in a config');
   if (release.args !== undefined && (!Array.isArray(release.args) || !release.args.every((arg) => typeof arg === 'string'))) problems.push(`release.args: an array of strings; got ${describe(release.args)}`);
   if (release.env !== undefined && (!isObject(release.env) || !Object.values(release.env).every((value) => typeof value === 'string'))) problems.push('release.env: an object of string values');
   if (release.cwd !== undefined && typeof release.cwd !== 'string') problems.push(`release.cwd: a directory path; got ${describe(release.cwd)}`);
@@ -293,13 +326,19 @@ function resolveRelease(input: unknown, problems: string[]): ReleaseSpec | undef
   if (secretEnv !== undefined && (!Array.isArray(secretEnv) || !secretEnv.every((name) => typeof name === 'string' && ENV_NAME.test(name)))) {
     problems.push('release.secretEnv: an array of environment variable names (letters, digits and "_", not starting with a digit), e.g. ["MY_VAR"]');
   }
-  const spec: ReleaseSpec = { version: String(release.version), command: String(release.command) };
+  const spec: ReleaseSpec = { version: String(release.version) };
+  if (release.command !== undefined) spec.command = String(release.command);
+  if (typeof release.image === 'string') spec.image = release.image;
+  if (isObject(release.bundle)) spec.bundle = { ...(release.bundle as unknown as BundleSpec) };
   if (release.args !== undefined) spec.args = [...release.args];
   if (release.env !== undefined) spec.env = { ...release.env };
   if (Array.isArray(secretEnv) && secretEnv.length > 0) spec.secretEnv = [...new Set(secretEnv)];
   if (release.cwd !== undefined) spec.cwd = release.cwd;
   return spec;
 }
+
+/** What Docker accepts as an image reference: [registry[:port]/]name[:tag][@sha256:digest], lower-case path components. */
+const IMAGE_REFERENCE = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
 /** A POSIX environment variable name. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -31,9 +31,10 @@ export interface DeployCommandOptions {
  * (which drains the router first too), so it promises them `routerDrainsFirst`.
  */
 export async function servicePlatform(config: ResolvedDeployConfig): Promise<Platform> {
-  const { kind, package: packageName, port, listenTimeoutMs } = config.platform;
+  const { kind, package: packageName, port, listenTimeoutMs, options } = config.platform;
   const provider = await loadPlatformProvider(kind, { from: config.lookupFrom, ...(packageName === undefined ? {} : { packageName }) });
-  return provider.create({ dir: statePaths(config.stateDir).instances, port, listenTimeoutMs, routerDrainsFirst: true });
+  const paths = statePaths(config.stateDir);
+  return provider.create({ service: config.service, dir: paths.instances, artifactsDir: paths.artifacts, options, port, listenTimeoutMs, routerDrainsFirst: true });
 }
 
 /** A deploy's outcome with the paths of its report. */

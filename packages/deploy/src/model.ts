@@ -7,13 +7,35 @@
  * an orchestrator started again must rebuild its view from the journal alone.
  */
 
-/** What to run for one release: the service's command, its environment and a version label. */
+/**
+ * What to run for one release: its artifact (a container image, a bundle of
+ * the service directory, or a command run in place), its environment and a
+ * version label.
+ */
 export interface ReleaseSpec {
   /** The version label, e.g. `v2`: instances get it as `RELEASE` and their metrics carry it as `release`. */
   version: string;
-  /** The executable, e.g. `node` (looked up on PATH) or an absolute path. */
-  command: string;
+  /**
+   * The executable, e.g. `node` (looked up on PATH) or an absolute path.
+   * Required by the local platform; with `image`, it overrides the image's
+   * entrypoint (and `args` its command).
+   */
+  command?: string;
   args?: readonly string[];
+  /** A container image, e.g. `orders:v2` (platforms that run containers, `@baton/platform-docker`). Pinned to its digest when the release is created. */
+  image?: string;
+  /**
+   * The local platform runs the release from a content-addressed copy of
+   * these files instead of in place: what is in the release is explicit, and
+   * a later build in the service directory cannot change what a rollback runs.
+   */
+  bundle?: BundleSpec;
+  /**
+   * The immutable artifact this release runs, set by `baton release create`
+   * (or the first `baton deploy` of the version) and journaled with it: a
+   * resume or a rollback runs exactly this. Never written by hand.
+   */
+  artifact?: Artifact;
   /** Added to the orchestrator's environment; `PORT`, `HOST`, `RELEASE` and `BATON_INSTANCE` are set by the platform. */
   env?: Readonly<Record<string, string>>;
   /**
@@ -24,6 +46,37 @@ export interface ReleaseSpec {
    */
   secretEnv?: readonly string[];
   cwd?: string;
+}
+
+/** The files of a local release bundle, relative to `root`. */
+export interface BundleSpec {
+  /** The service directory; default the release's `cwd`, else the config's directory. */
+  root?: string;
+  /**
+   * Files and directories to copy, relative to `root`: built output,
+   * `package.json`, the lockfile and the production `node_modules`, e.g.
+   * `['dist', 'package.json', 'pnpm-lock.yaml', 'node_modules']`. Symbolic
+   * links are copied as the files they point to, so the bundle holds
+   * everything it runs.
+   */
+  include: readonly string[];
+}
+
+/**
+ * A release's artifact, identified by the digest of its content: the same
+ * digest is the same bytes, wherever and whenever it runs.
+ */
+export interface Artifact {
+  /** `image` (a container image) or `bundle` (a local release bundle), or a third party platform's kind of artifact. */
+  kind: 'image' | 'bundle' | (string & {});
+  /** `sha256:<64 hex>`: an image's id (the digest of its config), or the digest of a bundle's manifest. */
+  digest: string;
+  /** What the user named: the image as written (`orders:v2`), or the bundle's root directory. */
+  source: string;
+  /** Where the platform finds it: the image pinned by digest (`orders@sha256:…`, or its id), or the bundle's directory in the store. */
+  location: string;
+  /** Bytes, when known (the image's size, the bundle's files). */
+  sizeBytes?: number;
 }
 
 /** Probe and metrics paths on an instance; the defaults are Baton's. */
@@ -50,6 +103,8 @@ export interface InstanceRecord {
   url: string;
   /** The OS process id (local platform), so a restarted orchestrator can find it again. */
   pid?: number;
+  /** The container and the engine it runs on (container platforms), so a restarted orchestrator can find it again. */
+  container?: { id: string; engine: string };
   /** Where the instance's stdout and stderr go, when the platform keeps them. */
   logFile?: string;
   startedAtMs: number;
@@ -84,8 +139,13 @@ export interface Platform {
    * keeps the instance in its state, never ignores it.
    */
   stop(instance: InstanceRecord, options: { deadlineMs: number }): Promise<InstanceExit>;
-  /** True while the instance's process runs (works for instances started by an earlier orchestrator). */
-  isRunning(instance: InstanceRecord): boolean;
+  /**
+   * True while the instance runs (works for instances started by an earlier
+   * orchestrator). A platform that must ask a remote engine returns a
+   * promise; one that cannot reach where the instance runs says false (the
+   * orchestrator then replaces it).
+   */
+  isRunning(instance: InstanceRecord): boolean | Promise<boolean>;
   /** Calls `listener` once when an instance exits on its own or is stopped; returns an unsubscribe. */
   onExit(instance: InstanceRecord, listener: (exit: InstanceExit) => void): () => void;
   /**
@@ -94,6 +154,17 @@ export interface Platform {
    * finds the orphan here on restart.
    */
   instances?(): Promise<InstanceRecord[]>;
+  /**
+   * Pins `release` to its immutable artifact (resolves an image's tag to its
+   * digest on every engine, copies a bundle into the store), so that every
+   * instance of the release, now and in a later rollback, runs the same
+   * bytes. Undefined result: the release runs in place, unpinned (a local
+   * release without `bundle`). Rejects with `BATON_ERR_PLATFORM` when the
+   * artifact cannot be found or differs between the platform's hosts.
+   */
+  artifact?(release: ReleaseSpec): Promise<Artifact | undefined>;
+  /** Lets go of what the platform holds open (engine connections, event streams); instances keep running. */
+  close?(): Promise<void>;
 }
 
 /** A backend's traffic state in the router. */

@@ -47,8 +47,19 @@ export interface RouterProvider {
 
 /** What a platform package gets to run a service's instances, from the deploy config's `platform` section. */
 export interface PlatformSettings {
+  /** The service's name (`service` in the config): container platforms label their instances with it. */
+  service: string;
   /** The platform's own directory under the state directory (instance records, logs). Private (0700). */
   dir: string;
+  /** Where release artifacts are kept (`<stateDir>/artifacts`; a local bundle store). */
+  artifactsDir: string;
+  /**
+   * The platform section's own settings, past the common `kind`, `package`,
+   * `port` and `listenTimeoutMs` (e.g. `hosts` of `@baton/platform-docker`),
+   * as the user wrote them: the platform checks them in `create` and throws
+   * `BATON_ERR_DEPLOY_CONFIG` naming each bad field.
+   */
+  options: Readonly<Record<string, unknown>>;
   /** How an instance's port is learnt; see `DeployConfig.platform`. */
   port: 'announce' | 'assign';
   listenTimeoutMs: number;

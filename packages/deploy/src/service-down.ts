@@ -46,7 +46,7 @@ export async function stopService(config: ResolvedDeployConfig, options: Omit<De
     // Every stop runs to its end; the ones that fail are kept in the state and reported below, never dropped.
     const results = await Promise.allSettled(
       all.map(async (instance) => {
-        if (platform.isRunning(instance)) await platform.stop(instance, { deadlineMs: config.timeouts.stopMs });
+        if (await platform.isRunning(instance)) await platform.stop(instance, { deadlineMs: config.timeouts.stopMs });
       }),
     );
     const failed = all
@@ -91,10 +91,10 @@ export async function stopService(config: ResolvedDeployConfig, options: Omit<De
 async function drainFirst(
   config: ResolvedDeployConfig,
   instances: readonly InstanceRecord[],
-  isRunning: (instance: InstanceRecord) => boolean,
+  isRunning: (instance: InstanceRecord) => boolean | Promise<boolean>,
   event: (type: string, message: string, data?: Record<string, unknown>) => Promise<void>,
 ): Promise<void> {
-  if (!instances.some(isRunning)) return;
+  if (!(await Promise.all(instances.map(isRunning))).some(Boolean)) return;
   let router;
   try {
     router = await connectRecordedRouter(config.stateDir, config.lookupFrom);

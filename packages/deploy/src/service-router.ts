@@ -17,7 +17,7 @@ export type RouterKind = string;
  * directory (its state, config, admin socket); `logs` keeps the logs of
  * routers taken down (`baton down`), which are the user's records.
  */
-export function statePaths(stateDir: string): { journal: string; router: string; routerKind: string; instances: string; reports: string; logs: string } {
+export function statePaths(stateDir: string): { journal: string; router: string; routerKind: string; instances: string; reports: string; logs: string; artifacts: string; releases: string } {
   return {
     journal: join(stateDir, 'journal'),
     router: join(stateDir, 'r'),
@@ -25,12 +25,14 @@ export function statePaths(stateDir: string): { journal: string; router: string;
     instances: join(stateDir, 'instances'),
     reports: join(stateDir, 'reports'),
     logs: join(stateDir, 'logs'),
+    artifacts: join(stateDir, 'artifacts'),
+    releases: join(stateDir, 'releases'),
   };
 }
 
 /** What Baton keeps directly in a state directory (see {@link statePaths}), temporary files included. */
 export function isStateDirEntry(name: string): boolean {
-  return /^(?:journal|r|router-kind|instances|reports|logs|control\.json)$|^router-kind\..*\.tmp$|^\.control\.json\./.test(name);
+  return /^(?:journal|r|router-kind|instances|reports|logs|artifacts|releases|control\.json)$|^router-kind\..*\.tmp$|^\.control\.json\./.test(name);
 }
 
 /**

@@ -82,6 +82,8 @@ export interface LocalProcessPlatform extends Platform {
    * Records of instances that are gone are removed.
    */
   instances(): Promise<LocalInstanceRecord[]>;
+  /** Known at once from the process table. */
+  isRunning(instance: InstanceRecord): boolean;
 }
 
 /** A process this platform object spawned: its exit is known exactly. */
@@ -435,11 +437,12 @@ function resolveOptions(options: LocalProcessPlatformOptions): ResolvedOptions {
   return { stateDir: isAbsolute(stateDir) ? stateDir : resolve(stateDir), listenTimeoutMs, port, host, pollIntervalMs, logTailLines, routerDrainsFirst };
 }
 
-function checkRelease(release: ReleaseSpec): void {
+function checkRelease(release: ReleaseSpec): asserts release is ReleaseSpec & { command: string } {
   if (release === null || typeof release !== 'object') throw invalid('start: the release must be { version, command, args?, env?, cwd? }.');
   if (typeof release.version !== 'string' || release.version.trim() === '' || /\s/.test(release.version)) {
     throw invalid(`start: the release's \`version\` must be a non-empty label without spaces; got ${JSON.stringify(release.version)}.`);
   }
+  if (release.image !== undefined) throw invalid(`start: the local platform runs commands, not images (release ${release.version} names the image ${JSON.stringify(release.image)}); use a container platform such as @baton/platform-docker.`);
   if (typeof release.command !== 'string' || release.command.trim() === '') throw invalid(`start: the release's \`command\` must be a non-empty string; got ${JSON.stringify(release.command)}.`);
   if (release.args !== undefined && (!Array.isArray(release.args) || release.args.some((arg) => typeof arg !== 'string'))) {
     throw invalid('start: the release\'s `args` must be an array of strings.');

@@ -8,7 +8,7 @@ export interface DrainRouterOptions {
   /** Where the instances' `http_requests_in_flight` gauge is read. */
   metricsPath: string;
   token?: string;
-  isRunning(instance: InstanceRecord): boolean;
+  isRunning(instance: InstanceRecord): boolean | Promise<boolean>;
   pollMs?: number;
 }
 
@@ -28,7 +28,7 @@ export async function drainRouter(router: Router, instances: readonly InstanceRe
     const atRouter = (await router.backends()).reduce((sum, backend) => sum + backend.inFlight, 0);
     let inInstances = 0;
     for (const instance of instances) {
-      if (options.isRunning(instance)) inInstances += (await instanceInFlight(instance, options.metricsPath, options.token)) ?? 0;
+      if (await options.isRunning(instance)) inInstances += (await instanceInFlight(instance, options.metricsPath, options.token)) ?? 0;
     }
     const drainMs = Date.now() - started;
     if (atRouter === 0 && inInstances === 0) return { drained: true, drainMs };

@@ -17,7 +17,7 @@ export async function adopt(ctx: DeployContext): Promise<TrackedInstance[]> {
   // that did not get ready, one cut short by a rollback). Nothing else retries it. (`stopped` is
   // journaled only after a stop succeeded: a live pid there would be another process's.)
   for (const instance of ctx.state.instances) {
-    if (instance.status !== 'failed' || !ctx.platform.isRunning(instance)) continue;
+    if (instance.status !== 'failed' || !(await ctx.platform.isRunning(instance))) continue;
     const exit = await stopInstance(ctx, instance);
     if (exit !== undefined) await ctx.event('instance-stopped', `${instance.id} (${instance.release}), which an earlier stop left running, is stopped.`, { id: instance.id, release: instance.release, exitCode: exit.code, exitSignal: exit.signal });
   }
@@ -35,7 +35,7 @@ export async function adopt(ctx: DeployContext): Promise<TrackedInstance[]> {
 async function stopOrphans(ctx: DeployContext): Promise<void> {
   const known = new Set(ctx.state.instances.map((instance) => instance.id));
   for (const orphan of (await ctx.platform.instances?.()) ?? []) {
-    if (known.has(orphan.id) || !ctx.platform.isRunning(orphan)) continue;
+    if (known.has(orphan.id) || !(await ctx.platform.isRunning(orphan))) continue;
     try {
       await ctx.platform.stop(orphan, { deadlineMs: ctx.config.timeouts.stopMs });
     } catch (error) {

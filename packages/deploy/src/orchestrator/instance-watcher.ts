@@ -63,7 +63,9 @@ export function stopWatching(ctx: DeployContext): void {
  * count of ready instances. Returns them.
  */
 export async function markDead(ctx: DeployContext): Promise<TrackedInstance[]> {
-  const lost = ctx.state.instances.filter((instance) => (instance.status === 'ready' || instance.status === 'starting' || instance.status === 'draining') && !ctx.platform.isRunning(instance));
+  const live = ctx.state.instances.filter((instance) => instance.status === 'ready' || instance.status === 'starting' || instance.status === 'draining');
+  const running = await Promise.all(live.map((instance) => ctx.platform.isRunning(instance)));
+  const lost = live.filter((_, index) => !running[index]);
   for (const instance of lost) {
     instance.status = 'failed';
     await ctx.router.set([{ id: instance.id, state: 'maint' }]).catch(() => {});

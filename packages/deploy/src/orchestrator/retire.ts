@@ -19,7 +19,7 @@ export async function retire(ctx: DeployContext, instance: TrackedInstance): Pro
   let drained = false;
   while (ctx.now() - started < deadlineMs) {
     const atRouter = (await ctx.router.backends()).find((backend) => backend.id === instance.id)?.inFlight ?? 0;
-    const inInstance = ctx.platform.isRunning(instance) ? await instanceInFlight(instance, ctx.config.paths.metrics, ctx.config.metricsToken) : 0;
+    const inInstance = (await ctx.platform.isRunning(instance)) ? await instanceInFlight(instance, ctx.config.paths.metrics, ctx.config.metricsToken) : 0;
     if (atRouter === 0 && (inInstance ?? 0) === 0) {
       drained = true;
       break;

@@ -57,7 +57,7 @@ async function becomeReady(ctx: DeployContext, instance: TrackedInstance): Promi
   const url = `${instance.url}${ctx.config.paths.readiness}`;
   for (;;) {
     ctx.waitSignal().throwIfAborted();
-    if (!ctx.platform.isRunning(instance)) {
+    if (!(await ctx.platform.isRunning(instance))) {
       instance.status = 'failed';
       await ctx.save();
       throw startFailure(ctx.state.deploy, instance, `instance ${instance.id} exited before it became ready${instance.logFile ? ` (log: ${instance.logFile})` : ''}`);

@@ -26,8 +26,8 @@ export interface PlatformUnderTest {
 export interface PlatformConformanceOptions {
   /** The code start failures reject with. Default `BATON_ERR_PLATFORM`. */
   errorCode?: string;
-  /** Settings the platform is created with, over `{ port: 'announce', listenTimeoutMs: 20 000, routerDrainsFirst: false }`. */
-  settings?: Partial<Omit<ConformancePlatformSettings, 'dir'>>;
+  /** Settings the platform is created with, over `{ service: 'conformance', options: {}, port: 'announce', listenTimeoutMs: 20 000, routerDrainsFirst: false }`. */
+  settings?: Partial<Omit<ConformancePlatformSettings, 'dir' | 'artifactsDir'>>;
   /** What an instance that ignores SIGTERM is given by `stop` before it is killed. Default 1500 ms. */
   stopDeadlineMs?: number;
   /** How much later than that deadline the kill may be seen. Default 5000 ms. */
@@ -109,6 +109,9 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       return dir;
     };
     const settingsFor = (dir: string, overrides: Partial<ConformancePlatformSettings> = {}): ConformancePlatformSettings => ({
+      service: 'conformance',
+      artifactsDir: join(dir, 'artifacts'),
+      options: {},
       port: 'announce',
       listenTimeoutMs: 20_000,
       routerDrainsFirst: false,
@@ -135,7 +138,7 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       expect(instance.port).toBeGreaterThan(0);
       expect(instance.url).toBe(`http://${instance.host.includes(':') ? `[${instance.host}]` : instance.host}:${instance.port}`);
       expect(await fetchText(instance.url)).toMatchObject({ status: 200, body: 'v1 web-1' });
-      expect(platform.isRunning(instance)).toBe(true);
+      expect(await platform.isRunning(instance)).toBe(true);
       await platform.stop(instance, { deadlineMs: 10_000 });
     }, CASE_MS);
 
@@ -145,7 +148,7 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       const exit = await platform.stop(instance, { deadlineMs: 10_000 });
       expect(notes(dir, 'web-1')).toEqual(['boot', 'sigterm', 'exiting']);
       expect(exit).toMatchObject({ code: 0, signal: null });
-      expect(platform.isRunning(instance)).toBe(false);
+      expect(await platform.isRunning(instance)).toBe(false);
       await expect(fetchText(instance.url)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     }, CASE_MS);
 
@@ -160,7 +163,7 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       // Timers may fire a few ms early by rounding; a kill well before the deadline would be a bug.
       expect(elapsed).toBeGreaterThanOrEqual(stopDeadlineMs - 20);
       expect(elapsed).toBeLessThanOrEqual(stopDeadlineMs + killSlackMs);
-      expect(platform.isRunning(instance)).toBe(false);
+      expect(await platform.isRunning(instance)).toBe(false);
     }, CASE_MS);
 
     it('onExit fires exactly once, with the exit code, for an instance that exits by itself', async () => {
@@ -173,7 +176,7 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       expect((await fetchText(`${instance.url}/exit`)).body).toBe('bye');
       await waitFor(() => calls.length > 0, 20_000, 'onExit after the instance exited');
       expect(calls[0]).toMatchObject({ code: 7, signal: null });
-      expect(platform.isRunning(instance)).toBe(false);
+      expect(await platform.isRunning(instance)).toBe(false);
       // A stop of an instance already gone resolves at once and is no second exit.
       await platform.stop(instance, { deadlineMs: 10_000 });
       await settle(platform, dir);
@@ -203,11 +206,11 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       const found = (await instancesOf(platform)).find((instance) => instance.id === 'orphan-1');
       expect(found, 'the orphan among instances()').toMatchObject({ id: 'orphan-1', release: 'v1', port: started.port });
       const orphan = found as ConformanceInstance;
-      expect(platform.isRunning(orphan)).toBe(true);
+      expect(await platform.isRunning(orphan)).toBe(true);
       expect(await fetchText(orphan.url)).toMatchObject({ status: 200, body: 'v1 orphan-1' });
       await platform.stop(orphan, { deadlineMs: 10_000 });
       expect(notes(dir, 'orphan-1')).toEqual(['boot', 'sigterm', 'exiting']);
-      expect(platform.isRunning(orphan)).toBe(false);
+      expect(await platform.isRunning(orphan)).toBe(false);
       expect((await instancesOf(platform)).map((instance) => instance.id)).not.toContain('orphan-1');
     }, CASE_MS);
 
@@ -222,10 +225,10 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       const found = (await instancesOf(platform)).find((instance) => instance.id === 'orphan-2');
       expect(found, 'the orphan among instances()').toMatchObject({ id: 'orphan-2', release: 'v1' });
       const orphan = found as ConformanceInstance;
-      expect(platform.isRunning(orphan)).toBe(true);
+      expect(await platform.isRunning(orphan)).toBe(true);
       await platform.stop(orphan, { deadlineMs: 10_000 });
       expect(notes(dir, 'orphan-2')).toEqual(['boot', 'sigterm', 'exiting']);
-      expect(platform.isRunning(orphan)).toBe(false);
+      expect(await platform.isRunning(orphan)).toBe(false);
       expect((await instancesOf(platform)).map((instance) => instance.id)).not.toContain('orphan-2');
     }, CASE_MS);
 

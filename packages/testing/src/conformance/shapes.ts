@@ -90,14 +90,17 @@ export interface ConformanceExit {
 export interface ConformancePlatform {
   start(release: ConformanceRelease, options: { id: string; signal?: AbortSignal }): Promise<ConformanceInstance>;
   stop(instance: ConformanceInstance, options: { deadlineMs: number }): Promise<ConformanceExit>;
-  isRunning(instance: ConformanceInstance): boolean;
+  isRunning(instance: ConformanceInstance): boolean | Promise<boolean>;
   onExit(instance: ConformanceInstance, listener: (exit: ConformanceExit) => void): () => void;
   instances?(): Promise<ConformanceInstance[]>;
 }
 
 /** What a platform is created with (`PlatformSettings` of @baton/deploy). */
 export interface ConformancePlatformSettings {
+  service: string;
   dir: string;
+  artifactsDir: string;
+  options: Readonly<Record<string, unknown>>;
   port: 'announce' | 'assign';
   listenTimeoutMs: number;
   routerDrainsFirst: boolean;
