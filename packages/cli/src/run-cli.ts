@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { isBatonError } from '@baton/lifecycle';
 import { createProgressRenderer, type Output } from './progress.js';
 import { loadConfigFile } from './load-config.js';
+import { runReleaseCreate, runReleases } from './release-commands.js';
 
 /** This package's directory: its dependencies (`@baton/router-builtin`, `@baton/platform-local`) are the embedded defaults. */
 const CLI_PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -24,7 +25,7 @@ export const EXIT = {
   ok: 0,
   /** The deploy failed and was rolled back (or could not be). */
   deployFailed: 1,
-  /** Bad usage or an invalid config: nothing was started or moved. */
+  /** Bad usage, an invalid config, or a release refused (its version is recorded with another artifact): nothing was started or moved. */
   usage: 2,
   /** The command could not run (router unreachable, journal locked...). */
   error: 3,
@@ -47,6 +48,8 @@ Commands:
   abort                stop the deploy in progress and roll it back
   rollback             roll back the deploy in progress, or go back to the previous release
   down                 stop every instance and the router; history, reports and logs stay
+  release create       pin the config's release to its artifact and record it (baton deploy does it too)
+  releases             the recorded releases: version, created, artifact, source revision, where deployed
   migrations check <dir>  check SQL migrations for backward compatibility (see baton migrations --help)
 
 Router: clients reach the service through the router, on the config's router.port; without one, on a
@@ -55,11 +58,15 @@ until baton down.
 
 Options:
   -c, --config <file>  the deploy config (default: baton.config.{ts,mts,js,mjs,json} in the working directory)
-      --release <v>    deploy this version label instead of the config's (the command and env stay)
-      --json           machine output: one JSON event per line (deploy), one JSON document (status)
+      --release <v>    deploy (or create) this version label instead of the config's (the command and env stay)
+      --json           machine output: one JSON event per line (deploy), one JSON document (status, releases)
   -h, --help           this help
 
-Exit codes: 0 done, 1 the deploy failed and was rolled back, 2 bad usage or config, 3 could not run,
+A release is immutable: a version is recorded with its artifact's digest once, and a build of that
+version with another artifact is refused (exit 2); baton rollback runs the previous release's exact artifact.
+
+Exit codes: 0 done, 1 the deploy failed and was rolled back, 2 bad usage or config, or a release
+refused, 3 could not run,
 4 deployed but an old instance could not be stopped (out of traffic, may still run; see the report),
 130 interrupted (Ctrl-C: the deploy stops at a safe point and stays open; run the command again to resume).`;
 
@@ -74,6 +81,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return command === undefined ? EXIT.usage : EXIT.ok;
   }
   if (command === 'migrations') return runMigrations(rest, io);
+  // `release create`: a command of two words; the rest parses like every other command's options.
+  let action = command;
+  if (command === 'release') {
+    const sub = rest.shift();
+    if (sub !== 'create') {
+      io.stderr.write(`baton release: ${sub === undefined ? 'a subcommand is needed' : `unknown subcommand "${sub}"`}; the one there is: baton release create [--release <v>].\n\n${HELP}\n`);
+      return EXIT.usage;
+    }
+    action = 'release create';
+  }
 
   let parsed;
   try {
@@ -89,15 +106,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       strict: true,
     });
   } catch (error) {
-    io.stderr.write(`baton ${command}: ${error instanceof Error ? error.message : String(error)}\n\n${HELP}\n`);
+    io.stderr.write(`baton ${action}: ${error instanceof Error ? error.message : String(error)}\n\n${HELP}\n`);
     return EXIT.usage;
   }
   if (parsed.values.help) {
     io.stdout.write(`${HELP}\n`);
     return EXIT.ok;
   }
-  const commands = ['deploy', 'status', 'promote', 'abort', 'rollback', 'down'];
-  if (!commands.includes(command)) {
+  const commands = ['deploy', 'status', 'promote', 'abort', 'rollback', 'down', 'release create', 'releases'];
+  if (!commands.includes(action)) {
     io.stderr.write(`baton: unknown command "${command}"; one of ${[...commands, 'migrations'].join(', ')}.\n\n${HELP}\n`);
     return EXIT.usage;
   }
@@ -113,7 +130,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     // Routers and platforms are looked up in the project first, then beside the CLI (which brings the built-in router and the local platform).
     config = deploy.resolveDeployConfig(input, { cwd: io.cwd, lookupFrom: [CLI_PACKAGE_DIR] });
   } catch (error) {
-    io.stderr.write(`baton ${command}: ${message(error)}\n`);
+    io.stderr.write(`baton ${action}: ${message(error)}\n`);
     return EXIT.usage;
   }
 
@@ -121,7 +138,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const onEvent = json ? (event: unknown) => io.stdout.write(`${JSON.stringify(event)}\n`) : createProgressRenderer(io.stdout);
   const resolved = config;
   const deployOrRollback = async (what: 'deploy' | 'rollback'): Promise<number> => {
-    const outcome = await deploy.runDeployCommand(resolved, what, { onEvent, ...(io.signal ? { signal: io.signal } : {}), ...(io.platform ? { platform: io.platform } : {}) });
+    const outcome = await deploy.runDeployCommand(resolved, what, { onEvent, env: io.env, ...(io.signal ? { signal: io.signal } : {}), ...(io.platform ? { platform: io.platform } : {}) });
     if (!json) {
       const verb =
         outcome.phase === 'succeeded'
@@ -140,7 +157,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return exitFor(outcome);
   };
   try {
-    switch (command) {
+    switch (action) {
+      case 'release create':
+        await runReleaseCreate(deploy, config, io, json);
+        return EXIT.ok;
+      case 'releases':
+        await runReleases(deploy, config, io, json);
+        return EXIT.ok;
       case 'status': {
         const status = await deploy.readStatus(config);
         io.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : deploy.formatStatus(status));
@@ -163,8 +186,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       }
       case 'promote':
       case 'abort': {
-        const handled = await deploy.sendControl(config, command, { onEvent, ...(io.platform ? { platform: io.platform } : {}) });
-        io.stdout.write(json ? `${JSON.stringify({ type: 'control', command, message: handled.message })}\n` : `${handled.message}\n`);
+        const handled = await deploy.sendControl(config, action, { onEvent, ...(io.platform ? { platform: io.platform } : {}) });
+        io.stdout.write(json ? `${JSON.stringify({ type: 'control', command: action, message: handled.message })}\n` : `${handled.message}\n`);
         if (handled.outcome !== undefined) warnStopFailures(handled.outcome, io);
         return handled.outcome === undefined ? EXIT.ok : exitFor(handled.outcome);
       }
@@ -174,8 +197,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     // An error may quote a service's output or a URL: the config's secrets never reach the terminal.
     const redactor = deploy.createRedactor(deploy.secretValuesOf(config.release, process.env)).with(config.metricsToken === undefined ? [] : [config.metricsToken]);
-    io.stderr.write(`baton ${command}: ${redactor.text(message(error))}\n`);
-    return isBatonError(error, 'BATON_ERR_DEPLOY_CONFIG') ? EXIT.usage : EXIT.error;
+    io.stderr.write(`baton ${action}: ${redactor.text(message(error))}\n`);
+    // A release refused (its version is recorded with another artifact) is the user's to fix, like a bad config: nothing started.
+    return isBatonError(error, 'BATON_ERR_DEPLOY_CONFIG') || isBatonError(error, 'BATON_ERR_RELEASE') ? EXIT.usage : EXIT.error;
   }
 }
 

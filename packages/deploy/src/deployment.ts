@@ -9,6 +9,8 @@ import { Orchestrator, type DeployOutcome } from './orchestrator.js';
 import { loadPlatformProvider } from './provider-lookup.js';
 import { buildReport, writeReport } from './report.js';
 import { ensurePrivateDir } from './internal/private-dir.js';
+import { pinForDeploy } from './releases/pin-for-deploy.js';
+import { describeArtifact } from './releases/release-record.js';
 import { connectOrStartRouter, isStateDirEntry, routerName, statePaths, takeDownRouter } from './service-router.js';
 import { isFinished, type ServiceState } from './service-state.js';
 
@@ -22,6 +24,8 @@ export interface DeployCommandOptions {
   platform?: Platform;
   /** Why an open deploy is rolled back (`rollback` only), for the journal, the report and `baton status`; default "rolled back on request (baton rollback)". */
   reason?: string;
+  /** Where `BATON_SOURCE_REVISION` is read for a release recorded now, when the config's directory is no git checkout; default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -44,7 +48,10 @@ export interface DeployCommandOutcome extends DeployOutcome {
 
 /**
  * `baton deploy` / `baton rollback`: takes the journal's lock (one
- * orchestrator per service), connects to (or starts) the router, runs the
+ * orchestrator per service), pins the release to deploy (`deploy`: its
+ * artifact recorded in `<stateDir>/releases/`, or the recorded one; a
+ * rollback after a finished deploy runs the previous release's journaled
+ * artifact), connects to (or starts) the router, runs the
  * orchestrator, writes the report, and lets go. Instances and the router keep
  * running after it returns: they serve the traffic — unless nothing is left
  * to serve (a first deploy rolled back): then the router is stopped too, and
@@ -57,8 +64,14 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
   const journal = createFileJournal<ServiceState>({ dir: paths.journal });
   const lock = await journal.lock();
   let router: Router | undefined;
+  let ownPlatform: Platform | undefined;
   try {
-    const platform = options.platform ?? (await servicePlatform(config));
+    const platform = options.platform ?? (ownPlatform = await servicePlatform(config));
+    if (command === 'deploy') {
+      // Before the router starts or anything moves: a build that is not the recorded release is refused here.
+      const release = await pinForDeploy(config, { platform, state: await journal.read(), ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.env ? { env: options.env } : {}) });
+      config = { ...config, release };
+    }
     let started = false;
     router = (await connectOrStartRouter(config, { start: true, onStart: () => (started = true) })) as Router;
     // The address first: it is what a user sends requests to (and, without router.port, a free port picked at the router's start).
@@ -85,7 +98,14 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
       else {
         const previous = orchestrator.state.previous;
         if (previous === undefined) throw new BatonError('BATON_ERR_DEPLOY_FAILED', `There is nothing to roll back to: no deploy in progress and no release before ${orchestrator.state.stable?.version ?? 'the current one'}.`);
-        // Going back after a finished deploy is a deploy of the previous release, by the same rules.
+        // Going back after a finished deploy is a deploy of the previous release, by the same rules,
+        // and of the very artifact it ran (journaled with it), whatever its build directory holds now.
+        options.onEvent?.({
+          atMs: Date.now(),
+          type: 'release-pinned',
+          message: `Going back to ${previous.version} as it ran: ${describeArtifact(previous.artifact)}.`,
+          data: { version: previous.version, kind: previous.artifact?.kind, digest: previous.artifact?.digest, location: previous.artifact?.location },
+        });
         const back = await Orchestrator.open({
           config: { ...config, release: previous },
           platform,
@@ -110,6 +130,7 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
     return { ...outcome, report };
   } finally {
     await router?.close().catch(() => {});
+    await ownPlatform?.close?.().catch(() => {});
     await lock.release();
   }
 }

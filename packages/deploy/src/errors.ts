@@ -18,6 +18,8 @@ export const DEPLOY_ERROR_CODES = defineErrorCodes({
   BATON_ERR_JOURNAL: 'The deploy journal cannot be used.',
   /** A deploy failed and was rolled back, or could not run (the message gives the reason). */
   BATON_ERR_DEPLOY_FAILED: 'The deploy failed.',
+  /** A release cannot be created: its version is recorded with another artifact (releases are immutable), or its record is not readable (the file named). */
+  BATON_ERR_RELEASE: 'The release cannot be created or read.',
 });
 
 /** A code of {@link DEPLOY_ERROR_CODES}. */

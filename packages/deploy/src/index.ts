@@ -23,3 +23,7 @@ export * from './service-down.js';
 export { parseListeningPort, LISTENING_LINE_EXAMPLE } from './platforms/listening-line.js';
 export { findFreePort } from './internal/free-port.js';
 export { DEPLOY_ERROR_CODES, type DeployErrorCode } from './errors.js';
+export { createRelease, type CreateReleaseOptions, type CreatedRelease } from './releases/create-release.js';
+export { createReleaseRegistry, type ReleaseRegistry, type UnreadableRelease } from './releases/release-registry.js';
+export { describeArtifact, shortDigest, type ReleaseRecord } from './releases/release-record.js';
+export { listReleases, formatReleases, type ListedRelease, type ReleaseListing } from './releases/release-listing.js';

@@ -1,5 +1,6 @@
 import { createFileJournal } from './journal/file-journal.js';
-import type { BackendStatus, Journal, Router } from './model.js';
+import type { Artifact, BackendStatus, Journal, Router } from './model.js';
+import { describeArtifact } from './releases/release-record.js';
 import type { ResolvedDeployConfig } from './deploy-config.js';
 import { serviceRedactor } from './internal/service-redactor.js';
 import { recordedRouterKind, routerName, routerProviderOf, statePaths, type RouterKind } from './service-router.js';
@@ -10,6 +11,8 @@ export interface ServiceStatus {
   service: string;
   stateDir: string;
   stable?: string;
+  /** The artifact the stable release runs (see `baton releases`); absent when it runs in place, unpinned. */
+  stableArtifact?: Artifact;
   previous?: string;
   /** Set while the service stands taken down (`baton down`, no deploy since): when, and the release that was serving. */
   down?: { atMs: number; release?: string };
@@ -26,6 +29,7 @@ export async function readStatus(config: ResolvedDeployConfig): Promise<ServiceS
   const state = await journal.read();
   const status: ServiceStatus = { service: config.service, stateDir: config.stateDir, instances: state?.instances ?? [] };
   if (state?.stable) status.stable = state.stable.version;
+  if (state?.stable?.artifact) status.stableArtifact = state.stable.artifact;
   if (state?.previous) status.previous = state.previous.version;
   if (isDown(state)) status.down = { ...state.down };
   const kind = await recordedRouterKind(config.stateDir);
@@ -56,6 +60,7 @@ export async function readStatus(config: ResolvedDeployConfig): Promise<ServiceS
 /** `baton status` for people: what runs now first, then the router, the instances and the last deploy. */
 export function formatStatus(status: ServiceStatus): string {
   const lines = [`${headline(status)}  (state in ${status.stateDir})`];
+  if (status.stable !== undefined && status.down === undefined) lines.push(`release ${status.stable}: ${describeArtifact(status.stableArtifact)}`);
   if (status.router === undefined) lines.push('router: none running (baton deploy starts one, on router.port or else a free port)');
   else if ('error' in status.router) lines.push(`router (${routerName(status.router.kind)}): ${status.router.error}`);
   else {

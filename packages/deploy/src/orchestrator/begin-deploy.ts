@@ -4,7 +4,11 @@ import { describeDeploy, planDeploy } from '../strategies/plan.js';
 import { describeStep } from '../strategies/step.js';
 import type { DeployContext } from './deploy-context.js';
 
-/** Plans the deploy of `config.release` and journals it as the open deploy, before any step runs. */
+/**
+ * Plans the deploy of `config.release` and journals it as the open deploy,
+ * before any step runs. The candidate is journaled whole, its pinned
+ * artifact included: a resume, and later a rollback to it, run those bytes.
+ */
 export async function beginDeploy(ctx: DeployContext): Promise<DeployRecord> {
   const candidate = ctx.config.release;
   const stable = ctx.state.stable;
@@ -31,6 +35,8 @@ export async function beginDeploy(ctx: DeployContext): Promise<DeployRecord> {
     to: record.to,
     strategy: ctx.config.strategy.type,
     steps: steps.map((step) => describeStep(step, { candidate: record.to, stable: record.from })),
+    // What runs, in the journal and the report: the pinned artifact (absent: the release runs in place).
+    ...(candidate.artifact === undefined ? {} : { artifact: { kind: candidate.artifact.kind, digest: candidate.artifact.digest, source: candidate.artifact.source } }),
   });
   return record;
 }

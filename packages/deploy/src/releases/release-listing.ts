@@ -1,0 +1,82 @@
+import type { ResolvedDeployConfig } from '../deploy-config.js';
+import { createFileJournal } from '../journal/file-journal.js';
+import { statePaths } from '../service-router.js';
+import { isDown, isFinished, type ServiceState } from '../service-state.js';
+import { changedConfigParts, configFingerprintsOf } from './config-digest.js';
+import { describeArtifact, formatReleaseTime, type ReleaseRecord } from './release-record.js';
+import { createReleaseRegistry, type UnreadableRelease } from './release-registry.js';
+
+/** A recorded release and where it is deployed now. */
+export interface ListedRelease extends ReleaseRecord {
+  /** `serving` (the stable release), `previous` (where `baton rollback` goes), `deploying` (the open deploy's candidate); absent otherwise. */
+  role?: 'serving' | 'previous' | 'deploying';
+  /** Its instances the journal has running (starting, ready or draining). */
+  running: number;
+}
+
+/** What `baton releases` shows. */
+export interface ReleaseListing {
+  service: string;
+  stateDir: string;
+  /** Oldest first. */
+  releases: ListedRelease[];
+  /** Records that could not be read (the file and why); the others are listed all the same. */
+  unreadable: UnreadableRelease[];
+  /** The config's release, when it is recorded and its run config has changed since: the parts that differ. */
+  configChanged?: { version: string; parts: string[] };
+}
+
+/** Reads the release registry and, without its lock, the journal, for where each release is. */
+export async function listReleases(config: ResolvedDeployConfig): Promise<ReleaseListing> {
+  const paths = statePaths(config.stateDir);
+  const registry = createReleaseRegistry(paths.releases);
+  const { releases, unreadable } = await registry.list();
+  const state = await createFileJournal<ServiceState>({ dir: paths.journal }).read();
+  const listing: ReleaseListing = { service: config.service, stateDir: config.stateDir, releases: releases.map((record) => placed(record, state)), unreadable };
+  const recorded = releases.find((record) => record.version === config.release.version);
+  if (recorded !== undefined) {
+    const parts = changedConfigParts(recorded.configFingerprints, configFingerprintsOf(config.release, await registry.fingerprintKey()).configFingerprints);
+    if (parts.length > 0) listing.configChanged = { version: recorded.version, parts };
+  }
+  return listing;
+}
+
+function placed(record: ReleaseRecord, state: ServiceState | undefined): ListedRelease {
+  const running = (state?.instances ?? []).filter((instance) => instance.release === record.version && (instance.status === 'starting' || instance.status === 'ready' || instance.status === 'draining')).length;
+  const listed: ListedRelease = { ...record, running };
+  const open = state?.deploy !== undefined && !isFinished(state.deploy.phase) ? state.deploy : undefined;
+  // Taken down (baton down): the stable release is remembered, but serves nothing.
+  if (open?.to === record.version) listed.role = 'deploying';
+  else if (state?.stable?.version === record.version && !isDown(state)) listed.role = 'serving';
+  else if (state?.previous?.version === record.version) listed.role = 'previous';
+  return listed;
+}
+
+/** `baton releases` for people: one row per release, oldest first, then what needs a look. */
+export function formatReleases(listing: ReleaseListing): string {
+  if (listing.releases.length === 0 && listing.unreadable.length === 0) {
+    return `${listing.service}: no release recorded yet (baton release create, or the first baton deploy of a version, records one)  (state in ${listing.stateDir})\n`;
+  }
+  const rows = listing.releases.map((release) => [
+    release.version,
+    formatReleaseTime(release.createdAtMs),
+    describeArtifact(release.artifact),
+    release.source === undefined ? 'unknown' : `${release.source.revision.slice(0, 12)}${release.source.dirty === true ? ' (dirty)' : ''}`,
+    whereOf(release),
+  ]);
+  const header = ['VERSION', 'CREATED', 'ARTIFACT', 'SOURCE', 'WHERE'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  ').trimEnd();
+  const lines = [`${listing.service}: ${listing.releases.length} release${listing.releases.length === 1 ? '' : 's'}  (state in ${listing.stateDir})`, line(header), ...rows.map(line)];
+  if (listing.configChanged !== undefined) {
+    lines.push(`note: the config's ${listing.configChanged.version} runs with another config than it was released with (${listing.configChanged.parts.join(', ')} changed); its artifact is what the record says.`);
+  }
+  for (const problem of listing.unreadable) lines.push(`warning: ${problem.error}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function whereOf(release: ListedRelease): string {
+  const running = release.running > 0 ? `instances: ${release.running} running` : '';
+  if (release.role === undefined) return running;
+  return running === '' ? release.role : `${release.role}, ${running}`;
+}
