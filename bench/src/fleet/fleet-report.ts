@@ -1,0 +1,134 @@
+// The fleet bench's figures for people: the "Fleets" section of RESULTS.md
+// and its Targets rows.
+import { CANARY_ANALYSIS_MS, type FleetOptions, type FleetRow } from './fleet-bench.js';
+
+export interface FleetResult {
+  options: Omit<FleetOptions, 'log'> & { log?: undefined };
+  rows: FleetRow[];
+  missing: { platform: string; reason: string }[];
+  uptime: { before: string; after: string };
+}
+
+/** The deploy's time over its limit at which the fleet target is met. */
+export const FLEET_RATIO_TARGET = 1.2;
+/** Scraping "no worse than linear": the largest fleet's time per instance at most this × the smallest's. */
+const LINEAR_SLACK = 1.25;
+
+const ratioOf = (row: FleetRow): number => row.deploySeconds / row.limitSeconds;
+const s = (seconds: number): string => `${seconds.toFixed(2)} s`;
+const PLATFORM_NAMES: Record<string, string> = { local: 'local', docker: 'Docker' };
+const platformName = (kind: string): string => PLATFORM_NAMES[kind] ?? kind;
+
+export function fleetMarkdown(result: FleetResult, provenance: { date: string; command: string; commit: string; machine: string }): string[] {
+  const { options, rows } = result;
+  const platforms = [...new Set(rows.map((row) => row.platform))];
+  const lines = [
+    '## Fleets',
+    '',
+    `Baton's rolling and canary deploys of ${options.sizes.join(', ')} instances of the Baton-served orders service (\`examples/orders-express\`) from v1 to v2 on ${platforms.map((kind) => `${platformName(kind)} (${rows.find((row) => row.platform === kind)?.spans ?? ''})`).join(' and ')}, behind the ${options.router === 'builtin' ? 'built-in router' : options.router}, in one run (\`bench/src/fleet/\`). ` +
+      `Load as in Deploys: ${options.ratePerSecond} req/s on 32 keep-alive connections, \`GET /orders?limit=5\`, \`POST /orders\`, \`GET /slow?ms=250\` in turn, every request counted (failed = sent − complete 2xx − in flight when the load stopped). ` +
+      `Rolling: maxSurge ${options.surge} of the fleet (${options.surge.endsWith('%') ? 'Kubernetes\' default share, ' : ''}rounded up), maxUnavailable 0. Canary: 10% → 50% → 100% with a ${CANARY_ANALYSIS_MS / 1000} s analysis window after 10% and after 50% (\`analysisMs\`, \`minRequests: 20\`), each step starting as many candidates as its weight needs.`,
+    '',
+    "The deploy runs in a process of its own (`bench/src/fleet/deploy-driver.ts` calls `runDeployCommand`, as `baton deploy` does); \"orchestrator CPU\" is that process's `process.cpuUsage()` over the deploy (user + system), apart from the load generator's. " +
+      '"Deploy" runs until every old instance is out of traffic with nothing in flight, as in Deploys; "until exited" until the orchestrator returned (the old processes exited). ' +
+      "The limit is the Deploys one, extended to the fleet: for every step, the slowest of its instances' spawn-to-ready plus the slowest of its drains, steps one after the other (rolling: one start and one drain per batch of maxSurge), plus the analysis windows the strategy fixes itself (each window judged: 2 s). Start-to-ready is the `readyMs` of the deploy's own `instance-ready` events: it runs until the orchestrator has seen readiness, put the instance in the router and set the weights, so the orchestrator's per-instance work is inside the limit, not in the ratio (see \"where the time went\"). " +
+      `Scrape: one analysis round — \`createMetricsAnalysis().begin(instances)\`, every instance's \`/metrics\` fetched and parsed, in parallel — over the deployed fleet after the load stopped, median of ${options.scrapeRounds} rounds after 2 warm-up rounds; per instance = round ÷ instances.`,
+    '',
+    `Measured ${provenance.date} at ${provenance.commit} with \`${provenance.command}\` on ${provenance.machine}.`,
+    '',
+    `- uptime before: \`${result.uptime.before}\``,
+    `- uptime after: \`${result.uptime.after}\``,
+    '',
+  ];
+  if (result.missing.length > 0) lines.push(`Not run: ${result.missing.map(({ platform, reason }) => `${platformName(platform)} (${reason})`).join('; ')}.`, '');
+  lines.push(
+    '| Platform | Strategy | instances | deploy | until exited | limit | deploy / limit | failed | orchestrator CPU | scrape / round | scrape / instance |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (row) =>
+        `| ${[
+          platformName(row.platform),
+          row.strategyText + (row.outcome === 'succeeded' ? '' : ` (**${row.outcome}**)`),
+          String(row.instances),
+          s(row.deploySeconds),
+          s(row.totalSeconds),
+          s(row.limitSeconds),
+          `${ratioOf(row).toFixed(2)}×`,
+          `${row.failed} of ${row.sent.toLocaleString('en-US')}${Object.keys(row.detail).length > 0 ? ` (${Object.entries(row.detail).map(([kind, count]) => `${count} ${kind}`).join(', ')})` : ''}`,
+          s(row.orchestratorCpuSeconds),
+          row.scrape ? `${row.scrape.medianMs.toFixed(1)} ms` : '—',
+          row.scrape ? `${row.scrape.perInstanceMs.toFixed(2)} ms` : '—',
+        ].join(' | ')} |`,
+    ),
+    '',
+    'Where the time went, by kind of step (wall time, and in brackets the part the limit accounts for); "own start" is spawn → the instance\'s own "listening" log line, "ready lag" that line → the orchestrator\'s `instance-ready` event (its readiness poll, router add, journal write and weights), medians with the maximum after the slash (local platform only: its logs are on this disk):',
+    '',
+    '| Platform | Strategy | n | before the first step | start candidates | retire stable | traffic | analysis | after the last step | own start | ready lag |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((row) => {
+      const phase = (name: string, withLimit: boolean): string => {
+        const found = row.phases.find((entry) => entry.phase === name);
+        if (found === undefined) return '—';
+        return withLimit ? `${s(found.wallMs / 1000)} (${s(found.limitMs / 1000)})` : s(found.wallMs / 1000);
+      };
+      return `| ${[
+        platformName(row.platform),
+        row.strategy,
+        String(row.instances),
+        phase('before the first step', false),
+        phase('start candidates', true),
+        phase('retire stable', true),
+        phase('traffic', false),
+        phase('analysis', true),
+        phase('after the last step', false),
+        row.starts ? `${row.starts.ownStartMs.median} / ${row.starts.ownStartMs.max} ms` : '—',
+        row.starts ? `${row.starts.lagMs.median} / ${row.starts.lagMs.max} ms` : '—',
+      ].join(' | ')} |`;
+    }),
+    '',
+    ...verdicts(result),
+  );
+  return lines;
+}
+
+function verdicts(result: FleetResult): string[] {
+  const lines: string[] = [];
+  for (const platform of [...new Set(result.rows.map((row) => row.platform))]) {
+    const mine = result.rows.filter((row) => row.platform === platform);
+    const largest = Math.max(...mine.map((row) => row.instances));
+    const smallest = Math.min(...mine.map((row) => row.instances));
+    const atLargest = mine.filter((row) => row.instances === largest);
+    const worst = Math.max(...atLargest.map(ratioOf));
+    const failed = mine.reduce((sum, row) => sum + row.failed, 0);
+    const perInstance = (size: number): number | undefined => {
+      const values = mine.filter((row) => row.instances === size && row.scrape).map((row) => row.scrape?.perInstanceMs ?? 0);
+      return values.length === 0 ? undefined : values.reduce((sum, value) => sum + value, 0) / values.length;
+    };
+    const small = perInstance(smallest);
+    const large = perInstance(largest);
+    lines.push(
+      `${platformName(platform)}: ${failed} failed requests over ${mine.length} deploys; at ${largest} instances the worst deploy / limit is ${worst.toFixed(2)}× (target ≤ ${FLEET_RATIO_TARGET}×: ${worst <= FLEET_RATIO_TARGET ? 'met' : '**not met**'}); ` +
+        (small !== undefined && large !== undefined
+          ? `a scrape round costs ${small.toFixed(2)} ms per instance at ${smallest} and ${large.toFixed(2)} ms at ${largest} (${large <= small * LINEAR_SLACK ? 'no worse than linear' : '**worse than linear**'}).`
+          : 'scraping not measured.'),
+      '',
+    );
+  }
+  return lines;
+}
+
+/** Targets rows: the ratio at the largest fleet, failed requests, scraping per instance. */
+export function fleetTargetRows(result: FleetResult): string[] {
+  const rows: string[] = [];
+  for (const platform of [...new Set(result.rows.map((row) => row.platform))]) {
+    const mine = result.rows.filter((row) => row.platform === platform);
+    const largest = Math.max(...mine.map((row) => row.instances));
+    const worst = Math.max(...mine.filter((row) => row.instances === largest).map(ratioOf));
+    const failed = mine.reduce((sum, row) => sum + row.failed, 0);
+    rows.push(
+      `| Fleets: ${platformName(platform)} deploys of ${largest} instances within ${FLEET_RATIO_TARGET}× their physical limit | ≤ ${FLEET_RATIO_TARGET}× | worst ${worst.toFixed(2)}× | ${worst <= FLEET_RATIO_TARGET ? 'met' : 'not met'} |`,
+      `| Fleets: ${platformName(platform)} deploys of ${result.options.sizes.join('/')} instances fail no request | 0 | ${failed} | ${failed === 0 ? 'met' : 'not met'} |`,
+    );
+  }
+  return rows;
+}
