@@ -72,7 +72,7 @@ export async function recordRelease(config: ResolvedDeployConfig, artifact: Arti
     createdAtMs: (options.now ?? Date.now)(),
     createdBy: releaseCreator(env),
   };
-  const source = await sourceRevisionOf(config.lookupFrom[0] ?? process.cwd(), env);
+  const source = await sourceRevisionOf(config.lookupFrom[0] ?? process.cwd(), env, config.stateDir);
   if (source !== undefined) record.source = source;
   if (await registry.create(record)) return { record, created: true, release, configChanged: [] };
   // Another `baton release create` of the same version got there first: its record holds.

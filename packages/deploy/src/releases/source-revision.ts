@@ -1,17 +1,21 @@
 import { execFile } from 'node:child_process';
 import { userInfo, hostname } from 'node:os';
+import { isAbsolute, relative } from 'node:path';
 
 /**
  * The commit a release is built from: `git rev-parse HEAD` in `dir` when it
  * is a git checkout (with `dirty` when `git status --porcelain` lists
- * anything), else `BATON_SOURCE_REVISION` from `env` (a CI build from an
+ * anything but Baton's own state directory, which may well live in the
+ * checkout), else `BATON_SOURCE_REVISION` from `env` (a CI build from an
  * archive sets it), else undefined. Never fails a release: a missing git, a
  * directory outside any checkout or a repository without commits are "unknown".
  */
-export async function sourceRevisionOf(dir: string, env: Readonly<Record<string, string | undefined>>): Promise<{ revision: string; dirty?: boolean } | undefined> {
+export async function sourceRevisionOf(dir: string, env: Readonly<Record<string, string | undefined>>, stateDir?: string): Promise<{ revision: string; dirty?: boolean } | undefined> {
   const head = await git(['rev-parse', '--verify', 'HEAD'], dir);
   if (head !== undefined && /^[0-9a-f]{40,64}$/.test(head.trim())) {
-    const status = await git(['status', '--porcelain'], dir);
+    const inside = stateDir === undefined ? undefined : relative(dir, stateDir);
+    const exclude = inside === undefined || inside === '' || inside.startsWith('..') || isAbsolute(inside) ? [] : [`:(exclude)${inside}`];
+    const status = await git(['status', '--porcelain', '--', '.', ...exclude], dir);
     return status === undefined ? { revision: head.trim() } : { revision: head.trim(), dirty: status.trim() !== '' };
   }
   const given = env['BATON_SOURCE_REVISION']?.trim();
