@@ -15,8 +15,10 @@ export interface ChildDeploy {
 }
 
 /** Deploys in a separate orchestrator process; rejects when it does not report an outcome within `timeoutMs`. */
-export async function deployInChild(input: DriverInput, timeoutMs: number): Promise<ChildDeploy> {
-  const child = spawn(process.execPath, [DRIVER, JSON.stringify(input)], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function deployInChild(input: DriverInput, timeoutMs: number, options: { cpuProfileDir?: string } = {}): Promise<ChildDeploy> {
+  // --cpu-prof: where the orchestrator's CPU goes (open the .cpuprofile in Chrome DevTools).
+  const profile = options.cpuProfileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir];
+  const child = spawn(process.execPath, [...profile, DRIVER, JSON.stringify(input)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const events: DeployEvent[] = [];
   let done: DriverDone['done'] | undefined;
   let stderr = '';

@@ -39,6 +39,8 @@ export interface FleetOptions {
   router: string;
   ratePerSecond: number;
   scrapeRounds: number;
+  /** Profile the orchestrator process of every deploy into this directory (--cpu-prof). */
+  cpuProfileDir?: string;
   log: (line: string) => void;
 }
 
@@ -137,7 +139,7 @@ async function deployOnce(platform: FleetPlatform, options: FleetOptions, instan
     let child;
     try {
       await load.waitForResponses(200, 30_000);
-      child = await deployInChild({ config: configOf(platform.release('v2'), strategy), cwd: stateDir, lookupFrom: [BENCH_DIR] }, 600_000);
+      child = await deployInChild({ config: configOf(platform.release('v2'), strategy), cwd: stateDir, lookupFrom: [BENCH_DIR] }, 600_000, options.cpuProfileDir === undefined ? {} : { cpuProfileDir: options.cpuProfileDir });
       // The last instances' in-flight work settles within this.
       await new Promise((resolveWait) => setTimeout(resolveWait, 1000));
     } finally {

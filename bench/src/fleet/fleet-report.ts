@@ -32,7 +32,7 @@ export function fleetMarkdown(result: FleetResult, provenance: { date: string; c
     "The deploy runs in a process of its own (`bench/src/fleet/deploy-driver.ts` calls `runDeployCommand`, as `baton deploy` does); \"orchestrator CPU\" is that process's `process.cpuUsage()` over the deploy (user + system), apart from the load generator's. " +
       '"Deploy" runs until every old instance is out of traffic with nothing in flight, as in Deploys; "until exited" until the orchestrator returned (the old processes exited). ' +
       "The limit is the Deploys one, extended to the fleet: for every step, the slowest of its instances' spawn-to-ready plus the slowest of its drains, steps one after the other (rolling: one start and one drain per batch of maxSurge), plus the analysis windows the strategy fixes itself (each window judged: 2 s). Start-to-ready is the `readyMs` of the deploy's own `instance-ready` events: it runs until the orchestrator has seen readiness, put the instance in the router and set the weights, so the orchestrator's per-instance work is inside the limit, not in the ratio (see \"where the time went\"). " +
-      `Scrape: one analysis round — \`createMetricsAnalysis().begin(instances)\`, every instance's \`/metrics\` fetched and parsed, in parallel — over the deployed fleet after the load stopped, median of ${options.scrapeRounds} rounds after 2 warm-up rounds; per instance = round ÷ instances.`,
+      `Scrape: one analysis round — \`createMetricsAnalysis().begin(instances)\`, every instance's \`/metrics\` fetched and parsed, in parallel — over the deployed fleet after the load stopped, median of ${options.scrapeRounds} rounds after 2 warm-up rounds; per instance = round ÷ instances; "scraper CPU" is the scraping process's own CPU time per round (fetch and parse; the instances' rendering is theirs). The orchestrator does such a round every second of a deploy as well (its traffic monitor samples every ready instance's \`/metrics\`), and two per analysis window.`,
     '',
     `Measured ${provenance.date} at ${provenance.commit} with \`${provenance.command}\` on ${provenance.machine}.`,
     '',
@@ -42,8 +42,8 @@ export function fleetMarkdown(result: FleetResult, provenance: { date: string; c
   ];
   if (result.missing.length > 0) lines.push(`Not run: ${result.missing.map(({ platform, reason }) => `${platformName(platform)} (${reason})`).join('; ')}.`, '');
   lines.push(
-    '| Platform | Strategy | instances | deploy | until exited | limit | deploy / limit | failed | orchestrator CPU | scrape / round | scrape / instance |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| Platform | Strategy | instances | deploy | until exited | limit | deploy / limit | failed | orchestrator CPU | scrape / round | scrape / instance | scraper CPU / round |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (row) =>
         `| ${[
@@ -58,6 +58,7 @@ export function fleetMarkdown(result: FleetResult, provenance: { date: string; c
           s(row.orchestratorCpuSeconds),
           row.scrape ? `${row.scrape.medianMs.toFixed(1)} ms` : '—',
           row.scrape ? `${row.scrape.perInstanceMs.toFixed(2)} ms` : '—',
+          row.scrape ? `${row.scrape.cpuMsPerRound.toFixed(1)} ms` : '—',
         ].join(' | ')} |`,
     ),
     '',

@@ -10,6 +10,7 @@
 //   BENCH_FLEET_ROUTER=builtin           the router kind
 //   BENCH_FLEET_RATE=300                 requests per second of the load
 //   BENCH_FLEET_SCRAPE_ROUNDS=20         timed analysis rounds per fleet
+//   BENCH_FLEET_CPU_PROF=dir             profile each deploy's orchestrator process (--cpu-prof) into dir
 //   BENCH_FLEET_WRITE=0                  print only; leave RESULTS.md as it is
 //   BENCH_JSON=path                      also write the raw figures as JSON
 //   BENCH_SKIP=...,fleet,...             skip this part (the full `pnpm bench` run honours it)
@@ -56,6 +57,7 @@ const options: FleetOptions = {
   ratePerSecond: positive('BENCH_FLEET_RATE', 300),
   scrapeRounds: positive('BENCH_FLEET_SCRAPE_ROUNDS', 20),
   log: (line) => console.error(line),
+  ...(process.env.BENCH_FLEET_CPU_PROF ? { cpuProfileDir: process.env.BENCH_FLEET_CPU_PROF } : {}),
 };
 
 const resultsFile = fileURLToPath(new URL('../../RESULTS.md', import.meta.url));

@@ -14,6 +14,8 @@ export interface ScrapeTiming {
   /** Fastest and slowest round. */
   minMs: number;
   maxMs: number;
+  /** CPU time of this process (the scraper's side: fetch and parse) per round, mean over the timed rounds. */
+  cpuMsPerRound: number;
 }
 
 export async function timeScrapeRounds(instances: readonly InstanceRecord[], options: { rounds: number; metricsPath?: string; token?: string }): Promise<ScrapeTiming> {
@@ -28,12 +30,15 @@ export async function timeScrapeRounds(instances: readonly InstanceRecord[], opt
   // Two rounds first: connections, the parser's code paths and the instances' own handlers warm up.
   for (let i = 0; i < 2; i += 1) await analysis.begin(instances);
   const times: number[] = [];
+  const cpuBefore = process.cpuUsage();
   for (let i = 0; i < options.rounds; i += 1) {
     const started = performance.now();
     await analysis.begin(instances);
     times.push(performance.now() - started);
   }
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuMsPerRound = (cpu.user + cpu.system) / 1000 / Math.max(1, options.rounds);
   times.sort((a, b) => a - b);
   const medianMs = times[Math.floor(times.length / 2)] ?? 0;
-  return { instances: instances.length, rounds: times.length, medianMs, perInstanceMs: instances.length === 0 ? 0 : medianMs / instances.length, minMs: times[0] ?? 0, maxMs: times[times.length - 1] ?? 0 };
+  return { instances: instances.length, rounds: times.length, medianMs, perInstanceMs: instances.length === 0 ? 0 : medianMs / instances.length, minMs: times[0] ?? 0, maxMs: times[times.length - 1] ?? 0, cpuMsPerRound };
 }
