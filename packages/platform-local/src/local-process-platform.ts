@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fchmodSync, fstatSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { BatonError, ROUTER_DRAINS_FIRST_ENV } from '@baton/lifecycle';
-import type { InstanceExit, InstanceRecord, Platform, ReleaseSpec } from '@baton/deploy';
+import type { Artifact, InstanceExit, InstanceRecord, Platform, ReleaseSpec } from '@baton/deploy';
 import {
   acceptsConnection,
   createRedactor,
@@ -17,6 +17,7 @@ import {
   processStartIdentity,
   secretValuesOf,
 } from '@baton/deploy/kit';
+import { bundleWorkingDir, storeBundle } from './bundle/bundle-store.js';
 import { createLineReader, logTail } from './instance-log.js';
 import { pollUntil, sleep, withTimeout } from './internal/waits.js';
 
@@ -56,6 +57,8 @@ export interface LocalProcessPlatformOptions {
    * keeps its delay.
    */
   routerDrainsFirst?: boolean;
+  /** The store of release bundles (see {@link LocalProcessPlatform.artifact}). Default `<stateDir>/artifacts`. */
+  artifactsDir?: string;
 }
 
 /**
@@ -84,6 +87,15 @@ export interface LocalProcessPlatform extends Platform {
   instances(): Promise<LocalInstanceRecord[]>;
   /** Known at once from the process table. */
   isRunning(instance: InstanceRecord): boolean;
+  /**
+   * A release with `bundle`: copies its `include` files (links followed) into
+   * `<artifactsDir>/<sha256 of the manifest>/`, read-only, and returns that
+   * artifact; the same files give the same digest, and a bundle already
+   * stored is reused. Its instances then run there, in the release's `cwd`
+   * relative to the bundle's root. Without `bundle`: undefined (the release
+   * runs in place).
+   */
+  artifact(release: ReleaseSpec): Promise<Artifact | undefined>;
 }
 
 /** A process this platform object spawned: its exit is known exactly. */
@@ -175,7 +187,8 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
     const commandLine = redactor.text([release.command, ...(release.args ?? [])].join(' '));
     // Short enough for a log header and an error message (`node -e <script>` can be long).
     const describeCommand = commandLine.length > 200 ? `${commandLine.slice(0, 200)}…` : commandLine;
-    const cwd = release.cwd ?? process.cwd();
+    // A pinned release runs from its stored bundle, never from the service directory a later build changes.
+    const cwd = release.artifact?.kind === 'bundle' ? bundleWorkingDir(release, release.artifact) : release.cwd ?? process.cwd();
     // spawn() reports a missing cwd as ENOENT of the command, which sends people looking for the wrong thing.
     if (!isDirectory(cwd)) throw platformError(`start: the working directory of ${id}, ${cwd}, is not a directory.`);
     let logFd: number | undefined;
@@ -400,6 +413,10 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
     start,
     stop,
     instances,
+    artifact: (release) => {
+      if (release === null || typeof release !== 'object' || typeof release.version !== 'string') return Promise.reject(invalid('artifact: expected a release { version, command, bundle? }.'));
+      return storeBundle(release, config.artifactsDir);
+    },
     isRunning(instance) {
       checkRecord(instance, 'isRunning');
       return running(instance);
@@ -410,6 +427,7 @@ export function createLocalProcessPlatform(options: LocalProcessPlatformOptions)
 
 interface ResolvedOptions {
   routerDrainsFirst: boolean;
+  artifactsDir: string;
   stateDir: string;
   listenTimeoutMs: number;
   port: 'announce' | 'assign';
@@ -420,7 +438,7 @@ interface ResolvedOptions {
 
 function resolveOptions(options: LocalProcessPlatformOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw invalid('options must be an object with a `stateDir`.');
-  const { stateDir, listenTimeoutMs = 30_000, port = 'announce', host = '127.0.0.1', pollIntervalMs = 50, logTailLines = 20, routerDrainsFirst = false } = options;
+  const { stateDir, listenTimeoutMs = 30_000, port = 'announce', host = '127.0.0.1', pollIntervalMs = 50, logTailLines = 20, routerDrainsFirst = false, artifactsDir } = options;
   if (typeof stateDir !== 'string' || stateDir.trim() === '' || stateDir.includes('\0')) {
     throw invalid(`\`stateDir\` must be a directory path; got ${JSON.stringify(stateDir)}.`);
   }
@@ -433,8 +451,12 @@ function resolveOptions(options: LocalProcessPlatformOptions): ResolvedOptions {
   if (typeof host !== 'string' || host.trim() === '' || /\s/.test(host)) throw invalid(`\`host\` must be a host name or address; got ${JSON.stringify(host)}.`);
   if (!Number.isSafeInteger(logTailLines) || logTailLines < 0) throw invalid(`\`logTailLines\` must be an integer ≥ 0; got ${JSON.stringify(logTailLines)}.`);
   if (typeof routerDrainsFirst !== 'boolean') throw invalid(`\`routerDrainsFirst\` must be true or false; got ${JSON.stringify(routerDrainsFirst)}.`);
+  if (artifactsDir !== undefined && (typeof artifactsDir !== 'string' || artifactsDir.trim() === '' || artifactsDir.includes('\0'))) {
+    throw invalid(`\`artifactsDir\` must be a directory path; got ${JSON.stringify(artifactsDir)}.`);
+  }
   // Resolved once: instances run in other working directories, and a later chdir must not move the logs.
-  return { stateDir: isAbsolute(stateDir) ? stateDir : resolve(stateDir), listenTimeoutMs, port, host, pollIntervalMs, logTailLines, routerDrainsFirst };
+  const absoluteStateDir = resolve(stateDir);
+  return { stateDir: absoluteStateDir, artifactsDir: artifactsDir === undefined ? join(absoluteStateDir, 'artifacts') : resolve(artifactsDir), listenTimeoutMs, port, host, pollIntervalMs, logTailLines, routerDrainsFirst };
 }
 
 function checkRelease(release: ReleaseSpec): asserts release is ReleaseSpec & { command: string } {
@@ -443,6 +465,9 @@ function checkRelease(release: ReleaseSpec): asserts release is ReleaseSpec & { 
     throw invalid(`start: the release's \`version\` must be a non-empty label without spaces; got ${JSON.stringify(release.version)}.`);
   }
   if (release.image !== undefined) throw invalid(`start: the local platform runs commands, not images (release ${release.version} names the image ${JSON.stringify(release.image)}); use a container platform such as @baton/platform-docker.`);
+  if (release.artifact !== undefined && release.artifact?.kind !== 'bundle') {
+    throw invalid(`start: the local platform runs bundles, not ${JSON.stringify(release.artifact?.kind)} artifacts (release ${release.version}); use the platform that pinned it.`);
+  }
   if (typeof release.command !== 'string' || release.command.trim() === '') throw invalid(`start: the release's \`command\` must be a non-empty string; got ${JSON.stringify(release.command)}.`);
   if (release.args !== undefined && (!Array.isArray(release.args) || release.args.some((arg) => typeof arg !== 'string'))) {
     throw invalid('start: the release\'s `args` must be an array of strings.');
