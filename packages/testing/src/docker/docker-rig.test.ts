@@ -156,7 +156,8 @@ describe.skipIf(reason !== undefined)(`the Docker rig on real engines${reason ? 
     await slow.pause();
     expect(await engineAnswers(slow, 500)).toBe(false);
     await slow.resume();
-    expect(await engineAnswers(slow)).toBe(true);
+    // A busy machine may take a moment to schedule it again.
+    await waitFor(() => engineAnswers(slow), 30_000, 'the resumed engine to answer');
     await slow.stop();
     expect(existsSync(slow.dir)).toBe(false);
   });
@@ -177,7 +178,7 @@ function pidsInCgroupOf(containerId: string): number[] {
 }
 
 function processesMentioning(text: string): string[] {
-  return execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+  return execFileSync('ps', ['-ww', '-eo', 'pid,args'], { encoding: 'utf8' })
     .split('\n')
     .filter((line) => line.includes(text) && !line.includes('ps -eo'));
 }
