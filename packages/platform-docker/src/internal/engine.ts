@@ -1,0 +1,110 @@
+import Docker from 'dockerode';
+import type { ResolvedHost } from '../docker-config.js';
+
+/**
+ * A Docker engine of the fleet: its connection and how long a call may take
+ * before the engine counts as unreachable for that call.
+ */
+export interface Engine {
+  readonly name: string;
+  readonly host: ResolvedHost;
+  readonly docker: Docker;
+  /**
+   * Runs one API call with the engine's time limit (plus `extraMs` for calls
+   * that wait on purpose, like a stop). A call that cannot connect or gets no
+   * answer in time rejects with {@link EngineUnreachable}; an answer that is
+   * an error (404, 409, 500) rejects with the engine's error as it is.
+   */
+  call<T>(what: string, run: (signal: AbortSignal) => Promise<T>, extraMs?: number): Promise<T>;
+}
+
+/** The engine did not answer: down, slow, or not reachable over the network. */
+export class EngineUnreachable extends Error {
+  constructor(
+    readonly engine: string,
+    readonly what: string,
+    readonly reason: string,
+  ) {
+    super(`engine ${engine} did not answer (${what}): ${reason}`);
+    this.name = 'EngineUnreachable';
+  }
+}
+
+export function connectEngine(host: ResolvedHost, timeoutMs: number): Engine {
+  const connection = host.connection;
+  const docker =
+    connection.kind === 'unix'
+      ? new Docker({ socketPath: connection.socketPath })
+      : connection.kind === 'tcp'
+        ? new Docker({
+            host: connection.host,
+            port: connection.port,
+            protocol: connection.tls === undefined ? 'http' : 'https',
+            ...(connection.tls === undefined ? {} : { ca: connection.tls.ca, cert: connection.tls.cert, key: connection.tls.key }),
+            connectionTimeout: timeoutMs,
+          } as Docker.DockerOptions)
+        : new Docker({
+            host: connection.host,
+            port: connection.port,
+            protocol: 'ssh',
+            username: connection.username,
+            // Like the Docker CLI: keys come from the SSH agent; nothing secret is kept in Baton's config.
+            sshOptions: { agent: process.env.SSH_AUTH_SOCK, readyTimeout: timeoutMs },
+            connectionTimeout: timeoutMs,
+          } as Docker.DockerOptions);
+
+  return {
+    name: host.name,
+    host,
+    docker,
+    async call<T>(what: string, run: (signal: AbortSignal) => Promise<T>, extraMs = 0): Promise<T> {
+      const controller = new AbortController();
+      const limit = timeoutMs + extraMs;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          controller.abort();
+          reject(new EngineUnreachable(host.name, what, `no answer within ${limit} ms`));
+        }, limit);
+        timer.unref();
+      });
+      try {
+        return await Promise.race([run(controller.signal), timedOut]);
+      } catch (error) {
+        if (error instanceof EngineUnreachable) throw error;
+        if (isConnectionError(error)) throw new EngineUnreachable(host.name, what, describeError(error));
+        throw error;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+/** An error that says nothing came back from the engine (as opposed to an HTTP error it answered with). */
+export function isConnectionError(error: unknown): boolean {
+  if (error instanceof EngineUnreachable) return true;
+  if (error === null || typeof error !== 'object') return false;
+  const { statusCode, code, name } = error as { statusCode?: unknown; code?: unknown; name?: unknown };
+  if (typeof statusCode === 'number') return false;
+  if (name === 'AbortError') return true;
+  if (typeof code === 'string') return true;
+  // ssh2 and TLS failures come as plain errors without a status.
+  return true;
+}
+
+/** The HTTP status the engine answered with, if it answered. */
+export function statusOf(error: unknown): number | undefined {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** The engine's own words for an error (dockerode wraps them as `(HTTP code 404) no such container - …`). */
+export function describeError(error: unknown): string {
+  if (error === null || typeof error !== 'object') return String(error);
+  const json = (error as { json?: unknown }).json;
+  if (json !== null && typeof json === 'object' && typeof (json as { message?: unknown }).message === 'string') return (json as { message: string }).message;
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
+}
