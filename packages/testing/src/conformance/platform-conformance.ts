@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fetchText, waitFor } from '../index.js';
 import { INSTANCE_SCRIPT, type InstanceMode } from './instance-script.js';
-import type { ConformanceExit, ConformanceInstance, ConformancePlatform, ConformancePlatformProvider, ConformancePlatformSettings, ConformanceRelease } from './shapes.js';
+import type { ConformanceExit, ConformanceInstance, ConformancePlatform, ConformancePlatformProvider, ConformancePlatformSettings, ConformanceRelease, IsolatedInstances } from './shapes.js';
 
 /**
  * The platform under test, named so that a separate process can create it too
@@ -32,6 +32,18 @@ export interface PlatformConformanceOptions {
   stopDeadlineMs?: number;
   /** How much later than that deadline the kill may be seen. Default 5000 ms. */
   killSlackMs?: number;
+  /**
+   * The listen timeout of the case whose instance never listens: long enough
+   * for it to boot and print a line on a busy machine. Default 6000 ms; a
+   * container (its filesystem, network and init first) boots slower.
+   */
+  neverListenTimeoutMs?: number;
+  /**
+   * For platforms whose instances are not plain processes of this machine
+   * (containers): how the suite's releases and settings become ones the
+   * platform runs, and how a failed case's instances are removed.
+   */
+  isolated?: IsolatedInstances;
 }
 
 const CASE_MS = 60_000;
@@ -82,11 +94,14 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
 
     afterEach(async () => {
       for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      // Whatever instance a failed case left running goes: its pid is in its marker.
+      await options.isolated?.cleanUp();
+      // Whatever instance a failed case left running goes: found by the marker path in its
+      // environment, never by a pid read from a marker (in a container that pid is another
+      // namespace's, and 1 there is the machine's init here).
       for (const dir of dirs.splice(0)) {
         for (const name of await readdir(dir).catch(() => [] as string[])) {
           if (!name.endsWith('.marker')) continue;
-          for (const pid of pidsIn(await readFile(join(dir, name), 'utf8'))) {
+          for (const pid of processesWithMarker(join(dir, name))) {
             try {
               process.kill(pid, 'SIGKILL');
             } catch {
@@ -116,16 +131,20 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       listenTimeoutMs: 20_000,
       routerDrainsFirst: false,
       ...options.settings,
+      ...options.isolated?.settings?.({ scriptDir, caseDir: dir }),
       ...overrides,
       dir: join(dir, 'state'),
     });
-    const releaseFor = (dir: string, id: string, mode: InstanceMode, token = ''): ConformanceRelease => ({
-      version: 'v1',
-      command: process.execPath,
-      // The word goes as an argument: platforms redact env values whose names look secret.
-      args: [join(scriptDir, 'instance.mjs'), mode, token],
-      env: { CONFORMANCE_MARKER: markerOf(dir, id) },
-    });
+    const releaseFor = (dir: string, id: string, mode: InstanceMode, token = ''): ConformanceRelease => {
+      const release: ConformanceRelease = {
+        version: 'v1',
+        command: process.execPath,
+        // The word goes as an argument: platforms redact env values whose names look secret.
+        args: [join(scriptDir, 'instance.mjs'), mode, token],
+        env: { CONFORMANCE_MARKER: markerOf(dir, id) },
+      };
+      return options.isolated === undefined ? release : options.isolated.release(release, { scriptDir, caseDir: dir });
+    };
     const setUp = async (overrides: Partial<ConformancePlatformSettings> = {}): Promise<{ dir: string; platform: ConformancePlatform }> => {
       const dir = await newDir();
       return { dir, platform: provider.create(settingsFor(dir, overrides)) };
@@ -242,7 +261,7 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
 
     it('a start whose instance never listens rejects after the listen timeout with the code and its last output, and leaves no process', async () => {
       // Long enough for node to boot and print on a busy machine: the line must be there to be quoted.
-      const listenTimeoutMs = 6000;
+      const listenTimeoutMs = options.neverListenTimeoutMs ?? 6000;
       const { dir, platform } = await setUp({ listenTimeoutMs });
       const token = `word-${process.pid}-${Date.now()}`;
       const started = Date.now();
@@ -250,8 +269,8 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       expect(error).toMatchObject({ code: errorCode });
       expect(error.message).toContain(`conformance instance: still warming up (${token})`);
       expect(Date.now() - started).toBeGreaterThanOrEqual(listenTimeoutMs - 20);
-      const [pid] = pidsIn(readFileSync(markerOf(dir, 'mute-1'), 'utf8'));
-      await waitFor(() => pid === undefined || !processRuns(pid), 15_000, `the instance that never listened (pid ${pid}) to be gone`);
+      const marker = markerOf(dir, 'mute-1');
+      await waitFor(() => processesWithMarker(marker).length === 0, 15_000, `the instance that never listened (a process with CONFORMANCE_MARKER=${marker}) to be gone`);
       expect((await instancesOf(platform)).map((instance) => instance.id)).not.toContain('mute-1');
     }, CASE_MS);
 
@@ -286,23 +305,35 @@ function notes(dir: string, id: string): string[] {
   return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => line.split(' ')[0] as string);
 }
 
-function pidsIn(text: string): number[] {
-  return [...new Set(text.split('\n').filter(Boolean).map((line) => Number(line.split(' ')[1])).filter((pid) => Number.isSafeInteger(pid) && pid > 0))];
-}
-
-/** True while `pid` runs and is not a zombie. */
-function processRuns(pid: number): boolean {
+/**
+ * This machine's pids of the live processes (zombies aside) whose
+ * environment holds `CONFORMANCE_MARKER=<marker>`: an instance's processes,
+ * whether it runs as a plain process or in a container (whose processes the
+ * machine sees under pids of its own). Never 1 nor this process.
+ */
+function processesWithMarker(marker: string): number[] {
+  const variable = Buffer.from(`CONFORMANCE_MARKER=${marker}\0`);
+  const wanted = Buffer.concat([Buffer.from([0]), variable]);
+  const found: number[] = [];
+  let entries: string[];
   try {
-    process.kill(pid, 0);
+    entries = readdirSync('/proc');
   } catch {
-    return false;
+    return found;
   }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isSafeInteger(pid) || pid <= 1 || pid === process.pid) continue;
+    try {
+      const environ = readFileSync(`/proc/${pid}/environ`);
+      if (!environ.includes(wanted) && !environ.subarray(0, variable.length).equals(variable)) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z') found.push(pid);
+    } catch {
+      // Gone, or not ours to read.
+    }
   }
+  return found;
 }
 
 async function instancesOf(platform: ConformancePlatform): Promise<ConformanceInstance[]> {

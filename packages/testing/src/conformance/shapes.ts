@@ -62,6 +62,8 @@ export interface RouterUnderTest {
 export interface ConformanceRelease {
   version: string;
   command: string;
+  /** A container image, for platforms that run them (see `IsolatedInstances`). */
+  image?: string;
   args?: readonly string[];
   env?: Readonly<Record<string, string>>;
   cwd?: string;
@@ -76,6 +78,8 @@ export interface ConformanceInstance {
   url: string;
   pid?: number;
   logFile?: string;
+  /** The container and its engine, for container platforms. */
+  container?: { id: string; engine: string };
   startedAtMs: number;
 }
 
@@ -109,4 +113,32 @@ export interface ConformancePlatformSettings {
 /** A platform package's `platformProvider` (`PlatformProvider` of @baton/deploy), as far as the suite uses it. */
 export interface ConformancePlatformProvider {
   create(settings: ConformancePlatformSettings): ConformancePlatform;
+}
+
+/** Where a case's files are: the instance script's directory and the case's own (state and marker files). */
+export interface ConformancePaths {
+  scriptDir: string;
+  caseDir: string;
+}
+
+/**
+ * What a container platform adds to the suite. The suite's instances stay a
+ * node script run as `node <script> <mode>`; a container platform runs it in
+ * an image holding node (`release` adds the image, keeping `command` when
+ * node sits at the same path there, or naming it), and bind-mounts the
+ * script's and the case's directories at the same paths (`settings`), so
+ * marker files work as for local processes.
+ *
+ * Pids an instance notes in its marker are in its own pid namespace (1 is
+ * its init, not the machine's): the suite never signals them. It finds an
+ * instance's processes by the marker path in their environment instead, and
+ * `cleanUp` removes what a failed case left (containers by label).
+ */
+export interface IsolatedInstances {
+  /** The release the platform gets for the suite's `release` (e.g. `{ ...release, image }`). */
+  release(release: ConformanceRelease, paths: ConformancePaths): ConformanceRelease;
+  /** Settings for a case's platform, over the suite's and `settings` (e.g. `options.mounts` of both paths). */
+  settings?(paths: ConformancePaths): Partial<Omit<ConformancePlatformSettings, 'dir' | 'artifactsDir'>>;
+  /** Removes every instance the suite's platforms started (after each case, also a failed one). */
+  cleanUp(): Promise<void>;
 }
