@@ -67,9 +67,11 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
   let ownPlatform: Platform | undefined;
   try {
     const platform = options.platform ?? (ownPlatform = await servicePlatform(config));
+    // The router's address is the first line a user reads; what was pinned follows it.
+    const pinEvents: DeployEvent[] = [];
     if (command === 'deploy') {
       // Before the router starts or anything moves: a build that is not the recorded release is refused here.
-      const release = await pinForDeploy(config, { platform, state: await journal.read(), ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.env ? { env: options.env } : {}) });
+      const release = await pinForDeploy(config, { platform, state: await journal.read(), onEvent: (event) => pinEvents.push(event), ...(options.env ? { env: options.env } : {}) });
       config = { ...config, release };
     }
     let started = false;
@@ -81,6 +83,7 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
       message: `Router: ${routerName(router.kind)} at ${router.url} (${started ? 'started now' : 'running'}).`,
       data: { kind: router.kind, url: router.url, started },
     });
+    for (const event of pinEvents) options.onEvent?.(event);
     const orchestrator = await Orchestrator.open({
       config,
       platform,
