@@ -27,7 +27,7 @@ export interface DeployRecord {
   /** The version that was serving when the deploy began; absent for a service's first deploy. */
   from?: string;
   to: string;
-  candidate: ReleaseSpec;
+  candidate: JournaledRelease;
   strategy: Strategy;
   steps: Step[];
   /** The step being run (or to run next after a restart): steps are idempotent, so it is safe to run it again. */
@@ -42,22 +42,39 @@ export interface DeployRecord {
 }
 
 /**
+ * A release as the journal keeps it. Its secret variables (a secret name,
+ * one listed in `secretEnv`, or a value holding a password or token) are not
+ * in `env` but in `sealedEnv`, as keyed fingerprints: the journal holds no
+ * secret in clear (`journal-secrets.ts`). A release read back from the
+ * journal gets their values again only when an instance of it starts.
+ */
+export interface JournaledRelease extends ReleaseSpec {
+  /** Secret variable name → `hmac-sha256:<hex>` of its name and value, keyed with `<journal>/.seal-key`. */
+  sealedEnv?: Readonly<Record<string, string>>;
+}
+
+/**
  * Everything the orchestrator knows about a service: what the journal stores.
  *
- * The release specs in it (`stable`, `previous`, the deploy's `candidate`)
- * keep their `env` whole, secrets included: a resumed deploy and a rollback
- * start instances of releases whose environments are nowhere else (the
- * config holds only the new release, and re-reading it on resume would give
- * the stable release the new one's environment). So the state file is 0600
- * in a 0700 directory, and it is the only file Baton writes with them in
- * clear: events, reasons, reports and status are scrubbed.
+ * A resumed deploy and a rollback start instances of releases whose
+ * environments are nowhere else (the config holds only the new release), so
+ * the release specs in it (`stable`, `previous`, the deploy's `candidate`)
+ * keep their `env` — but not their secrets: the orchestrator keeps the
+ * working values in memory and writes a sealed copy ({@link JournaledRelease});
+ * an instance of a release read back from the journal takes each secret from
+ * the config's release `env` when it names it, else from the orchestrator's
+ * environment, and the deploy stops with an error naming the variable when
+ * neither has it (and goes on, with an event `secret-changed`, when the
+ * value is not the one the release was deployed with). The state file is
+ * still 0600 in a 0700 directory: it names the service's hosts, ports and
+ * settings.
  */
 export interface ServiceState {
   service: string;
   /** The release serving at rest (after the last successful deploy). */
-  stable?: ReleaseSpec;
+  stable?: JournaledRelease;
   /** The release before it, what `baton rollback` after a finished deploy goes back to. */
-  previous?: ReleaseSpec;
+  previous?: JournaledRelease;
   instances: TrackedInstance[];
   /** Instance ids are `<version>-<n>`; n never repeats within a service. */
   nextInstance: number;

@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import type { ResolvedDeployConfig } from '../deploy-config.js';
-import type { Analysis, DeployEvent, Journal, Platform, Router, Verdict } from '../model.js';
+import { loadSealKey, sealState } from '../journal-secrets.js';
+import type { Analysis, DeployEvent, Journal, Platform, ReleaseSpec, Router, Verdict } from '../model.js';
 import type { OrchestratorOptions } from '../orchestrator.js';
 import { createRedactor, secretValuesOf, type Redactor } from '../secrets.js';
 import type { ServiceState, TrackedInstance } from '../service-state.js';
@@ -23,8 +25,8 @@ export class DeployContext {
   readonly sampleIntervalMs: number;
   /** The `signal` option: stop at the next safe point and keep the deploy open. */
   readonly interrupt: AbortSignal | undefined;
-  /** Scrubs the releases' secrets from every event and reason (journal, report, CLI output, status). */
-  readonly redactor: Redactor;
+  /** Scrubs the releases' secrets from every event and reason (journal, report, CLI output, status); learns the secrets of a journaled release when it is unsealed. */
+  redactor: Redactor;
   readonly state: ServiceState;
   readonly verdicts: Verdict[] = [];
   readonly stopFailures: StopFailure[] = [];
@@ -38,6 +40,9 @@ export class DeployContext {
   controlUnreadable = false;
   /** Aborted with a ReleaseFailure when a candidate instance exits on its own or an abort arrives. */
   watch = new AbortController();
+  /** Journaled releases with their secrets filled in again, by version: unsealed once per orchestrator. */
+  readonly unsealed = new Map<string, ReleaseSpec>();
+  #sealKey: Promise<Buffer> | undefined;
   #combined: { watch: AbortController; signal: AbortSignal } | undefined;
 
   constructor(options: OrchestratorOptions, state: ServiceState) {
@@ -87,8 +92,20 @@ export class DeployContext {
     return this.state.instances.filter((instance) => instance.release === version);
   }
 
+  /** The key of the journal's secret fingerprints (`<stateDir>/journal/.seal-key`), made on first use. */
+  sealKey(): Promise<Buffer> {
+    this.#sealKey ??= loadSealKey(join(this.config.stateDir, 'journal')).catch((error: unknown) => {
+      this.#sealKey = undefined;
+      throw error;
+    });
+    return this.#sealKey;
+  }
+
   async save(): Promise<void> {
-    await this.journal.write(this.state);
+    // The state in memory keeps the working values (instances start from it); the journal gets a
+    // sealed copy, with no secret in clear.
+    const key = await this.sealKey();
+    await this.journal.write(sealState(this.state, key));
   }
 
   async event(type: string, message: string, data?: Record<string, unknown>): Promise<void> {

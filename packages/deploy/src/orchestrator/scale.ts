@@ -1,6 +1,8 @@
 import { probe, sleep } from '../internal/instance-probes.js';
+import { unsealRelease } from '../journal-secrets.js';
 import type { ReleaseSpec } from '../model.js';
-import type { TrackedInstance } from '../service-state.js';
+import { secretValuesOf } from '../secrets.js';
+import type { JournaledRelease, TrackedInstance } from '../service-state.js';
 import type { DeployContext } from './deploy-context.js';
 import { startFailure } from './failures.js';
 import { stopInstance } from './instance-stop.js';
@@ -32,7 +34,9 @@ export async function scale(ctx: DeployContext, release: ReleaseSpec, count: num
   }
 }
 
-async function startInstance(ctx: DeployContext, release: ReleaseSpec): Promise<void> {
+async function startInstance(ctx: DeployContext, journaled: ReleaseSpec): Promise<void> {
+  // Before an id is taken: a secret that cannot be found starts nothing.
+  const release = await unsealed(ctx, journaled);
   const id = `${release.version}-${ctx.state.nextInstance}`;
   ctx.state.nextInstance += 1;
   await ctx.save();
@@ -48,6 +52,34 @@ async function startInstance(ctx: DeployContext, release: ReleaseSpec): Promise<
   await ctx.event('instance-started', `${id} started on port ${instance.port}.`, { id, release: release.version, port: instance.port, pid: instance.pid });
   watchInstance(ctx, instance);
   await becomeReady(ctx, instance);
+}
+
+/**
+ * `release` with the secrets the journal keeps only as fingerprints filled
+ * in again (see `journal-secrets.ts`), once per release and orchestrator;
+ * a secret whose value is not the one the release was deployed with is
+ * said in an event `secret-changed`, by name.
+ */
+async function unsealed(ctx: DeployContext, release: ReleaseSpec): Promise<ReleaseSpec> {
+  const known = ctx.unsealed.get(release.version);
+  if (known !== undefined) return known;
+  const { release: runnable, changed } = unsealRelease(release, {
+    config: ctx.config.release,
+    environment: process.env,
+    key: await ctx.sealKey(),
+    // The config's own release is being deployed (or resumed); anything else, or a journaled release run as the config's (rollback after a finished deploy), is a rollback.
+    command: release.version === ctx.config.release.version && (ctx.config.release as JournaledRelease).sealedEnv === undefined ? 'baton deploy' : 'baton rollback',
+  });
+  if (runnable !== release) ctx.redactor = ctx.redactor.with(secretValuesOf(runnable));
+  ctx.unsealed.set(release.version, runnable);
+  for (const { name, from } of changed) {
+    await ctx.event(
+      'secret-changed',
+      `The secret ${name} of ${release.version} is not the value ${release.version} was deployed with; its instances get the one ${from === 'config' ? "in the config's release env" : "in the orchestrator's environment"}.`,
+      { release: release.version, variable: name, from },
+    );
+  }
+  return runnable;
 }
 
 /** Waits for readiness, then puts the instance in the router with its share of traffic. */
