@@ -25,7 +25,8 @@ const [labelKey, labelValue] = runLabel.split('=') as [string, string];
 /** A server like the services Baton deploys: says when it listens, answers with its release (from the env). */
 function writeServer(dir: string): string {
   // A CommonJS helper beside an ES module entry: the bundle must carry both.
-  writeFileSync(join(dir, 'describe.cjs'), "module.exports = (release) => ({ release, node: process.version });\n");
+  // (__dirname is one of the things CommonJS code expects that an ES module bundle must provide.)
+  writeFileSync(join(dir, 'describe.cjs'), "module.exports = (release) => ({ release, node: process.version, dir: __dirname, os: typeof require('node:os').cpus });\n");
   writeFileSync(
     join(dir, 'server.mjs'),
     [
@@ -93,9 +94,7 @@ describe.skipIf(reason !== undefined)(`the Docker rig on real engines${reason ? 
     expect(image.tag).toMatch(/^baton-rig-test:[0-9a-f]{20}$/);
     const container = await startTestContainer(engine, { image: image.tag, containerPort: 8080, labels: { [labelKey]: labelValue } });
     expect(container.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const answer = (await answersWithRelease(container.url)) as { release: string; node: string };
-    expect(answer.release).toBe('r1');
-    expect(answer.node).toBe(process.version);
+    expect(await answersWithRelease(container.url)).toEqual({ release: 'r1', node: process.version, dir: '/app', os: 'function' });
     expect(await container.logs()).toContain('{"event":"listening","port":8080}');
   });
 
@@ -147,7 +146,7 @@ describe.skipIf(reason !== undefined)(`the Docker rig on real engines${reason ? 
     expect(processesMentioning(`-container-ip ${lost.bridge.cidr.replace(/\.1\/24$/, '.')}`)).toEqual([]);
     await expect(fetchText(container.url)).rejects.toThrow(/ECONNREFUSED/);
     // Not the bridge address: with the bridge gone, the machine's default route may lead to something that answers.
-    expect(containerPids.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
+    expect(containerPids.filter(isRunning)).toEqual([]);
   });
 
   it('pause() makes an engine that accepts but does not answer, until resume()', async () => {
@@ -175,6 +174,16 @@ function pidsInCgroupOf(containerId: string): number[] {
       }
     })
     .map(Number);
+}
+
+/** Whether a pid is a live process (a killed one may linger as a zombie until its new parent reaps it). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 function processesMentioning(text: string): string[] {

@@ -95,8 +95,20 @@ async function bundleEntry(entry: string): Promise<Buffer> {
     format: 'esm',
     write: false,
     logLevel: 'silent',
-    // CommonJS dependencies call require() for Node's own modules; an ES module has no require of its own.
-    banner: { js: "import { createRequire as __batonCreateRequire } from 'node:module';\nconst require = __batonCreateRequire(import.meta.url);" },
+    // CommonJS code calls require() for Node's own modules and reads __dirname / __filename; an ES
+    // module has none of them. esbuild renames a bundled module's own top-level `require`, so the
+    // banner may declare it; a module's own `__dirname` it keeps, so those two go through `define`,
+    // which replaces only the free (undeclared) uses.
+    banner: {
+      js: [
+        "import { createRequire as __batonCreateRequire } from 'node:module';",
+        "import { fileURLToPath as __batonFileURLToPath } from 'node:url';",
+        'const require = __batonCreateRequire(import.meta.url);',
+        'const __batonFilename = __batonFileURLToPath(import.meta.url);',
+        "const __batonDirname = __batonFilename.slice(0, __batonFilename.lastIndexOf('/'));",
+      ].join('\n'),
+    },
+    define: { __filename: '__batonFilename', __dirname: '__batonDirname' },
   }).catch((error: Error) => {
     throw new Error(`buildNodeImage: esbuild could not bundle ${entry}: ${error.message}`, { cause: error });
   });

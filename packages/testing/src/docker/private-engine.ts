@@ -6,7 +6,7 @@ import { dockerUnavailable } from './docker-unavailable.js';
 import { reserveBridge, type EngineBridge } from './internal/bridge.js';
 import { engineJson, pingEngine } from './internal/engine-api.js';
 import { BRIDGE_FILE, OWNER_FILE, reapAbandonedEngines, removeEngineRemains } from './internal/engine-cleanup.js';
-import { enginePath, findExecutable, isProcessAlive, logTail, signal, waitForExit } from './internal/processes.js';
+import { enginePath, findExecutable, isProcessAlive, logTail, signal, waitForExit, waitForStopped } from './internal/processes.js';
 import { waitForEngine } from './internal/wait-for-engine.js';
 
 /** A second Docker engine of a test's own, modelling another host. */
@@ -27,7 +27,7 @@ export interface PrivateDockerEngine extends DockerEngineHandle {
   stop(): Promise<void>;
   /** SIGKILL to dockerd — "the engine is lost mid-deploy". Its containers may live on until stop(). */
   kill(): Promise<void>;
-  /** SIGSTOP to dockerd — "a slow engine": its socket accepts connections but answers nothing until resume(). */
+  /** SIGSTOP to dockerd — "a slow engine": its socket accepts connections but answers nothing until resume(). Resolves once every dockerd thread is stopped. */
   pause(): Promise<void>;
   /** SIGCONT to a paused dockerd. */
   resume(): Promise<void>;
@@ -122,7 +122,10 @@ export async function startDockerEngine(options: StartDockerEngineOptions = {}):
       signal(pid, 'SIGKILL');
       await waitForExit(pid, 10_000);
     },
-    pause: async () => signal(pid, 'SIGSTOP'),
+    pause: async () => {
+      signal(pid, 'SIGSTOP');
+      await waitForStopped(pid, 10_000);
+    },
     resume: async () => signal(pid, 'SIGCONT'),
   };
 }

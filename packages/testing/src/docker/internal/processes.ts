@@ -132,3 +132,26 @@ export function logTail(file: string, lines = 20): string {
     return `(no log: ${(error as Error).message})`;
   }
 }
+
+/**
+ * Waits until every thread of a process is stopped (after SIGSTOP). The stop is
+ * not instant: the thread that takes the signal must run first, and until then
+ * the others go on — a dockerd "paused" on a busy machine answered a ping.
+ */
+export async function waitForStopped(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let states: string[];
+    try {
+      states = readdirSync(`/proc/${pid}/task`).map((task) => {
+        const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      });
+    } catch {
+      throw new Error(`pid ${pid} is gone; it cannot be paused`);
+    }
+    if (states.every((state) => state === 'T' || state === 't')) return;
+    if (Date.now() > deadline) throw new Error(`pid ${pid} was not stopped ${timeoutMs} ms after SIGSTOP (thread states: ${states.join('')})`);
+    await sleep(10);
+  }
+}
