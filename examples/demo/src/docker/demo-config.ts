@@ -80,3 +80,26 @@ export function dockerDemoConfig(options: {
 export async function writeDemoConfig(file: string, config: DeployConfig): Promise<void> {
   await writeFile(file, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
 }
+
+/**
+ * What a person needs to see of the config: the service, the release and
+ * the fleet, one host a line; the canary and analysis are `pnpm demo`'s.
+ */
+export function formatConfigExcerpt(config: DeployConfig): string {
+  const { kind, hosts, ...platform } = config.platform ?? {};
+  const lines = [
+    '{',
+    `  "service": ${JSON.stringify(config.service)}, "instances": ${JSON.stringify(config.instances)},`,
+    `  "release": ${JSON.stringify(config.release)},`,
+    `  "platform": {`,
+    `    "kind": ${JSON.stringify(kind)},`,
+    `    "hosts": [`,
+    ...(Array.isArray(hosts) ? hosts : []).map((host, index, all) => `      ${JSON.stringify(host)}${index < all.length - 1 ? ',' : ''}`),
+    '    ],',
+    ...Object.entries(platform).map(([key, value], index, all) => `    ${JSON.stringify(key)}: ${JSON.stringify(value)}${index < all.length - 1 ? ',' : ''}`),
+    '  },',
+    `  "strategy": …, "analysis": …, "timeouts": …  (pnpm demo's)`,
+    '}',
+  ];
+  return lines.join('\n');
+}

@@ -1,13 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readStatus, resolveDeployConfig, type DeployCommandOutcome, type ServiceStatus } from '@baton/deploy';
+import { readStatus, resolveDeployConfig, routerName, type DeployCommandOutcome, type ServiceStatus } from '@baton/deploy';
 import { haproxyInstalled } from '@baton/router-haproxy';
 import { startLoad, type LoadReport } from '@baton/e2e/harness';
-import { buildNodeImage, ensureDockerEngine, startDockerEngine } from '@baton/testing/docker';
+import { buildNodeImage, ensureDockerEngine, imageId, startDockerEngine } from '@baton/testing/docker';
 import type { DemoPhase, DemoResult } from '../demo.js';
 import { createBatonCli, type BatonCli, type BatonCommandResult } from './baton-cli.js';
-import { dockerDemoConfig, writeDemoConfig, type DemoHost, type DemoRelease } from './demo-config.js';
+import { dockerDemoConfig, formatConfigExcerpt, writeDemoConfig, type DemoHost, type DemoRelease } from './demo-config.js';
 import { placementOf, type Placement } from './placement.js';
 import { removeDemoContainers } from './demo-containers.js';
 
@@ -87,7 +87,8 @@ export async function runDockerDemo(options: DockerDemoOptions = {}): Promise<Do
     await writeDemoConfig(configFile, configFor({ version: 'v1', image: 'baton-demo-orders' }, 'rolling'));
     log(`\n== The orders service as an image, built once on ${engines[0]!.name} (no registry: ${engines[1]!.name} gets it from Baton) ==`);
     const image = await buildNodeImage(machine, { name: 'baton-demo-orders', entry: SERVICE_MAIN });
-    log(`${image.tag}: ${image.id}`);
+    log(`${engines[0]!.name}: ${image.tag} is ${image.id}`);
+    log(`${engines[1]!.name}: ${(await imageId(second.socketPath, image.id)) ?? 'no such image'}`);
 
     const releases: Record<'v1' | 'v2' | 'v3', DemoRelease> = {
       v1: { version: 'v1', image: image.tag },
@@ -96,9 +97,8 @@ export async function runDockerDemo(options: DockerDemoOptions = {}): Promise<Do
     };
     log('\n== Three releases: the same image, pinned by digest; v3 with a bad setting ==');
     await writeDemoConfig(configFile, configFor(releases.v1, 'rolling'));
-    const { service, instances: count, release, platform } = configFor(releases.v1, 'rolling');
-    log(`${configFile}, as a user writes it (the rest: pnpm demo's canary and analysis; the demo edits release for each version):`);
-    log(JSON.stringify({ service, instances: count, release, platform }, null, 2));
+    log(`${configFile}, as a user writes it (the demo edits release for each version):`);
+    log(formatConfigExcerpt(configFor(releases.v1, 'rolling')));
     const releaseCreates: BatonCommandResult[] = [];
     for (const release of Object.values(releases)) {
       await writeDemoConfig(configFile, configFor(release, 'canary'));
@@ -107,6 +107,8 @@ export async function runDockerDemo(options: DockerDemoOptions = {}): Promise<Do
       releaseCreates.push(created);
       options.signal?.throwIfAborted();
     }
+    // Pinning resolved the tag to one image id on every engine, and copied the image where it was missing.
+    log(`\n${engines[1]!.name} now holds ${(await imageId(second.socketPath, image.id)) ?? 'no such image'}: copied from ${engines[0]!.name} engine to engine when v1 was created.`);
 
     const phases: DemoPhase[] = [];
     const deploy = async (name: string, release: DemoRelease, strategy: 'rolling' | 'canary'): Promise<DemoPhase> => {
@@ -119,7 +121,7 @@ export async function runDockerDemo(options: DockerDemoOptions = {}): Promise<Do
       return { name, release: release.version, outcome, seconds: (Date.now() - started) / 1000 };
     };
 
-    phases.push(await deploy(`v1 ×${instances} on two engines behind the ${kind === 'haproxy' ? 'HAProxy' : kind} router (rolling)`, releases.v1, 'rolling'));
+    phases.push(await deploy(`v1 ×${instances} on two engines behind the ${routerName(kind)} router (rolling)`, releases.v1, 'rolling'));
     if (phases[0]?.outcome.phase !== 'succeeded') throw new Error(`v1 did not start: ${phases[0]?.outcome.reason ?? 'unknown'}`);
     const url = routerUrl(await statusOf(configFor(releases.v1, 'rolling')));
     log(`\nSteady load on ${url}: ${options.ratePerSecond ?? 200} req/s over 16 keep-alive connections (reads and writes).`);
