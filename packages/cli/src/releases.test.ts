@@ -52,7 +52,7 @@ async function writeConfig(env: Record<string, string> = {}, strategy?: unknown)
     stateDir,
     router: { kind: 'builtin' },
     timeouts: { readyMs: 15_000, drainMs: 2000, stopMs: 5000 },
-    release: { version: 'v1', command: process.execPath, args: [join(dir, 'service.mjs')], env: { DB_PASSWORD: SECRET, ...env } },
+    release: { version: 'v1', command: process.execPath, args: [join(dir, 'service.mjs')], env },
     ...(strategy === undefined ? {} : { strategy }),
   };
   await writeFile(join(dir, 'baton.config.json'), JSON.stringify(config));
@@ -126,6 +126,7 @@ function git(...args: string[]): string {
 
 describe('baton release create', () => {
   it('records the release with its artifact and source revision, again leaves it as it is, and refuses a new build under the same version', async () => {
+    await writeConfig({ DB_PASSWORD: SECRET });
     git('init', '-q');
     git('add', 'service.mjs', 'baton.config.json');
     git('commit', '-q', '-m', 'one');
@@ -215,7 +216,7 @@ describe('deploys of pinned releases', () => {
       ['v2', 'previous'],
     ]);
 
-    // A config that changed since v2 was released (another secret) is named, not shown.
+    // A config that changed since v2 was released (a secret added) is named, not shown.
     await writeConfig({ DB_PASSWORD: 'pw-other-planted-1f3c' });
     const noted = await cli('releases', '--release', 'v2');
     expect(noted.stdout).toContain("note: the config's v2 runs with another config than it was released with (env.DB_PASSWORD changed)");

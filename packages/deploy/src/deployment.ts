@@ -83,7 +83,8 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
       message: `Router: ${routerName(router.kind)} at ${router.url} (${started ? 'started now' : 'running'}).`,
       data: { kind: router.kind, url: router.url, started },
     });
-    for (const event of pinEvents) options.onEvent?.(event);
+    // Stamped now, in the order they are told: a live view counts time from its first line.
+    for (const event of pinEvents) options.onEvent?.({ ...event, atMs: Date.now() });
     const orchestrator = await Orchestrator.open({
       config,
       platform,
