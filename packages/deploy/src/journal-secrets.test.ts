@@ -229,7 +229,7 @@ describe('journal secrets: deploys and rollbacks', () => {
     return (await open(v2(), { journaled: previous })).deploy();
   }
 
-  it('the journal file holds no secret value; a rollback takes them from the environment, names one that is missing, and says which changed', async () => {
+  it('the journal file holds no secret value; a rollback takes them from the config, then the environment, names one that is missing, and says which changed', async () => {
     for (const name of VARIABLES) delete process.env[name];
     expect((await (await open(v1())).deploy()).phase).toBe('succeeded');
     expect((await (await open(v2())).deploy()).phase).toBe('succeeded');
@@ -244,27 +244,32 @@ describe('journal secrets: deploys and rollbacks', () => {
     const eventsText = await readFile(join(stateDir, 'journal/events.jsonl'), 'utf8');
     for (const secret of Object.values(SECRETS)) expect(eventsText).not.toContain(secret);
 
-    // v1's secrets are nowhere now: the rollback stops before it starts an instance, and says what to do.
+    // The config (v2's) names DB_PASSWORD; v1's other secrets are nowhere now: the rollback stops
+    // before it starts an instance, and says what to do.
     const refused = await rollback();
     expect(refused.phase).toBe('rolled-back');
-    expect(refused.reason).toContain('The secret DB_PASSWORD of release v1 is not in the config or the environment');
+    expect(refused.reason).toContain('The secret API_TOKEN of release v1 is not in the config or the environment');
     expect(refused.reason).toContain('run baton rollback again');
     expect((await served('v2')).DB_PASSWORD).toBe(SECRETS.V2_PASSWORD);
 
-    // Exported, one of them rotated: v1 runs with them, and the rotated one is named (not its value).
+    // Exported, one of them rotated: v1 runs with them (DB_PASSWORD from the config first), and what
+    // differs from what v1 was deployed with is named (not its value).
     Object.assign(process.env, { DB_PASSWORD: SECRETS.DB_PASSWORD, API_TOKEN: SECRETS.API_TOKEN, DATABASE_URL: 'postgres://app:rotated-pw@db/orders', LICENSE: SECRETS.MARKED });
     events.length = 0;
     const back = await rollback();
     expect(back.phase).toBe('succeeded');
-    expect(await served('v1')).toEqual({ DB_PASSWORD: SECRETS.DB_PASSWORD, API_TOKEN: SECRETS.API_TOKEN, DATABASE_URL: 'postgres://app:rotated-pw@db/orders', LICENSE: SECRETS.MARKED, GREETING: 'hello' });
+    expect(await served('v1')).toEqual({ DB_PASSWORD: SECRETS.V2_PASSWORD, API_TOKEN: SECRETS.API_TOKEN, DATABASE_URL: 'postgres://app:rotated-pw@db/orders', LICENSE: SECRETS.MARKED, GREETING: 'hello' });
     const changed = events.filter((event) => event.type === 'secret-changed');
-    expect(changed.map((event) => event.data)).toEqual([{ release: 'v1', variable: 'DATABASE_URL', from: 'environment' }]);
-    expect(JSON.stringify(changed)).not.toContain('rotated-pw');
+    expect(changed.map((event) => event.data)).toEqual([
+      { release: 'v1', variable: 'DB_PASSWORD', from: 'config' },
+      { release: 'v1', variable: 'DATABASE_URL', from: 'environment' },
+    ]);
+    expect(JSON.stringify(changed)).not.toMatch(/rotated-pw|s3cret/);
     const after = await readFile(join(stateDir, 'journal/state.json'), 'utf8');
     for (const secret of [...Object.values(SECRETS), 'rotated-pw']) expect(after).not.toContain(secret);
   });
 
-  it('a deploy resumed by a new orchestrator starts the candidate with the config\'s values, and the stable release with the ones it finds', async () => {
+  it('a deploy resumed by a new orchestrator starts the candidate with the config\'s values: the journal held only their fingerprints', async () => {
     for (const name of VARIABLES) delete process.env[name];
     expect((await (await open(v1())).deploy()).phase).toBe('succeeded');
     // A deploy of v2 cut short after its plan is journaled (an orchestrator killed, Ctrl-C).

@@ -79,7 +79,9 @@ export function sealRelease(release: JournaledRelease, key: Buffer): JournaledRe
   const sealed: Record<string, string> = { ...release.sealedEnv };
   const clear: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (typeof value === 'string' && mustSeal(name, value, release.secretEnv)) sealed[name] = secretFingerprint(key, name, value);
+    // A fingerprint the release already has stays: it is the value the release was deployed with
+    // (a rotated value filled in later is reported as changed, at every start, until redeployed).
+    if (typeof value === 'string' && mustSeal(name, value, release.secretEnv)) sealed[name] = release.sealedEnv?.[name] ?? secretFingerprint(key, name, value);
     else clear[name] = value;
   }
   if (Object.keys(sealed).length === 0) return release;
@@ -128,8 +130,9 @@ export function unsealRelease(release: JournaledRelease, sources: UnsealSources)
   const env: Record<string, string> = { ...release.env };
   const changed: Unsealed['changed'] = [];
   for (const [name, fingerprint] of Object.entries(sealed)) {
-    if (typeof env[name] === 'string') continue;
-    const fromConfig = sources.config?.env?.[name];
+    // Filled in already (withSecretsFrom): the config's value, checked like any other.
+    const own = env[name];
+    const fromConfig = typeof own === 'string' ? own : sources.config?.env?.[name];
     const fromEnvironment = sources.environment[name];
     const value = typeof fromConfig === 'string' ? fromConfig : fromEnvironment;
     if (typeof value !== 'string') {
@@ -143,6 +146,25 @@ export function unsealRelease(release: JournaledRelease, sources: UnsealSources)
   }
   const { sealedEnv: _sealed, ...rest } = release;
   return { release: { ...rest, env }, changed };
+}
+
+/**
+ * `journaled` (a release read back from the journal) run as the config's
+ * release — `baton rollback` after a finished deploy, `baton promote` or
+ * `baton abort` with no orchestrator running — with the values of its
+ * sealed secrets that the config's own release (`config`) names filled in,
+ * so they are found although the config's release is replaced by it. The
+ * fingerprints stay: a value that differs is still reported as changed.
+ *
+ * @example
+ * const back = await Orchestrator.open({ ...options, config: { ...config, release: withSecretsFrom(previous, config.release) } });
+ */
+export function withSecretsFrom(journaled: JournaledRelease, config: ReleaseSpec): JournaledRelease {
+  const sealed = journaled.sealedEnv;
+  if (sealed === undefined) return journaled;
+  const found = Object.keys(sealed).filter((name) => typeof config.env?.[name] === 'string' && journaled.env?.[name] === undefined);
+  if (found.length === 0) return journaled;
+  return { ...journaled, env: { ...journaled.env, ...Object.fromEntries(found.map((name) => [name, config.env?.[name] as string])) } };
 }
 
 function journalError(message: string, cause?: unknown): BatonError {

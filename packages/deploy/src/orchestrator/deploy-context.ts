@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { ResolvedDeployConfig } from '../deploy-config.js';
-import { loadSealKey, sealState } from '../journal-secrets.js';
+import { loadSealKey, sealState, withSecretsFrom } from '../journal-secrets.js';
 import type { Analysis, DeployEvent, Journal, Platform, ReleaseSpec, Router, Verdict } from '../model.js';
 import type { OrchestratorOptions } from '../orchestrator.js';
 import { createRedactor, secretValuesOf, type Redactor } from '../secrets.js';
-import type { ServiceState, TrackedInstance } from '../service-state.js';
+import type { JournaledRelease, ServiceState, TrackedInstance } from '../service-state.js';
 import type { StopFailure } from './deploy-outcome.js';
 import { Interrupted, ReleaseFailure } from './failures.js';
 
@@ -57,6 +57,13 @@ export class DeployContext {
     this.sampleIntervalMs = options.sampleIntervalMs ?? 1000;
     this.interrupt = options.signal;
     this.state = state;
+    // Releases read back from the journal have no secret values; those the config's release names
+    // are filled in now, so they go on with `state.previous` into a rollback's config (where the
+    // config's release is replaced by it). The rest is looked for when an instance starts (scale.ts).
+    const fill = (release: JournaledRelease): JournaledRelease => withSecretsFrom(release, options.config.release);
+    if (state.stable !== undefined) state.stable = fill(state.stable);
+    if (state.previous !== undefined) state.previous = fill(state.previous);
+    if (state.deploy !== undefined) state.deploy.candidate = fill(state.deploy.candidate);
     // Every release this orchestrator may start or quote, and the environment its instances inherit.
     const releases = [options.config.release, state.stable, state.previous, state.deploy?.candidate];
     this.redactor = createRedactor([
