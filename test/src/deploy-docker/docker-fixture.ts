@@ -131,8 +131,8 @@ export async function createDockerService(rig: DockerRig, base: Partial<DeployCo
         service: name,
         instances: 3,
         stateDir,
-        // A container's start (and, the first time, the image's copy to an engine) on a busy machine.
-        timeouts: { readyMs: 30_000, drainMs: 10_000, stopMs: 10_000 },
+        // A container's start (and, the first time, the image's copy to an engine): seen taking over 30 s on two shared, saturated cores.
+        timeouts: { readyMs: 60_000, drainMs: 10_000, stopMs: 10_000 },
         ...base,
         platform: platform(),
         ...overrides,
