@@ -243,6 +243,17 @@ describe('deploys of pinned releases', () => {
     expect(shown.deploy).toMatchObject({ to: 'v2', phase: 'paused' });
   });
 
+  it('a deploy of a recorded release whose run config changed says which parts (names, never values), and deploys it', async () => {
+    expect((await cli('release', 'create')).code).toBe(EXIT.ok);
+    await writeConfig({ LOG_LEVEL: 'debug', API_TOKEN: 'tok-planted-0e5d' });
+    const deployed = await cli('deploy');
+    expect(deployed.code).toBe(EXIT.ok);
+    expect(deployed.stdout).toMatch(/Release v1 as recorded on .*: bundle sha256:/);
+    expect(deployed.stdout).toContain('v1 runs with another config than it was released with: env.API_TOKEN, env.LOG_LEVEL changed (the artifact is the recorded one).');
+    expect(deployed.stdout).not.toContain('tok-planted');
+    expect(await served()).toBe('one');
+  });
+
   it('a garbled record is named by baton releases, which lists the others all the same', async () => {
     expect((await cli('release', 'create')).code).toBe(EXIT.ok);
     await writeFile(join(dir, 'service.mjs'), service('two'));
