@@ -174,6 +174,10 @@ describe('baton release create', () => {
     const result = await cli('release', 'list');
     expect(result.code).toBe(EXIT.usage);
     expect(result.stderr).toContain('baton release: unknown subcommand "list"; the one there is: baton release create [--release <v>].');
+    const help = await cli('release', '--help');
+    expect(help.code).toBe(EXIT.ok);
+    expect(help.stdout).toContain('release create       pin the config\'s release to its artifact and record it');
+    expect(help.stdout).toContain('releases             the recorded releases');
   });
 });
 

@@ -85,6 +85,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   let action = command;
   if (command === 'release') {
     const sub = rest.shift();
+    if (sub === '-h' || sub === '--help') {
+      io.stdout.write(`${HELP}\n`);
+      return EXIT.ok;
+    }
     if (sub !== 'create') {
       io.stderr.write(`baton release: ${sub === undefined ? 'a subcommand is needed' : `unknown subcommand "${sub}"`}; the one there is: baton release create [--release <v>].\n\n${HELP}\n`);
       return EXIT.usage;
