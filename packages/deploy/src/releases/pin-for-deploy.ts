@@ -33,7 +33,8 @@ export async function pinForDeploy(
   const data = { version: record.version, kind: record.artifact?.kind, digest: record.artifact?.digest, location: record.artifact?.location, revision: record.source?.revision };
   if (pinned.created) event('release-created', `Release ${record.version} recorded: ${describeArtifact(record.artifact)}${source}.`, data);
   else event('release-pinned', `Release ${record.version} as recorded on ${formatReleaseTime(record.createdAtMs)}: ${describeArtifact(record.artifact)}${source}.`, data);
-  if (pinned.configChanged.length > 0) {
+  // A resume runs the journaled candidate whatever the config says now: only a new deploy runs this config.
+  if (open === undefined && pinned.configChanged.length > 0) {
     // Names only: a part's value (an env value, args) may be a secret.
     event('release-config-changed', `${record.version} runs with another config than it was released with: ${pinned.configChanged.join(', ')} changed (the artifact is the recorded one).`, { version: record.version, parts: pinned.configChanged });
   }
