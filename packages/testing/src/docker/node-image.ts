@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { EngineCallError, engineJson, engineResponse, readProgress, type EngineCall } from './internal/engine-api.js';
 import { withFileLock } from './internal/file-lock.js';
@@ -88,7 +89,10 @@ export async function imageId(socketPath: string, reference: string): Promise<st
 
 async function bundleEntry(entry: string): Promise<Buffer> {
   const result = await build({
-    entryPoints: [entry],
+    entryPoints: [resolve(entry)],
+    // The bundle names its sources in comments relative to this: from the entry's own directory, the
+    // same files in another temp dir make the same bundle (and so the same tag).
+    absWorkingDir: dirname(resolve(entry)),
     bundle: true,
     platform: 'node',
     target: 'node20',
