@@ -32,6 +32,7 @@ if (reason === undefined) {
       // docker stop takes whole seconds: a 1500 ms deadline kills at 2 s, and a loaded engine takes its time.
       killSlackMs: 10_000,
       neverListenTimeoutMs: 15_000,
+      waitMs: 50_000,
       isolated: {
         release: (release) => ({ ...release, image }),
         settings: ({ scriptDir, caseDir }) => ({

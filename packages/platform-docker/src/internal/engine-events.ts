@@ -18,6 +18,7 @@ export class EngineEvents {
   private readonly watchers = new Map<string, Set<ExitListener>>();
   private stream: Readable | undefined;
   private connecting: Promise<void> | undefined;
+  private reconnecting: Promise<void> | undefined;
   /** Whole seconds of the last event seen: where a stream opened again resumes (a replayed event is harmless: each watch reports once). */
   private lastSeen: number | undefined;
   private closed = false;
@@ -41,7 +42,8 @@ export class EngineEvents {
     try {
       await this.ensureStream();
     } catch (error) {
-      if (isConnectionError(error)) return this.reportLost();
+      // Not reachable now: tried again within the time limit, then reported lost.
+      if (isConnectionError(error)) return this.reconnect();
       throw error;
     }
     await this.check(id);
@@ -136,8 +138,13 @@ export class EngineEvents {
     }
   }
 
-  /** Opens the stream again within the engine's time limit, or declares the engine lost. */
-  private async reconnect(): Promise<void> {
+  /** Opens the stream again within the engine's time limit, or declares the engine lost; one attempt at a time. */
+  private reconnect(): Promise<void> {
+    this.reconnecting ??= this.reconnectOnce().finally(() => (this.reconnecting = undefined));
+    return this.reconnecting;
+  }
+
+  private async reconnectOnce(): Promise<void> {
     const deadline = Date.now() + this.timeoutMs;
     while (!this.closed && this.watchers.size > 0) {
       try {
