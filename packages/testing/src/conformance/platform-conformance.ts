@@ -39,6 +39,13 @@ export interface PlatformConformanceOptions {
    */
   neverListenTimeoutMs?: number;
   /**
+   * How long the suite waits for what an instance does on its own: its first
+   * note after an orchestrator process started it, its exit to be reported.
+   * Default 20 000 ms; an orchestrator process that creates a container on a
+   * loaded engine takes longer.
+   */
+  waitMs?: number;
+  /**
    * For platforms whose instances are not plain processes of this machine
    * (containers): how the suite's releases and settings become ones the
    * platform runs, and how a failed case's instances are removed.
@@ -76,6 +83,9 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
   const stopDeadlineMs = options.stopDeadlineMs ?? 1500;
   const killSlackMs = options.killSlackMs ?? 5000;
   const exportName = subject.exportName ?? 'platformProvider';
+  const waitMs = options.waitMs ?? 20_000;
+  // A case waits for an instance at most twice, plus its starts and stops.
+  const caseMs = Math.max(CASE_MS, 2 * waitMs + 20_000);
 
   describe(`platform conformance: ${name}`, () => {
     let scriptDir = '';
@@ -90,7 +100,7 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       provider = found;
       scriptDir = await mkdtemp(join(tmpdir(), 'baton-platform-conformance-'));
       await writeFile(join(scriptDir, 'instance.mjs'), INSTANCE_SCRIPT);
-    }, CASE_MS);
+    }, caseMs);
 
     afterEach(async () => {
       for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -111,7 +121,7 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
         }
         await rm(dir, { recursive: true, force: true });
       }
-    }, CASE_MS);
+    }, caseMs);
 
     afterAll(async () => {
       if (scriptDir !== '') await rm(scriptDir, { recursive: true, force: true });
@@ -159,7 +169,7 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       expect(await fetchText(instance.url)).toMatchObject({ status: 200, body: 'v1 web-1' });
       expect(await platform.isRunning(instance)).toBe(true);
       await platform.stop(instance, { deadlineMs: 10_000 });
-    }, CASE_MS);
+    }, caseMs);
 
     it('stop delivers SIGTERM and resolves only after the graceful exit the instance makes', async () => {
       const { dir, platform } = await setUp();
@@ -169,7 +179,7 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       expect(exit).toMatchObject({ code: 0, signal: null });
       expect(await platform.isRunning(instance)).toBe(false);
       await expect(fetchText(instance.url)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-    }, CASE_MS);
+    }, caseMs);
 
     it(`stop kills an instance that ignores SIGTERM at the deadline (${stopDeadlineMs} ms): SIGKILL, within ${killSlackMs} ms after it`, async () => {
       const { dir, platform } = await setUp();
@@ -183,7 +193,7 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       expect(elapsed).toBeGreaterThanOrEqual(stopDeadlineMs - 20);
       expect(elapsed).toBeLessThanOrEqual(stopDeadlineMs + killSlackMs);
       expect(await platform.isRunning(instance)).toBe(false);
-    }, CASE_MS);
+    }, caseMs);
 
     it('onExit fires exactly once, with the exit code, for an instance that exits by itself', async () => {
       const { dir, platform } = await setUp();
@@ -193,7 +203,7 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       platform.onExit(instance, (exit) => calls.push(exit));
       platform.onExit(instance, (exit) => unsubscribed.push(exit))();
       expect((await fetchText(`${instance.url}/exit`)).body).toBe('bye');
-      await waitFor(() => calls.length > 0, 20_000, 'onExit after the instance exited');
+      await waitFor(() => calls.length > 0, waitMs, 'onExit after the instance exited');
       expect(calls[0]).toMatchObject({ code: 7, signal: null });
       expect(await platform.isRunning(instance)).toBe(false);
       // A stop of an instance already gone resolves at once and is no second exit.
@@ -201,7 +211,7 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       await settle(platform, dir);
       expect(calls).toHaveLength(1);
       expect(unsubscribed).toEqual([]);
-    }, CASE_MS);
+    }, caseMs);
 
     it('onExit fires exactly once, with what stop resolved, for an instance that is stopped', async () => {
       const { dir, platform } = await setUp();
@@ -209,12 +219,12 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       const calls: ConformanceExit[] = [];
       platform.onExit(instance, (exit) => calls.push(exit));
       const exit = await platform.stop(instance, { deadlineMs: 10_000 });
-      await waitFor(() => calls.length > 0, 20_000, 'onExit after the stop');
+      await waitFor(() => calls.length > 0, waitMs, 'onExit after the stop');
       expect(calls[0]).toMatchObject({ code: exit.code, signal: exit.signal });
       await platform.stop(instance, { deadlineMs: 10_000 });
       await settle(platform, dir);
       expect(calls).toHaveLength(1);
-    }, CASE_MS);
+    }, caseMs);
 
     it('instances() finds an orphan whose orchestrator was SIGKILLed right after start, and stop ends it gracefully', async () => {
       const dir = await newDir();
@@ -231,12 +241,12 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       expect(notes(dir, 'orphan-1')).toEqual(['boot', 'sigterm', 'exiting']);
       expect(await platform.isRunning(orphan)).toBe(false);
       expect((await instancesOf(platform)).map((instance) => instance.id)).not.toContain('orphan-1');
-    }, CASE_MS);
+    }, caseMs);
 
     it('instances() finds an orphan whose orchestrator was SIGKILLed before start resolved, and stop ends it', async () => {
       const dir = await newDir();
       const child = startOrchestrator(dir, 'orphan-2', 'listen-on-go');
-      await waitFor(() => notes(dir, 'orphan-2').includes('boot'), 20_000, 'the orphan to boot');
+      await waitFor(() => notes(dir, 'orphan-2').includes('boot'), waitMs, 'the orphan to boot');
       await killed(child);
       // Its orchestrator gone, the instance now listens.
       await writeFile(`${markerOf(dir, 'orphan-2')}.go`, '');
@@ -249,7 +259,7 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       expect(notes(dir, 'orphan-2')).toEqual(['boot', 'sigterm', 'exiting']);
       expect(await platform.isRunning(orphan)).toBe(false);
       expect((await instancesOf(platform)).map((instance) => instance.id)).not.toContain('orphan-2');
-    }, CASE_MS);
+    }, caseMs);
 
     it('a start whose instance exits at once rejects with the platform error code and the instance\'s last output', async () => {
       const { dir, platform } = await setUp();
@@ -257,7 +267,7 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       const error = await rejectionOf(platform.start(releaseFor(dir, 'broken-1', 'exit-at-once', token), { id: 'broken-1' }));
       expect(error).toMatchObject({ code: errorCode });
       expect(error.message).toContain(`conformance instance: cannot start (${token})`);
-    }, CASE_MS);
+    }, caseMs);
 
     it('a start whose instance never listens rejects after the listen timeout with the code and its last output, and leaves no process', async () => {
       // Long enough for node to boot and print on a busy machine: the line must be there to be quoted.
@@ -272,7 +282,7 @@ export function platformConformance(name: string, subject: PlatformUnderTest, op
       const marker = markerOf(dir, 'mute-1');
       await waitFor(() => processesWithMarker(marker).length === 0, 15_000, `the instance that never listened (a process with CONFORMANCE_MARKER=${marker}) to be gone`);
       expect((await instancesOf(platform)).map((instance) => instance.id)).not.toContain('mute-1');
-    }, CASE_MS);
+    }, caseMs);
 
     /**
      * Gives a platform time to fire a second onExit by mistake, with a fact
