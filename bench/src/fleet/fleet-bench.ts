@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { readStatus, resolveDeployConfig, runDeployCommand, stopService, type DeployConfig, type ReleaseSpec, type Strategy } from '@baton/deploy';
 import { startLoad, type LoadReport, type LoadRequest } from '@baton/e2e/harness';
 import { deployInChild } from './deploy-child.js';
-import { fleetLimitMs, instanceStarts, phaseTimes, type PhaseTime } from './fleet-limit.js';
+import { fleetLimitMs, instanceStarts, ownStartLimitMs, phaseTimes, spawnDelays, type PhaseTime } from './fleet-limit.js';
 import type { FleetPlatform } from './fleet-platform.js';
 import { timeScrapeRounds, type ScrapeTiming } from './scrape-round.js';
 
@@ -21,6 +21,8 @@ const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const API_VERSION = { 'api-version': '2026-11-16' };
 const SLOW_MS = 250;
 const CONNECTIONS = 32;
+/** A request unanswered this long is a failure (the deploy bench's bound). */
+const LOAD_TIMEOUT_MS = 5000;
 const LOAD_REQUESTS: LoadRequest[] = [
   { path: '/orders?limit=5', headers: API_VERSION },
   { method: 'POST', path: '/orders', headers: API_VERSION, body: JSON.stringify({ buyer: 'ada', recipient: 'ada', items: [{ sku: 'bench-1', quantity: 1 }] }) },
@@ -42,6 +44,8 @@ export interface FleetOptions {
   /** Profile the orchestrator process of every deploy into this directory (--cpu-prof). */
   cpuProfileDir?: string;
   log: (line: string) => void;
+  /** Called with every row as soon as it is measured (a long run keeps what it has). */
+  onRow?: (row: FleetRow) => void;
 }
 
 export interface FleetRow {
@@ -54,6 +58,8 @@ export interface FleetRow {
   instances: number;
   outcome: string;
   failed: number;
+  /** Of the failed, those sent before the deploy began (a timeout counts from when its request was sent): the machine's, not the deploy's. */
+  failedBeforeDeploy: number;
   sent: number;
   detail: Record<string, number>;
   /** Until every old instance is out of traffic with nothing in flight (the deploy bench's "deploy"). */
@@ -61,12 +67,16 @@ export interface FleetRow {
   /** Until the orchestrator returned (every old process exited). */
   totalSeconds: number;
   limitSeconds: number;
+  /** The limit with the instances' own start (spawn → listening) for readyMs, where their logs say it (local). */
+  ownStartLimitSeconds?: number;
   orchestratorCpuSeconds: number;
   orchestratorRssMb: number;
   scrape?: ScrapeTiming;
   phases: PhaseTime[];
   /** Per started instance, where its logs say when it listened: spawn → listening, and listening → the orchestrator's ready event. */
   starts?: { instances: number; ownStartMs: { median: number; max: number }; lagMs: { median: number; max: number } };
+  /** From its step's start to each new instance's spawn. */
+  spawnDelayMs?: { median: number; max: number };
   loadAverage: { start: number; end: number };
 }
 
@@ -81,31 +91,38 @@ export function strategyFor(name: FleetStrategyName, instances: number, surge: s
   };
 }
 
-/** Every size × strategy on one platform. */
-export async function runFleetOn(platform: FleetPlatform, options: FleetOptions): Promise<FleetRow[]> {
+/** Every size × strategy on one platform; a deploy that cannot be measured is reported and the next one runs. */
+export async function runFleetOn(platform: FleetPlatform, options: FleetOptions): Promise<{ rows: FleetRow[]; errors: string[] }> {
   const rows: FleetRow[] = [];
+  const errors: string[] = [];
   for (const instances of options.sizes) {
     for (const name of options.strategies) {
       const { strategy, text } = strategyFor(name, instances, options.surge);
       options.log(`fleet bench (${platform.kind}, ${options.router}): ${instances} instances, ${text}... (free memory ${Math.round(freemem() / 2 ** 20)} MiB, load ${loadavg()[0]?.toFixed(1)})`);
+      let row: FleetRow;
       try {
-        rows.push(await deployOnce(platform, options, instances, name, strategy, text));
+        row = await deployOnce(platform, options, instances, name, strategy, text);
       } catch (error) {
-        options.log(`  failed: ${error instanceof Error ? error.message : String(error)}`);
-        throw error;
+        const reason = `${instances} instances, ${text}: ${error instanceof Error ? error.message : String(error)}`;
+        options.log(`  not measured: ${reason}`);
+        errors.push(reason);
+        continue;
       }
-      const row = rows[rows.length - 1] as FleetRow;
+      rows.push(row);
       options.log(`  ${consoleFigures(row)}`);
+      options.onRow?.(row);
     }
   }
-  return rows;
+  return { rows, errors };
 }
 
 export function consoleFigures(row: FleetRow): string {
   return (
-    `${row.outcome}: failed ${row.failed} of ${row.sent}, deploy ${row.deploySeconds.toFixed(2)} s (exited ${row.totalSeconds.toFixed(2)} s), limit ${row.limitSeconds.toFixed(2)} s → ${(row.deploySeconds / row.limitSeconds).toFixed(2)}×, ` +
+    `${row.outcome}: failed ${row.failed} of ${row.sent}${row.failedBeforeDeploy > 0 ? ` (${row.failedBeforeDeploy} sent before the deploy began)` : ''}, deploy ${row.deploySeconds.toFixed(2)} s (exited ${row.totalSeconds.toFixed(2)} s), limit ${row.limitSeconds.toFixed(2)} s → ${(row.deploySeconds / row.limitSeconds).toFixed(2)}×, ` +
     `orchestrator CPU ${row.orchestratorCpuSeconds.toFixed(2)} s` +
     (row.scrape ? `, scrape ${row.scrape.medianMs.toFixed(1)} ms/round (${row.scrape.perInstanceMs.toFixed(2)} ms/instance)` : '') +
+    (row.ownStartLimitSeconds === undefined ? '' : `, own-start limit ${row.ownStartLimitSeconds.toFixed(2)} s → ${(row.deploySeconds / row.ownStartLimitSeconds).toFixed(2)}×`) +
+    (row.spawnDelayMs ? `, spawn delay median ${row.spawnDelayMs.median} ms (max ${row.spawnDelayMs.max})` : '') +
     (row.starts ? `, own start median ${row.starts.ownStartMs.median} ms, ready-event lag median ${row.starts.lagMs.median} ms (max ${row.starts.lagMs.max})` : '')
   );
 }
@@ -134,7 +151,7 @@ async function deployOnce(platform: FleetPlatform, options: FleetOptions, instan
     const before = await readStatus(v1);
     const url = before.router && !('error' in before.router) ? before.router.url : '';
     if (url === '') throw new Error('the router did not say where it listens');
-    const load = startLoad({ url, connections: CONNECTIONS, ratePerSecond: options.ratePerSecond, maxDurationMs: 300_000, maxRequests: options.ratePerSecond * 300, timeoutMs: 5000, requests: LOAD_REQUESTS });
+    const load = startLoad({ url, connections: CONNECTIONS, ratePerSecond: options.ratePerSecond, maxDurationMs: 300_000, maxRequests: options.ratePerSecond * 300, timeoutMs: LOAD_TIMEOUT_MS, requests: LOAD_REQUESTS });
     let report: LoadReport;
     let child;
     try {
@@ -161,6 +178,7 @@ async function deployOnce(platform: FleetPlatform, options: FleetOptions, instan
       instances,
       outcome: done.phase === 'succeeded' ? 'succeeded' : `${done.phase}: ${done.reason ?? ''}`,
       failed: report.failed,
+      failedBeforeDeploy: report.failures.filter((failure) => report.startedAt + failure.atMs - (failure.kind === 'timeout' ? LOAD_TIMEOUT_MS : 0) < done.startedAtMs).length,
       sent: report.sent,
       detail,
       deploySeconds: drained.length === 0 ? totalSeconds : (Math.max(...drained) - done.startedAtMs) / 1000,
@@ -171,8 +189,14 @@ async function deployOnce(platform: FleetPlatform, options: FleetOptions, instan
       phases: phaseTimes(events, done.startedAtMs, done.endedAtMs),
       loadAverage: { start: loadStart, end: 0 },
     };
-    const starts = startFigures(platform, stateDir, instanceStarts(events));
-    if (starts) row.starts = starts;
+    const own = ownStarts(platform, stateDir, instanceStarts(events));
+    if (own.size > 0) {
+      const lags = instanceStarts(events).filter((start) => own.has(start.id)).map((start) => start.readyAtMs - start.spawnedAtMs - (own.get(start.id) as number));
+      row.starts = { instances: own.size, ownStartMs: summary([...own.values()]), lagMs: summary(lags) };
+      row.ownStartLimitSeconds = ownStartLimitMs(events, own) / 1000;
+    }
+    const delays = spawnDelays(events);
+    if (delays.length > 0) row.spawnDelayMs = summary(delays);
     if (done.phase === 'succeeded') {
       const ready = (await readStatus(v1)).instances.filter((instance) => instance.status === 'ready');
       row.scrape = await timeScrapeRounds(ready, { rounds: options.scrapeRounds, metricsPath: v1.paths.metrics });
@@ -185,19 +209,17 @@ async function deployOnce(platform: FleetPlatform, options: FleetOptions, instan
   }
 }
 
-function startFigures(platform: FleetPlatform, stateDir: string, starts: { id: string; spawnedAtMs: number; readyAtMs: number }[]): FleetRow['starts'] {
-  const own: number[] = [];
-  const lag: number[] = [];
+/** Each started instance's own start (spawn → its listening line), where the platform's logs say it. */
+function ownStarts(platform: FleetPlatform, stateDir: string, starts: { id: string; spawnedAtMs: number }[]): Map<string, number> {
+  const own = new Map<string, number>();
   for (const start of starts) {
     const listening = platform.listeningAt(stateDir, start.id);
-    if (listening === undefined) continue;
-    own.push(listening - start.spawnedAtMs);
-    lag.push(start.readyAtMs - listening);
+    if (listening !== undefined) own.set(start.id, listening - start.spawnedAtMs);
   }
-  if (own.length === 0) return undefined;
-  const summary = (values: number[]): { median: number; max: number } => {
-    const sorted = [...values].sort((a, b) => a - b);
-    return { median: Math.round(sorted[Math.floor(sorted.length / 2)] ?? 0), max: Math.round(sorted[sorted.length - 1] ?? 0) };
-  };
-  return { instances: own.length, ownStartMs: summary(own), lagMs: summary(lag) };
+  return own;
+}
+
+function summary(values: number[]): { median: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { median: Math.round(sorted[Math.floor(sorted.length / 2)] ?? 0), max: Math.round(sorted[sorted.length - 1] ?? 0) };
 }

@@ -78,6 +78,34 @@ export function phaseTimes(events: readonly DeployEvent[], startedAtMs: number, 
   return [...byPhase.values()];
 }
 
+/**
+ * The same limit with each instance's own start (spawn → its "listening" log
+ * line, where known) in place of `readyMs`, which runs until the orchestrator
+ * has put the instance in the router and so holds the orchestrator's own
+ * per-instance work. Instances without a known own start keep `readyMs`.
+ */
+export function ownStartLimitMs(events: readonly DeployEvent[], ownStartMs: ReadonlyMap<string, number>): number {
+  const adjusted = events.map((event) => {
+    const id = event.data?.['id'];
+    if (event.type !== 'instance-ready' || typeof id !== 'string' || !ownStartMs.has(id)) return event;
+    return { ...event, data: { ...event.data, readyMs: ownStartMs.get(id) } };
+  });
+  return fleetLimitMs(adjusted);
+}
+
+/** How long after its step began each instance was spawned (the orchestrator's work before the spawn). */
+export function spawnDelays(events: readonly DeployEvent[]): number[] {
+  const spawned = new Map(instanceStarts(events).map((start) => [start.id, start.spawnedAtMs]));
+  const delays: number[] = [];
+  let stepAt: number | undefined;
+  for (const event of events) {
+    if (event.type === 'step') stepAt = event.atMs;
+    const id = event.data?.['id'];
+    if (event.type === 'instance-started' && typeof id === 'string' && stepAt !== undefined && spawned.has(id)) delays.push((spawned.get(id) as number) - stepAt);
+  }
+  return delays;
+}
+
 /** Per instance started by the deploy: when it was spawned (ready event − readyMs) and when the orchestrator saw it ready. */
 export function instanceStarts(events: readonly DeployEvent[]): { id: string; spawnedAtMs: number; readyAtMs: number }[] {
   return events

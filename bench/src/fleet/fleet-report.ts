@@ -3,7 +3,7 @@
 import { CANARY_ANALYSIS_MS, type FleetOptions, type FleetRow } from './fleet-bench.js';
 
 export interface FleetResult {
-  options: Omit<FleetOptions, 'log'> & { log?: undefined };
+  options: Omit<FleetOptions, 'log' | 'onRow'> & { log?: undefined; onRow?: undefined };
   rows: FleetRow[];
   missing: { platform: string; reason: string }[];
   uptime: { before: string; after: string };
@@ -31,7 +31,7 @@ export function fleetMarkdown(result: FleetResult, provenance: { date: string; c
     '',
     "The deploy runs in a process of its own (`bench/src/fleet/deploy-driver.ts` calls `runDeployCommand`, as `baton deploy` does); \"orchestrator CPU\" is that process's `process.cpuUsage()` over the deploy (user + system), apart from the load generator's. " +
       '"Deploy" runs until every old instance is out of traffic with nothing in flight, as in Deploys; "until exited" until the orchestrator returned (the old processes exited). ' +
-      "The limit is the Deploys one, extended to the fleet: for every step, the slowest of its instances' spawn-to-ready plus the slowest of its drains, steps one after the other (rolling: one start and one drain per batch of maxSurge), plus the analysis windows the strategy fixes itself (each window judged: 2 s). Start-to-ready is the `readyMs` of the deploy's own `instance-ready` events: it runs until the orchestrator has seen readiness, put the instance in the router and set the weights, so the orchestrator's per-instance work is inside the limit, not in the ratio (see \"where the time went\"). " +
+      "The limit is the Deploys one, extended to the fleet: for every step, the slowest of its instances' spawn-to-ready plus the slowest of its drains, steps one after the other (rolling: one start and one drain per batch of maxSurge), plus the analysis windows the strategy fixes itself (each window judged: 2 s). Start-to-ready is the `readyMs` of the deploy's own `instance-ready` events: it runs until the orchestrator has seen readiness, put the instance in the router and set the weights, so the orchestrator's per-instance work is inside the limit, not in the ratio. The \"own-start limit\" (local platform, whose instances' logs are on this disk) puts each instance's own start — spawn to its \"listening\" log line — in place of \`readyMs\`: the limit without any of the orchestrator's time. " +
       `Scrape: one analysis round — \`createMetricsAnalysis().begin(instances)\`, every instance's \`/metrics\` fetched and parsed, in parallel — over the deployed fleet after the load stopped, median of ${options.scrapeRounds} rounds after 2 warm-up rounds; per instance = round ÷ instances; "scraper CPU" is the scraping process's own CPU time per round (fetch and parse; the instances' rendering is theirs). The orchestrator does such a round every second of a deploy as well (its traffic monitor samples every ready instance's \`/metrics\`), and two per analysis window.`,
     '',
     `Measured ${provenance.date} at ${provenance.commit} with \`${provenance.command}\` on ${provenance.machine}.`,
@@ -42,8 +42,8 @@ export function fleetMarkdown(result: FleetResult, provenance: { date: string; c
   ];
   if (result.missing.length > 0) lines.push(`Not run: ${result.missing.map(({ platform, reason }) => `${platformName(platform)} (${reason})`).join('; ')}.`, '');
   lines.push(
-    '| Platform | Strategy | instances | deploy | until exited | limit | deploy / limit | failed | orchestrator CPU | scrape / round | scrape / instance | scraper CPU / round |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| Platform | Strategy | instances | deploy | until exited | limit | deploy / limit | own-start limit | deploy / own-start limit | failed | orchestrator CPU | scrape / round | scrape / instance | scraper CPU / round |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (row) =>
         `| ${[
@@ -54,7 +54,9 @@ export function fleetMarkdown(result: FleetResult, provenance: { date: string; c
           s(row.totalSeconds),
           s(row.limitSeconds),
           `${ratioOf(row).toFixed(2)}×`,
-          `${row.failed} of ${row.sent.toLocaleString('en-US')}${Object.keys(row.detail).length > 0 ? ` (${Object.entries(row.detail).map(([kind, count]) => `${count} ${kind}`).join(', ')})` : ''}`,
+          row.ownStartLimitSeconds === undefined ? '—' : s(row.ownStartLimitSeconds),
+          row.ownStartLimitSeconds === undefined ? '—' : `${(row.deploySeconds / row.ownStartLimitSeconds).toFixed(2)}×`,
+          `${row.failed} of ${row.sent.toLocaleString('en-US')}${row.failedBeforeDeploy > 0 ? `, ${row.failedBeforeDeploy} of them sent before the deploy began` : ''}${Object.keys(row.detail).length > 0 ? ` (${Object.entries(row.detail).map(([kind, count]) => `${count} ${kind}`).join(', ')})` : ''}`,
           s(row.orchestratorCpuSeconds),
           row.scrape ? `${row.scrape.medianMs.toFixed(1)} ms` : '—',
           row.scrape ? `${row.scrape.perInstanceMs.toFixed(2)} ms` : '—',
@@ -62,10 +64,10 @@ export function fleetMarkdown(result: FleetResult, provenance: { date: string; c
         ].join(' | ')} |`,
     ),
     '',
-    'Where the time went, by kind of step (wall time, and in brackets the part the limit accounts for); "own start" is spawn → the instance\'s own "listening" log line, "ready lag" that line → the orchestrator\'s `instance-ready` event (its readiness poll, router add, journal write and weights), medians with the maximum after the slash (local platform only: its logs are on this disk):',
+    'Where the time went, by kind of step (wall time, and in brackets the part the limit accounts for); "spawn delay" is from a step\'s start to each of its new instances\' spawn (the orchestrator\'s work before it starts them), "own start" spawn → the instance\'s own "listening" log line, "ready lag" that line → the orchestrator\'s `instance-ready` event (its readiness poll, router add, journal write and weights), medians with the maximum after the slash (own start and ready lag: local platform only, its logs are on this disk):',
     '',
-    '| Platform | Strategy | n | before the first step | start candidates | retire stable | traffic | analysis | after the last step | own start | ready lag |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| Platform | Strategy | n | before the first step | start candidates | retire stable | traffic | analysis | after the last step | spawn delay | own start | ready lag |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map((row) => {
       const phase = (name: string, withLimit: boolean): string => {
         const found = row.phases.find((entry) => entry.phase === name);
@@ -82,6 +84,7 @@ export function fleetMarkdown(result: FleetResult, provenance: { date: string; c
         phase('traffic', false),
         phase('analysis', true),
         phase('after the last step', false),
+        row.spawnDelayMs ? `${row.spawnDelayMs.median} / ${row.spawnDelayMs.max} ms` : '—',
         row.starts ? `${row.starts.ownStartMs.median} / ${row.starts.ownStartMs.max} ms` : '—',
         row.starts ? `${row.starts.lagMs.median} / ${row.starts.lagMs.max} ms` : '—',
       ].join(' | ')} |`;

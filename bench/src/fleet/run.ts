@@ -12,7 +12,8 @@
 //   BENCH_FLEET_SCRAPE_ROUNDS=20         timed analysis rounds per fleet
 //   BENCH_FLEET_CPU_PROF=dir             profile each deploy's orchestrator process (--cpu-prof) into dir
 //   BENCH_FLEET_WRITE=0                  print only; leave RESULTS.md as it is
-//   BENCH_JSON=path                      also write the raw figures as JSON
+//   BENCH_JSON=path                      also write the raw figures as JSON (after every deploy, so a long run keeps what it has)
+//   BENCH_FLEET_RENDER=path              measure nothing: write the Fleets section from such a JSON file
 //   BENCH_SKIP=...,fleet,...             skip this part (the full `pnpm bench` run honours it)
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,8 @@ import { spliceSection } from '../results-sections.js';
 import { runFleetOn, type FleetOptions, type FleetRow, type FleetStrategyName } from './fleet-bench.js';
 import { localFleetPlatform, type FleetPlatform } from './fleet-platform.js';
 import { fleetMarkdown, fleetTargetRows, type FleetResult } from './fleet-report.js';
+
+type Provenance = { date: string; command: string; commit: string; machine: string };
 
 const skip = new Set((process.env.BENCH_SKIP ?? '').split(',').map((part) => part.trim()));
 if (skip.has('fleet')) {
@@ -66,7 +69,14 @@ const commit = gitCommit();
 const uptimeBefore = uptime();
 const rows: FleetRow[] = [];
 const missing: { platform: string; reason: string }[] = [];
-for (const kind of platforms) {
+const measuredProvenance: Provenance = { date: startedAt.toISOString(), command: commandLine(), commit, machine: `${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}` };
+const partial = (): FleetResult & { provenance: Provenance } => ({ options: { ...options, log: undefined, onRow: undefined }, rows, missing, uptime: { before: uptimeBefore, after: uptime() }, provenance: measuredProvenance });
+options.onRow = (row) => {
+  rows.push(row);
+  if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify(partial(), null, 2));
+};
+const rendered = process.env.BENCH_FLEET_RENDER ? (JSON.parse(readFileSync(process.env.BENCH_FLEET_RENDER, 'utf8')) as FleetResult & { provenance?: Provenance }) : undefined;
+for (const kind of rendered === undefined ? platforms : []) {
   let platform: FleetPlatform | undefined;
   try {
     platform = await openPlatform(kind);
@@ -77,7 +87,9 @@ for (const kind of platforms) {
     continue;
   }
   try {
-    rows.push(...(await runFleetOn(platform, options)));
+    const { errors } = await runFleetOn(platform, options);
+    for (const reason of errors) missing.push({ platform: kind, reason });
+    if (errors.length > 0) process.exitCode = 1;
   } catch (error) {
     process.exitCode = 1;
     missing.push({ platform: kind, reason: `the run failed: ${error instanceof Error ? error.message : String(error)}` });
@@ -85,11 +97,11 @@ for (const kind of platforms) {
     await platform.close();
   }
 }
-const result: FleetResult = { options: { ...options, log: undefined }, rows, missing, uptime: { before: uptimeBefore, after: uptime() } };
-if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify(result, null, 2));
-const provenance = { date: startedAt.toISOString(), command: commandLine(), commit, machine: `${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}` };
+const provenance: Provenance = rendered?.provenance ?? measuredProvenance;
+const result: FleetResult = rendered ?? partial();
+if (process.env.BENCH_JSON && rendered === undefined) writeFileSync(process.env.BENCH_JSON, JSON.stringify(partial(), null, 2));
 const section = fleetMarkdown(result, provenance);
-if (process.env.BENCH_FLEET_WRITE === '0' || rows.length === 0) {
+if (process.env.BENCH_FLEET_WRITE === '0' || result.rows.length === 0) {
   console.log(section.join('\n'));
 } else {
   const current = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
