@@ -47,6 +47,8 @@ export interface DockerDemoResult extends DemoResult {
   releases: BatonCommandResult;
   /** The instances serving after the story (v2's), and the container and engine each runs in. */
   placement: Placement[];
+  /** When each `baton deploy` ran (epoch ms): the load's failures are told apart by whether a deploy was running. */
+  deployWindows: { release: string; startMs: number; endMs: number }[];
 }
 
 /**
@@ -111,6 +113,7 @@ export async function runDockerDemo(options: DockerDemoOptions = {}): Promise<Do
     log(`\n${engines[1]!.name} now holds ${(await imageId(second.socketPath, image.id)) ?? 'no such image'}: copied from ${engines[0]!.name} engine to engine when v1 was created.`);
 
     const phases: DemoPhase[] = [];
+    const deployWindows: DockerDemoResult['deployWindows'] = [];
     const deploy = async (name: string, release: DemoRelease, strategy: 'rolling' | 'canary'): Promise<DemoPhase> => {
       log(`\n== ${name} ==`);
       await writeDemoConfig(configFile, configFor(release, strategy));
@@ -118,6 +121,7 @@ export async function runDockerDemo(options: DockerDemoOptions = {}): Promise<Do
       const command = await cli.run('deploy');
       options.signal?.throwIfAborted();
       const outcome = await outcomeOf(configFor(release, strategy), command);
+      deployWindows.push({ release: release.version, startMs: started, endMs: Date.now() });
       return { name, release: release.version, outcome, seconds: (Date.now() - started) / 1000 };
     };
 
@@ -161,24 +165,27 @@ export async function runDockerDemo(options: DockerDemoOptions = {}): Promise<Do
       releaseCreates,
       releases: listed,
       placement,
+      deployWindows,
     };
   } finally {
     await load?.stop().catch(() => undefined);
     log('\n== Tear down ==');
-    await tearDown(cli, [machine, second], runLabel, second).catch((error: unknown) => log(`tear down: ${error instanceof Error ? error.message : String(error)}`));
+    await tearDown(cli, [machine, second], runLabel, second, log).catch((error: unknown) => log(`tear down: ${error instanceof Error ? error.message : String(error)}`));
     if (options.keepState === false) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
 /** `baton down`, then the second engine stopped and any container of the demo left on the machine's engine removed (a crash halfway leaves some). */
-async function tearDown(cli: BatonCli, engines: readonly { socketPath: string }[], runLabel: string, second: { stop(): Promise<void> }): Promise<void> {
+async function tearDown(cli: BatonCli, engines: readonly { socketPath: string }[], runLabel: string, second: { name: string; stop(): Promise<void> }, log: (line: string) => void): Promise<void> {
   try {
     await cli.run('down');
   } finally {
     try {
-      await removeDemoContainers(engines, runLabel);
+      const left = await removeDemoContainers(engines, runLabel);
+      if (left > 0) log(`Removed ${left} container${left === 1 ? '' : 's'} of this run that baton down had not stopped.`);
     } finally {
       await second.stop();
+      log(`${second.name} stopped; its socket, data and bridge are removed.`);
     }
   }
 }
