@@ -113,12 +113,32 @@ function verdicts(result: FleetResult): string[] {
     lines.push(
       `${platformName(platform)}: ${failed} failed requests over ${mine.length} deploys; at ${largest} instances the worst deploy / limit is ${worst.toFixed(2)}× (target ≤ ${FLEET_RATIO_TARGET}×: ${worst <= FLEET_RATIO_TARGET ? 'met' : '**not met**'}); ` +
         (small !== undefined && large !== undefined
-          ? `a scrape round costs ${small.toFixed(2)} ms per instance at ${smallest} and ${large.toFixed(2)} ms at ${largest} (${large <= small * LINEAR_SLACK ? 'no worse than linear' : '**worse than linear**'}).`
+          ? `a scrape round costs ${small.toFixed(2)} ms per instance at ${smallest} and ${large.toFixed(2)} ms at ${largest}, ${(large / small).toFixed(2)}× (linear: at most ${LINEAR_SLACK}× per instance; ${large <= small * LINEAR_SLACK ? 'met' : '**not met**'}).`
           : 'scraping not measured.'),
       '',
     );
+    for (const row of atLargest) lines.push(`- ${whereItWent(row)}`);
+    lines.push('');
   }
   return lines;
+}
+
+/** One sentence per deploy: what the orchestrator added over the limit, and in which kinds of step. */
+function whereItWent(row: FleetRow): string {
+  const added = row.phases
+    .map((phase) => ({ phase: phase.phase, ms: phase.wallMs - phase.limitMs }))
+    .filter((entry) => entry.ms >= 100)
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 3)
+    .map((entry) => `${entry.phase} ${s(entry.ms / 1000)}`);
+  return (
+    `${platformName(row.platform)} ${row.strategyText}, ${row.instances} instances: ${s(row.deploySeconds)} against a limit of ${s(row.limitSeconds)}` +
+    (row.ownStartLimitSeconds === undefined ? '' : ` (${s(row.ownStartLimitSeconds)} with the instances' own start: ${(row.deploySeconds / row.ownStartLimitSeconds).toFixed(2)}×)`) +
+    `; wall time over the limit by kind of step: ${added.join(', ') || 'none above 0.1 s'}` +
+    (row.spawnDelayMs ? `; new instances were spawned ${row.spawnDelayMs.median} ms (median; max ${row.spawnDelayMs.max} ms) after their step began` : '') +
+    (row.starts ? `${row.spawnDelayMs ? ',' : '; new instances'} took ${row.starts.ownStartMs.median} ms (median) to listen and then ${row.starts.lagMs.median} ms (max ${row.starts.lagMs.max} ms) until the orchestrator had them in the router` : '') +
+    `; the orchestrator used ${s(row.orchestratorCpuSeconds)} of CPU (${((100 * row.orchestratorCpuSeconds) / Math.max(row.totalSeconds, 0.001)).toFixed(0)}% of a core over the deploy).`
+  );
 }
 
 /** Targets rows: the ratio at the largest fleet, failed requests, scraping per instance. */
