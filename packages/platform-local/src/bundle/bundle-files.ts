@@ -19,6 +19,8 @@ export type BundleSource =
  * following every link copies each package once per path that reaches it.
  */
 export const MAX_BUNDLE_ENTRIES = 500_000;
+/** One directory reached through more links than this is such a web of links (a package is rarely needed by more dependents). */
+export const MAX_COPIES_OF_A_DIRECTORY = 16;
 
 /**
  * Every file and directory under the `include` entries of `root`, sorted by
@@ -34,6 +36,7 @@ export const MAX_BUNDLE_ENTRIES = 500_000;
  */
 export async function listBundleSources(root: string, include: readonly string[], version: string): Promise<BundleSource[]> {
   const found = new Map<string, BundleSource>();
+  const copiesOf = new Map<string, number>();
   let realRoot: string;
   try {
     realRoot = await realpath(root);
@@ -93,6 +96,12 @@ export async function listBundleSources(root: string, include: readonly string[]
     const real = await realpath(from);
     // A directory that is its own ancestor through a link would be copied without end.
     if (ancestors.has(real)) throw bundleError(`the symbolic links under ${from} (${path} in the bundle of ${version}) make a cycle: it is ${real}, a directory that contains it.`);
+    // The same directory copied again and again through links: a workspace's packages linked to each other.
+    const copies = (copiesOf.get(real) ?? 0) + 1;
+    copiesOf.set(real, copies);
+    if (copies > MAX_COPIES_OF_A_DIRECTORY) {
+      throw bundleError(`the bundle of ${version} would hold ${real} more than ${MAX_COPIES_OF_A_DIRECTORY} times (at ${path}): symbolic links lead to it again and again, as in a workspace's development install; bundle a standalone production install (\`pnpm deploy --prod\`, \`npm ci --omit=dev\`).`);
+    }
     found.set(path, { path, type: 'dir', from });
     let names: string[];
     try {

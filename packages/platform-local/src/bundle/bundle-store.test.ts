@@ -182,6 +182,13 @@ describe('local platform: release bundles', () => {
     expect(cycle.message).toContain('node_modules/greeter/parent');
     expect(cycle.message).toContain('cycle');
 
+    await rm(join(work, 'store/greeter/parent'));
+
+    // One directory behind many links (workspace packages linked to each other): refused early, not copied 17 times.
+    for (let n = 0; n < 17; n += 1) await symlink('../../store/greeter', join(service, `node_modules/web-${n}`));
+    const web = await errorOf(platform.artifact(release('v1')));
+    expect(web.message).toContain(`would hold ${join(work, 'store/greeter')} more than 16 times`);
+
     const outside = await errorOf(platform.artifact(release('v1', service, ['../store'])));
     expect(outside.message).toContain('"../store" leaves the bundle\'s root');
     expect(await readdir(join(work, 'artifacts')).catch(() => [])).toEqual([]);
