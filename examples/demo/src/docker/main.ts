@@ -16,7 +16,7 @@ const router = values.router as NonNullable<DockerDemoOptions['router']>;
 
 const unavailable = dockerUnavailable();
 if (unavailable !== undefined) {
-  process.stdout.write(`demo:docker: skipped — Docker cannot run here: ${unavailable}.\n(pnpm demo shows the same story with local processes.)\n`);
+  process.stdout.write(`demo:docker: skipped — the demo runs the machine's Docker engine and starts a second one of its own, which it cannot do here: ${unavailable}.\n(pnpm demo shows the same story with local processes.)\n`);
   process.exit(0);
 }
 
