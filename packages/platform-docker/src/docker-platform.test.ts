@@ -164,6 +164,21 @@ describe.skipIf(reason !== undefined)(`docker platform on two engines${reason ==
     expect(exits).toHaveLength(1);
   });
 
+  it('a slow engine (it accepts connections and answers nothing) is skipped by start: the instance lands on the engine that answers', async () => {
+    const { platform } = platformFor({ engineTimeoutMs: 3000 });
+    const first = await platform.start({ version: 'v1', image }, { id: 'v1-1' });
+    expect(first.container.engine).toBe('a');
+    await (hostB as PrivateDockerEngine).pause();
+    try {
+      // b has fewer instances, but does not answer within engineTimeoutMs.
+      const second = await platform.start({ version: 'v1', image }, { id: 'v1-2' });
+      expect(second.container.engine).toBe('a');
+      expect(await fetchText(second.url)).toMatchObject({ status: 200, body: 'v1 v1-2' });
+    } finally {
+      await (hostB as PrivateDockerEngine).resume();
+    }
+  });
+
   it('an engine lost mid-life: its instances are reported exited and not running, a stop rejects, the other engine carries on', async () => {
     const { platform } = platformFor({ engineTimeoutMs: 2000 });
     const onA = await platform.start({ version: 'v1', image }, { id: 'v1-1' });
