@@ -148,6 +148,35 @@ describe.skipIf(reason !== undefined)(`docker platform on two engines${reason ==
     await platform.stop(instance, { deadlineMs: 5000 });
   });
 
+  it('on a user-defined network, an instance is reached at its container\'s IP there, and no port is published', async () => {
+    const network = `baton-pd-net-${process.pid}`;
+    const docker = dockerOf(hostA);
+    await docker.createNetwork({ Name: network, Driver: 'bridge' });
+    try {
+      const { platform } = platformFor({ hosts: [{ name: 'a', docker: hostA.docker }], network });
+      const instance = await platform.start({ version: 'v1', image }, { id: 'v1-1' });
+      const info = await docker.getContainer(instance.container.id).inspect();
+      expect(instance).toMatchObject({ host: info.NetworkSettings.Networks[network]?.IPAddress, port: 8080 });
+      expect(info.HostConfig.PortBindings ?? {}).toEqual({});
+      expect(await fetchText(instance.url)).toMatchObject({ status: 200, body: 'v1 v1-1' });
+      expect((await platform.instances()).map(({ host, port }) => ({ host, port }))).toEqual([{ host: instance.host, port: 8080 }]);
+      await platform.stop(instance, { deadlineMs: 5000 });
+    } finally {
+      await docker.getNetwork(network).remove().catch(() => undefined);
+    }
+  });
+
+  it('an aborted start rejects with the abort reason and removes its container', async () => {
+    const { platform, service } = platformFor({ hosts: [{ name: 'a', docker: hostA.docker }] });
+    const controller = new AbortController();
+    const starting = platform.start({ version: 'v1', image, env: { MODE: 'mute' } }, { id: 'v1-1', signal: controller.signal });
+    await waitFor(async () => (await serviceContainers(hostA, service)).some((info) => info.State === 'running'), 60_000, 'the container to run');
+    const reason = new Error('deploy aborted');
+    controller.abort(reason);
+    await expect(starting).rejects.toBe(reason);
+    expect(await serviceContainers(hostA, service)).toEqual([]);
+  });
+
   it('a container killed behind Baton\'s back (docker kill) fires onExit once, with SIGKILL', async () => {
     const { platform } = platformFor({ hosts: [{ name: 'a', docker: hostA.docker }] });
     const instance = await platform.start({ version: 'v1', image }, { id: 'v1-1' });
