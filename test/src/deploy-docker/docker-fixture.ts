@@ -118,6 +118,7 @@ export async function createDockerService(rig: DockerRig, base: Partial<DeployCo
   const stateDir = await mkdtemp('/tmp/bdd-');
   const events: DeployEvent[] = [];
   const eventTimes: number[] = [];
+  const placements = new Map<string, string>();
   const platform = (): Record<string, unknown> => ({ ...dockerPlatform(rig), ...base.platform });
   const release = (version: string, env: Record<string, string> = {}, overrides: Partial<ReleaseSpec> = {}): ReleaseSpec => ({
     version,
@@ -163,6 +164,8 @@ export async function createDockerService(rig: DockerRig, base: Partial<DeployCo
         onEvent: (event) => {
           events.push(event);
           eventTimes.push(Date.now());
+          // Where each instance runs, from the engines (the events do not say), for a failure's timeline.
+          if (event.type === 'instance-started') void containers().then((all) => all.forEach((container) => container.instance && placements.set(container.instance, container.engine)), () => undefined);
           onEvent?.(event);
         },
       }),
@@ -180,7 +183,8 @@ export async function createDockerService(rig: DockerRig, base: Partial<DeployCo
       const lines = events.map((event, index) => `  +${(eventTimes[index] ?? since) - since} ms ${event.type}: ${event.message}`);
       const logPath = join(stateDir, 'r', 'haproxy.log');
       const log = existsSync(logPath) ? readFileSync(logPath, 'utf8').trim().split('\n').slice(-30) : [];
-      return [`deploy events (ms after the load started):`, ...lines, ...(log.length > 0 ? ['HAProxy log (tail):', ...log.map((line) => `  ${line}`)] : [])].join('\n');
+      const where = [...placements].map(([instance, engine]) => `${instance}@${engine}`).join(', ');
+      return [`deploy events (ms after the load started):`, ...lines, `instances on engines: ${where}`, ...(log.length > 0 ? ['HAProxy log (tail):', ...log.map((line) => `  ${line}`)] : [])].join('\n');
     },
     async close() {
       // Baton's own `down` first (its router and instances); then whatever it left, by label, on every engine that still answers.
