@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isBatonError } from '@baton/lifecycle';
@@ -166,14 +166,5 @@ async function settle(temp: string, location: string, digest: string): Promise<v
     const broken = `${location}.${randomUUID().slice(0, 8)}.broken`;
     await rename(location, broken).catch(() => {});
     await rm(broken, { recursive: true, force: true });
-  }
-}
-
-/** For tests and tools: the entries of the bundle stored in `dir`. */
-export async function readStoredManifest(dir: string): Promise<BundleEntry[] | undefined> {
-  try {
-    return parseManifest(await readFile(join(dir, MANIFEST_FILE), 'utf8'));
-  } catch {
-    return undefined;
   }
 }
