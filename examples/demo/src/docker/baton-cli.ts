@@ -29,7 +29,8 @@ export interface BatonCliOptions {
 
 /** Runs `baton` commands in this process and echoes them as a user would see them. */
 export interface BatonCli {
-  run(...args: string[]): Promise<BatonCommandResult>;
+  /** Runs `baton <args>`; `note` is shown after the command as a shell comment (what the config says at that moment). */
+  run(args: readonly string[], note?: string): Promise<BatonCommandResult>;
 }
 
 /**
@@ -40,9 +41,9 @@ export interface BatonCli {
 export function createBatonCli(options: BatonCliOptions): BatonCli {
   const write = options.write ?? (() => {});
   return {
-    async run(...args) {
+    async run(args, note) {
       const command = ['baton', ...args].join(' ');
-      write(`\n$ ${command}\n`);
+      write(`\n$ ${command}${note === undefined ? '' : `    # ${note}`}\n`);
       let stdout = '';
       let stderr = '';
       const code = await runCli([...args, '--config', options.configFile], {

@@ -65,7 +65,8 @@ export function dockerDemoConfig(options: {
       hosts: options.hosts.map((host) => ({ ...host })),
       containerPort: CONTAINER_PORT,
       labels: { [RUN_LABEL]: options.runLabel },
-      // An engine's first container start (its bridge, its first mounts) can take several seconds on a busy machine.
+      // Both engines share this machine's CPUs with the load, the router and the instances: on a busy machine an
+      // engine's answer can take seconds, and the platform's default (10 s) would call such an engine lost.
       engineTimeoutMs: 30_000,
     },
     router: { kind: options.router },

@@ -104,7 +104,7 @@ export async function runDockerDemo(options: DockerDemoOptions = {}): Promise<Do
     const releaseCreates: BatonCommandResult[] = [];
     for (const release of Object.values(releases)) {
       await writeDemoConfig(configFile, configFor(release, 'canary'));
-      const created = await cli.run('release', 'create');
+      const created = await cli.run(['release', 'create'], describeRelease(release));
       if (created.code !== 0) throw new Error(`${created.command} failed (exit ${created.code}): ${created.stderr.trim()}`);
       releaseCreates.push(created);
       options.signal?.throwIfAborted();
@@ -118,7 +118,7 @@ export async function runDockerDemo(options: DockerDemoOptions = {}): Promise<Do
       log(`\n== ${name} ==`);
       await writeDemoConfig(configFile, configFor(release, strategy));
       const started = Date.now();
-      const command = await cli.run('deploy');
+      const command = await cli.run(['deploy'], describeRelease(release));
       options.signal?.throwIfAborted();
       const outcome = await outcomeOf(configFor(release, strategy), command);
       deployWindows.push({ release: release.version, startMs: started, endMs: Date.now() });
@@ -133,8 +133,9 @@ export async function runDockerDemo(options: DockerDemoOptions = {}): Promise<Do
       url,
       connections: 16,
       ratePerSecond: options.ratePerSecond ?? 200,
-      maxDurationMs: 300_000,
-      maxRequests: 120_000,
+      // Bounds past the story's length even on a saturated machine, where each deploy may take minutes.
+      maxDurationMs: 600_000,
+      maxRequests: 150_000,
       timeoutMs: 5000,
       requests: [{ path: '/orders' }, { method: 'POST', path: '/orders', body: JSON.stringify({ customer: 'ada', items: [{ sku: 'demo-1', quantity: 1 }] }) }, { path: '/orders?limit=5' }],
     });
@@ -147,7 +148,7 @@ export async function runDockerDemo(options: DockerDemoOptions = {}): Promise<Do
     load = undefined;
 
     log('\n== Where each release is ==');
-    const listed = await cli.run('releases');
+    const listed = await cli.run(['releases']);
     const status = await statusOf(configFor(releases.v2, 'canary'));
     const placement = placementOf(status, engines);
     const injected = report.statuses['500'] ?? 0;
@@ -178,7 +179,7 @@ export async function runDockerDemo(options: DockerDemoOptions = {}): Promise<Do
 /** `baton down`, then the second engine stopped and any container of the demo left on the machine's engine removed (a crash halfway leaves some). */
 async function tearDown(cli: BatonCli, engines: readonly { socketPath: string }[], runLabel: string, second: { name: string; stop(): Promise<void> }, log: (line: string) => void): Promise<void> {
   try {
-    await cli.run('down');
+    await cli.run(['down']);
   } finally {
     try {
       const left = await removeDemoContainers(engines, runLabel);
@@ -188,6 +189,12 @@ async function tearDown(cli: BatonCli, engines: readonly { socketPath: string }[
       log(`${second.name} stopped; its socket, data and bridge are removed.`);
     }
   }
+}
+
+/** What the config's release says at that moment, for the command's echo: `release v3: baton-demo-orders:… with ORDERS_FAULT_ERROR_RATE=0.3`. */
+function describeRelease(release: DemoRelease): string {
+  const env = Object.entries(release.env ?? {}).map(([name, value]) => `${name}=${value}`);
+  return `release ${release.version}: ${release.image}${env.length === 0 ? '' : ` with ${env.join(' ')}`}`;
 }
 
 async function statusOf(config: ReturnType<typeof dockerDemoConfig>): Promise<ServiceStatus> {
