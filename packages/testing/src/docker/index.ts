@@ -8,3 +8,5 @@ export { copyImage } from './copy-image.js';
 export { removeContainersLabelled } from './containers-labelled.js';
 export { startTestContainer, type TestContainer, type TestContainerOptions } from './test-container.js';
 export { engineAnswers } from './engine-answers.js';
+export { startTlsDockerEngine, type TlsDockerEngine } from './tls-engine.js';
+export { startSshDockerEngine, startSshAgent, type SshDockerEngine, type SshAgent } from './ssh-engine.js';

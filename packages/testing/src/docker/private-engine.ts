@@ -39,6 +39,12 @@ export interface StartDockerEngineOptions {
   name?: string;
   /** How long dockerd may take to answer (default 60 s). */
   timeoutMs?: number;
+  /**
+   * Also serve the engine API on `tcp://<host>:<port>`, requiring TLS client
+   * certificates (`--tlsverify`), as a remote host's engine does.
+   * {@link startTlsDockerEngine} makes the certificates and picks the port.
+   */
+  tlsListener?: { host: string; port: number; ca: string; cert: string; key: string };
 }
 
 /**
@@ -92,6 +98,7 @@ export async function startDockerEngine(options: StartDockerEngineOptions = {}):
       '--ip', address,
       // Containers that ignore SIGTERM (node as pid 1 does) must not hold up stop() for 15 s.
       '--shutdown-timeout', '2',
+      ...tlsListenerArgs(options.tlsListener),
     ],
     { stdio: ['ignore', log, log], cwd: dir, env: { ...process.env, PATH: enginePath() } },
   );
@@ -128,6 +135,17 @@ export async function startDockerEngine(options: StartDockerEngineOptions = {}):
     },
     resume: async () => signal(pid, 'SIGCONT'),
   };
+}
+
+function tlsListenerArgs(listener: StartDockerEngineOptions['tlsListener']): string[] {
+  if (listener === undefined) return [];
+  return [
+    '--host', `tcp://${listener.host}:${listener.port}`,
+    '--tlsverify',
+    '--tlscacert', listener.ca,
+    '--tlscert', listener.cert,
+    '--tlskey', listener.key,
+  ];
 }
 
 async function stopEngine(socketPath: string, pid: number, remove: () => Promise<void>): Promise<void> {
