@@ -183,6 +183,8 @@ describe('baton release create', () => {
 
 describe('deploys of pinned releases', () => {
   it('baton releases shows serving and previous after two deploys, and rollback runs the previous release\'s exact artifact', async () => {
+    // Both releases carry a secret: the journal keeps only its fingerprint, and the rollback finds it in the config.
+    await writeConfig({ DB_PASSWORD: SECRET });
     const first = await cli('deploy', '--release', 'v1');
     expect(first.stderr).toBe('');
     expect(first.code).toBe(EXIT.ok);
@@ -209,6 +211,7 @@ describe('deploys of pinned releases', () => {
     expect(table[3]).toMatch(new RegExp(`^v2 .* bundle ${v2.slice(0, 19)} \\(${dir}\\) +unknown +serving, instances: 1 running$`));
 
     // The build directory moves on; going back runs v1 as it was recorded.
+    expect(await readFile(join(stateDir, 'releases', 'v1.json'), 'utf8')).not.toContain(SECRET);
     await writeFile(join(dir, 'service.mjs'), service('three'));
     const back = await cli('rollback');
     expect(back.stderr).toBe('');
@@ -220,7 +223,7 @@ describe('deploys of pinned releases', () => {
       ['v2', 'previous'],
     ]);
 
-    // A config that changed since v2 was released (a secret added) is named, not shown.
+    // A config that changed since v2 was released (another secret) is named, not shown.
     await writeConfig({ DB_PASSWORD: 'pw-other-planted-1f3c' });
     const noted = await cli('releases', '--release', 'v2');
     expect(noted.stdout).toContain("note: the config's v2 runs with another config than it was released with (env.DB_PASSWORD changed)");

@@ -9,6 +9,7 @@ import { Orchestrator, type DeployOutcome } from './orchestrator.js';
 import { loadPlatformProvider } from './provider-lookup.js';
 import { buildReport, writeReport } from './report.js';
 import { ensurePrivateDir } from './internal/private-dir.js';
+import { withSecretsFrom } from './journal-secrets.js';
 import { pinForDeploy } from './releases/pin-for-deploy.js';
 import { describeArtifact } from './releases/release-record.js';
 import { connectOrStartRouter, isStateDirEntry, routerName, statePaths, takeDownRouter } from './service-router.js';
@@ -111,7 +112,8 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
           data: { version: previous.version, kind: previous.artifact?.kind, digest: previous.artifact?.digest, location: previous.artifact?.location },
         });
         const back = await Orchestrator.open({
-          config: { ...config, release: previous },
+          // The journal keeps only fingerprints of its secrets: the config's release supplies the values it names.
+          config: { ...config, release: withSecretsFrom(previous, config.release) },
           platform,
           router,
           analysis: createMetricsAnalysis({ thresholds: config.analysis, metricsPath: config.paths.metrics, ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }) }),
@@ -176,10 +178,10 @@ export async function sendControl(config: ResolvedDeployConfig, command: Control
   await requestControl(config.stateDir, command, open.id);
   if (command === 'abort') {
     await clearControl(config.stateDir);
-    const outcome = await runDeployCommand({ ...config, release: open.candidate }, 'rollback', { reason: 'aborted on request (baton abort)', ...options });
+    const outcome = await runDeployCommand({ ...config, release: withSecretsFrom(open.candidate, config.release) }, 'rollback', { reason: 'aborted on request (baton abort)', ...options });
     return { message: `Aborted the deploy of ${open.to}: ${outcome.phase}.`, outcome };
   }
-  const outcome = await runDeployCommand({ ...config, release: open.candidate }, 'deploy', options);
+  const outcome = await runDeployCommand({ ...config, release: withSecretsFrom(open.candidate, config.release) }, 'deploy', options);
   return { message: `Promoted ${open.to}: ${outcome.phase}.`, outcome };
 }
 
