@@ -97,6 +97,8 @@ describe('createFileJournal', () => {
     await writeFile(join(dir, JOURNAL_FILES.state), '{"n": 1}\n', { mode: 0o644 });
     await writeFile(join(dir, JOURNAL_FILES.events), `${JSON.stringify(event('old'))}\n`, { mode: 0o644 });
     await chmod(join(dir, JOURNAL_FILES.events), 0o644);
+    // The key of the state's secret fingerprints lives here too: a journal holding it is still Baton's own.
+    await writeFile(join(dir, '.seal-key'), `${'ab'.repeat(32)}\n`, { mode: 0o600 });
     const journal = createFileJournal<{ n: number }>({ dir });
     expect(await journal.read()).toEqual({ n: 1 });
     await journal.write({ n: 2 });

@@ -216,7 +216,8 @@ function resolveOptions(options: FileJournalOptions): { dir: string } {
 
 /** What the journal keeps in its directory: its files and their temporary siblings. */
 function isJournalEntry(name: string): boolean {
-  return /^(?:state\.json|events\.jsonl|journal\.lock)$|^\.state\.json\..*\.tmp$|^journal\.lock\./.test(name);
+  // `.seal-key`: the key of the state's secret fingerprints (journal-secrets.ts), made beside it.
+  return /^(?:state\.json|events\.jsonl|journal\.lock|\.seal-key)$|^\.state\.json\..*\.tmp$|^journal\.lock\.|^\.seal-key\..*\.tmp$/.test(name);
 }
 
 async function writeDurably(path: string, text: string): Promise<void> {
