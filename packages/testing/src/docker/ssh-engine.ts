@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './internal/free-port.js';
 import { isProcessAlive, logTail, signal, waitForExit } from './internal/processes.js';
 import { makeSshKey, needed, startSshAgent, type SshAgent } from './internal/ssh-agent.js';
+import { claimDir, reapAbandonedSshd } from './internal/ssh-remains.js';
 import { startDockerEngine, type PrivateDockerEngine, type StartDockerEngineOptions } from './private-engine.js';
 
 export { startSshAgent, type SshAgent } from './internal/ssh-agent.js';
@@ -41,8 +42,10 @@ export interface SshDockerEngine extends PrivateDockerEngine {
  */
 export async function startSshDockerEngine(options: Omit<StartDockerEngineOptions, 'tlsListener'> = {}): Promise<SshDockerEngine> {
   const sshdPath = needed('sshd');
+  await reapAbandonedSshd();
   const engine = await startDockerEngine(options);
   const dir = mkdtempSync('/tmp/bs-');
+  claimDir(dir);
   let agent: SshAgent | undefined;
   let sshdPid: number | undefined;
   const stopAll = async (): Promise<void> => {
@@ -73,6 +76,7 @@ export async function startSshDockerEngine(options: Omit<StartDockerEngineOption
       closeSync(log);
       sshd.unref();
       sshdPid = sshd.pid;
+      claimDir(dir, sshdPid);
       const exited = new Promise<void>((resolve) => sshd.once('exit', () => resolve()));
       if (await waitForBanner(port, exited, options.timeoutMs ?? 30_000)) break;
       const tail = logTail(logPath);

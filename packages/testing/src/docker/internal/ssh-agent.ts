@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findExecutable, isProcessAlive, run, signal, waitForExit } from './processes.js';
+import { claimDir } from './ssh-remains.js';
 
 /** A real `ssh-agent` of a test's own, holding the keys it was given. */
 export interface SshAgent {
@@ -43,6 +44,7 @@ export async function startSshAgent(keys: readonly string[] = []): Promise<SshAg
     })());
   try {
     if (pid === undefined) throw new Error('could not start ssh-agent');
+    claimDir(dir, pid);
     for (let waited = 0; !existsSync(socketPath); waited += 20) {
       if (!isProcessAlive(pid) || waited > 10_000) throw new Error(`ssh-agent did not open ${socketPath}`);
       await sleep(20);
