@@ -19,8 +19,6 @@ const SERVICE_MAIN = fileURLToPath(new URL('../../../orders-express/dist/main.js
 export interface DockerDemoOptions {
   /** Where the `baton` commands and everything they print go, as it happens. */
   write?: (text: string) => void;
-  /** The live status line is redrawn in place (a terminal). */
-  isTTY?: boolean;
   /** `builtin`, `haproxy`, `nginx`; default `auto`: HAProxy when installed, the built-in router otherwise. */
   router?: 'auto' | 'haproxy' | 'builtin' | 'nginx';
   /** Instances, spread over the two engines; default 4. */
@@ -81,7 +79,7 @@ export async function runDockerDemo(options: DockerDemoOptions = {}): Promise<Do
   const stateDir = join(workDir, 's');
   const runLabel = basename(workDir);
   const configFile = join(workDir, 'baton.config.json');
-  const cli = createBatonCli({ cwd: DEMO_PACKAGE_DIR, configFile, write, isTTY: options.isTTY === true, ...(options.signal ? { signal: options.signal } : {}) });
+  const cli = createBatonCli({ cwd: DEMO_PACKAGE_DIR, configFile, write, ...(options.signal ? { signal: options.signal } : {}) });
   const configFor = (release: DemoRelease, strategy: 'rolling' | 'canary') => dockerDemoConfig({ stateDir, hosts: engines, release, router: kind, instances, strategy, runLabel });
   let load: ReturnType<typeof startLoad> | undefined;
   try {

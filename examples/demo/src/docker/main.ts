@@ -31,7 +31,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 try {
-  const result = await runDockerDemo({ router, signal: stop.signal, write: (text) => process.stdout.write(text), isTTY: process.stdout.isTTY === true });
+  const result = await runDockerDemo({ router, signal: stop.signal, write: (text) => process.stdout.write(text) });
   process.stdout.write(formatDockerDemoSummary(result));
   const [, v2, v3] = result.phases;
   const engines = new Set(result.placement.map((where) => where.engine));
