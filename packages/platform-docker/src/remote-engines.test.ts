@@ -109,9 +109,13 @@ describe.skipIf(reason !== undefined)(`docker platform on remote engines: tcp+TL
 
   it('tcp+TLS: an instance starts on the engine, answers on its address, and stops', async () => {
     const platform = platformWith({ hosts: [tlsHost()] });
+    let at = Date.now();
     const release = { version: 'v1', image, artifact: await platform.artifact({ version: 'v1', image }) };
+    const pinnedMs = Date.now() - at;
     expect(release.artifact).toMatchObject({ digest: imageId });
+    at = Date.now();
     const instance: DockerInstanceRecord = await platform.start(release, { id: 'v1-1' });
+    console.log(`over tcp+TLS: artifact ${pinnedMs} ms, start to listening ${Date.now() - at} ms`);
     expect(instance).toMatchObject({ host: tls!.address, container: { engine: 'tls' } });
     expect(await fetchText(instance.url)).toMatchObject({ status: 200, body: 'v1 v1-1' });
     expect((await platform.instances()).map((found) => found.id)).toEqual(['v1-1']);
@@ -121,8 +125,12 @@ describe.skipIf(reason !== undefined)(`docker platform on remote engines: tcp+TL
 
   it('ssh://: an instance starts on the engine behind sshd, answers on its address, and stops', async () => {
     const platform = platformWith({ hosts: [sshHost()] });
+    let at = Date.now();
     const release = { version: 'v1', image, artifact: await platform.artifact({ version: 'v1', image }) };
+    const pinnedMs = Date.now() - at;
+    at = Date.now();
     const instance: DockerInstanceRecord = await platform.start(release, { id: 'v1-1' });
+    console.log(`over ssh: artifact ${pinnedMs} ms, start to listening ${Date.now() - at} ms`);
     expect(instance).toMatchObject({ host: ssh!.address, container: { engine: 'ssh' } });
     expect(await fetchText(instance.url)).toMatchObject({ status: 200, body: 'v1 v1-1' });
     // The container is on the private engine sshd leads to, not on the machine's.
