@@ -31,7 +31,7 @@ if (reason === undefined) {
       settings: { service },
       // docker stop takes whole seconds: a 1500 ms deadline kills at 2 s, and a loaded engine takes its time.
       killSlackMs: 10_000,
-      neverListenTimeoutMs: 15_000,
+      neverListenTimeoutMs: 30_000,
       waitMs: 50_000,
       isolated: {
         release: (release) => ({ ...release, image }),

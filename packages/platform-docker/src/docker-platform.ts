@@ -373,6 +373,7 @@ export function createDockerPlatform(options: DockerPlatformOptions): DockerPlat
   async function close(): Promise<void> {
     for (const watch of events.values()) watch.close();
     events.clear();
+    for (const engine of engines) engine.close();
   }
 
   return { engines: engines.map((engine) => engine.name), start, stop, onExit, isRunning, instances, artifact, close };

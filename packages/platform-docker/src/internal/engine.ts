@@ -1,5 +1,6 @@
 import Docker from 'dockerode';
 import type { ResolvedHost } from '../docker-config.js';
+import { SshDialAgent } from './ssh-agent.js';
 
 /**
  * A Docker engine of the fleet: its connection and how long a call may take
@@ -16,6 +17,8 @@ export interface Engine {
    * an error (404, 409, 500) rejects with the engine's error as it is.
    */
   call<T>(what: string, run: (signal: AbortSignal) => Promise<T>, extraMs?: number): Promise<T>;
+  /** Lets go of the connection (an SSH connection); a later call opens it again. */
+  close(): void;
 }
 
 /** The engine did not answer: down, slow, or not reachable over the network. */
@@ -32,6 +35,12 @@ export class EngineUnreachable extends Error {
 
 export function connectEngine(host: ResolvedHost, timeoutMs: number): Engine {
   const connection = host.connection;
+  // Like the Docker CLI: keys come from the SSH agent; nothing secret is kept in Baton's config.
+  const sshAgent =
+    connection.kind === 'ssh'
+      ? new SshDialAgent({ host: connection.host, port: connection.port, username: connection.username, agent: process.env.SSH_AUTH_SOCK, readyTimeoutMs: timeoutMs })
+      : undefined;
+  // No connection timeout of docker-modem's: it also cuts a slow answer (a container start), which `call` bounds per call instead.
   const docker =
     connection.kind === 'unix'
       ? new Docker({ socketPath: connection.socketPath })
@@ -41,22 +50,15 @@ export function connectEngine(host: ResolvedHost, timeoutMs: number): Engine {
             port: connection.port,
             protocol: connection.tls === undefined ? 'http' : 'https',
             ...(connection.tls === undefined ? {} : { ca: connection.tls.ca, cert: connection.tls.cert, key: connection.tls.key }),
-            connectionTimeout: timeoutMs,
           } as Docker.DockerOptions)
-        : new Docker({
-            host: connection.host,
-            port: connection.port,
-            protocol: 'ssh',
-            username: connection.username,
-            // Like the Docker CLI: keys come from the SSH agent; nothing secret is kept in Baton's config.
-            sshOptions: { agent: process.env.SSH_AUTH_SOCK, readyTimeout: timeoutMs },
-            connectionTimeout: timeoutMs,
-          } as Docker.DockerOptions);
+        : // Plain HTTP over `docker system dial-stdio` sessions of one SSH connection.
+          new Docker({ host: connection.host, port: connection.port, protocol: 'http', agent: sshAgent } as Docker.DockerOptions);
 
   return {
     name: host.name,
     host,
     docker,
+    close: () => sshAgent?.close(),
     async call<T>(what: string, run: (signal: AbortSignal) => Promise<T>, extraMs = 0): Promise<T> {
       const controller = new AbortController();
       const limit = timeoutMs + extraMs;
