@@ -115,6 +115,13 @@ export interface InstanceExit {
   code: number | null;
   signal: string | null;
   atMs: number;
+  /**
+   * Set when the platform did not see the instance end but lost sight of it:
+   * why, naming where it ran (e.g. `engine b (unix:///…) has not answered
+   * for 10 s`). The instance may still run there; the orchestrator replaces
+   * it and a later stop or `instances()` finds it again once it answers.
+   */
+  lost?: string;
 }
 
 /**

@@ -23,7 +23,9 @@ export function watchInstance(ctx: DeployContext, instance: TrackedInstance): vo
     if (instance.status !== 'ready' && instance.status !== 'starting') return;
     instance.status = 'failed';
     const how = exit.signal === null ? `code ${exit.code}` : `signal ${exit.signal}`;
-    const what = `instance ${instance.id} exited with ${how}${instance.logFile ? ` (log: ${instance.logFile})` : ''}`;
+    // A platform that lost sight of the instance (its engine stopped answering) says so: "exited" would send people to the service's logs.
+    const what =
+      exit.lost !== undefined ? `instance ${instance.id} is lost: ${exit.lost}` : `instance ${instance.id} exited with ${how}${instance.logFile ? ` (log: ${instance.logFile})` : ''}`;
     if (candidate) {
       ctx.failRelease(what);
       return;

@@ -49,7 +49,16 @@ async function startInstance(ctx: DeployContext, journaled: ReleaseSpec): Promis
   const instance: TrackedInstance = { ...record, status: 'starting' };
   ctx.state.instances.push(instance);
   await ctx.save();
-  await ctx.event('instance-started', `${id} started on port ${instance.port}.`, { id, release: release.version, port: instance.port, pid: instance.pid });
+  // On a fleet, where it runs is what people look for first when it misbehaves.
+  const where = instance.container === undefined ? '' : ` of ${instance.host} (container ${instance.container.id.slice(0, 12)} on engine ${instance.container.engine})`;
+  await ctx.event('instance-started', `${id} started on port ${instance.port}${where}.`, {
+    id,
+    release: release.version,
+    host: instance.host,
+    port: instance.port,
+    ...(instance.pid === undefined ? {} : { pid: instance.pid }),
+    ...(instance.container === undefined ? {} : { container: instance.container.id, engine: instance.container.engine }),
+  });
   watchInstance(ctx, instance);
   await becomeReady(ctx, instance);
 }
