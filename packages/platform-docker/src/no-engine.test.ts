@@ -29,6 +29,20 @@ describe('docker platform without a reachable engine', () => {
     expect(error?.message).toContain(`b (${hosts[1]?.docker}): `);
   });
 
+  it('reaches the engine the config names, whatever DOCKER_HOST says', async () => {
+    const before = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = 'tcp://127.0.0.1:1';
+    try {
+      const only = createDockerPlatform({ service: 'orders', config: { hosts: [hosts[0]], engineTimeoutMs: 500 } });
+      const error = await only.start({ version: 'v1', image: 'orders:v1' }, { id: 'v1-1' }).then(() => undefined, (caught: Error) => caught);
+      await only.close();
+      expect(error?.message).toContain(`connect ENOENT ${join(dir, 'a.sock')}`);
+    } finally {
+      if (before === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = before;
+    }
+  });
+
   it('stop rejects (the instance is kept), isRunning is false, instances() is empty, artifact() names the engine', async () => {
     await expect(platform.stop(record, { deadlineMs: 1000 })).rejects.toMatchObject({ code: 'BATON_ERR_PLATFORM', message: expect.stringContaining('it is kept and the stop can be tried again') });
     expect(await platform.isRunning(record)).toBe(false);

@@ -40,19 +40,23 @@ export function connectEngine(host: ResolvedHost, timeoutMs: number): Engine {
     connection.kind === 'ssh'
       ? new SshDialAgent({ host: connection.host, port: connection.port, username: connection.username, agent: process.env.SSH_AUTH_SOCK, readyTimeoutMs: timeoutMs })
       : undefined;
+  // docker-modem starts from DOCKER_HOST, DOCKER_CERT_PATH and friends: every field they could set is
+  // given here, so the configured host is the one reached whatever the orchestrator's environment says.
+  const unset = { host: undefined, port: undefined, socketPath: undefined, ca: undefined, cert: undefined, key: undefined, pathPrefix: undefined };
   // No connection timeout of docker-modem's: it also cuts a slow answer (a container start), which `call` bounds per call instead.
   const docker =
     connection.kind === 'unix'
-      ? new Docker({ socketPath: connection.socketPath })
+      ? new Docker({ ...unset, socketPath: connection.socketPath, protocol: 'http' } as Docker.DockerOptions)
       : connection.kind === 'tcp'
         ? new Docker({
+            ...unset,
             host: connection.host,
             port: connection.port,
             protocol: connection.tls === undefined ? 'http' : 'https',
             ...(connection.tls === undefined ? {} : { ca: connection.tls.ca, cert: connection.tls.cert, key: connection.tls.key }),
           } as Docker.DockerOptions)
         : // Plain HTTP over `docker system dial-stdio` sessions of one SSH connection.
-          new Docker({ host: connection.host, port: connection.port, protocol: 'http', agent: sshAgent } as Docker.DockerOptions);
+          new Docker({ ...unset, host: connection.host, port: connection.port, protocol: 'http', agent: sshAgent } as Docker.DockerOptions);
 
   return {
     name: host.name,
