@@ -15,6 +15,11 @@ export const FLEET_RATIO_TARGET = 1.2;
 const LINEAR_SLACK = 1.25;
 
 const ratioOf = (row: FleetRow): number => row.deploySeconds / row.limitSeconds;
+const succeeded = (row: FleetRow): boolean => row.outcome === 'succeeded';
+/** The outcome's first sentence: a rolled-back deploy's reason names its figures once, in the text below the table. */
+const shortOutcome = (outcome: string): string => (outcome.length <= 90 ? outcome : `${outcome.slice(0, outcome.indexOf(';') > 0 && outcome.indexOf(';') < 120 ? outcome.indexOf(';') : 90)}…`);
+/** The worst ratio over the deploys that succeeded (a rolled-back deploy's time is not a deploy's). */
+const worstRatio = (rows: FleetRow[]): number => Math.max(...rows.filter(succeeded).map(ratioOf));
 const s = (seconds: number): string => `${seconds.toFixed(2)} s`;
 const PLATFORM_NAMES: Record<string, string> = { local: 'local', docker: 'Docker' };
 const platformName = (kind: string): string => PLATFORM_NAMES[kind] ?? kind;
@@ -48,7 +53,7 @@ export function fleetMarkdown(result: FleetResult, provenance: { date: string; c
       (row) =>
         `| ${[
           platformName(row.platform),
-          row.strategyText + (row.outcome === 'succeeded' ? '' : ` (**${row.outcome}**)`),
+          row.strategyText + (row.outcome === 'succeeded' ? '' : ` (**${shortOutcome(row.outcome)}**)`),
           String(row.instances),
           s(row.deploySeconds),
           s(row.totalSeconds),
@@ -102,7 +107,8 @@ function verdicts(result: FleetResult): string[] {
     const largest = Math.max(...mine.map((row) => row.instances));
     const smallest = Math.min(...mine.map((row) => row.instances));
     const atLargest = mine.filter((row) => row.instances === largest);
-    const worst = Math.max(...atLargest.map(ratioOf));
+    const worst = worstRatio(atLargest);
+    const rolledBack = mine.filter((row) => !succeeded(row));
     const failed = mine.reduce((sum, row) => sum + row.failed, 0);
     const perInstance = (size: number): number | undefined => {
       const values = mine.filter((row) => row.instances === size && row.scrape).map((row) => row.scrape?.perInstanceMs ?? 0);
@@ -111,7 +117,9 @@ function verdicts(result: FleetResult): string[] {
     const small = perInstance(smallest);
     const large = perInstance(largest);
     lines.push(
-      `${platformName(platform)}: ${failed} failed requests over ${mine.length} deploys; at ${largest} instances the worst deploy / limit is ${worst.toFixed(2)}× (target ≤ ${FLEET_RATIO_TARGET}×: ${worst <= FLEET_RATIO_TARGET ? 'met' : '**not met**'}); ` +
+      `${platformName(platform)}: ${failed} failed requests over ${mine.length} deploys` +
+        (rolledBack.length > 0 ? ` (${rolledBack.length} rolled back: ${rolledBack.map((row) => `${row.strategy} of ${row.instances}`).join(', ')} — ${shortOutcome(rolledBack[0]?.outcome ?? '')})` : '') +
+        `; at ${largest} instances the worst deploy / limit of a deploy that succeeded is ${Number.isFinite(worst) ? `${worst.toFixed(2)}×` : '— (none succeeded)'} (target ≤ ${FLEET_RATIO_TARGET}×: ${worst <= FLEET_RATIO_TARGET ? 'met' : '**not met**'}); ` +
         (small !== undefined && large !== undefined
           ? `a scrape round costs ${small.toFixed(2)} ms per instance at ${smallest} and ${large.toFixed(2)} ms at ${largest}, ${(large / small).toFixed(2)}× (linear: at most ${LINEAR_SLACK}× per instance; ${large <= small * LINEAR_SLACK ? 'met' : '**not met**'}).`
           : 'scraping not measured.'),
@@ -132,7 +140,7 @@ function whereItWent(row: FleetRow): string {
     .slice(0, 3)
     .map((entry) => `${entry.phase} ${s(entry.ms / 1000)}`);
   return (
-    `${platformName(row.platform)} ${row.strategyText}, ${row.instances} instances: ${s(row.deploySeconds)} against a limit of ${s(row.limitSeconds)}` +
+    `${platformName(row.platform)} ${row.strategyText}, ${row.instances} instances${succeeded(row) ? '' : ' (rolled back)'}: ${s(row.deploySeconds)} against a limit of ${s(row.limitSeconds)}` +
     (row.ownStartLimitSeconds === undefined ? '' : ` (${s(row.ownStartLimitSeconds)} with the instances' own start: ${(row.deploySeconds / row.ownStartLimitSeconds).toFixed(2)}×)`) +
     `; wall time over the limit by kind of step: ${added.join(', ') || 'none above 0.1 s'}` +
     (row.spawnDelayMs ? `; new instances were spawned ${row.spawnDelayMs.median} ms (median; max ${row.spawnDelayMs.max} ms) after their step began` : '') +
@@ -147,7 +155,7 @@ export function fleetTargetRows(result: FleetResult): string[] {
   for (const platform of [...new Set(result.rows.map((row) => row.platform))]) {
     const mine = result.rows.filter((row) => row.platform === platform);
     const largest = Math.max(...mine.map((row) => row.instances));
-    const worst = Math.max(...mine.filter((row) => row.instances === largest).map(ratioOf));
+    const worst = worstRatio(mine.filter((row) => row.instances === largest));
     const failed = mine.reduce((sum, row) => sum + row.failed, 0);
     rows.push(
       `| Fleets: ${platformName(platform)} deploys of ${largest} instances within ${FLEET_RATIO_TARGET}× their physical limit | ≤ ${FLEET_RATIO_TARGET}× | worst ${worst.toFixed(2)}× | ${worst <= FLEET_RATIO_TARGET ? 'met' : 'not met'} |`,
