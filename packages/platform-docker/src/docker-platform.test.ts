@@ -217,7 +217,11 @@ describe.skipIf(reason !== undefined)(`docker platform on two engines${reason ==
     for (const instance of [onA, onB]) platform.onExit(instance, (exit) => exits.set(instance.id, [...(exits.get(instance.id) ?? []), exit]));
     await (hostB as PrivateDockerEngine).kill();
     await waitFor(() => exits.has('v1-2'), 30_000, 'onExit of the instance on the lost engine');
-    expect(exits.get('v1-2')).toEqual([expect.objectContaining({ code: null, signal: null })]);
+    // Lost, not exited: the exit names the engine, its address, since when it is silent and its last error.
+    expect(exits.get('v1-2')).toEqual([
+      expect.objectContaining({ code: null, signal: null, lost: expect.stringMatching(/^engine b \(unix:\/\/\S+\) has not answered since \d{4}-\d\d-\d\dT[\d:.]+Z: .+/) }),
+    ]);
+    console.log(`lost: ${exits.get('v1-2')?.[0]?.lost}`);
     expect(await platform.isRunning(onB)).toBe(false);
     await expect(platform.stop(onB, { deadlineMs: 1000 })).rejects.toMatchObject({ code: 'BATON_ERR_PLATFORM', message: expect.stringContaining('engine b did not answer') });
     expect(await platform.isRunning(onA)).toBe(true);
@@ -227,5 +231,7 @@ describe.skipIf(reason !== undefined)(`docker platform on two engines${reason ==
     expect(next.container.engine).toBe('a');
     for (const instance of [onA, next]) await platform.stop(instance, { deadlineMs: 5000 });
     expect(exits.has('v1-1')).toBe(true);
+    // An instance stopped on an engine that answers is not lost.
+    expect(exits.get('v1-1')?.[0]?.lost).toBeUndefined();
   });
 });

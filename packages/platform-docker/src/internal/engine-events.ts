@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { InstanceExit } from '@baton/deploy';
 import { exitOf } from './exit-status.js';
-import { type Engine, isConnectionError, statusOf } from './engine.js';
+import { describeError, type Engine, EngineUnreachable, isConnectionError, statusOf } from './engine.js';
 
 type ExitListener = (exit: InstanceExit) => void;
 
@@ -23,6 +23,10 @@ export class EngineEvents {
   private lastSeen: number | undefined;
   private closed = false;
   private pingTimer: NodeJS.Timeout | undefined;
+  /** When the engine last answered (the stream opened, an event, a ping): a lost engine is named with it. */
+  private lastAnsweredMs = Date.now();
+  /** Why the engine last failed to answer, for the same message. */
+  private lastProblem = 'its event stream broke';
 
   constructor(
     private readonly engine: Engine,
@@ -43,7 +47,10 @@ export class EngineEvents {
       await this.ensureStream();
     } catch (error) {
       // Not reachable now: tried again within the time limit, then reported lost.
-      if (isConnectionError(error)) return this.reconnect();
+      if (isConnectionError(error)) {
+        this.noted(error);
+        return this.reconnect();
+      }
       throw error;
     }
     await this.check(id);
@@ -98,17 +105,20 @@ export class EngineEvents {
       return;
     }
     this.stream = stream;
+    this.lastAnsweredMs = Date.now();
     // A watch must not keep the orchestrator's process alive (its timers are unref'd too).
     (stream as Readable & { socket?: { unref?: () => void } }).socket?.unref?.();
     let partial = '';
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
+      this.lastAnsweredMs = Date.now();
       const lines = (partial + chunk).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) this.onEvent(line);
     });
-    const broken = (): void => {
+    const broken = (error?: unknown): void => {
       if (this.stream !== stream) return;
+      this.lastProblem = error instanceof Error ? `its event stream broke: ${describeError(error)}` : 'its event stream ended';
       this.stream = undefined;
       this.stopPing();
       if (!this.closed && this.watchers.size > 0) void this.reconnect();
@@ -152,7 +162,8 @@ export class EngineEvents {
         // Events missed while the stream was down were replayed from `since`; a check covers a removed container too.
         await Promise.all([...this.watchers.keys()].map((id) => this.check(id)));
         return;
-      } catch {
+      } catch (error) {
+        this.noted(error);
         if (Date.now() >= deadline) return this.reportLost();
         await new Promise((resolve) => setTimeout(resolve, Math.min(250, Math.max(0, deadline - Date.now()))).unref?.());
       }
@@ -161,7 +172,13 @@ export class EngineEvents {
 
   private reportLost(): void {
     const atMs = Date.now();
-    for (const id of [...this.watchers.keys()]) this.report(id, { code: null, signal: null, atMs });
+    // Said in the orchestrator's rollback reason: which engine, since when, and its last words.
+    const lost = `engine ${this.engine.name} (${this.engine.host.docker}) has not answered since ${new Date(this.lastAnsweredMs).toISOString()}: ${this.lastProblem}`;
+    for (const id of [...this.watchers.keys()]) this.report(id, { code: null, signal: null, atMs, lost });
+  }
+
+  private noted(error: unknown): void {
+    this.lastProblem = error instanceof EngineUnreachable ? `${error.what}: ${error.reason}` : describeError(error);
   }
 
   /**
@@ -171,9 +188,18 @@ export class EngineEvents {
   private startPing(stream: Readable): void {
     this.stopPing();
     this.pingTimer = setInterval(() => {
-      this.engine.call('ping', () => this.engine.docker.ping()).catch(() => {
-        if (this.stream === stream) stream.destroy();
-      });
+      this.engine.call('ping', () => this.engine.docker.ping()).then(
+        () => {
+          if (this.stream === stream) this.lastAnsweredMs = Date.now();
+        },
+        (error: unknown) => {
+          if (this.stream !== stream) return;
+          this.noted(error);
+          this.stopStream();
+          // A ping that failed says more than the stream's own end would.
+          void this.reconnect();
+        },
+      );
     }, this.timeoutMs);
     this.pingTimer.unref();
   }
