@@ -13,16 +13,20 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haproxyInstalled } from '@baton/router-haproxy';
+import { dockerUnavailable } from '@baton/testing/docker';
 import { nginxInstalled } from '@baton/router-nginx';
 import { runAppChecks, type AppRun } from './app-checks.js';
 import { describeCommand, runCommand } from './commands.js';
 import { createConsumerProjects, deployConfigFor, LTS_NODE_MAJOR, type ConsumerProjects, type NodeLine } from './consumer-projects.js';
 import { deployRound, describeRound, summarizeRound, type DeployRound } from './deploy-scenario.js';
+import { describeDockerRound, dockerRound, summarizeDockerRound } from './docker-round.js';
 import { packPublicPackages, PUBLIC_PACKAGES, type PublicPackage, type Tarball } from './pack.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 /** The deploys wait on facts (commands' exits, load counts) and took 3 min beside stress-ng: this bound only decides how soon a hang is reported. */
 const DEPLOYS_TIMEOUT_MS = 600_000;
+/** Why Docker engines cannot run here (the Docker round is skipped, with this in its name), or undefined. */
+const DOCKER_SKIP = dockerUnavailable();
 
 let root: string;
 let tarballs: Record<PublicPackage, Tarball>;
@@ -152,4 +156,27 @@ describe('the packed packages in a user project outside the monorepo', () => {
       expect(round.statusAfterDown?.router, `status after baton down: ${about}`).toBeUndefined();
     }
   }, DEPLOYS_TIMEOUT_MS);
+
+  it.skipIf(DOCKER_SKIP !== undefined)(
+    `npx baton deploy with @baton/platform-docker: the README's Express app as 2 containers of an image built from the project's node_modules, v1 then v2 of the same image under load; 0 failed requests, both releases listed with the image's digest, nothing left after baton down${DOCKER_SKIP === undefined ? '' : ` (skipped: ${DOCKER_SKIP})`}`,
+    async () => {
+      const app = projects.apps.find((candidate) => candidate.name === 'express5' && candidate.node === 'node20');
+      if (app === undefined) throw new Error('no express5 app on Node 20');
+      const round = await dockerRound({ projectDir: projects.everything.dir, entry: join(app.dir, app.script) });
+      console.log(summarizeDockerRound(round));
+      const about = describeDockerRound(round);
+      expect(round.failed, about).toBeUndefined();
+      expect(round.load?.failed, about).toBe(0);
+      expect(round.load?.ok, about).toBeGreaterThan(80);
+      expect(round.releasesAnswering, `/readyz through the router after the v2 deploy: ${about}`).toEqual(Array(6).fill('v2'));
+      const listed = round.releases?.releases.map(({ version, artifact, role, running }) => ({ version, artifact: artifact && { kind: artifact.kind, digest: artifact.digest, source: artifact.source }, role, running }));
+      expect(listed, about).toEqual([
+        { version: 'v1', artifact: { kind: 'image', digest: round.image.id, source: round.image.tag }, role: 'previous', running: 0 },
+        { version: 'v2', artifact: { kind: 'image', digest: round.image.id, source: round.image.tag }, role: 'serving', running: 2 },
+      ]);
+      expect(round.releasesTable, about).toContain(round.image.id.slice(0, 'sha256:'.length + 12));
+      expect(round.containersLeft, `containers labelled baton.service=${round.service} after baton down: ${about}`).toBe(0);
+    },
+    DEPLOYS_TIMEOUT_MS,
+  );
 });
