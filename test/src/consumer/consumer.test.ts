@@ -168,13 +168,16 @@ describe('the packed packages in a user project outside the monorepo', () => {
       expect(round.failed, about).toBeUndefined();
       expect(round.load?.failed, about).toBe(0);
       expect(round.load?.ok, about).toBeGreaterThan(80);
+      expect(round.containers, `running containers labelled baton.service=${round.service} on the engine after the v2 deploy: ${about}`).toEqual(['v2', 'v2']);
       expect(round.releasesAnswering, `/readyz through the router after the v2 deploy: ${about}`).toEqual(Array(6).fill('v2'));
       const listed = round.releases?.releases.map(({ version, artifact, role, running }) => ({ version, artifact: artifact && { kind: artifact.kind, digest: artifact.digest, source: artifact.source }, role, running }));
       expect(listed, about).toEqual([
         { version: 'v1', artifact: { kind: 'image', digest: round.image.id, source: round.image.tag }, role: 'previous', running: 0 },
         { version: 'v2', artifact: { kind: 'image', digest: round.image.id, source: round.image.tag }, role: 'serving', running: 2 },
       ]);
-      expect(round.releasesTable, about).toContain(round.image.id.slice(0, 'sha256:'.length + 12));
+      // The table a user reads: a row per version, each naming the image's digest.
+      const digest = round.image.id.slice(0, 'sha256:'.length + 12);
+      expect(round.releasesTable?.split('\n').filter((line) => /^v[12]\s/.test(line) && line.includes(digest)).map((line) => line.split(/\s/)[0]), about).toEqual(['v1', 'v2']);
       expect(round.containersLeft, `containers labelled baton.service=${round.service} after baton down: ${about}`).toBe(0);
     },
     DEPLOYS_TIMEOUT_MS,

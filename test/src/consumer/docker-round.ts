@@ -6,6 +6,7 @@
 // router, lists the releases, and takes everything down.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { findFreePort } from '@baton/deploy';
 import { buildNodeImage, ensureDockerEngine, removeContainersLabelled, type BuiltImage } from '@baton/testing/docker';
@@ -29,6 +30,8 @@ export interface DockerRound {
   load?: DeployRound['load'];
   /** `releaseId` of `/readyz` answers through the router after the v2 deploy. */
   releasesAnswering: string[];
+  /** The `baton.release` label of each running container of the service on the engine, after the v2 deploy. */
+  containers?: string[];
   /** `baton releases --json` after the v2 deploy. */
   releases?: { releases: { version: string; artifact?: { kind: string; digest: string; source: string }; role?: string; running: number }[] };
   /** `baton releases` (the table a user reads) after the v2 deploy. */
@@ -86,12 +89,13 @@ export async function dockerRound(options: { projectDir: string; entry: string }
     if (!(await ok('release', 'create', '--release', 'v2'))) return round;
     if (!(await ok('deploy', '--release', 'v2'))) return round;
     for (let i = 0; i < 6; i++) round.releasesAnswering.push(await readyRelease(port));
+    round.containers = await runningContainerReleases(engine.socketPath, service);
     // The load goes on a moment after v1's containers left.
     await load.waitForResponses(load.responses() + 40, 30_000);
     round.load = await load.stop();
-    const listed = await baton('releases', '--json');
+    // Both only read the state directory: side by side, one CLI start's time.
+    const [listed, table] = await Promise.all([baton('releases', '--json'), baton('releases')]);
     if (listed.result.code === 0) round.releases = JSON.parse(listed.result.stdout) as NonNullable<DockerRound['releases']>;
-    const table = await baton('releases');
     if (table.result.code === 0) round.releasesTable = table.result.stdout;
     return round;
   } finally {
@@ -99,8 +103,38 @@ export async function dockerRound(options: { projectDir: string; entry: string }
     await baton('down');
     // What `baton down` left is the finding; removing it is the clean-up, also after a failed round.
     round.containersLeft = await removeContainersLabelled(engine, `baton.service=${service}`);
+    // Its tag follows the tarballs' content, so a later run of changed packages builds another: this one goes.
+    await removeImage(engine.socketPath, image.tag);
     round.ms = Date.now() - started;
   }
+}
+
+/** One Engine API call over the engine's unix socket: the answer's status and body. */
+function engineCall(socketPath: string, method: 'GET' | 'DELETE', path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({ socketPath, method, path, timeout: 60_000 }, (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on('timeout', () => request.destroy(new Error(`${method} ${path}: no answer from the engine at ${socketPath} within 60 s`)));
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+/** The `baton.release` label of each running container labelled with the service, as `docker ps` would show them. */
+async function runningContainerReleases(socketPath: string, service: string): Promise<string[]> {
+  const filters = encodeURIComponent(JSON.stringify({ label: [`baton.service=${service}`], status: ['running'] }));
+  const answer = await engineCall(socketPath, 'GET', `/containers/json?filters=${filters}`);
+  if (answer.status !== 200) throw new Error(`listing the containers of ${service}: the engine answered ${answer.status}: ${answer.body}`);
+  return (JSON.parse(answer.body) as { Labels: Record<string, string> }[]).map((container) => container.Labels['baton.release'] ?? '(no baton.release label)').sort();
+}
+
+/** `DELETE /images/<tag>`; an image already gone (404) is fine. */
+async function removeImage(socketPath: string, tag: string): Promise<void> {
+  const answer = await engineCall(socketPath, 'DELETE', `/images/${encodeURIComponent(tag)}`);
+  if (answer.status !== 200 && answer.status !== 404) throw new Error(`removing the image ${tag}: the engine answered ${answer.status}: ${answer.body}`);
 }
 
 /** The `releaseId` of one `/readyz` answer through the router (the instance's RELEASE), or what came instead. */
