@@ -4,8 +4,9 @@
 // hoisting, none of the monorepo's TypeScript settings. There the root
 // README's install section is run as written: its Express app (on Express 5
 // and 4), its Fastify app and its CommonJS app; strict TypeScript consumers
-// with and without the optional peers; and `npx baton` deploys of each app,
-// on the machine's Node 20 and on the current LTS (the `node` package).
+// with and without the optional peers; `npx baton` deploys of each app,
+// on the machine's Node 20 and on the current LTS (the `node` package); and,
+// where Docker runs, one app deployed as containers (@baton/platform-docker).
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
