@@ -14,8 +14,11 @@ import { readFileSync } from 'node:fs';
  */
 export function processStartIdentity(pid: number): string | undefined {
   const stat = readStat(pid);
-  if (stat === undefined) return undefined;
-  const boot = readBootId();
+  return stat === undefined ? undefined : identityOf(stat);
+}
+
+function identityOf(stat: Stat): string {
+  const boot = bootId();
   return boot === undefined ? stat.startTicks : `${boot}:${stat.startTicks}`;
 }
 
@@ -31,7 +34,8 @@ export function isProcessAlive(pid: number, identity?: string): boolean {
   if (stat !== undefined) {
     if (stat.state === 'Z' || stat.state === 'X' || stat.state === 'x') return false;
     if (identity === undefined) return true;
-    return identity === processStartIdentity(pid);
+    // From the same read of /proc: a platform checks every instance many times a second.
+    return identity === identityOf(stat);
   }
   if (procAvailable()) return false;
   // No /proc: the pid is all there is.
@@ -79,6 +83,14 @@ function readStat(pid: number): Stat | undefined {
   const startTicks = rest[19];
   if (state === undefined || startTicks === undefined) return undefined;
   return { state, startTicks };
+}
+
+/** The boot id cannot change while this process runs: read once. */
+let cachedBootId: { value: string | undefined } | undefined;
+
+function bootId(): string | undefined {
+  cachedBootId ??= { value: readBootId() };
+  return cachedBootId.value;
 }
 
 function readBootId(): string | undefined {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import type { ResolvedDeployConfig } from '../deploy-config.js';
 import { loadSealKey, sealState, withSecretsFrom } from '../journal-secrets.js';
@@ -39,7 +40,7 @@ export class DeployContext {
   /** A control file that cannot be read was reported (once until it can be read again). */
   controlUnreadable = false;
   /** Aborted with a ReleaseFailure when a candidate instance exits on its own or an abort arrives. */
-  watch = new AbortController();
+  watch = newWatch();
   /** Journaled releases with their secrets filled in again, by version: unsealed once per orchestrator. */
   readonly unsealed = new Map<string, ReleaseSpec>();
   #sealKey: Promise<Buffer> | undefined;
@@ -122,4 +123,15 @@ export class DeployContext {
     await this.journal.append(event);
     this.onEvent(event);
   }
+}
+
+/**
+ * The abort signal of one run's instance starts and waits. Every start in a
+ * batch listens on it (a fleet starts dozens at once), which is no leak:
+ * Node's warning past 10 listeners would only alarm people.
+ */
+export function newWatch(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }

@@ -1,10 +1,10 @@
 import type { TrackedInstance } from '../service-state.js';
-import type { DeployContext } from './deploy-context.js';
+import { newWatch, type DeployContext } from './deploy-context.js';
 import { applyWeights } from './traffic.js';
 
 /** Starts a fresh watch for this run and follows every instance that should serve. */
 export function watchInstances(ctx: DeployContext): void {
-  ctx.watch = new AbortController();
+  ctx.watch = newWatch();
   for (const instance of ctx.state.instances) {
     if (instance.status === 'ready' || instance.status === 'starting') watchInstance(ctx, instance);
   }

@@ -1,5 +1,5 @@
 import type { DeployRecord } from '../service-state.js';
-import type { DeployContext } from './deploy-context.js';
+import { newWatch, type DeployContext } from './deploy-context.js';
 import { outcomeOf, type DeployOutcome } from './deploy-outcome.js';
 import { ReleaseFailure } from './failures.js';
 import { settleStops, stopInstance } from './instance-stop.js';
@@ -18,7 +18,7 @@ export async function rollBack(ctx: DeployContext, unredacted: string): Promise<
   // of the candidate comes up behind the rollback.
   ctx.watch.abort(new ReleaseFailure('rolling back'));
   await Promise.allSettled([...ctx.starting]);
-  ctx.watch = new AbortController();
+  ctx.watch = newWatch();
   // The first reason is the one people need; a later abort or rollback request does not replace it.
   if (record.phase !== 'rolling-back' || record.reason === undefined) record.reason = reason;
   record.phase = 'rolling-back';
