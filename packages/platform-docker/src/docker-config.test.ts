@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { platformProvider, resolveDockerConfig } from './index.js';
@@ -93,7 +93,8 @@ describe('docker platform settings', () => {
       ['10.0.0.3', '192.168.1.3', '0.0.0.0', 'ssh'],
       ['run-b.sock', '127.0.0.5', '127.0.0.5', 'unix'],
     ]);
-    expect(config.hosts[1]?.connection).toEqual({ kind: 'ssh', host: '10.0.0.3', port: 2222, username: 'deploy' });
+    // The agent is the one of the env the config was checked with; the host key is checked against the user's known_hosts.
+    expect(config.hosts[1]?.connection).toEqual({ kind: 'ssh', host: '10.0.0.3', port: 2222, username: 'deploy', agent: '/tmp/agent.sock', knownHosts: join(homedir(), '.ssh', 'known_hosts') });
     expect(config.resources).toEqual({ memoryBytes: 256 * 1024 * 1024, nanoCpus: 500_000_000, pidsLimit: 64 });
   });
 
@@ -109,5 +110,37 @@ describe('docker platform settings', () => {
     expect(error.message).toContain('platform.hosts[1].docker is an ssh:// engine, but no SSH agent runs (SSH_AUTH_SOCK is not set)');
     const twins = configError({ hosts: [{ name: 'x', docker: 'unix:///a.sock' }, { name: 'x', docker: 'unix:///b.sock' }] });
     expect(twins.message).toContain('platform.hosts[1].name: two engines are called "x"; give each a name of its own');
+  });
+
+  it('ssh settings: a known_hosts file and an identity file are read at once; every bad one is named in one error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-docker-ssh-'));
+    try {
+      const knownHosts = join(dir, 'known_hosts');
+      writeFileSync(knownHosts, '');
+      const notAKey = join(dir, 'not-a-key');
+      writeFileSync(notAKey, 'hello\n');
+      const good = resolveDockerConfig({ hosts: [{ docker: 'ssh://deploy@10.0.0.3', ssh: { knownHosts } }] }, { SSH_AUTH_SOCK: '/tmp/agent.sock' });
+      expect(good.hosts[0]?.connection).toMatchObject({ kind: 'ssh', knownHosts, agent: '/tmp/agent.sock' });
+      const error = configError({
+        hosts: [
+          { name: 'a', docker: 'ssh://deploy@10.0.0.3', ssh: { knownHosts: join(dir, 'missing'), identityFile: notAKey, user: 'x' } },
+          { name: 'b', docker: 'ssh://deploy@10.0.0.4', ssh: { identityFile: join(dir, 'absent-key') } },
+          { name: 'c', docker: 'ssh://deploy@10.0.0.5', ssh: 'yes' },
+          { name: 'd', docker: 'unix:///d.sock', ssh: { knownHosts } },
+        ],
+      });
+      expect(error.code).toBe('BATON_ERR_DEPLOY_CONFIG');
+      expect(error.message).toContain(`platform.hosts[0].ssh.knownHosts: ${join(dir, 'missing')} does not exist`);
+      expect(error.message).toContain(`platform.hosts[0].ssh.identityFile: ${notAKey} is not a private key Baton can use`);
+      expect(error.message).toContain('platform.hosts[0].ssh.user is not an ssh setting (it takes knownHosts, identityFile)');
+      expect(error.message).toContain(`platform.hosts[1].ssh.identityFile: cannot read ${join(dir, 'absent-key')} (ENOENT)`);
+      expect(error.message).toContain('platform.hosts[2].ssh must be { knownHosts?, identityFile? }');
+      expect(error.message).toContain('platform.hosts[3].ssh is for ssh:// engines only');
+      // An identity file stands in for the agent: no "no SSH agent runs" for a or b (the env has none).
+      expect(error.message).not.toMatch(/hosts\[[01]\]\.docker is an ssh:\/\/ engine, but no SSH agent runs/);
+      expect(error.message).toContain('platform.hosts[2].docker is an ssh:// engine, but no SSH agent runs');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

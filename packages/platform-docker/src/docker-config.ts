@@ -1,6 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { isAbsolute } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
+// ssh2 is CommonJS: Node's ESM loader finds no named `utils` export in it.
+import ssh2 from 'ssh2';
 
 /**
  * One Docker engine of the fleet, as the user writes it under
@@ -13,6 +16,13 @@ export interface DockerHostConfig {
   docker: string;
   /** The client certificate and the CA for `tcp://` engines: paths of PEM files (as `docker --tlsverify` takes them). */
   tls?: { ca: string; cert: string; key: string };
+  /**
+   * For `ssh://` engines. `knownHosts`: the known_hosts file the host's key
+   * must be in (default `~/.ssh/known_hosts` of the user running Baton; an
+   * unknown or changed key is refused). `identityFile`: a private key file
+   * (not encrypted) to log in with instead of the SSH agent.
+   */
+  ssh?: { knownHosts?: string; identityFile?: string };
   /**
    * Where routers reach this host's published ports. Default `127.0.0.1` for
    * a unix socket, the URL's host otherwise. Ports are published on this
@@ -49,7 +59,18 @@ export interface ResolvedHost {
   connection:
     | { kind: 'unix'; socketPath: string }
     | { kind: 'tcp'; host: string; port: number; tls?: { ca: string; cert: string; key: string } }
-    | { kind: 'ssh'; host: string; port: number; username: string };
+    | {
+        kind: 'ssh';
+        host: string;
+        port: number;
+        username: string;
+        /** The known_hosts file the host's key is checked against. */
+        knownHosts: string;
+        /** The SSH agent's socket, from the env the config was checked with. */
+        agent: string | undefined;
+        /** The text of `ssh.identityFile`, used instead of the agent. */
+        privateKey?: string;
+      };
   /** Where routers reach published ports. */
   address: string;
   /** Where ports are published on the engine's host: `address` when loopback, else 0.0.0.0. */
@@ -176,9 +197,9 @@ function resolveHost(value: unknown, at: string, problems: string[], env: Readon
     problems.push(`${at} must be { name?, docker, tls?, address? }; got ${show(value)}`);
     return undefined;
   }
-  const { name, docker, tls, address, ...rest } = value as Record<string, unknown>;
+  const { name, docker, tls, address, ssh, ...rest } = value as Record<string, unknown>;
   const before = problems.length;
-  for (const key of Object.keys(rest)) problems.push(`${at}.${key} is not a host setting (a host takes name, docker, tls, address)`);
+  for (const key of Object.keys(rest)) problems.push(`${at}.${key} is not a host setting (a host takes name, docker, tls, address, ssh)`);
   if (name !== undefined && (typeof name !== 'string' || !NAME.test(name))) problems.push(`${at}.name must be 1–63 letters, digits, '.', '_' or '-'; got ${show(name)}`);
   if (address !== undefined && (typeof address !== 'string' || address.trim() === '' || /[\s/]/.test(address))) problems.push(`${at}.address must be a host name or IP address; got ${show(address)}`);
 
@@ -208,9 +229,21 @@ function resolveHost(value: unknown, at: string, problems: string[], env: Readon
       if (hostname === '') problems.push(`${at}.docker names no host; got ${show(docker)}`);
       else if (url.pathname !== '' && url.pathname !== '/') problems.push(`${at}.docker must be a bare ${url.protocol}//host:port, without a path; got ${show(docker)}`);
       else if (url.protocol === 'ssh:') {
-        if (url.password !== '') problems.push(`${at}.docker must not hold a password (ssh:// connects through the SSH agent, SSH_AUTH_SOCK)`);
-        connection = { kind: 'ssh', host: hostname, port: url.port === '' ? 22 : Number(url.port), username: decodeURIComponent(url.username) || 'root' };
-        if (env.SSH_AUTH_SOCK === undefined || env.SSH_AUTH_SOCK === '') problems.push(`${at}.docker is an ssh:// engine, but no SSH agent runs (SSH_AUTH_SOCK is not set): start one and add the key (ssh-add), as for the Docker CLI`);
+        if (url.password !== '') problems.push(`${at}.docker must not hold a password (ssh:// connects through the SSH agent, SSH_AUTH_SOCK, or ssh.identityFile)`);
+        const settings = resolveSsh(ssh, `${at}.ssh`, problems);
+        const agent = env.SSH_AUTH_SOCK === '' ? undefined : env.SSH_AUTH_SOCK;
+        connection = {
+          kind: 'ssh',
+          host: hostname,
+          port: url.port === '' ? 22 : Number(url.port),
+          username: decodeURIComponent(url.username) || 'root',
+          knownHosts: settings.knownHosts,
+          agent,
+          ...(settings.privateKey === undefined ? {} : { privateKey: settings.privateKey }),
+        };
+        if (agent === undefined && settings.privateKey === undefined && settings.identityFileGiven !== true) {
+          problems.push(`${at}.docker is an ssh:// engine, but no SSH agent runs (SSH_AUTH_SOCK is not set): start one and add the key (ssh-add), as for the Docker CLI, or set ${at}.ssh.identityFile`);
+        }
       } else {
         if (url.port === '') problems.push(`${at}.docker must name the port, as tcp://${hostname}:2376; got ${show(docker)}`);
         const files = resolveTls(tls, `${at}.tls`, problems);
@@ -224,6 +257,7 @@ function resolveHost(value: unknown, at: string, problems: string[], env: Readon
     problems.push(`${at}.docker must be unix:///path/to/docker.sock, tcp://host:2376 or ssh://user@host[:port]; got ${show(docker)}`);
   }
   if (tls !== undefined && connection !== undefined && connection.kind !== 'tcp') problems.push(`${at}.tls is for tcp:// engines only (${connection.kind === 'unix' ? 'a unix socket' : 'ssh://'} needs none)`);
+  if (ssh !== undefined && connection !== undefined && connection.kind !== 'ssh') problems.push(`${at}.ssh is for ssh:// engines only`);
   if (problems.length > before || connection === undefined) return undefined;
   const finalAddress = (address as string | undefined) ?? (connection.kind === 'unix' ? '127.0.0.1' : urlHost);
   return {
@@ -233,6 +267,48 @@ function resolveHost(value: unknown, at: string, problems: string[], env: Readon
     address: finalAddress,
     bindAddress: isLoopback(finalAddress) ? finalAddress : '0.0.0.0',
   };
+}
+
+/**
+ * `hosts[].ssh`: the known_hosts path (a named file must exist; the default
+ * one may be missing, and then every host is unknown, said at connect time)
+ * and the identity file, read and parsed now so a bad key is a config error.
+ */
+function resolveSsh(value: unknown, at: string, problems: string[]): { knownHosts: string; privateKey?: string; identityFileGiven?: boolean } {
+  const fallback = { knownHosts: join(homedir(), '.ssh', 'known_hosts') };
+  if (value === undefined) return fallback;
+  if (!isPlainObject(value)) {
+    problems.push(`${at} must be { knownHosts?, identityFile? } (paths of files); got ${show(value)}`);
+    return fallback;
+  }
+  const { knownHosts, identityFile, ...rest } = value as Record<string, unknown>;
+  for (const key of Object.keys(rest)) problems.push(`${at}.${key} is not an ssh setting (it takes knownHosts, identityFile)`);
+  const resolved: { knownHosts: string; privateKey?: string; identityFileGiven?: boolean } = { ...fallback };
+  if (knownHosts !== undefined) {
+    if (typeof knownHosts !== 'string' || knownHosts === '') problems.push(`${at}.knownHosts must be the path of a known_hosts file; got ${show(knownHosts)}`);
+    else if (!existsSync(knownHosts)) problems.push(`${at}.knownHosts: ${knownHosts} does not exist (make it with ssh-keyscan -p PORT HOST > ${knownHosts}, after checking the fingerprint)`);
+    else resolved.knownHosts = knownHosts;
+  }
+  if (identityFile !== undefined) {
+    resolved.identityFileGiven = true;
+    if (typeof identityFile !== 'string' || identityFile === '') problems.push(`${at}.identityFile must be the path of a private key file; got ${show(identityFile)}`);
+    else {
+      let text: string | undefined;
+      try {
+        text = readFileSync(identityFile, 'utf8');
+      } catch (error) {
+        problems.push(`${at}.identityFile: cannot read ${identityFile} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+      }
+      if (text !== undefined) {
+        const parsed = ssh2.utils.parseKey(text);
+        if (parsed instanceof Error || (Array.isArray(parsed) ? parsed[0] : parsed)?.isPrivateKey() !== true) {
+          const why = parsed instanceof Error ? parsed.message : 'it holds no private key';
+          problems.push(`${at}.identityFile: ${identityFile} is not a private key Baton can use (${why}); an encrypted key goes in the SSH agent instead (ssh-add)`);
+        } else resolved.privateKey = text;
+      }
+    }
+  }
+  return resolved;
 }
 
 /** Reads the PEM files at once: a missing file is a config error now, not a failed deploy later. */

@@ -132,6 +132,8 @@ describe.skipIf(reason !== undefined)(`docker platform on two engines${reason ==
     const error = await platform.start(release, { id: 'v1-1' }).then(() => undefined, (caught: Error & { code?: string }) => caught);
     expect(error?.code).toBe('BATON_ERR_PLATFORM');
     expect(error?.message).toContain('exited with code 3 before it listened');
+    // The service's own failure: not tried on the other engine.
+    expect(error?.message).not.toContain('could not start on any engine');
     expect(error?.message).toContain('test service: giving up');
     expect(error?.message).toContain('API_TOKEN=[redacted]');
     expect(error?.message).toContain('LEGACY_CREDS=[redacted]');
@@ -191,6 +193,29 @@ describe.skipIf(reason !== undefined)(`docker platform on two engines${reason ==
     await platform.stop(other, { deadlineMs: 5000 });
     await platform.stop(instance, { deadlineMs: 5000 });
     expect(exits).toHaveLength(1);
+  });
+
+  it('a start the chosen engine fails (it refuses to start the container) goes to the next engine; when every engine fails, each is named with why', async () => {
+    const network = `baton-pd-only-a-${process.pid}`;
+    await dockerOf(hostA).createNetwork({ Name: network, Driver: 'bridge' });
+    try {
+      // b comes first and has no instance, so it is chosen first; it lacks the network, so its engine refuses the container.
+      const hosts = [{ name: 'b', docker: (hostB as PrivateDockerEngine).docker, address: (hostB as PrivateDockerEngine).address }, { name: 'a', docker: hostA.docker }];
+      const { platform } = platformFor({ hosts, network });
+      const instance = await platform.start({ version: 'v1', image }, { id: 'v1-1' });
+      expect(instance.container.engine).toBe('a');
+      expect(await fetchText(instance.url)).toMatchObject({ status: 200, body: 'v1 v1-1' });
+      await platform.stop(instance, { deadlineMs: 5000 });
+
+      const { platform: nowhere, service } = platformFor({ hosts, network: `baton-pd-none-${process.pid}` });
+      const error = await nowhere.start({ version: 'v1', image }, { id: 'v1-2' }).then(() => undefined, (caught: Error & { code?: string }) => caught);
+      expect(error?.code).toBe('BATON_ERR_PLATFORM');
+      expect(error?.message).toMatch(/instance v1-2 could not start on any engine: b \(unix:\/\/\S+\): instance v1-2 \(image \S+, engine b\) did not start: network baton-pd-none-\d+ not found; a \(unix:\/\/\S+\): instance v1-2 \(image \S+, engine a\) did not start: network baton-pd-none-\d+ not found/);
+      expect(await serviceContainers(hostA, service)).toEqual([]);
+      expect(await serviceContainers(hostB as PrivateDockerEngine, service)).toEqual([]);
+    } finally {
+      await dockerOf(hostA).getNetwork(network).remove().catch(() => undefined);
+    }
   });
 
   it('a slow engine (it accepts connections and answers nothing) is skipped by start: the instance lands on the engine that answers', async () => {

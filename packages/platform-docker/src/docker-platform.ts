@@ -4,7 +4,7 @@ import { createRedactor, lastListeningPort, LISTENING_LINE_EXAMPLE, secretValues
 import { resolveDockerConfig, type DockerPlatformConfig, type ResolvedDockerConfig } from './docker-config.js';
 import { followLogs, logTail, type LogFollower } from './internal/container-logs.js';
 import { containerName, containerSpec, instanceEnvironment, LABELS } from './internal/container-spec.js';
-import { connectEngine, describeError, type Engine, EngineUnreachable, isConnectionError, statusOf } from './internal/engine.js';
+import { connectEngine, describeError, type Engine, EngineFault, EngineUnreachable, isConnectionError, statusOf } from './internal/engine.js';
 import { EngineEvents } from './internal/engine-events.js';
 import { exitOf } from './internal/exit-status.js';
 import { copyImage, inspectImage, noImageError, pinImage } from './internal/image-artifact.js';
@@ -97,12 +97,24 @@ export function createDockerPlatform(options: DockerPlatformOptions): DockerPlat
     signal?.throwIfAborted();
     const redactor = createRedactor(secretValuesOf(release, settings.env));
     try {
-      const engine = await pickEngine();
-      pending.set(engine, (pending.get(engine) ?? 0) + 1);
-      try {
-        return await startOn(engine, release, id, redactor, signal);
-      } finally {
-        pending.set(engine, (pending.get(engine) ?? 1) - 1);
+      const listed = await listEngines();
+      const failures = listed.flatMap((entry) => (entry.problem === undefined ? [] : [`${entry.engine.name} (${entry.engine.host.docker}): ${entry.problem}`]));
+      const answering = listed.flatMap((entry) => (entry.count === undefined ? [] : [{ engine: entry.engine, listed: entry.count }]));
+      if (answering.length === 0) throw platformError(`no engine answered, so no instance can start: ${failures.join('; ')}`);
+      // An engine that fails the start (not the service) is skipped for the next one, fewest instances first.
+      for (;;) {
+        const engine = fewest(answering);
+        if (engine === undefined) throw platformError(redactor.text(`instance ${id} could not start on any engine: ${failures.join('; ')}`));
+        answering.splice(answering.findIndex((entry) => entry.engine === engine), 1);
+        pending.set(engine, (pending.get(engine) ?? 0) + 1);
+        try {
+          return await startOn(engine, release, id, redactor, signal);
+        } catch (error) {
+          if (!(error instanceof EngineFault) || signal?.aborted) throw error;
+          failures.push(`${engine.name} (${engine.host.docker}): ${error.message}`);
+        } finally {
+          pending.set(engine, (pending.get(engine) ?? 1) - 1);
+        }
       }
     } catch (error) {
       if (signal?.aborted && error === signal.reason) throw error;
@@ -111,22 +123,28 @@ export function createDockerPlatform(options: DockerPlatformOptions): DockerPlat
     }
   }
 
-  /** The answering engine with the fewest containers of this service (starts under way included); ties go to the first in `hosts`. */
-  async function pickEngine(): Promise<Engine> {
-    const counts = await Promise.all(
+  /** Each engine's count of this service's running containers, or why it did not answer. */
+  function listEngines(): Promise<{ engine: Engine; count?: number; problem?: string }[]> {
+    return Promise.all(
       engines.map(async (engine) => {
         try {
           const list = await engine.call('list containers', (signal) => engine.docker.listContainers({ filters: { label: [`${LABELS.service}=${service}`] }, abortSignal: signal }));
-          return { engine, count: list.length + (pending.get(engine) ?? 0) };
+          return { engine, count: list.length };
         } catch (error) {
           return { engine, problem: error instanceof EngineUnreachable ? error.reason : describeError(error) };
         }
       }),
     );
+  }
+
+  /** Of `candidates`, the engine with the fewest containers of this service, starts under way (now) included; ties go to the first in `hosts`. */
+  function fewest(candidates: readonly { engine: Engine; listed: number }[]): Engine | undefined {
     let best: { engine: Engine; count: number } | undefined;
-    for (const entry of counts) if (entry.count !== undefined && (best === undefined || entry.count < best.count)) best = { engine: entry.engine, count: entry.count };
-    if (best === undefined) throw platformError(`no engine answered, so no instance can start: ${counts.map((entry) => `${entry.engine.name} (${entry.engine.host.docker}): ${entry.problem}`).join('; ')}`);
-    return best.engine;
+    for (const { engine, listed } of candidates) {
+      const count = listed + (pending.get(engine) ?? 0);
+      if (best === undefined || count < best.count) best = { engine, count };
+    }
+    return best?.engine;
   }
 
   /** The image reference to run on `engine`, copied there first when another engine holds it and this one does not. */
@@ -139,7 +157,9 @@ export function createDockerPlatform(options: DockerPlatformOptions): DockerPlat
       if (other === engine) continue;
       const held = await inspectImage(other, reference).catch(() => undefined);
       if (held !== undefined) {
-        await copyImage(held, engine, named);
+        await copyImage(held, engine, named).catch((error: unknown) => {
+          throw new EngineFault(error instanceof Error ? error.message.replace(/^docker platform: /, '') : String(error), { cause: error });
+        });
         return reference;
       }
     }
@@ -147,7 +167,13 @@ export function createDockerPlatform(options: DockerPlatformOptions): DockerPlat
   }
 
   async function startOn(engine: Engine, release: ReleaseSpec, id: string, redactor: Redactor, signal: AbortSignal | undefined): Promise<DockerInstanceRecord> {
-    const image = await imageOn(engine, release);
+    // Creating and starting a container may take a loaded engine the instance's whole listen time, not only engineTimeoutMs; each engine tried gets its own.
+    const startBy = Date.now() + settings.listenTimeoutMs;
+    const image = await imageOn(engine, release).catch((error: unknown) => {
+      // The image on none of the engines is the release's problem; this engine not answering is the engine's.
+      if (isBatonError(error) || error instanceof EngineFault) throw error;
+      throw new EngineFault(`looking for the image: ${describeError(error)}`, { cause: error });
+    });
     signal?.throwIfAborted();
     const env = instanceEnvironment(
       release,
@@ -160,27 +186,31 @@ export function createDockerPlatform(options: DockerPlatformOptions): DockerPlat
 
     let containerId: string | undefined;
     for (let attempt = 1; containerId === undefined; attempt += 1) {
-      const created = await createContainer(engine, spec, id);
+      const created = await createContainer(engine, spec, id, startBy).catch((error: unknown) => {
+        if (isBatonError(error)) throw error;
+        throw new EngineFault(redactor.text(`creating the container of ${what} failed: ${describeError(error)}`), { cause: error });
+      });
       try {
         // Starting a container (its filesystem, network, process) takes a loaded engine seconds: it may take the listen timeout too.
-        await engine.call('start a container', (abort) => engine.docker.getContainer(created).start({ abortSignal: abort }), settings.listenTimeoutMs);
+        await engine.call('start a container', (abort) => engine.docker.getContainer(created).start({ abortSignal: abort }), listenTimeLeft(startBy));
         containerId = created;
       } catch (error) {
         await removeQuietly(engine, created);
         if (attempt < PUBLISH_ATTEMPTS && /address already in use|port is already allocated/i.test(describeError(error))) continue;
-        throw platformError(redactor.text(`${what} did not start: ${describeError(error)}`), error);
+        throw new EngineFault(redactor.text(`${what} did not start: ${describeError(error)}`), { cause: error });
       }
     }
     const started = containerId;
     const startedAtMs = Date.now();
 
     let follower: LogFollower | undefined;
-    const fail = async (why: string, cause?: unknown): Promise<never> => {
+    const fail = async (why: string, cause?: unknown, engineFault = false): Promise<never> => {
       // The lines already followed, else the engine's tail (a container that died before the follow began).
       const followed = follower?.lines.filter((line) => line !== '').slice(-settings.logTailLines).join('\n') ?? '';
-      const tail = redactor.text(followed !== '' ? followed : await logTail(engine, started, settings.logTailLines));
+      const tail = redactor.text(followed !== '' ? followed : await logTail(engine, started, settings.logTailLines).catch(() => ''));
       await removeQuietly(engine, started);
-      throw platformError(redactor.text(`${what} ${why}`) + (tail === '' ? '; its log is empty' : `; the last lines of its log:\n${tail}`), cause);
+      const message = redactor.text(`${what} ${why}`) + (tail === '' ? '; its log is empty' : `; the last lines of its log:\n${tail}`);
+      throw engineFault ? new EngineFault(message, { cause }) : platformError(message, cause);
     };
 
     try {
@@ -207,7 +237,10 @@ export function createDockerPlatform(options: DockerPlatformOptions): DockerPlat
           const state = await inspectState(engine, started);
           if (state === undefined || !state.Running) {
             const exit = state === undefined ? undefined : exitOf(state.ExitCode, state.OOMKilled);
-            return await fail(`exited with ${exit === undefined ? 'an unknown status (its container is gone)' : describeExit(exit)} before it listened`);
+            const exited = `exited with ${exit === undefined ? 'an unknown status (its container is gone)' : describeExit(exit)} before it listened`;
+            // A host going away kills its containers: that exit is the engine's doing, not the service's.
+            if (!(await engineAnswers(engine))) return await fail(`${exited}, and engine ${engine.name} stopped answering`, undefined, true);
+            return await fail(exited);
           }
           // The stream broke while the container runs on (an engine hiccup): follow again.
           follower = await followLogs(engine, started);
@@ -221,18 +254,18 @@ export function createDockerPlatform(options: DockerPlatformOptions): DockerPlat
       }
     } catch (error) {
       if (signal?.aborted && error === signal.reason) throw error;
-      if (isBatonError(error)) throw error;
-      return await fail(`failed while starting: ${describeError(error)}`, error);
+      if (isBatonError(error) || error instanceof EngineFault) throw error;
+      return await fail(`failed while starting: ${describeError(error)}`, error, isConnectionError(error));
     } finally {
       follower?.close();
     }
   }
 
   /** Creates the container; a stale one of the same name (exited, or created by an orchestrator that died) is removed first. */
-  async function createContainer(engine: Engine, spec: Docker.ContainerCreateOptions, id: string): Promise<string> {
+  async function createContainer(engine: Engine, spec: Docker.ContainerCreateOptions, id: string, startBy: number): Promise<string> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const container = await engine.call('create a container', (abort) => engine.docker.createContainer({ ...spec, abortSignal: abort }), settings.listenTimeoutMs);
+        const container = await engine.call('create a container', (abort) => engine.docker.createContainer({ ...spec, abortSignal: abort }), listenTimeLeft(startBy));
         return container.id;
       } catch (error) {
         if (statusOf(error) !== 409 || attempt > 2) throw error;
@@ -253,6 +286,19 @@ export function createDockerPlatform(options: DockerPlatformOptions): DockerPlat
     const address = addressOf(engine, info.NetworkSettings as unknown as ContainerNetworkSettings, config);
     if (address === undefined) return undefined;
     return { id, release, host: address.host, port: address.port, url: urlOf(address.host, address.port), container: { id: info.Id, engine: engine.name }, startedAtMs };
+  }
+
+  /** What a create or start call may take past engineTimeoutMs: the rest of the start's listen time. */
+  function listenTimeLeft(startBy: number): number {
+    return Math.max(0, startBy - Date.now() - config.engineTimeoutMs);
+  }
+
+  /** True when the engine answers a ping now (a container that died may have died with its host). */
+  async function engineAnswers(engine: Engine): Promise<boolean> {
+    return engine.call('ping', () => engine.docker.ping()).then(
+      () => true,
+      () => false,
+    );
   }
 
   async function stop(instance: InstanceRecord, stopOptions: { deadlineMs: number }): Promise<InstanceExit> {

@@ -1,5 +1,8 @@
-import { existsSync } from 'node:fs';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fetchText } from '@baton/testing';
 import {
   copyImage,
@@ -49,6 +52,11 @@ describe.skipIf(reason !== undefined)(`docker platform on remote engines: tcp+TL
   const authSockBefore = process.env.SSH_AUTH_SOCK;
   const platforms: DockerPlatform[] = [];
   const services: string[] = [];
+  /** known_hosts files of the cases: the sshd's key as `ssh-keyscan` writes it, hashed, absent, or another key. */
+  const keysDir = mkdtempSync(join(tmpdir(), 'baton-pd-known-hosts-'));
+  const knownHosts = { plain: join(keysDir, 'plain'), hashed: join(keysDir, 'hashed'), other: join(keysDir, 'other'), changed: join(keysDir, 'changed') };
+  /** The sshd's host key as `ssh` prints it. */
+  let hostFingerprint = '';
 
   beforeAll(async () => {
     local = await ensureDockerEngine();
@@ -58,6 +66,16 @@ describe.skipIf(reason !== undefined)(`docker platform on remote engines: tcp+TL
     await Promise.all([copyImage(local, tls, image), copyImage(local, ssh, image)]);
     // As for the Docker CLI: the platform takes ssh keys from the agent in SSH_AUTH_SOCK.
     process.env.SSH_AUTH_SOCK = ssh.agent.socketPath;
+    const [hostName, type, key] = ssh.knownHostsLine.split(' ') as [string, string, string];
+    hostFingerprint = `SHA256:${createHash('sha256').update(Buffer.from(key, 'base64')).digest('base64').replace(/=+$/, '')}`;
+    const salt = randomBytes(20);
+    const hashedName = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(hostName).digest('base64')}`;
+    // Another ed25519 public key (the deployer's) stands in for a host key that changed.
+    const otherKey = readFileSync(`${ssh.identityFile}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
+    writeFileSync(knownHosts.plain, `# the test's sshd\n${ssh.knownHostsLine}\n`);
+    writeFileSync(knownHosts.hashed, `${hashedName} ${type} ${key}\n`);
+    writeFileSync(knownHosts.other, `elsewhere.example.org ${otherKey}\n[127.0.0.1]:1 ${type} ${key}\n`);
+    writeFileSync(knownHosts.changed, `${hostName} ${otherKey}\n`);
   }, 300_000);
 
   afterEach(async () => {
@@ -71,6 +89,7 @@ describe.skipIf(reason !== undefined)(`docker platform on remote engines: tcp+TL
     if (authSockBefore === undefined) delete process.env.SSH_AUTH_SOCK;
     else process.env.SSH_AUTH_SOCK = authSockBefore;
     await Promise.all([tls?.stop(), ssh?.stop(), stranger?.stop()]);
+    rmSync(keysDir, { recursive: true, force: true });
   }, 120_000);
 
   /** A platform made the way `baton deploy` makes it from `platform: { kind: 'docker', ...options }`. */
@@ -90,7 +109,7 @@ describe.skipIf(reason !== undefined)(`docker platform on remote engines: tcp+TL
     return platform;
   };
   const tlsHost = (): Record<string, unknown> => ({ name: 'tls', docker: tls!.docker, tls: tls!.tls, address: tls!.address });
-  const sshHost = (): Record<string, unknown> => ({ name: 'ssh', docker: ssh!.docker, address: ssh!.address });
+  const sshHost = (): Record<string, unknown> => ({ name: 'ssh', docker: ssh!.docker, address: ssh!.address, ssh: { knownHosts: knownHosts.plain } });
 
   /** start() must fail with BATON_ERR_PLATFORM naming the engine, within a few engine time limits (never a hang). */
   const expectStartRefused = async (platform: DockerPlatform, engine: string, because: RegExp): Promise<void> => {
@@ -197,6 +216,33 @@ describe.skipIf(reason !== undefined)(`docker platform on remote engines: tcp+TL
     await expectStartRefused(platform, 'ssh-locked', /authentication/i);
   });
 
+  it('ssh:// with the host key hashed in known_hosts (|1|salt|hash, as HashKnownHosts writes it): the engine answers', async () => {
+    const platform = platformWith({ hosts: [{ ...sshHost(), ssh: { knownHosts: knownHosts.hashed } }] });
+    expect(await platform.artifact({ version: 'v1', image })).toMatchObject({ digest: imageId });
+  }, 180_000);
+
+  it('ssh:// with identityFile and no SSH agent at all: the key file logs in', async () => {
+    delete process.env.SSH_AUTH_SOCK;
+    let platform: DockerPlatform;
+    try {
+      platform = platformWith({ hosts: [{ ...sshHost(), ssh: { knownHosts: knownHosts.plain, identityFile: ssh!.identityFile } }] });
+    } finally {
+      process.env.SSH_AUTH_SOCK = ssh!.agent.socketPath;
+    }
+    expect(await platform.artifact({ version: 'v1', image })).toMatchObject({ digest: imageId });
+  }, 180_000);
+
+  it('ssh:// to a host whose key is not in known_hosts: refused, naming the engine and the key\'s fingerprint, and how to add it', async () => {
+    const platform = platformWith({ engineTimeoutMs: WORKING_TIMEOUT_MS, hosts: [{ ...sshHost(), name: 'ssh-unknown', ssh: { knownHosts: knownHosts.other } }] });
+    await expectStartRefused(platform, 'ssh-unknown', new RegExp(`engine ssh-unknown \\(ssh://\\S+\\): the host's SSH key is not known: \\[127\\.0\\.0\\.1\\]:${ssh!.sshd.port} offers the ssh-ed25519 key ${escape(hostFingerprint)}, which ${escape(knownHosts.other)} does not hold`));
+    await expectStartRefused(platform, 'ssh-unknown', new RegExp(escape(`ssh-keyscan -p ${ssh!.sshd.port} 127.0.0.1 >> ${knownHosts.other}`)));
+  }, 180_000);
+
+  it('ssh:// to a host whose key changed: refused, naming the engine, the key offered and the one known_hosts holds', async () => {
+    const platform = platformWith({ engineTimeoutMs: WORKING_TIMEOUT_MS, hosts: [{ ...sshHost(), name: 'ssh-changed', ssh: { knownHosts: knownHosts.changed } }] });
+    await expectStartRefused(platform, 'ssh-changed', new RegExp(`engine ssh-changed \\(ssh://\\S+\\): the host's SSH key CHANGED: .* offers the ssh-ed25519 key ${escape(hostFingerprint)}, but ${escape(knownHosts.changed)} holds another \\(line 1: ssh-ed25519 key SHA256:`));
+  }, 180_000);
+
   it('ssh:// to a host where nothing listens: BATON_ERR_PLATFORM naming the engine', async () => {
     const port = await closedPort();
     const platform = platformWith({ engineTimeoutMs: REFUSAL_TIMEOUT_MS, hosts: [{ name: 'ssh-down', docker: `ssh://root@127.0.0.1:${port}`, address: ssh!.address }] });
@@ -217,6 +263,10 @@ describe.skipIf(reason !== undefined)(`docker platform on remote engines: tcp+TL
     }
   });
 });
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
 
 /** A port nothing listens on (it was free a moment ago). */
 function closedPort(): Promise<number> {

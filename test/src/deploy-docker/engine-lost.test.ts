@@ -23,20 +23,20 @@ afterEach(async () => {
 });
 
 const ways = [
-  { how: 'its dockerd is killed (its containers live on, unmanaged)', lose: (r: DockerRig) => r.engines[1].kill?.(), known: undefined },
+  // The candidate's exit is the first sign: a lost engine, or (when the host's containers are killed before its engine goes) a kill.
+  { how: 'its dockerd is killed (its containers live on, unmanaged)', lose: (r: DockerRig) => r.engines[1].kill?.(), known: undefined, reasonSaysLost: true },
   {
     how: 'the whole host stops (its containers die with it)',
     lose: (r: DockerRig) => r.engines[1].stop?.(),
-    // Seen in every run so far: the rollback's replacement of the lost v1 instance goes to the stopping engine (it
-    // still answers, and has the fewest containers), its start fails there, and the deploy ends `failed`
-    // ("rollback did not finish") instead of starting it on the engine that serves. Unskip once a start that
-    // fails on one engine is tried on another.
-    known: 'a replacement started during a rollback is placed on the engine that is going away, and not tried elsewhere',
+    // Before starts failed over, the rollback's replacement of the lost v1 instance went to the stopping engine (it
+    // still answered, and had the fewest containers), failed there, and the deploy ended `failed`.
+    known: undefined,
+    reasonSaysLost: false,
   },
 ];
 
 describe.skipIf(skip !== undefined)('an engine lost mid-deploy, behind the built-in router', () => {
-  for (const { how, lose, known } of ways) {
+  for (const { how, lose, known, reasonSaysLost } of ways) {
     if (known !== undefined) console.log(`engines lost on Docker: "${how}" is skipped until fixed: ${known}`);
     it.skipIf(known !== undefined)(`${how}: named, rolled back, v1 serves from the other engine, no read fails, status is truthful`, async () => {
       rig = await startDockerRig();
@@ -73,12 +73,14 @@ describe.skipIf(skip !== undefined)('an engine lost mid-deploy, behind the built
       // The lost engine ran a candidate and a stable instance when it went.
       expect(before[lost.name], JSON.stringify(before)).toEqual(expect.arrayContaining(['v1', 'v2']));
 
-      // Said in words a person acts on: the rollback's reason says the candidate is lost with its engine (which
-      // one, at what URL, since when) — not "exited with code null": its container may well run on, unmanaged.
+      // Said in words a person acts on: which engine. With its dockerd killed, the rollback's reason says the candidate is
+      // lost with its engine (which one, at what URL, since when) — not "exited with code null": its container may well
+      // run on, unmanaged. A host that stops kills its containers first: the reason is that kill, and the events name the engine.
       const said = [outcome.reason ?? '', ...svc.events.map((event) => `${event.type}: ${event.message}`)].filter((text) => text.includes(lost.name));
       console.log(`engine lost, ${how}: what names ${lost.name}:\n  ${said.join('\n  ')}`);
       expect(outcome.phase, `${outcome.reason}\n${svc.timeline(report.startedAt)}`).toBe('rolled-back');
-      expect(outcome.reason, svc.timeline(report.startedAt)).toMatch(new RegExp(`instance v2-\\d+ is lost: engine ${lost.name} \\(\\S+\\) has not answered since \\d{4}-`));
+      expect(said.length, `an event names engine ${lost.name}:\n${svc.timeline(report.startedAt)}`).toBeGreaterThan(0);
+      if (reasonSaysLost) expect(outcome.reason, svc.timeline(report.startedAt)).toMatch(new RegExp(`instance v2-\\d+ is lost: engine ${lost.name} \\(\\S+\\) has not answered since \\d{4}-`));
       expect(outcome.reason).not.toMatch(/exited with code null/);
       expect(await svc.servingReleases()).toEqual(['v1']);
       expect(report.failed, failuresOf(report, svc)).toBe(0);

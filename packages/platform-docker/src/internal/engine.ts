@@ -35,10 +35,20 @@ export class EngineUnreachable extends Error {
 
 export function connectEngine(host: ResolvedHost, timeoutMs: number): Engine {
   const connection = host.connection;
-  // Like the Docker CLI: keys come from the SSH agent; nothing secret is kept in Baton's config.
+  // Like the Docker CLI: keys come from the SSH agent (or a key file the config names), and the host's key must be in known_hosts.
   const sshAgent =
     connection.kind === 'ssh'
-      ? new SshDialAgent({ host: connection.host, port: connection.port, username: connection.username, agent: process.env.SSH_AUTH_SOCK, readyTimeoutMs: timeoutMs })
+      ? new SshDialAgent({
+          engine: host.name,
+          url: host.docker,
+          host: connection.host,
+          port: connection.port,
+          username: connection.username,
+          agent: connection.agent,
+          ...(connection.privateKey === undefined ? {} : { privateKey: connection.privateKey }),
+          knownHosts: connection.knownHosts,
+          readyTimeoutMs: timeoutMs,
+        })
       : undefined;
   // docker-modem starts from DOCKER_HOST, DOCKER_CERT_PATH and friends: every field they could set is
   // given here, so the configured host is the one reached whatever the orchestrator's environment says.
@@ -113,4 +123,17 @@ export function describeError(error: unknown): string {
   const code = (error as { code?: unknown }).code;
   const message = error instanceof Error ? error.message : String(error);
   return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
+}
+
+/**
+ * A start failed because of its engine, not its service: the engine did not
+ * answer, refused to create or start the container, could not publish its
+ * port, or went away while the container started. Another engine may well
+ * start the same instance, so the platform tries the next one.
+ */
+export class EngineFault extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EngineFault';
+  }
 }
