@@ -63,8 +63,25 @@ describe('the packed packages in a user project outside the monorepo', () => {
     for (const name of ['@baton/metrics', '@baton/toggles', '@baton/versioning', 'prom-client', 'unleash-client']) {
       expect(installed(projects.minimal.dir, name), `${name} in the minimal user's node_modules`).toBe(false);
     }
-    // The one native addon expected is Pact's (a peer of @baton/contracts), built for N-API.
-    expect(projects.nativeAddons.filter((file) => !/napi/.test(file)), 'native addons tied to one Node ABI').toEqual([]);
+    // The one native addon expected is Pact's (a peer of @baton/contracts), built for N-API. ssh2
+    // (under @baton/platform-docker's dockerode) builds two optional accelerators for the installing
+    // Node, sshcrypto and cpu-features; it loads them in a try and falls back to JavaScript — the
+    // next case proves the package loads and works on the other Node of the same install.
+    const optionalAccelerators = /node_modules\/(?:ssh2|cpu-features)\//;
+    expect(projects.nativeAddons.filter((file) => !/napi/.test(file) && !optionalAccelerators.test(file)), 'native addons tied to one Node ABI').toEqual([]);
+  });
+
+  it(`@baton/platform-docker, installed on Node 20 (its ssh2 accelerators built for Node 20), loads on Node ${LTS_NODE_MAJOR} and checks a config`, async () => {
+    const script = [
+      "const { platformProvider } = await import('@baton/platform-docker');",
+      "const { Client, utils } = await import('ssh2').then((m) => m.default ?? m);",
+      "if (typeof Client !== 'function' || typeof utils.parseKey !== 'function') throw new Error('ssh2 did not load');",
+      "try { platformProvider.create({ service: 'orders', dir: '/tmp/none', artifactsDir: '/tmp/none', options: { hosts: [{ docker: 'ftp://x' }] }, port: 'announce', listenTimeoutMs: 1000, routerDrainsFirst: true }); }",
+      "catch (error) { console.log(error.code); }",
+    ].join('\n');
+    const result = await runCommand(projects.lts.node, ['--input-type=module', '-e', script], { cwd: projects.everything.dir, timeoutMs: 60_000 });
+    expect(result.code, `${result.stdout}${result.stderr}`).toBe(0);
+    expect(result.stdout.trim()).toBe('BATON_ERR_DEPLOY_CONFIG');
   });
 
   it.each([
