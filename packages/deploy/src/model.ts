@@ -107,6 +107,7 @@ export interface InstanceRecord {
   container?: { id: string; engine: string };
   /** Where the instance's stdout and stderr go, when the platform keeps them. */
   logFile?: string;
+  /** When its start began (the spawn; the request for its container): readiness times (`readyMs`) and the ready timeout count from here. */
   startedAtMs: number;
 }
 

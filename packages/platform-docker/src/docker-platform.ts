@@ -8,6 +8,7 @@ import { connectEngine, describeError, type Engine, EngineFault, EngineUnreachab
 import { EngineEvents } from './internal/engine-events.js';
 import { exitOf } from './internal/exit-status.js';
 import { copyImage, inspectImage, noImageError, pinImage } from './internal/image-artifact.js';
+import { createSharedCalls } from './internal/shared-call.js';
 import { checkRecord, checkRelease, type ContainerRecord, INSTANCE_ID, invalid, platformError, SERVICE_NAME } from './internal/input-checks.js';
 import { answersHttp, sleep } from './internal/probes.js';
 
@@ -50,6 +51,13 @@ export interface DockerPlatform extends Platform {
   close(): Promise<void>;
 }
 
+/** One engine's count of this service's containers, or why it did not answer. */
+interface EngineListing {
+  engine: Engine;
+  count?: number;
+  problem?: string;
+}
+
 /** After its stop timeout the engine kills; this is how long the kill itself may take to be seen. */
 const KILL_WAIT_MS = 15_000;
 /** A published port another process took between the engine's pick and its bind: tried again with another. */
@@ -76,6 +84,8 @@ export function createDockerPlatform(options: DockerPlatformOptions): DockerPlat
   const { config, service } = settings;
   const engines = config.hosts.map((host) => connectEngine(host, config.engineTimeoutMs));
   const events = new Map<Engine, EngineEvents>();
+  const sharedListing = createSharedCalls<EngineListing[]>();
+  const sharedImage = createSharedCalls<string>();
   /** Starts under way per engine, so parallel starts spread too. */
   const pending = new Map<Engine, number>();
   /** Exits this platform saw (its stops), by container id: a later onExit or stop reports the same. */
@@ -123,8 +133,12 @@ export function createDockerPlatform(options: DockerPlatformOptions): DockerPlat
     }
   }
 
-  /** Each engine's count of this service's running containers, or why it did not answer. */
-  function listEngines(): Promise<{ engine: Engine; count?: number; problem?: string }[]> {
+  /** Each engine's count of this service's running containers, or why it did not answer (one listing shared by the starts that ask while it runs). */
+  function listEngines(): Promise<EngineListing[]> {
+    return sharedListing('listing', listEnginesNow);
+  }
+
+  function listEnginesNow(): Promise<EngineListing[]> {
     return Promise.all(
       engines.map(async (engine) => {
         try {
@@ -147,10 +161,14 @@ export function createDockerPlatform(options: DockerPlatformOptions): DockerPlat
     return best?.engine;
   }
 
-  /** The image reference to run on `engine`, copied there first when another engine holds it and this one does not. */
-  async function imageOn(engine: Engine, release: ReleaseSpec): Promise<string> {
+  /** The image reference to run on `engine`, copied there first when another engine holds it and this one does not (once for the starts that ask together). */
+  function imageOn(engine: Engine, release: ReleaseSpec): Promise<string> {
     const pinned = release.artifact?.kind === 'image' ? release.artifact.digest : undefined;
     const reference = pinned ?? (release.image as string);
+    return sharedImage(`${engine.name}\0${reference}`, () => imageOnNow(engine, release, reference, pinned));
+  }
+
+  async function imageOnNow(engine: Engine, release: ReleaseSpec, reference: string, pinned: string | undefined): Promise<string> {
     const named = release.artifact?.source ?? release.image ?? reference;
     if ((await inspectImage(engine, reference)) !== undefined) return reference;
     for (const other of engines) {
@@ -184,6 +202,8 @@ export function createDockerPlatform(options: DockerPlatformOptions): DockerPlat
     const spec = containerSpec({ service, id, release, image, env, config, host: engine.host });
     const what = `instance ${id} (image ${release.artifact?.source ?? release.image ?? image}, engine ${engine.name})`;
 
+    // The instance's start, as `docker run` would time it: from asking the engine for its container.
+    const startedAtMs = Date.now();
     let containerId: string | undefined;
     for (let attempt = 1; containerId === undefined; attempt += 1) {
       const created = await createContainer(engine, spec, id, startBy).catch((error: unknown) => {
@@ -201,7 +221,7 @@ export function createDockerPlatform(options: DockerPlatformOptions): DockerPlat
       }
     }
     const started = containerId;
-    const startedAtMs = Date.now();
+    const runningAtMs = Date.now();
 
     let follower: LogFollower | undefined;
     const fail = async (why: string, cause?: unknown, engineFault = false): Promise<never> => {
@@ -217,7 +237,7 @@ export function createDockerPlatform(options: DockerPlatformOptions): DockerPlat
       const record = await recordOf(engine, started, id, release.version, startedAtMs);
       if (record === undefined) return await fail('exited before its address was known');
       follower = await followLogs(engine, started);
-      const deadline = startedAtMs + settings.listenTimeoutMs;
+      const deadline = runningAtMs + settings.listenTimeoutMs;
       for (;;) {
         if (signal?.aborted) {
           await removeQuietly(engine, started);

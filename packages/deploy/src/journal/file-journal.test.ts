@@ -116,6 +116,14 @@ describe('createFileJournal', () => {
     expect(await journal.read()).toEqual({ n: 19 });
   });
 
+  it('keeps every overlapping append, in call order, each durable once its promise resolves', async () => {
+    const journal = createFileJournal<unknown>({ dir });
+    await Promise.all(Array.from({ length: 50 }, (_, n) => journal.append(event(`e${n}`, { n }))));
+    expect((await journal.events()).map((e) => e.type)).toEqual(Array.from({ length: 50 }, (_, n) => `e${n}`));
+    // A journal opened afresh (a restarted orchestrator) reads the same lines.
+    expect(await createFileJournal<unknown>({ dir }).events()).toHaveLength(50);
+  });
+
   it('leaves a readable state and readable events when the writer is killed mid-loop (SIGKILL)', async () => {
     const { child, lines } = await runChild(`
       const journal = createFileJournal({ dir: ${JSON.stringify(dir)} });

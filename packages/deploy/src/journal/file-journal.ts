@@ -6,6 +6,7 @@ import { BatonError } from '@baton/lifecycle';
 import type { DeployEvent, Journal } from '../model.js';
 import { ensurePrivateDirSync, PRIVATE_FILE_MODE } from '../internal/private-dir.js';
 import { isProcessAlive, processStartIdentity } from '../internal/process-identity.js';
+import { createGroupCommit } from '../internal/group-commit.js';
 
 /** Options of {@link createFileJournal}. */
 export interface FileJournalOptions {
@@ -29,7 +30,7 @@ interface LockContent {
  * A {@link Journal} in a directory: the state in `state.json`, replaced
  * atomically (temp file, fsync, rename, fsync of the directory), so a crash at
  * any moment leaves the old state or the new one; the events in
- * `events.jsonl`, one fsynced JSON line each; and an exclusive lock in
+ * `events.jsonl`, one JSON line each, fsynced before append() resolves; and an exclusive lock in
  * `journal.lock` holding the owner's pid and start time. The directory is
  * private (0700, tightened when it exists) and every file in it 0600: the
  * state holds release environments.
@@ -64,15 +65,40 @@ export function createFileJournal<State>(options: FileJournalOptions): Journal<S
   };
   // Writes and appends of one journal run one at a time, in call order: the
   // last write() called is the state left on disk, and events keep their order.
-  let writes: Promise<unknown> = Promise.resolve();
-  let appends: Promise<unknown> = Promise.resolve();
-  const serially = <T>(queue: 'writes' | 'appends', task: () => Promise<T>): Promise<T> => {
-    const run = (queue === 'writes' ? writes : appends).then(task, task);
-    const settled = run.catch(() => undefined);
-    if (queue === 'writes') writes = settled;
-    else appends = settled;
-    return run;
-  };
+  // Calls made while one runs are committed together (group commit): of
+  // several states only the newest is written, which is what writing them
+  // one after the other would leave, and events go in one append and fsync.
+  const commitState = createGroupCommit<string>(async (texts) => {
+    await ensureDir();
+    // The temp file sits beside the state: rename is atomic only within one file system.
+    const temp = join(dir, `.${JOURNAL_FILES.state}.${process.pid}.${randomUUID()}.tmp`);
+    try {
+      await writeDurably(temp, texts[texts.length - 1] as string);
+      await rename(temp, statePath);
+      await syncDir(dir);
+    } catch (error) {
+      await unlink(temp).catch(() => {});
+      throw journalError(`cannot write the journal state ${statePath}: ${describe(error)}`, error);
+    }
+  });
+  const commitEvents = createGroupCommit<string>(async (lines) => {
+    await ensureDir();
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(eventsPath, 'a+', PRIVATE_FILE_MODE);
+      if (!eventsPrivate) {
+        await handle.chmod(PRIVATE_FILE_MODE);
+        eventsPrivate = true;
+      }
+      await dropTornTail(handle);
+      await handle.write(lines.join(''));
+      await handle.sync();
+    } catch (error) {
+      throw journalError(`cannot append to the journal's events ${eventsPath}: ${describe(error)}`, error);
+    } finally {
+      await handle?.close();
+    }
+  });
 
   return {
     async read() {
@@ -103,19 +129,7 @@ export function createFileJournal<State>(options: FileJournalOptions): Journal<S
       if (typeof text !== 'string' || text === 'undefined\n') {
         return Promise.reject(journalError('the state cannot be journaled: it is not JSON-able (undefined or a function)'));
       }
-      return serially('writes', async () => {
-        await ensureDir();
-        // The temp file sits beside the state: rename is atomic only within one file system.
-        const temp = join(dir, `.${JOURNAL_FILES.state}.${process.pid}.${randomUUID()}.tmp`);
-        try {
-          await writeDurably(temp, text);
-          await rename(temp, statePath);
-          await syncDir(dir);
-        } catch (error) {
-          await unlink(temp).catch(() => {});
-          throw journalError(`cannot write the journal state ${statePath}: ${describe(error)}`, error);
-        }
-      });
+      return commitState(text);
     },
 
     append(event) {
@@ -127,24 +141,7 @@ export function createFileJournal<State>(options: FileJournalOptions): Journal<S
       } catch (error) {
         return Promise.reject(new BatonError('BATON_ERR_INVALID_OPTION', `journal: cannot append the event: its data is not JSON-able (${describe(error)})`));
       }
-      return serially('appends', async () => {
-        await ensureDir();
-        let handle: FileHandle | undefined;
-        try {
-          handle = await open(eventsPath, 'a+', PRIVATE_FILE_MODE);
-          if (!eventsPrivate) {
-            await handle.chmod(PRIVATE_FILE_MODE);
-            eventsPrivate = true;
-          }
-          await dropTornTail(handle);
-          await handle.write(line);
-          await handle.sync();
-        } catch (error) {
-          throw journalError(`cannot append to the journal's events ${eventsPath}: ${describe(error)}`, error);
-        } finally {
-          await handle?.close();
-        }
-      });
+      return commitEvents(line);
     },
 
     async events() {

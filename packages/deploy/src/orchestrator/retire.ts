@@ -19,8 +19,9 @@ export async function retire(ctx: DeployContext, instance: TrackedInstance): Pro
   let drained = false;
   while (ctx.now() - started < deadlineMs) {
     const atRouter = (await ctx.router.backends()).find((backend) => backend.id === instance.id)?.inFlight ?? 0;
-    const inInstance = (await ctx.platform.isRunning(instance)) ? await instanceInFlight(instance, ctx.config.paths.metrics, ctx.config.metricsToken) : 0;
-    if (atRouter === 0 && (inInstance ?? 0) === 0) {
+    // The instance's own count only once the router's is 0: a scrape of its /metrics is the costly half. An
+    // instance that is gone (or has no such metric) does not answer it: nothing of its own is then in flight.
+    if (atRouter === 0 && ((await instanceInFlight(instance, ctx.config.paths.metrics, ctx.config.metricsToken)) ?? 0) === 0) {
       drained = true;
       break;
     }

@@ -98,12 +98,13 @@ async function becomeReady(ctx: DeployContext, instance: TrackedInstance): Promi
   const url = `${instance.url}${ctx.config.paths.readiness}`;
   for (;;) {
     ctx.waitSignal().throwIfAborted();
+    // An instance that answers runs: the platform is asked only while it does not (on Docker that is an engine call per poll).
+    if ((await probe(url)) === 200) break;
     if (!(await ctx.platform.isRunning(instance))) {
       instance.status = 'failed';
       await ctx.save();
       throw startFailure(ctx.state.deploy, instance, `instance ${instance.id} exited before it became ready${instance.logFile ? ` (log: ${instance.logFile})` : ''}`);
     }
-    if ((await probe(url)) === 200) break;
     if (ctx.now() - started > ctx.config.timeouts.readyMs) {
       instance.status = 'failed';
       await ctx.save();

@@ -1,8 +1,26 @@
 import { backendSettings, type BackendSetting, type ServingInstance } from '../weights.js';
+import { createGroupCommit } from '../internal/group-commit.js';
 import type { DeployContext } from './deploy-context.js';
 
-/** Sets every serving instance's weight for the current split (plus `extra` settings in the same batch). */
-export async function applyWeights(ctx: DeployContext, extra: readonly BackendSetting[] = []): Promise<void> {
+/**
+ * Sets every serving instance's weight for the current split (plus `extra`
+ * settings in the same batch). Calls made while one is setting weights go
+ * together in the next (group commit): a fleet's batch of instances becoming
+ * ready sets the weights twice, not once per instance, each time from the
+ * state as it is then.
+ */
+export function applyWeights(ctx: DeployContext, extra: readonly BackendSetting[] = []): Promise<void> {
+  let commit = committers.get(ctx);
+  if (commit === undefined) {
+    commit = createGroupCommit<readonly BackendSetting[]>((batch) => setWeights(ctx, batch.flat()));
+    committers.set(ctx, commit);
+  }
+  return commit(extra);
+}
+
+const committers = new WeakMap<DeployContext, (extra: readonly BackendSetting[]) => Promise<void>>();
+
+async function setWeights(ctx: DeployContext, extra: readonly BackendSetting[]): Promise<void> {
   const record = ctx.state.deploy;
   if (record === undefined) return;
   const serving: ServingInstance[] = ctx.state.instances
