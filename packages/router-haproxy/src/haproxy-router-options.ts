@@ -45,7 +45,7 @@ export interface StartHaproxyRouterOptions extends HaproxyRouterOptions {
   slots?: number;
   /** The haproxy executable; default `haproxy` on PATH (or in /usr/sbin, /usr/local/sbin). */
   binary?: string;
-  /** Health checks on the readiness path; default every 1000 ms, DOWN after 2 failures, UP after 1 pass, 2000 ms timeout. */
+  /** Health checks on the readiness path; default every 1000 ms, DOWN after 3 failures, UP after 1 pass, 3000 ms timeout. */
   healthCheck?: Partial<HaproxyCheckSettings>;
   /** HAProxy timeouts, in ms; defaults: connect 5000, client 30000, server 60000, httpRequest 10000, keepAlive 30000, queue 10000, hardStopAfter 120000, tunnel 3600000 (a WebSocket's silence). */
   timeouts?: Partial<HaproxyTimeoutSettings>;
@@ -81,7 +81,11 @@ export interface StopHaproxyRouterOptions extends HaproxyRouterOptions {
 
 const DEFAULT_SLOTS = 16;
 const MAX_SLOTS = 1000;
-const DEFAULT_CHECK: HaproxyCheckSettings = { intervalMs: 1000, fall: 2, rise: 1, timeoutMs: 2000 };
+// Three misses of 3 s, not two of 2 s: on a loaded host (a fleet starting, a neighbour's build) checks
+// answer late for every server at once, and HAProxy marking them all DOWN turns slowness into 503s for
+// everyone. A dead instance still goes DOWN within ~3 s (a refused connect fails the check at once), and
+// Baton takes the instances it retires out of traffic itself, without waiting for a check.
+const DEFAULT_CHECK: HaproxyCheckSettings = { intervalMs: 1000, fall: 3, rise: 1, timeoutMs: 3000 };
 const DEFAULT_TIMEOUTS: HaproxyTimeoutSettings = {
   connectMs: 5000,
   clientMs: 30_000,
