@@ -261,6 +261,25 @@ describe('deploys of pinned releases', () => {
     expect(await served()).toBe('one');
   });
 
+  it('baton releases shows a release deployed before releases were recorded, by where it runs, with its artifact unknown', async () => {
+    expect((await cli('deploy', '--release', 'v1')).code).toBe(EXIT.ok);
+    // A Baton from before the registry deployed v1: the journal knows it, the registry does not.
+    await rm(join(stateDir, 'releases', 'v1.json'));
+    const listing = await releases();
+    expect(listing.releases).toEqual([]);
+    expect(listing.unrecorded).toEqual([{ version: 'v1', role: 'serving', running: 1 }]);
+    const table = (await cli('releases')).stdout.split('\n');
+    expect(table[0]).toBe(`orders: 1 release  (state in ${stateDir})`);
+    expect(table[2]).toMatch(/^v1 +not recorded +unknown \(deployed before releases were recorded\) +unknown +serving, instances: 1 running$/);
+
+    // Its next deploy records the new release; v1 stays listed, as the previous one.
+    await writeFile(join(dir, 'service.mjs'), service('two'));
+    expect((await cli('deploy', '--release', 'v2')).code).toBe(EXIT.ok);
+    const after = await releases();
+    expect(after.releases.map((release) => [release.version, release.role])).toEqual([['v2', 'serving']]);
+    expect(after.unrecorded).toEqual([{ version: 'v1', role: 'previous', running: 0 }]);
+  });
+
   it('a garbled record is named by baton releases, which lists the others all the same', async () => {
     expect((await cli('release', 'create')).code).toBe(EXIT.ok);
     await writeFile(join(dir, 'service.mjs'), service('two'));

@@ -26,4 +26,4 @@ export { DEPLOY_ERROR_CODES, type DeployErrorCode } from './errors.js';
 export { createRelease, type CreateReleaseOptions, type CreatedRelease } from './releases/create-release.js';
 export { createReleaseRegistry, type ReleaseRegistry, type UnreadableRelease } from './releases/release-registry.js';
 export { describeArtifact, shortDigest, type ReleaseRecord } from './releases/release-record.js';
-export { listReleases, formatReleases, type ListedRelease, type ReleaseListing } from './releases/release-listing.js';
+export { listReleases, formatReleases, type ListedRelease, type ReleaseListing, type UnrecordedRelease } from './releases/release-listing.js';

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { ResolvedDeployConfig } from '../deploy-config.js';
 import { createFileJournal } from '../journal/file-journal.js';
 import { statePaths } from '../service-router.js';
@@ -6,12 +7,20 @@ import { changedConfigParts, configFingerprintsOf } from './config-digest.js';
 import { describeArtifact, formatReleaseTime, type ReleaseRecord } from './release-record.js';
 import { createReleaseRegistry, type UnreadableRelease } from './release-registry.js';
 
-/** A recorded release and where it is deployed now. */
-export interface ListedRelease extends ReleaseRecord {
+/** Where a release is deployed now, from the journal. */
+export interface ReleasePlacement {
   /** `serving` (the stable release), `previous` (where `baton rollback` goes), `deploying` (the open deploy's candidate); absent otherwise. */
   role?: 'serving' | 'previous' | 'deploying';
   /** Its instances the journal has running (starting, ready or draining). */
   running: number;
+}
+
+/** A recorded release and where it is deployed now. */
+export interface ListedRelease extends ReleaseRecord, ReleasePlacement {}
+
+/** A release the journal has deployed but the registry holds no record of. */
+export interface UnrecordedRelease extends ReleasePlacement {
+  version: string;
 }
 
 /** What `baton releases` shows. */
@@ -20,6 +29,11 @@ export interface ReleaseListing {
   stateDir: string;
   /** Oldest first. */
   releases: ListedRelease[];
+  /**
+   * Releases the journal knows (serving, previous, being deployed) that have no record: deployed
+   * by a Baton from before the registry. Their artifact is unknown; the next deploy records its own.
+   */
+  unrecorded: UnrecordedRelease[];
   /** Records that could not be read (the file and why); the others are listed all the same. */
   unreadable: UnreadableRelease[];
   /** The config's release, when it is recorded and its run config has changed since: the parts that differ. */
@@ -32,7 +46,10 @@ export async function listReleases(config: ResolvedDeployConfig): Promise<Releas
   const registry = createReleaseRegistry(paths.releases);
   const { releases, unreadable } = await registry.list();
   const state = await createFileJournal<ServiceState>({ dir: paths.journal }).read();
-  const listing: ReleaseListing = { service: config.service, stateDir: config.stateDir, releases: releases.map((record) => placed(record, state)), unreadable };
+  const recordedVersions = new Set([...releases.map((record) => record.version), ...unreadable.map((problem) => basename(problem.file, '.json'))]);
+  const journaled = [state?.previous?.version, state?.stable?.version, state?.deploy?.to].filter((version): version is string => version !== undefined);
+  const unrecorded = [...new Set(journaled)].filter((version) => !recordedVersions.has(version)).map((version) => placed({ version }, state));
+  const listing: ReleaseListing = { service: config.service, stateDir: config.stateDir, releases: releases.map((record) => placed(record, state)), unrecorded, unreadable };
   const recorded = releases.find((record) => record.version === config.release.version);
   if (recorded !== undefined) {
     const parts = changedConfigParts(recorded.configFingerprints, configFingerprintsOf(config.release, await registry.fingerprintKey()).configFingerprints);
@@ -41,9 +58,9 @@ export async function listReleases(config: ResolvedDeployConfig): Promise<Releas
   return listing;
 }
 
-function placed(record: ReleaseRecord, state: ServiceState | undefined): ListedRelease {
+function placed<Known extends { version: string }>(record: Known, state: ServiceState | undefined): Known & ReleasePlacement {
   const running = (state?.instances ?? []).filter((instance) => instance.release === record.version && (instance.status === 'starting' || instance.status === 'ready' || instance.status === 'draining')).length;
-  const listed: ListedRelease = { ...record, running };
+  const listed: Known & ReleasePlacement = { ...record, running };
   const open = state?.deploy !== undefined && !isFinished(state.deploy.phase) ? state.deploy : undefined;
   // Taken down (baton down): the stable release is remembered, but serves nothing.
   if (open?.to === record.version) listed.role = 'deploying';
@@ -54,7 +71,7 @@ function placed(record: ReleaseRecord, state: ServiceState | undefined): ListedR
 
 /** `baton releases` for people: one row per release, oldest first, then what needs a look. */
 export function formatReleases(listing: ReleaseListing): string {
-  if (listing.releases.length === 0 && listing.unreadable.length === 0) {
+  if (listing.releases.length === 0 && listing.unrecorded.length === 0 && listing.unreadable.length === 0) {
     return `${listing.service}: no release recorded yet (baton release create, or the first baton deploy of a version, records one)  (state in ${listing.stateDir})\n`;
   }
   const rows = listing.releases.map((release) => [
@@ -64,10 +81,13 @@ export function formatReleases(listing: ReleaseListing): string {
     release.source === undefined ? 'unknown' : `${release.source.revision.slice(0, 12)}${release.source.dirty === true ? ' (dirty)' : ''}`,
     whereOf(release),
   ]);
+  // Deployed before the registry existed: what is known is where they are, not what they are.
+  for (const release of listing.unrecorded) rows.push([release.version, 'not recorded', 'unknown (deployed before releases were recorded)', 'unknown', whereOf(release)]);
   const header = ['VERSION', 'CREATED', 'ARTIFACT', 'SOURCE', 'WHERE'];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: string[]): string => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  ').trimEnd();
-  const lines = [`${listing.service}: ${listing.releases.length} release${listing.releases.length === 1 ? '' : 's'}  (state in ${listing.stateDir})`, line(header), ...rows.map(line)];
+  const count = listing.releases.length + listing.unrecorded.length;
+  const lines = [`${listing.service}: ${count} release${count === 1 ? '' : 's'}  (state in ${listing.stateDir})`, line(header), ...rows.map(line)];
   if (listing.configChanged !== undefined) {
     lines.push(`note: the config's ${listing.configChanged.version} runs with another config than it was released with (${listing.configChanged.parts.join(', ')} changed); its artifact is what the record says.`);
   }
@@ -75,7 +95,7 @@ export function formatReleases(listing: ReleaseListing): string {
   return `${lines.join('\n')}\n`;
 }
 
-function whereOf(release: ListedRelease): string {
+function whereOf(release: ReleasePlacement): string {
   const running = release.running > 0 ? `instances: ${release.running} running` : '';
   if (release.role === undefined) return running;
   return running === '' ? release.role : `${release.role}, ${running}`;
