@@ -32,7 +32,10 @@ describe('haproxyRouterConfig', () => {
     expect(global).toContain('server-state-file /tmp/r/server-state');
     expect(config).toContain('load-server-state-from-file global');
     expect(config).toContain('option idle-close-on-response');
-    expect(config).toMatch(/^\s+option redispatch$/m);
+    expect(config).toMatch(/^\s+option redispatch 1$/m);
+    // Idempotent requests a dying server took are sent again; others are not.
+    expect(config).toMatch(/^\s+retry-on conn-failure empty-response$/m);
+    expect(config).toMatch(/^\s+http-request disable-l7-retry unless \{ method GET HEAD OPTIONS PUT DELETE \}$/m);
     expect(config).toMatch(/^\s+retries 3$/m);
     expect(config).toMatch(/^\s+http-reuse safe$/m);
     expect(config).toContain('pool-purge-delay 5s pool-max-conn -1');

@@ -118,7 +118,10 @@ export function haproxyAddress(address: string, port: number): string {
  * - Slots via `server-template`, all `disabled` (maintenance) by default,
  *   reused with `set server addr`: `del server` under load crashes 2.6.
  * - Pooled server connections (`pool-purge-delay`, `pool-max-conn -1`,
- *   `http-reuse safe`), `option redispatch` with `retries`.
+ *   `http-reuse safe`), `option redispatch 1` with `retries`: a failed
+ *   connection, and an idempotent request its server took and died on
+ *   without answering (`retry-on conn-failure empty-response`), go to
+ *   another server.
  *
  * And against hostile clients (the built-in router does the same):
  * - `maxconn` on the frontend: past it HAProxy stops accepting, new
@@ -199,7 +202,8 @@ defaults
   option httplog
   # Only abnormal sessions (errors, retries, 5xx, aborts) are logged.
   option dontlog-normal
-  option redispatch
+  # Every retry on another server (a connection refused says little for the next attempt on the same one).
+  option redispatch 1
   retries ${options.retries}
   option idle-close-on-response
   # The whole request (headers, and body up to a buffer) within timeout http-request before a server connection is taken.
@@ -227,6 +231,11 @@ backend ${HAPROXY_BACKEND}
   option httpchk GET ${options.readinessPath}
   http-check expect status 200
   http-reuse safe
+  # A server that dies with requests in flight (killed, crashed, its host gone) leaves them without an
+  # answer: idempotent ones are sent again to another server, as the built-in router does; others
+  # may have been acted on, and fail (502) rather than happen twice.
+  retry-on conn-failure empty-response
+  http-request disable-l7-retry unless { method GET HEAD OPTIONS PUT DELETE }
   default-server inter ${check.intervalMs}ms fastinter ${check.intervalMs}ms downinter ${check.intervalMs}ms fall ${check.fall} rise ${check.rise} pool-purge-delay 5s pool-max-conn -1
 ${servers.join('\n')}
 `;

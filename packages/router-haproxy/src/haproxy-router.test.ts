@@ -346,6 +346,50 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
     expect(backends.B).toMatchObject({ state: 'ready', weight: 1, inFlight: 0, requestsTotal: b.hits() });
   });
 
+  it('a server that dies with requests in flight: its GETs are sent again to another server and answered, its POST fails rather than run twice', async () => {
+    const router = await start();
+    const survivor = await startBackend('survivor', servers);
+    // The victim holds every request it gets, then dies under them: its connections closed, nothing answered.
+    const got: string[] = [];
+    const victimServer = createServer((req, res) => {
+      if (req.url === '/readyz') res.end('ready');
+      else got.push(`${req.method} ${req.url}`);
+    });
+    servers.push(victimServer);
+    await new Promise<void>((resolve) => victimServer.listen(0, '127.0.0.1', resolve));
+    const victimPort = (victimServer.address() as { port: number }).port;
+    await router.add({ id: 'victim', release: 'v1', host: '127.0.0.1', port: victimPort });
+    await router.add({ id: 'survivor', release: 'v1', host: '127.0.0.1', port: survivor.port });
+    await router.set([{ id: 'victim', state: 'ready' }]);
+
+    const send = (method: string, path: string): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const req = request(`${router.url}${path}`, { method, agent: false }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end(method === 'POST' ? '{"order":1}' : undefined);
+      });
+    const reads = [send('GET', '/orders/1'), send('GET', '/orders/2'), send('HEAD', '/orders/3')];
+    const write = send('POST', '/orders');
+    await waitFor(() => got.length === 4, 10_000, 'the victim holding all four requests');
+    await router.set([{ id: 'survivor', state: 'ready' }]);
+
+    // Dies: no new connection accepted, those it holds closed unanswered; HAProxy still has it UP.
+    victimServer.close();
+    victimServer.closeAllConnections();
+    const answered = await Promise.all(reads);
+    expect(answered.map((answer) => answer.status)).toEqual([200, 200, 200]);
+    expect(answered.slice(0, 2).map((answer) => answer.body)).toEqual(['survivor', 'survivor']);
+    const posted = await write;
+    expect(posted.status).toBe(502);
+    // The survivor got the reads again, never the POST (which the victim may have acted on).
+    expect(survivor.hits()).toBe(3);
+  });
+
   it('sends nothing to a backend in maint, whether just added or taken out', async () => {
     const router = await start();
     const a = await startBackend('A', servers);

@@ -28,6 +28,10 @@ export function watchInstance(ctx: DeployContext, instance: TrackedInstance): vo
       exit.lost !== undefined ? `instance ${instance.id} is lost: ${exit.lost}` : `instance ${instance.id} exited with ${how}${instance.logFile ? ` (log: ${instance.logFile})` : ''}`;
     if (candidate) {
       ctx.failRelease(what);
+      // Out of traffic now, not once the rollback reaches it: until then every request the router
+      // sends it fails (a dead container's published port may still accept and then reset), and
+      // a health check takes seconds to notice. The rollback removes it for good.
+      void ctx.router.set([{ id: instance.id, state: 'maint' }]).catch(() => {});
       return;
     }
     void ctx.router
