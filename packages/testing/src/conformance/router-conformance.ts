@@ -203,6 +203,42 @@ export function routerConformance(name: string, subject: ConformanceRouterProvid
       expect(await statusOf(router, 'a')).toMatchObject({ health: 'up', state: 'ready' });
     }, LOAD_CASE_MS);
 
+    it('a backend that dies with requests in flight: its reads are answered by another backend, a POST it took fails (502) rather than run twice', async () => {
+      const router = await fixture.start();
+      const [a, b, c] = [await fixture.backend('a'), await fixture.backend('b'), await fixture.backend('c')];
+      for (const backend of [a, b, c]) await addBackend(router, backend);
+      await router.set([
+        { id: 'a', state: 'ready', weight: 1 },
+        { id: 'b', state: 'ready', weight: 1 },
+      ]);
+      // Reads held at a and b, both ready before they were sent (as in a deploy); then b dies under its share.
+      const reads = Array.from({ length: 4 }, () => fetchText(`${router.url}/hold`));
+      // Awaited below; should the case fail first, their errors at clean-up are no unhandled rejections.
+      for (const pending of reads) pending.catch(() => {});
+      await waitFor(() => a.inFlight() + b.inFlight() === 4 && b.inFlight() > 0, 10_000, 'the four reads held at a and b, some at b');
+      // The router is not told: b is still ready when it dies.
+      await b.kill();
+      // Sent again, b's reads are held at a too (same path); a answers all four once they are there.
+      await waitFor(() => a.inFlight() === 4, 10_000, "b's reads sent again to a");
+      a.releaseHeld();
+      expect((await Promise.all(reads)).map(({ status, body }) => ({ status, body }))).toEqual(Array.from({ length: 4 }, () => ({ status: 200, body: 'a' })));
+
+      // A POST held at c (the only backend ready when it was sent), then c dies with a ready beside it.
+      await router.set([
+        { id: 'a', state: 'maint' },
+        { id: 'c', state: 'ready', weight: 1 },
+      ]);
+      const write = fetchText(`${router.url}/hold`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"order":1}' });
+      write.catch(() => {});
+      await waitFor(() => c.inFlight() === 1, 10_000, 'the POST held at c');
+      await router.set([{ id: 'a', state: 'ready', weight: 1 }]);
+      const hitsOfA = a.hits();
+      await c.kill();
+      expect((await write).status).toBe(502);
+      // c may have acted on it: it is not sent to a.
+      expect(a.hits()).toBe(hitsOfA);
+    }, CASE_MS);
+
     it('a second connection (a new orchestrator) sees the same backends, states and weights, and moves traffic', async () => {
       const first = await fixture.start();
       const [a, b, c] = [await fixture.backend('a'), await fixture.backend('b'), await fixture.backend('c')];
