@@ -20,14 +20,16 @@ export interface FetchTextOptions {
 /**
  * One HTTP request over node:http (not fetch: tests need to choose the agent
  * and see `Connection` headers); resolves with the whole response, rejects on
- * any socket error with its `code` (ECONNRESET, ECONNREFUSED...).
+ * any socket error with its `code` (ECONNRESET, ECONNREFUSED...) and the
+ * method and URL in the message (a socket error's own stack names no caller).
  */
 export function fetchText(url: string, options: FetchTextOptions = {}): Promise<TestResponse> {
+  const method = options.method ?? 'GET';
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: options.method ?? 'GET', agent: options.agent ?? false, headers: options.headers ?? {} }, (res) =>
-      readWholeResponse(res).then(resolve, reject),
-    );
-    req.on('error', reject);
+    const req = httpRequest(url, { method, agent: options.agent ?? false, headers: options.headers ?? {} }, (res) => readWholeResponse(res).then(resolve, reject));
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      reject(Object.assign(new Error(`${method} ${url}: ${error.message}`, { cause: error }), { code: error.code }));
+    });
     req.end(options.body);
   });
 }

@@ -1,7 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { fetchText } from '../index.js';
+import { fetchText, type TestResponse } from '../index.js';
+
+/** Socket errors after which no answer came: the call is made once more (see `admin`). */
+const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED']);
 import type { TestDatabase } from './postgres.js';
 
 /** A feature toggle as the admin API creates it. */
@@ -84,12 +87,27 @@ export async function startUnleash(database: TestDatabase): Promise<UnleashServe
   // a pooled keep-alive connection can be one Unleash is closing at that very
   // moment (its 5 s keep-alive timeout), and on a busy machine that race is
   // likely — a createToggle beside stress-ng failed with ECONNRESET.
+  //
+  // A call whose connection is reset before any answer is made once more: with two test files at
+  // once, a fresh admin connection was reset (read ECONNRESET) right after a restart. Every call
+  // here may run twice: a create that got through the first time answers 409, which means done.
   const admin = async (method: string, path: string, body?: unknown): Promise<void> => {
-    const response = await fetchText(`${url}/api/admin/projects/default/features${path}`, {
-      method,
-      headers: { authorization: adminToken, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    const call = (): Promise<TestResponse> =>
+      fetchText(`${url}/api/admin/projects/default/features${path}`, {
+        method,
+        headers: { authorization: adminToken, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    let response: TestResponse;
+    let retried = false;
+    try {
+      response = await call();
+    } catch (error) {
+      if (!CONNECTION_LOST.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+      retried = true;
+      response = await call();
+    }
+    if (retried && response.status === 409) return;
     if (response.status < 200 || response.status > 299) throw new Error(`Unleash admin ${method} ${path}: HTTP ${response.status} ${response.body}`);
   };
   const exited = (proc: ChildProcess | undefined): Promise<void> =>
