@@ -4,6 +4,7 @@ import { DEFAULT_INSTANCE_PATHS, type AnalysisThresholds, type BundleSpec, type 
 import { PROVIDER_KIND_PATTERN } from './provider-lookup.js';
 import { redactSecretPatterns } from './secrets.js';
 import type { CanaryStep } from './strategies/canary.js';
+import { resolvePresetStrategy, type StrategyPreset } from './strategies/presets.js';
 import type { Strategy } from './strategies/plan.js';
 
 /** What to do when analysis cannot decide (too little traffic, scrapes failing) after its retries. */
@@ -17,7 +18,8 @@ export interface DeployConfig {
   release: ReleaseSpec;
   /** Instances of each release at rest; default 3. */
   instances?: number;
-  strategy?: Strategy;
+  /** How a release replaces the last one: a strategy, or a platform policy's preset (`{ preset: 'eb:rolling-with-additional-batch', batchSize: 2 }`). */
+  strategy?: Strategy | StrategyPreset;
   router?: {
     /**
      * Which router: `builtin` (the embedded default, `@baton/router-builtin`),
@@ -155,7 +157,7 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string; look
   }
   const release = resolveRelease(config.release, problems);
   const instances = integer(config.instances, 'instances', 3, 1, 64, problems);
-  const strategy = resolveStrategy(config.strategy, problems);
+  const strategy = resolveStrategy(config.strategy, instances, problems);
   if (strategy?.type === 'rolling' && (strategy.maxUnavailable ?? 0) >= instances) {
     problems.push(`strategy.maxUnavailable: fewer than instances (${instances}), or nothing would serve while the first batch starts; got ${strategy.maxUnavailable}`);
   }
@@ -343,8 +345,10 @@ const IMAGE_REFERENCE = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z
 /** A POSIX environment variable name. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-function resolveStrategy(input: unknown, problems: string[]): Strategy | undefined {
+function resolveStrategy(input: unknown, instances: number, problems: string[]): Strategy | undefined {
   if (input === undefined) return { type: 'rolling', maxSurge: 1, maxUnavailable: 0 };
+  // A platform policy people know (Elastic Beanstalk, Heroku), as a preset over the strategies below.
+  if (isObject(input) && 'preset' in input) return resolvePresetStrategy(input, instances, problems);
   if (!isObject(input)) {
     problems.push(`strategy: an object with type rolling, canary or blue-green; got ${describe(input)}`);
     return undefined;
