@@ -11,6 +11,8 @@ export const CONTRACTS_ERROR_CODES = defineErrorCodes({
   BATON_ERR_VERIFICATION: 'Contract verification failed.',
   /** A Pact Broker could not be reached or gave an answer that cannot be read. */
   BATON_ERR_BROKER: 'The Pact Broker could not be reached or its answer could not be read.',
+  /** A verification record could not be written, or a file is not a record this package can read (missing, not JSON, a bad field, a newer format). */
+  BATON_ERR_VERIFICATION_RECORD: 'A verification record could not be written or read.',
 });
 
 /** A code of {@link CONTRACTS_ERROR_CODES}. */

@@ -4,6 +4,14 @@ export { type PactSource, type ConsumerVersionSelector, type LocalInteraction } 
 export { type ServeTarget, type StartedServer } from './serve-target.js';
 export { type VerificationResult, type InteractionOutcome } from './verification-result.js';
 export { toJUnitXml, writeJUnitReport } from './junit-report.js';
+export {
+  writeVerificationRecord,
+  readVerificationRecord,
+  type VerificationRecord,
+  type VerificationRecordMeta,
+  type RecordedInteraction,
+  type VerifiedPactSource,
+} from './verification-record.js';
 export { ciDefaults } from './ci-defaults.js';
 export * from './can-i-deploy.js';
 export { pinApiVersion, type PinnedApiVersion, type HeaderBuilder } from './pin-api-version.js';

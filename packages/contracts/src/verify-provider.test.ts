@@ -1,6 +1,7 @@
 // Real components throughout: pacts written by Pact's own consumer DSL (PactV4
 // against its mock server), real Express and Fastify servers served through
 // Baton, and the real Pact verifier.
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import { isBatonError } from '@baton/lifecycle';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineStates, verifyProvider } from './index.js';
+import { defineStates, readVerificationRecord, verifyProvider } from './index.js';
 import { loadPact } from './internal/load-pact.js';
 
 process.env['PACT_DO_NOT_TRACK'] ??= 'true';
@@ -130,6 +131,29 @@ describe('verifyProvider', () => {
     expect(await readFile(join(dir, 'junit-broken.xml'), 'utf8')).toContain('<failure');
   });
 
+  it('writes a verification record for the release version, naming the pact files it verified by hash', async () => {
+    const orders: Orders = new Map();
+    const resultsFile = join(dir, 'verification', 'v2.json');
+    const result = await verifyProvider({
+      app: expressApp(orders, { breaking: true }),
+      provider: PROVIDER,
+      pacts: { files: [pactFile] },
+      states: states(orders),
+      providerVersion: 'v2',
+      providerBranch: 'main',
+      resultsFile,
+    });
+    expect(result.passed).toBe(false);
+    const record = await readVerificationRecord(resultsFile);
+    expect(record).toMatchObject({ formatVersion: 1, provider: PROVIDER, providerVersion: 'v2', providerBranch: 'main', passed: false, summary: result.summary });
+    expect(record.counts).toEqual({ interactions: 2, passed: 1, failed: 1, pendingFailed: 0 });
+    expect(record.interactions.find((i) => i.status === 'failed')).toMatchObject({ consumer: 'orders-web', description: 'a request for an order', pending: false });
+    expect(record.interactions.find((i) => i.status === 'failed')?.failures.join('\n')).toMatch(/total/);
+    const sha256 = createHash('sha256').update(await readFile(pactFile)).digest('hex');
+    expect(record.pacts).toEqual([{ file: pactFile, sha256, consumer: 'orders-web' }]);
+    expect(Date.parse(record.verifiedAt)).toBeGreaterThan(Date.now() - 60_000);
+  });
+
   it('verifies a server started by the core serve() and waits for its readiness', async () => {
     const orders: Orders = new Map();
     const { serve, createLifecycle } = await import('@baton/lifecycle');
@@ -217,6 +241,8 @@ describe('verifyProvider', () => {
       () => verifyProvider({ app: expressApp(orders), provider: PROVIDER, pacts: { files: [join(dir, 'nope.json')] } }),
       () => verifyProvider({ app: expressApp(orders), provider: PROVIDER, pacts: { brokerUrl: 'ftp://x' } }),
       () => verifyProvider({ app: expressApp(orders), provider: PROVIDER, pacts: { files: [pactFile] }, publishResults: true, providerVersion: undefined as never }),
+      // A record is of one release: without a version there is nothing to name it by.
+      () => verifyProvider({ app: expressApp(orders), provider: PROVIDER, pacts: { files: [pactFile] }, resultsFile: join(dir, 'never.json') }),
     ];
     const saved = { a: process.env['GIT_COMMIT'], b: process.env['GITHUB_SHA'], c: process.env['CI_COMMIT_SHA'], d: process.env['PACT_PROVIDER_VERSION'] };
     for (const name of ['GIT_COMMIT', 'GITHUB_SHA', 'CI_COMMIT_SHA', 'PACT_PROVIDER_VERSION']) delete process.env[name];

@@ -9,6 +9,7 @@ import { writeJUnitReport } from './junit-report.js';
 import { resolvePactSource, type PactSource } from './pact-source.js';
 import { serveTarget, type StartedServer } from './serve-target.js';
 import { buildResult, parseVerifierReport, type VerificationResult } from './verification-result.js';
+import { describePactSource, writeVerificationRecord } from './verification-record.js';
 
 interface CommonOptions {
   /** The provider's name, as in the pacts. */
@@ -23,6 +24,13 @@ interface CommonOptions {
   publishResults?: boolean;
   /** Write a JUnit XML report to this path. */
   junitFile?: string;
+  /**
+   * Write a verification record (JSON, see `writeVerificationRecord`) to this
+   * path after the run, for a deploy tool to check later. Needs
+   * `providerVersion` (or the CI variables it defaults to): the record is
+   * for one release of the provider.
+   */
+  resultsFile?: string;
   /** Wait for readiness at most this long; default 10000 ms. */
   readyTimeoutMs?: number;
   /** Pact's log level; default `warn`. */
@@ -50,6 +58,8 @@ export type VerifyProviderOptions = CommonOptions & ({ app: unknown; start?: nev
 export async function verifyProvider(options: VerifyProviderOptions): Promise<VerificationResult> {
   const resolved = resolveOptions(options);
   const source = await resolvePactSource(options.pacts);
+  // Hashed before the run: the record names the bytes that were verified, not what a file holds afterwards.
+  const recordedPacts = resolved.resultsFile === undefined ? undefined : await describePactSource(options.pacts, source);
   // Before the import: Pact reads it when it first reports.
   if (options.telemetry !== true && process.env['PACT_DO_NOT_TRACK'] === undefined) process.env['PACT_DO_NOT_TRACK'] = 'true';
   const pact = await loadPact();
@@ -86,6 +96,9 @@ export async function verifyProvider(options: VerifyProviderOptions): Promise<Ve
     await running.close();
   }
   if (options.junitFile) await writeJUnitReport(options.junitFile, result, options.provider);
+  if (resolved.resultsFile !== undefined && resolved.version !== undefined) {
+    await writeVerificationRecord(result, resolved.resultsFile, { provider: options.provider, providerVersion: resolved.version, providerBranch: resolved.branch, pacts: recordedPacts });
+  }
   if (!result.passed && options.throwOnFailure) {
     throw new BatonError(VERIFICATION_ERROR, `Pact verification of ${options.provider} failed:\n${result.summary}`);
   }
@@ -111,5 +124,15 @@ function resolveOptions(options: VerifyProviderOptions) {
   if (publish && version === undefined) {
     throw new BatonError('BATON_ERR_INVALID_OPTION', 'verifyProvider: publishResults needs `providerVersion` (or GIT_COMMIT / GITHUB_SHA in the environment).');
   }
-  return { readyTimeoutMs, version, branch, publish };
+  const { resultsFile } = options;
+  if (resultsFile !== undefined) {
+    if (typeof resultsFile !== 'string' || resultsFile.trim() === '') throw new BatonError('BATON_ERR_INVALID_OPTION', 'verifyProvider: `resultsFile` must be a file path.');
+    if (version === undefined) {
+      throw new BatonError(
+        'BATON_ERR_INVALID_OPTION',
+        'verifyProvider: `resultsFile` needs `providerVersion`, the release version this verification is for (e.g. "v2"), or one of PACT_PROVIDER_VERSION, GIT_COMMIT, GITHUB_SHA, CI_COMMIT_SHA in the environment.',
+      );
+    }
+  }
+  return { readyTimeoutMs, version, branch, publish, resultsFile };
 }
