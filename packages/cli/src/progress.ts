@@ -36,7 +36,10 @@ export function createProgressRenderer(output: Output): (event: DeployEvent) => 
       return;
     }
     clearStatus();
-    output.write(`${at}  ${symbol(event.type)} ${event.message}\n`);
+    // A gate's evidence follows its verdict on lines of their own, under the message.
+    const [first, ...more] = event.message.split('\n');
+    const mark = event.type === 'gate' ? gateSymbol(event.data?.['status']) : symbol(event.type);
+    output.write(`${at}  ${mark} ${first ?? ''}\n${more.map((line) => `${' '.repeat(at.length + 4)}${line}\n`).join('')}`);
   };
 }
 
@@ -49,6 +52,10 @@ function formatSample(releases: Record<string, ReleaseSample>): string {
   return parts.length === 0 ? 'no instance in the router yet' : parts.join('  |  ');
 }
 
+function gateSymbol(status: unknown): string {
+  return status === 'pass' ? '✔' : status === 'fail' ? '✖' : '○';
+}
+
 function symbol(type: string): string {
   switch (type) {
     case 'succeeded':
@@ -56,6 +63,7 @@ function symbol(type: string): string {
     case 'promoted':
       return '✔';
     case 'rollback':
+    case 'refused':
     case 'rolled-back':
     case 'failed':
     case 'instance-lost':

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { isBatonError } from '@baton/lifecycle';
 import { createProgressRenderer, type Output } from './progress.js';
 import { loadConfigFile } from './load-config.js';
+import { runApprove, runHistory, runStatusOfEvery } from './environment-commands.js';
 import { runReleaseCreate, runReleases } from './release-commands.js';
 
 /** This package's directory: its dependencies (`@baton/router-builtin`, `@baton/platform-local`) are the embedded defaults. */
@@ -35,6 +36,8 @@ export const EXIT = {
    * the report; the next deploy or `baton down` tries again.
    */
   stopFailed: 4,
+  /** A gate refused the release (contracts, migrations, soak, approval, the previous environment): nothing was started and no traffic moved; the gates say why. */
+  refused: 5,
   /** Interrupted (Ctrl-C): the deploy stopped at a safe point and stays open; the same command resumes it. */
   interrupted: 130,
 } as const;
@@ -42,11 +45,15 @@ export const EXIT = {
 const HELP = `Usage: baton <command> [options]
 
 Commands:
-  deploy               deploy the config's release (resumes an interrupted deploy of it)
+  deploy               deploy the config's release (resumes an interrupted deploy of it), after its gates
   status               the stable release, instances, router backends and any deploy in progress
+                       (every environment's, without --env)
+  history              the environment's deploys and refusals: when, release, how, outcome, by whom
+  promote <v> --to <env>  deploy release <v>'s artifact, which passed the environment before <env>, after the gates
   promote              let a paused canary go on
+  approve <v> --env <env>  approve release <v> for the environment (its approval gate)
   abort                stop the deploy in progress and roll it back
-  rollback             roll back the deploy in progress, or go back to the previous release
+  rollback [--to <v>]  roll back the deploy in progress, or go back to the previous release (or to <v>)
   down                 stop every instance and the router; history, reports and logs stay
   release create       pin the config's release to its artifact and record it (baton deploy does it too)
   releases             the recorded releases: version, created, artifact, source revision, where deployed
@@ -59,6 +66,9 @@ until baton down.
 Options:
   -c, --config <file>  the deploy config (default: baton.config.{ts,mts,js,mjs,json} in the working directory)
       --release <v>    deploy (or create) this version label instead of the config's (the command and env stay)
+      --env <name>     the environment (of a config with environments): deploy, status, history, rollback...
+      --to <v|env>     rollback: the release to go back to; promote <v>: the environment to promote to
+      --limit <n>      history: the newest n entries
       --json           machine output: one JSON event per line (deploy), one JSON document (status, releases)
   -h, --help           this help
 
@@ -68,6 +78,7 @@ version with another artifact is refused (exit 2); baton rollback runs the previ
 Exit codes: 0 done, 1 the deploy failed and was rolled back, 2 bad usage or config, or a release
 refused, 3 could not run,
 4 deployed but an old instance could not be stopped (out of traffic, may still run; see the report),
+5 a gate refused the release (nothing started, no traffic moved),
 130 interrupted (Ctrl-C: the deploy stops at a safe point and stays open; run the command again to resume).`;
 
 /**
@@ -103,10 +114,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       options: {
         config: { type: 'string', short: 'c' },
         release: { type: 'string' },
+        env: { type: 'string' },
+        to: { type: 'string' },
+        limit: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
-      allowPositionals: false,
+      allowPositionals: true,
       strict: true,
     });
   } catch (error) {
@@ -117,36 +131,57 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout.write(`${HELP}\n`);
     return EXIT.ok;
   }
-  const commands = ['deploy', 'status', 'promote', 'abort', 'rollback', 'down', 'release create', 'releases'];
+  const commands = ['deploy', 'status', 'history', 'promote', 'approve', 'abort', 'rollback', 'down', 'release create', 'releases'];
   if (!commands.includes(action)) {
     io.stderr.write(`baton: unknown command "${command}"; one of ${[...commands, 'migrations'].join(', ')}.\n\n${HELP}\n`);
     return EXIT.usage;
   }
+  const usage = (text: string): number => {
+    io.stderr.write(`baton ${action}: ${text}\n`);
+    return EXIT.usage;
+  };
+  const { values, positionals } = parsed;
+  // `promote v2 --to production` takes a release through the pipeline; `promote` alone lets a paused canary go on.
+  const version = positionals[0];
+  const pipelinePromote = action === 'promote' && (version !== undefined || values.to !== undefined);
+  if (positionals.length > (action === 'approve' || action === 'promote' ? 1 : 0)) return usage(`unexpected argument${positionals.length > 1 ? 's' : ''} ${positionals.map((p) => JSON.stringify(p)).join(' ')}.`);
+  if (pipelinePromote && (version === undefined || values.to === undefined)) return usage('promote a release with baton promote <version> --to <environment>, e.g. baton promote v2 --to production.');
+  if (pipelinePromote && values.env !== undefined) return usage(`the environment to promote to is --to ${values.to}; --env is not used with it.`);
+  if (action === 'approve' && (version === undefined || values.env === undefined)) return usage('approve a release for an environment with baton approve <version> --env <environment>, e.g. baton approve v2 --env production.');
+  if (values.to !== undefined && action !== 'rollback' && !pipelinePromote) return usage('--to is for baton rollback --to <version> and baton promote <version> --to <environment>.');
+  if (values.limit !== undefined && (action !== 'history' || !/^[1-9]\d{0,5}$/.test(values.limit))) return usage(action === 'history' ? `--limit: a whole number from 1; got ${JSON.stringify(values.limit)}.` : '--limit is for baton history.');
+  const environment = pipelinePromote ? values.to : values.env;
 
   const deploy = await import('@baton/deploy');
   let config;
+  let input: Record<string, unknown> = {};
+  const resolveFor = (name: string | undefined) => deploy.resolveDeployConfig(input, { cwd: io.cwd, lookupFrom: [CLI_PACKAGE_DIR], ...(name === undefined ? {} : { environment: name }) });
   try {
-    const file = await loadConfigFile(io.cwd, parsed.values.config);
-    const input = file.config as Record<string, unknown>;
-    if (parsed.values.release !== undefined && typeof input === 'object' && input !== null && typeof input['release'] === 'object') {
-      input['release'] = { ...(input['release'] as object), version: parsed.values.release };
+    const file = await loadConfigFile(io.cwd, values.config);
+    input = file.config as Record<string, unknown>;
+    if (values.release !== undefined && typeof input === 'object' && input !== null && typeof input['release'] === 'object') {
+      input['release'] = { ...(input['release'] as object), version: values.release };
     }
     // Routers and platforms are looked up in the project first, then beside the CLI (which brings the built-in router and the local platform).
-    config = deploy.resolveDeployConfig(input, { cwd: io.cwd, lookupFrom: [CLI_PACKAGE_DIR] });
+    config = resolveFor(environment);
   } catch (error) {
     io.stderr.write(`baton ${action}: ${message(error)}\n`);
     return EXIT.usage;
   }
+  // A command about one environment's instances needs to know which; the service's releases and status do not.
+  if (config.environments.length > 0 && config.environment === undefined && !['status', 'releases', 'release create'].includes(action)) {
+    return usage(`the config declares environments (${config.environments.join(', ')}): say which with --env <name>, e.g. baton ${action} --env ${config.environments[0]}.`);
+  }
 
-  const json = parsed.values.json;
+  const json = values.json;
   const onEvent = json ? (event: unknown) => io.stdout.write(`${JSON.stringify(event)}\n`) : createProgressRenderer(io.stdout);
   const resolved = config;
-  const deployOrRollback = async (what: 'deploy' | 'rollback'): Promise<number> => {
-    const outcome = await deploy.runDeployCommand(resolved, what, { onEvent, env: io.env, ...(io.signal ? { signal: io.signal } : {}), ...(io.platform ? { platform: io.platform } : {}) });
+  const commandOptions = { onEvent, env: io.env, ...(io.signal ? { signal: io.signal } : {}), ...(io.platform ? { platform: io.platform } : {}) };
+  const finish = (outcome: import('@baton/deploy').DeployCommandOutcome): number => {
     if (!json) {
       const verb =
         outcome.phase === 'succeeded'
-          ? `Deployed ${outcome.to}`
+          ? `Deployed ${outcome.to}${resolved.environment === undefined ? '' : ` to ${resolved.environment}`}`
           : outcome.phase === 'rolled-back'
             ? `Rolled back ${outcome.to}: ${outcome.reason ?? ''}`
             : outcome.phase === 'interrupted'
@@ -160,6 +195,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     warnStopFailures(outcome, io);
     return exitFor(outcome);
   };
+  const deployOrRollback = async (what: 'deploy' | 'rollback', rollbackTo?: string): Promise<number> =>
+    finish(await deploy.runDeployCommand(resolved, what, { ...commandOptions, ...(rollbackTo === undefined ? {} : { rollbackTo }) }));
   try {
     switch (action) {
       case 'release create':
@@ -168,21 +205,30 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       case 'releases':
         await runReleases(deploy, config, io, json);
         return EXIT.ok;
-      case 'status': {
-        const status = await deploy.readStatus(config);
-        io.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : deploy.formatStatus(status));
+      case 'status':
+        if (config.environments.length > 0 && config.environment === undefined) return await runStatusOfEvery(deploy, config, resolveFor, io, json);
+        {
+          const status = await deploy.readStatus(config);
+          io.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : deploy.formatStatus(status));
+        }
         return EXIT.ok;
-      }
+      case 'history':
+        await runHistory(deploy, config, io, json, values.limit === undefined ? undefined : Number(values.limit));
+        return EXIT.ok;
+      case 'approve':
+        await runApprove(deploy, config, version as string, io, json);
+        return EXIT.ok;
       case 'down': {
         await deploy.stopService(config, { onEvent, ...(io.platform ? { platform: io.platform } : {}) });
-        if (!json) io.stdout.write(`Stopped every instance and the router of ${config.service}; nothing of it runs. Its history, reports and logs stay in ${config.stateDir}.\n`);
+        if (!json) io.stdout.write(`Stopped every instance and the router of ${config.service}${config.environment === undefined ? '' : ` in ${config.environment}`}; nothing of it runs. Its history, reports and logs stay in ${config.stateDir}.\n`);
         return EXIT.ok;
       }
       case 'rollback': {
         // A deploy in progress is rolled back through the process running it, or here when none runs.
         const status = await deploy.readStatus(config);
         const phase = status.deploy?.phase;
-        if (phase === undefined || phase === 'succeeded' || phase === 'rolled-back' || phase === 'failed') return await deployOrRollback('rollback');
+        if (phase === undefined || phase === 'succeeded' || phase === 'rolled-back' || phase === 'failed') return await deployOrRollback('rollback', values.to);
+        if (values.to !== undefined) return usage(`the deploy of ${status.deploy?.to ?? '?'} is still ${phase}: baton rollback (without --to) rolls it back first; then go back to ${values.to}.`);
         const handled = await deploy.sendControl(config, 'abort', { onEvent, reason: 'rolled back on request (baton rollback)', ...(io.platform ? { platform: io.platform } : {}) });
         io.stdout.write(json ? `${JSON.stringify({ type: 'control', command: 'abort', message: handled.message })}\n` : `${handled.message}\n`);
         if (handled.outcome !== undefined) warnStopFailures(handled.outcome, io);
@@ -190,8 +236,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       }
       case 'promote':
       case 'abort': {
-        const handled = await deploy.sendControl(config, action, { onEvent, ...(io.platform ? { platform: io.platform } : {}) });
-        io.stdout.write(json ? `${JSON.stringify({ type: 'control', command: action, message: handled.message })}\n` : `${handled.message}\n`);
+        if (pipelinePromote) {
+          if (!json) io.stdout.write(`Promoting ${version} from ${config.previousEnvironment ?? '(no previous environment)'} to ${config.environment}; the gates first.\n`);
+          return finish(await deploy.promoteRelease(config, version as string, commandOptions));
+        }
+        // `promote` alone lets a paused canary go on, as `abort` stops it.
+        const control = action === 'promote' ? 'promote' : 'abort';
+        const handled = await deploy.sendControl(config, control, { onEvent, ...(io.platform ? { platform: io.platform } : {}) });
+        io.stdout.write(json ? `${JSON.stringify({ type: 'control', command: control, message: handled.message })}\n` : `${handled.message}\n`);
         if (handled.outcome !== undefined) warnStopFailures(handled.outcome, io);
         return handled.outcome === undefined ? EXIT.ok : exitFor(handled.outcome);
       }
@@ -201,9 +253,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     // An error may quote a service's output or a URL: the config's secrets never reach the terminal.
     const redactor = deploy.createRedactor(deploy.secretValuesOf(config.release, process.env)).with(config.metricsToken === undefined ? [] : [config.metricsToken]);
+    // The gates were shown as they were checked; what remains is the verdict.
+    if (isBatonError(error, 'BATON_ERR_GATE_REFUSED')) {
+      if (!json) io.stderr.write(`baton ${action}: ${redactor.text(message(error))}\nNothing was started and no traffic moved.\n`);
+      return EXIT.refused;
+    }
     io.stderr.write(`baton ${action}: ${redactor.text(message(error))}\n`);
     // A release refused (its version is recorded with another artifact) is the user's to fix, like a bad config: nothing started.
-    return isBatonError(error, 'BATON_ERR_DEPLOY_CONFIG') || isBatonError(error, 'BATON_ERR_RELEASE') ? EXIT.usage : EXIT.error;
+    return isBatonError(error, 'BATON_ERR_DEPLOY_CONFIG') || isBatonError(error, 'BATON_ERR_RELEASE') || isBatonError(error, 'BATON_ERR_PIPELINE') ? EXIT.usage : EXIT.error;
   }
 }
 

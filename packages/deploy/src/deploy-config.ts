@@ -1,6 +1,8 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
 import { DEFAULT_INSTANCE_PATHS, type AnalysisThresholds, type BundleSpec, type InstancePaths, type ReleaseSpec } from './model.js';
+import { mergeEnvironment, readEnvironments } from './environments/environment-config.js';
+import { resolveGates, type GatesConfig, type ResolvedGates } from './gates/gates-config.js';
 import { PROVIDER_KIND_PATTERN } from './provider-lookup.js';
 import { redactSecretPatterns } from './secrets.js';
 import type { CanaryStep } from './strategies/canary.js';
@@ -99,6 +101,39 @@ export interface DeployConfig {
   stateDir?: string;
   /** Bearer token of the instances' /metrics (a service run with `BATON_METRICS_TOKEN`); e.g. `process.env.METRICS_TOKEN` in a TypeScript config. */
   metricsToken?: string;
+  /** What must hold before a release moves traffic (in every environment; each may override): see {@link GatesConfig}. */
+  gates?: GatesConfig;
+  /**
+   * Where the service runs, by name — e.g. `staging` and `production` — each
+   * with its own settings over the ones above (instances, strategy, router,
+   * platform, analysis, timeouts, the release's `env`, gates), its own
+   * state, router, instances and history (`<stateDir>/env/<name>`). Commands
+   * then take `--env <name>`.
+   *
+   * @example
+   * environments: {
+   *   staging: { instances: 1, router: { port: 8081 }, release: { env: { DATABASE_URL: 'postgres://staging-db/orders' } } },
+   *   production: { instances: 4, router: { port: 8080 }, strategy: { type: 'canary', steps: [...] }, gates: { soak: { durationMs: 1_800_000 }, approval: true } },
+   * }
+   */
+  environments?: Record<string, EnvironmentConfig>;
+  /** The order a release goes through the environments (`baton promote v2 --to production` takes it from the one before); default the order they are declared in. */
+  pipeline?: string[];
+}
+
+/** An environment's settings over the service's (see {@link DeployConfig.environments}). */
+export interface EnvironmentConfig {
+  instances?: number;
+  strategy?: Strategy | StrategyPreset;
+  router?: DeployConfig['router'];
+  analysis?: DeployConfig['analysis'];
+  timeouts?: DeployConfig['timeouts'];
+  paths?: DeployConfig['paths'];
+  platform?: DeployConfig['platform'];
+  metricsToken?: string;
+  /** The environment's variables for the release (merged over the service's `release.env`), and which are secret. */
+  release?: Pick<ReleaseSpec, 'env' | 'secretEnv'>;
+  gates?: GatesConfig;
 }
 
 /** A {@link DeployConfig} with every default filled in and every field checked. */
@@ -112,7 +147,20 @@ export interface ResolvedDeployConfig {
   timeouts: { readyMs: number; drainMs: number; stopMs: number };
   paths: InstancePaths;
   platform: { kind: string; package?: string; port: 'announce' | 'assign'; listenTimeoutMs: number; options: Readonly<Record<string, unknown>> };
+  /** Where this config's state lives: the journal, router, instances, reports, logs and history (`<service dir>/env/<name>` for an environment). */
   stateDir: string;
+  /** The service's own directory, shared by its environments: releases, artifacts, approvals. The same as `stateDir` without environments. */
+  serviceDir: string;
+  /** The environment this config deploys to; undefined without environments (or for the service as a whole). */
+  environment?: string;
+  /** Every environment the config declares ([] without any). */
+  environments: string[];
+  /** The pipeline, first to last ([] without environments). */
+  pipeline: string[];
+  /** The environment before this one in the pipeline, which releases are promoted from. */
+  previousEnvironment?: string;
+  /** The gates a release must pass before it moves traffic here. */
+  gates: ResolvedGates;
   metricsToken?: string;
   /** Where router and platform packages are looked up: the config's directory, then those the caller added (the CLI's own). */
   lookupFrom: string[];
@@ -143,15 +191,89 @@ export const DEFAULT_THRESHOLDS: AnalysisThresholds = {
  * collected and reported at once in a `BATON_ERR_DEPLOY_CONFIG`, each naming
  * its field, so a bad config fails before anything starts or moves.
  */
-export function resolveDeployConfig(input: unknown, options: { cwd: string; lookupFrom?: readonly string[] }): ResolvedDeployConfig {
+export function resolveDeployConfig(input: unknown, options: ResolveOptions): ResolvedDeployConfig {
+  if (isObject(input) && (input['environments'] !== undefined || input['pipeline'] !== undefined)) return resolveEnvironment(input, options);
+  if (options.environment !== undefined) {
+    throw new BatonError('BATON_ERR_DEPLOY_CONFIG', `There is no environment "${options.environment}": the config declares no environments. Declare them (environments: { staging: {...}, production: {...} }) or leave --env out.`);
+  }
   const problems: string[] = [];
+  const resolved = resolveOne(input, options, problems);
+  if (resolved === undefined || problems.length > 0) throw invalidConfig(problems);
+  return resolved;
+}
+
+/** Options of {@link resolveDeployConfig}. */
+export interface ResolveOptions {
+  /** The config's directory: relative paths in it start here. */
+  cwd: string;
+  /** Where router and platform packages are looked up after `cwd` (the CLI adds its own directory). */
+  lookupFrom?: readonly string[];
+  /**
+   * The environment to resolve, of a config that declares `environments`:
+   * the service's settings with the environment's over them, its state in
+   * `<stateDir>/env/<environment>`. Without it such a config resolves to the
+   * service's settings alone (`environment` undefined): enough for what
+   * concerns the whole service (`baton releases`), not for a deploy.
+   */
+  environment?: string;
+}
+
+function invalidConfig(problems: readonly string[]): BatonError {
+  return new BatonError('BATON_ERR_DEPLOY_CONFIG', `The deploy config is invalid:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+}
+
+/**
+ * A config with environments: every environment is resolved (a mistake in
+ * production's section fails a deploy to staging too, before anything
+ * moves), and the one asked for is returned.
+ */
+function resolveEnvironment(input: Record<string, unknown>, options: ResolveOptions): ResolvedDeployConfig {
+  const problems: string[] = [];
+  const { environments, pipeline } = readEnvironments(input, problems);
+  const base = { ...input };
+  delete base['environments'];
+  delete base['pipeline'];
+  const baseProblems: string[] = [];
+  const service = resolveOne(base, options, baseProblems);
+  problems.push(...baseProblems);
+  const names = [...environments.keys()];
+  const resolved = new Map<string, ResolvedDeployConfig>();
+  for (const [name, own] of environments) {
+    const envProblems: string[] = [];
+    const config = resolveOne(mergeEnvironment(input, own), options, envProblems);
+    // What is wrong in the service's settings is said once, not once per environment.
+    problems.push(...envProblems.filter((problem) => !baseProblems.includes(problem)).map((problem) => `environments.${name}: ${problem}`));
+    if (config === undefined || service === undefined) continue;
+    const index = pipeline.indexOf(name);
+    const previous = index > 0 ? pipeline[index - 1] : undefined;
+    resolved.set(name, {
+      ...config,
+      environment: name,
+      environments: names,
+      pipeline,
+      ...(previous === undefined ? {} : { previousEnvironment: previous }),
+      serviceDir: service.stateDir,
+      stateDir: join(service.stateDir, 'env', name),
+    });
+  }
+  if (problems.length > 0 || service === undefined) throw invalidConfig(problems);
+  if (options.environment === undefined) return { ...service, environments: names, pipeline };
+  const chosen = resolved.get(options.environment);
+  if (chosen === undefined) {
+    throw new BatonError('BATON_ERR_DEPLOY_CONFIG', `There is no environment "${options.environment}": the config declares ${names.join(', ')}.`);
+  }
+  return chosen;
+}
+
+/** Resolves a config without environments (or one environment's merged config); its problems go to `problems`. */
+function resolveOne(input: unknown, options: ResolveOptions, problems: string[]): ResolvedDeployConfig | undefined {
   const config = (isObject(input) ? input : {}) as Partial<DeployConfig>;
   if (!isObject(input)) problems.push(`the config must be an object; got ${describe(input)}`);
 
   const service = typeof config.service === 'string' ? config.service.trim() : '';
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(service)) problems.push(`service: a name of letters, digits, ".", "_" or "-" (at most 63); got ${describe(config.service)}`);
 
-  if (isObject(input)) unknownKeys(input, ['service', 'release', 'instances', 'strategy', 'router', 'analysis', 'timeouts', 'paths', 'platform', 'stateDir', 'metricsToken'], '', problems);
+  if (isObject(input)) unknownKeys(input, ['service', 'release', 'instances', 'strategy', 'router', 'analysis', 'timeouts', 'paths', 'platform', 'stateDir', 'metricsToken', 'gates', 'environments', 'pipeline'], '', problems);
   for (const section of ['router', 'analysis', 'timeouts', 'paths', 'platform'] as const) {
     if (config[section] !== undefined && !isObject(config[section])) problems.push(`${section}: an object; got ${describe(config[section])}`);
   }
@@ -255,9 +377,8 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string; look
   if (config.metricsToken !== undefined && (typeof config.metricsToken !== 'string' || config.metricsToken === '' || /\s/.test(config.metricsToken))) {
     problems.push('metricsToken: a non-empty string without spaces');
   }
-  if (problems.length > 0) {
-    throw new BatonError('BATON_ERR_DEPLOY_CONFIG', `The deploy config is invalid:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
-  }
+  const gates = resolveGates(config.gates, 'gates', problems);
+  if (problems.length > 0) return undefined;
   const resolved: ResolvedDeployConfig = {
     service,
     release: release as ReleaseSpec,
@@ -269,6 +390,10 @@ export function resolveDeployConfig(input: unknown, options: { cwd: string; look
     paths,
     platform,
     stateDir,
+    serviceDir: stateDir,
+    environments: [],
+    pipeline: [],
+    gates,
     lookupFrom: [...new Set([resolve(options.cwd), ...(options.lookupFrom ?? [])])],
   };
   if (typeof config.metricsToken === 'string') resolved.metricsToken = config.metricsToken;

@@ -4,7 +4,7 @@ import { createMetricsAnalysis } from './analysis/metrics-analysis.js';
 import { clearControl, requestControl, type ControlCommand } from './control.js';
 import type { ResolvedDeployConfig } from './deploy-config.js';
 import { createFileJournal } from './journal/file-journal.js';
-import type { DeployEvent, Platform, Router } from './model.js';
+import type { DeployEvent, Platform, ReleaseSpec, Router } from './model.js';
 import { Orchestrator, type DeployOutcome } from './orchestrator.js';
 import { loadPlatformProvider } from './provider-lookup.js';
 import { buildReport, writeReport } from './report.js';
@@ -14,6 +14,12 @@ import { pinForDeploy } from './releases/pin-for-deploy.js';
 import { describeArtifact } from './releases/release-record.js';
 import { connectOrStartRouter, isStateDirEntry, routerName, statePaths, takeDownRouter } from './service-router.js';
 import { isFinished, type ServiceState } from './service-state.js';
+import { randomUUID } from 'node:crypto';
+import { createHistory, type HistoryEntry } from './environments/history.js';
+import { rollbackTarget } from './environments/rollback-target.js';
+import type { GateResult } from './gates/gate.js';
+import { checkGates } from './gates/run-gates.js';
+import { releaseCreator } from './releases/source-revision.js';
 
 /** Options of {@link runDeployCommand}. */
 export interface DeployCommandOptions {
@@ -27,6 +33,15 @@ export interface DeployCommandOptions {
   reason?: string;
   /** Where `BATON_SOURCE_REVISION` is read for a release recorded now, when the config's directory is no git checkout; default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * How the deploy comes about: `promote` (the config's release is the one
+   * that passed `promotedFrom`; `promoteRelease` sets it) checks the
+   * previous environment's gates too. Default a deploy straight into the
+   * config's environment.
+   */
+  origin?: { via: 'deploy' | 'promote'; promotedFrom?: string };
+  /** `rollback` after a finished deploy: go back to this release (one that served here, per the history) instead of the previous one. */
+  rollbackTo?: string;
 }
 
 /**
@@ -39,7 +54,8 @@ export async function servicePlatform(config: ResolvedDeployConfig): Promise<Pla
   const { kind, package: packageName, port, listenTimeoutMs, options } = config.platform;
   const provider = await loadPlatformProvider(kind, { from: config.lookupFrom, ...(packageName === undefined ? {} : { packageName }) });
   const paths = statePaths(config.stateDir);
-  return provider.create({ service: config.service, dir: paths.instances, artifactsDir: paths.artifacts, options, port, listenTimeoutMs, routerDrainsFirst: true });
+  // Artifacts are the service's, shared by its environments: a promotion runs the very bytes staging ran.
+  return provider.create({ service: config.service, dir: paths.instances, artifactsDir: statePaths(config.serviceDir).artifacts, options, port, listenTimeoutMs, routerDrainsFirst: true });
 }
 
 /** A deploy's outcome with the paths of its report. */
@@ -70,10 +86,23 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
     const platform = options.platform ?? (ownPlatform = await servicePlatform(config));
     // The router's address is the first line a user reads; what was pinned follows it.
     const pinEvents: DeployEvent[] = [];
+    let gates: GateResult[] | undefined;
     if (command === 'deploy') {
       // Before the router starts or anything moves: a build that is not the recorded release is refused here.
-      const release = await pinForDeploy(config, { platform, state: await journal.read(), onEvent: (event) => pinEvents.push(event), ...(options.env ? { env: options.env } : {}) });
+      const state = await journal.read();
+      const release = await pinForDeploy(config, { platform, state, onEvent: (event) => pinEvents.push(event), ...(options.env ? { env: options.env } : {}) });
       config = { ...config, release };
+      // A deploy that is resumed passed its gates when it began.
+      const resuming = state?.deploy !== undefined && !isFinished(state.deploy.phase);
+      if (!resuming) {
+        gates = await checkGates(config, { release, state, via: options.origin?.via ?? 'deploy', env: options.env ?? process.env, ...(options.signal ? { signal: options.signal } : {}) });
+        if (gates !== undefined) {
+          for (const event of pinEvents.splice(0)) options.onEvent?.({ ...event, atMs: Date.now() });
+          reportGates(gates, release.version, config, options);
+          const failed = gates.filter((gate) => gate.status === 'fail');
+          if (failed.length > 0) await refuse(config, release, gates, failed, options);
+        }
+      }
     }
     let started = false;
     router = (await connectOrStartRouter(config, { start: true, onStart: () => (started = true) })) as Router;
@@ -92,6 +121,7 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
       router,
       analysis: createMetricsAnalysis({ thresholds: config.analysis, metricsPath: config.paths.metrics, ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }) }),
       journal,
+      origin: { via: options.origin?.via ?? 'deploy', ...(options.origin?.promotedFrom === undefined ? {} : { promotedFrom: options.origin.promotedFrom }), ...(gates === undefined ? {} : { gates }) },
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
@@ -101,7 +131,7 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
       const open = orchestrator.state.deploy;
       if (open !== undefined && !isFinished(open.phase)) outcome = await orchestrator.rollback(options.reason ?? 'rolled back on request (baton rollback)');
       else {
-        const previous = orchestrator.state.previous;
+        const previous = options.rollbackTo === undefined ? orchestrator.state.previous : await rollbackTarget(config, orchestrator.state, options.rollbackTo);
         if (previous === undefined) throw new BatonError('BATON_ERR_DEPLOY_FAILED', `There is nothing to roll back to: no deploy in progress and no release before ${orchestrator.state.stable?.version ?? 'the current one'}.`);
         // Going back after a finished deploy is a deploy of the previous release, by the same rules,
         // and of the very artifact it ran (journaled with it), whatever its build directory holds now.
@@ -118,6 +148,7 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
           router,
           analysis: createMetricsAnalysis({ thresholds: config.analysis, metricsPath: config.paths.metrics, ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }) }),
           journal,
+          origin: { via: 'rollback' },
           ...(options.onEvent ? { onEvent: options.onEvent } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
         });
@@ -138,6 +169,47 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
     await router?.close().catch(() => {});
     await ownPlatform?.close?.().catch(() => {});
     await lock.release();
+  }
+}
+
+/** Each gate as an event (`gate`), in order, before anything else of the deploy is said. */
+function reportGates(gates: readonly GateResult[], version: string, config: ResolvedDeployConfig, options: DeployCommandOptions): void {
+  const where = config.environment ?? config.service;
+  for (const gate of gates) {
+    const lines = [`Gate ${gate.gate}: ${gate.status} — ${gate.summary}`, ...gate.evidence.map((line) => `    ${line}`)];
+    options.onEvent?.({ atMs: Date.now(), type: 'gate', message: lines.join('\n'), data: { ...gate, version, environment: where } });
+  }
+}
+
+/** A gate failed: the refusal goes into the environment's history, and nothing starts. */
+async function refuse(config: ResolvedDeployConfig, release: ReleaseSpec, gates: GateResult[], failed: readonly GateResult[], options: DeployCommandOptions): Promise<never> {
+  const now = Date.now();
+  const reason = failed.map((gate) => `${gate.gate}: ${gate.summary}`).join('; ');
+  const entry: HistoryEntry = {
+    id: `${config.service}-${new Date(now).toISOString().replace(/[-:.]/g, '').slice(0, 15)}-refused-${randomUUID().slice(0, 8)}`,
+    release: release.version,
+    via: options.origin?.via ?? 'deploy',
+    outcome: 'refused',
+    reason,
+    startedAtMs: now,
+    endedAtMs: now,
+    by: releaseCreator(options.env ?? process.env),
+    gates,
+  };
+  if (config.environment !== undefined) entry.environment = config.environment;
+  if (options.origin?.promotedFrom !== undefined) entry.promotedFrom = options.origin.promotedFrom;
+  if (release.artifact !== undefined) entry.artifact = { kind: release.artifact.kind, digest: release.artifact.digest, source: release.artifact.source };
+  await createHistory(config.stateDir).append(entry);
+  options.onEvent?.({ atMs: now, type: 'refused', message: `Refused ${release.version}${config.environment === undefined ? '' : ` for ${config.environment}`}: ${failed.length} gate${failed.length === 1 ? '' : 's'} failed (${failed.map((gate) => gate.gate).join(', ')}). Nothing was started and no traffic moved.`, data: { version: release.version, failed: failed.map((gate) => gate.gate) } });
+  throw new GatesRefused(`${release.version} was refused${config.environment === undefined ? '' : ` for ${config.environment}`}: ${reason}`, gates);
+}
+
+/** The error of a refused release: `gates` are every gate's result, the failed ones among them. */
+export class GatesRefused extends BatonError {
+  readonly gates: GateResult[];
+  constructor(message: string, gates: GateResult[]) {
+    super('BATON_ERR_GATE_REFUSED', message);
+    this.gates = gates;
   }
 }
 

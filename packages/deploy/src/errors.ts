@@ -20,6 +20,10 @@ export const DEPLOY_ERROR_CODES = defineErrorCodes({
   BATON_ERR_DEPLOY_FAILED: 'The deploy failed.',
   /** A release cannot be created: its version is recorded with another artifact (releases are immutable), or its record is not readable (the file named). */
   BATON_ERR_RELEASE: 'The release cannot be created or read.',
+  /** A gate refused the release (its `gates` say which and why): nothing was started and no traffic moved. */
+  BATON_ERR_GATE_REFUSED: 'A gate refused the release.',
+  /** A promotion or a rollback to a named release cannot be done: the release did not run where it is taken from (the message says what ran). */
+  BATON_ERR_PIPELINE: 'The release cannot be promoted or rolled back to.',
 });
 
 /** A code of {@link DEPLOY_ERROR_CODES}. */

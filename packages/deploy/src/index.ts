@@ -27,3 +27,14 @@ export { createRelease, type CreateReleaseOptions, type CreatedRelease } from '.
 export { createReleaseRegistry, type ReleaseRegistry, type UnreadableRelease } from './releases/release-registry.js';
 export { describeArtifact, shortDigest, type ReleaseRecord } from './releases/release-record.js';
 export { listReleases, formatReleases, type ListedRelease, type ReleaseListing, type UnrecordedRelease } from './releases/release-listing.js';
+export type { GateResult, GateStatus, GateContext } from './gates/gate.js';
+export { GATE_NAMES, type GatesConfig, type ResolvedGates } from './gates/gates-config.js';
+export { checkGates, formatGates, deployedReleases, type GateQuestion } from './gates/run-gates.js';
+export { checkContractsGate, resolveContractsGate, type ContractsGateSettings } from './gates/contracts-gate.js';
+export { checkMigrationsGate, resolveMigrationsGate, type MigrationsGateSettings } from './gates/migrations-gate.js';
+export { createHistory, type History, type HistoryEntry, type HistoryVia } from './environments/history.js';
+export { readHistory, formatHistory, type HistoryListing } from './environments/history-listing.js';
+export { promoteRelease } from './environments/promote.js';
+export { approveRelease } from './environments/approve.js';
+export { readApproval, type Approval } from './environments/approvals.js';
+export { resolvePresetStrategy, type StrategyPreset } from './strategies/presets.js';

@@ -1,5 +1,7 @@
 import { BatonError } from '@baton/lifecycle';
 import type { ResolvedDeployConfig } from './deploy-config.js';
+import { recordHistory } from './environments/record-history.js';
+import type { GateResult } from './gates/gate.js';
 import type { Analysis, DeployEvent, Journal, Platform, Router } from './model.js';
 import { adopt, retireLeftovers } from './orchestrator/adoption.js';
 import { beginDeploy } from './orchestrator/begin-deploy.js';
@@ -39,6 +41,19 @@ export interface OrchestratorOptions {
    * `deploy()` again resumes it (Ctrl-C in the CLI).
    */
   signal?: AbortSignal;
+  /** How this deploy came about, for the journal, the report and the environment's history; default a plain deploy by this process's user. */
+  origin?: DeployOrigin;
+}
+
+/** How a deploy came about (see {@link OrchestratorOptions.origin}). */
+export interface DeployOrigin {
+  via: 'deploy' | 'promote' | 'rollback';
+  /** A promotion's previous environment. */
+  promotedFrom?: string;
+  /** The gates the release passed before the deploy. */
+  gates?: GateResult[];
+  /** Who runs it; default this process's user and machine. */
+  by?: { user: string; host: string };
 }
 
 /**
@@ -71,6 +86,8 @@ export class Orchestrator {
     if (state.service !== options.config.service) {
       throw new BatonError('BATON_ERR_DEPLOY_CONFIG', `The state in ${options.config.stateDir} belongs to service "${state.service}", not "${options.config.service}"; use another stateDir.`);
     }
+    // A deploy that ended just before a crash may have missed its line in the history.
+    if (state.deploy !== undefined && isFinished(state.deploy.phase)) await recordHistory(options.journal, options.config.stateDir, options.config.environment).catch(() => false);
     return new Orchestrator(options, state);
   }
 

@@ -1,6 +1,7 @@
 import { BatonError } from '@baton/lifecycle';
 import { clearControl } from './control.js';
 import type { ResolvedDeployConfig } from './deploy-config.js';
+import { recordHistory } from './environments/record-history.js';
 import { servicePlatform, type DeployCommandOptions } from './deployment.js';
 import { createFileJournal } from './journal/file-journal.js';
 import type { DeployEvent, InstanceRecord, Journal } from './model.js';
@@ -64,6 +65,8 @@ export async function stopService(config: ResolvedDeployConfig, options: Omit<De
     if (state !== undefined || failed.length > 0) {
       const kept = failed.map(({ instance }) => ({ ...instance, status: 'draining' as const }));
       await writeDown(journal, state ?? { service: config.service, instances: [], nextInstance: 1 }, kept);
+      // A deploy that was still open ended here: the environment's history says so.
+      await recordHistory(journal, config.stateDir, config.environment);
     }
     if (failed.length > 0) {
       for (const { instance, error } of failed) {

@@ -32,7 +32,7 @@ export function statePaths(stateDir: string): { journal: string; router: string;
 
 /** What Baton keeps directly in a state directory (see {@link statePaths}), temporary files included. */
 export function isStateDirEntry(name: string): boolean {
-  return /^(?:journal|r|router-kind|instances|reports|logs|artifacts|releases|control\.json)$|^router-kind\..*\.tmp$|^\.control\.json\./.test(name);
+  return /^(?:journal|r|router-kind|instances|reports|logs|artifacts|releases|control\.json|history\.jsonl|env|approvals)$|^router-kind\..*\.tmp$|^\.control\.json\./.test(name);
 }
 
 /**

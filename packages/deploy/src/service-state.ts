@@ -1,3 +1,4 @@
+import type { GateResult } from './gates/gate.js';
 import type { InstanceRecord, ReleaseSpec } from './model.js';
 import type { Strategy } from './strategies/plan.js';
 import type { Step } from './strategies/step.js';
@@ -39,6 +40,16 @@ export interface DeployRecord {
   reason?: string;
   startedAtMs: number;
   endedAtMs?: number;
+  /** Who started it (the OS user and machine): the environment's history says it. */
+  by?: { user: string; host: string };
+  /** How the release came: a deploy of the config's release, a promotion from the previous environment, or a rollback. */
+  via?: 'deploy' | 'promote' | 'rollback';
+  /** For a promotion: the environment the release came from. */
+  promotedFrom?: string;
+  /** The gates checked before it began, with their evidence. */
+  gates?: GateResult[];
+  /** Its analysis windows so far, by verdict. */
+  analyses?: { pass: number; fail: number; inconclusive: number };
 }
 
 /**

@@ -9,6 +9,8 @@ import { isDown, isFinished, type DeployPhase, type ServiceState } from './servi
 /** What `baton status` shows. */
 export interface ServiceStatus {
   service: string;
+  /** The environment, of a config that declares them. */
+  environment?: string;
   stateDir: string;
   stable?: string;
   /** The artifact the stable release runs (see `baton releases`); absent when it runs in place, unpinned. */
@@ -28,6 +30,7 @@ export async function readStatus(config: ResolvedDeployConfig): Promise<ServiceS
   const journal: Journal<ServiceState> = createFileJournal<ServiceState>({ dir: paths.journal });
   const state = await journal.read();
   const status: ServiceStatus = { service: config.service, stateDir: config.stateDir, instances: state?.instances ?? [] };
+  if (config.environment !== undefined) status.environment = config.environment;
   if (state?.stable) status.stable = state.stable.version;
   if (state?.stable?.artifact) status.stableArtifact = state.stable.artifact;
   if (state?.previous) status.previous = state.previous.version;
@@ -79,6 +82,11 @@ export function formatStatus(status: ServiceStatus): string {
 
 /** The first line: what serves now, in words that stay true after `baton down` and a first deploy rolled back. */
 function headline(status: ServiceStatus): string {
+  const service = status.environment === undefined ? status.service : `${status.service} in ${status.environment}`;
+  return headlineOf({ ...status, service });
+}
+
+function headlineOf(status: ServiceStatus): string {
   if (status.down !== undefined) {
     return `${status.service}: down since ${formatTime(status.down.atMs)} (baton down), nothing running${status.down.release ? `; the last release was ${status.down.release}` : ''}`;
   }

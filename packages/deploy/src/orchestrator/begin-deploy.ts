@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { releaseCreator } from '../releases/source-revision.js';
 import type { DeployRecord } from '../service-state.js';
 import { describeDeploy, planDeploy } from '../strategies/plan.js';
 import { describeStep } from '../strategies/step.js';
@@ -25,7 +26,11 @@ export async function beginDeploy(ctx: DeployContext): Promise<DeployRecord> {
     traffic: hasStable ? 0 : 100,
     phase: 'running',
     startedAtMs: ctx.now(),
+    by: ctx.origin.by ?? releaseCreator(process.env),
+    via: ctx.origin.via,
   };
+  if (ctx.origin.promotedFrom !== undefined) record.promotedFrom = ctx.origin.promotedFrom;
+  if (ctx.origin.gates !== undefined) record.gates = ctx.origin.gates;
   if (hasStable && stable) record.from = stable.version;
   ctx.state.deploy = record;
   await ctx.save();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ResolvedDeployConfig } from '../deploy-config.js';
 import { loadSealKey, sealState, withSecretsFrom } from '../journal-secrets.js';
 import type { Analysis, DeployEvent, Journal, Platform, ReleaseSpec, Router, Verdict } from '../model.js';
-import type { OrchestratorOptions } from '../orchestrator.js';
+import type { DeployOrigin, OrchestratorOptions } from '../orchestrator.js';
 import { createRedactor, secretValuesOf, type Redactor } from '../secrets.js';
 import type { JournaledRelease, ServiceState, TrackedInstance } from '../service-state.js';
 import type { StopFailure } from './deploy-outcome.js';
@@ -26,6 +26,8 @@ export class DeployContext {
   readonly sampleIntervalMs: number;
   /** The `signal` option: stop at the next safe point and keep the deploy open. */
   readonly interrupt: AbortSignal | undefined;
+  /** How the deploy came about (a promotion, a rollback): journaled with it. */
+  readonly origin: DeployOrigin;
   /** Scrubs the releases' secrets from every event and reason (journal, report, CLI output, status); learns the secrets of a journaled release when it is unsealed. */
   redactor: Redactor;
   readonly state: ServiceState;
@@ -57,6 +59,7 @@ export class DeployContext {
     this.pollMs = options.pollMs ?? 100;
     this.sampleIntervalMs = options.sampleIntervalMs ?? 1000;
     this.interrupt = options.signal;
+    this.origin = options.origin ?? { via: 'deploy' };
     this.state = state;
     // Releases read back from the journal have no secret values; those the config's release names
     // are filled in now, so they go on with `state.previous` into a rollback's config (where the

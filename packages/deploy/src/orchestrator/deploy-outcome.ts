@@ -1,3 +1,4 @@
+import { recordHistory } from '../environments/record-history.js';
 import type { Verdict } from '../model.js';
 import type { DeployRecord } from '../service-state.js';
 import type { DeployContext } from './deploy-context.js';
@@ -51,6 +52,7 @@ export async function succeed(ctx: DeployContext, record: DeployRecord): Promise
   // (still `draining`) stays, so the next deploy or `baton down` stops it.
   state.instances = state.instances.filter((instance) => instance.status === 'ready' || instance.status === 'starting' || instance.status === 'draining');
   await ctx.save();
+  await recordEnd(ctx);
   await ctx.event('succeeded', `Deployed ${record.to}: it serves all traffic in ${Math.round((record.endedAtMs - record.startedAtMs) / 100) / 10} s.`, { durationMs: record.endedAtMs - record.startedAtMs });
   return outcomeOf(ctx, record);
 }
@@ -66,4 +68,13 @@ export async function stopHere(ctx: DeployContext, record: DeployRecord): Promis
   const outcome = outcomeOf(ctx, record);
   outcome.phase = 'interrupted';
   return outcome;
+}
+
+/** The deploy ended: a line in the environment's history. A history that cannot be written costs a warning, not the deploy (the next orchestrator to open the journal writes the line). */
+export async function recordEnd(ctx: DeployContext): Promise<void> {
+  try {
+    await recordHistory(ctx.journal, ctx.config.stateDir, ctx.config.environment);
+  } catch (error) {
+    await ctx.event('history-failed', `The end of the deploy could not be added to the history in ${ctx.config.stateDir}: ${error instanceof Error ? error.message : String(error)}; the next deploy adds it.`);
+  }
 }

@@ -1,6 +1,6 @@
 import type { DeployRecord } from '../service-state.js';
 import { newWatch, type DeployContext } from './deploy-context.js';
-import { outcomeOf, type DeployOutcome } from './deploy-outcome.js';
+import { outcomeOf, recordEnd, type DeployOutcome } from './deploy-outcome.js';
 import { ReleaseFailure } from './failures.js';
 import { settleStops, stopInstance } from './instance-stop.js';
 import { markDead, stopWatching } from './instance-watcher.js';
@@ -62,6 +62,7 @@ export async function rollBack(ctx: DeployContext, unredacted: string): Promise<
   record.phase = 'rolled-back';
   record.endedAtMs = ctx.now();
   await ctx.save();
+  await recordEnd(ctx);
   await ctx.event(
     'rolled-back',
     stable === undefined ? `Rolled back: nothing was serving before ${record.to}, and it is stopped.` : `Rolled back: ${stable.version} serves all traffic; ${record.to} is stopped.`,

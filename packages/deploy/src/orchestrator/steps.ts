@@ -76,6 +76,9 @@ async function analyse(ctx: DeployContext, durationMs: number, record: DeployRec
     // a scrape error's text can echo a token.
     const verdict = ctx.redactor.value(await ctx.analysis.judge(window, serving, { baseline: stable ?? record.to, candidate: record.to }));
     ctx.verdicts.push(verdict);
+    // Tallied in the record, journaled with it: the environment's history and a soak gate read it.
+    record.analyses ??= { pass: 0, fail: 0, inconclusive: 0 };
+    record.analyses[verdict.outcome] += 1;
     await ctx.event('analysis', `Analysis: ${verdict.outcome}. ${verdict.reasons.join(' ')}`, { verdict });
     if (verdict.outcome === 'pass') return;
     if (verdict.outcome === 'fail') throw new ReleaseFailure(`analysis failed: ${verdict.reasons.join(' ')}`);

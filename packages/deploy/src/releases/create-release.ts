@@ -49,14 +49,14 @@ export interface CreatedRelease {
  */
 export async function createRelease(config: ResolvedDeployConfig, options: CreateReleaseOptions = {}): Promise<CreatedRelease> {
   // A record that cannot be read is refused before anything is pinned: it may be the only trace of what ran.
-  await createReleaseRegistry(statePaths(config.stateDir).releases).read(config.release.version);
+  await createReleaseRegistry(statePaths(config.serviceDir).releases).read(config.release.version);
   const artifact = config.release.artifact ?? (await pinArtifact(config, options.platform));
   return recordRelease(config, artifact, options);
 }
 
 /** {@link createRelease} of a release whose artifact is pinned already (undefined: it runs in place). */
 export async function recordRelease(config: ResolvedDeployConfig, artifact: Artifact | undefined, options: Omit<CreateReleaseOptions, 'platform'> = {}): Promise<CreatedRelease> {
-  const registry = createReleaseRegistry(statePaths(config.stateDir).releases);
+  const registry = createReleaseRegistry(statePaths(config.serviceDir).releases);
   const existing = await registry.read(config.release.version);
   const release: ReleaseSpec = { ...config.release };
   if (artifact === undefined) delete release.artifact;
@@ -72,7 +72,7 @@ export async function recordRelease(config: ResolvedDeployConfig, artifact: Arti
     createdAtMs: (options.now ?? Date.now)(),
     createdBy: releaseCreator(env),
   };
-  const source = await sourceRevisionOf(config.lookupFrom[0] ?? process.cwd(), env, config.stateDir);
+  const source = await sourceRevisionOf(config.lookupFrom[0] ?? process.cwd(), env, config.serviceDir);
   if (source !== undefined) record.source = source;
   if (await registry.create(record)) return { record, created: true, release, configChanged: [] };
   // Another `baton release create` of the same version got there first: its record holds.

@@ -22,7 +22,7 @@ export async function pinForDeploy(
 ): Promise<ReleaseSpec> {
   const open = context.state?.deploy !== undefined && !isFinished(context.state.deploy.phase) ? context.state.deploy : undefined;
   if (open !== undefined && open.to !== config.release.version) return config.release;
-  const registry = createReleaseRegistry(statePaths(config.stateDir).releases);
+  const registry = createReleaseRegistry(statePaths(config.serviceDir).releases);
   const recorded = await registry.read(config.release.version);
   const artifact = config.release.artifact ?? (await pinArtifact(config, context.platform));
   if (open !== undefined) refuseChangedArtifact({ version: open.to, artifact: open.candidate.artifact, createdAtMs: recorded?.createdAtMs ?? open.startedAtMs }, artifact);

@@ -43,7 +43,7 @@ export interface ReleaseListing {
 /** Reads the release registry and, without its lock, the journal, for where each release is. */
 export async function listReleases(config: ResolvedDeployConfig): Promise<ReleaseListing> {
   const paths = statePaths(config.stateDir);
-  const registry = createReleaseRegistry(paths.releases);
+  const registry = createReleaseRegistry(statePaths(config.serviceDir).releases);
   const { releases, unreadable } = await registry.list();
   const state = await createFileJournal<ServiceState>({ dir: paths.journal }).read();
   const recordedVersions = new Set([...releases.map((record) => record.version), ...unreadable.map((problem) => basename(problem.file, '.json'))]);
