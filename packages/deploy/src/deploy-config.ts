@@ -277,7 +277,7 @@ function resolveOne(input: unknown, options: ResolveOptions, problems: string[])
   for (const section of ['router', 'analysis', 'timeouts', 'paths', 'platform'] as const) {
     if (config[section] !== undefined && !isObject(config[section])) problems.push(`${section}: an object; got ${describe(config[section])}`);
   }
-  const release = resolveRelease(config.release, problems);
+  const release = resolveRelease(config.release, options.cwd, problems);
   const instances = integer(config.instances, 'instances', 3, 1, 64, problems);
   const strategy = resolveStrategy(config.strategy, instances, problems);
   if (strategy?.type === 'rolling' && (strategy.maxUnavailable ?? 0) >= instances) {
@@ -415,7 +415,7 @@ function packageName(value: unknown, field: string, problems: string[]): string 
   return undefined;
 }
 
-function resolveRelease(input: unknown, problems: string[]): ReleaseSpec | undefined {
+function resolveRelease(input: unknown, cwd: string, problems: string[]): ReleaseSpec | undefined {
   if (!isObject(input)) {
     problems.push(`release: an object like { version: 'v2', command: 'node', args: ['dist/main.js'] }; got ${describe(input)}`);
     return undefined;
@@ -456,7 +456,12 @@ function resolveRelease(input: unknown, problems: string[]): ReleaseSpec | undef
   const spec: ReleaseSpec = { version: String(release.version) };
   if (release.command !== undefined) spec.command = String(release.command);
   if (typeof release.image === 'string') spec.image = release.image;
-  if (isObject(release.bundle)) spec.bundle = { ...(release.bundle as unknown as BundleSpec) };
+  // The bundle's root is the config's directory unless it says otherwise — not wherever baton runs from (baton -c ../orders/baton.config.ts).
+  if (isObject(release.bundle)) {
+    const bundle = release.bundle as unknown as BundleSpec;
+    const root = bundle.root ?? release.cwd;
+    spec.bundle = { ...bundle, root: resolve(cwd, typeof root === 'string' ? root : '.') };
+  }
   if (release.args !== undefined) spec.args = [...release.args];
   if (release.env !== undefined) spec.env = { ...release.env };
   if (Array.isArray(secretEnv) && secretEnv.length > 0) spec.secretEnv = [...new Set(secretEnv)];

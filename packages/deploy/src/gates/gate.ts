@@ -38,6 +38,12 @@ export interface GateContext {
   releaseOrder: string[];
   /** The config's directory: relative paths in gate settings start there. */
   cwd: string;
+  /**
+   * The release's own files, when its artifact is a directory here (a local
+   * bundle in the store): a gate reads what the release ships from it (its
+   * migrations) before the config's directory, which may hold a later build.
+   */
+  releaseDir?: string;
   /** Where secrets named in gate settings (a broker token) are read; the process's environment by default. */
   env: Readonly<Record<string, string | undefined>>;
   now: () => number;

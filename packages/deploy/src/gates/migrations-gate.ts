@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 // Types only: @baton/migrations is an optional peer, loaded with import() when the gate runs.
@@ -115,7 +116,10 @@ export async function checkMigrationsGate(settings: MigrationsGateSettings, ctx:
     return gateError(GATE, `The installed ${PACKAGE} does not export createMigrationChecker and listMigrationFiles; install the version that matches @baton/deploy.`);
   }
 
-  const dir = resolve(ctx.cwd, settings.dir);
+  // The release's own migrations: those in its bundle when it has them (a promotion checks what it
+  // ships, whatever the checkout holds now), else the config's directory's.
+  const inRelease = ctx.releaseDir === undefined ? undefined : resolve(ctx.releaseDir, settings.dir);
+  const dir = inRelease !== undefined && existsSync(inRelease) ? inRelease : resolve(ctx.cwd, settings.dir);
   const deployedReleases = [...ctx.deployedReleases];
   const releaseOrder = settings.releaseOrder ?? orderFromHistory(ctx, (name) => isVersion(migrations.compareReleases, name));
   let result: CheckResult;

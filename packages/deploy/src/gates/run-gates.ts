@@ -53,6 +53,7 @@ export async function checkGates(config: ResolvedDeployConfig, question: GateQue
     deployedReleases: deployedReleases(question.state, order),
     releaseOrder: order,
     cwd: config.lookupFrom[0] ?? process.cwd(),
+    ...(question.release.artifact?.kind === 'bundle' ? { releaseDir: question.release.artifact.location } : {}),
     env: question.env,
     now,
     ...(question.signal ? { signal: question.signal } : {}),
