@@ -163,7 +163,7 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
     }
     const record = state?.deploy;
     if (record === undefined || record.id !== outcome.deployId) return outcome;
-    const report = await writeReport(join(paths.reports, record.id), buildReport(config.service, record, await journal.events()));
+    const report = await writeReport(join(paths.reports, record.id), buildReport(config.service, record, await journal.events(), config.environment));
     return { ...outcome, report };
   } finally {
     await router?.close().catch(() => {});
@@ -184,7 +184,7 @@ function reportGates(gates: readonly GateResult[], version: string, config: Reso
 /** A gate failed: the refusal goes into the environment's history, and nothing starts. */
 async function refuse(config: ResolvedDeployConfig, release: ReleaseSpec, gates: GateResult[], failed: readonly GateResult[], options: DeployCommandOptions): Promise<never> {
   const now = Date.now();
-  const reason = failed.map((gate) => `${gate.gate}: ${gate.summary}`).join('; ');
+  const reason = failed.map((gate) => `${gate.gate}: ${gate.summary.replace(/\.$/, '')}`).join('; ');
   const entry: HistoryEntry = {
     id: `${config.service}-${new Date(now).toISOString().replace(/[-:.]/g, '').slice(0, 15)}-refused-${randomUUID().slice(0, 8)}`,
     release: release.version,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from './internal/private-dir.js';
+import type { GateResult } from './gates/gate.js';
 import type { DeployEvent, Verdict } from './model.js';
 import type { ReleaseSample, TimelineSample } from './monitor.js';
 import type { DeployRecord } from './service-state.js';
@@ -32,10 +33,19 @@ export interface DeployReport {
   verdicts: Verdict[];
   /** Instances the platform could not stop (`instance-stop-failed` events): out of traffic, maybe still running. */
   stopFailures: { id: string; release: string; error: string; atMs: number }[];
+  /** The environment deployed to, of a config with environments. */
+  environment?: string;
+  /** How the release came: a deploy, a promotion (from `promotedFrom`), or a rollback. */
+  via?: 'deploy' | 'promote' | 'rollback';
+  promotedFrom?: string;
+  /** Who ran it. */
+  by?: { user: string; host: string };
+  /** The gates checked before anything moved, each with its evidence. */
+  gates?: GateResult[];
 }
 
 /** Builds the report of deploy `record` from the journal's events (those of other deploys are left out). */
-export function buildReport(service: string, record: DeployRecord, events: readonly DeployEvent[]): DeployReport {
+export function buildReport(service: string, record: DeployRecord, events: readonly DeployEvent[], environment?: string): DeployReport {
   const start = events.findLastIndex((event) => event.type === 'deploy-started' && event.data?.['deployId'] === record.id);
   const mine = start === -1 ? events.filter((event) => event.atMs >= record.startedAtMs) : events.slice(start);
   const end = record.endedAtMs ?? Number.POSITIVE_INFINITY;
@@ -70,6 +80,11 @@ export function buildReport(service: string, record: DeployRecord, events: reado
   if (record.from !== undefined) report.from = record.from;
   if (record.reason !== undefined) report.reason = record.reason;
   if (record.endedAtMs !== undefined) report.endedAtMs = record.endedAtMs;
+  if (environment !== undefined) report.environment = environment;
+  if (record.via !== undefined) report.via = record.via;
+  if (record.promotedFrom !== undefined) report.promotedFrom = record.promotedFrom;
+  if (record.by !== undefined) report.by = record.by;
+  if (record.gates !== undefined) report.gates = record.gates;
   return report;
 }
 
@@ -168,6 +183,12 @@ export function renderReportHtml(report: DeployReport): string {
   const legend = releases.map((release) => `<span class="key"><i style="background:${color(release)}"></i>${escape(release)}</span>`).join(' ');
   const steps = report.steps.map((step) => `<tr><td>${step.index + 1}</td><td>${escape(step.description)}</td><td>${formatOffset(step.startMs - t0)}</td><td>${formatOffset(step.endMs - step.startMs)}</td></tr>`).join('');
   const events = report.decisions.map((event) => `<tr class="${escape(event.type)}"><td>${formatOffset(event.atMs - t0)}</td><td>${escape(event.type)}</td><td>${escape(event.message)}</td></tr>`).join('');
+  const gates = (report.gates ?? [])
+    .map((gate) => `<li class="${escape(gate.status)}"><b>${escape(gate.status)}</b> ${escape(gate.gate)}: ${escape(gate.summary)}${gate.evidence.length === 0 ? '' : `<small>${gate.evidence.map(escape).join('<br>')}</small>`}</li>`)
+    .join('');
+  const origin = report.via === 'promote' ? ` promoted from ${report.promotedFrom ?? '?'}` : report.via === 'rollback' ? ' (a rollback)' : '';
+  const where = report.environment === undefined ? '' : ` to ${report.environment}`;
+  const by = report.by === undefined ? '' : ` by ${report.by.user}@${report.by.host}`;
   const verdicts = report.verdicts
     .map((verdict) => {
       const figures = Object.entries(verdict.releases)
@@ -191,15 +212,16 @@ figure{margin:12px 0}figcaption{font-weight:600;margin-bottom:2px}svg{width:100%
 .mark.analysis{stroke:#2563eb}.mark.succeeded{stroke:#16a34a;stroke-dasharray:none}
 .key{margin-right:12px}.key i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
 .warning{border:1px solid #dc2626;background:#fef2f2;padding:6px 10px;margin:8px 0}tr.instance-stop-failed td{color:#b91c1c}
-li.pass b{color:#16a34a}li.fail b{color:#dc2626}li.inconclusive b{color:#ca8a04}small{color:#555;display:block}
+li.pass b{color:#16a34a}li.fail b{color:#dc2626}li.inconclusive b,li.skipped b{color:#ca8a04}small{color:#555;display:block}
 </style></head><body>
 <h1>${escape(report.service)}: ${escape(report.from ? `${report.from} → ${report.to}` : report.to)} <span class="outcome ${escape(report.phase)}">${escape(report.phase)}</span></h1>
-<p>${escape(report.strategy)} deploy <code>${escape(report.deployId)}</code>, started ${escape(new Date(report.startedAtMs).toISOString())}, took ${duration}.${report.reason ? ` <b>Reason:</b> ${escape(report.reason)}` : ''}</p>
+<p>${escape(report.strategy)} deploy${escape(where)}${escape(origin)} <code>${escape(report.deployId)}</code>, started ${escape(new Date(report.startedAtMs).toISOString())}${escape(by)}, took ${duration}.${report.reason ? ` <b>Reason:</b> ${escape(report.reason)}` : ''}</p>
 ${
   (report.stopFailures ?? []).length === 0
     ? ''
     : `<div class="warning"><b>Not stopped:</b> ${(report.stopFailures ?? []).map((failure) => `${escape(failure.id)} (${escape(failure.release)}): ${escape(failure.error)}`).join('; ')}. Out of traffic, but the process may still run; the next deploy or baton down tries again.</div>`
 }
+${gates === '' ? '' : `<h2>Gates</h2><ul>${gates}</ul>`}
 <p>${legend} <span class="key">dashed lines: decisions (hover for what happened)</span></p>
 ${charts}
 <h2>Analysis</h2>${verdicts === '' ? '<p>No analysis ran.</p>' : `<ul>${verdicts}</ul>`}

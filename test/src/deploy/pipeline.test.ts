@@ -146,6 +146,12 @@ describe(`a pipeline: staging (built-in router) → production (${productionRout
     expect(promoted.code, promoted.stdout + promoted.stderr).toBe(EXIT.ok);
     expect(promoted.stdout).toMatch(/Gate approval: pass — v1 was approved for production/);
     expect(promoted.stdout).toContain('Deployed v1 to production');
+    // The promotion's report lists every gate with its evidence, then the deploy.
+    const html = /Report: (\S+report\.html)/.exec(promoted.stdout)?.[1] as string;
+    const report = JSON.parse(readFileSync(html.replace(/html$/, 'json'), 'utf8')) as { environment: string; via: string; promotedFrom: string; gates: { gate: string; status: string; evidence: string[] }[] };
+    expect(report).toMatchObject({ environment: 'production', via: 'promote', promotedFrom: 'staging' });
+    expect(report.gates.map((gate) => `${gate.gate} ${gate.status}`)).toEqual(['previous-environment pass', 'contracts pass', 'migrations pass', 'soak pass', 'approval pass']);
+    expect(readFileSync(html, 'utf8')).toMatch(/<h2>Gates<\/h2><ul><li class="pass"><b>pass<\/b> previous-environment: v1 passed staging/);
 
     // The same artifact in both environments, each behind its own router.
     const digest = await registryDigest('v1');
@@ -253,6 +259,10 @@ describe(`a pipeline: staging (built-in router) → production (${productionRout
       'v1 promote succeeded',
       'v1 promote refused',
     ]);
+    // Where each release is, environment by environment.
+    const releases = (await baton('releases')).stdout.split('\n');
+    expect(releases.find((line) => line.startsWith('v1 '))).toMatch(/production: serving, instances: 2 running$/);
+    expect(releases.find((line) => line.startsWith('v4 '))).toMatch(/staging: serving, instances: 1 running; production: previous$/);
     // Without --env, status shows every environment.
     const every = await baton('status');
     expect(every.stdout).toContain('orders in staging: stable v4');

@@ -38,7 +38,8 @@ export function formatHistory(listing: HistoryListing, options: { limit?: number
   const header = ['STARTED (UTC)', 'RELEASE', 'FROM', 'VIA', 'OUTCOME', 'BY', 'ARTIFACT'];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] as string).length)));
   const line = (cells: readonly string[]): string => `  ${cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] as number))).join('  ')}`;
-  const lines = [`${where}: ${serving === undefined ? 'nothing deployed has succeeded yet' : `last successful deploy ${serving.release}`}; ${listing.entries.length} deploy${listing.entries.length === 1 ? '' : 's'} and refusals, newest first`, line(header)];
+  const count = `${listing.entries.length} ${listing.entries.length === 1 ? 'entry' : 'entries'} (deploys and refusals), newest first`;
+  const lines = [`${where}: ${serving === undefined ? 'no deploy has succeeded yet' : `last successful deploy ${serving.release}`}; ${count}`, line(header)];
   shown.forEach((entry, index) => {
     lines.push(line(rows[index] as string[]));
     if (entry.reason !== undefined) lines.push(`      ${entry.reason}`);

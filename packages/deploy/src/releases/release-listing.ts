@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import type { ResolvedDeployConfig } from '../deploy-config.js';
 import { createFileJournal } from '../journal/file-journal.js';
 import { statePaths } from '../service-router.js';
@@ -11,8 +11,10 @@ import { createReleaseRegistry, type UnreadableRelease } from './release-registr
 export interface ReleasePlacement {
   /** `serving` (the stable release), `previous` (where `baton rollback` goes), `deploying` (the open deploy's candidate); absent otherwise. */
   role?: 'serving' | 'previous' | 'deploying';
-  /** Its instances the journal has running (starting, ready or draining). */
+  /** Its instances the journal has running (starting, ready or draining); in every environment, of a config with environments. */
   running: number;
+  /** Of a config with environments: where it is in each environment it is in (`role` and `running` as above). */
+  environments?: Record<string, { role?: 'serving' | 'previous' | 'deploying'; running: number }>;
 }
 
 /** A recorded release and where it is deployed now. */
@@ -42,14 +44,24 @@ export interface ReleaseListing {
 
 /** Reads the release registry and, without its lock, the journal, for where each release is. */
 export async function listReleases(config: ResolvedDeployConfig): Promise<ReleaseListing> {
-  const paths = statePaths(config.stateDir);
   const registry = createReleaseRegistry(statePaths(config.serviceDir).releases);
   const { releases, unreadable } = await registry.list();
-  const state = await createFileJournal<ServiceState>({ dir: paths.journal }).read();
+  // Without environments, the service's journal; with them, each environment's.
+  const names = config.environments.length === 0 ? [undefined] : config.environments;
+  const states = await Promise.all(names.map(async (name) => ({ name, state: await createFileJournal<ServiceState>({ dir: statePaths(name === undefined ? config.stateDir : join(config.serviceDir, 'env', name)).journal }).read() })));
   const recordedVersions = new Set([...releases.map((record) => record.version), ...unreadable.map((problem) => basename(problem.file, '.json'))]);
-  const journaled = [state?.previous?.version, state?.stable?.version, state?.deploy?.to].filter((version): version is string => version !== undefined);
-  const unrecorded = [...new Set(journaled)].filter((version) => !recordedVersions.has(version)).map((version) => placed({ version }, state));
-  const listing: ReleaseListing = { service: config.service, stateDir: config.stateDir, releases: releases.map((record) => placed(record, state)), unrecorded, unreadable };
+  const journaled = states.flatMap(({ state }) => [state?.previous?.version, state?.stable?.version, state?.deploy?.to]).filter((version): version is string => version !== undefined);
+  const where = <Known extends { version: string }>(record: Known): Known & ReleasePlacement => {
+    if (config.environments.length === 0) return placed(record, states[0]?.state);
+    const environments: NonNullable<ReleasePlacement['environments']> = {};
+    for (const { name, state } of states) {
+      const { role, running } = placed(record, state);
+      if (role !== undefined || running > 0) environments[name as string] = role === undefined ? { running } : { role, running };
+    }
+    return { ...record, running: Object.values(environments).reduce((sum, placement) => sum + placement.running, 0), environments };
+  };
+  const unrecorded = [...new Set(journaled)].filter((version) => !recordedVersions.has(version)).map((version) => where({ version }));
+  const listing: ReleaseListing = { service: config.service, stateDir: config.serviceDir, releases: releases.map((record) => where(record)), unrecorded, unreadable };
   const recorded = releases.find((record) => record.version === config.release.version);
   if (recorded !== undefined) {
     const parts = changedConfigParts(recorded.configFingerprints, configFingerprintsOf(config.release, await registry.fingerprintKey()).configFingerprints);
@@ -96,6 +108,11 @@ export function formatReleases(listing: ReleaseListing): string {
 }
 
 function whereOf(release: ReleasePlacement): string {
+  if (release.environments !== undefined) {
+    return Object.entries(release.environments)
+      .map(([name, placement]) => `${name}: ${whereOf(placement)}`)
+      .join('; ');
+  }
   const running = release.running > 0 ? `instances: ${release.running} running` : '';
   if (release.role === undefined) return running;
   return running === '' ? release.role : `${release.role}, ${running}`;
