@@ -24,9 +24,15 @@ export async function runStep(ctx: DeployContext, step: Step, record: DeployReco
       const stable = ctx.state.stable;
       if (stable === undefined) return;
       await markDead(ctx);
-      // Never retire the stable release below what the candidate can carry.
+      // Never retire the stable release below what the candidate can carry. Before any candidate is
+      // ready, a rolling deploy may still retire down to what its maxUnavailable allows (maxSurge 0:
+      // a batch out first, as Elastic Beanstalk's rolling deploys do) — never to nothing.
       const candidateReady = ctx.instancesOf(record.to).filter((instance) => instance.status === 'ready').length;
-      if (candidateReady === 0) throw new ReleaseFailure(`no instance of ${record.to} is ready; the stable release ${stable.version} is not retired`);
+      if (candidateReady === 0) {
+        const unavailable = record.strategy.type === 'rolling' ? (record.strategy.maxUnavailable ?? 0) : 0;
+        const floor = Math.max(1, ctx.config.instances - unavailable);
+        if (step.instances < floor) throw new ReleaseFailure(`no instance of ${record.to} is ready; the stable release ${stable.version} is not retired`);
+      }
       await scale(ctx, stable, step.instances);
       return;
     }

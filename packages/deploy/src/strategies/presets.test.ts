@@ -59,12 +59,12 @@ describe('platform presets resolve to the strategy the README documents', () => 
     ]);
   });
 
-  it('eb:rolling, batchSize 2 of 5: batches of 2 retired, never fewer than 3 serving, one extra instance at most', () => {
+  it('eb:rolling, batchSize 2 of 5: batches of 2 retired first, never fewer than 3 serving, no extra instance', () => {
     const { strategy, history } = planOf({ preset: 'eb:rolling', batchSize: 2 }, 5);
-    expect(strategy).toEqual({ type: 'rolling', maxSurge: 1, maxUnavailable: 1, analysisMs: 0 });
+    expect(strategy).toEqual({ type: 'rolling', maxSurge: 0, maxUnavailable: 2, analysisMs: 0 });
     for (const state of history) {
       expect(serving(state)).toBeGreaterThanOrEqual(5 - 2);
-      expect(serving(state)).toBeLessThanOrEqual(5 + 1);
+      expect(serving(state)).toBeLessThanOrEqual(5);
     }
     // The stable release leaves two by two: 5, 3, 1, 0.
     expect([...new Set(history.map((state) => state.stable))]).toEqual([5, 3, 1, 0]);
@@ -72,12 +72,12 @@ describe('platform presets resolve to the strategy the README documents', () => 
   });
 
   it("eb:rolling: batchSize as EB's percentage, rounded up, 30% by default, never every instance", () => {
-    expect(strategyOf({ preset: 'eb:rolling' }, 5)).toMatchObject({ maxSurge: 1, maxUnavailable: 1 }); // 30% of 5: a batch of 2
-    expect(strategyOf({ preset: 'eb:rolling' }, 10)).toMatchObject({ maxSurge: 1, maxUnavailable: 2 }); // 3
-    expect(strategyOf({ preset: 'eb:rolling' }, 2)).toMatchObject({ maxSurge: 1, maxUnavailable: 0 }); // 1
-    expect(strategyOf({ preset: 'eb:rolling', batchSize: '50%' }, 4)).toMatchObject({ maxUnavailable: 1 }); // 2
+    expect(strategyOf({ preset: 'eb:rolling' }, 5)).toMatchObject({ maxSurge: 0, maxUnavailable: 2 }); // 30% of 5: a batch of 2
+    expect(strategyOf({ preset: 'eb:rolling' }, 10)).toMatchObject({ maxSurge: 0, maxUnavailable: 3 });
+    expect(strategyOf({ preset: 'eb:rolling' }, 2)).toMatchObject({ maxSurge: 0, maxUnavailable: 1 });
+    expect(strategyOf({ preset: 'eb:rolling', batchSize: '50%' }, 4)).toMatchObject({ maxUnavailable: 2 });
     // 90% of 3 rounds up to 3, but a percentage below 100 never means every instance: 2.
-    expect(strategyOf({ preset: 'eb:rolling', batchSize: '90%' }, 3)).toMatchObject({ maxUnavailable: 1 });
+    expect(strategyOf({ preset: 'eb:rolling', batchSize: '90%' }, 3)).toMatchObject({ maxUnavailable: 2 });
   });
 
   it('eb:rolling-with-additional-batch, batchSize 2 of 5: never fewer than 5 serving, at most 2 extra', () => {
@@ -127,7 +127,7 @@ describe('platform presets resolve to the strategy the README documents', () => 
   it('every preset takes analysisMs, passed through to its strategy', () => {
     const presets: Record<string, Step['kind'][]> = {
       'eb:all-at-once': ['traffic', 'scale', 'traffic', 'analysis', 'scale'],
-      'eb:rolling': ['traffic', 'scale', 'analysis', 'scale', 'scale', 'analysis', 'scale'],
+      'eb:rolling': ['traffic', 'scale', 'scale', 'analysis', 'scale', 'scale', 'analysis'],
       'eb:rolling-with-additional-batch': ['traffic', 'scale', 'analysis', 'scale', 'scale', 'analysis', 'scale'],
       'eb:immutable': ['traffic', 'scale', 'analysis', 'scale'],
       'eb:traffic-splitting': ['scale', 'traffic', 'analysis', 'analysis', 'scale', 'traffic', 'scale'],

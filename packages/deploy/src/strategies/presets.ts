@@ -26,8 +26,8 @@ export interface EbAllAtOncePreset extends PresetCommon {
 /**
  * Elastic Beanstalk's *Rolling*: batches of `batchSize` instances replaced
  * one after the other, capacity lower by a batch meanwhile. In Baton: rolling
- * with one candidate started first (Baton retires nothing before a new
- * instance is ready), then batches of `batchSize`.
+ * with `maxSurge: 0`, `maxUnavailable: batchSize` — each batch is drained out
+ * of the router before it is stopped, and its replacements start then.
  */
 export interface EbRollingPreset extends PresetCommon {
   preset: 'eb:rolling';
@@ -105,10 +105,8 @@ const PRESETS: Readonly<Record<PresetName, { settings: readonly string[]; resolv
     settings: ['batchSize'],
     resolve: (context) => {
       const batch = batchOf(context, 'below-instances');
-      // maxSurge 1: Baton never retires a stable instance while no candidate is ready, so one starts first;
-      // maxUnavailable batch - 1: each later step then retires `batch` stable instances, and at least
-      // instances - batch + 1 serve throughout (EB's floor is instances - batch).
-      return batch === undefined ? undefined : { type: 'rolling', maxSurge: 1, maxUnavailable: batch - 1, analysisMs: context.analysisMs };
+      // EB's shape: no extra instance; a batch of old instances leaves (drained first), its replacements start.
+      return batch === undefined ? undefined : { type: 'rolling', maxSurge: 0, maxUnavailable: batch, analysisMs: context.analysisMs };
     },
   },
   'eb:rolling-with-additional-batch': {
