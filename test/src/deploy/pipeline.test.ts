@@ -8,8 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT, runCli } from '@baton/cli';
+import { EXIT, loadConfigFile, runCli } from '@baton/cli';
 import { writeVerificationRecord, type VerificationResult } from '@baton/contracts';
 import { stopService, resolveDeployConfig, type HistoryEntry, type ServiceState } from '@baton/deploy';
 import { haproxyInstalled } from '@baton/router-haproxy';
@@ -109,9 +110,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const environment of ['staging', 'production']) {
-    const config = resolveDeployConfig(JSON.parse(await readFile(join(dir, 'baton.config.json'), 'utf8').catch(() => '{}')), { cwd: dir, environment });
-    await stopService(config).catch(() => undefined);
+  const written = await readFile(join(dir, 'baton.config.json'), 'utf8').catch(() => undefined);
+  for (const environment of written === undefined ? [] : ['staging', 'production']) {
+    await stopService(resolveDeployConfig(JSON.parse(written as string), { cwd: dir, environment })).catch(() => undefined);
   }
   await rm(dir, { recursive: true, force: true });
 });
@@ -267,5 +268,24 @@ describe(`a pipeline: staging (built-in router) → production (${productionRout
     const every = await baton('status');
     expect(every.stdout).toContain('orders in staging: stable v4');
     expect(every.stdout).toContain('orders in production: stable v1');
+  });
+});
+
+describe("the example service's pipeline (examples/orders-express/baton.config.ts, shown in its README)", () => {
+  it('resolves to staging, then production behind the gates the README lists', async () => {
+    const exampleDir = fileURLToPath(new URL('../../../examples/orders-express', import.meta.url));
+    const { config } = await loadConfigFile(exampleDir);
+    const staging = resolveDeployConfig(config, { cwd: exampleDir, environment: 'staging' });
+    const production = resolveDeployConfig(config, { cwd: exampleDir, environment: 'production' });
+    expect(staging.pipeline).toEqual(['staging', 'production']);
+    expect(staging.previousEnvironment).toBeUndefined();
+    expect(production.previousEnvironment).toBe('staging');
+    expect(staging.gates).toMatchObject({ contracts: { provider: 'orders-service' }, migrations: { dir: 'node_modules/@baton/example-orders-domain/migrations' }, approval: false });
+    expect(staging.gates.soak).toBeUndefined();
+    expect(production.gates).toMatchObject({ contracts: { provider: 'orders-service' }, soak: { durationMs: 1_800_000 }, approval: true });
+    expect(production.instances).toBe(3);
+    // The same artifact everywhere: one bundle root, the production install.
+    expect(production.release.bundle?.root).toBe(join(exampleDir, 'build'));
+    expect(staging.release.bundle).toEqual(production.release.bundle);
   });
 });
