@@ -70,12 +70,12 @@ describe('baton with environments: usage', () => {
   });
 
   it('refuses approve without --env (or without a version)', async () => {
-    const hint = 'baton approve: approve a release for an environment with baton approve <version> --env <environment>, e.g. baton approve v2 --env production.\n';
-    for (const argv of [['approve', 'v2'], ['approve', '--env', 'production']]) {
-      const result = await cli(...argv);
-      expect(result.code, argv.join(' ')).toBe(EXIT.usage);
-      expect(result.stderr).toBe(hint);
-    }
+    const noEnv = await cli('approve', 'v2');
+    expect(noEnv.code).toBe(EXIT.usage);
+    expect(noEnv.stderr).toBe('baton approve: the config declares environments (staging, production): say which with --env <name>, e.g. baton approve v2 --env staging.\n');
+    const noVersion = await cli('approve', '--env', 'production');
+    expect(noVersion.code).toBe(EXIT.usage);
+    expect(noVersion.stderr).toBe('baton approve: approve a release with baton approve <version> [--env <environment>], e.g. baton approve v2 --env production.\n');
   });
 
   it('refuses --to on deploy, saying what it is for', async () => {

@@ -51,7 +51,7 @@ Commands:
   history              the environment's deploys and refusals: when, release, how, outcome, by whom
   promote <v> --to <env>  deploy release <v>'s artifact, which passed the environment before <env>, after the gates
   promote              let a paused canary go on
-  approve <v> --env <env>  approve release <v> for the environment (its approval gate)
+  approve <v> [--env <env>]  approve release <v> for the environment (its approval gate)
   abort                stop the deploy in progress and roll it back
   rollback [--to <v>]  roll back the deploy in progress, or go back to the previous release (or to <v>)
   down                 stop every instance and the router; history, reports and logs stay
@@ -147,7 +147,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   if (positionals.length > (action === 'approve' || action === 'promote' ? 1 : 0)) return usage(`unexpected argument${positionals.length > 1 ? 's' : ''} ${positionals.map((p) => JSON.stringify(p)).join(' ')}.`);
   if (pipelinePromote && (version === undefined || values.to === undefined)) return usage('promote a release with baton promote <version> --to <environment>, e.g. baton promote v2 --to production.');
   if (pipelinePromote && values.env !== undefined) return usage(`the environment to promote to is --to ${values.to}; --env is not used with it.`);
-  if (action === 'approve' && (version === undefined || values.env === undefined)) return usage('approve a release for an environment with baton approve <version> --env <environment>, e.g. baton approve v2 --env production.');
+  if (action === 'approve' && version === undefined) return usage('approve a release with baton approve <version> [--env <environment>], e.g. baton approve v2 --env production.');
   if (values.to !== undefined && action !== 'rollback' && !pipelinePromote) return usage('--to is for baton rollback --to <version> and baton promote <version> --to <environment>.');
   if (values.limit !== undefined && (action !== 'history' || !/^[1-9]\d{0,5}$/.test(values.limit))) return usage(action === 'history' ? `--limit: a whole number from 1; got ${JSON.stringify(values.limit)}.` : '--limit is for baton history.');
   const environment = pipelinePromote ? values.to : values.env;
@@ -170,7 +170,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   // A command about one environment's instances needs to know which; the service's releases and status do not.
   if (config.environments.length > 0 && config.environment === undefined && !['status', 'releases', 'release create'].includes(action)) {
-    return usage(`the config declares environments (${config.environments.join(', ')}): say which with --env <name>, e.g. baton ${action} --env ${config.environments[0]}.`);
+    return usage(`the config declares environments (${config.environments.join(', ')}): say which with --env <name>, e.g. baton ${action}${version === undefined ? '' : ` ${version}`} --env ${config.environments[0]}.`);
   }
 
   const json = values.json;
@@ -237,7 +237,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       case 'promote':
       case 'abort': {
         if (pipelinePromote) {
-          if (!json) io.stdout.write(`Promoting ${version} from ${config.previousEnvironment ?? '(no previous environment)'} to ${config.environment}; the gates first.\n`);
+          if (!json && config.previousEnvironment !== undefined) io.stdout.write(`Promoting ${version} from ${config.previousEnvironment} to ${config.environment}; the gates first.\n`);
           return finish(await deploy.promoteRelease(config, version as string, commandOptions));
         }
         // `promote` alone lets a paused canary go on, as `abort` stops it.

@@ -13,7 +13,7 @@ import { withSecretsFrom } from './journal-secrets.js';
 import { pinForDeploy } from './releases/pin-for-deploy.js';
 import { describeArtifact } from './releases/release-record.js';
 import { connectOrStartRouter, isStateDirEntry, routerName, statePaths, takeDownRouter } from './service-router.js';
-import { isFinished, type ServiceState } from './service-state.js';
+import { isFinished, type JournaledRelease, type ServiceState } from './service-state.js';
 import { randomUUID } from 'node:crypto';
 import { createHistory, type HistoryEntry } from './environments/history.js';
 import { rollbackTarget } from './environments/rollback-target.js';
@@ -104,6 +104,15 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
         }
       }
     }
+    // A rollback after a finished deploy knows where it goes before the router starts: a refusal starts nothing.
+    let goBackTo: JournaledRelease | undefined;
+    if (command === 'rollback') {
+      const state = await journal.read();
+      if (state?.deploy === undefined || isFinished(state.deploy.phase)) {
+        goBackTo = options.rollbackTo === undefined ? state?.previous : await rollbackTarget(config, state ?? { service: config.service, instances: [], nextInstance: 1 }, options.rollbackTo);
+        if (goBackTo === undefined) throw new BatonError('BATON_ERR_DEPLOY_FAILED', `There is nothing to roll back to: no deploy in progress and no release before ${state?.stable?.version ?? 'the current one'}.`);
+      }
+    }
     let started = false;
     router = (await connectOrStartRouter(config, { start: true, onStart: () => (started = true) })) as Router;
     // The address first: it is what a user sends requests to (and, without router.port, a free port picked at the router's start).
@@ -131,7 +140,7 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
       const open = orchestrator.state.deploy;
       if (open !== undefined && !isFinished(open.phase)) outcome = await orchestrator.rollback(options.reason ?? 'rolled back on request (baton rollback)');
       else {
-        const previous = options.rollbackTo === undefined ? orchestrator.state.previous : await rollbackTarget(config, orchestrator.state, options.rollbackTo);
+        const previous = goBackTo;
         if (previous === undefined) throw new BatonError('BATON_ERR_DEPLOY_FAILED', `There is nothing to roll back to: no deploy in progress and no release before ${orchestrator.state.stable?.version ?? 'the current one'}.`);
         // Going back after a finished deploy is a deploy of the previous release, by the same rules,
         // and of the very artifact it ran (journaled with it), whatever its build directory holds now.

@@ -64,7 +64,8 @@ export function readEnvironments(input: Record<string, unknown>, problems: strin
         }
       }
     }
-    environments.set(name, own);
+    // Only what an environment may set goes into its merge: the rest is reported above, once.
+    environments.set(name, Object.fromEntries(Object.entries(own).filter(([key]) => (ENVIRONMENT_KEYS as readonly string[]).includes(key))));
   }
   const names = [...environments.keys()];
   const given = input['pipeline'];
@@ -75,7 +76,7 @@ export function readEnvironments(input: Record<string, unknown>, problems: strin
     } else {
       const unknown = given.filter((entry) => !environments.has(entry));
       const repeated = given.filter((entry, index) => given.indexOf(entry) !== index);
-      if (unknown.length > 0) problems.push(`pipeline: ${unknown.map((entry) => JSON.stringify(entry)).join(', ')} ${unknown.length === 1 ? 'is not an environment' : 'are not environments'}; the config declares ${names.join(', ')}`);
+      if (unknown.length > 0) problems.push(`pipeline: ${unknown.map((entry) => describe(entry)).join(', ')} ${unknown.length === 1 ? 'is not an environment' : 'are not environments'}; the config declares ${names.join(', ')}`);
       if (repeated.length > 0) problems.push(`pipeline: each environment once; ${[...new Set(repeated)].join(', ')} repeated`);
       pipeline = given as string[];
     }
@@ -154,5 +155,7 @@ function describe(value: unknown): string {
   } catch {
     text = String(value);
   }
-  return redactSecretPatterns(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+  // Redacted before it is cut: a password across the cut would no longer look like one.
+  const redacted = redactSecretPatterns(text);
+  return redacted.length > 200 ? `${redacted.slice(0, 200)}…` : redacted;
 }

@@ -84,11 +84,13 @@ export function createHistory(stateDir: string): History {
     async append(entry) {
       const { entries } = await read();
       if (entries.some((known) => known.id === entry.id)) return false;
+      // A line cut short by a crash mid-append must not swallow this one: it starts on a line of its own.
+      const cutShort = await readFile(file).then((bytes) => bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a, () => false);
       // The state directory may be a project's own (stateDir: '.'): its mode is left to ensurePrivateDir's judgement.
       await ensurePrivateDir(dirname(file), isStateDirEntry);
       const handle = await open(file, 'a', PRIVATE_FILE_MODE);
       try {
-        await handle.appendFile(`${JSON.stringify(entry)}\n`, 'utf8');
+        await handle.appendFile(`${cutShort ? '\n' : ''}${JSON.stringify(entry)}\n`, 'utf8');
         await handle.sync();
       } finally {
         await handle.close();

@@ -134,9 +134,11 @@ describe('approveRelease', () => {
     expect(await readApproval(join(dir, 'state'), 'production', 'v9')).toBeUndefined();
   });
 
-  it('refuses without an environment', async () => {
+  it('refuses a config with environments when none is named; a service without environments is approved under its own name', async () => {
     await recordRelease('v1');
-    await expect(approveRelease(config(undefined, {}), 'v1')).rejects.toMatchObject({ code: 'BATON_ERR_DEPLOY_CONFIG', message: expect.stringContaining('baton approve v1 --env <environment>') });
+    await expect(approveRelease(config(), 'v1')).rejects.toMatchObject({ code: 'BATON_ERR_DEPLOY_CONFIG', message: expect.stringContaining('say which with --env (staging, production, preview)') });
+    const plain = await approveRelease(config(undefined, {}), 'v1');
+    expect(plain).toMatchObject({ created: true, approval: { version: 'v1', environment: 'orders', digest: DIGEST } });
   });
 
   it('records the release’s artifact for the environment, and says whether its gate waits for it', async () => {

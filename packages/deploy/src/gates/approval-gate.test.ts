@@ -42,7 +42,7 @@ describe('checkApproval', () => {
     await recordApproval(serviceDir, approval({ digest: OTHER }));
     const result = await check();
     expect(result.status).toBe('fail');
-    expect(result.summary).toBe('the approval of v2 for production was for another artifact (sha256:bbbbbbbbbbbb); approve this one again.');
+    expect(result.summary).toBe(`the approval of v2 for production was for another artifact (sha256:bbbbbbbbbbbb); move ${approvalFile(serviceDir, 'production', 'v2')} away, then approve this one.`);
     expect(result.evidence).toEqual(['Approved by ann@laptop on 2026-12-07 12:30 UTC (artifact sha256:bbbbbbbbbbbb).']);
     expect(result.data).toEqual({ by: { user: 'ann', host: 'laptop' }, atMs: AT, digest: OTHER });
   });
@@ -52,15 +52,19 @@ describe('checkApproval', () => {
     await recordApproval(serviceDir, unpinned);
     const result = await check();
     expect(result.status).toBe('fail');
-    expect(result.summary).toBe('the approval of v2 for production was for another artifact (unpinned); approve this one again.');
+    expect(result.summary).toBe(`the approval of v2 for production was for another artifact (unpinned); move ${approvalFile(serviceDir, 'production', 'v2')} away, then approve this one.`);
   });
 
   it('can be passed by doing what its refusal of another artifact says', async () => {
+    const { rm: remove } = await import('node:fs/promises');
     await recordApproval(serviceDir, approval({ digest: OTHER }));
-    expect((await check()).summary).toContain('approve this one again');
-    // "approve this one again": baton approve v2 --env production records the approval of the current artifact.
-    const again = await recordApproval(serviceDir, approval({ by: { user: 'bob', host: 'ci' } }));
-    expect(again.created, 'approving again keeps the approval of the other artifact, so the gate can never pass').toBe(true);
+    const refusal = (await check()).summary;
+    // Approvals are written once: approving again keeps the stale one, so the refusal says to move it away first.
+    expect((await recordApproval(serviceDir, approval({ by: { user: 'bob', host: 'ci' } }))).created).toBe(false);
+    const file = approvalFile(serviceDir, 'production', 'v2');
+    expect(refusal).toContain(`move ${file} away, then approve this one`);
+    await remove(file);
+    expect((await recordApproval(serviceDir, approval({ by: { user: 'bob', host: 'ci' } }))).created).toBe(true);
     expect((await check()).status).toBe('pass');
   });
 

@@ -1,4 +1,4 @@
-import { readApproval } from '../environments/approvals.js';
+import { approvalFile, readApproval } from '../environments/approvals.js';
 import { formatReleaseTime, shortDigest } from '../releases/release-record.js';
 import type { GateResult } from './gate.js';
 
@@ -17,7 +17,9 @@ export async function checkApproval(enabled: boolean, question: { serviceDir: st
   const evidence = [`Approved by ${approval.by.user}@${approval.by.host} on ${formatReleaseTime(approval.atMs)}${approval.digest === undefined ? '' : ` (artifact ${shortDigest(approval.digest)})`}.`];
   const data = { by: approval.by, atMs: approval.atMs, ...(approval.digest === undefined ? {} : { digest: approval.digest }) };
   if (approval.digest !== question.digest) {
-    return { gate, status: 'fail', summary: `the approval of ${version} for ${environment} was for another artifact (${approval.digest === undefined ? 'unpinned' : shortDigest(approval.digest)}); approve this one again.`, evidence, data };
+    // Approvals are written once: the stale one has to go before this artifact can be approved.
+    const file = approvalFile(question.serviceDir, environment, version);
+    return { gate, status: 'fail', summary: `the approval of ${version} for ${environment} was for another artifact (${approval.digest === undefined ? 'unpinned' : shortDigest(approval.digest)}); move ${file} away, then approve this one.`, evidence, data };
   }
   return { gate, status: 'pass', summary: `${version} was approved for ${environment} by ${approval.by.user}@${approval.by.host}.`, evidence, data };
 }
