@@ -51,6 +51,16 @@ type Scraped = { instance: InstanceRecord; snapshot: Snapshot } | { instance: In
 const PROBE_ROUTES = ['/livez', '/readyz', '/startupz', '/healthz'];
 
 /**
+ * The routes analysis leaves out unless told otherwise (see
+ * {@link MetricsAnalysisOptions.excludeRoutes}): the probes and the metrics
+ * path itself. Shared with the soak gate, which counts a release's traffic
+ * the same way.
+ */
+export function defaultExcludeRoutes(metricsPath: string): string[] {
+  return [...PROBE_ROUTES, metricsPath];
+}
+
+/**
  * An {@link Analysis} that reads Baton's RED metrics from every instance's
  * `/metrics` (through `@baton/metrics`' `scrape` and `compareSnapshots`) and
  * judges the candidate release against the baseline over the window between
@@ -178,7 +188,7 @@ function resolveOptions(options: MetricsAnalysisOptions): ResolvedOptions {
     problems.push(`\`scrapeTimeoutMs\` must be a positive number of milliseconds; got ${JSON.stringify(scrapeTimeoutMs)}.`);
   }
   if (options.filter !== undefined && typeof options.filter !== 'function') problems.push('`filter` must be a function of the series labels.');
-  const excludeRoutes = options.excludeRoutes ?? [...PROBE_ROUTES, metricsPath];
+  const excludeRoutes = options.excludeRoutes ?? defaultExcludeRoutes(metricsPath);
   if (!Array.isArray(excludeRoutes) || excludeRoutes.some((route) => typeof route !== 'string')) problems.push('`excludeRoutes` must be an array of route templates.');
   const latencyFloorSeconds = options.latencyFloorSeconds ?? 0.01;
   if (typeof latencyFloorSeconds !== 'number' || !Number.isFinite(latencyFloorSeconds) || latencyFloorSeconds < 0) {

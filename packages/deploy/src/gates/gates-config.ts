@@ -9,7 +9,7 @@ import { resolveMigrationsGate, type MigrationsGateSettings } from './migrations
  * gates: {
  *   contracts: { results: 'pacts/verification/{version}.json' },
  *   migrations: { dir: 'db/migrations' },
- *   soak: { durationMs: 30 * 60_000 }, // in the previous environment
+ *   soak: { durationMs: 30 * 60_000, minRequests: 500 }, // in the previous environment
  *   approval: true, // someone runs `baton approve v2 --env production`
  * }
  */
@@ -18,8 +18,13 @@ export interface GatesConfig {
   contracts?: boolean | ContractsGateSettings;
   /** `baton migrations check` of `dir` against the releases running in the environment; `false` for none. */
   migrations?: false | MigrationsGateSettings;
-  /** How long the release must have run in the previous environment, with its analysis passed; `false` for none. */
-  soak?: false | { durationMs: number };
+  /**
+   * How long the release must have run in the previous environment, with its
+   * analysis passed and — while it still serves there — its error rate since
+   * its instances started within `analysis.maxErrorRate` over at least
+   * `minRequests` requests (default 0: any traffic); `false` for none.
+   */
+  soak?: false | { durationMs: number; minRequests?: number };
   /** A person approves the release for the environment (`baton approve <version> --env <name>`). */
   approval?: boolean;
 }
@@ -28,7 +33,8 @@ export interface GatesConfig {
 export interface ResolvedGates {
   contracts?: ContractsGateSettings;
   migrations?: MigrationsGateSettings;
-  soak?: { durationMs: number };
+  /** `minRequests` is absent when not configured: 0, no traffic asked for. */
+  soak?: { durationMs: number; minRequests?: number };
   approval: boolean;
 }
 
@@ -57,11 +63,20 @@ export function resolveGates(input: unknown, field: string, problems: string[]):
   }
   const soak = value['soak'];
   if (soak !== undefined && soak !== false) {
-    const durationMs = typeof soak === 'object' && soak !== null && !Array.isArray(soak) ? (soak as Record<string, unknown>)['durationMs'] : undefined;
-    const extra = typeof soak === 'object' && soak !== null ? Object.keys(soak).filter((key) => key !== 'durationMs') : [];
-    if (typeof durationMs !== 'number' || !Number.isInteger(durationMs) || durationMs < 0 || durationMs > 30 * 86_400_000 || extra.length > 0) {
-      problems.push(`${field}.soak: { durationMs } — how long the release must have run in the previous environment, 0 to 30 days in ms (e.g. 1800000 for 30 minutes), or false; got ${JSON.stringify(soak)}`);
-    } else gates.soak = { durationMs };
+    const settings = typeof soak === 'object' && soak !== null && !Array.isArray(soak) ? (soak as Record<string, unknown>) : undefined;
+    const durationMs = settings?.['durationMs'];
+    const minRequests = settings?.['minRequests'];
+    const extra = settings === undefined ? [] : Object.keys(settings).filter((key) => key !== 'durationMs' && key !== 'minRequests');
+    let valid = true;
+    if (settings === undefined || typeof durationMs !== 'number' || !Number.isInteger(durationMs) || durationMs < 0 || durationMs > 30 * 86_400_000 || extra.length > 0) {
+      problems.push(`${field}.soak: { durationMs } — how long the release must have run in the previous environment, 0 to 30 days in ms (e.g. 1800000 for 30 minutes), optionally with minRequests (its traffic there); or false; got ${JSON.stringify(soak)}`);
+      valid = false;
+    }
+    if (minRequests !== undefined && (typeof minRequests !== 'number' || !Number.isSafeInteger(minRequests) || minRequests < 0 || minRequests > 1e9)) {
+      problems.push(`${field}.soak.minRequests: how many requests the release must have served in the previous environment for its error rate there to be judged, a whole number from 0 to 1000000000 (0: any traffic); got ${JSON.stringify(minRequests)}`);
+      valid = false;
+    }
+    if (valid) gates.soak = { durationMs: durationMs as number, ...(minRequests === undefined ? {} : { minRequests: minRequests as number }) };
   }
   const approval = value['approval'];
   if (approval !== undefined && typeof approval !== 'boolean') problems.push(`${field}.approval: true (someone runs baton approve <version> --env <environment>) or false; got ${JSON.stringify(approval)}`);

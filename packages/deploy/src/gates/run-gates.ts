@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { ResolvedDeployConfig } from '../deploy-config.js';
-import { createHistory, type HistoryEntry } from '../environments/history.js';
+import { createHistory, servedSpan, type HistoryEntry } from '../environments/history.js';
 import type { ReleaseSpec } from '../model.js';
+import { createFileJournal } from '../journal/file-journal.js';
 import { createReleaseRegistry } from '../releases/release-registry.js';
 import { statePaths } from '../service-router.js';
 import type { ServiceState } from '../service-state.js';
@@ -11,7 +12,7 @@ import type { GateContext, GateResult } from './gate.js';
 import { anyGate } from './gates-config.js';
 import { checkMigrationsGate } from './migrations-gate.js';
 import { checkPipeline } from './pipeline-gate.js';
-import { checkSoak } from './soak-gate.js';
+import { checkSoak, checkSoakLive, mergeSoak } from './soak-gate.js';
 
 /** What {@link checkGates} is asked about. */
 export interface GateQuestion {
@@ -66,9 +67,49 @@ export async function checkGates(config: ResolvedDeployConfig, question: GateQue
   }
   results.push(config.gates.contracts === undefined ? skipped('contracts') : await checkContractsGate(config.gates.contracts, context).catch((error: unknown) => failed('contracts', error)));
   results.push(config.gates.migrations === undefined ? skipped('migrations') : await checkMigrationsGate(config.gates.migrations, context).catch((error: unknown) => failed('migrations', error)));
-  results.push(checkSoak(config.gates.soak, { version, environment, previousEnvironment: question.via === 'promote' ? previous : undefined, previousHistory, now: now() }));
+  results.push(await checkSoakGate(config, { version, environment, previousEnvironment: question.via === 'promote' ? previous : undefined, previousHistory, now, signal: question.signal }));
   results.push(await checkApproval(config.gates.approval, { serviceDir: config.serviceDir, version, digest, environment }));
   return results;
+}
+
+/**
+ * The soak gate: {@link checkSoak} on the previous environment's history, and
+ * — while the release still serves there — {@link checkSoakLive} on its
+ * instances now, merged into one result.
+ */
+async function checkSoakGate(
+  config: ResolvedDeployConfig,
+  question: { version: string; environment: string; previousEnvironment: string | undefined; previousHistory: readonly HistoryEntry[]; now: () => number; signal: AbortSignal | undefined },
+): Promise<GateResult> {
+  const { version, previousEnvironment: previous } = question;
+  const history = checkSoak(config.gates.soak, { ...question, now: question.now() });
+  const span = servedSpan(question.previousHistory, version);
+  // Never served there: the history said all there is to say.
+  if (history.status === 'skipped' || previous === undefined || span === undefined) return history;
+  let live: GateResult | undefined;
+  try {
+    // Replaced there: its soak is judged by its history alone, whatever its journal holds. Read without the
+    // lock: a deploy running there may write it meanwhile, and a state a moment old is as good.
+    const previousState = span.untilMs !== undefined ? undefined : await createFileJournal<ServiceState>({ dir: join(config.serviceDir, 'env', previous, 'journal') }).read();
+    live = await checkSoakLive(config.gates.soak, {
+      version,
+      previousEnvironment: previous,
+      previousHistory: question.previousHistory,
+      previousState,
+      thresholds: config.analysis,
+      // The target environment's config: the environments of one service share the metrics path and token
+      // unless one is configured otherwise (then the previous environment's own are not known here).
+      metricsPath: config.paths.metrics,
+      ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }),
+      now: question.now,
+      ...(question.signal === undefined ? {} : { signal: question.signal }),
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const said = config.metricsToken === undefined ? message : message.replaceAll(config.metricsToken, '<token>');
+    live = { gate: 'soak', status: 'fail', summary: `${version}'s live numbers in ${previous} could not be read: ${said.replace(/\.?$/, '.')}`, evidence: [] };
+  }
+  return mergeSoak(history, live);
 }
 
 /** The releases running in an environment: the stable one and any whose instances still run, oldest first (by when they were recorded). */
