@@ -65,8 +65,11 @@ describe('resolveDeployConfig', () => {
     expect(problemsOf({ service: 'orders', release: { version: 'v2', image: 'orders:v2' } })).toContain("release.image: the local platform runs commands, not images; set platform.kind to 'docker'");
     expect(problemsOf({ service: 'orders', release: { version: 'v2', image: 'Orders V2' }, platform: { kind: 'docker' } })).toContain('release.image: an image reference like "orders:v2"');
     expect(problemsOf({ service: 'orders', release: { version: 'v2' } })).toContain('release.command: the executable to run, e.g. "node" (or release.image, for a container platform); got nothing');
-    const bundled = resolveDeployConfig({ service: 'orders', release: { ...release, bundle: { include: ['dist', 'package.json', 'node_modules'] } } }, { cwd: '/' });
-    expect(bundled.release.bundle).toEqual({ include: ['dist', 'package.json', 'node_modules'] });
+    // The bundle's root is the config's directory, whichever directory baton runs in; a relative root starts there too.
+    const bundled = resolveDeployConfig({ service: 'orders', release: { ...release, bundle: { include: ['dist', 'package.json', 'node_modules'] } } }, { cwd: '/srv/orders' });
+    expect(bundled.release.bundle).toEqual({ include: ['dist', 'package.json', 'node_modules'], root: '/srv/orders' });
+    const built = resolveDeployConfig({ service: 'orders', release: { ...release, bundle: { root: 'build', include: ['dist'] } } }, { cwd: '/srv/orders' });
+    expect(built.release.bundle?.root).toBe('/srv/orders/build');
     const message = problemsOf({ service: 'orders', release: { ...release, bundle: { include: ['../secrets', '/etc'], extra: 1 }, artifact: { digest: 'sha256:00' } } });
     expect(message).toContain('release.bundle.include: a non-empty array of paths relative to the service directory');
     expect(message).toContain('release.bundle.extra: not a setting; known: include, root');

@@ -4,9 +4,9 @@ import { DEFAULT_INSTANCE_PATHS, type AnalysisThresholds, type BundleSpec, type 
 import { mergeEnvironment, readEnvironments } from './environments/environment-config.js';
 import { resolveGates, type GatesConfig, type ResolvedGates } from './gates/gates-config.js';
 import { PROVIDER_KIND_PATTERN } from './provider-lookup.js';
-import { redactSecretPatterns } from './secrets.js';
-import type { CanaryStep } from './strategies/canary.js';
-import { resolvePresetStrategy, type StrategyPreset } from './strategies/presets.js';
+import type { StrategyPreset } from './strategies/presets.js';
+import { resolveStrategy } from './strategies/strategy-config.js';
+import { describe, fraction, integer, isObject, positive, unknownKeys } from './internal/config-values.js';
 import type { Strategy } from './strategies/plan.js';
 
 /** What to do when analysis cannot decide (too little traffic, scrapes failing) after its retries. */
@@ -475,116 +475,6 @@ const IMAGE_REFERENCE = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z
 /** A POSIX environment variable name. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-function resolveStrategy(input: unknown, instances: number, problems: string[]): Strategy | undefined {
-  if (input === undefined) return { type: 'rolling', maxSurge: 1, maxUnavailable: 0 };
-  // A platform policy people know (Elastic Beanstalk, Heroku), as a preset over the strategies below.
-  if (isObject(input) && 'preset' in input) return resolvePresetStrategy(input, instances, problems);
-  if (!isObject(input)) {
-    problems.push(`strategy: an object with type rolling, canary or blue-green; got ${describe(input)}`);
-    return undefined;
-  }
-  const strategy = input as { type?: unknown } & Record<string, unknown>;
-  switch (strategy.type) {
-    case 'rolling': {
-      unknownKeys(strategy, ['type', 'maxSurge', 'maxUnavailable', 'analysisMs'], 'strategy.', problems);
-      const maxSurge = integer(strategy.maxSurge, 'strategy.maxSurge', 1, 0, 64, problems);
-      const maxUnavailable = integer(strategy.maxUnavailable, 'strategy.maxUnavailable', 0, 0, 64, problems);
-      if (maxSurge === 0 && maxUnavailable === 0) problems.push('strategy: maxSurge and maxUnavailable cannot both be 0 (nothing could ever be replaced)');
-      return { type: 'rolling', maxSurge, maxUnavailable, analysisMs: integer(strategy.analysisMs, 'strategy.analysisMs', 0, 0, 3_600_000, problems) };
-    }
-    case 'canary': {
-      unknownKeys(strategy, ['type', 'steps', 'analysisMs'], 'strategy.', problems);
-      const steps = strategy.steps;
-      if (!Array.isArray(steps) || steps.length === 0) {
-        problems.push('strategy.steps: a non-empty array of { setWeight }, { pause: { durationMs? } } or { analysis: { durationMs } }');
-        return undefined;
-      }
-      const resolved: CanaryStep[] = [];
-      steps.forEach((step: unknown, index) => {
-        const where = `strategy.steps[${index}]`;
-        const kinds = isObject(step) ? Object.keys(step) : [];
-        if (kinds.length > 1) {
-          problems.push(`${where}: one kind per step (setWeight, pause or analysis); got ${kinds.join(' and ')}`);
-          return;
-        }
-        if (isObject(step) && 'setWeight' in step) {
-          const weight = step.setWeight;
-          if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > 100) problems.push(`${where}.setWeight: a percentage from 0 to 100; got ${describe(weight)}`);
-          else resolved.push({ setWeight: weight });
-        } else if (isObject(step) && 'pause' in step && isObject(step.pause)) {
-          const durationMs = step.pause.durationMs;
-          if (durationMs === undefined) resolved.push({ pause: {} });
-          else resolved.push({ pause: { durationMs: integer(durationMs, `${where}.pause.durationMs`, 0, 0, 86_400_000, problems) } });
-        } else if (isObject(step) && 'analysis' in step && isObject(step.analysis)) {
-          resolved.push({ analysis: { durationMs: integer(step.analysis.durationMs, `${where}.analysis.durationMs`, 10_000, 100, 3_600_000, problems) } });
-        } else {
-          problems.push(`${where}: one of { setWeight: 20 }, { pause: {} }, { pause: { durationMs: 30000 } }, { analysis: { durationMs: 30000 } }; got ${describe(step)}`);
-        }
-      });
-      return { type: 'canary', steps: resolved, analysisMs: integer(strategy.analysisMs, 'strategy.analysisMs', 0, 0, 3_600_000, problems) };
-    }
-    case 'blue-green':
-      unknownKeys(strategy, ['type', 'analysisMs', 'rollbackWindowMs'], 'strategy.', problems);
-      return {
-        type: 'blue-green',
-        analysisMs: integer(strategy.analysisMs, 'strategy.analysisMs', 0, 0, 3_600_000, problems),
-        rollbackWindowMs: integer(strategy.rollbackWindowMs, 'strategy.rollbackWindowMs', 30_000, 0, 86_400_000, problems),
-      };
-    default:
-      problems.push(`strategy.type: one of rolling, canary, blue-green; got ${describe(strategy.type)}`);
-      return undefined;
-  }
-}
-
-function integer(value: unknown, field: string, fallback: number, min: number, max: number, problems: string[]): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    problems.push(`${field}: an integer from ${min} to ${max}; got ${describe(value)}`);
-    return fallback;
-  }
-  return value;
-}
-
-function fraction(value: unknown, field: string, fallback: number, problems: string[]): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
-    problems.push(`${field}: a fraction from 0 to 1 (0.01 = 1%); got ${describe(value)}`);
-    return fallback;
-  }
-  return value;
-}
-
-function positive(value: unknown, field: string, fallback: number, problems: string[]): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    problems.push(`${field}: a number above 0; got ${describe(value)}`);
-    return fallback;
-  }
-  return value;
-}
-
-/** A misspelt key would otherwise be dropped without a word: each one is a problem, with what is accepted. */
-function unknownKeys(input: Record<string, unknown>, known: readonly string[], prefix: string, problems: string[]): void {
-  for (const key of Object.keys(input)) {
-    if (!known.includes(key)) problems.push(`${prefix}${key}: not a setting; known: ${known.join(', ')}`);
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** `value` for an error message; what looks like a secret (`"API_TOKEN":"…"`, `--db-password=…`, a URL's password) is redacted, since the message reaches terminals and CI logs. */
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return redactSecretPatterns(text);
-}
 
 function resolvePath(cwd: string, path: string): string {
   return resolve(cwd, path);
