@@ -1,3 +1,4 @@
+import { describe } from '../internal/config-values.js';
 import { resolveContractsGate, type ContractsGateSettings } from './contracts-gate.js';
 import { resolveMigrationsGate, type MigrationsGateSettings } from './migrations-gate.js';
 
@@ -46,7 +47,7 @@ export function resolveGates(input: unknown, field: string, problems: string[]):
   const gates: ResolvedGates = { approval: false };
   if (input === undefined) return gates;
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    problems.push(`${field}: an object { contracts?, migrations?, soak?, approval? }; got ${JSON.stringify(input)}`);
+    problems.push(`${field}: an object { contracts?, migrations?, soak?, approval? }; got ${describe(input)}`);
     return gates;
   }
   const value = input as Record<string, unknown>;
@@ -69,17 +70,17 @@ export function resolveGates(input: unknown, field: string, problems: string[]):
     const extra = settings === undefined ? [] : Object.keys(settings).filter((key) => key !== 'durationMs' && key !== 'minRequests');
     let valid = true;
     if (settings === undefined || typeof durationMs !== 'number' || !Number.isInteger(durationMs) || durationMs < 0 || durationMs > 30 * 86_400_000 || extra.length > 0) {
-      problems.push(`${field}.soak: { durationMs } — how long the release must have run in the previous environment, 0 to 30 days in ms (e.g. 1800000 for 30 minutes), optionally with minRequests (its traffic there); or false; got ${JSON.stringify(soak)}`);
+      problems.push(`${field}.soak: { durationMs } — how long the release must have run in the previous environment, 0 to 30 days in ms (e.g. 1800000 for 30 minutes), optionally with minRequests (its traffic there); or false; got ${describe(soak)}`);
       valid = false;
     }
     if (minRequests !== undefined && (typeof minRequests !== 'number' || !Number.isSafeInteger(minRequests) || minRequests < 0 || minRequests > 1e9)) {
-      problems.push(`${field}.soak.minRequests: how many requests the release must have served in the previous environment for its error rate there to be judged, a whole number from 0 to 1000000000 (0: any traffic); got ${JSON.stringify(minRequests)}`);
+      problems.push(`${field}.soak.minRequests: how many requests the release must have served in the previous environment for its error rate there to be judged, a whole number from 0 to 1000000000 (0: any traffic); got ${describe(minRequests)}`);
       valid = false;
     }
     if (valid) gates.soak = { durationMs: durationMs as number, ...(minRequests === undefined ? {} : { minRequests: minRequests as number }) };
   }
   const approval = value['approval'];
-  if (approval !== undefined && typeof approval !== 'boolean') problems.push(`${field}.approval: true (someone runs baton approve <version> --env <environment>) or false; got ${JSON.stringify(approval)}`);
+  if (approval !== undefined && typeof approval !== 'boolean') problems.push(`${field}.approval: true (someone runs baton approve <version> --env <environment>) or false; got ${describe(approval)}`);
   else gates.approval = approval === true;
   return gates;
 }

@@ -67,7 +67,12 @@ export async function checkGates(config: ResolvedDeployConfig, question: GateQue
   }
   results.push(config.gates.contracts === undefined ? skipped('contracts') : await checkContractsGate(config.gates.contracts, context).catch((error: unknown) => failed('contracts', error)));
   results.push(config.gates.migrations === undefined ? skipped('migrations') : await checkMigrationsGate(config.gates.migrations, context).catch((error: unknown) => failed('migrations', error)));
-  results.push(await checkSoakGate(config, { version, environment, previousEnvironment: question.via === 'promote' ? previous : undefined, previousHistory, now, signal: question.signal }));
+  if (question.via === 'deploy' && previous !== undefined && config.gates.soak !== undefined) {
+    // A deploy straight into a later environment is refused by the pipeline gate; the soak is counted on a promotion.
+    results.push({ gate: 'soak', status: 'skipped', summary: `counted when ${version} is promoted from ${previous}, where it soaks.`, evidence: [] });
+  } else {
+    results.push(await checkSoakGate(config, { version, environment, previousEnvironment: question.via === 'promote' ? previous : undefined, previousHistory, now, signal: question.signal }));
+  }
   results.push(await checkApproval(config.gates.approval, { serviceDir: config.serviceDir, version, digest, environment }));
   return results;
 }

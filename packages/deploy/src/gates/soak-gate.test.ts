@@ -55,7 +55,7 @@ describe('checkSoak', () => {
     expect(result.status).toBe('fail');
     expect(result.summary).toBe('v2 has soaked in staging for 20 min of the 30 min asked.');
     expect(result.evidence[0]).toBe('v2 served in staging from 2026-12-07 12:00 UTC until v3 replaced it on 2026-12-07 12:20 UTC: 20 min.');
-    expect(result.evidence[1]).toBe("No analysis window ran in its deploy there (staging's strategy has none).");
+    expect(result.evidence[1]).toBe("No analysis window ran in its deploy there (a first deploy has no release to compare with; staging's strategy may have no analysis step).");
     expect(result.data).toMatchObject({ servedMs: 20 * 60_000, since: t(0), until: t(20) });
   });
 

@@ -29,13 +29,14 @@ export function checkSoak(settings: { durationMs: number } | undefined, question
   const analyses = span.entry.analyses;
   evidence.push(
     analyses === undefined
-      ? `No analysis window ran in its deploy there (${previous}'s strategy has none).`
+      ? `No analysis window ran in its deploy there (a first deploy has no release to compare with; ${previous}'s strategy may have no analysis step).`
       : `Its deploy there: ${analyses.pass} analysis window${analyses.pass === 1 ? '' : 's'} passed, ${analyses.fail} failed, ${analyses.inconclusive} inconclusive.`,
   );
   const data = { servedMs, durationMs: settings.durationMs, since: span.sinceMs, ...(span.untilMs === undefined ? {} : { until: span.untilMs }), ...(analyses === undefined ? {} : { analyses }) };
   if (analyses !== undefined && analyses.fail > 0) return { gate, status: 'fail', summary: `${version}'s analysis failed in ${previous}.`, evidence, data };
   if (servedMs < settings.durationMs) {
-    const more = span.untilMs === undefined ? `; ${formatDuration(settings.durationMs - servedMs)} to go` : '';
+    // Rounded up: a refusal never says there is nothing left to wait for.
+    const more = span.untilMs === undefined ? `; ${formatDuration(Math.ceil((settings.durationMs - servedMs) / 1000) * 1000)} to go` : '';
     return { gate, status: 'fail', summary: `${version} has soaked in ${previous} for ${formatDuration(servedMs)} of the ${asked} asked${more}.`, evidence, data };
   }
   return { gate, status: 'pass', summary: `${version} soaked in ${previous} for ${formatDuration(servedMs)} (${asked} asked).`, evidence, data };

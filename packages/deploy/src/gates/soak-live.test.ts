@@ -126,7 +126,7 @@ describe('the soak gate on the release’s live numbers', () => {
     expect(soak.status).toBe('pass');
     expect(soak.summary).toBe('v2 soaked in staging for 60 min (30 min asked).');
     expect(soak.evidence).toHaveLength(3);
-    expect(soak.evidence[1]).toBe("No analysis window ran in its deploy there (staging's strategy has none).");
+    expect(soak.evidence[1]).toBe("No analysis window ran in its deploy there (a first deploy has no release to compare with; staging's strategy may have no analysis step).");
     expect(soak.evidence[2]).toMatch(/^v2's live numbers in staging, from its 2 ready instances since they started: 100 requests, 2 errors \(2%\), p99 [\d.]+ ms\.$/);
     expect(soak.data).toMatchObject({ live: { serving: true, instances: 2, requests: 100, errors: 2, errorRate: 0.02 } });
   });
