@@ -22,6 +22,7 @@ import { createConsumerProjects, deployConfigFor, LTS_NODE_MAJOR, type ConsumerP
 import { deployRound, describeRound, summarizeRound, type DeployRound } from './deploy-scenario.js';
 import { describeDockerRound, dockerRound, summarizeDockerRound } from './docker-round.js';
 import { packPublicPackages, PUBLIC_PACKAGES, type PublicPackage, type Tarball } from './pack.js';
+import { pipelineRound } from './pipeline-round.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 /** The deploys wait on facts (commands' exits, load counts) and took 3 min beside stress-ng: this bound only decides how soon a hang is reported. */
@@ -173,6 +174,27 @@ describe('the packed packages in a user project outside the monorepo', () => {
       expect(round.statusAfterDown, `status after baton down: ${about}`).toMatchObject({ down: { release: 'v3' }, instances: [] });
       expect(round.statusAfterDown?.router, `status after baton down: ${about}`).toBeUndefined();
     }
+  }, DEPLOYS_TIMEOUT_MS);
+
+  it('npx baton with environments: staging then production, the migrations gate loaded from the project\'s own @baton/migrations refusing a contract step in production while v1 runs there', async () => {
+    const app = projects.apps.find((candidate) => candidate.name === 'express5' && candidate.node === 'node20');
+    if (app === undefined) throw new Error('no express5 app on Node 20');
+    const round = await pipelineRound(join(projects.everything.dir, 'pipeline'), join(app.dir, app.script));
+    const about = round.steps.map((step) => `$ ${step.command} → exit ${step.result.code}\n${step.result.stdout.trim().split('\n').slice(-12).join('\n')}\n${step.result.stderr.trim()}`).join('\n');
+    expect(round.steps.map((step) => `${step.command} → ${step.result.code}`), about).toEqual([
+      'npx baton deploy --env staging → 0',
+      'npx baton promote v1 --to production → 0',
+      'npx baton deploy --env staging --release v2 → 0',
+      'npx baton deploy --env staging --release v3 → 0',
+      'npx baton promote v3 --to production → 5',
+      'npx baton history --env production --json → 0',
+      'npx baton down --env staging → 0',
+      'npx baton down --env production → 0',
+    ]);
+    const refused = round.steps[4]?.result;
+    expect(refused?.stdout, about).toMatch(/Gate migrations: fail — .*v1/);
+    expect(refused?.stdout, about).toContain('002_drop_text.sql');
+    expect(round.productionHistory, about).toEqual(['v3 promote refused', 'v1 promote succeeded']);
   }, DEPLOYS_TIMEOUT_MS);
 
   it.skipIf(DOCKER_SKIP !== undefined)(
