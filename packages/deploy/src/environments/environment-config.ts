@@ -1,4 +1,4 @@
-import { redactSecretPatterns } from '../secrets.js';
+import { describe, isObject } from '../internal/config-values.js';
 
 /**
  * Environments in a deploy config: `environments: { staging: {...},
@@ -140,22 +140,4 @@ function deeper(inherited: Record<string, unknown>, value: Record<string, unknow
     if (isObject(a) && isObject(b)) out[key] = { ...a, ...b };
   }
   return out;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** `value` for an error message, with what looks like a secret redacted (an environment's settings hold its variables). */
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  // Redacted before it is cut: a password across the cut would no longer look like one.
-  const redacted = redactSecretPatterns(text);
-  return redacted.length > 200 ? `${redacted.slice(0, 200)}…` : redacted;
 }

@@ -1,6 +1,7 @@
 import { isAbsolute, relative, resolve } from 'node:path';
 import { redactSecretPatterns } from '../secrets.js';
 import { gateError, type GateContext, type GateResult } from './gate.js';
+import { describe, isObject } from '../internal/config-values.js';
 
 // Types only: erased at build time, so @baton/deploy runs without @baton/contracts until this gate is used.
 type Contracts = typeof import('@baton/contracts');
@@ -468,17 +469,3 @@ function cut(text: string): string {
   return text.length > MAX_REASON ? `${text.slice(0, MAX_REASON)}…` : text;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return redactSecretPatterns(text.length > 120 ? `${text.slice(0, 120)}…` : text);
-}

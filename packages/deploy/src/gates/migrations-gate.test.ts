@@ -160,8 +160,9 @@ describe('checkMigrationsGate', () => {
     if (!existsSync(join(dist, 'gates', 'migrations-gate.js'))) throw new Error(`build @baton/deploy first (${dist} has no gates/migrations-gate.js)`);
     // The gate's own modules only, outside any node_modules: import('@baton/migrations') fails as in a project without it.
     mkdirSync(join(root, 'lib', 'gates'), { recursive: true });
+    mkdirSync(join(root, 'lib', 'internal'), { recursive: true });
     writeFileSync(join(root, 'lib', 'package.json'), '{ "type": "module" }');
-    for (const file of ['gates/migrations-gate.js', 'gates/gate.js', 'secrets.js']) copyFileSync(join(dist, file), join(root, 'lib', file));
+    for (const file of ['gates/migrations-gate.js', 'gates/gate.js', 'internal/config-values.js', 'secrets.js']) copyFileSync(join(dist, file), join(root, 'lib', file));
     const script = `import { checkMigrationsGate } from ${JSON.stringify(join(root, 'lib', 'gates', 'migrations-gate.js'))};
 const ctx = { service: 'orders', environment: 'production', release: { version: 'v3' }, deployedReleases: [], releaseOrder: [], cwd: ${JSON.stringify(root)}, env: {}, now: Date.now };
 process.stdout.write(JSON.stringify(await checkMigrationsGate({ dir: 'db/migrations' }, ctx)));`;

@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 // Types only: @baton/migrations is an optional peer, loaded with import() when the gate runs.
 import type { CheckResult, Finding } from '@baton/migrations';
-import { redactSecretPatterns } from '../secrets.js';
 import { gateError, type GateContext, type GateResult } from './gate.js';
+import { describe, isObject } from '../internal/config-values.js';
 
 const GATE = 'migrations';
 const PACKAGE = '@baton/migrations';
@@ -250,18 +250,3 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** `value` for a problem; what looks like a secret is redacted, since problems reach terminals and CI logs. */
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return redactSecretPatterns(text);
-}

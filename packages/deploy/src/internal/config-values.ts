@@ -41,7 +41,7 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** `value` for an error message; what looks like a secret (`"API_TOKEN":"…"`, `--db-password=…`, a URL's password) is redacted, since the message reaches terminals and CI logs. */
+/** `value` for an error message, at most 200 characters; what looks like a secret (`"API_TOKEN":"…"`, `--db-password=…`, a URL's password) is redacted, since the message reaches terminals and CI logs. */
 export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   let text: string;
@@ -50,5 +50,7 @@ export function describe(value: unknown): string {
   } catch {
     text = String(value);
   }
-  return redactSecretPatterns(text);
+  // Redacted before it is cut: a password across the cut would no longer look like one.
+  const redacted = redactSecretPatterns(text);
+  return redacted.length > 200 ? `${redacted.slice(0, 200)}…` : redacted;
 }

@@ -1,5 +1,5 @@
-import { redactSecretPatterns } from '../secrets.js';
 import type { Strategy } from './plan.js';
+import { describe } from '../internal/config-values.js';
 
 /**
  * A batch of instances as Elastic Beanstalk sizes it: a count (its
@@ -213,14 +213,3 @@ function integerSetting(value: unknown, key: string, fallback: number, min: numb
   return value;
 }
 
-/** `value` for an error message, scrubbed of what looks like a secret (the message reaches terminals and CI logs). */
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return redactSecretPatterns(text);
-}
