@@ -14,5 +14,6 @@ export {
 } from './verification-record.js';
 export { ciDefaults } from './ci-defaults.js';
 export * from './can-i-deploy.js';
+export { recordDeployment, type RecordDeploymentOptions, type RecordedDeployment } from './record-deployment.js';
 export { pinApiVersion, type PinnedApiVersion, type HeaderBuilder } from './pin-api-version.js';
 export { CONTRACTS_ERROR_CODES, type ContractsErrorCode } from './errors.js';
