@@ -59,11 +59,13 @@ function gateSymbol(status: unknown): string {
 function symbol(type: string): string {
   switch (type) {
     case 'succeeded':
+    case 'broker-deployment-recorded':
     case 'instance-ready':
     case 'promoted':
       return '✔';
     case 'rollback':
     case 'refused':
+    case 'broker-record-failed':
     case 'rolled-back':
     case 'failed':
     case 'instance-lost':

@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { createHistory, type HistoryEntry } from './environments/history.js';
 import { rollbackTarget } from './environments/rollback-target.js';
 import type { GateResult } from './gates/gate.js';
+import { recordBrokerDeployment } from './gates/broker-deployment.js';
 import { checkGates } from './gates/run-gates.js';
 import { releaseCreator } from './releases/source-revision.js';
 
@@ -169,6 +170,11 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
       await router.close().catch(() => {});
       router = undefined;
       await stopIdleRouter(config, options);
+    }
+    // The release serves: a Pact Broker the contracts gate asks hears of it (a warning event when it cannot).
+    if (outcome.phase === 'succeeded') {
+      const told = await recordBrokerDeployment(config, outcome.to, { env: options.env ?? process.env, ...(options.signal ? { signal: options.signal } : {}) });
+      if (told !== undefined) options.onEvent?.(told);
     }
     const record = state?.deploy;
     if (record === undefined || record.id !== outcome.deployId) return outcome;

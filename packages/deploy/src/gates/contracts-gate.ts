@@ -366,7 +366,7 @@ function pairLine(row: MatrixPair): string {
 }
 
 /** Credentials as Pact's CLI reads them: a token first, else a user name and password. */
-function brokerAuth(env: GateContext['env']): { auth?: BrokerAuth; secrets: string[]; problem?: string } {
+export function brokerAuth(env: GateContext['env']): { auth?: BrokerAuth; secrets: string[]; problem?: string } {
   const token = present(env['PACT_BROKER_TOKEN']);
   if (token !== undefined) return { auth: { token }, secrets: [token] };
   const username = present(env['PACT_BROKER_USERNAME']);
@@ -410,7 +410,7 @@ function brokerUrl(value: unknown): string | { problem: string } {
   return value;
 }
 
-function safeUrl(value: string): string {
+export function safeUrl(value: string): string {
   try {
     const url = new URL(value);
     return `${url.origin}${url.pathname.replace(/\/$/, '')}`;
