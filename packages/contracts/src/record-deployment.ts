@@ -1,6 +1,7 @@
 import { BatonError, isBatonError, readLimitedText } from '@baton/lifecycle';
 import type { BrokerAuth } from './can-i-deploy.js';
-import type { ContractsErrorCode } from './errors.js';
+import { brokerCredentials, brokerMessage, describeFetchError, excerpt, parseBrokerUrl, redact, redactedBrokerError } from './internal/broker-http.js';
+import { isNonEmpty, isRecord, show } from './internal/values.js';
 
 /** Options of {@link recordDeployment}. */
 export interface RecordDeploymentOptions {
@@ -35,9 +36,6 @@ export interface RecordedDeployment {
   /** When the broker recorded it (ISO 8601, as the broker wrote it), when it said. */
   createdAt: string | undefined;
 }
-
-// The Pact Broker could not be asked, or could not record the deployment.
-const BROKER_ERROR = 'BATON_ERR_BROKER' satisfies ContractsErrorCode;
 
 const WHERE = 'recordDeployment';
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -147,7 +145,7 @@ function invalid(message: string): BatonError {
 
 function resolveOptions(options: RecordDeploymentOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw invalid('options must be an object with `brokerUrl`, `pacticipant`, `version` and `environment`.');
-  const base = parseBrokerUrl(options.brokerUrl);
+  const base = parseBrokerUrl(WHERE, options.brokerUrl);
   const pacticipant = pathSegment(options.pacticipant, '`pacticipant` (the application deployed, as the broker names it)');
   const version = pathSegment(options.version, `\`version\` of "${pacticipant}" (e.g. the git SHA it was published with)`);
   const { environment, applicationInstance } = options;
@@ -161,28 +159,7 @@ function resolveOptions(options: RecordDeploymentOptions): ResolvedOptions {
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw invalid('`signal` must be an AbortSignal.');
 
-  const headers: Record<string, string> = { accept: 'application/hal+json, application/json' };
-  const secrets: string[] = [];
-  const { auth } = options;
-  if (auth !== undefined) {
-    if (typeof auth !== 'object' || auth === null) throw invalid('`auth` must be `{ token }` or `{ username, password }`.');
-    if ('token' in auth) {
-      if (!isNonEmpty(auth.token) || /[\r\n]/.test(auth.token)) throw invalid('`auth.token` must be a non-empty string without line breaks.');
-      headers.authorization = `Bearer ${auth.token}`;
-      secrets.push(auth.token);
-    } else if ('username' in auth && 'password' in auth) {
-      const { username, password } = auth;
-      // RFC 7617: the user-id of Basic cannot contain a colon.
-      if (!isNonEmpty(username) || username.includes(':')) throw invalid('`auth.username` must be a non-empty string without ":".');
-      if (typeof password !== 'string') throw invalid('`auth.password` must be a string.');
-      const basic = Buffer.from(`${username}:${password}`, 'utf8').toString('base64');
-      headers.authorization = `Basic ${basic}`;
-      secrets.push(basic);
-      if (password !== '') secrets.push(password);
-    } else {
-      throw invalid('`auth` must be `{ token }` or `{ username, password }`.');
-    }
-  }
+  const { headers, secrets } = brokerCredentials(WHERE, options.auth);
 
   // Each segment encoded on its own: a version such as "feat/x+1" stays one segment.
   const versionUrl = new URL(`pacticipants/${encodeURIComponent(pacticipant)}/versions/${encodeURIComponent(version)}`, base);
@@ -206,23 +183,6 @@ function pathSegment(value: unknown, what: string): string {
   // URL resolution drops "." and ".." segments even when percent-encoded; the broker could never be asked about them.
   if (value === '.' || value === '..') throw invalid(`${what} cannot be "${value}".`);
   return value;
-}
-
-function parseBrokerUrl(brokerUrl: unknown): URL {
-  if (!isNonEmpty(brokerUrl)) throw invalid(`\`brokerUrl\` is required: the Pact Broker's base URL, e.g. "https://pact-broker.example.com"; got ${show(brokerUrl)}.`);
-  let url: URL;
-  try {
-    url = new URL(brokerUrl);
-  } catch {
-    // Not echoed: a malformed URL may still carry a password.
-    throw invalid('`brokerUrl` is not a valid URL; give the broker\'s base URL, e.g. "https://pact-broker.example.com".');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(`\`brokerUrl\` must be an http: or https: URL; got a ${url.protocol} URL.`);
-  if (url.username !== '' || url.password !== '') throw invalid('`brokerUrl` must not carry credentials; give them as `auth: { username, password }` or `auth: { token }`.');
-  if (url.search !== '' || url.hash !== '') throw invalid('`brokerUrl` must be the broker\'s base URL, without a query or fragment.');
-  // new URL('pacticipants/...', base) drops the last path segment unless it ends in a slash.
-  if (!url.pathname.endsWith('/')) url.pathname += '/';
-  return url;
 }
 
 interface Link {
@@ -362,77 +322,10 @@ function parseJson(options: ResolvedOptions, url: URL, reply: Reply, unsure: str
 }
 
 function brokerError(options: ResolvedOptions, message: string, cause?: unknown): BatonError {
-  return new BatonError(BROKER_ERROR, redact(`${WHERE}: ${message}`, options.secrets), cause === undefined ? undefined : { cause });
-}
-
-// A broker (or a proxy in front of it) may echo the request; its text must not carry our credentials into logs.
-function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) out = out.split(secret).join('[redacted]');
-  return out;
-}
-
-/** What the broker says went wrong: its `errors` (array or per-field object), a problem+json `detail`/`title`, or the text. */
-function brokerMessage(body: string): string {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    return excerpt(body);
-  }
-  if (isRecord(json)) {
-    const { errors, error, detail, title, message } = json;
-    if (Array.isArray(errors)) return excerpt(errors.map(String).join('; '));
-    if (isRecord(errors)) {
-      return excerpt(
-        Object.entries(errors)
-          .map(([key, value]) => `${key}: ${Array.isArray(value) ? value.map(String).join(', ') : String(value)}`)
-          .join('; '),
-      );
-    }
-    if (isRecord(error) && typeof error.message === 'string') return excerpt(error.message);
-    if (typeof error === 'string') return excerpt(error);
-    if (typeof detail === 'string') return excerpt(detail);
-    if (typeof title === 'string') return excerpt(title);
-    if (typeof message === 'string') return excerpt(message);
-  }
-  return excerpt(body);
+  return redactedBrokerError(WHERE, options.secrets, message, cause);
 }
 
 /** A URL for a message: no query (the broker's links carry none that matter, and a query could carry anything). */
 function shown(url: URL): string {
   return `${url.origin}${url.pathname}`;
-}
-
-// fetch says only "fetch failed"; the useful part (ECONNREFUSED ...) is in its cause.
-function describeFetchError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause: unknown = error.cause;
-  if (cause instanceof Error) {
-    // An AggregateError (several addresses tried) has an empty message but a code.
-    const code = (cause as { code?: unknown }).code;
-    if (typeof code !== 'string' || cause.message.includes(code)) return cause.message || error.message;
-    return cause.message === '' ? code : `${cause.message} (${code})`;
-  }
-  return error.message;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isNonEmpty(value: unknown): value is string {
-  return typeof value === 'string' && value.trim() !== '';
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-function excerpt(body: string): string {
-  const flat = body.replace(/\s+/g, ' ').trim();
-  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
 }

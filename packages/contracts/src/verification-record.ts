@@ -3,6 +3,7 @@ import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
 import type { ContractsErrorCode } from './errors.js';
+import { isNonEmpty, isRecord, show } from './internal/values.js';
 import { resolvePactSource, type PactSource } from './pact-source.js';
 import type { VerificationResult } from './verification-result.js';
 
@@ -87,11 +88,11 @@ export async function writeVerificationRecord(result: VerificationResult, file: 
     throw new BatonError('BATON_ERR_INVALID_OPTION', `${where}: \`result\` must be what verifyProvider() returned.`);
   }
   if (!meta || typeof meta !== 'object') throw new BatonError('BATON_ERR_INVALID_OPTION', `${where}: give \`{ provider, providerVersion }\` as the third argument.`);
-  if (!nonEmpty(meta.provider)) throw new BatonError('BATON_ERR_INVALID_OPTION', `${where}: \`provider\` must be the provider's name; got ${show(meta.provider)}.`);
-  if (!nonEmpty(meta.providerVersion)) {
+  if (!isNonEmpty(meta.provider)) throw new BatonError('BATON_ERR_INVALID_OPTION', `${where}: \`provider\` must be the provider's name; got ${show(meta.provider)}.`);
+  if (!isNonEmpty(meta.providerVersion)) {
     throw new BatonError('BATON_ERR_INVALID_OPTION', `${where}: \`providerVersion\` must be the release version verified (e.g. "v2"); got ${show(meta.providerVersion)}.`);
   }
-  if (meta.providerBranch !== undefined && !nonEmpty(meta.providerBranch)) {
+  if (meta.providerBranch !== undefined && !isNonEmpty(meta.providerBranch)) {
     throw new BatonError('BATON_ERR_INVALID_OPTION', `${where}: \`providerBranch\` must be a non-empty string; got ${show(meta.providerBranch)}.`);
   }
   const verifiedAt = meta.verifiedAt ?? new Date();
@@ -310,19 +311,4 @@ function safeUrl(url: string): string {
   } catch {
     return '(not a valid URL)';
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function nonEmpty(value: unknown): value is string {
-  return typeof value === 'string' && value.trim() !== '';
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
