@@ -218,8 +218,16 @@ describe.skipIf(!nginx)('nginx router', () => {
     await router.add({ id: 'a', release: 'v1', host: '127.0.0.1', port: a.port });
     await router.set([{ id: 'a', state: 'ready', weight: 1 }]);
     const master = Number((await readFile(`${router.dir}/balancer.pid`, 'utf8')).trim());
-    const workers = (await readFile(`/proc/${master}/task/${master}/children`, 'utf8')).trim().split(/\s+/).map(Number);
-    for (const pid of [master, ...workers]) process.kill(pid, 'SIGKILL');
+    // pid 0 would be this process's own group: an empty children file lists none.
+    const workers = (await readFile(`/proc/${master}/task/${master}/children`, 'utf8')).trim().split(/\s+/).map(Number).filter((pid) => pid > 0);
+    for (const pid of [master, ...workers]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch (error) {
+        // A worker of the configuration before the last reload may have finished and exited meanwhile.
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+      }
+    }
     await waitFor(() => [master, ...workers].every((pid) => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z')), 5000, 'the balancer to die');
 
     const half = await rejection(connectNginxRouter({ dir: router.dir }));

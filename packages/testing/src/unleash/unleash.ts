@@ -51,6 +51,9 @@ export async function startUnleash(database: TestDatabase): Promise<UnleashServe
   const db = { host: database.host, port: database.port, user: database.user, password: database.password, database: database.database, schema: database.schema };
   let child: ChildProcess | undefined;
   let port: number | undefined;
+  /** How the server process died when nobody asked it to (kill, restart, stop), with the end of its stderr: said by the next admin call that cannot connect. */
+  let died: string | undefined;
+  let stopping = false;
 
   const launch = async (): Promise<number> => {
     const config = JSON.stringify({ db, adminToken, clientToken, ...(port === undefined ? {} : { port }) });
@@ -74,8 +77,9 @@ export async function startUnleash(database: TestDatabase): Promise<UnleashServe
           // not our line
         }
       });
-      proc.once('exit', (code) => {
+      proc.once('exit', (code, signal) => {
         clearTimeout(timer);
+        if (!stopping && child === proc) died = `the Unleash server (pid ${proc.pid}) exited by itself with ${signal ?? `code ${code}`}; its stderr ended: ${stderr.slice(-1500) || '(nothing)'}`;
         reject(new Error(`unleash-server exited with ${code} before listening: ${stderr}`));
       });
     });
@@ -105,7 +109,12 @@ export async function startUnleash(database: TestDatabase): Promise<UnleashServe
     } catch (error) {
       if (!CONNECTION_LOST.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
       retried = true;
-      response = await call();
+      try {
+        response = await call();
+      } catch (again) {
+        // A server that died by itself is the story, not the refused connection.
+        throw died === undefined ? again : new Error(`Unleash admin ${method} ${path}: ${died}`, { cause: again });
+      }
     }
     if (retried && response.status === 409) return;
     if (response.status < 200 || response.status > 299) throw new Error(`Unleash admin ${method} ${path}: HTTP ${response.status} ${response.body}`);
@@ -139,13 +148,17 @@ export async function startUnleash(database: TestDatabase): Promise<UnleashServe
     },
     async kill(signal = 'SIGKILL') {
       const proc = child;
+      stopping = true;
       proc?.kill(signal);
       await exited(proc);
     },
     async restart() {
+      stopping = false;
+      died = undefined;
       await launch();
     },
     async stop() {
+      stopping = true;
       const proc = child;
       proc?.kill('SIGTERM');
       const done = exited(proc);
