@@ -109,6 +109,13 @@ export interface InstanceRecord {
   logFile?: string;
   /** When its start began (the spawn; the request for its container): readiness times (`readyMs`) and the ready timeout count from here. */
   startedAtMs: number;
+  /**
+   * Set by the orchestrator on an instance of the stable release started
+   * beside a canary, at the same time and with the same share of traffic, as
+   * the baseline the canary is judged against (a fresh process, not one warm
+   * from hours of traffic). Absent on every other instance.
+   */
+  role?: 'baseline';
 }
 
 /** How an instance ended. */
@@ -259,9 +266,60 @@ export interface Verdict {
   outcome: 'pass' | 'fail' | 'inconclusive';
   /** One sentence per finding, for people and the report. */
   reasons: string[];
-  /** The figures the verdict rests on, per release. */
+  /** The figures the verdict rests on, per release (the whole release, every route together). */
   releases: Record<string, { requests: number; errors: number; errorRate: number; requestRate: number; latency: number | undefined }>;
   atMs: number;
+  /** How the candidate was judged: `statistics` (per route, with tests) or `thresholds` (whole release against fixed limits). */
+  method?: 'statistics' | 'thresholds';
+  /**
+   * What the candidate was compared with: `fresh`, instances of the stable
+   * release started beside the canary; `warm`, the instances that were
+   * already serving; `none`, nothing (the first deploy).
+   */
+  comparedWith?: { kind: 'fresh' | 'warm' | 'none'; release: string; instances: string[] };
+  /** Per route (the statistical judge): each route's figures, tests and finding. */
+  routes?: RouteVerdict[];
+}
+
+/** The figures of one side of a route comparison. */
+export interface RouteFigures {
+  requests: number;
+  errors: number;
+  errorRate: number;
+  /** The latency quantile compared (`thresholds.latencyQuantile`), seconds; undefined without timed requests. */
+  latency: number | undefined;
+  latencyObservations: number;
+}
+
+/** One test of one route: what was compared, how sure, and whether it failed. */
+export interface RouteTest {
+  /** `two-proportion z`, `fisher exact` or `mann-whitney u`. */
+  method: string;
+  /** One-sided p-value (the candidate worse), before and after the correction for testing many routes (Holm). */
+  pValue: number;
+  adjustedPValue: number;
+  /** The effect measured: error-rate points (0.01 = one point), or the latency ratio candidate ÷ baseline at the compared quantile. */
+  effect: number;
+  /** How large the effect may be, at the analysis' confidence. */
+  effectUpper: number;
+  /** The practical-significance margin the effect is held to (from the thresholds). */
+  margin: number;
+  failed: boolean;
+}
+
+/** The statistical judge's finding on one route (or on the routes pooled for having too few requests each). */
+export interface RouteVerdict {
+  /** The route template; `(other routes)` for the pool. */
+  route: string;
+  /** For the pool: the routes in it. */
+  pooled?: string[];
+  outcome: 'pass' | 'fail' | 'not-judged';
+  candidate: RouteFigures;
+  baseline: RouteFigures;
+  errors?: RouteTest;
+  latency?: RouteTest;
+  /** One sentence for people: the finding with its figures and p-values. */
+  summary: string;
 }
 
 /**
