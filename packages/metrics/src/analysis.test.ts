@@ -64,6 +64,14 @@ describe('compareSnapshots', () => {
     expect(v1.latency.p90).toBeCloseTo(0.5, 12);
     expect(v1.latency.p99).toBeCloseTo(0.95, 12);
     expect(v1.meanLatency).toBeCloseTo((600 * 0.05 + 200 * 0.2 + 100 * 0.4 + 100 * 0.8) / 1000, 12);
+    // The window's own histogram, for a rank test or another quantile.
+    expect(v1.buckets).toEqual([
+      { le: 0.1, count: 600 },
+      { le: 0.25, count: 800 },
+      { le: 0.5, count: 900 },
+      { le: 1, count: 1000 },
+      { le: Infinity, count: 1000 },
+    ]);
 
     const v2 = get(window, 'v2');
     expect(v2).toMatchObject({ requests: 500, errors: 50, errorRate: 0.1, latencyObservations: 500 });
@@ -150,6 +158,7 @@ describe('compareSnapshots', () => {
       latency: { p50: undefined, p90: undefined, p99: undefined },
       latencyObservations: 0,
       meanLatency: undefined,
+      buckets: [0.1, 0.25, 0.5, 1, Infinity].map((le) => ({ le, count: 0 })),
     });
     expect(compareSnapshots([], [])).toEqual(new Map());
   });

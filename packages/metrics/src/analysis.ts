@@ -41,6 +41,12 @@ export interface GroupWindow {
   latencyObservations: number;
   /** Seconds; undefined with no observations. */
   meanLatency: number | undefined;
+  /**
+   * The window's latency histogram: cumulative buckets (observations ≤ `le`
+   * seconds) ascending, the last `le` Infinity; empty with no histogram. What
+   * a rank test or another quantile is computed from.
+   */
+  buckets: HistogramBucket[];
 }
 
 /** One bucket of a cumulative histogram: observations less than or equal to `le`. */
@@ -132,7 +138,7 @@ export function compareSnapshots(
   for (const name of [...groups.keys()].sort()) {
     const acc = groups.get(name);
     if (acc === undefined) continue;
-    const buckets = [...acc.buckets].map(([le, count]) => ({ le, count }));
+    const buckets = [...acc.buckets].map(([le, count]) => ({ le, count })).sort((x, y) => x.le - y.le);
     const latency: Record<string, number | undefined> = {};
     for (const q of resolved.quantiles) latency[quantileKey(q)] = histogramQuantile(q, buckets);
     result.set(name, {
@@ -145,6 +151,7 @@ export function compareSnapshots(
       latency,
       latencyObservations: acc.observations,
       meanLatency: acc.observations > 0 ? acc.sum / acc.observations : undefined,
+      buckets,
     });
   }
   return result;
