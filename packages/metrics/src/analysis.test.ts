@@ -187,6 +187,19 @@ describe('compareSnapshots', () => {
     expect(get(window, '')).toMatchObject({ requests: 2, errors: 0 });
   });
 
+  it('groups by a combination of labels, named by their values joined with a space', async () => {
+    const pod = instance();
+    const before = await pod.snapshot('pod-a', 0);
+    pod.serve('v1', '/orders', '200', 0.05, 6);
+    pod.serve('v1', '/orders', '500', 0.05, 2);
+    pod.serve('v2', '/orders', '200', 0.3, 4);
+    pod.serve('v2', '/health', '200', 0.05, 1);
+    const window = compareSnapshots(before, await pod.snapshot('pod-a', 1_000), { groupBy: ['release', 'route'] });
+    expect([...window.keys()]).toEqual(['v1 /orders', 'v2 /health', 'v2 /orders']);
+    expect(get(window, 'v1 /orders')).toMatchObject({ requests: 8, errors: 2, latencyObservations: 8 });
+    expect(get(window, 'v2 /orders')).toMatchObject({ requests: 4, errors: 0, latencyObservations: 4 });
+  });
+
   it('reads OpenMetrics scrapes, whose counter family is announced without _total', async () => {
     const pod = instance({ openMetrics: true });
     const before = await pod.snapshot('pod-a', 0);
@@ -205,7 +218,9 @@ describe('compareSnapshots', () => {
       [() => compareSnapshots([s, s], later), /two before snapshots from pod-a/],
       [() => compareSnapshots(s, later, { quantiles: [1.5] }), /quantiles must be numbers between 0 and 1, got 1.5/],
       [() => compareSnapshots(s, later, { quantiles: [Number.NaN] }), /quantiles must be numbers between 0 and 1/],
-      [() => compareSnapshots(s, later, { groupBy: '' }), /groupBy must be a non-empty string/],
+      [() => compareSnapshots(s, later, { groupBy: '' }), /groupBy must be a label name or a non-empty array of label names/],
+      [() => compareSnapshots(s, later, { groupBy: [] }), /groupBy must be a label name or a non-empty array/],
+      [() => compareSnapshots(s, later, { groupBy: ['route', ''] }), /groupBy must be a label name or a non-empty array/],
     ];
     for (const [call, message] of cases) {
       expect(call).toThrow(message);

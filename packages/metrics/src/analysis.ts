@@ -3,8 +3,12 @@ import type { Snapshot } from './snapshot.js';
 
 /** What {@link compareSnapshots} reads and how it groups it. */
 export interface WindowOptions {
-  /** Label to group by; default `'release'`. Samples without it go under group `''`. */
-  groupBy?: string;
+  /**
+   * Label to group by; default `'release'`. Samples without it go under group
+   * `''`. Several labels group by their combination, named by the values
+   * joined with a space (`['method', 'route']` gives `GET /orders/:id`).
+   */
+  groupBy?: string | readonly string[];
   /** Counter of requests (sample name); default `'http_requests_total'`. */
   requests?: string;
   /** Histogram of request durations in seconds (family name); default `'http_request_duration_seconds'`. */
@@ -96,7 +100,7 @@ export function compareSnapshots(
 
   const groups = new Map<string, Accumulator>();
   const groupOf = (labels: Readonly<Record<string, string>>): Accumulator => {
-    const name = labels[resolved.groupBy] ?? '';
+    const name = resolved.groupBy.map((label) => labels[label] ?? '').join(' ');
     let acc = groups.get(name);
     if (acc === undefined) {
       acc = { requests: 0, errors: 0, requestRate: 0, buckets: new Map(), observations: 0, sum: 0 };
@@ -215,7 +219,7 @@ export function histogramQuantile(q: number, buckets: readonly HistogramBucket[]
 }
 
 interface ResolvedWindowOptions {
-  groupBy: string;
+  groupBy: readonly string[];
   requests: string;
   duration: string;
   statusLabel: string;
@@ -241,8 +245,9 @@ interface Histogram {
 }
 
 function resolveWindowOptions(options: WindowOptions): ResolvedWindowOptions {
+  const groupBy = options.groupBy ?? 'release';
   const resolved: ResolvedWindowOptions = {
-    groupBy: options.groupBy ?? 'release',
+    groupBy: typeof groupBy === 'string' ? [groupBy] : groupBy,
     requests: options.requests ?? 'http_requests_total',
     duration: options.duration ?? 'http_request_duration_seconds',
     statusLabel: options.statusLabel ?? 'status_code',
@@ -250,7 +255,10 @@ function resolveWindowOptions(options: WindowOptions): ResolvedWindowOptions {
     quantiles: options.quantiles ?? [0.5, 0.9, 0.99],
     filter: options.filter ?? (() => true),
   };
-  for (const key of ['groupBy', 'requests', 'duration', 'statusLabel'] as const) {
+  if (!Array.isArray(resolved.groupBy) || resolved.groupBy.length === 0 || resolved.groupBy.some((label) => typeof label !== 'string' || label === '')) {
+    throw new BatonError('BATON_ERR_INVALID_OPTION', 'compareSnapshots: groupBy must be a label name or a non-empty array of label names');
+  }
+  for (const key of ['requests', 'duration', 'statusLabel'] as const) {
     if (typeof resolved[key] !== 'string' || resolved[key] === '') {
       throw new BatonError('BATON_ERR_INVALID_OPTION', `compareSnapshots: ${key} must be a non-empty string`);
     }
