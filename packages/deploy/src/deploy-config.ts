@@ -9,6 +9,9 @@ import { resolveStrategy } from './strategies/strategy-config.js';
 import { describe, fraction, integer, isObject, positive, unknownKeys } from './internal/config-values.js';
 import type { Strategy } from './strategies/plan.js';
 
+/** How analysis judges a candidate (see `DeployConfig['analysis']`). */
+export type AnalysisMethod = 'statistics' | 'thresholds';
+
 /** What to do when analysis cannot decide (too little traffic, scrapes failing) after its retries. */
 export type InconclusivePolicy = 'pause' | 'fail' | 'continue';
 
@@ -56,6 +59,12 @@ export interface DeployConfig {
     trustForwarded?: boolean;
   };
   analysis?: Partial<AnalysisThresholds> & {
+    /**
+     * `statistics` (default): route by route against the baseline, with
+     * tests, the thresholds as margins. `thresholds`: the whole release
+     * against fixed limits (the judge before; Argo Rollouts' and Flagger's way).
+     */
+    method?: AnalysisMethod;
     /** Extra windows tried while the verdict is inconclusive before `onInconclusive` applies; default 2. */
     inconclusiveRetries?: number;
     onInconclusive?: InconclusivePolicy;
@@ -143,7 +152,7 @@ export interface ResolvedDeployConfig {
   instances: number;
   strategy: Strategy;
   router: ResolvedRouterConfig;
-  analysis: AnalysisThresholds & { inconclusiveRetries: number; onInconclusive: InconclusivePolicy };
+  analysis: AnalysisThresholds & { method: AnalysisMethod; inconclusiveRetries: number; onInconclusive: InconclusivePolicy };
   timeouts: { readyMs: number; drainMs: number; stopMs: number };
   paths: InstancePaths;
   platform: { kind: string; package?: string; port: 'announce' | 'assign'; listenTimeoutMs: number; options: Readonly<Record<string, unknown>> };
@@ -184,6 +193,8 @@ export const DEFAULT_THRESHOLDS: AnalysisThresholds = {
   minLatencyIncreaseMs: 50,
   latencyQuantile: 0.99,
   minRequests: 50,
+  confidence: 0.95,
+  minRouteRequests: 50,
 };
 
 /**
@@ -316,17 +327,22 @@ function resolveOne(input: unknown, options: ResolveOptions, problems: string[])
   if (routerPackage !== undefined) router.package = routerPackage;
 
   const analysisInput = isObject(config.analysis) ? config.analysis : {};
-  unknownKeys(analysisInput, [...Object.keys(DEFAULT_THRESHOLDS), 'inconclusiveRetries', 'onInconclusive'], 'analysis.', problems);
+  unknownKeys(analysisInput, [...Object.keys(DEFAULT_THRESHOLDS), 'method', 'inconclusiveRetries', 'onInconclusive'], 'analysis.', problems);
   const analysis = {
+    method: analysisInput.method ?? 'statistics',
     maxErrorRateIncrease: fraction(analysisInput.maxErrorRateIncrease, 'analysis.maxErrorRateIncrease', DEFAULT_THRESHOLDS.maxErrorRateIncrease, problems),
     maxErrorRate: fraction(analysisInput.maxErrorRate, 'analysis.maxErrorRate', DEFAULT_THRESHOLDS.maxErrorRate, problems),
     maxLatencyRatio: positive(analysisInput.maxLatencyRatio, 'analysis.maxLatencyRatio', DEFAULT_THRESHOLDS.maxLatencyRatio, problems),
     minLatencyIncreaseMs: integer(analysisInput.minLatencyIncreaseMs, 'analysis.minLatencyIncreaseMs', DEFAULT_THRESHOLDS.minLatencyIncreaseMs, 0, 600_000, problems),
     latencyQuantile: fraction(analysisInput.latencyQuantile, 'analysis.latencyQuantile', DEFAULT_THRESHOLDS.latencyQuantile, problems),
     minRequests: integer(analysisInput.minRequests, 'analysis.minRequests', DEFAULT_THRESHOLDS.minRequests, 1, 1e9, problems),
+    confidence: fraction(analysisInput.confidence, 'analysis.confidence', DEFAULT_THRESHOLDS.confidence, problems),
+    minRouteRequests: integer(analysisInput.minRouteRequests, 'analysis.minRouteRequests', DEFAULT_THRESHOLDS.minRouteRequests, 1, 1e9, problems),
     inconclusiveRetries: integer(analysisInput.inconclusiveRetries, 'analysis.inconclusiveRetries', 2, 0, 100, problems),
     onInconclusive: analysisInput.onInconclusive ?? 'pause',
   };
+  if (!['statistics', 'thresholds'].includes(analysis.method)) problems.push(`analysis.method: statistics (per route, with tests; the default) or thresholds (the whole release against fixed limits); got ${describe(analysis.method)}`);
+  if (analysis.confidence < 0.5 || analysis.confidence >= 1) problems.push(`analysis.confidence: a probability from 0.5 to below 1 (0.95 = 95%); got ${describe(analysis.confidence)}`);
   if (!['pause', 'fail', 'continue'].includes(analysis.onInconclusive)) problems.push(`analysis.onInconclusive: one of pause, fail, continue; got ${describe(analysis.onInconclusive)}`);
 
   const timeoutsInput = isObject(config.timeouts) ? config.timeouts : {};

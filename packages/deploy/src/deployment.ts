@@ -4,7 +4,7 @@ import { createMetricsAnalysis } from './analysis/metrics-analysis.js';
 import { clearControl, requestControl, type ControlCommand } from './control.js';
 import type { ResolvedDeployConfig } from './deploy-config.js';
 import { createFileJournal } from './journal/file-journal.js';
-import type { DeployEvent, Platform, ReleaseSpec, Router } from './model.js';
+import type { Analysis, DeployEvent, Platform, ReleaseSpec, Router } from './model.js';
 import { Orchestrator, type DeployOutcome } from './orchestrator.js';
 import { loadPlatformProvider } from './provider-lookup.js';
 import { buildReport, writeReport } from './report.js';
@@ -129,7 +129,7 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
       config,
       platform,
       router,
-      analysis: createMetricsAnalysis({ thresholds: config.analysis, metricsPath: config.paths.metrics, ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }) }),
+      analysis: analysisOf(config),
       journal,
       origin: { via: options.origin?.via ?? 'deploy', ...(options.origin?.promotedFrom === undefined ? {} : { promotedFrom: options.origin.promotedFrom }), ...(gates === undefined ? {} : { gates }) },
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
@@ -156,7 +156,7 @@ export async function runDeployCommand(config: ResolvedDeployConfig, command: 'd
           config: { ...config, release: withSecretsFrom(previous, config.release) },
           platform,
           router,
-          analysis: createMetricsAnalysis({ thresholds: config.analysis, metricsPath: config.paths.metrics, ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }) }),
+          analysis: analysisOf(config),
           journal,
           origin: { via: 'rollback' },
           ...(options.onEvent ? { onEvent: options.onEvent } : {}),
@@ -272,3 +272,12 @@ export async function sendControl(config: ResolvedDeployConfig, command: Control
   return { message: `Promoted ${open.to}: ${outcome.phase}.`, outcome };
 }
 
+/** The analysis a deploy of `config` judges its candidate with. */
+function analysisOf(config: ResolvedDeployConfig): Analysis {
+  return createMetricsAnalysis({
+    method: config.analysis.method,
+    thresholds: config.analysis,
+    metricsPath: config.paths.metrics,
+    ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }),
+  });
+}

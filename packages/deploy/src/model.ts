@@ -259,6 +259,17 @@ export interface AnalysisThresholds {
   latencyQuantile: number;
   /** Fewer requests to B than this in the window is inconclusive; default 50. */
   minRequests: number;
+  /**
+   * How sure the statistical judge must be before it calls a difference real
+   * (0.95: a healthy canary fails one window in twenty at most, whatever the
+   * number of routes); the confidence of the intervals it reports. Default 0.95.
+   */
+  confidence: number;
+  /**
+   * A route is judged on its own with at least this many requests on each
+   * side; routes with fewer are pooled and judged together. Default 50.
+   */
+  minRouteRequests: number;
 }
 
 /** What one analysis said. */

@@ -1,84 +1,15 @@
-import { Agent, createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createMetrics, createMetricsHandler, observeResponse } from '@baton/metrics';
-import { closeServers, fetchText, waitFor } from '@baton/testing';
+import { waitFor } from '@baton/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InstanceRecord, Verdict } from '../model.js';
 import { createMetricsAnalysis } from './metrics-analysis.js';
+import { closeInstances, drive, instance, killLastInstance, trackServer } from './metrics-instances.test.fixtures.js';
 
-// Real instances: node:http servers recording real requests into Baton's
-// metrics (prom-client) and serving them on /metrics, as a service would.
+// Today's threshold analysis (method: 'thresholds') on real instances; the
+// statistical judge has its own tests (statistical-verdict.test.ts).
 
-const servers: Server[] = [];
-const agents: Agent[] = [];
-
-afterEach(async () => {
-  for (const agent of agents.splice(0)) agent.destroy();
-  await closeServers(servers);
-});
-
-interface Behaviour {
-  /** Every n-th request to /work answers 500. */
-  errorEvery?: number;
-  /** Added to every /work request. */
-  delayMs?: number;
-  /** Answer /readyz with 503 (a draining instance) and record it like any route. */
-  failingProbe?: boolean;
-  /** The metrics label; default the instance's release. Empty: no release label at all. */
-  label?: string;
-  token?: string;
-}
-
-async function instance(id: string, release: string, behaviour: Behaviour = {}): Promise<InstanceRecord> {
-  const label = behaviour.label ?? release;
-  const metrics = createMetrics({ service: 'orders', ...(label === '' ? {} : { release: label }), instance: id });
-  const answerMetrics = createMetricsHandler(metrics, behaviour.token === undefined ? {} : { token: behaviour.token });
-  let count = 0;
-  const server = createServer((request, response) => {
-    if (answerMetrics(request, response)) return;
-    if (request.url === '/readyz') {
-      // Recorded on purpose: a service that counts its probes.
-      observeResponse(metrics, request, response, '/readyz');
-      response.statusCode = behaviour.failingProbe ? 503 : 200;
-      response.end();
-      return;
-    }
-    observeResponse(metrics, request, response, '/work');
-    count += 1;
-    const status = behaviour.errorEvery !== undefined && count % behaviour.errorEvery === 0 ? 500 : 200;
-    const answer = (): void => {
-      response.statusCode = status;
-      response.end(status === 200 ? 'done' : 'broken');
-    };
-    if (behaviour.delayMs) setTimeout(answer, behaviour.delayMs);
-    else answer();
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { id, release, host: '127.0.0.1', port, url: `http://127.0.0.1:${port}`, startedAtMs: Date.now() };
-}
-
-/**
- * Sends `count` requests to each target's path, interleaved across the targets
- * (so a stall of this busy machine hits every release alike), `concurrency` at a time.
- */
-async function drive(targets: readonly { instance: InstanceRecord; count: number; path?: string }[], concurrency = 10): Promise<void> {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  agents.push(agent);
-  const queue: string[] = [];
-  const longest = Math.max(...targets.map((t) => t.count));
-  for (let i = 0; i < longest; i += 1) for (const t of targets) if (i < t.count) queue.push(`${t.instance.url}${t.path ?? '/work'}`);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < queue.length) {
-        const url = queue[next++] as string;
-        await fetchText(url, { agent });
-      }
-    }),
-  );
-}
+afterEach(closeInstances);
 
 describe('createMetricsAnalysis', () => {
   it('passes a candidate that serves like the baseline, and leaves probe requests out', async () => {
@@ -86,7 +17,7 @@ describe('createMetricsAnalysis', () => {
     const v1b = await instance('v1-2', 'v1', { token: 's3cret' });
     const v2 = await instance('v2-3', 'v2', { token: 's3cret', failingProbe: true });
     const all = [v1a, v1b, v2];
-    const analysis = createMetricsAnalysis({ token: 's3cret' });
+    const analysis = createMetricsAnalysis({ method: 'thresholds', token: 's3cret' });
     // Traffic before the window does not count.
     await drive([{ instance: v2, count: 20 }]);
     const window = await analysis.begin(all);
@@ -110,7 +41,7 @@ describe('createMetricsAnalysis', () => {
   it('fails a candidate whose error rate is over the limit, with the figures', async () => {
     const v1 = await instance('v1-1', 'v1');
     const v2 = await instance('v2-2', 'v2', { errorEvery: 5 });
-    const analysis = createMetricsAnalysis();
+    const analysis = createMetricsAnalysis({ method: 'thresholds' });
     const window = await analysis.begin([v1, v2]);
     await drive([
       { instance: v1, count: 300 },
@@ -126,7 +57,7 @@ describe('createMetricsAnalysis', () => {
   it('fails a candidate whose errors rose more than allowed over the baseline, though under the absolute limit', async () => {
     const v1 = await instance('v1-1', 'v1');
     const v2 = await instance('v2-2', 'v2', { errorEvery: 25 });
-    const analysis = createMetricsAnalysis();
+    const analysis = createMetricsAnalysis({ method: 'thresholds' });
     const window = await analysis.begin([v1, v2]);
     await drive([
       { instance: v1, count: 200 },
@@ -140,7 +71,7 @@ describe('createMetricsAnalysis', () => {
   it('fails a candidate slower than the latency ratio allows', async () => {
     const v1 = await instance('v1-1', 'v1');
     const v2 = await instance('v2-2', 'v2', { delayMs: 300 });
-    const analysis = createMetricsAnalysis();
+    const analysis = createMetricsAnalysis({ method: 'thresholds' });
     const window = await analysis.begin([v1, v2]);
     await drive(
       [
@@ -159,7 +90,7 @@ describe('createMetricsAnalysis', () => {
   it('is inconclusive when the candidate got no traffic, too little, or has no instance', async () => {
     const v1 = await instance('v1-1', 'v1');
     const v2 = await instance('v2-2', 'v2');
-    const analysis = createMetricsAnalysis();
+    const analysis = createMetricsAnalysis({ method: 'thresholds' });
 
     let window = await analysis.begin([v1, v2]);
     await drive([{ instance: v1, count: 100 }]);
@@ -186,7 +117,7 @@ describe('createMetricsAnalysis', () => {
   it('says when the candidate counts requests under another release label', async () => {
     const v1 = await instance('v1-1', 'v1');
     const v2 = await instance('v2-2', 'v2', { label: '' });
-    const analysis = createMetricsAnalysis();
+    const analysis = createMetricsAnalysis({ method: 'thresholds' });
     const window = await analysis.begin([v1, v2]);
     await drive([
       { instance: v1, count: 60 },
@@ -201,7 +132,7 @@ describe('createMetricsAnalysis', () => {
     const v1 = await instance('v1-1', 'v1');
     const v2a = await instance('v2-2', 'v2');
     const v2b = await instance('v2-3', 'v2');
-    const analysis = createMetricsAnalysis({ scrapeTimeoutMs: 2000 });
+    const analysis = createMetricsAnalysis({ method: 'thresholds', scrapeTimeoutMs: 2000 });
     const window = await analysis.begin([v1, v2a, v2b]);
     await drive([
       { instance: v1, count: 100 },
@@ -209,8 +140,7 @@ describe('createMetricsAnalysis', () => {
       { instance: v2b, count: 100 },
     ]);
     // v2-3 dies before the end of the window.
-    const dead = servers.pop() as Server;
-    await closeServers([dead]);
+    await killLastInstance();
     const verdict = await analysis.judge(window, [v1, v2a, v2b], { baseline: 'v1', candidate: 'v2' });
     expect(verdict.outcome).toBe('inconclusive');
     expect(verdict.reasons[0]).toBe('1 of 2 instances of v2 could not be counted, so its figures are incomplete.');
@@ -225,13 +155,13 @@ describe('createMetricsAnalysis', () => {
         response.statusCode = request.url === '/metrics' ? 404 : 200;
         response.end(request.url === '/metrics' ? '<!DOCTYPE html><pre>Cannot GET /metrics</pre>' : 'ok');
       });
-      servers.push(server);
+      trackServer(server);
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const { port } = server.address() as AddressInfo;
       return { id, release, host: '127.0.0.1', port, url: `http://127.0.0.1:${port}`, startedAtMs: Date.now() };
     };
     const instances = [await plain('v1-1', 'v1'), await plain('v1-2', 'v1'), await plain('v2-3', 'v2')];
-    const analysis = createMetricsAnalysis();
+    const analysis = createMetricsAnalysis({ method: 'thresholds' });
     const window = await analysis.begin(instances);
     const verdict = await analysis.judge(window, instances, { baseline: 'v1', candidate: 'v2' });
     expect(verdict.outcome).toBe('inconclusive');
@@ -247,7 +177,7 @@ describe('createMetricsAnalysis', () => {
 
   it('judges against the absolute limits alone when there is no baseline', async () => {
     const v1 = await instance('v1-1', 'v1');
-    const analysis = createMetricsAnalysis();
+    const analysis = createMetricsAnalysis({ method: 'thresholds' });
     const window = await analysis.begin([v1]);
     await drive([{ instance: v1, count: 60 }]);
     const verdict = await analysis.judge(window, [v1], { baseline: 'v1', candidate: 'v1' });
@@ -257,7 +187,7 @@ describe('createMetricsAnalysis', () => {
 
   it('counts an instance that started during the window from zero', async () => {
     const v1 = await instance('v1-1', 'v1');
-    const analysis = createMetricsAnalysis();
+    const analysis = createMetricsAnalysis({ method: 'thresholds' });
     const window = await analysis.begin([v1]);
     const v2 = await instance('v2-2', 'v2');
     await drive([
@@ -294,7 +224,7 @@ describe('createMetricsAnalysis', () => {
       expect(message).toContain(name);
     }
     expect(() => createMetricsAnalysis({ filter: 'no' as never })).toThrow(expect.objectContaining({ message: expect.stringContaining('filter') }));
-    const analysis = createMetricsAnalysis();
+    const analysis = createMetricsAnalysis({ method: 'thresholds' });
     await expect(analysis.judge({ startedAtMs: 0 }, [], { baseline: 'v1', candidate: 'v2' })).rejects.toMatchObject({
       code: 'BATON_ERR_INVALID_OPTION',
       message: expect.stringContaining('begin()'),

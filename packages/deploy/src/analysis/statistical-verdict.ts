@@ -1,0 +1,175 @@
+import { histogramQuantile } from '@baton/metrics';
+import type { RouteTest, RouteVerdict, Verdict } from '../model.js';
+import type { ResolvedOptions } from './analysis-options.js';
+import { judgeable, type JudgeInput } from './judge-input.js';
+import { figuresOf, splitRoutes, type RouteWindows, type SideWindow } from './route-groups.js';
+import { errorRateIncrease, holm } from './statistics/index.js';
+import type { HistogramBucket } from '@baton/metrics';
+// TEMPORARY until statistics/rank-test.ts and quantile-interval.ts land.
+function latencyShift(_c: readonly HistogramBucket[], _b: readonly HistogramBucket[]): { method: string; pValue: number } {
+  throw new Error('latencyShift: not yet');
+}
+function quantileInterval(_q: number, _b: readonly HistogramBucket[], _c: number): { lower: number; upper: number } | undefined {
+  throw new Error('quantileInterval: not yet');
+}
+import { describeRoute, describeComparison, describeWhole } from './verdict-words.js';
+import { formatCount, formatPercent } from './verdict-format.js';
+
+/** The tests of one judged route, before Holm's correction is known. */
+interface PendingRoute {
+  windows: RouteWindows;
+  errors?: Omit<RouteTest, 'adjustedPValue' | 'failed'>;
+  latency?: Omit<RouteTest, 'adjustedPValue' | 'failed'> & { candidateSeconds: number; limitSeconds: number };
+}
+
+/**
+ * The statistical judge: the candidate against its baseline, route by route.
+ *
+ * - Each route (method and template) with `minRouteRequests` requests on both
+ *   sides is judged alone; the rest are pooled and judged together. So a
+ *   canary that got a different mix of fast and slow routes is compared like
+ *   with like.
+ * - Errors: a one-sided test of two proportions (Fisher's exact test when a
+ *   count is small). Latency: a one-sided Mann-Whitney U test over the
+ *   histogram buckets (ties within a bucket), which sees a shift of the whole
+ *   distribution, not one quantile's noise.
+ * - Every p-value is corrected for the number of tests (Holm), so a healthy
+ *   canary fails at most `1 − confidence` of its windows however many routes
+ *   the service has.
+ * - The thresholds are practical-significance margins. A route fails on
+ *   errors when the increase is real and may reach `maxErrorRateIncrease`
+ *   (the margin lies within or below its confidence interval); on latency
+ *   when the shift is real and the compared quantile is over both
+ *   `maxLatencyRatio` × and `minLatencyIncreaseMs` above the baseline's. A
+ *   quantile's interval from buckets spans whole buckets (to the top one), so
+ *   latency is held to its estimate; an error count's interval is tight, so
+ *   errors are held to what they may be.
+ * - `maxErrorRate` stays an absolute limit on the candidate's whole release.
+ */
+export function statisticalVerdict(input: JudgeInput, config: ResolvedOptions): Verdict {
+  const t = config.thresholds;
+  const { sides } = input;
+  const { candidate, baseline } = sides;
+  const split = splitRoutes(input, t.minRouteRequests);
+  const candidateWhole = split.candidateWhole;
+  const { missing, reasons } = judgeable(input, config, candidateWhole.requests);
+  const fails: string[] = [];
+  const routes: RouteVerdict[] = [];
+  const alpha = 1 - t.confidence;
+  const enough = candidateWhole.requests >= t.minRequests;
+
+  if (enough) {
+    const candidateErrors = `${formatPercent(rate(candidateWhole))} errors (${formatCount(candidateWhole.errors)} of ${formatCount(candidateWhole.requests)})`;
+    if (rate(candidateWhole) > t.maxErrorRate) fails.push(`${candidate}: ${candidateErrors} over the whole release; the limit is ${formatPercent(t.maxErrorRate)}.`);
+
+    const pending = split.judged.map((windows) => testRoute(windows, config));
+    const pValues = pending.flatMap((route) => [route.errors?.pValue, route.latency?.pValue].filter((p): p is number => p !== undefined));
+    const adjusted = holm(pValues);
+    const tests = pValues.length;
+    let next = 0;
+    for (const route of pending) {
+      const errors = route.errors === undefined ? undefined : { ...route.errors, adjustedPValue: adjusted[next++] as number, failed: false };
+      if (errors !== undefined) errors.failed = errors.adjustedPValue < alpha && errors.effectUpper >= errors.margin;
+      let latency: RouteTest | undefined;
+      if (route.latency !== undefined) {
+        const { candidateSeconds, limitSeconds, ...test } = route.latency;
+        const adjustedPValue = adjusted[next++] as number;
+        latency = { ...test, adjustedPValue, failed: adjustedPValue < alpha && candidateSeconds > limitSeconds };
+      }
+      const verdict: RouteVerdict = {
+        route: route.windows.route,
+        ...(route.windows.pooled === undefined ? {} : { pooled: route.windows.pooled }),
+        outcome: errors?.failed === true || latency?.failed === true ? 'fail' : 'pass',
+        candidate: figuresOf(route.windows.candidate, t.latencyQuantile),
+        baseline: figuresOf(route.windows.baseline, t.latencyQuantile),
+        ...(errors === undefined ? {} : { errors }),
+        ...(latency === undefined ? {} : { latency }),
+        summary: '',
+      };
+      verdict.summary = describeRoute(verdict, { candidate, baseline, tests, config });
+      routes.push(verdict);
+      if (verdict.outcome === 'fail') fails.push(verdict.summary);
+    }
+    for (const windows of split.notJudged) {
+      const verdict: RouteVerdict = {
+        route: windows.route,
+        ...(windows.pooled === undefined ? {} : { pooled: windows.pooled }),
+        outcome: 'not-judged',
+        candidate: figuresOf(windows.candidate, t.latencyQuantile),
+        baseline: figuresOf(windows.baseline, t.latencyQuantile),
+        summary: '',
+      };
+      verdict.summary = describeRoute(verdict, { candidate, baseline, tests, config, why: windows.why });
+      routes.push(verdict);
+    }
+    if (sides.kind !== 'none') {
+      reasons.push(describeComparison(sides, { judged: pending.length, tests, alpha }));
+      if (pending.length === 0 && sides.baselineInstances.length > 0) {
+        reasons.push(`${baseline} got too few requests (${formatCount(split.baselineWhole.requests)}) to compare ${candidate} with route by route: ${candidate} is held to the absolute limit only.`);
+      }
+    }
+    reasons.push(...routes.filter((route) => route.outcome !== 'fail').map((route) => route.summary));
+  }
+  reasons.push(describeWhole(sides, candidateWhole, split.baselineWhole, t.latencyQuantile));
+
+  const outcome: Verdict['outcome'] = fails.length > 0 ? 'fail' : missing.length > 0 ? 'inconclusive' : 'pass';
+  return {
+    outcome,
+    // The deciding findings first: what failed, else what was missing, then the rest.
+    reasons: [...fails, ...missing, ...reasons],
+    releases: {
+      [baseline]: releaseFigures(split.baselineWhole, input, t.latencyQuantile),
+      [candidate]: releaseFigures(candidateWhole, input, t.latencyQuantile),
+    },
+    atMs: input.atMs,
+    method: 'statistics',
+    comparedWith: { kind: sides.kind, release: baseline, instances: sides.baselineInstances.map((instance) => instance.id) },
+    routes,
+  };
+}
+
+/** The tests one route gets: errors when either side has some, latency when both have enough timed requests. */
+function testRoute(windows: RouteWindows, config: ResolvedOptions): PendingRoute {
+  const t = config.thresholds;
+  const route: PendingRoute = { windows };
+  const { candidate: c, baseline: b } = windows;
+  if (c.errors + b.errors > 0) {
+    const test = errorRateIncrease({ errors: c.errors, requests: c.requests }, { errors: b.errors, requests: b.requests }, t.confidence);
+    route.errors = { method: test.method, pValue: test.pValue, effect: test.difference, effectUpper: test.upper, margin: t.maxErrorRateIncrease };
+  }
+  if (c.latencyObservations >= t.minRouteRequests && b.latencyObservations >= t.minRouteRequests) {
+    const test = latencyShift(c.buckets, b.buckets);
+    const q = t.latencyQuantile;
+    const cq = histogramQuantile(q, c.buckets) ?? 0;
+    const bq = histogramQuantile(q, b.buckets) ?? 0;
+    const floor = config.latencyFloorSeconds;
+    const ci = quantileInterval(q, c.buckets, t.confidence);
+    const bi = quantileInterval(q, b.buckets, t.confidence);
+    route.latency = {
+      method: test.method,
+      pValue: test.pValue,
+      effect: cq / Math.max(bq, floor, Number.MIN_VALUE),
+      effectUpper: (ci?.upper ?? cq) / Math.max(bi?.lower ?? bq, floor, Number.MIN_VALUE),
+      margin: t.maxLatencyRatio,
+      candidateSeconds: cq,
+      // Over the ratio AND by a difference people notice, as the threshold analysis holds it.
+      limitSeconds: Math.max(t.maxLatencyRatio * Math.max(bq, floor), bq + t.minLatencyIncreaseMs / 1000),
+    };
+  }
+  return route;
+}
+
+function rate(window: SideWindow): number {
+  return window.requests > 0 ? window.errors / window.requests : 0;
+}
+
+function releaseFigures(window: SideWindow, input: JudgeInput, quantile: number): Verdict['releases'][string] {
+  const seconds = Math.max(0, (input.atMs - input.startedAtMs) / 1000);
+  return {
+    requests: window.requests,
+    errors: window.errors,
+    errorRate: rate(window),
+    requestRate: window.requestRate > 0 || seconds === 0 ? window.requestRate : window.requests / seconds,
+    latency: window.latencyObservations > 0 ? histogramQuantile(quantile, window.buckets) : undefined,
+  };
+}
