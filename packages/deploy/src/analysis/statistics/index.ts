@@ -2,3 +2,5 @@
 export { holm } from './holm.js';
 export { normalQuantile, normalUpperTail } from './normal.js';
 export { errorRateIncrease, type Counts, type ProportionTest } from './proportions.js';
+export { quantileInterval, type QuantileInterval } from './quantile-interval.js';
+export { latencyShift, type RankTest } from './rank-test.js';
