@@ -35,6 +35,8 @@ export interface RouteSplit {
 }
 
 export const POOL = '(other routes)';
+/** The name of the errors of every judged route taken together. */
+export const ACROSS_ROUTES = '(all routes)';
 
 /**
  * Sorts a window's requests by route (method and route template) for each
@@ -115,7 +117,7 @@ function sideOf(group: GroupWindow): SideWindow {
 }
 
 /** Several windows as one: counts added, histograms added bucket by bucket. */
-function merge(windows: readonly SideWindow[]): SideWindow {
+export function merge(windows: readonly SideWindow[]): SideWindow {
   const buckets = new Map<number, number>();
   let requests = 0;
   let errors = 0;

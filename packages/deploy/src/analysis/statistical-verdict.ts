@@ -2,16 +2,9 @@ import { histogramQuantile } from '@baton/metrics';
 import type { RouteTest, RouteVerdict, Verdict } from '../model.js';
 import type { ResolvedOptions } from './analysis-options.js';
 import { judgeable, type JudgeInput } from './judge-input.js';
-import { figuresOf, splitRoutes, type RouteWindows, type SideWindow } from './route-groups.js';
-import { errorRateIncrease, holm } from './statistics/index.js';
-import type { HistogramBucket } from '@baton/metrics';
-// TEMPORARY until statistics/rank-test.ts and quantile-interval.ts land.
-function latencyShift(_c: readonly HistogramBucket[], _b: readonly HistogramBucket[]): { method: string; pValue: number } {
-  throw new Error('latencyShift: not yet');
-}
-function quantileInterval(_q: number, _b: readonly HistogramBucket[], _c: number): { lower: number; upper: number } | undefined {
-  throw new Error('quantileInterval: not yet');
-}
+import { ACROSS_ROUTES, figuresOf, merge, splitRoutes, type RouteWindows, type SideWindow } from './route-groups.js';
+import { stratifiedErrorRateIncrease } from './statistics/stratified-errors.js';
+import { errorRateIncrease, holm, latencyShift, quantileInterval } from './statistics/index.js';
 import { describeRoute, describeComparison, describeWhole } from './verdict-words.js';
 import { formatCount, formatPercent } from './verdict-format.js';
 
@@ -63,6 +56,9 @@ export function statisticalVerdict(input: JudgeInput, config: ResolvedOptions): 
     if (rate(candidateWhole) > t.maxErrorRate) fails.push(`${candidate}: ${candidateErrors} over the whole release; the limit is ${formatPercent(t.maxErrorRate)}.`);
 
     const pending = split.judged.map((windows) => testRoute(windows, config));
+    // Errors spread thinly over the routes, too few on each to show, add up here (adjusted for the mix of routes).
+    const across = pending.length >= 2 ? testAcrossRoutes(split.judged, config) : undefined;
+    if (across !== undefined) pending.push(across);
     const pValues = pending.flatMap((route) => [route.errors?.pValue, route.latency?.pValue].filter((p): p is number => p !== undefined));
     const adjusted = holm(pValues);
     const tests = pValues.length;
@@ -103,8 +99,8 @@ export function statisticalVerdict(input: JudgeInput, config: ResolvedOptions): 
       routes.push(verdict);
     }
     if (sides.kind !== 'none') {
-      reasons.push(describeComparison(sides, { judged: pending.length, tests, alpha }));
-      if (pending.length === 0 && sides.baselineInstances.length > 0) {
+      reasons.push(describeComparison(sides, { judged: split.judged.length, tests, alpha }));
+      if (split.judged.length === 0 && sides.baselineInstances.length > 0) {
         reasons.push(`${baseline} got too few requests (${formatCount(split.baselineWhole.requests)}) to compare ${candidate} with route by route: ${candidate} is held to the absolute limit only.`);
       }
     }
@@ -148,8 +144,9 @@ function testRoute(windows: RouteWindows, config: ResolvedOptions): PendingRoute
     route.latency = {
       method: test.method,
       pValue: test.pValue,
-      effect: cq / Math.max(bq, floor, Number.MIN_VALUE),
-      effectUpper: (ci?.upper ?? cq) / Math.max(bi?.lower ?? bq, floor, Number.MIN_VALUE),
+      // Both sides at the floor at least: 2 ms against 4 ms is noise, not half the latency.
+      effect: Math.max(cq, floor) / Math.max(bq, floor, Number.MIN_VALUE),
+      effectUpper: Math.max(ci?.upper ?? cq, floor) / Math.max(bi?.lower ?? bq, floor, Number.MIN_VALUE),
       margin: t.maxLatencyRatio,
       candidateSeconds: cq,
       // Over the ratio AND by a difference people notice, as the threshold analysis holds it.
@@ -157,6 +154,23 @@ function testRoute(windows: RouteWindows, config: ResolvedOptions): PendingRoute
     };
   }
   return route;
+}
+
+/**
+ * The errors of every judged route together, adjusted for how each side's
+ * requests spread over them (Cochran-Mantel-Haenszel): +1 point on each of
+ * five routes is clear over all of them, and not on any one alone.
+ */
+function testAcrossRoutes(judged: readonly RouteWindows[], config: ResolvedOptions): PendingRoute | undefined {
+  const t = config.thresholds;
+  const strata = judged.map((windows) => ({
+    candidate: { errors: windows.candidate.errors, requests: windows.candidate.requests },
+    baseline: { errors: windows.baseline.errors, requests: windows.baseline.requests },
+  }));
+  const windows: RouteWindows = { route: ACROSS_ROUTES, candidate: merge(judged.map((w) => w.candidate)), baseline: merge(judged.map((w) => w.baseline)) };
+  if (windows.candidate.errors + windows.baseline.errors === 0) return undefined;
+  const test = stratifiedErrorRateIncrease(strata, t.confidence);
+  return { windows, errors: { method: test.method, pValue: test.pValue, effect: test.difference, effectUpper: test.upper, margin: t.maxErrorRateIncrease } };
 }
 
 function rate(window: SideWindow): number {

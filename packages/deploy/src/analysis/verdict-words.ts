@@ -1,6 +1,6 @@
 import type { RouteFigures, RouteTest, RouteVerdict } from '../model.js';
 import type { ResolvedOptions } from './analysis-options.js';
-import type { SideWindow } from './route-groups.js';
+import { ACROSS_ROUTES, type SideWindow } from './route-groups.js';
 import type { Sides } from './sides.js';
 import { histogramQuantile } from '@baton/metrics';
 import { formatCount, formatMs, formatP, formatPercent, formatPoints, formatQuantile, formatRatio } from './verdict-format.js';
@@ -22,12 +22,15 @@ export function describeRoute(route: RouteVerdict, context: Context): string {
   const { candidate, baseline, config } = context;
   const name = route.pooled === undefined ? route.route : `${route.route} (${route.pooled.join(', ')})`;
   if (route.outcome === 'not-judged') {
-    if (context.why === 'candidate-only') return `${name}: not compared, only ${candidate} served it (${errorsOf(route.candidate)}).`;
+    if (context.why === 'candidate-only') return `${name}: not compared, only ${candidate} served it (${formatCount(route.candidate.errors)} errors in ${formatCount(route.candidate.requests)} requests).`;
     const needed = config.thresholds.minRouteRequests;
     return `${name}: not judged, too few requests (${formatCount(route.candidate.requests)} to ${candidate}, ${formatCount(route.baseline.requests)} to ${baseline}; ${needed} each are needed).`;
   }
-  const parts = [errorsPart(route, context), latencyPart(route, context)];
-  const verdict = route.outcome === 'fail' ? `${candidate} fails ${name}` : name;
+  // The errors of every route together: latency has no such test (each route's is its own).
+  const across = route.route === ACROSS_ROUTES;
+  const parts = across ? [errorsPart(route, context)] : [errorsPart(route, context), latencyPart(route, context)];
+  const label = across ? 'all routes together, each weighted alike on both sides' : name;
+  const verdict = route.outcome === 'fail' ? `${candidate} fails ${label}` : across ? `All ${label.slice('all '.length)}` : label;
   return `${verdict}: ${parts.join('; ')}.`;
 }
 
@@ -37,13 +40,30 @@ function errorsPart(route: RouteVerdict, context: Context): string {
   const b = route.baseline;
   const test = route.errors;
   if (test === undefined) return `no errors (${formatCount(c.requests)} requests to ${candidate}, ${formatCount(b.requests)} to ${baseline})`;
-  const figures = `${errorsOf(c)} against ${baseline}'s ${errorsOf(b)}`;
+  // Across routes the raw rates mislead (the mix of routes moves them): the adjusted difference is the figure.
+  const figures =
+    route.route === ACROSS_ROUTES
+      ? `${formatCount(c.errors)} of ${formatCount(c.requests)} against ${baseline}'s ${formatCount(b.errors)} of ${formatCount(b.requests)}, ${signed(test.effect)} points once the mix of routes is accounted for`
+      : `${ratioOf(c)} against ${baseline}'s ${ratioOf(b)}, ${signed(test.effect)} points`;
   const sure = `${test.method} ${pOf(test, context.tests)}`;
-  const upTo = `up to +${formatPoints(Math.max(0, test.effectUpper))} at ${formatPercent(context.config.thresholds.confidence).replace('.0%', '%')} confidence`;
+  const upTo = `up to ${signed(Math.max(0, test.effectUpper))} at ${confidenceOf(context)} confidence`;
   const margin = `the margin is +${formatPoints(test.margin)}`;
-  if (test.failed) return `more errors: ${figures}, +${formatPoints(test.effect)} points (${upTo}; ${margin}), beyond chance (${sure})`;
+  if (test.failed) return `more errors: ${figures} (${upTo}; ${margin}), beyond chance (${sure})`;
   if (test.adjustedPValue < 1 - context.config.thresholds.confidence) return `errors ${figures}: more than chance gives (${sure}) but within the margin (${upTo}; ${margin})`;
   return `errors ${figures}, no more than chance gives (${sure})`;
+}
+
+function signed(rate: number): string {
+  return `${rate < 0 ? '−' : '+'}${formatPoints(Math.abs(rate))}`;
+}
+
+function confidenceOf(context: Context): string {
+  return `${Number((context.config.thresholds.confidence * 100).toFixed(4))}%`;
+}
+
+/** `1.0% (10 of 1000)` */
+function ratioOf(figures: RouteFigures): string {
+  return `${formatPercent(figures.errorRate)} (${formatCount(figures.errors)} of ${formatCount(figures.requests)})`;
 }
 
 function latencyPart(route: RouteVerdict, context: Context): string {
@@ -69,10 +89,6 @@ function pOf(test: RouteTest, tests: number): string {
   return `${formatP(test.pValue)}, ${formatP(test.adjustedPValue).replace(/^p/, 'p')} after correcting for ${tests} tests`;
 }
 
-function errorsOf(figures: RouteFigures): string {
-  return `${formatPercent(figures.errorRate)} errors (${formatCount(figures.errors)} of ${formatCount(figures.requests)})`;
-}
-
 /** What the candidate was compared with, and by which rule. */
 export function describeComparison(sides: Sides, summary: { judged: number; tests: number; alpha: number }): string {
   const ids = sides.baselineInstances.map((instance) => instance.id).join(', ');
@@ -80,8 +96,8 @@ export function describeComparison(sides: Sides, summary: { judged: number; test
     sides.kind === 'fresh'
       ? `a fresh baseline of ${sides.baseline} (${ids}), started beside it`
       : `the warm instances of ${sides.baseline} (${ids}), which have served for longer: a slow start of ${sides.candidate}'s fresh processes counts against it (a canary with a fresh baseline compares like with like)`;
-  const rule = summary.tests === 0 ? 'no test was needed' : `a difference counts when p < ${summary.alpha} after Holm's correction for ${summary.tests} test${summary.tests === 1 ? '' : 's'}`;
-  return `${sides.candidate} was compared with ${against}, route by route (${summary.judged} judged; ${rule}).`;
+  const rule = summary.tests === 0 ? 'no test was needed' : `a difference counts when p < ${Number(summary.alpha.toFixed(6))} after Holm's correction for ${summary.tests} test${summary.tests === 1 ? '' : 's'}`;
+  return `${sides.candidate} was compared with ${against}, route by route (${summary.judged} route${summary.judged === 1 ? '' : 's'} judged; ${rule}).`;
 }
 
 /** The whole release, both sides: what the route comparison rests on. */
