@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isBatonError } from '@baton/lifecycle';
-import { resolveDeployConfig } from './index.js';
+import { planDeploy, resolveDeployConfig } from './index.js';
 
 const release = { version: 'v2', command: 'node', args: ['dist/main.js'] };
 
@@ -114,6 +114,23 @@ describe('resolveDeployConfig', () => {
       { cwd: '/' },
     );
     expect(config.strategy).toEqual({ type: 'canary', steps: [{ setWeight: 25 }, { pause: {} }, { analysis: { durationMs: 5000 } }, { pause: { durationMs: 1000 } }], analysisMs: 2000 });
+  });
+
+  it('a canary starts a fresh baseline unless told not to: strategy.baseline is true or false, nothing else', () => {
+    const steps = [{ setWeight: 20 }, { analysis: { durationMs: 5000 } }];
+    const planned = (strategy: Record<string, unknown>) => planDeploy(resolveDeployConfig({ service: 'orders', release, strategy }, { cwd: '/' }).strategy, 3, { hasStable: true });
+    // Left unset, the plan's default (a baseline) stands.
+    expect(planned({ type: 'canary', steps })[0]).toEqual({ kind: 'scale', release: 'candidate', instances: 1, baseline: 1 });
+    expect(planned({ type: 'canary', steps, baseline: true })[0]).toEqual({ kind: 'scale', release: 'candidate', instances: 1, baseline: 1 });
+    expect(resolveDeployConfig({ service: 'orders', release, strategy: { type: 'canary', steps, baseline: false } }, { cwd: '/' }).strategy).toEqual({ type: 'canary', steps, analysisMs: 0, baseline: false });
+    expect(planned({ type: 'canary', steps, baseline: false })[0]).toEqual({ kind: 'scale', release: 'candidate', instances: 1 });
+    for (const bad of ['false', 0, null, { fresh: true }]) {
+      expect(problemsOf({ service: 'orders', release, strategy: { type: 'canary', steps, baseline: bad } })).toContain('strategy.baseline: true (a fresh baseline of the stable release beside the canary, for its analysis; the default) or false');
+    }
+    expect(problemsOf({ service: 'orders', release, strategy: { type: 'canary', steps, baseline: 'no' } })).toContain('got "no"');
+    // A canary's setting only.
+    expect(problemsOf({ service: 'orders', release, strategy: { type: 'rolling', baseline: true } })).toContain('strategy.baseline: not a setting; known: type, maxSurge, maxUnavailable, analysisMs');
+    expect(problemsOf({ service: 'orders', release, strategy: { type: 'blue-green', baseline: true } })).toContain('strategy.baseline: not a setting');
   });
 
   it('reports every problem at once, each naming its field and what is accepted', () => {

@@ -42,6 +42,12 @@ export interface DeployReport {
   by?: { user: string; host: string };
   /** The gates checked before anything moved, each with its evidence. */
   gates?: GateResult[];
+  /**
+   * The fresh baseline started beside the canary, when there was one: the
+   * stable release's instances (by id) the analysis could judge the
+   * candidate against, and the `baseline-failed` events' messages.
+   */
+  baseline?: { release: string; instances: string[]; failures: string[] };
 }
 
 /** Builds the report of deploy `record` from the journal's events (those of other deploys are left out). */
@@ -85,6 +91,14 @@ export function buildReport(service: string, record: DeployRecord, events: reado
   if (record.promotedFrom !== undefined) report.promotedFrom = record.promotedFrom;
   if (record.by !== undefined) report.by = record.by;
   if (record.gates !== undefined) report.gates = record.gates;
+  const baseline = decisions.filter((event) => event.type === 'instance-started' && event.data?.['role'] === 'baseline');
+  if (baseline.length > 0) {
+    report.baseline = {
+      release: String(baseline[0]?.data?.['release'] ?? record.from ?? '?'),
+      instances: baseline.map((event) => String(event.data?.['id'] ?? '?')),
+      failures: decisions.filter((event) => event.type === 'baseline-failed').map((event) => event.message),
+    };
+  }
   return report;
 }
 
@@ -115,7 +129,7 @@ async function writeAtomically(path: string, text: string): Promise<void> {
 
 const ENDINGS = new Set(['rollback', 'succeeded', 'failed', 'paused']);
 const COLORS = ['#2563eb', '#ea580c', '#16a34a', '#9333ea', '#db2777', '#0891b2'];
-const MARKED = new Set(['instance-stop-failed', 'deploy-started', 'analysis', 'paused', 'promoted', 'rollback', 'rolled-back', 'succeeded', 'failed', 'instance-ready', 'instance-stopped', 'deploy-resumed']);
+const MARKED = new Set(['instance-stop-failed', 'deploy-started', 'analysis', 'paused', 'promoted', 'rollback', 'rolled-back', 'succeeded', 'failed', 'instance-ready', 'instance-stopped', 'deploy-resumed', 'baseline-failed']);
 
 /**
  * A self-contained HTML page (no scripts, no external files): the outcome,
@@ -194,7 +208,8 @@ export function renderReportHtml(report: DeployReport): string {
       const figures = Object.entries(verdict.releases)
         .map(([release, f]) => `${escape(release)}: ${f.requests} requests, ${(f.errorRate * 100).toFixed(2)}% errors${f.latency === undefined ? '' : `, p99 ${(f.latency * 1000).toFixed(0)} ms`}`)
         .join('; ');
-      return `<li class="${verdict.outcome}"><b>${verdict.outcome}</b> at ${formatOffset(verdict.atMs - t0)}: ${escape(verdict.reasons.join(' '))} <small>${figures}</small></li>`;
+      const against = comparedWith(verdict);
+      return `<li class="${verdict.outcome}"><b>${verdict.outcome}</b> at ${formatOffset(verdict.atMs - t0)}: ${escape(verdict.reasons.join(' '))} <small>${against === '' ? '' : `${escape(against)}; `}${figures}</small></li>`;
     })
     .join('');
 
@@ -224,11 +239,29 @@ ${
 ${gates === '' ? '' : `<h2>Gates</h2><ul>${gates}</ul>`}
 <p>${legend} <span class="key">dashed lines: decisions (hover for what happened)</span></p>
 ${charts}
-<h2>Analysis</h2>${verdicts === '' ? '<p>No analysis ran.</p>' : `<ul>${verdicts}</ul>`}
+<h2>Analysis</h2>${baselineLine(report)}${verdicts === '' ? '<p>No analysis ran.</p>' : `<ul>${verdicts}</ul>`}
 <h2>Steps</h2><table><thead><tr><th>#</th><th>Step</th><th>Began</th><th>Took</th></tr></thead><tbody>${steps}</tbody></table>
 <h2>Events</h2><table><thead><tr><th>At</th><th>Event</th><th>What happened</th></tr></thead><tbody>${events}</tbody></table>
 </body></html>
 `;
+}
+
+/** What a verdict compared the candidate with, in words; empty when the analysis did not say. */
+function comparedWith(verdict: Verdict): string {
+  const compared = verdict.comparedWith;
+  if (compared === undefined) return '';
+  const which = compared.instances.length === 0 ? '' : ` (${compared.instances.join(', ')})`;
+  if (compared.kind === 'fresh') return `compared with the fresh baseline of ${compared.release}${which}`;
+  if (compared.kind === 'warm') return `compared with the warm instances of ${compared.release}${which}`;
+  return 'compared with nothing (no stable release)';
+}
+
+/** The fresh baseline beside the canary, where people read the analysis: which instances, and what failed. */
+function baselineLine(report: DeployReport): string {
+  const baseline = report.baseline;
+  if (baseline === undefined) return '';
+  const failures = baseline.failures.length === 0 ? '' : `<small>${baseline.failures.map(escape).join('<br>')}</small>`;
+  return `<p class="baseline">Fresh baseline: ${escape(baseline.instances.join(', '))}, instances of ${escape(baseline.release)} started with the canary's and given the same share of traffic, to judge it against.${failures}</p>`;
 }
 
 /** Points of one chart, by release. */
@@ -239,7 +272,10 @@ function weightsFromDecisions(decisions: readonly DeployEvent[]): Series {
   const series: Series = new Map();
   for (const event of decisions) {
     if (event.type !== 'weights') continue;
-    const shares = (event.data?.['shares'] ?? {}) as Record<string, number>;
+    const shares = { ...((event.data?.['shares'] ?? {}) as Record<string, number>) };
+    // The baseline's share is kept apart from its release's: a line of its own.
+    const baseline = event.data?.['baseline'] as { release?: unknown; share?: unknown } | undefined;
+    if (baseline !== undefined && typeof baseline.share === 'number') shares[`${String(baseline.release)} (baseline)`] = baseline.share;
     for (const release of new Set([...series.keys(), ...Object.keys(shares)])) {
       (series.get(release) ?? series.set(release, []).get(release))?.push({ t: event.atMs, v: shares[release] ?? 0 });
     }

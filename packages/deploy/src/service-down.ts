@@ -70,7 +70,13 @@ export async function stopService(config: ResolvedDeployConfig, options: Omit<De
     }
     if (failed.length > 0) {
       for (const { instance, error } of failed) {
-        await event('instance-stop-failed', `${instance.id} (${instance.release}) could not be stopped: ${error}.`, { id: instance.id, release: instance.release, error });
+        const baseline = instance.role === 'baseline';
+        await event('instance-stop-failed', `${instance.id} (${instance.release}${baseline ? ' baseline' : ''}) could not be stopped: ${error}.`, {
+          id: instance.id,
+          release: instance.release,
+          ...(baseline ? { role: 'baseline' } : {}),
+          error,
+        });
       }
       throw new BatonError(
         'BATON_ERR_PLATFORM',

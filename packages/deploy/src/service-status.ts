@@ -68,10 +68,15 @@ export function formatStatus(status: ServiceStatus): string {
   else if ('error' in status.router) lines.push(`router (${routerName(status.router.kind)}): ${status.router.error}`);
   else {
     lines.push(`router (${routerName(status.router.kind)}) at ${status.router.url}${status.router.backends.length === 0 ? ': no instance in it' : ':'}`);
-    for (const backend of status.router.backends) lines.push(`  ${backend.id.padEnd(12)} ${backend.release.padEnd(8)} ${backend.state.padEnd(6)} weight ${String(backend.weight).padStart(3)}  in flight ${backend.inFlight}  served ${backend.requestsTotal}`);
+    // A baseline instance runs the stable release's code but is not one of its own: said, so nobody counts it as such.
+    const baselines = new Set(status.instances.filter((instance) => instance.role === 'baseline').map((instance) => instance.id));
+    for (const backend of status.router.backends) {
+      const role = baselines.has(backend.id) ? `  (baseline of ${backend.release} beside the canary)` : '';
+      lines.push(`  ${backend.id.padEnd(12)} ${backend.release.padEnd(8)} ${backend.state.padEnd(6)} weight ${String(backend.weight).padStart(3)}  in flight ${backend.inFlight}  served ${backend.requestsTotal}${role}`);
+    }
   }
   const live = status.instances.filter((instance) => instance.status !== 'stopped');
-  lines.push(`instances: ${live.length === 0 ? 'none' : live.map((instance) => `${instance.id} (${instance.status}, :${instance.port})`).join(', ')}`);
+  lines.push(`instances: ${live.length === 0 ? 'none' : live.map((instance) => `${instance.id} (${instance.status}, :${instance.port}${instance.role === 'baseline' ? `, baseline of ${instance.release}` : ''})`).join(', ')}`);
   const deploy = status.deploy;
   if (deploy) {
     const open = !isFinished(deploy.phase);

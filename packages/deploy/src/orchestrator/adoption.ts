@@ -1,5 +1,6 @@
 import type { DeployRecord, TrackedInstance } from '../service-state.js';
 import type { DeployContext } from './deploy-context.js';
+import { releaseLabel, roleData } from './instance-role.js';
 import { stopFailed, stopInstance } from './instance-stop.js';
 import { markDead } from './instance-watcher.js';
 import { retire } from './retire.js';
@@ -19,7 +20,9 @@ export async function adopt(ctx: DeployContext): Promise<TrackedInstance[]> {
   for (const instance of ctx.state.instances) {
     if (instance.status !== 'failed' || !(await ctx.platform.isRunning(instance))) continue;
     const exit = await stopInstance(ctx, instance);
-    if (exit !== undefined) await ctx.event('instance-stopped', `${instance.id} (${instance.release}), which an earlier stop left running, is stopped.`, { id: instance.id, release: instance.release, exitCode: exit.code, exitSignal: exit.signal });
+    if (exit !== undefined) {
+      await ctx.event('instance-stopped', `${instance.id} (${releaseLabel(instance)}), which an earlier stop left running, is stopped.`, { id: instance.id, release: instance.release, ...roleData(instance), exitCode: exit.code, exitSignal: exit.signal });
+    }
   }
   await removeStrayBackends(ctx);
   const lost = await markDead(ctx);
@@ -58,11 +61,16 @@ async function removeStrayBackends(ctx: DeployContext): Promise<void> {
   }
 }
 
-/** Instances of neither release of this deploy (left by a deploy that could not finish its rollback) leave first. */
+/**
+ * Instances of neither release of this deploy (left by a deploy that could not finish its rollback)
+ * leave first; so does any baseline instance: a new deploy has started none yet, and one left by
+ * an earlier canary would be taken for this one's.
+ */
 export async function retireLeftovers(ctx: DeployContext, record: DeployRecord): Promise<void> {
-  const leftovers = ctx.state.instances.filter((instance) => instance.status === 'ready' && instance.release !== record.to && instance.release !== record.from);
+  const leftovers = ctx.state.instances.filter((instance) => instance.status === 'ready' && (instance.role === 'baseline' || (instance.release !== record.to && instance.release !== record.from)));
   for (const instance of leftovers) {
-    await ctx.event('instance-leftover', `${instance.id} belongs to neither ${record.from ?? '(no stable release)'} nor ${record.to}; it leaves.`, { id: instance.id, release: instance.release });
+    const why = instance.role === 'baseline' ? `is a baseline of ${instance.release} left by an earlier canary` : `belongs to neither ${record.from ?? '(no stable release)'} nor ${record.to}`;
+    await ctx.event('instance-leftover', `${instance.id} ${why}; it leaves.`, { id: instance.id, release: instance.release, ...roleData(instance) });
     await retire(ctx, instance);
   }
 }

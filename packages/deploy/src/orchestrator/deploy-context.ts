@@ -99,8 +99,18 @@ export class DeployContext {
     if (this.interrupt?.aborted) throw new Interrupted('interrupted');
   }
 
+  /**
+   * The instances of release `version` that make up its own set: never a
+   * baseline (instances of the stable release started beside a canary), so
+   * scaling or retiring the stable release neither counts nor touches them.
+   */
   instancesOf(version: string): TrackedInstance[] {
-    return this.state.instances.filter((instance) => instance.release === version);
+    return this.state.instances.filter((instance) => instance.release === version && instance.role !== 'baseline');
+  }
+
+  /** The fresh baseline's instances beside the canary (`role: 'baseline'`), whatever their status. */
+  baselineInstances(): TrackedInstance[] {
+    return this.state.instances.filter((instance) => instance.role === 'baseline');
   }
 
   /** The key of the journal's secret fingerprints (`<stateDir>/journal/.seal-key`), made on first use. */

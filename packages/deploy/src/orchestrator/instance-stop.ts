@@ -1,6 +1,7 @@
-import type { InstanceExit } from '../model.js';
+import type { InstanceExit, InstanceRecord } from '../model.js';
 import type { TrackedInstance } from '../service-state.js';
 import type { DeployContext } from './deploy-context.js';
+import { releaseLabel, roleData } from './instance-role.js';
 import { unwatchInstance } from './instance-watcher.js';
 
 /**
@@ -27,12 +28,13 @@ export async function stopInstance(ctx: DeployContext, instance: TrackedInstance
   return exit;
 }
 
-export async function stopFailed(ctx: DeployContext, instance: { id: string; release: string }, error: unknown): Promise<void> {
+export async function stopFailed(ctx: DeployContext, instance: Pick<InstanceRecord, 'id' | 'release' | 'role'>, error: unknown): Promise<void> {
   const detail = ctx.redactor.text(error instanceof Error ? error.message : String(error));
   ctx.stopFailures.push({ id: instance.id, release: instance.release, error: detail });
-  await ctx.event('instance-stop-failed', `${instance.id} (${instance.release}) could not be stopped: ${detail}. It is out of traffic but may still run; the next deploy or baton down tries again.`, {
+  await ctx.event('instance-stop-failed', `${instance.id} (${releaseLabel(instance)}) could not be stopped: ${detail}. It is out of traffic but may still run; the next deploy or baton down tries again.`, {
     id: instance.id,
     release: instance.release,
+    ...roleData(instance),
     error: detail,
   });
 }

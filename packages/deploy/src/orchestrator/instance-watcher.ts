@@ -20,12 +20,26 @@ export function watchInstance(ctx: DeployContext, instance: TrackedInstance): vo
   if (record === undefined || ctx.exitSubscriptions.has(instance.id)) return;
   const candidate = instance.release === record.to;
   const unsubscribe = ctx.platform.onExit(instance, (exit) => {
-    if (instance.status !== 'ready' && instance.status !== 'starting') return;
+    const before = instance.status;
+    if (before !== 'ready' && before !== 'starting') return;
     instance.status = 'failed';
     const how = exit.signal === null ? `code ${exit.code}` : `signal ${exit.signal}`;
     // A platform that lost sight of the instance (its engine stopped answering) says so: "exited" would send people to the service's logs.
     const what =
       exit.lost !== undefined ? `instance ${instance.id} is lost: ${exit.lost}` : `instance ${instance.id} exited with ${how}${instance.logFile ? ` (log: ${instance.logFile})` : ''}`;
+    if (instance.role === 'baseline') {
+      // The stable release's baseline, not the candidate: said, out of traffic, and the canary goes on (its
+      // analysis then compares it with the warm instances). One still starting is said by its start, which sees it gone.
+      if (before === 'starting') return;
+      void ctx.router
+        .set([{ id: instance.id, state: 'maint' }])
+        .then(() => applyWeights(ctx))
+        .catch(() => {})
+        .then(() => ctx.event('baseline-failed', `Baseline ${what}; out of traffic, and the canary goes on, judged against the warm instances of ${instance.release} where no baseline instance is ready.`, { id: instance.id, release: instance.release, role: 'baseline' }))
+        // Only the journal itself failing is left; it fails the next step's save too.
+        .catch(() => {});
+      return;
+    }
     if (candidate) {
       ctx.failRelease(what);
       // Out of traffic now, not once the rollback reaches it: until then every request the router
@@ -69,13 +83,24 @@ export function stopWatching(ctx: DeployContext): void {
  * count of ready instances. Returns them.
  */
 export async function markDead(ctx: DeployContext): Promise<TrackedInstance[]> {
-  const live = ctx.state.instances.filter((instance) => instance.status === 'ready' || instance.status === 'starting' || instance.status === 'draining');
+  const isLive = (instance: TrackedInstance): boolean => instance.status === 'ready' || instance.status === 'starting' || instance.status === 'draining';
+  const live = ctx.state.instances.filter(isLive);
   const running = await Promise.all(live.map((instance) => ctx.platform.isRunning(instance)));
-  const lost = live.filter((_, index) => !running[index]);
+  // Still live after the wait, and marked at once: a candidate's scale and its baseline's run this
+  // together, and each loss is said once.
+  const lost = live.filter((instance, index) => !running[index] && isLive(instance));
+  for (const instance of lost) instance.status = 'failed';
   for (const instance of lost) {
-    instance.status = 'failed';
     await ctx.router.set([{ id: instance.id, state: 'maint' }]).catch(() => {});
-    await ctx.event('instance-lost', `${instance.id} (${instance.release}) is no longer running; out of traffic.`, { id: instance.id, release: instance.release });
+    if (instance.role === 'baseline') {
+      await ctx.event('baseline-failed', `Baseline instance ${instance.id} of ${instance.release} is no longer running; out of traffic, and the canary goes on, judged against the warm instances of ${instance.release} where no baseline instance is ready.`, {
+        id: instance.id,
+        release: instance.release,
+        role: 'baseline',
+      });
+    } else {
+      await ctx.event('instance-lost', `${instance.id} (${instance.release}) is no longer running; out of traffic.`, { id: instance.id, release: instance.release });
+    }
   }
   if (lost.length > 0) {
     await ctx.save();

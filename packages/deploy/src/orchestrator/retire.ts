@@ -2,6 +2,7 @@ import { instanceInFlight, sleep } from '../internal/instance-probes.js';
 import type { InstanceExit } from '../model.js';
 import type { TrackedInstance } from '../service-state.js';
 import type { DeployContext } from './deploy-context.js';
+import { roleData } from './instance-role.js';
 import { stopInstance } from './instance-stop.js';
 import { applyWeights } from './traffic.js';
 
@@ -14,7 +15,8 @@ export async function retire(ctx: DeployContext, instance: TrackedInstance): Pro
   const routed = (await ctx.router.backends()).some((backend) => backend.id === instance.id);
   // One batch: the others take over its share as it stops getting new requests.
   await applyWeights(ctx, routed ? [{ id: instance.id, state: 'drain', weight: 0 }] : []);
-  await ctx.event('instance-draining', `${instance.id} is out of traffic; waiting for its in-flight requests.`, { id: instance.id, release: instance.release });
+  const who = `${instance.id}${instance.role === 'baseline' ? ' (baseline)' : ''}`;
+  await ctx.event('instance-draining', `${who} is out of traffic; waiting for its in-flight requests.`, { id: instance.id, release: instance.release, ...roleData(instance) });
   const started = ctx.now();
   let drained = false;
   while (ctx.now() - started < deadlineMs) {
@@ -28,9 +30,10 @@ export async function retire(ctx: DeployContext, instance: TrackedInstance): Pro
     await sleep(ctx.pollMs);
   }
   const drainMs = ctx.now() - started;
-  await ctx.event('instance-drained', drained ? `${instance.id} has nothing in flight (${drainMs} ms).` : `${instance.id} reached the ${deadlineMs} ms drain deadline with work in flight.`, {
+  await ctx.event('instance-drained', drained ? `${who} has nothing in flight (${drainMs} ms).` : `${who} reached the ${deadlineMs} ms drain deadline with work in flight.`, {
     id: instance.id,
     release: instance.release,
+    ...roleData(instance),
     drainMs,
     drained,
   });
@@ -39,8 +42,8 @@ export async function retire(ctx: DeployContext, instance: TrackedInstance): Pro
     if (exit === undefined) return;
     await ctx.event(
       'instance-stopped',
-      drained ? `${instance.id} drained in ${drainMs} ms and stopped.` : `${instance.id} still had work in flight at the ${deadlineMs} ms drain deadline; stopped anyway.`,
-      { id: instance.id, release: instance.release, drainMs, drained, exitCode: exit.code, exitSignal: exit.signal },
+      drained ? `${who} drained in ${drainMs} ms and stopped.` : `${who} still had work in flight at the ${deadlineMs} ms drain deadline; stopped anyway.`,
+      { id: instance.id, release: instance.release, ...roleData(instance), drainMs, drained, exitCode: exit.code, exitSignal: exit.signal },
     );
   };
   if (!drained) {

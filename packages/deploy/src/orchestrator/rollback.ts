@@ -1,4 +1,5 @@
 import type { DeployRecord } from '../service-state.js';
+import { retireBaseline } from './baseline.js';
 import { newWatch, type DeployContext } from './deploy-context.js';
 import { outcomeOf, recordEnd, type DeployOutcome } from './deploy-outcome.js';
 import { ReleaseFailure } from './failures.js';
@@ -8,7 +9,7 @@ import { retire } from './retire.js';
 import { scale } from './scale.js';
 import { applyWeights } from './traffic.js';
 
-/** Sends all traffic back to the stable release, then stops every candidate instance. */
+/** Sends all traffic back to the stable release, then stops every candidate instance and the baseline beside them. */
 export async function rollBack(ctx: DeployContext, unredacted: string): Promise<DeployOutcome> {
   const record = ctx.state.deploy as DeployRecord;
   // The reason is journaled, reported and shown by `baton status`: a start error quotes the service's last lines.
@@ -32,9 +33,12 @@ export async function rollBack(ctx: DeployContext, unredacted: string): Promise<
     record.traffic = 0;
     await ctx.save();
     await applyWeights(ctx);
+    // The stable release's own instances (never its baseline) back to strength; then the candidate and
+    // the baseline beside it leave together: nothing is judged any more, and the baseline never outlives the canary.
     if (stable !== undefined) await scale(ctx, stable, ctx.config.instances);
-    await Promise.all(
-      ctx.instancesOf(record.to).map(async (instance) => {
+    await Promise.all([
+      retireBaseline(ctx),
+      ...ctx.instancesOf(record.to).map(async (instance) => {
         if (instance.status === 'ready' || instance.status === 'draining') return retire(ctx, instance);
         if (instance.status === 'stopped') return;
         // Starting or crashed: nothing to drain, but make sure it is stopped and out of the router.
@@ -42,7 +46,7 @@ export async function rollBack(ctx: DeployContext, unredacted: string): Promise<
         await ctx.router.set([{ id: instance.id, state: 'maint' }]).catch(() => {});
         await ctx.router.remove(instance.id).catch(() => {});
       }),
-    );
+    ]);
     await settleStops(ctx);
   } catch (error) {
     // Left `rolling-back`, not finished: the next `baton deploy` or `baton rollback` tries again.

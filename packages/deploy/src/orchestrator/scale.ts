@@ -6,22 +6,29 @@ import type { JournaledRelease, TrackedInstance } from '../service-state.js';
 import type { DeployContext } from './deploy-context.js';
 import { startFailure } from './failures.js';
 import { stopInstance } from './instance-stop.js';
+import { roleData } from './instance-role.js';
 import { markDead, watchInstance } from './instance-watcher.js';
 import { retire } from './retire.js';
 import { applyWeights } from './traffic.js';
 
-/** Starts or retires instances of `release` until exactly `count` are ready. */
-export async function scale(ctx: DeployContext, release: ReleaseSpec, count: number): Promise<void> {
+/**
+ * Starts or retires instances of `release` until exactly `count` are ready:
+ * of its own set, or with `role` `baseline` of its fresh baseline beside a
+ * canary. A baseline instance that will not start or get ready fails
+ * nothing: it is said (`baseline-failed`) and the scale goes on without it.
+ */
+export async function scale(ctx: DeployContext, release: ReleaseSpec, count: number, role?: 'baseline'): Promise<void> {
+  const members = (): TrackedInstance[] => (role === 'baseline' ? ctx.baselineInstances() : ctx.instancesOf(release.version));
   // A dead instance is not ready, whatever the journal last said.
   await markDead(ctx);
   // Instances a dead orchestrator left starting: ready now, or failed.
-  for (const instance of ctx.instancesOf(release.version).filter((candidate) => candidate.status === 'starting')) {
-    await becomeReady(ctx, instance);
+  for (const instance of members().filter((candidate) => candidate.status === 'starting')) {
+    await guarded(ctx, role, () => becomeReady(ctx, instance));
   }
-  const ready = ctx.instancesOf(release.version).filter((instance) => instance.status === 'ready');
+  const ready = members().filter((instance) => instance.status === 'ready');
   if (ready.length < count) {
     const starts = Array.from({ length: count - ready.length }, () => {
-      const start = startInstance(ctx, release);
+      const start = guarded(ctx, role, () => startInstance(ctx, release, role));
       ctx.starting.add(start);
       void start.catch(() => {}).finally(() => ctx.starting.delete(start));
       return start;
@@ -34,10 +41,29 @@ export async function scale(ctx: DeployContext, release: ReleaseSpec, count: num
   }
 }
 
-async function startInstance(ctx: DeployContext, journaled: ReleaseSpec): Promise<void> {
+/**
+ * Runs the start of an instance; for a baseline one, a failure is an event,
+ * not an error: it is the stable release, not the candidate, and the
+ * analysis then compares the candidate with the warm instances instead.
+ */
+async function guarded(ctx: DeployContext, role: 'baseline' | undefined, work: () => Promise<void>): Promise<void> {
+  if (role !== 'baseline') return work();
+  try {
+    await work();
+  } catch (error) {
+    // Cut short by a rollback, an abort or an interruption: the deploy's own business, handled where it was decided.
+    if (ctx.waitSignal().aborted) throw error;
+    const detail = ctx.redactor.text(error instanceof Error ? error.message : String(error));
+    const stable = ctx.state.stable?.version ?? 'the stable release';
+    await ctx.event('baseline-failed', `Baseline ${detail}; the canary goes on, judged against the warm instances of ${stable} where no baseline instance is ready.`, { release: stable, role: 'baseline', error: detail });
+  }
+}
+
+async function startInstance(ctx: DeployContext, journaled: ReleaseSpec, role?: 'baseline'): Promise<void> {
   // Before an id is taken: a secret that cannot be found starts nothing.
   const release = await unsealed(ctx, journaled);
-  const id = `${release.version}-${ctx.state.nextInstance}`;
+  // A baseline instance's id says what it is at a glance (v1-b7), in the router, the logs and `baton status`.
+  const id = `${release.version}-${role === 'baseline' ? 'b' : ''}${ctx.state.nextInstance}`;
   ctx.state.nextInstance += 1;
   await ctx.save();
   let record;
@@ -47,13 +73,16 @@ async function startInstance(ctx: DeployContext, journaled: ReleaseSpec): Promis
     throw startFailure(ctx.state.deploy, release, `instance ${id} did not start: ${error instanceof Error ? error.message : String(error)}`);
   }
   const instance: TrackedInstance = { ...record, status: 'starting' };
+  if (role === 'baseline') instance.role = 'baseline';
   ctx.state.instances.push(instance);
   await ctx.save();
   // On a fleet, where it runs is what people look for first when it misbehaves.
   const where = instance.container === undefined ? '' : ` of ${instance.host} (container ${instance.container.id.slice(0, 12)} on engine ${instance.container.engine})`;
-  await ctx.event('instance-started', `${id} started on port ${instance.port}${where}.`, {
+  const what = role === 'baseline' ? ` (baseline: ${release.version} started fresh beside the canary, to judge it against)` : '';
+  await ctx.event('instance-started', `${id} started on port ${instance.port}${where}${what}.`, {
     id,
     release: release.version,
+    ...roleData(instance),
     host: instance.host,
     port: instance.port,
     ...(instance.pid === undefined ? {} : { pid: instance.pid }),
@@ -117,5 +146,10 @@ async function becomeReady(ctx: DeployContext, instance: TrackedInstance): Promi
   instance.status = 'ready';
   await ctx.save();
   await applyWeights(ctx);
-  await ctx.event('instance-ready', `${instance.id} is ready and in the router (${Math.round(ctx.now() - started)} ms after start).`, { id: instance.id, release: instance.release, readyMs: ctx.now() - started });
+  await ctx.event('instance-ready', `${instance.id}${instance.role === 'baseline' ? ' (baseline)' : ''} is ready and in the router (${Math.round(ctx.now() - started)} ms after start).`, {
+    id: instance.id,
+    release: instance.release,
+    ...roleData(instance),
+    readyMs: ctx.now() - started,
+  });
 }

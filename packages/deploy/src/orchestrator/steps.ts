@@ -5,6 +5,7 @@ import { waitForPromotion } from './control-channel.js';
 import type { DeployContext } from './deploy-context.js';
 import { ReleaseFailure } from './failures.js';
 import { markDead } from './instance-watcher.js';
+import { retireBaseline, scaleCandidate } from './baseline.js';
 import { scale } from './scale.js';
 import { applyWeights } from './traffic.js';
 
@@ -18,10 +19,16 @@ export async function runStep(ctx: DeployContext, step: Step, record: DeployReco
       return;
     case 'scale': {
       if (step.release === 'candidate') {
-        await scale(ctx, record.candidate, step.instances);
+        await scaleCandidate(ctx, record, step.instances, step.baseline);
         return;
       }
       const stable = ctx.state.stable;
+      if (step.release === 'baseline') {
+        // To 0 (the promotion): every baseline instance goes, whatever its state, not only the ready ones.
+        if (step.instances === 0) await retireBaseline(ctx);
+        else if (stable !== undefined && stable.version === record.from) await scale(ctx, stable, step.instances, 'baseline');
+        return;
+      }
       if (stable === undefined) return;
       await markDead(ctx);
       // Never retire the stable release below what the candidate can carry. Before any candidate is
@@ -33,6 +40,8 @@ export async function runStep(ctx: DeployContext, step: Step, record: DeployReco
         const floor = Math.max(1, ctx.config.instances - unavailable);
         if (step.instances < floor) throw new ReleaseFailure(`no instance of ${record.to} is ready; the stable release ${stable.version} is not retired`);
       }
+      // The baseline never outlives the stable release it was started from (a plan retires it before this step).
+      if (step.instances === 0 && ctx.baselineInstances().some((instance) => instance.status !== 'stopped' && instance.status !== 'failed')) await retireBaseline(ctx);
       await scale(ctx, stable, step.instances);
       return;
     }
@@ -75,6 +84,8 @@ async function analyse(ctx: DeployContext, durationMs: number, record: DeployRec
   const stable = record.from ?? ctx.state.stable?.version;
   let attempts = 0;
   for (;;) {
+    // Every ready instance, the baseline's with `role: 'baseline'`: the analysis judges the candidate against
+    // those when there are any, else against the warm instances of the stable release.
     const serving = ctx.state.instances.filter((instance) => instance.status === 'ready');
     const window = await ctx.analysis.begin(serving);
     await watchFor(ctx, durationMs);

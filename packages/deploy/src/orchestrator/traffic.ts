@@ -25,17 +25,28 @@ async function setWeights(ctx: DeployContext, extra: readonly BackendSetting[]):
   if (record === undefined) return;
   const serving: ServingInstance[] = ctx.state.instances
     .filter((instance) => instance.status === 'ready')
-    .map((instance) => ({ id: instance.id, role: instance.release === record.to ? 'candidate' : 'stable' }));
+    .map((instance) => ({ id: instance.id, role: instance.role === 'baseline' ? 'baseline' : instance.release === record.to ? 'candidate' : 'stable' }));
   const settings = serving.length === 0 ? [] : backendSettings(record.traffic, serving);
   if (settings.length + extra.length === 0) return;
   await ctx.router.set([...settings, ...extra]);
+  // Shares per release, the baseline's apart: it is the stable release's code, but counted in the
+  // stable release's share it would hide how much the warm instances still carry.
   const byRelease: Record<string, number> = {};
+  let toBaseline: number | undefined;
   for (const setting of settings) {
-    const release = ctx.state.instances.find((instance) => instance.id === setting.id)?.release ?? '?';
-    byRelease[release] = (byRelease[release] ?? 0) + setting.weight;
+    const instance = ctx.state.instances.find((candidate) => candidate.id === setting.id);
+    if (instance?.role === 'baseline') toBaseline = (toBaseline ?? 0) + setting.weight;
+    else byRelease[instance?.release ?? '?'] = (byRelease[instance?.release ?? '?'] ?? 0) + setting.weight;
   }
-  const total = Object.values(byRelease).reduce((sum, weight) => sum + weight, 0);
-  const shares = Object.fromEntries(Object.entries(byRelease).map(([release, weight]) => [release, total === 0 ? 0 : Math.round((1000 * weight) / total) / 10]));
+  const total = Object.values(byRelease).reduce((sum, weight) => sum + weight, toBaseline ?? 0);
+  const percent = (weight: number): number => (total === 0 ? 0 : Math.round((1000 * weight) / total) / 10);
+  const shares = Object.fromEntries(Object.entries(byRelease).map(([release, weight]) => [release, percent(weight)]));
   const split = Object.entries(shares).map(([release, share]) => `${release} ${share}%`);
-  await ctx.event('weights', split.length === 0 ? 'Traffic: no instance is ready to serve.' : `Traffic: ${split.join(', ')}.`, { shares, backends: settings });
+  const baselineOf = record.from ?? ctx.state.stable?.version ?? '?';
+  if (toBaseline !== undefined) split.push(`${baselineOf} (baseline) ${percent(toBaseline)}%`);
+  await ctx.event('weights', split.length === 0 ? 'Traffic: no instance is ready to serve.' : `Traffic: ${split.join(', ')}.`, {
+    shares,
+    ...(toBaseline === undefined ? {} : { baseline: { release: baselineOf, share: percent(toBaseline) } }),
+    backends: settings,
+  });
 }

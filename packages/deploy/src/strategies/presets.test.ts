@@ -33,7 +33,11 @@ function problemsOf(strategy: unknown, instances = 5): string {
 function replay(steps: Step[], instances: number): { stable: number; candidate: number; candidatePercent: number | 'even' }[] {
   const state = { stable: instances, candidate: 0, candidatePercent: 0 as number | 'even' };
   return steps.map((step) => {
-    if (step.kind === 'scale') state[step.release] = step.instances;
+    if (step.kind === 'scale') {
+      // No preset starts a fresh baseline beside a canary: each is its platform's exact shape.
+      if (step.release === 'baseline' || step.baseline !== undefined) throw new Error(`a preset planned a baseline: ${JSON.stringify(step)}`);
+      state[step.release] = step.instances;
+    }
     if (step.kind === 'traffic') state.candidatePercent = step.candidatePercent;
     return { ...state };
   });
@@ -105,7 +109,7 @@ describe('platform presets resolve to the strategy the README documents', () => 
 
   it('eb:traffic-splitting: the candidate gets `percent` first, judged over `evaluationMs`, then all traffic', () => {
     const { strategy, steps } = planOf({ preset: 'eb:traffic-splitting', percent: 25, evaluationMs: 2000 }, 4);
-    expect(strategy).toEqual({ type: 'canary', steps: [{ setWeight: 25 }, { analysis: { durationMs: 2000 } }], analysisMs: 0 });
+    expect(strategy).toEqual({ type: 'canary', steps: [{ setWeight: 25 }, { analysis: { durationMs: 2000 } }], analysisMs: 0, baseline: false });
     expect(steps).toEqual([
       { kind: 'scale', release: 'candidate', instances: 1 },
       { kind: 'traffic', candidatePercent: 25 },
@@ -115,7 +119,7 @@ describe('platform presets resolve to the strategy the README documents', () => 
       { kind: 'scale', release: 'stable', instances: 0 },
     ]);
     // EB's defaults: 10% for 5 minutes.
-    expect(strategyOf({ preset: 'eb:traffic-splitting' }, 3)).toEqual({ type: 'canary', steps: [{ setWeight: 10 }, { analysis: { durationMs: 300_000 } }], analysisMs: 0 });
+    expect(strategyOf({ preset: 'eb:traffic-splitting' }, 3)).toEqual({ type: 'canary', steps: [{ setWeight: 10 }, { analysis: { durationMs: 300_000 } }], analysisMs: 0, baseline: false });
   });
 
   it('heroku:preboot: blue/green with no rollback window — traffic switches once every new instance is ready', () => {

@@ -125,7 +125,8 @@ const PRESETS: Readonly<Record<PresetName, { settings: readonly string[]; resolv
       const evaluationMs = integerSetting(input.evaluationMs, 'evaluationMs', 300_000, 100, MAX_ANALYSIS_MS, problems, 'how long the split is judged, in ms (EB\'s EvaluationTime, 5 minutes by default)');
       if (percent === undefined || evaluationMs === undefined) return undefined;
       // No final { setWeight: 100 }: every canary ends with the candidate taking all traffic and the stable release retired.
-      return { type: 'canary', steps: [{ setWeight: percent }, { analysis: { durationMs: evaluationMs } }], analysisMs };
+      // No fresh baseline: EB judges the new instances against the ones already serving, and the preset is EB's exact shape.
+      return { type: 'canary', steps: [{ setWeight: percent }, { analysis: { durationMs: evaluationMs } }], analysisMs, baseline: false };
     },
   },
   // Heroku switches after the new dynos are up; Baton switches once each is ready by its readiness probe.

@@ -5,8 +5,14 @@
  * instead of doing the work twice — that is what makes steps idempotent.
  */
 export type Step =
-  /** Run exactly `instances` ready instances of `release` (start or retire the difference). */
-  | { kind: 'scale'; release: 'stable' | 'candidate'; instances: number }
+  /**
+   * Run exactly `instances` ready instances of `release` (start or retire the
+   * difference). `baseline` is the stable release's fresh baseline beside a
+   * canary (instances with `role: 'baseline'`, never counted as the stable
+   * release's). On a candidate's step, `baseline` scales the baseline to that
+   * count at the same time: both start together, so neither is the fresher.
+   */
+  | { kind: 'scale'; release: 'stable' | 'candidate' | 'baseline'; instances: number; baseline?: number }
   /**
    * Traffic shares per release, in percent of requests, summing to 100.
    * `'even'` spreads traffic evenly over every ready instance of either
@@ -28,11 +34,14 @@ export type Step =
  */
 export function describeStep(step: Step, names?: { candidate: string; stable?: string | undefined }): string {
   const release = (role: 'stable' | 'candidate'): string => (role === 'candidate' ? names?.candidate : names?.stable) ?? `${role} release`;
+  const baseline = `${release('stable')} baseline`;
   const first = names !== undefined && names.stable === undefined;
   const count = (n: number): string => `${n} instance${n === 1 ? '' : 's'}`;
   switch (step.kind) {
     case 'scale':
       if (first && step.release === 'candidate') return `start ${count(step.instances)} of ${names.candidate}, each taking traffic once it is ready`;
+      if (step.release === 'baseline') return `${baseline} to ${count(step.instances)}${step.instances === 0 ? ', retired with the canary' : ''}`;
+      if (step.baseline !== undefined) return `${release(step.release)} to ${count(step.instances)}; ${baseline} to ${count(step.baseline)}, started with the canary`;
       return `${release(step.release)} to ${count(step.instances)}`;
     case 'traffic':
       if (step.candidatePercent === 'even') return 'traffic evenly over every ready instance';

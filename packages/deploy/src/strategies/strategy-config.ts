@@ -1,5 +1,5 @@
 import { describe, integer, isObject, unknownKeys } from '../internal/config-values.js';
-import type { CanaryStep } from './canary.js';
+import type { CanaryStep, CanaryStrategy } from './canary.js';
 import type { Strategy } from './plan.js';
 import { resolvePresetStrategy } from './presets.js';
 
@@ -22,7 +22,11 @@ export function resolveStrategy(input: unknown, instances: number, problems: str
       return { type: 'rolling', maxSurge, maxUnavailable, analysisMs: integer(strategy.analysisMs, 'strategy.analysisMs', 0, 0, 3_600_000, problems) };
     }
     case 'canary': {
-      unknownKeys(strategy, ['type', 'steps', 'analysisMs'], 'strategy.', problems);
+      unknownKeys(strategy, ['type', 'steps', 'analysisMs', 'baseline'], 'strategy.', problems);
+      // A string "false" taken for true would start processes the user turned off: only a boolean is accepted.
+      if (strategy.baseline !== undefined && typeof strategy.baseline !== 'boolean') {
+        problems.push(`strategy.baseline: true (a fresh baseline of the stable release beside the canary, for its analysis; the default) or false (judge against the warm instances); got ${describe(strategy.baseline)}`);
+      }
       const steps = strategy.steps;
       if (!Array.isArray(steps) || steps.length === 0) {
         problems.push('strategy.steps: a non-empty array of { setWeight }, { pause: { durationMs? } } or { analysis: { durationMs } }');
@@ -50,7 +54,10 @@ export function resolveStrategy(input: unknown, instances: number, problems: str
           problems.push(`${where}: one of { setWeight: 20 }, { pause: {} }, { pause: { durationMs: 30000 } }, { analysis: { durationMs: 30000 } }; got ${describe(step)}`);
         }
       });
-      return { type: 'canary', steps: resolved, analysisMs: integer(strategy.analysisMs, 'strategy.analysisMs', 0, 0, 3_600_000, problems) };
+      const canary: CanaryStrategy = { type: 'canary', steps: resolved, analysisMs: integer(strategy.analysisMs, 'strategy.analysisMs', 0, 0, 3_600_000, problems) };
+      // Left out when not set: the plan's default (true) stands, and a resolved config says only what was written.
+      if (typeof strategy.baseline === 'boolean') canary.baseline = strategy.baseline;
+      return canary;
     }
     case 'blue-green':
       unknownKeys(strategy, ['type', 'analysisMs', 'rollbackWindowMs'], 'strategy.', problems);
