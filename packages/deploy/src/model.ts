@@ -285,9 +285,11 @@ export interface Verdict {
   /**
    * What the candidate was compared with: `fresh`, instances of the stable
    * release started beside the canary; `warm`, the instances that were
-   * already serving; `none`, nothing (the first deploy).
+   * already serving; `before`, what the stable release's instances served
+   * in an earlier window (blue before a blue/green switch); `none`, nothing
+   * (the first deploy).
    */
-  comparedWith?: { kind: 'fresh' | 'warm' | 'none'; release: string; instances: string[] };
+  comparedWith?: { kind: 'fresh' | 'warm' | 'before' | 'none'; release: string; instances: string[] };
   /** Per route (the statistical judge): each route's figures, tests and finding. */
   routes?: RouteVerdict[];
 }
@@ -315,6 +317,15 @@ export interface RouteTest {
   effectUpper: number;
   /** The practical-significance margin the effect is held to (from the thresholds). */
   margin: number;
+  /**
+   * Latency: the quantile the effect was measured at — of the median, p90 and
+   * `latencyQuantile`, the one furthest over its limit (a whole distribution
+   * shifted shows at the median first; a tail that grew, at p99).
+   */
+  quantile?: number;
+  /** Latency: the candidate's and the baseline's latency at that quantile, in seconds. */
+  candidateSeconds?: number;
+  baselineSeconds?: number;
   failed: boolean;
 }
 
@@ -340,8 +351,18 @@ export interface RouteVerdict {
 export interface Analysis {
   /** Scrapes every instance now: the start of a window. */
   begin(instances: readonly InstanceRecord[]): Promise<AnalysisWindow>;
-  /** Scrapes again and judges `candidate` against `baseline` over the window. */
-  judge(window: AnalysisWindow, instances: readonly InstanceRecord[], releases: { baseline: string; candidate: string }): Promise<Verdict>;
+  /**
+   * Scrapes again and judges `candidate` against `baseline` over the window.
+   * With `baselineWindow` (a window closed by {@link Analysis.end}), the
+   * baseline is what that window's instances served over it instead.
+   */
+  judge(window: AnalysisWindow, instances: readonly InstanceRecord[], releases: { baseline: string; candidate: string; baselineWindow?: AnalysisWindow }): Promise<Verdict>;
+  /**
+   * Scrapes the instances a window began with again and closes it without
+   * judging, to be the baseline of a later `judge`: blue/green's blue, over
+   * the time before the switch, when it still served everything.
+   */
+  end?(window: AnalysisWindow): Promise<AnalysisWindow>;
 }
 
 /** Opaque to callers: the scrapes a window started with. */

@@ -1,10 +1,10 @@
 import type { Analysis, AnalysisWindow, InstanceRecord } from '../model.js';
 import { invalid, resolveOptions, type MetricsAnalysisOptions } from './analysis-options.js';
 import type { JudgeInput } from './judge-input.js';
-import { chooseSides } from './sides.js';
+import { chooseSides, earlierSides } from './sides.js';
 import { statisticalVerdict } from './statistical-verdict.js';
 import { thresholdVerdict } from './threshold-verdict.js';
-import { pairScrapes, scrapeAll, type Scraped } from './window-scrapes.js';
+import { joinScrapes, pairScrapes, scrapeAll, type Scraped } from './window-scrapes.js';
 
 export { defaultExcludeRoutes, type MetricsAnalysisOptions } from './analysis-options.js';
 
@@ -40,7 +40,7 @@ export { defaultExcludeRoutes, type MetricsAnalysisOptions } from './analysis-op
  */
 export function createMetricsAnalysis(options: MetricsAnalysisOptions = {}): Analysis {
   const config = resolveOptions(options);
-  const windows = new WeakMap<AnalysisWindow, Map<string, Scraped>>();
+  const windows = new WeakMap<AnalysisWindow, OpenWindow>();
   const excluded = new Set(config.excludeRoutes);
   const keep = (labels: Readonly<Record<string, string>>): boolean => {
     if (labels.route !== undefined && excluded.has(labels.route)) return false;
@@ -59,24 +59,51 @@ export function createMetricsAnalysis(options: MetricsAnalysisOptions = {}): Ana
       const startedAtMs = config.now();
       const scrapes = await scrapeAll(instances, config);
       const window: AnalysisWindow = Object.freeze({ startedAtMs });
-      windows.set(window, scrapes);
+      windows.set(window, { instances: [...instances], before: scrapes });
+      return window;
+    },
+
+    async end(window) {
+      const data = windowOf(window, 'end');
+      data.after ??= await scrapeAll(data.instances, config);
       return window;
     },
 
     async judge(window, instances, releases) {
-      const before = window === null || typeof window !== 'object' ? undefined : windows.get(window);
-      if (before === undefined) throw invalid('judge: `window` must be what begin() of this analysis returned.');
+      const { before } = windowOf(window, 'judge');
       checkInstances(instances, 'judge');
       if (releases === null || typeof releases !== 'object' || !isLabel(releases.baseline) || !isLabel(releases.candidate)) {
         throw invalid(`judge: \`releases\` must be { baseline, candidate }, two release labels; got ${JSON.stringify(releases)}.`);
       }
+      const earlier = releases.baselineWindow === undefined ? undefined : windowOf(releases.baselineWindow, 'judge (baselineWindow)');
+      if (earlier !== undefined && earlier.after === undefined) throw invalid('judge: `baselineWindow` must be a window closed by end() first.');
       const after = await scrapeAll(instances, config);
       const atMs = config.now();
-      const scrapes = pairScrapes(before, after, instances, config.metricsPath);
-      const input: JudgeInput = { scrapes, sides: chooseSides(instances, scrapes, releases), keep, startedAtMs: window.startedAtMs, atMs };
+      let scrapes = pairScrapes(before, after, instances, config.metricsPath);
+      let sides = chooseSides(instances, scrapes, releases);
+      if (earlier?.after !== undefined) {
+        // The baseline is the earlier window's instances over it; today's scrapes count for the candidate only.
+        const baseline = pairScrapes(earlier.before, earlier.after, earlier.instances, config.metricsPath);
+        scrapes = joinScrapes(scrapes, sides.candidateInstances, baseline);
+        sides = earlierSides(sides, earlier.instances);
+      }
+      const input: JudgeInput = { scrapes, sides, keep, startedAtMs: window.startedAtMs, atMs };
       return config.method === 'thresholds' ? thresholdVerdict(input, config) : statisticalVerdict(input, config);
     },
   };
+
+  function windowOf(window: AnalysisWindow, method: string): OpenWindow {
+    const data = window === null || typeof window !== 'object' ? undefined : windows.get(window);
+    if (data === undefined) throw invalid(`${method}: \`window\` must be what begin() of this analysis returned.`);
+    return data;
+  }
+}
+
+/** A window's instances and scrapes: at its start, and at its end once `end()` closed it. */
+interface OpenWindow {
+  instances: InstanceRecord[];
+  before: Map<string, Scraped>;
+  after?: Map<string, Scraped>;
 }
 
 function checkInstances(instances: readonly InstanceRecord[], method: string): void {

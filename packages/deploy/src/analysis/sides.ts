@@ -34,3 +34,13 @@ export function memberOf(members: readonly InstanceRecord[]): (instance: Instanc
   const ids = new Set(members.map((member) => member.id));
   return (instance) => ids.has(instance.id);
 }
+
+/**
+ * The sides when the baseline is an earlier window (blue before a blue/green
+ * switch): the candidate as chosen, the baseline that window's instances of
+ * the baseline release.
+ */
+export function earlierSides(sides: Sides, earlier: readonly InstanceRecord[]): Sides {
+  const baselineInstances = earlier.filter((instance) => instance.release === sides.baseline);
+  return { ...sides, baselineInstances, kind: baselineInstances.length === 0 ? 'none' : 'before' };
+}

@@ -76,7 +76,8 @@ function latencyPart(route: RouteVerdict, context: Context): string {
   if (test === undefined) {
     return `latency not compared (${formatCount(c.latencyObservations)} and ${formatCount(b.latencyObservations)} timed requests; ${t.minRouteRequests} each are needed)`;
   }
-  const figures = `${q} ${formatMs(c.latency ?? 0)} against ${baseline}'s ${formatMs(b.latency ?? 0)} (${formatRatio(test.effect)}`;
+  const at = `p${formatQuantile(test.quantile ?? t.latencyQuantile)}`;
+  const figures = `${at} ${formatMs(test.candidateSeconds ?? c.latency ?? 0)} against ${baseline}'s ${formatMs(test.baselineSeconds ?? b.latency ?? 0)} (${formatRatio(test.effect)}`;
   const margin = `the margin is ${t.maxLatencyRatio}× and +${t.minLatencyIncreaseMs} ms`;
   const sure = `${test.method} ${pOf(test, context.tests)}`;
   if (test.failed) return `slower: ${figures}, up to ${formatRatio(test.effectUpper)}; ${margin}), beyond chance (${sure})`;
@@ -95,7 +96,9 @@ export function describeComparison(sides: Sides, summary: { judged: number; test
   const against =
     sides.kind === 'fresh'
       ? `a fresh baseline of ${sides.baseline} (${ids}), started beside it`
-      : `the warm instances of ${sides.baseline} (${ids}), which have served for longer: a slow start of ${sides.candidate}'s fresh processes counts against it (a canary with a fresh baseline compares like with like)`;
+      : sides.kind === 'before'
+        ? `what ${sides.baseline} (${ids}) served before the switch, while ${sides.candidate} started`
+        : `the warm instances of ${sides.baseline} (${ids}), which have served for longer: a slow start of ${sides.candidate}'s fresh processes counts against it (a canary with a fresh baseline compares like with like)`;
   const rule = summary.tests === 0 ? 'no test was needed' : `a difference counts when p < ${Number(summary.alpha.toFixed(6))} after Holm's correction for ${summary.tests} test${summary.tests === 1 ? '' : 's'}`;
   return `${sides.candidate} was compared with ${against}, route by route (${summary.judged} route${summary.judged === 1 ? '' : 's'} judged; ${rule}).`;
 }

@@ -138,3 +138,15 @@ export function unlabelledInstances(scrapes: WindowScrapes, pick: (instance: Ins
   }
   return ids;
 }
+
+/** The candidate's counted instances of `current` with every instance of `baseline` (an earlier window's). */
+export function joinScrapes(current: WindowScrapes, candidates: readonly InstanceRecord[], baseline: WindowScrapes): WindowScrapes {
+  const ids = new Set(candidates.map((instance) => instance.id));
+  const uncounted = new Set([...current.uncounted].filter((id) => ids.has(id)));
+  for (const id of baseline.uncounted) uncounted.add(id);
+  return {
+    counted: [...current.counted.filter(({ instance }) => ids.has(instance.id)), ...baseline.counted],
+    uncounted,
+    reasons: [...new Set([...current.reasons, ...baseline.reasons])],
+  };
+}

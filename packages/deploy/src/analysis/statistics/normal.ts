@@ -102,8 +102,9 @@ function horner(coefficients: readonly number[], x: number): number {
 
 /**
  * The z with P(Z ≥ z) = p for a standard normal Z (the upper-tail quantile:
- * `normalQuantile(0.025)` is 1.95996), to ~1e-15 relative; +Infinity at p = 0,
- * −Infinity at p = 1. Throws unless 0 ≤ p ≤ 1.
+ * `normalQuantile(0.025)` is 1.95996), to ~1e-15 relative (~1e-16 absolute
+ * near p = 0.5, where z is near 0); +Infinity at p = 0, −Infinity at p = 1.
+ * Throws unless 0 ≤ p ≤ 1.
  *
  * @example
  * const z = normalQuantile(1 - 0.95); // 1.64485: the one-sided 95% critical value
