@@ -66,8 +66,9 @@ export function normalizeBuckets(what: string, buckets: readonly HistogramBucket
  * Throws on malformed buckets (see the errors of `normalizeBuckets`).
  *
  * @example
- * const test = latencyShift(canary.buckets, baseline.buckets);
- * if (test.pValue < 0.01 && test.probabilitySlower > 0.55) fail('slower');
+ * const shift = latencyShift(canary.buckets, baseline.buckets);
+ * // Significant, and large enough to matter: 55% of canary/baseline pairs have the canary slower.
+ * const slower = shift.pValue < 0.01 && shift.probabilitySlower > 0.55;
  */
 export function latencyShift(candidate: readonly HistogramBucket[], baseline: readonly HistogramBucket[]): RankTest {
   const c = normalizeBuckets('latencyShift: candidate', candidate);
