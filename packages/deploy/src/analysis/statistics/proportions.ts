@@ -41,8 +41,8 @@ export interface ProportionTest {
  * // { method: 'two-proportion z', pValue: 0.00076, difference: 0.01, upper: 0.0167 }
  */
 export function errorRateIncrease(candidate: Counts, baseline: Counts, confidence = 0.95): ProportionTest {
-  const c = checkedCounts('candidate', candidate);
-  const b = checkedCounts('baseline', baseline);
+  const c = checkedCounts('errorRateIncrease', 'candidate', candidate);
+  const b = checkedCounts('errorRateIncrease', 'baseline', baseline);
   if (!(confidence > 0 && confidence < 1)) {
     throw new BatonError('BATON_ERR_INVALID_OPTION', `errorRateIncrease: confidence must be between 0 and 1 (exclusive), e.g. 0.95, got ${confidence}`);
   }
@@ -63,17 +63,18 @@ export function errorRateIncrease(candidate: Counts, baseline: Counts, confidenc
   return { method: 'two-proportion z', pValue: normalUpperTail(z), difference, upper };
 }
 
-function checkedCounts(side: string, counts: Counts): Counts {
+/** `counts` rounded to integers (counter arithmetic yields 999.9999); throws, naming `fn` and `side`, on counts that cannot be. */
+export function checkedCounts(fn: string, side: string, counts: Counts): Counts {
   for (const field of ['errors', 'requests'] as const) {
     const value = counts[field];
     if (!(Number.isFinite(value) && value >= 0)) {
-      throw new BatonError('BATON_ERR_INVALID_OPTION', `errorRateIncrease: ${side}.${field} must be a finite count of at least 0, got ${value}`);
+      throw new BatonError('BATON_ERR_INVALID_OPTION', `${fn}: ${side}.${field} must be a finite count of at least 0, got ${value}`);
     }
   }
   const errors = Math.round(counts.errors);
   const requests = Math.round(counts.requests);
   if (errors > requests) {
-    throw new BatonError('BATON_ERR_INVALID_OPTION', `errorRateIncrease: ${side}.errors (${counts.errors}) cannot exceed ${side}.requests (${counts.requests})`);
+    throw new BatonError('BATON_ERR_INVALID_OPTION', `${fn}: ${side}.errors (${counts.errors}) cannot exceed ${side}.requests (${counts.requests})`);
   }
   return { errors, requests };
 }

@@ -4,7 +4,7 @@
 
 import { BatonError } from '@baton/lifecycle';
 import { normalQuantile, normalUpperTail } from './normal.js';
-import type { Counts } from './proportions.js';
+import { checkedCounts, type Counts } from './proportions.js';
 
 /** One stratum (a route) of a stratified comparison: each side's errors among its requests. */
 export interface Stratum {
@@ -54,8 +54,8 @@ export function stratifiedErrorRateIncrease(strata: readonly Stratum[], confiden
   let differences = 0;
   const tables: { a: number; c: number; n1: number; n2: number; n: number }[] = [];
   strata.forEach((stratum, index) => {
-    const { errors: a, requests: n1 } = checked(`strata[${index}].candidate`, stratum.candidate);
-    const { errors: c, requests: n2 } = checked(`strata[${index}].baseline`, stratum.baseline);
+    const { errors: a, requests: n1 } = checkedCounts('stratifiedErrorRateIncrease', `strata[${index}].candidate`, stratum.candidate);
+    const { errors: c, requests: n2 } = checkedCounts('stratifiedErrorRateIncrease', `strata[${index}].baseline`, stratum.baseline);
     if (n1 === 0 || n2 === 0) return;
     const n = n1 + n2;
     const errors = a + c;
@@ -80,17 +80,4 @@ export function stratifiedErrorRateIncrease(strata: readonly Stratum[], confiden
   // Continuity-corrected; no variance (no errors, or only errors) leaves nothing to test.
   const pValue = variance === 0 ? 1 : normalUpperTail((observed - expected - 0.5) / Math.sqrt(variance));
   return { method: 'cochran-mantel-haenszel', pValue: Math.min(1, pValue), difference, upper };
-}
-
-function checked(side: string, counts: Counts): Counts {
-  for (const field of ['errors', 'requests'] as const) {
-    const value = counts[field];
-    if (!(Number.isFinite(value) && value >= 0)) {
-      throw new BatonError('BATON_ERR_INVALID_OPTION', `stratifiedErrorRateIncrease: ${side}.${field} must be a finite count of at least 0, got ${value}`);
-    }
-  }
-  const errors = Math.round(counts.errors);
-  const requests = Math.round(counts.requests);
-  if (errors > requests) throw new BatonError('BATON_ERR_INVALID_OPTION', `stratifiedErrorRateIncrease: ${side}.errors (${counts.errors}) cannot exceed ${side}.requests (${counts.requests})`);
-  return { errors, requests };
 }
