@@ -105,6 +105,9 @@ export function statisticalVerdict(input: JudgeInput, config: ResolvedOptions): 
       }
     }
     reasons.push(...routes.filter((route) => route.outcome !== 'fail').map((route) => route.summary));
+  } else if (sides.kind !== 'none') {
+    // Not judged yet, but what it would be compared with is worth knowing (a warm baseline above all).
+    reasons.push(describeComparison(sides));
   }
   reasons.push(describeWhole(sides, candidateWhole, split.baselineWhole, t.latencyQuantile));
 

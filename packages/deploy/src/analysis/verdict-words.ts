@@ -91,7 +91,7 @@ function pOf(test: RouteTest, tests: number): string {
 }
 
 /** What the candidate was compared with, and by which rule. */
-export function describeComparison(sides: Sides, summary: { judged: number; tests: number; alpha: number }): string {
+export function describeComparison(sides: Sides, summary?: { judged: number; tests: number; alpha: number }): string {
   const ids = sides.baselineInstances.map((instance) => instance.id).join(', ');
   const against =
     sides.kind === 'fresh'
@@ -99,6 +99,7 @@ export function describeComparison(sides: Sides, summary: { judged: number; test
       : sides.kind === 'before'
         ? `what ${sides.baseline} (${ids}) served before the switch, while ${sides.candidate} started`
         : `the warm instances of ${sides.baseline} (${ids}), which have served for longer: a slow start of ${sides.candidate}'s fresh processes counts against it (a canary with a fresh baseline compares like with like)`;
+  if (summary === undefined) return `${sides.candidate} is compared with ${against}.`;
   const rule = summary.tests === 0 ? 'no test was needed' : `a difference counts when p < ${Number(summary.alpha.toFixed(6))} after Holm's correction for ${summary.tests} test${summary.tests === 1 ? '' : 's'}`;
   return `${sides.candidate} was compared with ${against}, route by route (${summary.judged} route${summary.judged === 1 ? '' : 's'} judged; ${rule}).`;
 }
