@@ -292,6 +292,8 @@ export interface Verdict {
   comparedWith?: { kind: 'fresh' | 'warm' | 'before' | 'none'; release: string; instances: string[] };
   /** Per route (the statistical judge): each route's figures, tests and finding. */
   routes?: RouteVerdict[];
+  /** The quantile the `latency` figures are (`thresholds.latencyQuantile`, 0.99 = p99). */
+  latencyQuantile?: number;
 }
 
 /** The figures of one side of a route comparison. */

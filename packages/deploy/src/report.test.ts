@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildReport, writeReport, type DeployEvent, type DeployRecord } from './index.js';
+import { buildReport, renderReportHtml, writeReport, type DeployEvent, type DeployRecord, type Verdict } from './index.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -99,6 +99,43 @@ describe('the deploy report', () => {
     expect(report.verdicts.map((verdict) => verdict.outcome)).toEqual(['fail']);
     expect(report.samples).toHaveLength(13);
     expect(report).toMatchObject({ from: 'v2', to: 'v3', phase: 'rolled-back', strategy: 'canary' });
+  });
+
+  it("shows the statistical judge's routes in a table: each side's figures, the tests, and what failed", () => {
+    const verdict: Verdict = {
+      outcome: 'fail',
+      reasons: ['v3 fails GET /items/:id: …'],
+      releases: { v2: { requests: 900, errors: 0, errorRate: 0, requestRate: 90, latency: 0.1 }, v3: { requests: 880, errors: 0, errorRate: 0, requestRate: 88, latency: 0.3 } },
+      atMs: t0 + 6100,
+      method: 'statistics',
+      latencyQuantile: 0.99,
+      comparedWith: { kind: 'fresh', release: 'v2', instances: ['v2-b4'] },
+      routes: [
+        {
+          route: 'GET /items/:id',
+          outcome: 'fail',
+          candidate: { requests: 400, errors: 0, errorRate: 0, latency: 0.3, latencyObservations: 400 },
+          baseline: { requests: 410, errors: 0, errorRate: 0, latency: 0.1, latencyObservations: 410 },
+          latency: { method: 'mann-whitney u', pValue: 1e-9, adjustedPValue: 3e-9, effect: 2.97, effectUpper: 3.4, margin: 1.5, quantile: 0.5, failed: true },
+          summary: 'v3 fails GET /items/:id',
+        },
+        {
+          route: '(other routes)',
+          pooled: ['GET /a<b>', 'GET /c'],
+          outcome: 'not-judged',
+          candidate: { requests: 12, errors: 1, errorRate: 1 / 12, latency: undefined, latencyObservations: 0 },
+          baseline: { requests: 9, errors: 0, errorRate: 0, latency: undefined, latencyObservations: 0 },
+          summary: 'not judged',
+        },
+      ],
+    };
+    const report = buildReport('orders', record, events());
+    const html = renderReportHtml({ ...report, verdicts: [verdict] });
+    expect(html).toContain('<table class="routes">');
+    expect(html).toContain('<tr class="fail"><td>GET /items/:id</td><td>fail</td><td>400 req, 0 err, p99 300 ms</td><td>410 req, 0 err, p99 100 ms</td><td>—</td><td>p50 2.97× (margin 1.5×); p &lt; 0.0001, adjusted &lt; 0.0001 <b>failed</b></td></tr>');
+    // Route names are the service's: escaped, never interpreted.
+    expect(html).toContain('<td>(other routes): GET /a&lt;b&gt;, GET /c</td><td>not-judged</td>');
+    expect(html).toContain('compared with the fresh baseline of v2 (v2-b4)');
   });
 
   it.skipIf(!hasChromium)('renders in headless Chromium: four charts with a line per release, every decision, the reason, and no errors', async () => {

@@ -3,7 +3,7 @@ import { rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from './internal/private-dir.js';
 import type { GateResult } from './gates/gate.js';
-import type { DeployEvent, Verdict } from './model.js';
+import type { DeployEvent, RouteFigures, RouteTest, Verdict } from './model.js';
 import type { ReleaseSample, TimelineSample } from './monitor.js';
 import type { DeployRecord } from './service-state.js';
 
@@ -209,7 +209,7 @@ export function renderReportHtml(report: DeployReport): string {
         .map(([release, f]) => `${escape(release)}: ${f.requests} requests, ${(f.errorRate * 100).toFixed(2)}% errors${f.latency === undefined ? '' : `, p99 ${(f.latency * 1000).toFixed(0)} ms`}`)
         .join('; ');
       const against = comparedWith(verdict);
-      return `<li class="${verdict.outcome}"><b>${verdict.outcome}</b> at ${formatOffset(verdict.atMs - t0)}: ${escape(verdict.reasons.join(' '))} <small>${against === '' ? '' : `${escape(against)}; `}${figures}</small></li>`;
+      return `<li class="${verdict.outcome}"><b>${verdict.outcome}</b> at ${formatOffset(verdict.atMs - t0)}: ${escape(verdict.reasons.join(' '))} <small>${against === '' ? '' : `${escape(against)}; `}${figures}</small>${routeTable(verdict)}</li>`;
     })
     .join('');
 
@@ -227,7 +227,7 @@ figure{margin:12px 0}figcaption{font-weight:600;margin-bottom:2px}svg{width:100%
 .mark.analysis{stroke:#2563eb}.mark.succeeded{stroke:#16a34a;stroke-dasharray:none}
 .key{margin-right:12px}.key i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
 .warning{border:1px solid #dc2626;background:#fef2f2;padding:6px 10px;margin:8px 0}tr.instance-stop-failed td{color:#b91c1c}
-li.pass b{color:#16a34a}li.fail b{color:#dc2626}li.inconclusive b,li.skipped b{color:#ca8a04}small{color:#555;display:block}
+table.routes{font-size:12px;margin:6px 0 10px}tr.fail td{color:#b91c1c}tr.not-judged td{color:#6b7280}li.pass b{color:#16a34a}li.fail b{color:#dc2626}li.inconclusive b,li.skipped b{color:#ca8a04}small{color:#555;display:block}
 </style></head><body>
 <h1>${escape(report.service)}: ${escape(report.from ? `${report.from} → ${report.to}` : report.to)} <span class="outcome ${escape(report.phase)}">${escape(report.phase)}</span></h1>
 <p>${escape(report.strategy)} deploy${escape(where)}${escape(origin)} <code>${escape(report.deployId)}</code>, started ${escape(new Date(report.startedAtMs).toISOString())}${escape(by)}, took ${duration}.${report.reason ? ` <b>Reason:</b> ${escape(report.reason)}` : ''}</p>
@@ -253,7 +253,34 @@ function comparedWith(verdict: Verdict): string {
   const which = compared.instances.length === 0 ? '' : ` (${compared.instances.join(', ')})`;
   if (compared.kind === 'fresh') return `compared with the fresh baseline of ${compared.release}${which}`;
   if (compared.kind === 'warm') return `compared with the warm instances of ${compared.release}${which}`;
+  if (compared.kind === 'before') return `compared with what ${compared.release}${which} served before the switch`;
   return 'compared with nothing (no stable release)';
+}
+
+/** The statistical judge's routes, one row each: the figures of both sides, the tests, and what decided. */
+function routeTable(verdict: Verdict): string {
+  const routes = verdict.routes ?? [];
+  if (routes.length === 0) return '';
+  const side = (f: RouteFigures): string => `${f.requests} req, ${f.errors} err${f.latency === undefined ? '' : `, p${quantileLabel(verdict)} ${(f.latency * 1000).toFixed(f.latency < 0.01 ? 1 : 0)} ms`}`;
+  const test = (t: RouteTest | undefined, show: (t: RouteTest) => string): string =>
+    t === undefined ? '—' : `${escape(`${show(t)}; p ${formatP(t.pValue)}, adjusted ${formatP(t.adjustedPValue)}`)}${t.failed ? ' <b>failed</b>' : ''}`;
+  const rows = routes
+    .map((route) => {
+      const name = route.pooled === undefined ? route.route : `${route.route}: ${route.pooled.join(', ')}`;
+      const errors = test(route.errors, (t) => `${t.effect >= 0 ? '+' : ''}${(t.effect * 100).toFixed(2)} pts (≤ ${(t.effectUpper * 100).toFixed(2)}; margin ${(t.margin * 100).toFixed(2)})`);
+      const latency = test(route.latency, (t) => `p${t.quantile === undefined ? quantileLabel(verdict) : String(Number((t.quantile * 100).toPrecision(12)))} ${t.effect.toFixed(2)}× (margin ${t.margin}×)`);
+      return `<tr class="${route.outcome}"><td>${escape(name)}</td><td>${route.outcome}</td><td>${escape(side(route.candidate))}</td><td>${escape(side(route.baseline))}</td><td>${errors}</td><td>${latency}</td></tr>`;
+    })
+    .join('');
+  return `<table class="routes"><thead><tr><th>Route</th><th>Finding</th><th>Candidate</th><th>Baseline</th><th>Errors</th><th>Latency</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+function quantileLabel(verdict: Verdict): string {
+  return String(Number(((verdict.latencyQuantile ?? 0.99) * 100).toPrecision(12)));
+}
+
+function formatP(p: number): string {
+  return p < 0.0001 ? '< 0.0001' : p.toPrecision(2);
 }
 
 /** The fresh baseline beside the canary, where people read the analysis: which instances, and what failed. */

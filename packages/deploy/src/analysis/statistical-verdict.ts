@@ -121,6 +121,7 @@ export function statisticalVerdict(input: JudgeInput, config: ResolvedOptions): 
       [candidate]: releaseFigures(candidateWhole, input, t.latencyQuantile),
     },
     atMs: input.atMs,
+    latencyQuantile: t.latencyQuantile,
     method: 'statistics',
     comparedWith: { kind: sides.kind, release: baseline, instances: sides.baselineInstances.map((instance) => instance.id) },
     routes,

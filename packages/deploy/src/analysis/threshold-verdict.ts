@@ -90,6 +90,7 @@ export function thresholdVerdict(input: JudgeInput, config: ResolvedOptions): Ve
     reasons: [...fails, ...missing, ...reasons],
     releases,
     atMs: input.atMs,
+    latencyQuantile: t.latencyQuantile,
     method: 'thresholds',
     comparedWith: { kind: sides.kind, release: baseline, instances: sides.baselineInstances.map((instance) => instance.id) },
   };
