@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readStatus, type BackendStatus, type DeployEvent, type DeployReport, type ServiceStatus, type Strategy } from '@baton/deploy';
+import { formatStatus, readStatus, type BackendStatus, type DeployEvent, type DeployReport, type ServiceStatus, type Strategy } from '@baton/deploy';
 import { haproxyInstalled } from '@baton/router-haproxy';
 import { createService, failuresOf, release, steadyLoad, type DeployedService } from './deploy-fixture.js';
 
@@ -54,10 +54,10 @@ function baselineStarts(events: readonly DeployEvent[]): { id: string; pid: numb
 }
 
 /** The journal's instances (the baseline's marked) and the router's backends. */
-async function statusOf(svc: DeployedService): Promise<{ instances: ServiceStatus['instances']; backends: BackendStatus[] }> {
+async function statusOf(svc: DeployedService): Promise<{ instances: ServiceStatus['instances']; backends: BackendStatus[]; text: string }> {
   const status = await readStatus(svc.config(release('any')));
   if (status.router === undefined || 'error' in status.router) throw new Error(`no router: ${JSON.stringify(status.router)}`);
-  return { instances: status.instances, backends: status.router.backends };
+  return { instances: status.instances, backends: status.router.backends, text: formatStatus(status) };
 }
 
 /** What must hold once a deploy ended: no baseline instance in the journal, in the router, or running. */
@@ -109,6 +109,9 @@ for (const router of routers) {
       expect(backend?.weight).toBe(candidates[0]?.weight);
       expect(status.backends.filter((candidate) => candidate.release === 'v1' && candidate.id !== baseline.id && candidate.state === 'ready' && candidate.weight > 0)).toHaveLength(3);
       expect(svc.events.some((event) => event.type === 'weights' && /^Traffic: v1 [\d.]+%, v2 2[45](\.\d)?%, v1 \(baseline\) 2[45](\.\d)?%\.$/.test(event.message))).toBe(true);
+      // `baton status` says what it is, in the router and among the instances.
+      expect(status.text).toMatch(new RegExp(`${baseline.id} +v1 +ready .*\\(baseline of v1 beside the canary\\)`));
+      expect(status.text).toMatch(new RegExp(`${baseline.id} \\(ready, :\\d+, baseline of v1\\)`));
 
       // The analysis ran and said what it says.
       const judged = svc.events.find((event) => event.type === 'analysis');
@@ -146,6 +149,36 @@ describe('a fresh baseline beside a canary', () => {
     const status = await statusOf(svc);
     expect(status.instances.filter((instance) => instance.release === 'v1' && instance.role === undefined && instance.status === 'ready')).toHaveLength(3);
     expect(status.backends.filter((backend) => backend.state === 'ready' && backend.weight > 0).map((backend) => backend.release)).toEqual(['v1', 'v1', 'v1']);
+  });
+
+  it('that crashes does not roll the canary back: said in a baseline-failed event, and the deploy goes on', async () => {
+    service = await createService({ router: { kind: 'builtin' }, strategy: canary, analysis });
+    const svc = service;
+    expect((await svc.deploy(release('v1'))).phase).toBe('succeeded');
+    const load = steadyLoad(await svc.routerUrl());
+    await load.waitForResponses(100, 20_000);
+    let killed: number | undefined;
+    const outcome = await svc.deploy(release('v2'), {}, (event) => {
+      // Once its start is journaled, at the analysis: the watcher sees it go.
+      if (killed === undefined && event.type === 'step' && (event.data?.['step'] as { kind?: string } | undefined)?.kind === 'analysis') {
+        killed = baselineStarts(svc.events)[0]?.pid;
+        if (killed !== undefined) process.kill(killed, 'SIGKILL');
+      }
+    });
+    await load.waitForResponses(load.responses() + 50, 30_000);
+    const report = await load.stop();
+
+    expect(killed, 'no baseline instance to kill').toBeDefined();
+    expect(outcome.phase, outcome.reason).toBe('succeeded');
+    const failed = svc.events.filter((event) => event.type === 'baseline-failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]?.message).toMatch(/^Baseline instance v1-b\d+ exited with signal SIGKILL .*; out of traffic, and the canary goes on/);
+    expect(svc.events.some((event) => event.type === 'rollback')).toBe(false);
+    // SIGKILL fails what was in flight on it (a request or two at this rate, as for any instance killed so); a
+    // generous bound, since the point is that it left the traffic at once rather than failing every request sent its way.
+    expect(report.failed, failuresOf(report, svc)).toBeLessThan(20);
+    await expectNoBaseline(svc, baselineStarts(svc.events));
+    expect(await svc.servingReleases()).toEqual(['v2']);
   });
 
   it('is not started with strategy.baseline false', async () => {
