@@ -113,4 +113,27 @@ describe('the canary judge in real deploys', () => {
     expect(judged?.reasons.join(' ')).toContain('the warm instances of v1');
     expect(outcome.phase, explain(deployed.events)).toBe('rolled-back');
   });
+
+  it("verifies blue/green's green against what blue served before the switch", async () => {
+    const config: Partial<DeployConfig> = {
+      router: { kind: 'builtin' },
+      instances: 2,
+      strategy: { type: 'blue-green', analysisMs: 4000, rollbackWindowMs: 500 },
+      analysis: { minRequests: 150, inconclusiveRetries: 8, onInconclusive: 'fail' },
+    };
+    const deployed = await serving(config, canaryRelease('v1'));
+    const healthy = await deployed.deploy(canaryRelease('v2'));
+    expect(healthy.phase, explain(deployed.events)).toBe('succeeded');
+    const passed = verdicts(deployed.events).at(-1);
+    expect(passed?.comparedWith?.kind, explain(deployed.events)).toBe('before');
+    expect(passed?.routes?.find((route) => route.route === 'GET /items/:id')?.outcome).toBe('pass');
+
+    deployed.events.length = 0;
+    const slow = await deployed.deploy(canaryRelease('v3', { CANARY_FAULTS: JSON.stringify({ '/items/:id': { latencyFactor: 4 } }) }));
+    expect(slow.phase, explain(deployed.events)).toBe('rolled-back');
+    const failed = verdicts(deployed.events).find((verdict) => verdict.outcome === 'fail');
+    expect(failed?.comparedWith).toMatchObject({ kind: 'before', release: 'v2' });
+    expect(failed?.routes?.filter((route) => route.outcome === 'fail').map((route) => route.route)).toEqual(['GET /items/:id']);
+    expect(await deployed.servingReleases()).toEqual(['v2']);
+  });
 });

@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import type { ResolvedDeployConfig } from '../deploy-config.js';
 import { loadSealKey, sealState, withSecretsFrom } from '../journal-secrets.js';
-import type { Analysis, DeployEvent, Journal, Platform, ReleaseSpec, Router, Verdict } from '../model.js';
+import type { Analysis, AnalysisWindow, DeployEvent, Journal, Platform, ReleaseSpec, Router, Verdict } from '../model.js';
 import type { DeployOrigin, OrchestratorOptions } from '../orchestrator.js';
 import { createRedactor, secretValuesOf, type Redactor } from '../secrets.js';
 import type { JournaledRelease, ServiceState, TrackedInstance } from '../service-state.js';
@@ -41,6 +41,13 @@ export class DeployContext {
   readonly exitSubscriptions = new Map<string, () => void>();
   /** A control file that cannot be read was reported (once until it can be read again). */
   controlUnreadable = false;
+  /**
+   * Blue/green: the window over the stable release's instances from the
+   * candidate's start to the switch, `closed` once the switch ended it — what
+   * the verification judges green against. In memory only: an orchestrator
+   * that restarts after the switch judges against the warm instances instead.
+   */
+  beforeSwitch: { window: AnalysisWindow; closed: boolean } | undefined;
   /** Aborted with a ReleaseFailure when a candidate instance exits on its own or an abort arrives. */
   watch = newWatch();
   /** Journaled releases with their secrets filled in again, by version: unsealed once per orchestrator. */

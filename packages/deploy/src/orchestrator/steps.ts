@@ -13,12 +13,18 @@ import { applyWeights } from './traffic.js';
 export async function runStep(ctx: DeployContext, step: Step, record: DeployRecord): Promise<void> {
   switch (step.kind) {
     case 'traffic':
+      // Blue's window ends as the switch begins: what it served alone, for green's verification.
+      if (step.candidatePercent === 100 && ctx.beforeSwitch !== undefined && !ctx.beforeSwitch.closed && ctx.analysis.end !== undefined) {
+        await ctx.analysis.end(ctx.beforeSwitch.window);
+        ctx.beforeSwitch.closed = true;
+      }
       record.traffic = step.candidatePercent;
       await ctx.save();
       await applyWeights(ctx);
       return;
     case 'scale': {
       if (step.release === 'candidate') {
+        await beginBeforeSwitch(ctx, record);
         await scaleCandidate(ctx, record, step.instances, step.baseline);
         return;
       }
@@ -61,6 +67,20 @@ export async function runStep(ctx: DeployContext, step: Step, record: DeployReco
   }
 }
 
+/**
+ * Blue/green with a verification step: once the switch has sent everything
+ * to green, blue serves nothing left to compare with. So a window over blue
+ * begins as green starts and ends at the switch: what blue served alone,
+ * the baseline green's verification is judged against.
+ */
+async function beginBeforeSwitch(ctx: DeployContext, record: DeployRecord): Promise<void> {
+  if (record.strategy.type !== 'blue-green' || ctx.beforeSwitch !== undefined || ctx.analysis.end === undefined) return;
+  if (!record.steps.some((step) => step.kind === 'analysis') || record.traffic === 100) return;
+  const blue = ctx.state.instances.filter((instance) => instance.release === record.from && instance.status === 'ready' && instance.role !== 'baseline');
+  if (blue.length === 0) return;
+  ctx.beforeSwitch = { window: await ctx.analysis.begin(blue), closed: false };
+}
+
 /** Waits `durationMs` while watching for a crashed candidate and for `abort`. */
 async function watchFor(ctx: DeployContext, durationMs: number): Promise<void> {
   const until = ctx.now() + durationMs;
@@ -91,7 +111,8 @@ async function analyse(ctx: DeployContext, durationMs: number, record: DeployRec
     await watchFor(ctx, durationMs);
     // Redacted once here, so what the library returns (DeployOutcome.verdicts) says no more than the events do:
     // a scrape error's text can echo a token.
-    const verdict = ctx.redactor.value(await ctx.analysis.judge(window, serving, { baseline: stable ?? record.to, candidate: record.to }));
+    const before = ctx.beforeSwitch?.closed === true ? { baselineWindow: ctx.beforeSwitch.window } : {};
+    const verdict = ctx.redactor.value(await ctx.analysis.judge(window, serving, { baseline: stable ?? record.to, candidate: record.to, ...before }));
     ctx.verdicts.push(verdict);
     // Tallied in the record, journaled with it: the environment's history and a soak gate read it.
     record.analyses ??= { pass: 0, fail: 0, inconclusive: 0 };
