@@ -22,7 +22,7 @@ describe('resolveDeployConfig', () => {
       instances: 3,
       strategy: { type: 'rolling', maxSurge: 1, maxUnavailable: 0 },
       router: { kind: 'auto' },
-      analysis: { maxErrorRate: 0.05, maxErrorRateIncrease: 0.01, maxLatencyRatio: 1.5, minRequests: 50, onInconclusive: 'pause' },
+      analysis: { method: 'statistics', maxErrorRate: 0.05, maxErrorRateIncrease: 0.01, maxLatencyRatio: 1.5, minRequests: 50, confidence: 0.95, minRouteRequests: 50, onInconclusive: 'pause' },
       timeouts: { readyMs: 30_000, drainMs: 30_000, stopMs: 30_000 },
       paths: { readiness: '/readyz', liveness: '/livez', metrics: '/metrics' },
       stateDir: '/srv/orders/.baton/orders',
@@ -131,6 +131,20 @@ describe('resolveDeployConfig', () => {
     // A canary's setting only.
     expect(problemsOf({ service: 'orders', release, strategy: { type: 'rolling', baseline: true } })).toContain('strategy.baseline: not a setting; known: type, maxSurge, maxUnavailable, analysisMs');
     expect(problemsOf({ service: 'orders', release, strategy: { type: 'blue-green', baseline: true } })).toContain('strategy.baseline: not a setting');
+  });
+
+  it('analysis: the statistical judge by default, the threshold one on request; confidence and the route minimum checked', () => {
+    const thresholds = resolveDeployConfig({ service: 'orders', release, analysis: { method: 'thresholds', confidence: 0.99, minRouteRequests: 200 } }, { cwd: '/' });
+    expect(thresholds.analysis).toMatchObject({ method: 'thresholds', confidence: 0.99, minRouteRequests: 200 });
+    const message = problemsOf({ service: 'orders', release, analysis: { method: 'bayes', confidence: 1, minRouteRequests: 0 } });
+    for (const expected of [
+      'analysis.method: statistics (per route, with tests; the default) or thresholds (the whole release against fixed limits); got "bayes"',
+      'analysis.confidence: a probability from 0.5 to below 1 (0.95 = 95%); got 1',
+      'analysis.minRouteRequests: an integer from 1',
+    ]) {
+      expect(message).toContain(expected);
+    }
+    expect(problemsOf({ service: 'orders', release, analysis: { confidence: 0.3 } })).toContain('analysis.confidence: a probability from 0.5 to below 1 (0.95 = 95%); got 0.3');
   });
 
   it('reports every problem at once, each naming its field and what is accepted', () => {
