@@ -91,10 +91,10 @@ export function judgeMarkdown(result: JudgeBenchResult, provenance: JudgeProvena
     for (const [index, tally] of scenario.tallies.entries()) {
       const judge = result.judges.find((j) => j.id === tally.judge);
       const rate = failRate(tally);
-      const marked = scenario.scenario.kind === 'healthy' && judged(tally) > 0 && tally.fail / judged(tally) > FALSE_POSITIVE_TARGET ? `**${rate}**` : rate;
+      const marked = scenario.scenario.kind === 'healthy' && scenario.scenario.inTarget !== false && judged(tally) > 0 && tally.fail / judged(tally) > FALSE_POSITIVE_TARGET ? `**${rate}**` : rate;
       const errors = tally.errors > 0 ? ` (${tally.errors} runs threw: ${tally.firstError ?? ''})` : '';
       lines.push(
-        `| ${index === 0 ? `${scenario.scenario.label} — ${scenario.scenario.kind === 'healthy' ? 'false positives' : 'detection'}` : ''} | ${index === 0 ? scenario.runs : ''} | ${judge?.label ?? tally.judge} | ${marked} | ${tally.pass} | ${tally.inconclusive} | ${findings(tally)}${errors} |`,
+        `| ${index === 0 ? `${scenario.scenario.label} — ${kindOf(scenario)}` : ''} | ${index === 0 ? scenario.runs : ''} | ${judge?.label ?? tally.judge} | ${marked} | ${tally.pass} | ${tally.inconclusive} | ${findings(tally)}${errors} |`,
       );
     }
   }
@@ -102,6 +102,11 @@ export function judgeMarkdown(result: JudgeBenchResult, provenance: JudgeProvena
   const notes = scenarioNotes(result.scenarios);
   if (notes.length > 0) lines.push(...notes, '');
   return lines;
+}
+
+function kindOf(scenario: ScenarioResult): string {
+  if (scenario.scenario.kind === 'regression') return 'detection';
+  return scenario.scenario.inTarget === false ? 'false positives (not in the target: the fresh candidate is slower)' : 'false positives';
 }
 
 function scenarioNotes(scenarios: readonly ScenarioResult[]): string[] {
@@ -129,7 +134,7 @@ function scenarioNotes(scenarios: readonly ScenarioResult[]): string[] {
 export function judgeTargetRows(result: JudgeBenchResult): string[] {
   const judge = result.judges[0];
   if (judge === undefined) return [];
-  const healthy = result.scenarios.filter((s) => s.scenario.kind === 'healthy');
+  const healthy = result.scenarios.filter((s) => s.scenario.kind === 'healthy' && s.scenario.inTarget !== false);
   if (healthy.length === 0) return [];
   const figures = healthy.map((s) => {
     const tally = s.tallies.find((t) => t.judge === judge.id);

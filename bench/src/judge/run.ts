@@ -11,14 +11,15 @@
 //   BENCH_JUDGE_BUDGET_S=300       a scenario starts no new run after this many seconds
 //   BENCH_JUDGE_WRITE=0            print only; leave RESULTS.md as it is
 //   BENCH_JSON=path                also write the raw tallies as JSON
+//   BENCH_JUDGE_RENDER=path        measure nothing: write the section from such a JSON file
 //   BENCH_SKIP=...,judge,...       skip this part
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { spliceSection } from '../results-sections.js';
-import { runJudgeBench } from './judge-bench.js';
-import { JUDGE_HEADING, JUDGE_ROW_PREFIX, judgeConsoleLines, judgeMarkdown, judgeTargetRows } from './judge-report.js';
+import { runJudgeBench, type JudgeBenchResult } from './judge-bench.js';
+import { JUDGE_HEADING, JUDGE_ROW_PREFIX, judgeConsoleLines, judgeMarkdown, judgeTargetRows, type JudgeProvenance } from './judge-report.js';
 import { JUDGES, SCENARIOS } from './scenarios.js';
 
 const skip = new Set((process.env.BENCH_SKIP ?? '').split(',').map((part) => part.trim()));
@@ -56,10 +57,20 @@ const options = {
 // Ctrl-C or a kill: the instances are stopped by the pool's exit hook (and drain by themselves when their stdin closes).
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
-console.error(`judge bench: ${scenarios.length} scenarios × ${options.runs} runs, ${options.requestsPerSide} requests per release per run, judges ${JUDGES.map((j) => j.id).join(', ')}`);
-const result = await runJudgeBench(options);
-const provenance = { date: startedAt.toISOString(), command: commandLine(), commit, machine: machine(), load: { before: loadBefore, after: loadavg()[0] ?? 0 } };
-if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ provenance, ...result, judges: result.judges.map(({ id, label, method, options: o }) => ({ id, label, method, options: o })) }, null, 2));
+let result: JudgeBenchResult;
+let provenance: JudgeProvenance;
+const render = process.env.BENCH_JUDGE_RENDER;
+if (render) {
+  // Measure nothing: the section from a BENCH_JSON file of an earlier run (after a change to the report).
+  ({ provenance, ...result } = JSON.parse(readFileSync(render, 'utf8')) as JudgeBenchResult & { provenance: JudgeProvenance });
+  // The figures from the file; what each scenario is (label, kind, in the target) from this code.
+  result.scenarios = result.scenarios.map((s) => ({ ...s, scenario: SCENARIOS.find((known) => known.id === s.scenario.id) ?? s.scenario }));
+} else {
+  console.error(`judge bench: ${scenarios.length} scenarios × ${options.runs} runs, ${options.requestsPerSide} requests per release per run, judges ${JUDGES.map((j) => j.id).join(', ')}`);
+  result = await runJudgeBench(options);
+  provenance = { date: startedAt.toISOString(), command: commandLine(), commit, machine: machine(), load: { before: loadBefore, after: loadavg()[0] ?? 0 } };
+  if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ provenance, ...result }, null, 2));
+}
 for (const line of judgeConsoleLines(result)) console.log(line);
 const section = judgeMarkdown(result, provenance);
 if (process.env.BENCH_JUDGE_WRITE === '0') {
