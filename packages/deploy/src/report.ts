@@ -221,7 +221,7 @@ body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:960px;color:
 h1{font-size:22px;margin:0 0 4px}.outcome{display:inline-block;padding:2px 10px;border-radius:12px;color:#fff;font-weight:600}
 .outcome.succeeded{background:#16a34a}.outcome.rolled-back,.outcome.failed{background:#dc2626}.outcome.running,.outcome.paused,.outcome.rolling-back{background:#ca8a04}
 table{border-collapse:collapse;width:100%;margin:8px 0 20px}td,th{border-bottom:1px solid #e5e7eb;padding:4px 6px;text-align:left;vertical-align:top}td:first-child,td:nth-child(2){white-space:nowrap}
-tr.rollback td,tr.rolled-back td,tr.failed td{color:#b91c1c}tr.analysis td{color:#1d4ed8}
+tr.rollback td,tr.rolled-back td,tr.failed td{color:#b91c1c}tr.analysis td{color:#1d4ed8;white-space:pre-line}
 figure{margin:12px 0}figcaption{font-weight:600;margin-bottom:2px}svg{width:100%;height:auto;font-size:11px;fill:#555}
 .plot{fill:#fafafa;stroke:#ddd}.mark{stroke:#999;stroke-dasharray:3 3}.mark.rollback,.mark.rolled-back,.mark.failed{stroke:#dc2626;stroke-dasharray:none}
 .mark.analysis{stroke:#2563eb}.mark.succeeded{stroke:#16a34a;stroke-dasharray:none}

@@ -117,7 +117,8 @@ async function analyse(ctx: DeployContext, durationMs: number, record: DeployRec
     // Tallied in the record, journaled with it: the environment's history and a soak gate read it.
     record.analyses ??= { pass: 0, fail: 0, inconclusive: 0 };
     record.analyses[verdict.outcome] += 1;
-    await ctx.event('analysis', `Analysis: ${verdict.outcome}. ${verdict.reasons.join(' ')}`, { verdict });
+    // A finding a line: the CLI shows each under the first, the report keeps them in one cell.
+    await ctx.event('analysis', `Analysis: ${verdict.outcome}.\n${verdict.reasons.join('\n')}`, { verdict });
     if (verdict.outcome === 'pass') return;
     if (verdict.outcome === 'fail') throw new ReleaseFailure(`analysis failed: ${verdict.reasons.join(' ')}`);
     attempts += 1;
