@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatStatus, readStatus, type BackendStatus, type DeployEvent, type DeployReport, type ServiceStatus, type Strategy } from '@baton/deploy';
+import { formatStatus, readStatus, runDeployCommand, servicePlatform, type BackendStatus, type Platform, type DeployEvent, type DeployReport, type ServiceStatus, type Strategy } from '@baton/deploy';
 import { haproxyInstalled } from '@baton/router-haproxy';
 import { createService, failuresOf, release, steadyLoad, type DeployedService } from './deploy-fixture.js';
 
@@ -178,6 +178,31 @@ describe('a fresh baseline beside a canary', () => {
     // generous bound, since the point is that it left the traffic at once rather than failing every request sent its way.
     expect(report.failed, failuresOf(report, svc)).toBeLessThan(20);
     await expectNoBaseline(svc, baselineStarts(svc.events));
+    expect(await svc.servingReleases()).toEqual(['v2']);
+  });
+
+  it('that fails to start does not hold the canary back: said in a baseline-failed event, and the deploy goes on', async () => {
+    service = await createService({ router: { kind: 'builtin' }, strategy: canary, analysis, instances: 2 });
+    const svc = service;
+    expect((await svc.deploy(release('v1'))).phase).toBe('succeeded');
+    // A host with no room for one more process cannot be made on purpose here: the real platform,
+    // refusing the baseline's start alone, stands in for it (the baseline is v1, which starts fine otherwise).
+    const config = svc.config(release('v2'));
+    const real = await servicePlatform(config);
+    const platform: Platform = { ...real, start: (spec, options) => (/-b\d+$/.test(options.id) ? Promise.reject(new Error('no room for it on this host (injected)')) : real.start(spec, options)) };
+    const events: DeployEvent[] = [];
+    try {
+      const outcome = await runDeployCommand(config, 'deploy', { platform, onEvent: (event) => events.push(event) });
+      expect(outcome.phase, outcome.reason).toBe('succeeded');
+    } finally {
+      await real.close?.();
+    }
+    const failed = events.filter((event) => event.type === 'baseline-failed');
+    expect(failed.map((event) => event.message)).toEqual([
+      expect.stringMatching(/^Baseline instance v1-b\d+ did not start: no room for it on this host \(injected\); and the canary goes on, judged against the warm instances of v1/),
+    ]);
+    expect(events.some((event) => event.type === 'rollback')).toBe(false);
+    expect(baselineStarts(events)).toEqual([]);
     expect(await svc.servingReleases()).toEqual(['v2']);
   });
 

@@ -1,5 +1,6 @@
 import type { TrackedInstance } from '../service-state.js';
 import { newWatch, type DeployContext } from './deploy-context.js';
+import { baselineFailedMessage } from './instance-role.js';
 import { applyWeights } from './traffic.js';
 
 /** Starts a fresh watch for this run and follows every instance that should serve. */
@@ -35,7 +36,7 @@ export function watchInstance(ctx: DeployContext, instance: TrackedInstance): vo
         .set([{ id: instance.id, state: 'maint' }])
         .then(() => applyWeights(ctx))
         .catch(() => {})
-        .then(() => ctx.event('baseline-failed', `Baseline ${what}; out of traffic, and the canary goes on, judged against the warm instances of ${instance.release} where no baseline instance is ready.`, { id: instance.id, release: instance.release, role: 'baseline' }))
+        .then(() => ctx.event('baseline-failed', baselineFailedMessage(ctx.state.deploy, instance.release, what), { id: instance.id, release: instance.release, role: 'baseline' }))
         // Only the journal itself failing is left; it fails the next step's save too.
         .catch(() => {});
       return;
@@ -93,7 +94,7 @@ export async function markDead(ctx: DeployContext): Promise<TrackedInstance[]> {
   for (const instance of lost) {
     await ctx.router.set([{ id: instance.id, state: 'maint' }]).catch(() => {});
     if (instance.role === 'baseline') {
-      await ctx.event('baseline-failed', `Baseline instance ${instance.id} of ${instance.release} is no longer running; out of traffic, and the canary goes on, judged against the warm instances of ${instance.release} where no baseline instance is ready.`, {
+      await ctx.event('baseline-failed', baselineFailedMessage(ctx.state.deploy, instance.release, `instance ${instance.id} of ${instance.release} is no longer running`), {
         id: instance.id,
         release: instance.release,
         role: 'baseline',

@@ -6,7 +6,7 @@ import type { JournaledRelease, TrackedInstance } from '../service-state.js';
 import type { DeployContext } from './deploy-context.js';
 import { startFailure } from './failures.js';
 import { stopInstance } from './instance-stop.js';
-import { roleData } from './instance-role.js';
+import { baselineFailedMessage, roleData } from './instance-role.js';
 import { markDead, watchInstance } from './instance-watcher.js';
 import { retire } from './retire.js';
 import { applyWeights } from './traffic.js';
@@ -55,7 +55,7 @@ async function guarded(ctx: DeployContext, role: 'baseline' | undefined, work: (
     if (ctx.waitSignal().aborted) throw error;
     const detail = ctx.redactor.text(error instanceof Error ? error.message : String(error));
     const stable = ctx.state.stable?.version ?? 'the stable release';
-    await ctx.event('baseline-failed', `Baseline ${detail}; the canary goes on, judged against the warm instances of ${stable} where no baseline instance is ready.`, { release: stable, role: 'baseline', error: detail });
+    await ctx.event('baseline-failed', baselineFailedMessage(ctx.state.deploy, stable, detail, false), { release: stable, role: 'baseline', error: detail });
   }
 }
 
