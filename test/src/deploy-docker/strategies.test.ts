@@ -57,7 +57,10 @@ for (const router of routers) {
         expect(await service.servingReleases()).toEqual(['v2']);
         // Drain by fact: every v1 instance left the router and reported its drain before its container was stopped.
         const stopped = service.events.filter((event) => event.type === 'instance-stopped' && event.data?.['release'] === 'v1');
-        expect(stopped).toHaveLength(3);
+        // The three stable instances, and the canary's fresh baseline (instances of v1 too: as many as its 34% needs, 2) retired with it.
+        const baseline = service.events.filter((event) => event.type === 'instance-started' && event.data?.['role'] === 'baseline').length;
+        expect(baseline).toBe(name === 'canary' ? 2 : 0);
+        expect(stopped).toHaveLength(3 + baseline);
         expect(stopped.every((event) => event.data?.['drained'] === true)).toBe(true);
 
         // The engines' own word: each runs v2, three in all, and neither keeps a v1 container (running or exited).
