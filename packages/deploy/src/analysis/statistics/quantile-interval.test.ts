@@ -1,28 +1,9 @@
-import { histogramQuantile, type HistogramBucket } from '@baton/metrics';
+import { histogramQuantile } from '@baton/metrics';
 import { describe, expect, it } from 'vitest';
+import { BOUNDS, histogram, prng } from './histograms.test.fixtures.js';
 import { quantileInterval } from './quantile-interval.js';
 
 const INF = Number.POSITIVE_INFINITY;
-const BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, INF];
-
-function histogram(perBucket: readonly number[], bounds: readonly number[] = BOUNDS): HistogramBucket[] {
-  let sum = 0;
-  return bounds.map((le, i) => {
-    sum += perBucket[i] ?? 0;
-    return { le, count: sum };
-  });
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('quantileInterval', () => {
   it('computes the ranks n·q ∓ z·√(n·q·(1−q)) and interpolates them by hand', () => {
