@@ -44,8 +44,9 @@ export interface PhaseTime {
 
 /**
  * Where the deploy's wall time went, by kind of step: "start candidates"
- * (scale steps of the new release: the slowest spawn-to-ready is its limit),
- * "retire stable" (the slowest drain), "analysis" (its windows), "traffic"
+ * (scale steps of the new release, with a canary's fresh baseline: the
+ * slowest spawn-to-ready is its limit), "retire stable" and "retire
+ * baseline" (the slowest drain), "analysis" (its windows), "traffic"
  * (weights only: no limit), plus "before the first step" (router connect,
  * journal, adoption) and "after the last step" (waiting for the old processes
  * to exit). wallMs − limitMs is what the orchestrator added.
@@ -70,6 +71,7 @@ export function phaseTimes(events: readonly DeployEvent[], startedAtMs: number, 
     const data = stepOf(step);
     const max = (type: string, field: string): number => Math.max(0, ...inside.filter((event) => event.type === type).map((event) => Number(event.data?.[field] ?? 0)));
     if (data.kind === 'scale' && data.release === 'candidate') add('start candidates', to - from, max('instance-ready', 'readyMs'));
+    else if (data.kind === 'scale' && data.release === 'baseline') add('retire baseline', to - from, max('instance-drained', 'drainMs'));
     else if (data.kind === 'scale') add('retire stable', to - from, max('instance-drained', 'drainMs'));
     else if (data.kind === 'analysis') add('analysis', to - from, inside.filter((event) => event.type === 'analysis').length * (data.durationMs ?? 0));
     else add(data.kind ?? 'other', to - from, data.kind === 'pause' || data.kind === 'hold' ? (data.durationMs ?? 0) : 0);

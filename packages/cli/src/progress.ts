@@ -73,6 +73,8 @@ function symbol(type: string): string {
       return '✖';
     case 'analysis':
       return '◆';
+    case 'baseline-failed':
+      return '⚠';
     case 'paused':
       return '⏸';
     case 'step':
