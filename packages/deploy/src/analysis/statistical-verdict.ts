@@ -2,7 +2,7 @@ import { histogramQuantile } from '@baton/metrics';
 import type { RouteTest, RouteVerdict, Verdict } from '../model.js';
 import type { ResolvedOptions } from './analysis-options.js';
 import { judgeable, type JudgeInput } from './judge-input.js';
-import { ACROSS_ROUTES, figuresOf, merge, splitRoutes, type RouteWindows, type SideWindow } from './route-groups.js';
+import { ACROSS_ROUTES, figuresOf, merge, splitRoutes, type RouteSplit, type RouteWindows, type SideWindow } from './route-groups.js';
 import { stratifiedErrorRateIncrease } from './statistics/stratified-errors.js';
 import { errorRateIncrease, holm, latencyShift, quantileInterval } from './statistics/index.js';
 import { describeRoute, describeComparison, describeWhole } from './verdict-words.js';
@@ -48,58 +48,16 @@ export function statisticalVerdict(input: JudgeInput, config: ResolvedOptions): 
   const { missing, reasons } = judgeable(input, config, candidateWhole.requests);
   const fails: string[] = [];
   const routes: RouteVerdict[] = [];
-  const alpha = 1 - t.confidence;
-  const enough = candidateWhole.requests >= t.minRequests;
 
-  if (enough) {
+  if (candidateWhole.requests >= t.minRequests) {
     const candidateErrors = `${formatPercent(rate(candidateWhole))} errors (${formatCount(candidateWhole.errors)} of ${formatCount(candidateWhole.requests)})`;
     if (rate(candidateWhole) > t.maxErrorRate) fails.push(`${candidate}: ${candidateErrors} over the whole release; the limit is ${formatPercent(t.maxErrorRate)}.`);
 
-    const pending = split.judged.map((windows) => testRoute(windows, config));
-    // Errors spread thinly over the routes, too few on each to show, add up here (adjusted for the mix of routes).
-    const across = pending.length >= 2 ? testAcrossRoutes(split.judged, config) : undefined;
-    if (across !== undefined) pending.push(across);
-    const pValues = pending.flatMap((route) => [route.errors?.pValue, route.latency?.pValue].filter((p): p is number => p !== undefined));
-    const adjusted = holm(pValues);
-    const tests = pValues.length;
-    let next = 0;
-    for (const route of pending) {
-      const errors = route.errors === undefined ? undefined : { ...route.errors, adjustedPValue: adjusted[next++] as number, failed: false };
-      if (errors !== undefined) errors.failed = errors.adjustedPValue < alpha && errors.effectUpper >= errors.margin;
-      let latency: RouteTest | undefined;
-      if (route.latency !== undefined) {
-        const { limitSeconds, ...test } = route.latency;
-        const adjustedPValue = adjusted[next++] as number;
-        latency = { ...test, adjustedPValue, failed: adjustedPValue < alpha && (test.candidateSeconds ?? 0) > limitSeconds };
-      }
-      const verdict: RouteVerdict = {
-        route: route.windows.route,
-        ...(route.windows.pooled === undefined ? {} : { pooled: route.windows.pooled }),
-        outcome: errors?.failed === true || latency?.failed === true ? 'fail' : 'pass',
-        candidate: figuresOf(route.windows.candidate, t.latencyQuantile),
-        baseline: figuresOf(route.windows.baseline, t.latencyQuantile),
-        ...(errors === undefined ? {} : { errors }),
-        ...(latency === undefined ? {} : { latency }),
-        summary: '',
-      };
-      verdict.summary = describeRoute(verdict, { candidate, baseline, tests, config });
-      routes.push(verdict);
-      if (verdict.outcome === 'fail') fails.push(verdict.summary);
-    }
-    for (const windows of split.notJudged) {
-      const verdict: RouteVerdict = {
-        route: windows.route,
-        ...(windows.pooled === undefined ? {} : { pooled: windows.pooled }),
-        outcome: 'not-judged',
-        candidate: figuresOf(windows.candidate, t.latencyQuantile),
-        baseline: figuresOf(windows.baseline, t.latencyQuantile),
-        summary: '',
-      };
-      verdict.summary = describeRoute(verdict, { candidate, baseline, tests, config, why: windows.why });
-      routes.push(verdict);
-    }
+    const judged = judgeRoutes(split, config, { candidate, baseline });
+    routes.push(...judged.routes);
+    fails.push(...judged.routes.filter((route) => route.outcome === 'fail').map((route) => route.summary));
     if (sides.kind !== 'none') {
-      reasons.push(describeComparison(sides, { judged: split.judged.length, tests, alpha }));
+      reasons.push(describeComparison(sides, { judged: split.judged.length, tests: judged.tests, alpha: 1 - t.confidence }));
       if (split.judged.length === 0 && sides.baselineInstances.length > 0) {
         reasons.push(`${baseline} got too few requests (${formatCount(split.baselineWhole.requests)}) to compare ${candidate} with route by route: ${candidate} is held to the absolute limit only.`);
       }
@@ -126,6 +84,68 @@ export function statisticalVerdict(input: JudgeInput, config: ResolvedOptions): 
     comparedWith: { kind: sides.kind, release: baseline, instances: sides.baselineInstances.map((instance) => instance.id) },
     routes,
   };
+}
+
+/**
+ * Every route's tests, corrected together (Holm), and each route's finding:
+ * the judged ones pass or fail, the rest are listed as not judged.
+ */
+function judgeRoutes(split: RouteSplit, config: ResolvedOptions, names: { candidate: string; baseline: string }): { routes: RouteVerdict[]; tests: number } {
+  const t = config.thresholds;
+  const alpha = 1 - t.confidence;
+  const pending = split.judged.map((windows) => testRoute(windows, config));
+  // Errors spread thinly over the routes, too few on each to show, add up here (adjusted for the mix of routes).
+  const across = pending.length >= 2 ? testAcrossRoutes(split.judged, config) : undefined;
+  if (across !== undefined) pending.push(across);
+  const pValues = pending.flatMap((route) => [route.errors?.pValue, route.latency?.pValue].filter((p): p is number => p !== undefined));
+  const adjusted = holm(pValues);
+  const tests = pValues.length;
+  const context = { ...names, tests, config };
+  const routes: RouteVerdict[] = [];
+  let next = 0;
+  for (const route of pending) {
+    let errors: RouteTest | undefined;
+    if (route.errors !== undefined) {
+      const adjustedPValue = adjusted[next++] as number;
+      // Real, and possibly as large as the margin: the margin lies within the increase's interval or below it.
+      errors = { ...route.errors, adjustedPValue, failed: adjustedPValue < alpha && route.errors.effectUpper >= route.errors.margin };
+    }
+    let latency: RouteTest | undefined;
+    if (route.latency !== undefined) {
+      const { limitSeconds, ...test } = route.latency;
+      const adjustedPValue = adjusted[next++] as number;
+      latency = { ...test, adjustedPValue, failed: adjustedPValue < alpha && (test.candidateSeconds ?? 0) > limitSeconds };
+    }
+    routes.push(
+      findingOf(route.windows, errors?.failed === true || latency?.failed === true ? 'fail' : 'pass', t.latencyQuantile, (verdict) => describeRoute(verdict, context), {
+        ...(errors === undefined ? {} : { errors }),
+        ...(latency === undefined ? {} : { latency }),
+      }),
+    );
+  }
+  for (const windows of split.notJudged) routes.push(findingOf(windows, 'not-judged', t.latencyQuantile, (verdict) => describeRoute(verdict, { ...context, why: windows.why })));
+  return { routes, tests };
+}
+
+/** A route's finding with its figures, tests and the sentence that says it. */
+function findingOf(
+  windows: RouteWindows,
+  outcome: RouteVerdict['outcome'],
+  quantile: number,
+  describe: (verdict: RouteVerdict) => string,
+  tests: Pick<RouteVerdict, 'errors' | 'latency'> = {},
+): RouteVerdict {
+  const verdict: RouteVerdict = {
+    route: windows.route,
+    ...(windows.pooled === undefined ? {} : { pooled: windows.pooled }),
+    outcome,
+    candidate: figuresOf(windows.candidate, quantile),
+    baseline: figuresOf(windows.baseline, quantile),
+    ...tests,
+    summary: '',
+  };
+  verdict.summary = describe(verdict);
+  return verdict;
 }
 
 /** The tests one route gets: errors when either side has some, latency when both have enough timed requests. */
