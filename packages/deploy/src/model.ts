@@ -320,9 +320,9 @@ export interface RouteTest {
   /** The practical-significance margin the effect is held to (from the thresholds). */
   margin: number;
   /**
-   * Latency: the quantile the effect was measured at — of the median, p90 and
-   * `latencyQuantile`, the one furthest over its limit (a whole distribution
-   * shifted shows at the median first; a tail that grew, at p99).
+   * Latency: the quantile the effect was measured at — the median or p90,
+   * whichever is further over its limit (a slower release shifts the centre
+   * of the distribution; a busy machine's stalls reach only the tail).
    */
   quantile?: number;
   /** Latency: the candidate's and the baseline's latency at that quantile, in seconds. */

@@ -33,8 +33,8 @@ interface PendingRoute {
  *   errors when the increase is real and may reach `maxErrorRateIncrease`
  *   (the margin lies within or below its confidence interval); on latency
  *   when the shift is real and the compared quantile is over both
- *   `maxLatencyRatio` × and `minLatencyIncreaseMs` above the baseline's. A
- *   quantile's interval from buckets spans whole buckets (to the top one), so
+ *   `maxLatencyRatio` × and `minLatencyIncreaseMs` above the baseline's at the
+ *   median or p90. A quantile's interval from buckets spans whole buckets, so
  *   latency is held to its estimate; an error count's interval is tight, so
  *   errors are held to what they may be.
  * - `maxErrorRate` stays an absolute limit on the candidate's whole release.
@@ -160,12 +160,13 @@ function testRoute(windows: RouteWindows, config: ResolvedOptions): PendingRoute
   if (c.latencyObservations >= t.minRouteRequests && b.latencyObservations >= t.minRouteRequests) {
     const test = latencyShift(c.buckets, b.buckets);
     const floor = config.latencyFloorSeconds;
-    // The rank test says whether the candidate is slower; the margin, at the quantile furthest over its limit,
-    // whether by enough to matter. A shifted distribution shows at the median even when a busy machine's
-    // stalls fill both sides' p99; a grown tail shows at p99. Any quantile may decide: only a significant
-    // shift gets this far, so looking at three does not add false alarms.
+    // The rank test says whether the candidate is slower; the margin, at the median or p90 (whichever is
+    // further over its limit), whether by enough to matter. Not at p99: a process stalled for 100 ms on a
+    // busy machine delays a burst of its requests at once — not independent draws, so the rank test calls
+    // it real — and that burst is a fast route's whole p99 (measured: bench/, the judge's A/A runs).
+    // A slower release shifts the centre of the distribution, where one stall does not reach.
     let worst: { quantile: number; candidate: number; baseline: number; limit: number } | undefined;
-    for (const quantile of [...new Set([0.5, 0.9, t.latencyQuantile])].sort()) {
+    for (const quantile of [...new Set([0.5, Math.min(0.9, t.latencyQuantile)])].sort()) {
       const candidate = histogramQuantile(quantile, c.buckets) ?? 0;
       const baseline = histogramQuantile(quantile, b.buckets) ?? 0;
       // Over the ratio AND by a difference people notice, as the threshold analysis holds it.
