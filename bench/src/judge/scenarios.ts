@@ -30,6 +30,8 @@ export interface Scenario {
    * fault, which a fresh baseline fixes, not the judge's.
    */
   inTarget?: boolean;
+  /** For a regression: what was injected, to set beside each judge's margin. */
+  change?: { errors: number } | { latencyRatio: number };
 }
 
 const COLD = { factor: 4, settleRequests: 200 };
@@ -69,6 +71,7 @@ export const SCENARIOS: readonly Scenario[] = [
       kind: 'regression',
       baseline: {},
       candidate: { faults: { '*': { errorRate: rate } } },
+      change: { errors: rate },
     }),
   ),
   ...[1.1, 1.25, 1.5].map(
@@ -78,6 +81,7 @@ export const SCENARIOS: readonly Scenario[] = [
       kind: 'regression',
       baseline: {},
       candidate: { faults: { '/items/:id': { latencyFactor: factor } } },
+      change: { latencyRatio: factor },
     }),
   ),
 ];
@@ -116,4 +120,19 @@ export function createJudge(spec: JudgeSpec): Analysis {
 
 export function mixOf(scenario: Scenario, side: 'baseline' | 'candidate'): RouteMix {
   return (side === 'baseline' ? scenario.baselineMix : scenario.candidateMix) ?? DEFAULT_MIX;
+}
+
+/** The defaults of AnalysisThresholds that the margins column needs (not exported by @baton/deploy). */
+const DEFAULT_MARGINS = { maxErrorRateIncrease: 0.01, maxLatencyRatio: 1.5, minLatencyIncreaseMs: 50 };
+
+/**
+ * The injected change beside the judge's margin, e.g. `+1 pt vs +1 pt` or
+ * `×1.25 vs ×1.5 and +50 ms`: a change below the margin is one the judge is
+ * meant to let through, so its fails there are noise, not detection.
+ */
+export function changeVsMargin(scenario: Scenario, judge: JudgeSpec): string {
+  const t = { ...DEFAULT_MARGINS, ...judge.options.thresholds };
+  if (scenario.change === undefined) return '';
+  if ('errors' in scenario.change) return `+${scenario.change.errors * 100} pt vs +${t.maxErrorRateIncrease * 100} pt`;
+  return `×${scenario.change.latencyRatio} vs ×${t.maxLatencyRatio} and +${t.minLatencyIncreaseMs} ms`;
 }
