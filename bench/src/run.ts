@@ -39,6 +39,7 @@ import { previousVersioning, spliceVersioning, versioningConsoleLines, versionin
 import { runTrackingCost, type TrackingCostResult } from './tracking-cost.js';
 import { runDeployBench, type DeployBenchResult } from './deploy-bench.js';
 import { deployBenchMarkdown, deployConsoleLine, deployTargetRows } from './deploy-report.js';
+import { JUDGE_HEADING, JUDGE_ROW_PREFIX } from './judge/judge-report.js';
 import { migrationsBenchMarkdown, migrationsConsoleLines, migrationsTargetRows, runMigrationsBench, type MigrationsBenchResult } from './migrations-bench.js';
 import { previousSection, spliceSection } from './results-sections.js';
 import { decidingRatio, isBaton, percent, THROUGHPUT_TARGET, throughputMarkdown, throughputTable } from './throughput-report.js';
@@ -229,6 +230,16 @@ if (deploys !== undefined) {
     console.log(`Updated the Migrations section of ${resultsFile}`);
   } else if (kept !== undefined && !current.includes('\n## Migrations\n')) {
     writeFileSync(resultsFile, spliceSection(current, '## Migrations', '| Migrations: ', kept.section, kept.rows));
+  }
+}
+
+// The canary judge's section is written by `pnpm bench:judge` alone (about 25 minutes of its own): a full
+// rewrite above drops it, so it is put back as RESULTS.md had it.
+{
+  const current = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
+  const kept = previousSection(previousResults, JUDGE_HEADING, JUDGE_ROW_PREFIX);
+  if (kept !== undefined && !current.split('\n').includes(JUDGE_HEADING)) {
+    writeFileSync(resultsFile, spliceSection(current, JUDGE_HEADING, JUDGE_ROW_PREFIX, kept.section, kept.rows));
   }
 }
 
