@@ -44,8 +44,8 @@ describe('the demo', () => {
         await page.goto(pathToFileURL(html).href);
         expect(await page.locator('h1').textContent()).toContain('orders: v2 → v3');
         expect(await page.locator('h1 .outcome').textContent()).toBe('rolled-back');
-        // Real samples: both releases drawn, the rollback marked, the failing verdict listed.
-        expect(await page.locator('#weight polyline').evaluateAll((lines) => lines.map((line) => line.getAttribute('data-release')).sort())).toEqual(['v2', 'v3']);
+        // Real samples: both releases drawn (and v2's fresh baseline beside the canary), the rollback marked, the failing verdict listed.
+        expect(await page.locator('#weight polyline').evaluateAll((lines) => lines.map((line) => line.getAttribute('data-release')).sort())).toEqual(['v2', 'v2 (baseline)', 'v3']);
         expect(await page.locator('#errors polyline[data-release="v3"]').count()).toBe(1);
         expect(await page.locator('#rate line.mark.rollback').count()).toBe(1);
         expect(await page.locator('li.fail').count()).toBe(1);
