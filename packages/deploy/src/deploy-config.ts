@@ -126,6 +126,12 @@ export interface DeployConfig {
    * }
    */
   environments?: Record<string, EnvironmentConfig>;
+  /**
+   * What only a Kubernetes cluster needs (namespace, Prometheus, resources, the
+   * service's shutdown budget): read by `baton k8s render` (`@baton/k8s`),
+   * which checks it; `baton deploy` does not use it.
+   */
+  kubernetes?: { [setting: string]: unknown };
   /** The order a release goes through the environments (`baton promote v2 --to production` takes it from the one before); default the order they are declared in. */
   pipeline?: string[];
 }
@@ -143,6 +149,8 @@ export interface EnvironmentConfig {
   /** The environment's variables for the release (merged over the service's `release.env`), and which are secret. */
   release?: Pick<ReleaseSpec, 'env' | 'secretEnv'>;
   gates?: GatesConfig;
+  /** Merged over the service's `kubernetes` section, key by key. */
+  kubernetes?: { [setting: string]: unknown };
 }
 
 /** A {@link DeployConfig} with every default filled in and every field checked. */
@@ -171,6 +179,8 @@ export interface ResolvedDeployConfig {
   /** The gates a release must pass before it moves traffic here. */
   gates: ResolvedGates;
   metricsToken?: string;
+  /** The `kubernetes` section as written (checked by `@baton/k8s`, which alone reads it); {} without one. */
+  kubernetes: Readonly<Record<string, unknown>>;
   /** Where router and platform packages are looked up: the config's directory, then those the caller added (the CLI's own). */
   lookupFrom: string[];
 }
@@ -284,8 +294,8 @@ function resolveOne(input: unknown, options: ResolveOptions, problems: string[])
   const service = typeof config.service === 'string' ? config.service.trim() : '';
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(service)) problems.push(`service: a name of letters, digits, ".", "_" or "-" (at most 63); got ${describe(config.service)}`);
 
-  if (isObject(input)) unknownKeys(input, ['service', 'release', 'instances', 'strategy', 'router', 'analysis', 'timeouts', 'paths', 'platform', 'stateDir', 'metricsToken', 'gates', 'environments', 'pipeline'], '', problems);
-  for (const section of ['router', 'analysis', 'timeouts', 'paths', 'platform'] as const) {
+  if (isObject(input)) unknownKeys(input, ['service', 'release', 'instances', 'strategy', 'router', 'analysis', 'timeouts', 'paths', 'platform', 'stateDir', 'metricsToken', 'gates', 'kubernetes', 'environments', 'pipeline'], '', problems);
+  for (const section of ['router', 'analysis', 'timeouts', 'paths', 'platform', 'kubernetes'] as const) {
     if (config[section] !== undefined && !isObject(config[section])) problems.push(`${section}: an object; got ${describe(config[section])}`);
   }
   const release = resolveRelease(config.release, options.cwd, problems);
@@ -410,6 +420,7 @@ function resolveOne(input: unknown, options: ResolveOptions, problems: string[])
     environments: [],
     pipeline: [],
     gates,
+    kubernetes: isObject(config.kubernetes) ? { ...config.kubernetes } : {},
     lookupFrom: [...new Set([resolve(options.cwd), ...(options.lookupFrom ?? [])])],
   };
   if (typeof config.metricsToken === 'string') resolved.metricsToken = config.metricsToken;

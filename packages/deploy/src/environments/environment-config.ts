@@ -8,7 +8,7 @@ import { describe, isObject } from '../internal/config-values.js';
  */
 
 /** What an environment may set over the service's defaults. */
-export const ENVIRONMENT_KEYS = ['instances', 'strategy', 'router', 'analysis', 'timeouts', 'paths', 'platform', 'metricsToken', 'release', 'gates'] as const;
+export const ENVIRONMENT_KEYS = ['instances', 'strategy', 'router', 'analysis', 'timeouts', 'paths', 'platform', 'metricsToken', 'release', 'gates', 'kubernetes'] as const;
 
 /** An environment's release may differ only in what the environment gives it: its variables (a database URL) and which of them are secret. The artifact and how it is run are the release's own. */
 export const ENVIRONMENT_RELEASE_KEYS = ['env', 'secretEnv'] as const;
@@ -108,6 +108,7 @@ export function mergeEnvironment(base: Record<string, unknown>, own: Record<stri
       case 'timeouts':
       case 'paths':
       case 'gates':
+      case 'kubernetes':
         merged[key] = isObject(inherited) && isObject(value) ? { ...inherited, ...value } : value;
         break;
       case 'platform': {
