@@ -5,6 +5,7 @@ import { createProgressRenderer, type Output } from './progress.js';
 import { loadConfigFile } from './load-config.js';
 import { runApprove, runHistory, runStatusOfEvery } from './environment-commands.js';
 import { runReleaseCreate, runReleases } from './release-commands.js';
+import { runK8sCommand } from './k8s-command.js';
 
 /** This package's directory: its dependencies (`@baton/router-builtin`, `@baton/platform-local`) are the embedded defaults. */
 const CLI_PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -58,6 +59,7 @@ Commands:
   release create       pin the config's release to its artifact and record it (baton deploy does it too)
   releases             the recorded releases: version, created, artifact, source revision, where deployed
   migrations check <dir>  check SQL migrations for backward compatibility (see baton migrations --help)
+  k8s render           the service's Kubernetes / Argo Rollouts objects for a release (see baton k8s --help)
 
 Router: clients reach the service through the router, on the config's router.port; without one, on a
 free port picked when the router starts (baton deploy prints the address, baton status shows it), kept
@@ -92,6 +94,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return command === undefined ? EXIT.usage : EXIT.ok;
   }
   if (command === 'migrations') return runMigrations(rest, io);
+  if (command === 'k8s') return runK8sCommand(rest, io, CLI_PACKAGE_DIR);
   // `release create`: a command of two words; the rest parses like every other command's options.
   let action = command;
   if (command === 'release') {
@@ -133,7 +136,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   const commands = ['deploy', 'status', 'history', 'promote', 'approve', 'abort', 'rollback', 'down', 'release create', 'releases'];
   if (!commands.includes(action)) {
-    io.stderr.write(`baton: unknown command "${command}"; one of ${[...commands, 'migrations'].join(', ')}.\n\n${HELP}\n`);
+    io.stderr.write(`baton: unknown command "${command}"; one of ${[...commands, 'migrations', 'k8s render'].join(', ')}.\n\n${HELP}\n`);
     return EXIT.usage;
   }
   const usage = (text: string): number => {
