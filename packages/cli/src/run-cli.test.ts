@@ -39,7 +39,7 @@ describe('baton', () => {
   it('refuses an unknown command or option, naming it', async () => {
     const unknown = await cli('launch');
     expect(unknown.code).toBe(EXIT.usage);
-    expect(unknown.stderr).toContain('baton: unknown command "launch"; one of deploy, status, history, promote, approve, abort, rollback, down, release create, releases, migrations.');
+    expect(unknown.stderr).toContain('baton: unknown command "launch"; one of deploy, status, history, promote, approve, abort, rollback, down, release create, releases, migrations, k8s render.');
     const option = await cli('deploy', '--canary');
     expect(option.code).toBe(EXIT.usage);
     expect(option.stderr).toContain("Unknown option '--canary'");

@@ -121,6 +121,35 @@ describe('the packed packages in a user project outside the monorepo', () => {
     }
   });
 
+  it('npx baton k8s render from the packed @baton/k8s: a canary Rollout with its AnalysisTemplate, valid YAML; without @baton/k8s, a clear line of what to install', async () => {
+    const dir = await mkdtemp(join(projects.everything.dir, 'k8s-'));
+    await writeFile(
+      join(dir, 'baton.config.json'),
+      JSON.stringify({
+        service: 'hello',
+        release: { version: 'v2', command: 'node', args: ['app.js'] },
+        strategy: { type: 'canary', steps: [{ setWeight: 25 }, { analysis: { durationMs: 60000 } }] },
+        kubernetes: { prometheus: { address: 'http://prometheus:9090' } },
+      }),
+    );
+    const image = `registry.example.com/hello@sha256:${'d'.repeat(64)}`;
+    const rendered = await runCommand('npx', ['--no', 'baton', 'k8s', 'render', '--image', image], { cwd: dir, timeoutMs: 120_000 });
+    const about = `${describeCommand('npx', ['--no', 'baton', 'k8s', 'render', '--image', image], { cwd: dir })}:\n${rendered.stdout}${rendered.stderr}`;
+    expect(rendered.code, about).toBe(0);
+    expect(rendered.stdout.match(/^kind: \w+$/gm), about).toEqual(['kind: Rollout', 'kind: Service', 'kind: Service', 'kind: Service', 'kind: AnalysisTemplate', 'kind: PodDisruptionBudget']);
+    expect(rendered.stdout, about).toContain(`image: ${image}`);
+    expect(rendered.stdout, about).toContain('templateName: hello-judge-60s');
+
+    // The express4 project installed the CLI without @baton/k8s: the command says what to add, and writes nothing.
+    const app = projects.apps.find((candidate) => candidate.name === 'express4' && candidate.node === 'node20');
+    if (app === undefined) throw new Error('no express4 app on Node 20');
+    const missing = await runCommand('npx', ['--no', 'baton', 'k8s', 'render', '--image', image], { cwd: app.dir, timeoutMs: 120_000 });
+    expect(missing.code, `${missing.stdout}${missing.stderr}`).toBe(3);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toContain('@baton/k8s is not installed');
+    expect(missing.stderr).toContain('pnpm add -D @baton/k8s');
+  }, DEPLOYS_TIMEOUT_MS);
+
   it('a router the project did not install is a clear error that starts nothing: router.kind nginx in the project with only @baton/router-haproxy', async () => {
     const app = projects.apps.find((candidate) => candidate.name === 'express4' && candidate.node === 'node20');
     if (app === undefined) throw new Error('no express4 app on Node 20');

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /** Every package a user can install, by directory under packages/, dependencies first. */
-export const PUBLIC_PACKAGES = ['lifecycle', 'metrics', 'toggles', 'versioning', 'express', 'fastify', 'contracts', 'migrations', 'deploy', 'router-builtin', 'router-haproxy', 'router-nginx', 'platform-local', 'platform-docker', 'cli'] as const;
+export const PUBLIC_PACKAGES = ['lifecycle', 'metrics', 'toggles', 'versioning', 'express', 'fastify', 'contracts', 'migrations', 'deploy', 'k8s', 'router-builtin', 'router-haproxy', 'router-nginx', 'platform-local', 'platform-docker', 'cli'] as const;
 export type PublicPackage = (typeof PUBLIC_PACKAGES)[number];
 
 const PACKAGES_DIR = fileURLToPath(new URL('../../../packages/', import.meta.url));

@@ -193,7 +193,7 @@ describe('bad environments', () => {
     // Not a second line saying `replicas` is not a setting with the *service's* keys (stateDir, environments, pipeline...) as the accepted ones.
     const message = problemsOf(withEnvironments({ staging: { replicas: 2 } }), 'staging');
     expect(message.split('\n').filter((line) => line.includes('replicas'))).toEqual([
-      '  - environments.staging.replicas: not an environment setting; known: instances, strategy, router, analysis, timeouts, paths, platform, metricsToken, release, gates',
+      '  - environments.staging.replicas: not an environment setting; known: instances, strategy, router, analysis, timeouts, paths, platform, metricsToken, release, gates, kubernetes',
     ]);
     const stateDir = problemsOf(withEnvironments({ staging: { stateDir: 5 } }), 'staging');
     expect(stateDir.split('\n').filter((line) => line.includes('stateDir'))).toHaveLength(1);
@@ -218,7 +218,7 @@ describe('bad environments', () => {
   it('refuses environments that are not an object of settings', () => {
     expect(problemsOf(withEnvironments({})), 'an empty object').toContain('environments: an object of environments by name, e.g. { staging: { instances: 1 }, production: { instances: 3 } }; got {}');
     expect(problemsOf(withEnvironments(['staging', 'production']))).toContain('environments: an object of environments by name');
-    expect(problemsOf(withEnvironments({ staging: 3 }), 'staging')).toContain('environments.staging: an object of settings over the service\'s (instances, strategy, router, analysis, timeouts, paths, platform, metricsToken, release, gates); got 3');
+    expect(problemsOf(withEnvironments({ staging: 3 }), 'staging')).toContain('environments.staging: an object of settings over the service\'s (instances, strategy, router, analysis, timeouts, paths, platform, metricsToken, release, gates, kubernetes); got 3');
   });
 
   it('reports an error in production’s section when resolving staging, prefixed with the environment', () => {
