@@ -68,6 +68,10 @@ export function podTiming(input: PodTimingInput): PodTiming {
   // The lifecycle checks its own phases against the grace period it is told of: what the pod gets, less the preStop pause.
   const budget = resolveShutdownBudget({ ...input.shutdown, gracePeriodMs: grace * 1000 - (preStopSleepSeconds ?? 0) * 1000 });
   notes.push(`terminationGracePeriodSeconds ${grace}: the shutdown needs ${arithmetic}${input.terminationGracePeriodSeconds === undefined ? '' : ' (the grace period is set in kubernetes.terminationGracePeriodSeconds)'}.`);
+  if (budget.gracePeriodMs > 30_000) {
+    // The lifecycle checks its phases against its own gracePeriodMs (30 s by default) at startup: past it, the service must be told.
+    notes.push(`The pod gets ${budget.gracePeriodMs} ms after SIGTERM, more than the lifecycle's default gracePeriodMs (30000): give the service createLifecycle({ shutdown: { gracePeriodMs: ${budget.gracePeriodMs} } }) to match.`);
+  }
   if (preStopSleepSeconds === undefined) {
     notes.push(`No preStop sleep: the lifecycle keeps serving for its propagation delay (${propagation} ms) after SIGTERM, at least the ${input.endpointPropagationMs} ms the cluster takes to stop sending new connections.`);
   } else {

@@ -172,6 +172,13 @@ describe('other strategies and settings', () => {
     expect(manifests.objects[0]?.comments.join('\n')).toContain('preStop sleeps 3 s: the lifecycle\'s propagation delay (1000 ms) is shorter than the 4000 ms');
   });
 
+  it("tells the service to match a grace period longer than the lifecycle's default 30 s", () => {
+    const manifests = render({ kubernetes: { prometheus: { address: 'http://p:9090' }, shutdown: { drainTimeoutMs: 40_000 } } });
+    expect(find(manifests, 'Rollout').spec.template.spec.terminationGracePeriodSeconds).toBe(51);
+    expect(manifests.objects[0]?.comments.join('\n')).toContain('give the service createLifecycle({ shutdown: { gracePeriodMs: 51000 } }) to match');
+    expect(render().objects[0]?.comments.join('\n')).not.toContain('gracePeriodMs');
+  });
+
   it('refuses a grace period the shutdown does not fit in, with the arithmetic', () => {
     expect(() => render({ kubernetes: { prometheus: { address: 'http://p:9090' }, terminationGracePeriodSeconds: 20 } })).toThrow(
       /needs propagation 5000 \+ drain 15000 \+ hooks 5000 \+ safety margin 1000 = 26000 ms, but terminationGracePeriodSeconds is 20 .*Raise kubernetes.terminationGracePeriodSeconds to 26/,
