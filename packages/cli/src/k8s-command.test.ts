@@ -5,7 +5,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EXIT, runCli } from './index.js';
+import { EXIT } from './index.js';
+import { inProcessCli } from './in-process.test.fixtures.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -15,12 +16,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: { write: (text) => void (stdout += text) }, stderr: { write: (text) => void (stderr += text) }, cwd: dir, env: {} });
-  return { code, stdout, stderr };
-}
+const cli = inProcessCli(() => dir);
 
 const IMAGE = `registry.example.com/orders@sha256:${'e'.repeat(64)}`;
 const config = (extra: Record<string, unknown> = {}): Promise<void> =>

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EXIT, runCli } from './index.js';
+import { EXIT } from './index.js';
+import { inProcessCli } from './in-process.test.fixtures.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -18,12 +19,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: { write: (text) => void (stdout += text) }, stderr: { write: (text) => void (stderr += text) }, cwd: dir, env: {} });
-  return { code, stdout, stderr };
-}
+const cli = inProcessCli(() => dir);
 
 const release = { version: 'v1', command: process.execPath, args: ['main.js'] };
 

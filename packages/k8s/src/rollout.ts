@@ -1,5 +1,6 @@
 import { Rollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout';
 import type { ICanaryStep } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/CanaryStep';
+import type { IRolloutStrategy } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/RolloutStrategy';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import type { Step } from '@baton/deploy';
 import { NAME_LABEL, ROLE_LABEL, objectMeta } from './workloads.js';
@@ -82,45 +83,36 @@ export function canarySteps(plan: readonly Step[], templateFor: TemplateFor, opt
   return { steps, notes };
 }
 
-/** The Rollout's selector and the metadata Argo puts on each side's pods, for the analysis to tell them apart. */
-function rolloutBase(options: { service: string; name: string; namespace: string | undefined; replicas: number; template: IPodTemplateSpec }) {
-  return {
-    metadata: objectMeta(options.service, options.name, options.namespace),
-    replicas: options.replicas,
-    selector: { matchLabels: { [NAME_LABEL]: options.service } },
-    template: options.template,
-  };
-}
-
-/** A canary Rollout: Baton's steps, the stable and canary Services Argo narrows to each side's pods. */
-export function canaryRollout(options: {
+/** What every Rollout of the service has: its name, pods and how many. */
+interface RolloutOf {
   service: string;
   name: string;
   namespace: string | undefined;
   replicas: number;
   template: IPodTemplateSpec;
-  steps: ICanaryStep[];
-  stableService: string;
-  canaryService: string;
-  trafficRouting?: Record<string, unknown>;
-}): Rollout {
-  const base = rolloutBase(options);
+}
+
+function rollout(options: RolloutOf, strategy: IRolloutStrategy): Rollout {
   return new Rollout({
-    metadata: base.metadata,
-    spec: {
-      replicas: base.replicas,
-      selector: base.selector,
-      template: base.template,
-      strategy: {
-        canary: {
-          stableService: options.stableService,
-          canaryService: options.canaryService,
-          canaryMetadata: { labels: { [ROLE_LABEL]: 'canary' } },
-          stableMetadata: { labels: { [ROLE_LABEL]: 'stable' } },
-          ...(options.trafficRouting === undefined ? {} : { trafficRouting: options.trafficRouting }),
-          steps: options.steps,
-        },
-      },
+    metadata: objectMeta(options.service, options.name, options.namespace),
+    spec: { replicas: options.replicas, selector: { matchLabels: { [NAME_LABEL]: options.service } }, template: options.template, strategy },
+  });
+}
+
+/**
+ * A canary Rollout: Baton's steps, the stable and canary Services Argo
+ * narrows to each side's pods, and each side's pods labelled with their role
+ * for the analysis to tell them apart.
+ */
+export function canaryRollout(options: RolloutOf & { steps: ICanaryStep[]; stableService: string; canaryService: string; trafficRouting?: Record<string, unknown> }): Rollout {
+  return rollout(options, {
+    canary: {
+      stableService: options.stableService,
+      canaryService: options.canaryService,
+      canaryMetadata: { labels: { [ROLE_LABEL]: 'canary' } },
+      stableMetadata: { labels: { [ROLE_LABEL]: 'stable' } },
+      ...(options.trafficRouting === undefined ? {} : { trafficRouting: options.trafficRouting }),
+      steps: options.steps,
     },
   });
 }
@@ -130,33 +122,14 @@ export function canaryRollout(options: {
  * Service switches once green is ready, blue stays up for the rollback window,
  * and the analysis after the switch compares green with what blue served before it.
  */
-export function blueGreenRollout(options: {
-  service: string;
-  name: string;
-  namespace: string | undefined;
-  replicas: number;
-  template: IPodTemplateSpec;
-  activeService: string;
-  previewService: string;
-  rollbackWindowMs: number;
-  postPromotionTemplate?: string;
-}): Rollout {
-  const base = rolloutBase(options);
-  return new Rollout({
-    metadata: base.metadata,
-    spec: {
-      replicas: base.replicas,
-      selector: base.selector,
-      template: base.template,
-      strategy: {
-        blueGreen: {
-          activeService: options.activeService,
-          previewService: options.previewService,
-          autoPromotionEnabled: true,
-          scaleDownDelaySeconds: Math.ceil(options.rollbackWindowMs / 1000),
-          ...(options.postPromotionTemplate === undefined ? {} : { postPromotionAnalysis: { templates: [{ templateName: options.postPromotionTemplate }] } }),
-        },
-      },
+export function blueGreenRollout(options: RolloutOf & { activeService: string; previewService: string; rollbackWindowMs: number; postPromotionTemplate?: string }): Rollout {
+  return rollout(options, {
+    blueGreen: {
+      activeService: options.activeService,
+      previewService: options.previewService,
+      autoPromotionEnabled: true,
+      scaleDownDelaySeconds: Math.ceil(options.rollbackWindowMs / 1000),
+      ...(options.postPromotionTemplate === undefined ? {} : { postPromotionAnalysis: { templates: [{ templateName: options.postPromotionTemplate }] } }),
     },
   });
 }
