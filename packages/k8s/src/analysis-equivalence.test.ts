@@ -30,7 +30,7 @@ interface Pod {
 
 const pods: Pod[] = [];
 
-async function startPod(id: string, release: string, role: 'baseline' | 'canary', errorRate: number): Promise<Pod> {
+async function startPod(id: string, release: string, role: 'baseline' | 'canary' | 'stable', errorRate: number): Promise<Pod> {
   const child = spawn(process.execPath, [FIXTURE], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', RELEASE: release, BATON_INSTANCE: id, BATON_PROPAGATION_DELAY_MS: '0', CANARY_STDIN_LIFELINE: '1', ...(errorRate > 0 ? { CANARY_FAULTS: JSON.stringify({ '*': { errorRate } }) } : {}) },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -70,14 +70,14 @@ async function serve(targets: readonly Pod[], count: number): Promise<void> {
   );
 }
 
-/** The rendered analysis for these thresholds: each metric's query and conditions. */
-function renderedMetrics(analysis: Record<string, number>): { name: string; query: string; successCondition: string; failureCondition?: string }[] {
+/** The rendered analysis for these thresholds (a canary's, or blue/green's after the switch): each metric's query and conditions. */
+function renderedMetrics(analysis: Record<string, number>, strategy: Record<string, unknown> = { type: 'canary', steps: [{ setWeight: 25 }, { analysis: { durationMs: 60_000 } }] }): { name: string; query: string; successCondition: string; failureCondition?: string }[] {
   const config = resolveDeployConfig(
     {
       service: 'canary',
       release: { version: 'v2', command: 'node' },
       instances: 4,
-      strategy: { type: 'canary', steps: [{ setWeight: 25 }, { analysis: { durationMs: 60_000 } }] },
+      strategy,
       analysis,
       kubernetes: { prometheus: { address: 'http://prometheus:9090' } },
     },
@@ -162,5 +162,46 @@ describe("the rendered PromQL reaches Baton's verdict on the same scrapes", () =
       expect(judged.length).toBeGreaterThan(0);
       expect([...(argo.answers['error-rate-increase-by-route'] ?? [])].sort()).toEqual(judged.map((route) => route.errors?.effect).sort());
     }
+  });
+});
+
+describe("blue/green: the rendered PromQL judges green against what blue served before the switch (offset), as Baton's judge does", () => {
+  it.each([
+    { errorRate: 0, expected: 'pass' },
+    { errorRate: 0.02, expected: 'fail' },
+    { errorRate: 0.2, expected: 'fail' },
+  ] as const)('green failing $errorRate of its requests: $expected', async ({ errorRate, expected }) => {
+    const blue = await startPod(`bg-v1-${errorRate}`, 'v1', 'stable', 0);
+    const green = await startPod(`bg-v2-${errorRate}`, 'v2', 'canary', errorRate);
+    const judge = createMetricsAnalysis({});
+    // Before the switch: blue serves everything; Baton keeps that window as green's baseline.
+    const before = await judge.begin([blue.record]);
+    const beforeStart = await scrapeAll([blue]);
+    let startedAt = Date.now();
+    await serve([blue], 1000);
+    const beforeEnd = await scrapeAll([blue]);
+    const beforeSeconds = (Date.now() - startedAt) / 1000;
+    const closed = await (judge.end as NonNullable<typeof judge.end>)(before);
+    // After the switch: green serves everything; blue, kept for the rollback window, nothing.
+    const after = await judge.begin([blue.record, green.record]);
+    const afterStart = await scrapeAll([blue, green]);
+    startedAt = Date.now();
+    await serve([green], 1000);
+    const afterEnd = await scrapeAll([blue, green]);
+    const verdict = await judge.judge(after, [blue.record, green.record], { baseline: 'v1', candidate: 'v2', baselineWindow: closed });
+    const targetLabels = Object.fromEntries([blue, green].map((pod) => [`${pod.record.url}/metrics`, pod.labels]));
+    const window: Window = {
+      start: afterStart,
+      end: afterEnd,
+      seconds: (Date.now() - startedAt) / 1000,
+      targetLabels,
+      offsets: { '60s': { start: beforeStart, end: beforeEnd, seconds: beforeSeconds, targetLabels } },
+    };
+    const argo = argoVerdict(renderedMetrics({}, { type: 'blue-green', analysisMs: 60_000 }), window);
+
+    expect(verdict.comparedWith?.kind, verdict.reasons.join('\n')).toBe('before');
+    expect(verdict.outcome, verdict.reasons.join('\n')).toBe(expected);
+    expect(argo.outcome, JSON.stringify(argo.answers)).toBe(expected);
+    expect(argo.answers['candidate-requests']).toEqual([verdict.releases['v2']?.requests]);
   });
 });

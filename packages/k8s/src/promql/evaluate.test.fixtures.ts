@@ -51,6 +51,11 @@ export interface Window {
    * relabelling would add them (e.g. `{ baton_role: 'canary' }`).
    */
   targetLabels?: Record<string, Record<string, string>>;
+  /**
+   * The windows an `offset` reads, by the offset as written (`60s`): each ends
+   * that long before this one does (blue/green's "before the switch").
+   */
+  offsets?: Record<string, Window>;
 }
 
 /**
@@ -103,7 +108,6 @@ const EXPRESSIONS: ReadonlySet<string> = new Set([
 
 const UNSUPPORTED: Readonly<Record<string, string>> = {
   SubqueryExpr: 'a subquery (expr[range:step])',
-  OffsetExpr: 'the offset modifier',
   StepInvariantExpr: 'the @ modifier',
   AnchoredExpr: 'the anchored modifier',
   SmoothedExpr: 'the smoothed modifier',
@@ -135,8 +139,10 @@ class Evaluator {
   private readonly end: ScrapedSeries[];
   /** Start values by source, then by label set. */
   private readonly start = new Map<string, Map<string, number>>();
+  private readonly window: Window;
 
   constructor(query: string, window: Window) {
+    this.window = window;
     this.query = withTemplatedRangesResolved(query);
     this.seconds = window.seconds;
     const targetLabels = window.targetLabels ?? {};
@@ -174,6 +180,8 @@ class Evaluator {
         return { kind: 'vector', series: this.select(node).map(({ labels, value }) => ({ labels, value })) };
       case 'MatrixSelector':
         return this.range(node);
+      case 'OffsetExpr':
+        return this.offset(node);
       case 'FunctionCall':
         return this.call(node);
       case 'AggregateExpr':
@@ -230,6 +238,14 @@ class Evaluator {
       default:
         throw new Error(`PromQL: the label matcher ${op} is not supported`);
     }
+  }
+
+  /** `x[60s] offset 60s`: the selector over the window `offsets['60s']`, scraped at its own start and end. */
+  private offset(node: SyntaxNode): Evaluated {
+    const written = this.text(this.child(node, 'OffsetDurationExpr'));
+    const earlier = this.window.offsets?.[written];
+    if (earlier === undefined) throw new Error(`PromQL: no window for offset ${written}: give one in Window.offsets['${written}']`);
+    return new Evaluator(this.query, earlier).eval(this.only(node));
   }
 
   private range(node: SyntaxNode): Evaluated {

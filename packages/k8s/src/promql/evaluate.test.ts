@@ -296,7 +296,7 @@ describe('evaluatePromql', () => {
     const fails = (query: string): (() => Value) => () => evaluatePromql(query, window);
     expect(fails('irate(http_requests_total[5m])')).toThrow(/function irate\(\) is not supported/);
     expect(fails('topk(1, http_requests_total)')).toThrow(/aggregation topk\(\) is not supported/);
-    expect(fails('http_requests_total offset 5m')).toThrow(/offset modifier is not supported/);
+    expect(fails('http_requests_total offset 5m')).toThrow(/no window for offset 5m/);
     expect(fails('rate(http_requests_total[5m:1m])')).toThrow(/subquery/);
     expect(fails('http_requests_total[5m]')).toThrow(/range vector/);
     expect(fails('rate(http_requests_total)')).toThrow(/argument 1 of rate\(\) must be a range vector, got an instant vector/);
