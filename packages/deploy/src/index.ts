@@ -38,3 +38,5 @@ export { promoteRelease } from './environments/promote.js';
 export { approveRelease } from './environments/approve.js';
 export { readApproval, type Approval } from './environments/approvals.js';
 export { resolvePresetStrategy, type StrategyPreset } from './strategies/presets.js';
+export { compareAnswers, type AnswerComparison, type AnswerDifference, type CompareRules, type ShadowAnswer } from './shadow/answer-diff.js';
+export { createShadowTally, DEFAULT_SHADOW_THRESHOLDS, type RouteShadow, type ShadowCompareConfig, type ShadowSummary, type ShadowTally, type ShadowThresholds } from './shadow/shadow-tally.js';

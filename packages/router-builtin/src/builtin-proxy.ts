@@ -13,12 +13,14 @@ import { createExposeFilter } from './internal/builtin-expose.js';
 import type { PersistedBackend } from './internal/builtin-state.js';
 import { Exchange } from './internal/exchange.js';
 import type { ExchangeHost } from './internal/exchange-host.js';
+import { ShadowMirror, parseShadowSettings, type MirrorStatus } from './internal/shadow-mirror.js';
 import { StreamTurns } from './internal/stream-turns.js';
 import { tunnelUpgrade } from './internal/websocket-tunnel.js';
 
 export { resolveProxyOptions, type BuiltinProxyOptions, type ResolvedProxyOptions } from './builtin-proxy-options.js';
 export { RouterCommandError, parseBackendAddress, parseBackendChanges, type BackendAddress, type BackendChange } from './internal/admin-input.js';
 export type { BuiltinBackendStatus } from './internal/backend-table.js';
+export type { MirrorStatus, ShadowSettings } from './internal/shadow-mirror.js';
 
 export class BuiltinProxy {
   readonly #table: BackendTable;
@@ -29,6 +31,7 @@ export class BuiltinProxy {
   readonly #onChange: ((backends: PersistedBackend[]) => Promise<void>) | undefined;
   #persisting: Promise<void> = Promise.resolve();
   #closed = false;
+  #shadow: ShadowMirror | undefined;
 
   constructor(options: BuiltinProxyOptions = {}) {
     this.#options = resolveProxyOptions(options);
@@ -75,6 +78,35 @@ export class BuiltinProxy {
   /** Every backend, in the order they were added. */
   list(): BuiltinBackendStatus[] {
     return this.#table.list();
+  }
+
+  /**
+   * Starts a shadow step (replacing one that runs): a copy of a share of live
+   * requests goes to the `candidate` release's ready backends, whatever their
+   * weight, and its answers are compared with the stable release's.
+   */
+  startShadow(input: unknown): MirrorStatus {
+    const settings = parseShadowSettings(input);
+    const table = this.#table;
+    this.#shadow = new ShadowMirror(settings, { candidates: (release) => table.readyOf(release), poolOf: (backend) => table.poolOf(backend), logger: this.#logger });
+    this.#logger.info('shadow step started', { candidate: settings.candidate, share: settings.share, methods: settings.methods });
+    return this.#shadow.status();
+  }
+
+  /** The running shadow step's figures so far; undefined when none runs. */
+  shadowStatus(): MirrorStatus | undefined {
+    return this.#shadow?.status();
+  }
+
+  /** Ends the shadow step: no new copies; the ones in flight get up to `timeoutMs`. Its final figures; undefined when none ran. */
+  async stopShadow(timeoutMs = 10_000): Promise<MirrorStatus | undefined> {
+    const shadow = this.#shadow;
+    if (shadow === undefined) return undefined;
+    this.#shadow = undefined;
+    await shadow.idle(timeoutMs);
+    const status = shadow.status();
+    this.#logger.info('shadow step ended', { candidate: status.candidate, outcome: status.outcome, mirrored: status.mirrored, compared: status.compared });
+    return status;
   }
 
   /** Requests in flight on all backends. */
@@ -128,6 +160,7 @@ export class BuiltinProxy {
       finished: (backend) => table.finished(backend),
       connectFailed: (backend, code) => table.connectFailed(backend, code),
       connectSucceeded: (backend) => table.connectSucceeded(backend),
+      shadow: this.#shadow,
     };
   }
 }

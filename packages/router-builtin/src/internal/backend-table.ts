@@ -203,6 +203,11 @@ export class BackendTable {
     return pickSmoothWeighted(healthy.length > 0 ? healthy : pool);
   }
 
+  /** The `ready` backends of a release, whatever their weight (a shadow step's candidate has weight 0). */
+  readyOf(release: string): Backend[] {
+    return [...this.#backends.values()].filter((backend) => backend.state === 'ready' && backend.release === release);
+  }
+
   started(backend: Backend): void {
     backend.inFlight++;
     backend.requestsTotal++;

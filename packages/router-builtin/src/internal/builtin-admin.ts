@@ -14,6 +14,9 @@ import { RouterCommandError } from './admin-input.js';
  *   POST   /v1/backends           { id, release, host, port } → added in maint
  *   PATCH  /v1/backends           { changes: [{ id, state?, weight? }] }, all or none
  *   DELETE /v1/backends/{id}      removes one (maint or drain, nothing in flight)
+ *   PUT    /v1/shadow             { candidate, share?, methods?, ... } → a shadow step starts
+ *   GET    /v1/shadow             { shadow: its figures so far, or null }
+ *   DELETE /v1/shadow             ends it (copies in flight get their time) → { shadow: final figures, or null }
  *   POST   /v1/shutdown           stops the router (finishes in-flight requests first)
  */
 export interface AdminContext {
@@ -102,13 +105,20 @@ async function route(context: AdminContext, req: IncomingMessage, res: ServerRes
     sendJson(res, 200, { removed });
     return;
   }
+  if (path === '/v1/shadow') {
+    if (method === 'PUT') sendJson(res, 200, { shadow: proxy.startShadow(await readJson(req)) });
+    else if (method === 'GET') sendJson(res, 200, { shadow: proxy.shadowStatus() ?? null });
+    else if (method === 'DELETE') sendJson(res, 200, { shadow: (await proxy.stopShadow()) ?? null });
+    else throw new RouterCommandError(405, `${method} ${path}: use PUT, GET or DELETE.`);
+    return;
+  }
   if (path === '/v1/shutdown') {
     if (method !== 'POST') throw new RouterCommandError(405, `${method} ${path}: use POST.`);
     sendJson(res, 202, { stopping: true });
     context.shutdown('admin shutdown');
     return;
   }
-  throw new RouterCommandError(404, `${method} ${path}: no such admin endpoint (see /v1/status, /v1/backends, /v1/shutdown).`);
+  throw new RouterCommandError(404, `${method} ${path}: no such admin endpoint (see /v1/status, /v1/backends, /v1/shadow, /v1/shutdown).`);
 }
 
 export function createAdminServer(context: AdminContext): Server {

@@ -146,6 +146,11 @@ export class ReplayableBody {
     return stream;
   }
 
+  /** The whole body, when it was read to its end and kept (a shadow copy sends it again); undefined otherwise. */
+  whole(): Buffer | undefined {
+    return this.#ended && this.replayable ? Buffer.concat(this.#kept) : undefined;
+  }
+
   /** Reads and drops the rest of the client's body (after an answer that did not need it), so its connection can carry the next request. */
   discard(): void {
     this.#detach();

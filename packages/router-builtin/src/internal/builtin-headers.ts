@@ -21,9 +21,20 @@ const HOP_BY_HOP = new Set([
 /**
  * Request-only: the router answers `Expect: 100-continue` itself (Node does),
  * and request trailers cannot be forwarded, so `Trailer` would promise what
- * never comes. `x-forwarded-*` are rebuilt by {@link forwardRequestHeaders}.
+ * never comes. `x-forwarded-*` are rebuilt by {@link forwardRequestHeaders};
+ * the shadow marks are set by the router only.
  */
-const REQUEST_ONLY_DROP = new Set(['expect', 'trailer', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded']);
+const REQUEST_ONLY_DROP = new Set([
+  'expect',
+  'trailer',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'forwarded',
+  // A shadow step's marks are the router's alone: a client's forged `Baton-Shadow: 1` would send its real write to the service's dry run.
+  'baton-shadow',
+  'baton-compare',
+]);
 
 /**
  * Claims about the client that only a proxy should make, which backends

@@ -5,6 +5,7 @@ import type { Pool } from 'undici';
 import type { Logger } from '@baton/lifecycle';
 import type { ResolvedProxyOptions } from '../builtin-proxy-options.js';
 import type { Backend } from './backend-table.js';
+import type { ShadowMirror } from './shadow-mirror.js';
 
 /** What one exchange or tunnel needs from the proxy (kept narrow so neither can touch the table). */
 export interface ExchangeHost {
@@ -21,6 +22,8 @@ export interface ExchangeHost {
   finished(backend: Backend): void;
   connectFailed(backend: Backend, code: string): void;
   connectSucceeded(backend: Backend): void;
+  /** The shadow step's mirror while one runs. */
+  shadow: ShadowMirror | undefined;
 }
 
 /** Backends one request may be tried on. */

@@ -12,6 +12,7 @@ import type { Backend } from './backend-table.js';
 import { ReplayableBody } from './builtin-body.js';
 import { forwardRequestHeaders, forwardResponseHeaders, trailersOf } from './builtin-headers.js';
 import { CONNECT_FAILED, MAX_ATTEMPTS, NO_BACKEND_MESSAGE, errorCode, originForm, type ExchangeHost } from './exchange-host.js';
+import { COMPARE_HEADER, ROUTE_HEADER, collector, lowerCased, type ShadowMirror } from './shadow-mirror.js';
 
 /**
  * Methods whose requests may be sent again after the backend may have seen
@@ -65,6 +66,8 @@ export class Exchange {
   #attemptActive = false;
   #done = false;
   #releaseStreamTurn: (() => void) | undefined;
+  /** The shadow step's mirror, when this request gets a copy. */
+  readonly #mirror: ShadowMirror | undefined;
 
   constructor(host: ExchangeHost, req: IncomingMessage, res: ServerResponse) {
     this.#host = host;
@@ -76,7 +79,11 @@ export class Exchange {
     this.#retryableAfterSend = IDEMPOTENT_METHODS.has(this.#method) || req.headers['idempotency-key'] !== undefined;
     const contentLength = req.headers['content-length'];
     const hasBody = req.headers['transfer-encoding'] !== undefined || (contentLength !== undefined && contentLength !== '0');
-    const keepBytes = Math.max(this.#retryableAfterSend ? host.options.replayBodyBytes : 0, host.options.requestBufferBytes);
+    const shadow = host.shadow;
+    this.#mirror = shadow !== undefined && shadow.wants(this.#method, req.headers) ? shadow : undefined;
+    // The stable release's request of a mirrored pair asks the service for its route template (Baton-Route).
+    if (this.#mirror !== undefined) this.#headers.push(COMPARE_HEADER, '1');
+    const keepBytes = Math.max(this.#retryableAfterSend ? host.options.replayBodyBytes : 0, host.options.requestBufferBytes, this.#mirror?.settings.maxBodyBytes ?? 0);
     this.#body = hasBody
       ? new ReplayableBody(req, {
           keepBytes,
@@ -181,6 +188,9 @@ export class Exchange {
       this.#host.finished(backend);
     };
     const res = this.#res;
+    const mirror = this.#mirror;
+    // What the client gets, kept for the comparison: only for a mirrored request.
+    const stable = mirror === undefined ? undefined : { started: performance.now(), status: 0, headers: {} as Record<string, string>, body: collector(mirror.settings.maxBodyBytes) };
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart: (controller) => {
         sent = true;
@@ -193,8 +203,14 @@ export class Exchange {
         // 1xx (100 Continue, 103 Early Hints): informational; Node already
         // answered the client's Expect itself. The final response follows.
         if (statusCode < 200) return;
+        let headers = forwardResponseHeaders(controller.rawHeaders as Buffer[] | null);
+        if (stable !== undefined) {
+          stable.status = statusCode;
+          stable.headers = lowerCased(headers);
+          headers = withoutHeader(headers, ROUTE_HEADER);
+        }
         try {
-          res.writeHead(statusCode, statusMessage || undefined, forwardResponseHeaders(controller.rawHeaders as Buffer[] | null));
+          res.writeHead(statusCode, statusMessage || undefined, headers);
         } catch (error) {
           // A header Node refuses to send (invalid characters): the response cannot be relayed.
           this.#host.logger.warn('backend response headers could not be relayed', { backend: backend.id, error: (error as Error).message });
@@ -202,6 +218,7 @@ export class Exchange {
         }
       },
       onResponseData: (controller, chunk) => {
+        stable?.body.add(chunk);
         if (!res.write(chunk)) {
           controller.pause();
           res.once('drain', () => controller.resume());
@@ -211,8 +228,14 @@ export class Exchange {
         finish();
         const trailers = trailersOf(controller.rawTrailers as Buffer[] | null);
         if (trailers) res.addTrailers(trailers);
+        const requestBody = stable === undefined ? undefined : this.#body?.whole();
         this.#complete();
         res.end();
+        // The client has its answer: only now does the candidate get its copy.
+        if (mirror !== undefined && stable !== undefined && (this.#body === undefined || requestBody !== undefined)) {
+          const answer = { status: stable.status, headers: stable.headers, ...stable.body.result(), latencyMs: performance.now() - stable.started };
+          mirror.copy({ method: this.#method, path: this.#path, headers: this.#headers.slice(0, -2), body: requestBody }, answer, stable.headers[ROUTE_HEADER]);
+        }
       },
       onResponseError: (_controller, error) => {
         finish();
@@ -293,4 +316,11 @@ export class Exchange {
     // A request body not read to its end: close the connection after the answer rather than read an upload nobody wants.
     sendError(this.#res, status, message, close || bodyLeft);
   }
+}
+
+/** A flat header list without one header (lower-case name). */
+function withoutHeader(headers: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) if ((headers[i] as string).toLowerCase() !== name) out.push(headers[i] as string, headers[i + 1] as string);
+  return out;
 }
