@@ -146,7 +146,8 @@ export function haproxyRouterConfig(options: HaproxyConfigOptions): string {
   const { check, timeouts } = options;
   const maxConnections = options.maxConnections ?? 2048;
   const expose = options.expose ?? DEFAULT_EXPOSE;
-  const guards: string[] = [];
+  // A shadow step's marks are set by the built-in router only: a client's forged `Baton-Shadow: 1` would send its real write to the service's dry run.
+  const guards: string[] = ['  http-request del-header Baton-Shadow', '  http-request del-header Baton-Compare'];
   if (!options.trustForwarded) {
     for (const header of UNTRUSTED_HEADERS) guards.push(`  http-request del-header ${header}`);
     guards.push('  http-request set-header X-Forwarded-Proto http');

@@ -275,7 +275,7 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
     const spoofed = await new Promise<Record<string, string>>((resolve, reject) => {
       const req = request(
         `${router.url}/spoof`,
-        { agent: false, headers: { forwarded: 'for=203.0.113.7;proto=https', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example', 'x-real-ip': '203.0.113.7' } },
+        { agent: false, headers: { forwarded: 'for=203.0.113.7;proto=https', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example', 'x-real-ip': '203.0.113.7', 'baton-shadow': '1', 'baton-compare': '1' } },
         (res) => {
           let body = '';
           res.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -289,6 +289,9 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
     expect(spoofed['x-forwarded-proto']).toBe('http');
     expect(spoofed['x-forwarded-host']).toBe(new URL(router.url).host);
     expect(spoofed['x-real-ip']).toBeUndefined();
+    // A forged shadow mark would send a real write to the service's dry run.
+    expect(spoofed['baton-shadow']).toBeUndefined();
+    expect(spoofed['baton-compare']).toBeUndefined();
     expect(spoofed['x-forwarded-for']).toBe('127.0.0.1');
     // Nothing refused reached the server.
     expect(seen.map((entry) => entry.url).filter((url) => !['/ping', '/healthz', '/metricsx', '/spoof', '/smuggle'].includes(url))).toEqual([]);

@@ -65,15 +65,19 @@ describe.skipIf(!nginx)('the nginx edge', () => {
   });
 
   it('replaces what a client claims in forwarded headers, unless trusted', async () => {
-    const claims = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example', 'x-real-ip': '6.6.6.6', forwarded: 'for=6.6.6.6', 'x-forwarded-for': '6.6.6.6', host: 'shop.example' };
+    const claims = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example', 'x-real-ip': '6.6.6.6', forwarded: 'for=6.6.6.6', 'x-forwarded-for': '6.6.6.6', host: 'shop.example', 'baton-shadow': '1', 'baton-compare': '1' };
     const router = await routedTo();
     const seen = JSON.parse((await rawGet(router.url, '/', claims)).body).headers as Record<string, string>;
     expect(seen).toMatchObject({ host: 'shop.example', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'shop.example', forwarded: 'for=127.0.0.1;proto=http', 'x-forwarded-for': '6.6.6.6, 127.0.0.1' });
     expect(seen['x-real-ip']).toBeUndefined();
+    // A forged shadow mark would send a real write to the service's dry run; trusted or not, it never passes.
+    expect(seen['baton-shadow']).toBeUndefined();
+    expect(seen['baton-compare']).toBeUndefined();
 
     const trusting = await routedTo({ trustForwarded: true });
     const kept = JSON.parse((await rawGet(trusting.url, '/', claims)).body).headers as Record<string, string>;
     expect(kept).toMatchObject({ 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example', 'x-real-ip': '6.6.6.6', forwarded: 'for=6.6.6.6' });
+    expect(kept['baton-shadow']).toBeUndefined();
   });
 
   it('closes a connection whose headers do not arrive within headersTimeoutMs', async () => {

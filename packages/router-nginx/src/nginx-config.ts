@@ -108,6 +108,9 @@ export function edgeConfig(options: EdgeConfigOptions): string {
     'proxy_set_header Upgrade $http_upgrade;',
     'proxy_set_header Connection $baton_edge_connection;',
     'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    // A shadow step's marks are set by the built-in router only: a client's forged `Baton-Shadow: 1` would send its real write to the service's dry run.
+    'proxy_set_header Baton-Shadow "";',
+    'proxy_set_header Baton-Compare "";',
   ];
   if (options.trustForwarded) {
     headers.push('proxy_set_header X-Forwarded-Proto $baton_forwarded_proto;', 'proxy_set_header X-Forwarded-Host $baton_forwarded_host;');
