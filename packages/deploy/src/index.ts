@@ -40,3 +40,4 @@ export { readApproval, type Approval } from './environments/approvals.js';
 export { resolvePresetStrategy, type StrategyPreset } from './strategies/presets.js';
 export { compareAnswers, type AnswerComparison, type AnswerDifference, type CompareRules, type ShadowAnswer } from './shadow/answer-diff.js';
 export { createShadowTally, DEFAULT_SHADOW_THRESHOLDS, type RouteShadow, type ShadowCompareConfig, type ShadowSummary, type ShadowTally, type ShadowThresholds } from './shadow/shadow-tally.js';
+export { describeShadow, resolveShadowStep, type RouterShadow, type ShadowRouterSettings, type ShadowStatus, type ShadowStepConfig } from './shadow/shadow-step.js';

@@ -7,6 +7,8 @@
  * an orchestrator started again must rebuild its view from the journal alone.
  */
 
+import type { RouterShadow } from './shadow/shadow-step.js';
+
 /**
  * What to run for one release: its artifact (a container image, a bundle of
  * the service directory, or a command run in place), its environment and a
@@ -238,6 +240,8 @@ export interface Router {
   backends(): Promise<BackendStatus[]>;
   /** Closes this connection to the router; the router itself keeps running. */
   close(): Promise<void>;
+  /** Shadow steps, on routers that can mirror requests and compare answers (the built-in one); without it a shadow step is refused. */
+  readonly shadow?: RouterShadow;
 }
 
 /** Thresholds release B must meet against release A. */

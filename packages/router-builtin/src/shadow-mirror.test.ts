@@ -83,7 +83,7 @@ describe('a shadow step in the built-in router', () => {
     proxy.startShadow({ candidate: 'v2', compare: IGNORE });
     const load = await runLoad({ url: `${url}/orders/7`, total: 200, concurrency: 8 });
     expect(load).toMatchObject({ sent: 200, answered: 200, failed: 0, statuses: { 200: 200 } });
-    await waitFor(() => proxy.shadowStatus()?.mirrored === 200, 'every copy answered');
+    await waitFor(() => proxy.shadowStatus()?.mirrored === 200, 30_000, 'every copy answered');
     const status = await proxy.stopShadow();
     expect(status).toMatchObject({ outcome: 'pass', candidate: 'v2', mirrored: 200, compared: 200, inFlight: 0 });
     expect(status?.routes).toEqual([expect.objectContaining({ route: 'GET /orders/:id', compared: 200, equal: 200, different: 0, candidateErrors: 0 })]);
@@ -103,7 +103,7 @@ describe('a shadow step in the built-in router', () => {
     proxy.startShadow({ candidate: 'v2', compare: IGNORE });
     await runLoad({ url: `${url}/orders/3`, total: 30, concurrency: 4 });
     await runLoad({ url: `${url}/health`, total: 30, concurrency: 4 });
-    await waitFor(() => proxy.shadowStatus()?.mirrored === 60, 'every copy answered');
+    await waitFor(() => proxy.shadowStatus()?.mirrored === 60, 30_000, 'every copy answered');
     const status = await proxy.stopShadow();
     expect(status?.outcome).toBe('fail');
     expect(status?.reasons[0]).toBe('GET /orders/:id: 30 of 30 answers differ: field $.total (number against string (2 chars)).');
@@ -117,11 +117,11 @@ describe('a shadow step in the built-in router', () => {
     proxy.startShadow({ candidate: 'v2', compare: IGNORE, timeoutMs: 500 });
     const load = await runLoad({ url: `${url}/orders/1`, total: 100, concurrency: 8 });
     expect(load).toMatchObject({ sent: 100, answered: 100, failed: 0, statuses: { 200: 100 } });
-    await waitFor(() => proxy.shadowStatus()?.mirrored === 100, 'every copy timed out');
+    await waitFor(() => proxy.shadowStatus()?.mirrored === 100, 30_000, 'every copy timed out');
     await candidate.close();
     const more = await runLoad({ url: `${url}/orders/2`, total: 50, concurrency: 4 });
     expect(more).toMatchObject({ answered: 50, failed: 0 });
-    await waitFor(() => proxy.shadowStatus()?.mirrored === 150, 'every copy failed');
+    await waitFor(() => proxy.shadowStatus()?.mirrored === 150, 30_000, 'every copy failed');
     const status = await proxy.stopShadow();
     expect(status?.outcome).toBe('fail');
     expect(status?.routes[0]).toMatchObject({ mirrored: 150, candidateErrors: 150 });
@@ -142,7 +142,7 @@ describe('a shadow step in the built-in router', () => {
     await send(`${url}/health`, { headers: { 'baton-shadow': '1', 'baton-compare': '1' } });
     proxy.startShadow({ candidate: 'v2', compare: IGNORE, methods: ['GET', 'POST'], share: 0.5 });
     for (let i = 0; i < 4; i += 1) await send(`${url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"sku":"A"}' });
-    await waitFor(() => proxy.shadowStatus()?.mirrored === 2, 'two copies (half of four)');
+    await waitFor(() => proxy.shadowStatus()?.mirrored === 2, 30_000, 'two copies (half of four)');
     const status = await proxy.stopShadow();
     expect(status).toMatchObject({ outcome: 'inconclusive', mirrored: 2, notInShare: 2 });
     expect(seen.map((request) => [request.method, request.shadow])).toEqual([

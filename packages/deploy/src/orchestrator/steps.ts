@@ -7,6 +7,7 @@ import { ReleaseFailure } from './failures.js';
 import { markDead } from './instance-watcher.js';
 import { retireBaseline, scaleCandidate } from './baseline.js';
 import { scale } from './scale.js';
+import { runShadow } from './shadow.js';
 import { applyWeights } from './traffic.js';
 
 /** Runs one step of the plan. Steps are idempotent: after a restart the current one runs again. */
@@ -63,6 +64,9 @@ export async function runStep(ctx: DeployContext, step: Step, record: DeployReco
       return;
     case 'analysis':
       await analyse(ctx, step.durationMs, record);
+      return;
+    case 'shadow':
+      await runShadow(ctx, step, record, (durationMs) => watchFor(ctx, durationMs), (reason) => pause(ctx, record, reason));
       return;
   }
 }

@@ -1,3 +1,4 @@
+import type { ShadowStepConfig } from '../shadow/shadow-step.js';
 import type { Step } from './step.js';
 
 /** One step of a canary, Argo Rollouts' vocabulary. */
@@ -7,7 +8,9 @@ export type CanaryStep =
   /** Wait this long; `{}` waits for `baton promote` (or `baton abort`). */
   | { pause: { durationMs?: number } }
   /** Judge the candidate against the stable release over this long. */
-  | { analysis: { durationMs: number } };
+  | { analysis: { durationMs: number } }
+  /** Copy live requests to the candidate and compare its answers with the stable release's, before it serves anyone (the built-in router only). */
+  | { shadow: ShadowStepConfig };
 
 /** A canary deploy: a share of traffic to the candidate, step by step, judged between steps. */
 export interface CanaryStrategy {
@@ -62,6 +65,14 @@ export function planCanary(strategy: CanaryStrategy, instances: number): Step[] 
       scaleFor(step.setWeight);
       steps.push({ kind: 'traffic', candidatePercent: step.setWeight });
       if (analysisMs > 0 && step.setWeight > 0 && step.setWeight < 100) steps.push({ kind: 'analysis', durationMs: analysisMs });
+    } else if ('shadow' in step) {
+      // The candidate runs, ready, with no share of the traffic: at least one instance, started before the copies.
+      if (candidates === 0) {
+        candidates = 1;
+        steps.push({ kind: 'scale', release: 'candidate', instances: 1 });
+      }
+      const { durationMs, ...shadow } = step.shadow;
+      steps.push({ kind: 'shadow', durationMs, shadow });
     } else if ('pause' in step) {
       steps.push(step.pause.durationMs === undefined ? { kind: 'pause' } : { kind: 'pause', durationMs: step.pause.durationMs });
     } else {

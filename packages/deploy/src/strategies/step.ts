@@ -1,3 +1,5 @@
+import type { ShadowStepConfig } from '../shadow/shadow-step.js';
+
 /**
  * A deploy is a list of steps, each one a *desired state* rather than an
  * action: "release v2 runs 2 instances", "v2 gets 20% of traffic". Running a
@@ -23,6 +25,12 @@ export type Step =
   | { kind: 'pause'; durationMs?: number }
   /** Judge the candidate against the stable release over `durationMs` of live traffic. */
   | { kind: 'analysis'; durationMs: number }
+  /**
+   * Copy live requests to the candidate (ready, with no share of the
+   * traffic) for `durationMs` and compare its answers with the stable
+   * release's; clients only get the stable answers. Fails like an analysis.
+   */
+  | { kind: 'shadow'; durationMs: number; shadow: Omit<ShadowStepConfig, 'durationMs'> }
   /** Keep the stable release warm (running, out of traffic) for `durationMs`, ready for a fast rollback. */
   | { kind: 'hold'; durationMs: number };
 
@@ -53,6 +61,8 @@ export function describeStep(step: Step, names?: { candidate: string; stable?: s
       return `analysis over ${formatMs(step.durationMs)}`;
     case 'hold':
       return `keep the stable release warm for ${formatMs(step.durationMs)}`;
+    case 'shadow':
+      return `shadow ${names === undefined ? 'candidate' : names.candidate} for ${formatMs(step.durationMs)}: a copy of ${step.shadow.share === undefined || step.shadow.share === 1 ? 'every' : `${Math.round(step.shadow.share * 100)}% of the`} ${(step.shadow.methods ?? ['GET', 'HEAD']).join('/')} request${step.shadow.share === undefined || step.shadow.share === 1 ? '' : 's'}, its answers compared with ${names?.stable ?? 'the stable release'}'s`;
   }
 }
 

@@ -1,4 +1,5 @@
 import { describe, integer, isObject, unknownKeys } from '../internal/config-values.js';
+import { resolveShadowStep } from '../shadow/shadow-step.js';
 import type { CanaryStep, CanaryStrategy } from './canary.js';
 import type { Strategy } from './plan.js';
 import { resolvePresetStrategy } from './presets.js';
@@ -29,7 +30,7 @@ export function resolveStrategy(input: unknown, instances: number, problems: str
       }
       const steps = strategy.steps;
       if (!Array.isArray(steps) || steps.length === 0) {
-        problems.push('strategy.steps: a non-empty array of { setWeight }, { pause: { durationMs? } } or { analysis: { durationMs } }');
+        problems.push('strategy.steps: a non-empty array of { setWeight }, { pause: { durationMs? } }, { analysis: { durationMs } } or { shadow: { durationMs } }');
         return undefined;
       }
       const resolved: CanaryStep[] = [];
@@ -37,7 +38,7 @@ export function resolveStrategy(input: unknown, instances: number, problems: str
         const where = `strategy.steps[${index}]`;
         const kinds = isObject(step) ? Object.keys(step) : [];
         if (kinds.length > 1) {
-          problems.push(`${where}: one kind per step (setWeight, pause or analysis); got ${kinds.join(' and ')}`);
+          problems.push(`${where}: one kind per step (setWeight, pause, analysis or shadow); got ${kinds.join(' and ')}`);
           return;
         }
         if (isObject(step) && 'setWeight' in step) {
@@ -48,10 +49,12 @@ export function resolveStrategy(input: unknown, instances: number, problems: str
           const durationMs = step.pause.durationMs;
           if (durationMs === undefined) resolved.push({ pause: {} });
           else resolved.push({ pause: { durationMs: integer(durationMs, `${where}.pause.durationMs`, 0, 0, 86_400_000, problems) } });
+        } else if (isObject(step) && 'shadow' in step) {
+          resolved.push({ shadow: resolveShadowStep(step.shadow, `${where}.shadow`, problems) });
         } else if (isObject(step) && 'analysis' in step && isObject(step.analysis)) {
           resolved.push({ analysis: { durationMs: integer(step.analysis.durationMs, `${where}.analysis.durationMs`, 10_000, 100, 3_600_000, problems) } });
         } else {
-          problems.push(`${where}: one of { setWeight: 20 }, { pause: {} }, { pause: { durationMs: 30000 } }, { analysis: { durationMs: 30000 } }; got ${describe(step)}`);
+          problems.push(`${where}: one of { setWeight: 20 }, { pause: {} }, { pause: { durationMs: 30000 } }, { analysis: { durationMs: 30000 } }, { shadow: { durationMs: 60000 } }; got ${describe(step)}`);
         }
       });
       const canary: CanaryStrategy = { type: 'canary', steps: resolved, analysisMs: integer(strategy.analysisMs, 'strategy.analysisMs', 0, 0, 3_600_000, problems) };

@@ -3,7 +3,7 @@
  * socket, a refusal turned into a BATON_ERR_ROUTER carrying the router's own message.
  */
 import { request } from 'node:http';
-import type { BackendState, BackendStatus, Router } from '@baton/deploy';
+import type { BackendState, BackendStatus, Router, RouterShadow, ShadowStatus } from '@baton/deploy';
 import type { RouterProcessRecord } from './builtin-state.js';
 import { routerError } from './router-errors.js';
 
@@ -120,6 +120,19 @@ export class BuiltinRouterClient implements Router {
       health: b.health,
     }));
   }
+
+  /** Shadow steps: the router copies requests to the candidate and compares its answers (admin `/v1/shadow`). */
+  readonly shadow: RouterShadow = {
+    start: async (settings) => {
+      await this.#command('PUT', '/v1/shadow', settings);
+    },
+    status: async () => ((await this.#command('GET', '/v1/shadow')) as { shadow?: ShadowStatus | null } | undefined)?.shadow ?? undefined,
+    // Copies in flight get up to their own timeout before the router answers: give the command as long.
+    stop: async () => {
+      if (this.#closed) throw routerError('this connection to the router is closed (DELETE /v1/shadow not sent).');
+      return ((await adminCommand(this.#socket, 'DELETE', '/v1/shadow', undefined, this.#timeoutMs + 15_000)) as { shadow?: ShadowStatus | null } | undefined)?.shadow ?? undefined;
+    },
+  };
 
   async close(): Promise<void> {
     this.#closed = true;

@@ -8,7 +8,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher, Pool } from 'undici';
-import { createShadowTally, type ShadowAnswer, type ShadowCompareConfig, type ShadowSummary, type ShadowThresholds } from '@baton/deploy';
+import { createShadowTally, type ShadowAnswer, type ShadowCompareConfig, type ShadowStatus, type ShadowThresholds } from '@baton/deploy';
 import type { Logger } from '@baton/lifecycle';
 import { RouterCommandError } from './admin-input.js';
 import type { Backend } from './backend-table.js';
@@ -53,16 +53,8 @@ export interface MirrorHost {
   logger: Logger;
 }
 
-/** The summary and what was not mirrored, for the orchestrator's report. */
-export interface MirrorStatus extends ShadowSummary {
-  candidate: string;
-  /** Eligible by method and size, but not in the share. */
-  notInShare: number;
-  /** Not mirrored: another method, or a body over the limit (or of unknown length). */
-  skipped: { method: number; body: number; noCandidate: number };
-  /** Copies still waiting for the candidate. */
-  inFlight: number;
-}
+/** The summary and what was not mirrored: the `ShadowStatus` of @baton/deploy's Router. */
+export type MirrorStatus = ShadowStatus;
 
 export class ShadowMirror {
   readonly settings: ShadowSettings;
