@@ -88,7 +88,7 @@ export class BuiltinProxy {
   startShadow(input: unknown): MirrorStatus {
     const settings = parseShadowSettings(input);
     const table = this.#table;
-    this.#shadow = new ShadowMirror(settings, { candidates: (release) => table.readyOf(release), poolOf: (backend) => table.poolOf(backend), logger: this.#logger });
+    this.#shadow = new ShadowMirror(settings, { candidates: (release) => table.upOf(release), poolOf: (backend) => table.poolOf(backend), logger: this.#logger });
     this.#logger.info('shadow step started', { candidate: settings.candidate, share: settings.share, methods: settings.methods });
     return this.#shadow.status();
   }

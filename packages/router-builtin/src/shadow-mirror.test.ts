@@ -64,10 +64,10 @@ async function router(stable: Backend, candidate: Backend): Promise<{ proxy: Bui
   await new Promise<void>((resolve) => traffic.server.listen(0, '127.0.0.1', resolve));
   await proxy.add({ id: 'v1-1', release: 'v1', host: '127.0.0.1', port: stable.port });
   await proxy.add({ id: 'v2-1', release: 'v2', host: '127.0.0.1', port: candidate.port });
-  // The candidate is ready with no share of the traffic: it sees only copies.
+  // The candidate has no share of the traffic (drain at weight 0, as the orchestrator sets it): it sees only copies.
   await proxy.set([
     { id: 'v1-1', state: 'ready', weight: 100 },
-    { id: 'v2-1', state: 'ready', weight: 0 },
+    { id: 'v2-1', state: 'drain', weight: 0 },
   ]);
   return { proxy, url: `http://127.0.0.1:${(traffic.server.address() as AddressInfo).port}` };
 }

@@ -203,9 +203,13 @@ export class BackendTable {
     return pickSmoothWeighted(healthy.length > 0 ? healthy : pool);
   }
 
-  /** The `ready` backends of a release, whatever their weight (a shadow step's candidate has weight 0). */
-  readyOf(release: string): Backend[] {
-    return [...this.#backends.values()].filter((backend) => backend.state === 'ready' && backend.release === release);
+  /**
+   * The backends of a release that are up, whatever their share: `ready`, or
+   * `drain` — a shadow step's candidate has no share of the traffic, which the
+   * orchestrator writes as drain at weight 0.
+   */
+  upOf(release: string): Backend[] {
+    return [...this.#backends.values()].filter((backend) => (backend.state === 'ready' || backend.state === 'drain') && backend.release === release);
   }
 
   started(backend: Backend): void {
