@@ -26,6 +26,7 @@ import {
 import { captureRouteTemplates, prepareRouteCapture, routeTemplate } from './internal/route-template.js';
 import { installRequestToggles, requestScopes } from './internal/request-toggles.js';
 import { installVersioning } from './internal/versioning.js';
+import { installShadow } from './internal/shadow.js';
 import type { MetricsTypes, TogglesTypes, VersioningTypes } from './internal/peer-types.js';
 import { createProbeMiddleware } from './probe-middleware.js';
 
@@ -46,6 +47,15 @@ declare global {
        * newest shapes; Baton moves bodies to and from this version.
        */
       apiVersion: string;
+      /**
+       * True when this request is a shadow copy (`Baton-Shadow: 1`): a live
+       * request mirrored to this release during a shadow step, whose answer
+       * is only compared with the stable release's. It must change no data:
+       * route its writes to a dry run (`if (req.shadow) return
+       * res.json(preview)`). Baton's routers drop the header from clients'
+       * requests.
+       */
+      shadow: boolean;
     }
   }
 }
@@ -207,6 +217,8 @@ export function baton(app: Application, options: BatonExpressOptions = {}): Bato
     if (options.metrics !== undefined) toggles.toggles.bindMetrics(options.metrics);
     installRequestToggles(app, toggles.scopeOf);
   }
+  // `req.shadow` and the `Baton-Route` answer of requests a shadow step marks; unmarked ones pay two header lookups.
+  installShadow(app);
 
   let started = false;
   const run = (extra: ServeOptions): Promise<Served> => {

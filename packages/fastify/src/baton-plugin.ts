@@ -22,6 +22,7 @@ import { registerMetrics } from './metrics-hooks.js';
 import { registerProbeRoutes } from './probe-routes.js';
 import { decorateRequestToggles, requestScopes } from './internal/request-toggles.js';
 import { registerVersioning } from './versioning-hooks.js';
+import { decorateShadow, reportShadowRoutes } from './shadow-hooks.js';
 import type { MetricsTypes, TogglesTypes, VersioningTypes } from './internal/peer-types.js';
 
 declare module 'fastify' {
@@ -57,6 +58,14 @@ declare module 'fastify' {
      * checked once `Register` of `@baton/toggles` is augmented.
      */
     toggles: TogglesTypes['requestToggles'];
+    /**
+     * True when this request is a shadow copy (`Baton-Shadow: 1`): a live
+     * request mirrored to this release during a shadow step, whose answer is
+     * only compared with the stable release's. It must change no data: route
+     * its writes to a dry run (`if (request.shadow) return preview`). Baton's
+     * routers drop the header from clients' requests.
+     */
+    shadow: boolean;
   }
 }
 
@@ -138,6 +147,7 @@ const plugin: FastifyPluginAsync<BatonPluginOptions> = async (app, options) => {
   lifecycle.attach(app.server);
 
   const metrics = resolveMetrics(options);
+  decorateShadow(app);
   if (metrics) {
     metrics.metrics.bindLifecycle(lifecycle);
     const server = registerMetrics(app, metrics.metrics, metrics.endpoint);
@@ -149,6 +159,9 @@ const plugin: FastifyPluginAsync<BatonPluginOptions> = async (app, options) => {
         app.batonMetricsServer = server;
       });
     }
+  } else {
+    // `Baton-Route` on the answers of requests a shadow step marks: the metrics hook reports it, else the handlers do.
+    reportShadowRoutes(app);
   }
 
   if (options.versioning !== undefined) {

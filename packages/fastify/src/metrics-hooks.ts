@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Metrics, MetricsEndpointServerOptions } from '@baton/metrics';
+import { reportShadowRoute } from './shadow-hooks.js';
 
 /**
  * Records every app request into `metrics` with Fastify's route template
@@ -8,7 +9,8 @@ import type { Metrics, MetricsEndpointServerOptions } from '@baton/metrics';
  * the metrics endpoint as a route of the app unless it has a port of its own
  * (then the metrics-only server is returned for the plugin to open on ready).
  *
- * One `onRequest` hook starts the clock and notes the route; the raw
+ * One `onRequest` hook starts the clock and notes the route (and adds the
+ * `Baton-Route` header to requests a shadow step marked); the raw
  * response's `close` records the request, after any error handler ran (a
  * throwing handler counts as its 500), and also when the client hung up
  * before the response was complete (status 499), which `onResponse` never
@@ -20,7 +22,11 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics, endpoint
     // routeOptions builds a new object on every read: read it once.
     const route = request.routeOptions;
     // Probes and scrapes are not app traffic: a 503 readiness answer while draining is not an error.
-    if (route.config.batonProbe !== true && route.config.batonMetrics !== true) metrics.track(request.raw, reply.raw, route.url);
+    if (route.config.batonProbe !== true && route.config.batonMetrics !== true) {
+      metrics.track(request.raw, reply.raw, route.url);
+      // Here rather than in a hook of its own: a second hook would cost every request more than this check.
+      reportShadowRoute(request, reply);
+    }
     done();
   });
 

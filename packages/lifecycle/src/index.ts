@@ -62,4 +62,5 @@ export { silentLogger, jsonLogger, type Logger } from './logger.js';
 export type { CollectorHost, CollectedSeries } from './collector-host.js';
 export type { OptionalPeerTypes, PeerType } from './optional-peer-types.js';
 export { readLimitedText } from './read-limited-text.js';
+export { SHADOW_HEADER, COMPARE_HEADER, ROUTE_HEADER } from './shadow-headers.js';
 export { abortableDelay } from './abortable-delay.js';

@@ -33,20 +33,33 @@ export function captureRouteTemplates(app: Application, onRoute?: (request: Requ
   if (onRoute !== undefined) proto[ON_ROUTE] = onRoute;
   if (proto[INSTALLED]) return;
   proto[INSTALLED] = true;
-  Object.defineProperty(proto, 'route', {
-    configurable: true,
-    enumerable: true,
-    get(this: Captured) {
-      return this[ROUTE];
-    },
-    set(this: Captured & Record<symbol, unknown>, value: { path?: unknown }) {
-      this[ROUTE] = value;
-      this[BASE] = this.baseUrl;
-      const hook = this[ON_ROUTE] as ((request: Request) => void) | undefined;
-      if (hook !== undefined) hook(this as unknown as Request);
-    },
-  });
+  Object.defineProperty(proto, 'route', ROUTE_ACCESSOR);
 }
+
+/**
+ * The same capture on one request only (its own `route` accessor, which
+ * Express's re-prototyping keeps), for a request that needs its template on
+ * an app that captures none: one marked for a shadow comparison. It runs
+ * the `onRoute` hook of the app the same way, so it may sit on top of the
+ * app-wide capture.
+ */
+export function captureRouteOf(request: object): void {
+  Object.defineProperty(request, 'route', ROUTE_ACCESSOR);
+}
+
+const ROUTE_ACCESSOR: PropertyDescriptor = {
+  configurable: true,
+  enumerable: true,
+  get(this: Captured) {
+    return this[ROUTE];
+  },
+  set(this: Captured & Record<symbol, unknown>, value: { path?: unknown }) {
+    this[ROUTE] = value;
+    this[BASE] = this.baseUrl;
+    const hook = this[ON_ROUTE] as ((request: Request) => void) | undefined;
+    if (hook !== undefined) hook(this as unknown as Request);
+  },
+};
 
 /**
  * Gives the request the two slots the `route` accessor fills, before Express
