@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeployConfig, DeployEvent, ReleaseSpec, ShadowStatus } from '@baton/deploy';
+import { haproxyInstalled } from '@baton/router-haproxy';
 import { startLoad, type RunningLoad } from '../harness/index.js';
 import { createService, type DeployedService } from './deploy-fixture.js';
 
@@ -96,5 +97,15 @@ describe('shadow steps in real deploys', () => {
     expect(shadow?.reasons.join('\n')).toMatch(/the candidate failed \d+ of \d+ mirrored requests/);
     const report = await (load as RunningLoad).stop();
     expect(report.failed, JSON.stringify(report)).toBe(0);
+  });
+
+  it.skipIf(!haproxyInstalled())('is refused before anything starts behind a router that cannot copy requests (HAProxy)', async () => {
+    service = await createService({ ...CONFIG, router: { kind: 'haproxy' } });
+    const first = await service.deploy(release('v1'));
+    expect(first.phase, first.reason).toBe('succeeded');
+    const refused = service.deploy(release('v2'));
+    await expect(refused).rejects.toThrow(/shadow step, which needs a router that copies requests and compares answers: the built-in one \(router.kind: 'builtin'\)\. The haproxy router cannot; nothing was started/);
+    expect(service.events.some((event) => event.type === 'instance-started' && JSON.stringify(event.data ?? {}).includes('v2'))).toBe(false);
+    expect(await service.servingReleases()).toEqual(['v1']);
   });
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { BatonError } from '@baton/lifecycle';
 import { releaseCreator } from '../releases/source-revision.js';
 import type { DeployRecord } from '../service-state.js';
 import { describeDeploy, planDeploy } from '../strategies/plan.js';
@@ -16,6 +17,13 @@ export async function beginDeploy(ctx: DeployContext): Promise<DeployRecord> {
   // Without a ready stable instance there is nothing to shift traffic from: the candidate takes it all.
   const hasStable = stable !== undefined && ctx.instancesOf(stable.version).some((instance) => instance.status === 'ready');
   const steps = planDeploy(ctx.config.strategy, ctx.config.instances, { hasStable });
+  // Refused before anything starts or moves: a router that cannot copy requests cannot run a shadow step.
+  if (steps.some((step) => step.kind === 'shadow') && ctx.router.shadow === undefined) {
+    throw new BatonError(
+      'BATON_ERR_DEPLOY_CONFIG',
+      `The strategy has a shadow step, which needs a router that copies requests and compares answers: the built-in one (router.kind: 'builtin'). The ${ctx.router.kind} router cannot; nothing was started.`,
+    );
+  }
   const record: DeployRecord = {
     id: `${ctx.config.service}-${new Date(ctx.now()).toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`,
     to: candidate.version,
