@@ -9,17 +9,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher, Pool } from 'undici';
 import { createShadowTally, type ShadowAnswer, type ShadowCompareConfig, type ShadowStatus, type ShadowThresholds } from '@baton/deploy';
-import type { Logger } from '@baton/lifecycle';
+import { COMPARE_HEADER, ROUTE_HEADER, SHADOW_HEADER, type Logger } from '@baton/lifecycle';
 import { RouterCommandError } from './admin-input.js';
 import type { Backend } from './backend-table.js';
 import { errorCode } from './exchange-host.js';
 
-/** Marks the copy: Baton's adapters expose it as `req.shadow`, so the service can route its writes to a dry run. */
-export const SHADOW_HEADER = 'baton-shadow';
-/** Marks the stable release's request of a mirrored pair: the service then reports its route template too. */
-export const COMPARE_HEADER = 'baton-compare';
-/** `GET /orders/:id`: the route template Baton's adapters report on marked requests; never passed on to a client. */
-export const ROUTE_HEADER = 'baton-route';
+export { COMPARE_HEADER, ROUTE_HEADER, SHADOW_HEADER };
 
 /** What the orchestrator asks the router to mirror. */
 export interface ShadowSettings {
