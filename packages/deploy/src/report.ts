@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from './internal/private-dir.js';
+import { renderShadowSection } from './report-shadow.js';
+import type { ShadowStatus } from './shadow/shadow-step.js';
 import type { GateResult } from './gates/gate.js';
 import type { DeployEvent, RouteFigures, RouteTest, Verdict } from './model.js';
 import type { ReleaseSample, TimelineSample } from './monitor.js';
@@ -31,6 +33,8 @@ export interface DeployReport {
   decisions: DeployEvent[];
   samples: TimelineSample[];
   verdicts: Verdict[];
+  /** Each shadow step's figures (`shadow` events), in order. */
+  shadows?: ShadowStatus[];
   /** Instances the platform could not stop (`instance-stop-failed` events): out of traffic, maybe still running. */
   stopFailures: { id: string; release: string; error: string; atMs: number }[];
   /** The environment deployed to, of a config with environments. */
@@ -91,6 +95,8 @@ export function buildReport(service: string, record: DeployRecord, events: reado
   if (record.promotedFrom !== undefined) report.promotedFrom = record.promotedFrom;
   if (record.by !== undefined) report.by = record.by;
   if (record.gates !== undefined) report.gates = record.gates;
+  const shadows = decisions.filter((event) => event.type === 'shadow').map((event) => event.data?.['shadow'] as ShadowStatus);
+  if (shadows.length > 0) report.shadows = shadows;
   const baseline = decisions.filter((event) => event.type === 'instance-started' && event.data?.['role'] === 'baseline');
   if (baseline.length > 0) {
     report.baseline = {
@@ -129,7 +135,7 @@ async function writeAtomically(path: string, text: string): Promise<void> {
 
 const ENDINGS = new Set(['rollback', 'succeeded', 'failed', 'paused']);
 const COLORS = ['#2563eb', '#ea580c', '#16a34a', '#9333ea', '#db2777', '#0891b2'];
-const MARKED = new Set(['instance-stop-failed', 'deploy-started', 'analysis', 'paused', 'promoted', 'rollback', 'rolled-back', 'succeeded', 'failed', 'instance-ready', 'instance-stopped', 'deploy-resumed', 'baseline-failed']);
+const MARKED = new Set(['instance-stop-failed', 'deploy-started', 'analysis', 'shadow', 'paused', 'promoted', 'rollback', 'rolled-back', 'succeeded', 'failed', 'instance-ready', 'instance-stopped', 'deploy-resumed', 'baseline-failed']);
 
 /**
  * A self-contained HTML page (no scripts, no external files): the outcome,
@@ -221,7 +227,7 @@ body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:960px;color:
 h1{font-size:22px;margin:0 0 4px}.outcome{display:inline-block;padding:2px 10px;border-radius:12px;color:#fff;font-weight:600}
 .outcome.succeeded{background:#16a34a}.outcome.rolled-back,.outcome.failed{background:#dc2626}.outcome.running,.outcome.paused,.outcome.rolling-back{background:#ca8a04}
 table{border-collapse:collapse;width:100%;margin:8px 0 20px}td,th{border-bottom:1px solid #e5e7eb;padding:4px 6px;text-align:left;vertical-align:top}td:first-child,td:nth-child(2){white-space:nowrap}
-tr.rollback td,tr.rolled-back td,tr.failed td{color:#b91c1c}tr.analysis td{color:#1d4ed8;white-space:pre-line}
+tr.rollback td,tr.rolled-back td,tr.failed td{color:#b91c1c}tr.analysis td,tr.shadow td{color:#1d4ed8;white-space:pre-line}
 figure{margin:12px 0}figcaption{font-weight:600;margin-bottom:2px}svg{width:100%;height:auto;font-size:11px;fill:#555}
 .plot{fill:#fafafa;stroke:#ddd}.mark{stroke:#999;stroke-dasharray:3 3}.mark.rollback,.mark.rolled-back,.mark.failed{stroke:#dc2626;stroke-dasharray:none}
 .mark.analysis{stroke:#2563eb}.mark.succeeded{stroke:#16a34a;stroke-dasharray:none}
@@ -239,6 +245,7 @@ ${
 ${gates === '' ? '' : `<h2>Gates</h2><ul>${gates}</ul>`}
 <p>${legend} <span class="key">dashed lines: decisions (hover for what happened)</span></p>
 ${charts}
+${renderShadowSection(report.shadows ?? [], escape)}
 <h2>Analysis</h2>${baselineLine(report)}${verdicts === '' ? '<p>No analysis ran.</p>' : `<ul>${verdicts}</ul>`}
 <h2>Steps</h2><table><thead><tr><th>#</th><th>Step</th><th>Began</th><th>Took</th></tr></thead><tbody>${steps}</tbody></table>
 <h2>Events</h2><table><thead><tr><th>At</th><th>Event</th><th>What happened</th></tr></thead><tbody>${events}</tbody></table>

@@ -2,6 +2,7 @@
 // keep-alive load through the built-in router; the candidate gets copies of
 // live requests, its answers compared with the stable release's, before it
 // serves a single user.
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeployConfig, DeployEvent, ReleaseSpec, ShadowStatus } from '@baton/deploy';
@@ -81,6 +82,10 @@ describe('shadow steps in real deploys', () => {
     // v2 never had a share of the traffic.
     expect(deployed.events.filter((event) => event.type === 'weights').map((event) => (event.data?.['shares'] as Record<string, number>)['v2'] ?? 0).filter((share) => share > 0)).toEqual([]);
     expect(await deployed.servingReleases()).toEqual(['v1']);
+    // The report shows the step: copies, differences by route, where, and the candidate's latency.
+    const html = await readFile(outcome.report?.html ?? '', 'utf8');
+    expect(html).toContain('<h2>Shadow</h2>');
+    expect(html).toMatch(/<tr class="fail"><td>GET \/items\/:id<\/td><td>\d+<\/td><td>\d+<\/td><td>[1-9]\d*<\/td><td>0<\/td><td>[\d.]+ ms against [\d.]+ ms<\/td><td>\$\.price: missing → string \(22 chars\) \(×[1-9]\d*\)<\/td><\/tr>/);
     const report = await (load as RunningLoad).stop();
     expect(report.failed, JSON.stringify(report)).toBe(0);
   });
