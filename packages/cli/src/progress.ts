@@ -72,6 +72,7 @@ function symbol(type: string): string {
     case 'instance-stop-failed':
       return '✖';
     case 'analysis':
+    case 'shadow':
       return '◆';
     case 'baseline-failed':
       return '⚠';
