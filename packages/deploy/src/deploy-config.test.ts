@@ -188,7 +188,7 @@ describe('resolveDeployConfig', () => {
     expect(message).toContain('instance: not a setting; known: service, release, instances');
     expect(message).toContain('timeouts: an object; got 5');
     expect(message).toContain('analysis.maxErrorRat: not a setting');
-    expect(message).toContain('strategy.steps[0]: one kind per step (setWeight, pause or analysis); got setWeight and pause');
+    expect(message).toContain('strategy.steps[0]: one kind per step (setWeight, pause, analysis or shadow); got setWeight and pause');
     expect(problemsOf({ service: 'orders', release, instances: 2, strategy: { type: 'rolling', maxSurge: 0, maxUnavailable: 2 } })).toContain('strategy.maxUnavailable: fewer than instances (2)');
   });
 });
