@@ -40,6 +40,7 @@ import { runTrackingCost, type TrackingCostResult } from './tracking-cost.js';
 import { runDeployBench, type DeployBenchResult } from './deploy-bench.js';
 import { deployBenchMarkdown, deployConsoleLine, deployTargetRows } from './deploy-report.js';
 import { JUDGE_HEADING, JUDGE_ROW_PREFIX } from './judge/judge-report.js';
+import { SHADOW_HEADING, SHADOW_ROW_PREFIX } from './shadow/shadow-report.js';
 import { migrationsBenchMarkdown, migrationsConsoleLines, migrationsTargetRows, runMigrationsBench, type MigrationsBenchResult } from './migrations-bench.js';
 import { previousSection, spliceSection } from './results-sections.js';
 import { decidingRatio, isBaton, percent, THROUGHPUT_TARGET, throughputMarkdown, throughputTable } from './throughput-report.js';
@@ -240,6 +241,15 @@ if (deploys !== undefined) {
   const kept = previousSection(previousResults, JUDGE_HEADING, JUDGE_ROW_PREFIX);
   if (kept !== undefined && !current.split('\n').includes(JUDGE_HEADING)) {
     writeFileSync(resultsFile, spliceSection(current, JUDGE_HEADING, JUDGE_ROW_PREFIX, kept.section, kept.rows));
+  }
+}
+
+// The shadow steps' section likewise, written by `pnpm bench:shadow` alone.
+{
+  const current = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
+  const kept = previousSection(previousResults, SHADOW_HEADING, SHADOW_ROW_PREFIX);
+  if (kept !== undefined && !current.split('\n').includes(SHADOW_HEADING)) {
+    writeFileSync(resultsFile, spliceSection(current, SHADOW_HEADING, SHADOW_ROW_PREFIX, kept.section, kept.rows));
   }
 }
 
