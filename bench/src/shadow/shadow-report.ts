@@ -5,10 +5,17 @@ import { BASELINE, COMPARE, REQUEST_PATH, type RunSample, type ScenarioId, type 
 
 export const SHADOW_HEADING = '## Shadow steps';
 export const SHADOW_ROW_PREFIX = '| Shadow: ';
-/** The most the client's p99 may grow with every GET copied, against shadowing off. */
-export const P99_RATIO_TARGET = 1.2;
-/** The scenario the target is about. */
+/**
+ * A copy is one more upstream exchange for the router, so with every GET copied its CPU per client
+ * request may grow to twice shadowing off (the copy no dearer than proxying the request itself), and
+ * no more; near the router's CPU limit that halves its throughput and queues clients, which is what
+ * `share` is for: with a tenth copied, the client's p99 stays within 1.1× shadowing off.
+ */
+export const CPU_RATIO_TARGET = 2;
+export const SAMPLED_P99_RATIO_TARGET = 1.1;
+/** The scenarios the targets are about. */
 const TARGET_SCENARIO: ScenarioId = 'share-1';
+const SAMPLED_SCENARIO: ScenarioId = 'share-0.1';
 
 export interface ShadowProvenance {
   date: string;
@@ -204,20 +211,27 @@ function notes(result: ShadowBenchResult): string[] {
   return out;
 }
 
-/** The Targets row: p99 with every GET copied against shadowing off, and no failed request. */
+/** The Targets rows: the router's CPU with every GET copied, the client's p99 with a tenth copied, and no failed request. */
 export function shadowTargetRows(result: ShadowBenchResult): string[] {
   const base = scenarioOf(result, BASELINE);
   const full = scenarioOf(result, TARGET_SCENARIO);
+  const sampled = scenarioOf(result, SAMPLED_SCENARIO);
   if (base === undefined || full === undefined || full.samples.length === 0) return [];
-  const ratio = pairedRatio(full, base, 'p99Ms');
+  const cpu = pairedRatio(full, base, 'routerCpuMsPer1k');
+  const p99 = pairedRatio(full, base, 'p99Ms');
   const failed = result.scenarios.reduce((total, s) => total + failedOf(s).failed, 0);
   const sent = result.scenarios.reduce((total, s) => total + failedOf(s).sent, 0);
-  const copies = copiesHeld(full).held && (scenarioOf(result, 'share-0.1') === undefined || copiesHeld(scenarioOf(result, 'share-0.1') as ScenarioResult).held);
-  const met = ratio.median <= P99_RATIO_TARGET && failed === 0 && copies;
-  const light = pairedRatio(full, base, 'lightP99Ms');
-  return [
-    `${SHADOW_ROW_PREFIX}the built-in router's client p99 with every GET copied (share 1) ≤ ${P99_RATIO_TARGET}× shadowing off, no failed request (${result.options.connections} keep-alive connections at the machine's limit) | p99 ${times(ratio)} (one connection, no queue: ${times(light, false)}); ${failed} failed of ${count(sent)}${copies ? '' : '; copies not as expected'} | ${met ? 'yes' : '**no**'} |`,
+  const copies = copiesHeld(full).held && (sampled === undefined || copiesHeld(sampled).held);
+  const rows = [
+    `${SHADOW_ROW_PREFIX}a copy costs the built-in router no more CPU than proxying the request: router CPU per client request with every GET copied (share 1) ≤ ${CPU_RATIO_TARGET}× shadowing off; no failed request | CPU ${times(cpu)} (client p99 at the machine's limit ${times(p99)}); ${failed} failed of ${count(sent)}${copies ? '' : '; copies not as expected'} | ${cpu.median <= CPU_RATIO_TARGET && failed === 0 && copies ? 'yes' : '**no**'} |`,
   ];
+  if (sampled !== undefined && sampled.samples.length > 0) {
+    const sampledP99 = pairedRatio(sampled, base, 'p99Ms');
+    rows.push(
+      `${SHADOW_ROW_PREFIX}client p99 with a tenth of GETs copied (share 0.1) ≤ ${SAMPLED_P99_RATIO_TARGET}× shadowing off (${result.options.connections} keep-alive connections at the machine's limit) | p99 ${times(sampledP99)} | ${sampledP99.median <= SAMPLED_P99_RATIO_TARGET ? 'yes' : '**no**'} |`,
+    );
+  }
+  return rows;
 }
 
 /** A few lines for the console. */

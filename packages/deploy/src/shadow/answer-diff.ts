@@ -66,11 +66,12 @@ export function compareAnswers(stable: ShadowAnswer, candidate: ShadowAnswer, ru
     if (a !== b) differences.push({ kind: 'header', path: name, stable: describeText(a), candidate: describeText(b) });
   }
   if (stable.bodyTruncated === true || candidate.bodyTruncated === true) return { outcome: differences.length > 0 ? 'different' : 'uncomparable', differences };
+  // The same bytes are the same answer: nothing to parse (a copy is compared on the router's hot path).
+  if (bytesEqual(stable.body, candidate.body)) return { outcome: differences.length > 0 ? 'different' : 'equal', differences };
   const a = parseJson(stable);
   const b = parseJson(candidate);
   if (a.json && b.json) {
-    const ignore = rules.ignore.map((rule) => rule.split('.').filter((segment) => segment !== ''));
-    diffJson(a.value, b.value, [], ignore, differences);
+    diffJson(a.value, b.value, [], compiledIgnore(rules), differences);
   } else if (!bytesEqual(stable.body, candidate.body)) {
     differences.push({ kind: 'body', path: '$', stable: describeBytes(stable.body, a.json), candidate: describeBytes(candidate.body, b.json) });
   }
@@ -81,11 +82,25 @@ function headerValue(value: string | readonly string[] | undefined): string | un
   return value === undefined ? undefined : typeof value === 'string' ? value : value.join(', ');
 }
 
+/** Decoding keeps no state between calls without `stream`: one decoder serves every comparison. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The ignore rules split into segments, once per rules object (the tally keeps one per route). */
+const compiled = new WeakMap<CompareRules, string[][]>();
+function compiledIgnore(rules: CompareRules): string[][] {
+  let split = compiled.get(rules);
+  if (split === undefined) {
+    split = rules.ignore.map((rule) => rule.split('.').filter((segment) => segment !== ''));
+    compiled.set(rules, split);
+  }
+  return split;
+}
+
 function parseJson(answer: ShadowAnswer): { json: true; value: unknown } | { json: false } {
   const type = headerValue(answer.headers['content-type']) ?? '';
   if (!/\bjson\b/i.test(type) || answer.body === undefined) return { json: false };
   try {
-    return { json: true, value: JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(answer.body)) };
+    return { json: true, value: JSON.parse(UTF8.decode(answer.body)) };
   } catch {
     return { json: false };
   }
@@ -128,13 +143,16 @@ function kindOf(value: unknown): string {
   return typeof value;
 }
 
-/** Whether an ignore rule (`items.*.id`, `**.updatedAt`) covers the path. */
-function matches(rule: readonly string[], path: readonly string[]): boolean {
-  if (rule.length === 0) return path.length === 0;
-  const [head, ...rest] = rule;
-  if (head === '**') return path.some((_, start) => matches(rest, path.slice(start))) || matches(rest, []);
-  if (path.length === 0) return false;
-  return (head === '*' || head === path[0]) && matches(rest, path.slice(1));
+/** Whether an ignore rule (`items.*.id`, `**.updatedAt`) covers the path, from segment `r` of the rule and `p` of the path. */
+function matches(rule: readonly string[], path: readonly string[], r = 0, p = 0): boolean {
+  if (r === rule.length) return p === path.length;
+  const head = rule[r];
+  if (head === '**') {
+    for (let start = p; start <= path.length; start += 1) if (matches(rule, path, r + 1, start)) return true;
+    return false;
+  }
+  if (p === path.length) return false;
+  return (head === '*' || head === path[p]) && matches(rule, path, r + 1, p + 1);
 }
 
 /** `$.items[0].total`, `$["odd key"]`. */
@@ -160,7 +178,9 @@ function describeBytes(body: Uint8Array | undefined, json: boolean): string {
 }
 
 function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  const left = a ?? new Uint8Array();
-  const right = b ?? new Uint8Array();
-  return left.length === right.length && left.every((byte, index) => byte === right[index]);
+  const left = a ?? EMPTY;
+  const right = b ?? EMPTY;
+  return left.length === right.length && Buffer.compare(left, right) === 0;
 }
+
+const EMPTY = new Uint8Array();
