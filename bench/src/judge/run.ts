@@ -13,10 +13,10 @@
 //   BENCH_JSON=path                also write the raw tallies as JSON
 //   BENCH_JUDGE_RENDER=path        measure nothing: write the section from such a JSON file
 //   BENCH_SKIP=...,judge,...       skip this part
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { commandLine, gitCommit } from '../provenance.js';
 import { spliceSection } from '../results-sections.js';
 import { runJudgeBench, type JudgeBenchResult } from './judge-bench.js';
 import { JUDGE_HEADING, JUDGE_ROW_PREFIX, judgeConsoleLines, judgeMarkdown, judgeTargetRows, type JudgeProvenance } from './judge-report.js';
@@ -42,7 +42,7 @@ if (scenarios.length === 0) throw new Error(`BENCH_JUDGE_SCENARIOS matches no sc
 const resultsFile = fileURLToPath(new URL('../../RESULTS.md', import.meta.url));
 const startedAt = new Date();
 // Read before anything runs: a commit made during the run must not be credited with its figures.
-const commit = gitCommit();
+const commit = gitCommit(['packages', 'test/src/fixtures', 'bench/src']);
 const loadBefore = loadavg()[0] ?? 0;
 const options = {
   scenarios,
@@ -68,7 +68,7 @@ if (render) {
 } else {
   console.error(`judge bench: ${scenarios.length} scenarios × ${options.runs} runs, ${options.requestsPerSide} requests per release per run, judges ${JUDGES.map((j) => j.id).join(', ')}`);
   result = await runJudgeBench(options);
-  provenance = { date: startedAt.toISOString(), command: commandLine(), commit, machine: machine(), load: { before: loadBefore, after: loadavg()[0] ?? 0 } };
+  provenance = { date: startedAt.toISOString(), command: commandLine('BENCH_JUDGE', 'bench:judge', 'bench/dist/judge/run.js'), commit, machine: machine(), load: { before: loadBefore, after: loadavg()[0] ?? 0 } };
   if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ provenance, ...result }, null, 2));
 }
 for (const line of judgeConsoleLines(result)) console.log(line);
@@ -85,24 +85,3 @@ function machine(): string {
   return `${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown'}, Linux ${release()}, Node ${process.version}`;
 }
 
-/** The commit measured; "plus uncommitted changes" when the code the bench runs (packages, the fixture, the bench) had any. */
-function gitCommit(): string {
-  try {
-    const root = fileURLToPath(new URL('../../..', import.meta.url));
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', cwd: root }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages', 'test/src/fixtures', 'bench/src'], { encoding: 'utf8', cwd: root })
-      .split('\n')
-      .some((line) => line.trim() !== '');
-    return `commit ${head}${dirty ? ' plus uncommitted changes' : ''}`;
-  } catch {
-    return 'unknown commit (not a git checkout)';
-  }
-}
-
-function commandLine(): string {
-  const env = Object.entries(process.env)
-    .filter(([key]) => key.startsWith('BENCH_JUDGE') || key === 'BENCH_SKIP')
-    .map(([key, value]) => `${key}=${value}`);
-  const event = process.env.npm_lifecycle_event;
-  return [...env, event === 'bench:judge' ? `pnpm ${event}` : 'node bench/dist/judge/run.js'].join(' ');
-}

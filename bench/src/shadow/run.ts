@@ -14,10 +14,10 @@
 //   BENCH_JSON=path                also write the raw samples as JSON
 //   BENCH_SHADOW_RENDER=path       measure nothing: write the section from such a JSON file
 //   BENCH_SKIP=...,shadow,...      skip this part
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { commandLine, gitCommit } from '../provenance.js';
 import { spliceSection } from '../results-sections.js';
 import { runShadowBench, type ShadowBenchResult } from './shadow-bench.js';
 import { SHADOW_HEADING, SHADOW_ROW_PREFIX, shadowConsoleLines, shadowMarkdown, shadowTargetRows, type ShadowProvenance } from './shadow-report.js';
@@ -39,7 +39,7 @@ const positive = (name: string, fallback: number, max: number): number => {
 const resultsFile = fileURLToPath(new URL('../../RESULTS.md', import.meta.url));
 const startedAt = new Date();
 // Read before anything runs: a commit made during the run must not be credited with its figures.
-const commit = gitCommit();
+const commit = gitCommit(['packages/*/src', 'bench/src']);
 const loadBefore = loadavg()[0] ?? 0;
 
 // Ctrl-C or a kill: the router and the backends are killed by the bench's exit hook.
@@ -65,7 +65,7 @@ if (render) {
     `shadow bench: ${options.rounds} rounds × 4 scenarios, ${options.requests} requests each over ${options.connections} connections (no round starts after ${options.budgetSeconds} s)`,
   );
   result = await runShadowBench(options);
-  provenance = { date: startedAt.toISOString(), command: commandLine(), commit, machine: machine(), load: { before: loadBefore, after: loadavg()[0] ?? 0 } };
+  provenance = { date: startedAt.toISOString(), command: commandLine('BENCH_SHADOW', 'bench:shadow', 'bench/dist/shadow/run.js'), commit, machine: machine(), load: { before: loadBefore, after: loadavg()[0] ?? 0 } };
   if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ provenance, ...result }, null, 2));
 }
 for (const line of shadowConsoleLines(result)) console.log(line);
@@ -83,24 +83,3 @@ function machine(): string {
   return `${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown'}, Linux ${release()}, Node ${process.version}`;
 }
 
-/** The commit measured; "plus uncommitted changes" when the code the bench runs (packages, the bench) had any. */
-function gitCommit(): string {
-  try {
-    const root = fileURLToPath(new URL('../../..', import.meta.url));
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', cwd: root }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages/*/src', 'bench/src'], { encoding: 'utf8', cwd: root })
-      .split('\n')
-      .some((line) => line.trim() !== '');
-    return `commit ${head}${dirty ? ' plus uncommitted changes' : ''}`;
-  } catch {
-    return 'unknown commit (not a git checkout)';
-  }
-}
-
-function commandLine(): string {
-  const env = Object.entries(process.env)
-    .filter(([key]) => key.startsWith('BENCH_SHADOW') || key === 'BENCH_SKIP')
-    .map(([key, value]) => `${key}=${value}`);
-  const event = process.env.npm_lifecycle_event;
-  return [...env, event === 'bench:shadow' ? `pnpm ${event}` : 'node bench/dist/shadow/run.js'].join(' ');
-}
