@@ -24,6 +24,8 @@ export const DEPLOY_ERROR_CODES = defineErrorCodes({
   BATON_ERR_GATE_REFUSED: 'A gate refused the release.',
   /** A promotion or a rollback to a named release cannot be done: the release did not run where it is taken from (the message says what ran). */
   BATON_ERR_PIPELINE: 'The release cannot be promoted or rolled back to.',
+  /** A DNS switch could not change the service's record: the server is unreachable, refused the key (NOTAUTH), has no such zone (NOTZONE), or the record did not read back as asked. No traffic moved. */
+  BATON_ERR_DNS: 'The DNS record could not be changed as asked.',
 });
 
 /** A code of {@link DEPLOY_ERROR_CODES}. */

@@ -242,6 +242,15 @@ export interface Router {
   close(): Promise<void>;
   /** Shadow steps, on routers that can mirror requests and compare answers (the built-in one); without it a shadow step is refused. */
   readonly shadow?: RouterShadow;
+  /**
+   * Keep-alive with clients, on by default. Off, every answer carries
+   * `Connection: close`, so a keep-alive client opens a new connection for
+   * its next request — and resolves the service's name again: how a DNS
+   * switch moves clients off the stack that lost the record. The setting
+   * outlives a restart of the router. Routers without it keep connections
+   * until the clients close them.
+   */
+  setKeepAlive?(enabled: boolean): Promise<void>;
 }
 
 /** Thresholds release B must meet against release A. */
