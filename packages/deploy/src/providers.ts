@@ -10,6 +10,8 @@ export interface RouterStartSettings {
   dir: string;
   /** The traffic port; undefined: a free one, kept across restarts of this router. */
   port?: number;
+  /** The IP address the router listens on; undefined: `127.0.0.1`. A DNS switch gives each stack's router its own (`127.0.0.2`, `127.0.0.3`). */
+  host?: string;
   /** The instances' readiness path, for routers that also health-check. */
   readinessPath: string;
   limits: { maxConnections: number; headersTimeoutMs: number; bodyTimeoutMs: number; keepAliveTimeoutMs: number; minBodyBytesPerSecond: number; bodyRateWindowMs: number };
