@@ -1,5 +1,6 @@
 // Helpers for Baton's own tests (a private workspace package, never published).
 import { request as httpRequest, type Agent, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
+export { startNamed, namedUnavailable, type StartNamedOptions, type NamedRecord, type NamedKey, type RunningNamed } from './dns/named.js';
 
 /** A whole HTTP response. */
 export interface TestResponse {
