@@ -4,7 +4,7 @@
  */
 import { BatonError, type Logger } from '@baton/lifecycle';
 import { DEFAULT_METRICS_PATHS, DEFAULT_PROBE_PATHS, type ExposeSettings } from './internal/builtin-expose.js';
-import type { PersistedBackend } from './internal/builtin-state.js';
+import type { PersistedBackend, PersistedSettings } from './internal/builtin-state.js';
 
 export interface BuiltinProxyOptions {
   logger?: Logger;
@@ -62,8 +62,8 @@ export interface BuiltinProxyOptions {
    * `/startupz`, `/healthz`.
    */
   expose?: Partial<ExposeSettings>;
-  /** Called after every change of the backend table, with the new table; the router persists it. */
-  onChange?: (backends: PersistedBackend[]) => Promise<void>;
+  /** Called after every change of the backend table or of the keep-alive setting, with both as they are now; the router persists them. */
+  onChange?: (backends: PersistedBackend[], settings: PersistedSettings) => Promise<void>;
 }
 
 /** {@link BuiltinProxyOptions} with every default filled in. */

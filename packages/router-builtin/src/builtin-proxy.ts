@@ -7,10 +7,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { silentLogger, type Logger } from '@baton/lifecycle';
 import { resolveProxyOptions, type BuiltinProxyOptions, type ResolvedProxyOptions } from './builtin-proxy-options.js';
-import { parseBackendAddress, parseBackendChanges, parseRemoveId } from './internal/admin-input.js';
+import { parseBackendAddress, parseBackendChanges, parseKeepAlive, parseRemoveId } from './internal/admin-input.js';
 import { BackendTable, type BuiltinBackendStatus } from './internal/backend-table.js';
 import { createExposeFilter } from './internal/builtin-expose.js';
-import type { PersistedBackend } from './internal/builtin-state.js';
+import type { PersistedBackend, PersistedSettings } from './internal/builtin-state.js';
 import { Exchange } from './internal/exchange.js';
 import type { ExchangeHost } from './internal/exchange-host.js';
 import { ShadowMirror, parseShadowSettings, type MirrorStatus } from './internal/shadow-mirror.js';
@@ -28,10 +28,12 @@ export class BuiltinProxy {
   readonly #options: ResolvedProxyOptions;
   readonly #hidden: (target: string) => boolean;
   readonly #streamTurns: StreamTurns;
-  readonly #onChange: ((backends: PersistedBackend[]) => Promise<void>) | undefined;
+  readonly #onChange: ((backends: PersistedBackend[], settings: PersistedSettings) => Promise<void>) | undefined;
   #persisting: Promise<void> = Promise.resolve();
   #closed = false;
   #shadow: ShadowMirror | undefined;
+  /** Off: every answer closes its connection (see {@link setKeepAlive}). */
+  #keepAlive = true;
 
   constructor(options: BuiltinProxyOptions = {}) {
     this.#options = resolveProxyOptions(options);
@@ -42,9 +44,10 @@ export class BuiltinProxy {
     this.#streamTurns = new StreamTurns(this.#options.maxStreamingBodies);
   }
 
-  /** Puts back a persisted table (a restarted router): states and weights as they were, counts at 0. */
-  restore(backends: readonly PersistedBackend[]): void {
+  /** Puts back a persisted table (a restarted router): states and weights as they were, counts at 0; and the keep-alive setting. */
+  restore(backends: readonly PersistedBackend[], settings: Partial<PersistedSettings> = {}): void {
     this.#table.restore(backends);
+    if (settings.keepAlive !== undefined) this.#keepAlive = settings.keepAlive;
   }
 
   /**
@@ -109,6 +112,28 @@ export class BuiltinProxy {
     return status;
   }
 
+  /**
+   * Keep-alive with clients, on by default. Off, every answer carries
+   * `Connection: close` and its connection closes after it, so a client's
+   * next request opens a new connection (and resolves the service's name
+   * again: how a DNS switch moves clients to the other stack). Idle
+   * connections are not closed under their clients, who may be sending on
+   * them: each closes after its next answer. Persisted with the table.
+   */
+  async setKeepAlive(input: unknown): Promise<boolean> {
+    const enabled = parseKeepAlive(input);
+    if (enabled === this.#keepAlive) return enabled;
+    this.#keepAlive = enabled;
+    this.#logger.info(enabled ? 'keep-alive with clients on' : 'keep-alive with clients off: every answer closes its connection');
+    await this.#changed();
+    return enabled;
+  }
+
+  /** See {@link setKeepAlive}. */
+  get keepAlive(): boolean {
+    return this.#keepAlive;
+  }
+
   /** Requests in flight on all backends. */
   get inFlight(): number {
     return this.#table.inFlight;
@@ -130,14 +155,17 @@ export class BuiltinProxy {
     const onChange = this.#onChange;
     if (!onChange) return;
     const snapshot = this.#table.snapshot();
+    const settings: PersistedSettings = { keepAlive: this.#keepAlive };
     // One write at a time, in order: the last one on disk is the last change.
-    const write = this.#persisting.then(() => onChange(snapshot));
+    const write = this.#persisting.then(() => onChange(snapshot, settings));
     this.#persisting = write.catch(() => {});
     await write;
   }
 
   /** The traffic server's `request` listener. */
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // node:http then writes `Connection: close` and closes the connection once the answer is sent.
+    if (!this.#keepAlive) res.shouldKeepAlive = false;
     new Exchange(this.#exchangeHost(), req, res).start();
   };
 

@@ -9,8 +9,9 @@
  * `startBuiltinRouter()` spawns it detached (its own session, stdout and
  * stderr to DIR/router.log), so an orchestrator that dies mid-deploy leaves
  * traffic flowing. It serves traffic on host:port, the admin API on
- * DIR/admin.sock (mode 600), restores its backends from DIR/backends.json and
- * rewrites that file (atomically) on every change, and writes DIR/router.json
+ * DIR/admin.sock (mode 600), restores its backends and its keep-alive setting
+ * from DIR/backends.json and rewrites that file (atomically) on every change,
+ * and writes DIR/router.json
  * (pid, port, admin socket) once it listens. SIGTERM, SIGINT or
  * `POST /v1/shutdown`: stops accepting, lets in-flight requests finish (up to
  * 10 s), exits 0.
@@ -35,6 +36,7 @@ import {
   builtinRouterPaths,
   writeFileAtomic,
   type PersistedBackends,
+  type PersistedSettings,
   type RouterProcessRecord,
 } from './internal/builtin-state.js';
 
@@ -96,13 +98,16 @@ async function main(): Promise<void> {
   }
 
   let persisted: PersistedBackends['backends'] = [];
+  let persistedSettings: Partial<PersistedSettings> = {};
   try {
     const value = (await readJsonFile(paths.backendsFile)) as Partial<PersistedBackends> | undefined;
     if (value !== undefined) {
       if (value === null || value.format !== 'baton-builtin-router-backends/1' || !Array.isArray(value.backends)) {
         throw new Error('not a baton-builtin-router-backends/1 file');
       }
+      if (value.keepAlive !== undefined && typeof value.keepAlive !== 'boolean') throw new Error(`keepAlive must be true or false, got ${JSON.stringify(value.keepAlive)}`);
       persisted = value.backends;
+      if (value.keepAlive !== undefined) persistedSettings = { keepAlive: value.keepAlive };
     }
   } catch (error) {
     exit(4, `cannot read the persisted backends in ${paths.backendsFile}: ${(error as Error).message}`);
@@ -118,8 +123,8 @@ async function main(): Promise<void> {
       clientBodyRateWindowMs: limits.bodyRateWindowMs,
       requestBufferBytes: limits.bufferBytes,
       ...(settings.expose === undefined ? {} : { expose: settings.expose }),
-      onChange: async (backends) => {
-        const file: PersistedBackends = { format: 'baton-builtin-router-backends/1', backends };
+      onChange: async (backends, changed) => {
+        const file: PersistedBackends = { format: 'baton-builtin-router-backends/1', backends, keepAlive: changed.keepAlive };
         await writeFileAtomic(paths.backendsFile, `${JSON.stringify(file, null, 2)}\n`);
       },
     });
@@ -127,7 +132,7 @@ async function main(): Promise<void> {
     exit(2, `bad arguments: --settings: ${(error as Error).message}`);
   }
   try {
-    proxy.restore(persisted);
+    proxy.restore(persisted, persistedSettings);
   } catch (error) {
     exit(4, `the persisted backends in ${paths.backendsFile} are invalid: ${(error as Error).message}`);
   }
@@ -171,6 +176,7 @@ async function main(): Promise<void> {
       startedAtMs,
       inFlight: proxy.inFlight,
       backends: proxy.list().length,
+      keepAlive: proxy.keepAlive,
       connections: traffic.connections,
       refusedConnections: traffic.refused,
       limits,
@@ -202,7 +208,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   // No terminal to hang up (the router runs in its own session), but a stray SIGHUP must not stop traffic.
   process.on('SIGHUP', () => logger.info('SIGHUP ignored'));
-  logger.info('router listening', { url, adminSocket: paths.adminSocket, pid: process.pid, backends: proxy.list().length });
+  logger.info('router listening', { url, adminSocket: paths.adminSocket, pid: process.pid, backends: proxy.list().length, keepAlive: proxy.keepAlive });
 }
 
 process.on('uncaughtException', (error) => exit(70, `internal error: ${error.stack ?? error.message}`));

@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isBatonError } from '@baton/lifecycle';
 import type { Router } from '@baton/deploy';
 import { connectBuiltinRouter, startBuiltinRouter, stopBuiltinRouter } from './builtin-router.js';
+import { adminCommand } from './internal/admin-client.js';
 import { runLoad, send, startBackend, waitFor, type Backend } from './internal/builtin-fixtures.test.util.js';
 import { isProcessAlive as processExists } from '@baton/deploy/kit';
 
@@ -225,6 +226,39 @@ describe('startBuiltinRouter / connectBuiltinRouter / stopBuiltinRouter', () => 
       { id: 'b', release: 'v2', state: 'drain', weight: 9, inFlight: 0 },
     ]);
     expect((await send(url)).body).toBe('a');
+  });
+});
+
+describe('keep-alive with clients (setKeepAlive)', () => {
+  it("off, the router's own answers close too (503 without a backend, 404 of a guarded path); the setting shows in /v1/status and backends.json and survives a restart; a bad command is a 400", async () => {
+    const { stateDir, url, router: r } = await router();
+    const socket = join(stateDir, 'admin.sock');
+    const agent = new Agent({ keepAlive: true });
+    try {
+      expect((await send(url, { agent })).headers.connection).toBe('keep-alive');
+      await r.setKeepAlive?.(false);
+      const noBackend = await send(url, { agent });
+      expect([noBackend.status, noBackend.headers.connection]).toEqual([503, 'close']);
+      const guarded = await send(`${url}/metrics`, { agent });
+      expect([guarded.status, guarded.headers.connection]).toEqual([404, 'close']);
+    } finally {
+      agent.destroy();
+    }
+    expect(await adminCommand(socket, 'GET', '/v1/keep-alive', undefined, 5000)).toEqual({ keepAlive: false });
+    expect(await adminCommand(socket, 'GET', '/v1/status', undefined, 5000)).toMatchObject({ keepAlive: false });
+    expect(JSON.parse(readFileSync(join(stateDir, 'backends.json'), 'utf8'))).toMatchObject({ keepAlive: false });
+
+    const bad = await errorOf(adminCommand(socket, 'PUT', '/v1/keep-alive', { enabled: 'no' }, 5000));
+    expect(bad.message).toMatch(/\(400\).*"enabled": true \| false/);
+    const badClient = await errorOf(r.setKeepAlive?.('no' as unknown as boolean) ?? Promise.resolve());
+    expect(isBatonError(badClient, 'BATON_ERR_ROUTER')).toBe(true);
+    expect(await adminCommand(socket, 'GET', '/v1/keep-alive', undefined, 5000)).toEqual({ keepAlive: false });
+
+    await r.close();
+    await stopBuiltinRouter({ stateDir });
+    expect(await startBuiltinRouter({ stateDir })).toBe(url);
+    expect(await adminCommand(socket, 'GET', '/v1/keep-alive', undefined, 5000)).toEqual({ keepAlive: false });
+    expect(readFileSync(join(stateDir, 'router.log'), 'utf8')).toMatch(/"keepAlive":false/);
   });
 });
 

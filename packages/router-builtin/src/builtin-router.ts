@@ -30,11 +30,11 @@ export interface BuiltinRouterOptions {
 export interface StartBuiltinRouterOptions extends BuiltinRouterOptions {
   /**
    * The traffic port. Default: the port this state directory's router had
-   * before (so a restarted router keeps its URL), else 0 (any free port; the
-   * bound one is read back).
+   * before on the same `host` (so a restarted router keeps its URL), else 0
+   * (any free port; the bound one is read back).
    */
   port?: number;
-  /** Default `127.0.0.1`. */
+  /** The address to listen on, and the traffic URL's host (`127.0.0.2` gives `http://127.0.0.2:PORT`). Default `127.0.0.1`. */
   host?: string;
   /** Keep incoming `X-Forwarded-Proto`/`-Host`, `Forwarded`, `X-Real-IP`... (a TLS terminator in front sets them); default false. */
   trustForwarded?: boolean;
@@ -137,7 +137,8 @@ export async function startBuiltinRouter(options: StartBuiltinRouterOptions): Pr
     );
   }
   const previous = await readProcessRecord(paths.stateFile);
-  const port = options.port ?? previous?.port ?? 0;
+  // The port this directory's router had, when it listened on the same address (another address is another listener).
+  const port = options.port ?? (previous !== undefined && (previous.host ?? '127.0.0.1') === host ? previous.port : 0);
 
   const logOffset = await stat(paths.logFile).then(
     (s) => s.size,

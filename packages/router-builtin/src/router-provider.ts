@@ -13,6 +13,7 @@ export const routerProvider: RouterProvider = {
     await startBuiltinRouter({
       stateDir: settings.dir,
       ...(settings.port === undefined ? {} : { port: settings.port }),
+      ...(settings.host === undefined ? {} : { host: settings.host }),
       limits: settings.limits,
       trustForwarded: settings.trustForwarded,
       expose: settings.expose,

@@ -134,6 +134,12 @@ export class BuiltinRouterClient implements Router {
     },
   };
 
+  /** Keep-alive with clients (admin `/v1/keep-alive`): off, every answer carries `Connection: close`. Persisted by the router. */
+  async setKeepAlive(enabled: boolean): Promise<void> {
+    if (typeof enabled !== 'boolean') throw routerError(`setKeepAlive: enabled must be true or false, got ${JSON.stringify(enabled)}.`);
+    await this.#command('PUT', '/v1/keep-alive', { enabled });
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
   }

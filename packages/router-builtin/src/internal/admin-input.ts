@@ -80,3 +80,10 @@ export function parseRemoveId(id: unknown): string {
   if (typeof id !== 'string' || id === '') throw bad(`remove: id must be a non-empty string, got ${JSON.stringify(id)}.`);
   return id;
 }
+
+/** Checks a keep-alive command's input (`{ enabled: boolean }`); throws a 400 {@link RouterCommandError} otherwise. */
+export function parseKeepAlive(value: unknown): boolean {
+  const enabled = isRecord(value) ? value.enabled : undefined;
+  if (typeof enabled !== 'boolean') throw bad(`keep-alive: give a JSON object { "enabled": true | false }, got ${JSON.stringify(value)}.`);
+  return enabled;
+}

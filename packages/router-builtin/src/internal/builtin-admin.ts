@@ -17,6 +17,8 @@ import { RouterCommandError } from './admin-input.js';
  *   PUT    /v1/shadow             { candidate, share?, methods?, ... } → a shadow step starts
  *   GET    /v1/shadow             { shadow: its figures so far, or null }
  *   DELETE /v1/shadow             ends it (copies in flight get their time) → { shadow: final figures, or null }
+ *   PUT    /v1/keep-alive         { enabled } → { keepAlive }: off, every answer closes its connection (persisted)
+ *   GET    /v1/keep-alive         { keepAlive }
  *   POST   /v1/shutdown           stops the router (finishes in-flight requests first)
  */
 export interface AdminContext {
@@ -112,13 +114,19 @@ async function route(context: AdminContext, req: IncomingMessage, res: ServerRes
     else throw new RouterCommandError(405, `${method} ${path}: use PUT, GET or DELETE.`);
     return;
   }
+  if (path === '/v1/keep-alive') {
+    if (method === 'PUT') sendJson(res, 200, { keepAlive: await proxy.setKeepAlive(await readJson(req)) });
+    else if (method === 'GET') sendJson(res, 200, { keepAlive: proxy.keepAlive });
+    else throw new RouterCommandError(405, `${method} ${path}: use PUT or GET.`);
+    return;
+  }
   if (path === '/v1/shutdown') {
     if (method !== 'POST') throw new RouterCommandError(405, `${method} ${path}: use POST.`);
     sendJson(res, 202, { stopping: true });
     context.shutdown('admin shutdown');
     return;
   }
-  throw new RouterCommandError(404, `${method} ${path}: no such admin endpoint (see /v1/status, /v1/backends, /v1/shadow, /v1/shutdown).`);
+  throw new RouterCommandError(404, `${method} ${path}: no such admin endpoint (see /v1/status, /v1/backends, /v1/shadow, /v1/keep-alive, /v1/shutdown).`);
 }
 
 export function createAdminServer(context: AdminContext): Server {

@@ -11,7 +11,7 @@ export interface BuiltinRouterPaths {
   stateDir: string;
   /** The running router's pid, traffic port and admin socket ({@link RouterProcessRecord}). */
   stateFile: string;
-  /** The backends and their state and weight, rewritten on every change ({@link PersistedBackends}). */
+  /** The backends and their state and weight, and the keep-alive setting, rewritten on every change ({@link PersistedBackends}). */
   backendsFile: string;
   /** The admin API: HTTP over this unix socket, mode 600. */
   adminSocket: string;
@@ -54,7 +54,13 @@ export interface PersistedBackend {
   weight: number;
 }
 
-export interface PersistedBackends {
+/** The router's own settings changed at run time, persisted with the backends. */
+export interface PersistedSettings {
+  /** Keep-alive with clients (`Router.setKeepAlive`); absent in files of older routers: on. */
+  keepAlive: boolean;
+}
+
+export interface PersistedBackends extends Partial<PersistedSettings> {
   format: 'baton-builtin-router-backends/1';
   backends: PersistedBackend[];
 }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fetchText, waitFor } from '../index.js';
 import type { KeepAliveLoadReport } from './keep-alive-load.js';
+import { OneConnectionClient, type NumberedAnswer } from './one-connection-client.js';
 import { addBackend, routerFromProvider, RouterFixture, spread, statusOf, untilBackends, type MakeRouter } from './router-fixture.js';
 import type { ConformanceBackendStatus, ConformanceRouterProvider, ConformanceRouterSettings } from './shapes.js';
 
@@ -17,6 +18,8 @@ export interface RouterConformanceOptions {
 /** Bound on a case with load in it: the load itself is bounded well below. */
 const LOAD_CASE_MS = 180_000;
 const CASE_MS = 60_000;
+/** Another loopback address (Linux routes all of 127.0.0.0/8 to the loopback). */
+const OTHER_HOST = '127.0.0.2';
 /** Eight keep-alive connections; two carry slow requests (80 and 400 ms), so a drain finds requests in flight and remove must wait for them. */
 const LOAD_MIXES = [['/'], ['/'], ['/'], ['/slow?ms=80'], ['/'], ['/'], ['/'], ['/slow?ms=400']];
 
@@ -43,9 +46,14 @@ const LOAD_MIXES = [['/'], ['/'], ['/'], ['/slow?ms=80'], ['/'], ['/'], ['/'], [
  * refuses a ready backend or one with a request in flight, and succeeds
  * after; a backend whose process died is reported `health: 'down'` while
  * the others answer every request; a second connection sees the same
- * backends, states and weights and moves traffic; and 0 failed requests
- * under keep-alive load through three rounds of a rolling replacement and
- * through a canary weight ramp.
+ * backends, states and weights and moves traffic; a router started on
+ * another loopback address (`host: '127.0.0.2'`, provider subjects only)
+ * answers there and keeps its URL through a restart; keep-alive switched
+ * off and on again (routers with `setKeepAlive` only; the others skip it):
+ * answers say `Connection: close` and a keep-alive client reconnects for
+ * each request, none failing, and the setting outlives a restart; and 0
+ * failed requests under keep-alive load through three rounds of a rolling
+ * replacement and through a canary weight ramp.
  *
  * @example
  * // packages/router-nginx/src/conformance.test.ts
@@ -276,6 +284,83 @@ export function routerConformance(name: string, subject: ConformanceRouterProvid
       expect((await second.backends()).map((backend) => `${backend.id} ${backend.state}`).sort()).toEqual(['a drain', 'c ready']);
     }, CASE_MS);
 
+    it.skipIf(typeof subject === 'function')(
+      `started on another loopback address (${OTHER_HOST}, as a DNS switch gives each stack its own), it answers there, says so in its url, and keeps both through a restart`,
+      async () => {
+        const onHost = new RouterFixture(routerFromProvider(subject as ConformanceRouterProvider, { ...options.settings, host: OTHER_HOST }));
+        try {
+          const router = await onHost.start();
+          expect(router.url).toMatch(/^http:\/\/127\.0\.0\.2:\d+$/);
+          const a = await onHost.backend('a');
+          await addBackend(router, a);
+          await router.set([{ id: 'a', state: 'ready', weight: 1 }]);
+          expect(await fetchText(router.url)).toMatchObject({ status: 200, body: 'a' });
+
+          const restarted = await onHost.restart();
+          expect(restarted.url).toBe(router.url);
+          await answersWith(restarted.url, 'a');
+        } finally {
+          await onHost.cleanUp();
+        }
+      },
+      CASE_MS,
+    );
+
+    it('keep-alive off (routers with setKeepAlive): every answer says Connection: close and a keep-alive client opens a new connection for each request, none failing; on again, one connection; the setting outlives a restart', async ({ skip }) => {
+      const router = await fixture.start();
+      if (router.setKeepAlive === undefined) {
+        skip(`${name} has no setKeepAlive`);
+        return;
+      }
+      const a = await fixture.backend('a');
+      await addBackend(router, a);
+      await router.set([{ id: 'a', state: 'ready', weight: 1 }]);
+      const client = new OneConnectionClient(router.url);
+      try {
+        // On, the default: one connection carries every request.
+        expectReuse(await client.series(5));
+
+        await router.setKeepAlive(false);
+        const before = client.opened;
+        const off = await client.series(5);
+        expectCloses(off);
+        // The first may go on the connection that was open (it is closed after its answer, never under it); each next one on a new connection.
+        expect(off.slice(1).map((answer) => answer.socket)).toEqual([1, 2, 3, 4].map((n) => before + n));
+
+        // Keep-alive load through both switches: a client never loses a request to a closing connection.
+        const load = fixture.load({ url: router.url, connections: 4, maxRequests: 50_000, maxDurationMs: 90_000 });
+        await load.waitUntil(() => load.finished() >= 100, 20_000, '100 requests with keep-alive off');
+        await router.setKeepAlive(true);
+        const atOn = load.finished();
+        await load.waitUntil(() => load.finished() >= atOn + 100, 20_000, '100 requests with keep-alive on again');
+        await router.setKeepAlive(false);
+        const atOff = load.finished();
+        await load.waitUntil(() => load.finished() >= atOff + 100, 20_000, '100 requests with keep-alive off again');
+        expectNoFailures(await load.stop());
+
+        await router.setKeepAlive(true);
+        expectReuse(await client.series(5));
+        await router.setKeepAlive(false);
+      } finally {
+        client.close();
+      }
+
+      // Off outlives a restart of the router.
+      const restarted = await fixture.restart();
+      await answersWith(restarted.url, 'a');
+      const again = new OneConnectionClient(restarted.url);
+      try {
+        const off = await again.series(3);
+        expectCloses(off);
+        expect(off.map((answer) => answer.socket)).toEqual([1, 2, 3]);
+        expect(restarted.setKeepAlive, 'setKeepAlive after the restart').toBeTypeOf('function');
+        await restarted.setKeepAlive?.(true);
+        expectReuse(await again.series(3));
+      } finally {
+        again.close();
+      }
+    }, LOAD_CASE_MS);
+
     it('no request fails under keep-alive load through 3 rounds of a rolling replacement (add in maint, ready, drain, wait for 0 in flight, remove)', async () => {
       const router = await fixture.start();
       const old = [await fixture.backend('v1-1'), await fixture.backend('v1-2'), await fixture.backend('v1-3')];
@@ -332,6 +417,39 @@ export function routerConformance(name: string, subject: ConformanceRouterProvid
       expect((await router.backends()).map((backend) => `${backend.id} ${backend.state} ${backend.weight}`)).toEqual(['v2-1 ready 100']);
     }, LOAD_CASE_MS);
   });
+}
+
+/** Polls until `url` answers 200 with `body` (a restarted router may take a moment to route to its restored backends). */
+async function answersWith(url: string, body: string): Promise<void> {
+  let last = '';
+  await waitFor(
+    async () => {
+      try {
+        const answer = await fetchText(url);
+        last = `${answer.status} ${answer.body.slice(0, 120)}`;
+        return answer.status === 200 && answer.body === body;
+      } catch (error) {
+        last = (error as Error).message;
+        return false;
+      }
+    },
+    20_000,
+    `${url} to answer 200 ${body}`,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; last answer: ${last}`);
+  });
+}
+
+/** Answers of the backend `a`, every one on the same connection, none saying close. */
+function expectReuse(answers: readonly NumberedAnswer[]): void {
+  expect(answers.map(({ status, body }) => `${status} ${body}`)).toEqual(answers.map(() => '200 a'));
+  expect(answers.filter((answer) => answer.connection === 'close'), 'answers saying Connection: close with keep-alive on').toEqual([]);
+  expect(new Set(answers.map((answer) => answer.socket)).size, 'connections the requests went on').toBe(1);
+}
+
+/** Answers of the backend `a`, every one saying `Connection: close`. */
+function expectCloses(answers: readonly NumberedAnswer[]): void {
+  expect(answers.map(({ status, body, connection }) => `${status} ${body} ${connection}`)).toEqual(answers.map(() => '200 a close'));
 }
 
 function expectNoFailures(report: KeepAliveLoadReport): void {

@@ -5,7 +5,12 @@ import type { ConformanceBackendStatus, ConformanceRouter, ConformanceRouterProv
 import { startKeepAliveLoad, type KeepAliveLoadReport } from './keep-alive-load.js';
 import { startTestBackend, type TestBackend } from './test-backend.js';
 
-/** Starts the router under test in `dir`, a fresh private (0700) directory of its own. */
+/**
+ * Starts the router under test in `dir`, a fresh private (0700) directory of
+ * its own. Called again on the same directory once the router was stopped,
+ * it restarts it (a reboot): the router must come back with its URL, its
+ * backends and its settings.
+ */
 export type MakeRouter = (dir: string) => Promise<RouterUnderTest>;
 
 /** The settings a provider's router is started with unless the caller overrides them: the deploy config's defaults. */
@@ -59,6 +64,18 @@ export class RouterFixture {
     const router = await this.#underTest.connectAgain();
     this.#connections.push(router);
     return router;
+  }
+
+  /** Stops the router (its connections closed first) and starts it again in the same directory, as after a reboot; resolves with the new connection. */
+  async restart(): Promise<ConformanceRouter> {
+    if (this.#underTest === undefined || this.#dir === undefined) throw new Error('conformance: start the router first');
+    await Promise.allSettled(this.#connections.splice(0).map((router) => router.close()));
+    const stopping = this.#underTest;
+    this.#underTest = undefined;
+    await stopping.stop();
+    this.#underTest = await this.#makeRouter(this.#dir);
+    this.#connections.push(this.#underTest.router);
+    return this.#underTest.router;
   }
 
   /** A test backend, killed at clean-up. */

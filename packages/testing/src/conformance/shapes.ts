@@ -27,12 +27,16 @@ export interface ConformanceRouter {
   remove(id: string): Promise<void>;
   backends(): Promise<ConformanceBackendStatus[]>;
   close(): Promise<void>;
+  /** Keep-alive with clients, on routers that can switch it (`Router.setKeepAlive`): off, every answer carries `Connection: close`; the setting outlives a restart. */
+  setKeepAlive?(enabled: boolean): Promise<void>;
 }
 
 /** What a router is started with (`RouterStartSettings` of @baton/deploy). */
 export interface ConformanceRouterSettings {
   dir: string;
   port?: number;
+  /** The address the router listens on; undefined: `127.0.0.1`. */
+  host?: string;
   readinessPath: string;
   limits: { maxConnections: number; headersTimeoutMs: number; bodyTimeoutMs: number; keepAliveTimeoutMs: number; minBodyBytesPerSecond: number; bodyRateWindowMs: number };
   trustForwarded: boolean;
