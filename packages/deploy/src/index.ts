@@ -41,3 +41,5 @@ export { resolvePresetStrategy, type StrategyPreset } from './strategies/presets
 export { compareAnswers, type AnswerComparison, type AnswerDifference, type CompareRules, type ShadowAnswer } from './shadow/answer-diff.js';
 export { createShadowTally, DEFAULT_SHADOW_THRESHOLDS, type RouteShadow, type ShadowCompareConfig, type ShadowSummary, type ShadowTally, type ShadowThresholds } from './shadow/shadow-tally.js';
 export { describeShadow, resolveShadowStep, type RouterShadow, type ShadowRouterSettings, type ShadowStatus, type ShadowStepConfig } from './shadow/shadow-step.js';
+export { dnsRecord, type DnsRecord, type DnsRecordOptions, type DnsRecordTarget, type RecordValue } from './dns/dns-record.js';
+export type { DnsToolResult, DnsToolRunner } from './dns/run-dns-tool.js';
