@@ -97,6 +97,13 @@ describe('haproxyRouterConfig', () => {
     expect(config).toContain('# s2: v1-1 (release v1), ready');
   });
 
+  it('with a keep-alive switch file, every answer (HAProxy\'s own too) says Connection: close while the file holds off; without one, no such rule', () => {
+    const config = haproxyRouterConfig(options({ keepAliveOffFile: '/tmp/r/keepalive-off.acl' }));
+    const frontend = config.slice(config.indexOf('frontend'), config.indexOf('backend be'));
+    expect(frontend).toMatch(/^\s+http-after-response set-header Connection close if \{ str\(off\) -m str -f \/tmp\/r\/keepalive-off\.acl \}$/m);
+    expect(haproxyRouterConfig(options())).not.toContain('http-after-response');
+  });
+
   it('names slots s1..sN and reads them back', () => {
     expect(slotName(7)).toBe('s7');
     expect(slotNumber('s7')).toBe(7);
@@ -124,8 +131,10 @@ describe.skipIf(!haproxy)('haproxyRouterConfig with a real haproxy -c', () => {
         adminSocket: join(dir, 'admin.sock'),
         serverStateFile: join(dir, 'server-state'),
         occupied: [{ slot: 1, id: 'a', release: 'v1', address: '127.0.0.1', port: 4001, state: 'maint', weight: 1 }],
+        keepAliveOffFile: join(dir, 'keepalive-off.acl'),
       }),
     );
+    await writeFile(join(dir, 'keepalive-off.acl'), 'off\n');
     await writeFile(file, config);
     await expect(checkHaproxyConfig(haproxy as string, file)).resolves.toBeUndefined();
     await writeFile(file, config.replace('balance roundrobin', 'balance nonsense'));

@@ -11,6 +11,8 @@ import type { HaproxyCheckSettings, HaproxyTimeoutSettings } from './internal/ha
 export const HAPROXY_FRONTEND = 'fe';
 /** The backend holding the slots. */
 export const HAPROXY_BACKEND = 'be';
+/** The pattern that, in the keep-alive switch's ACL file, means off (see `keepAliveOffFile`). */
+export const KEEP_ALIVE_OFF = 'off';
 /** Slots are `s1`..`sN` (the `server-template` prefix). */
 export const HAPROXY_SLOT_PREFIX = 's';
 
@@ -61,6 +63,12 @@ export interface HaproxyConfigOptions {
   trustForwarded?: boolean;
   /** What public clients may reach: by default (`false`) the metrics paths and probes with a query are answered 404. */
   expose?: { metrics: boolean; probeDetails: boolean; metricsPaths: readonly string[]; probePaths: readonly string[] };
+  /**
+   * Absolute path of an ACL pattern file: while it holds `off`, every answer
+   * carries `Connection: close` (keep-alive with clients off). The Runtime
+   * API switches it with `add acl` / `clear acl`; undefined: no such switch.
+   */
+  keepAliveOffFile?: string;
 }
 
 const DEFAULT_EXPOSE = { metrics: false, probeDetails: false, metricsPaths: ['/metrics'], probePaths: ['/livez', '/readyz', '/startupz', '/healthz'] };
@@ -111,6 +119,15 @@ export function haproxyAddress(address: string, port: number): string {
  * - `option idle-close-on-response`: on a reload, idle keep-alive client
  *   connections get one more answer with `Connection: close` instead of being
  *   closed under a client that may be sending on them.
+ * - `keepAliveOffFile`: `http-after-response set-header Connection close`
+ *   while the file (an ACL's patterns) holds `off`. A response saying
+ *   close makes HAProxy close the client connection after it, so a
+ *   keep-alive client opens a new one (and resolves the name again, for a
+ *   DNS switch); idle connections are never closed under their clients.
+ *   `http-after-response` covers HAProxy's own answers (404, 503) too. The
+ *   Runtime API flips it without a reload (`add acl` / `clear acl`, stable
+ *   commands; a `proc.` variable would need `experimental-mode on` in 2.6),
+ *   and every start and reload reads the file.
  * - `server-state-file` + `load-server-state-from-file`: the new worker
  *   starts with the servers' states, weights and health as the old one had
  *   them. HAProxy 2.6 does not restore an IP address from that file, so the
@@ -164,6 +181,10 @@ export function haproxyRouterConfig(options: HaproxyConfigOptions): string {
   }
   if (!expose.probeDetails) {
     guards.push(`  http-request deny deny_status 404 if { path,url_dec,lower -m reg ${pathPattern(expose.probePaths)} } { query -m found }`);
+  }
+  if (options.keepAliveOffFile !== undefined) {
+    guards.push('  # Keep-alive with clients off (Router.setKeepAlive): every answer, HAProxy\'s own included, closes its connection.');
+    guards.push(`  http-after-response set-header Connection close if { str(${KEEP_ALIVE_OFF}) -m str -f ${options.keepAliveOffFile} }`);
   }
   const occupied = new Map((options.occupied ?? []).map((slot) => [slot.slot, slot]));
   const servers: string[] = [];

@@ -148,6 +148,25 @@ function startLoad(url: string, options: { connections: number; maxRequests: num
   return { done, answered: () => report.ok + report.failed };
 }
 
+/** One GET on a keep-alive connection of its own: the status and the answer's `Connection` header. */
+async function connectionOf(url: string): Promise<[number, string | undefined]> {
+  const agent = new Agent({ keepAlive: true });
+  try {
+    return await new Promise((resolve, reject) => {
+      const req = request(url, { agent, timeout: 10_000 }, (res) => {
+        res.resume();
+        res.on('end', () => resolve([res.statusCode ?? 0, res.headers.connection]));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', reject);
+      req.end();
+    });
+  } finally {
+    agent.destroy();
+  }
+}
+
 function byId(backends: readonly BackendStatus[]): Record<string, BackendStatus> {
   return Object.fromEntries(backends.map((backend) => [backend.id, backend]));
 }
@@ -547,6 +566,37 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
     const config = await readFile(join(stateDir, 'haproxy.cfg'), 'utf8');
     expect(config).toContain(`server s1 127.0.0.1:${a.port} weight 3 check`);
     expect(config).toContain(`server s4 127.0.0.1:${d.port} weight 1 check disabled`);
+  });
+
+  it("keep-alive off: HAProxy's own answers close too; kept in backends.json and the switch's file, through reloads; a HAProxy running without the switch (an older Baton's config) gets it by a reload", async () => {
+    const stateDir = await newStateDir();
+    const router = await start({ stateDir });
+    const switchFile = join(stateDir, 'keepalive-off.acl');
+    const config = await readFile(join(stateDir, 'haproxy.cfg'), 'utf8');
+    expect(config).toContain(`http-after-response set-header Connection close if { str(off) -m str -f ${switchFile} }`);
+    expect(await readFile(switchFile, 'utf8')).toBe('');
+    // No backend: HAProxy answers 503 itself.
+    expect(await connectionOf(router.url)).toEqual([503, undefined]);
+
+    await router.setKeepAlive(false);
+    expect(JSON.parse(await readFile(join(stateDir, 'backends.json'), 'utf8'))).toMatchObject({ keepAlive: false });
+    expect(await readFile(switchFile, 'utf8')).toBe('off\n');
+    expect(await connectionOf(router.url)).toEqual([503, 'close']);
+    await router.reload();
+    expect(await connectionOf(router.url)).toEqual([503, 'close']);
+    await router.setKeepAlive(true);
+    expect(await connectionOf(router.url)).toEqual([503, undefined]);
+    await expect(router.setKeepAlive('no' as unknown as boolean)).rejects.toMatchObject({ code: 'BATON_ERR_ROUTER', message: expect.stringMatching(/true or false/) });
+
+    // An older Baton's HAProxy: its config has no switch (written here, loaded by the master's own reload).
+    await writeFile(join(stateDir, 'haproxy.cfg'), config.replace(/^.*Keep-alive with clients off.*\n.*http-after-response.*\n/m, ''));
+    const worker = (await router.api.showInfo()).Pid;
+    process.kill(Number((await readFile(join(stateDir, 'haproxy.pid'), 'utf8')).trim()), 'SIGUSR2');
+    await waitFor(async () => (await router.api.showInfo().catch(() => ({ Pid: worker }))).Pid !== worker, 15_000, 'the worker of the config without the switch');
+    expect(await router.api.command('show acl')).not.toContain(switchFile);
+    await router.setKeepAlive(false);
+    expect(await router.api.command('show acl')).toContain(switchFile);
+    expect(await connectionOf(router.url)).toEqual([503, 'close']);
   });
 
   it('a second connection (a restarted orchestrator) sees the same backends and moves traffic', async () => {

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { checkBackendChanges, checkBackendInput, findFreePort, resolveBackendAddress } from '@baton/deploy/kit';
 import type { BackendState, BackendStatus, Router } from '@baton/deploy';
-import { HAPROXY_BACKEND, slotNumber } from './haproxy-config.js';
+import { HAPROXY_BACKEND, KEEP_ALIVE_OFF, slotNumber } from './haproxy-config.js';
 import { findHaproxy, haproxyVersion, runningMaster, stopHaproxyProcess } from './haproxy-process.js';
 import {
   commandTimeout,
@@ -28,7 +28,7 @@ import { reloadWith } from './internal/haproxy-reload.js';
 import { haproxyRouterPaths, readRouterRecord, writeFileAtomic, type HaproxyRouterPaths, type HaproxyRouterRecord, type HaproxySlotRecord } from './internal/haproxy-state.js';
 import { frontendOpen, inFlightOf, readLive } from './internal/live-view.js';
 import { DEFAULT_WEIGHT, backendStatus, freeSlot, newSlotEntry, readTable, writeTable } from './internal/slot-table.js';
-import { loadRecord, privatePidFile, writeConfig } from './internal/state-files.js';
+import { loadRecord, privatePidFile, writeConfig, writeKeepAliveFile } from './internal/state-files.js';
 import { verifyConnection } from './internal/verify-connection.js';
 
 export type { HaproxyCheckSettings, HaproxyTimeoutSettings } from './internal/haproxy-state.js';
@@ -42,6 +42,8 @@ export interface HaproxyRouter extends Router {
   readonly api: HaproxyRuntimeApi;
   /** Reloads HAProxy (see {@link reloadHaproxyRouter}), in turn with this connection's other calls. */
   reload(options?: { timeoutMs?: number }): Promise<void>;
+  /** Keep-alive with clients: off, every answer says `Connection: close` and its connection closes after it; kept through reloads and restarts. */
+  setKeepAlive(enabled: boolean): Promise<void>;
 }
 
 const PORT_ATTEMPTS = 5;
@@ -172,6 +174,39 @@ class HaproxyRouterConnection implements HaproxyRouter {
     // HAProxy is asked even with no backend: a router that is gone must say so, not answer "none".
     const live = await readLive(this.api);
     return table.backends.map((entry) => backendStatus(entry, live));
+  }
+
+  /**
+   * Keep-alive with clients: off, every answer carries `Connection: close`
+   * and HAProxy closes the connection after it (idle ones are not closed
+   * under their clients). Switched in the running worker through the
+   * Runtime API (`clear acl` / `add acl` on the switch's pattern file), kept
+   * in backends.json and the pattern file, so reloads and restarts keep it.
+   */
+  async setKeepAlive(enabled: boolean): Promise<void> {
+    this.#open('setKeepAlive');
+    if (typeof enabled !== 'boolean') throw routerError(`setKeepAlive: enabled must be true or false, got ${JSON.stringify(enabled)}.`);
+    await this.#inTurn(async () => {
+      const table = await readTable(this.#paths);
+      const before = table.keepAlive ?? true;
+      // The table and the file first, as add() does: a reload or start in between already has it.
+      await writeTable(this.#paths, { ...table, keepAlive: enabled });
+      try {
+        await writeKeepAliveFile(this.#paths, enabled);
+        const file = this.#paths.keepAliveOffFile;
+        try {
+          await this.api.execute([`clear acl ${file}`, ...(enabled ? [] : [`add acl ${file} ${KEEP_ALIVE_OFF}`])]);
+        } catch (error) {
+          // A HAProxy started by an older Baton has no switch in its config: a reload writes it, with the setting.
+          if (!/unknown acl/i.test(causeText(error))) throw error;
+          await reloadWith(this.#paths, this.#record, this.api, reloadTimeout(undefined));
+        }
+      } catch (error) {
+        await writeTable(this.#paths, table).catch(() => {});
+        await writeKeepAliveFile(this.#paths, before).catch(() => {});
+        throw error;
+      }
+    });
   }
 
   reload(options: { timeoutMs?: number } = {}): Promise<void> {

@@ -20,6 +20,7 @@ export const routerProvider: RouterProvider = {
       stateDir: settings.dir,
       readinessPath: settings.readinessPath,
       ...(settings.port === undefined ? {} : { port: settings.port }),
+      ...(settings.host === undefined ? {} : { host: settings.host }),
       maxConnections: settings.limits.maxConnections,
       timeouts: { httpRequestMs: settings.limits.headersTimeoutMs, clientMs: settings.limits.bodyTimeoutMs, keepAliveMs: settings.limits.keepAliveTimeoutMs },
       trustForwarded: settings.trustForwarded,

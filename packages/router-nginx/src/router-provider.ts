@@ -13,6 +13,7 @@ export const routerProvider: RouterProvider = {
     startNginxRouter({
       dir: settings.dir,
       ...(settings.port === undefined ? {} : { port: settings.port }),
+      ...(settings.host === undefined ? {} : { host: settings.host }),
       readinessPath: settings.readinessPath,
       metricsPath: settings.expose.metricsPaths[0] ?? '/metrics',
       maxConnections: settings.limits.maxConnections,

@@ -23,6 +23,8 @@ export interface HaproxyRouterPaths {
   serverStateFile: string;
   /** HAProxy's stdout and stderr: its startup notices and the abnormal sessions (`option dontlog-normal`). */
   logFile: string;
+  /** The ACL pattern file that switches keep-alive with clients off: `off` in it, every answer says `Connection: close` (see `haproxyRouterConfig`). */
+  keepAliveOffFile: string;
 }
 
 export function haproxyRouterPaths(stateDir: string): HaproxyRouterPaths {
@@ -35,6 +37,7 @@ export function haproxyRouterPaths(stateDir: string): HaproxyRouterPaths {
     adminSocket: join(stateDir, 'admin.sock'),
     serverStateFile: join(stateDir, 'server-state'),
     logFile: join(stateDir, 'haproxy.log'),
+    keepAliveOffFile: join(stateDir, 'keepalive-off.acl'),
   };
 }
 
@@ -123,6 +126,8 @@ export interface HaproxySlotRecord {
 export interface HaproxyBackendsRecord {
   format: 'baton-haproxy-backends/1';
   backends: HaproxySlotRecord[];
+  /** Keep-alive with clients (`Router.setKeepAlive`), put into effect at every start and reload; absent (tables of older routers): on. */
+  keepAlive?: boolean;
 }
 
 
@@ -176,6 +181,7 @@ export async function readBackendsRecord(file: string): Promise<HaproxyBackendsR
       throw new Error(`${file} holds an entry that is not a backend: ${JSON.stringify(entry)}`);
     }
   }
+  if (value.keepAlive !== undefined && typeof value.keepAlive !== 'boolean') throw new Error(`${file} holds a keepAlive that is not true or false: ${JSON.stringify(value.keepAlive)}`);
   return value as unknown as HaproxyBackendsRecord;
 }
 

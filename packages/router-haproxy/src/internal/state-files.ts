@@ -1,6 +1,6 @@
 /** The router's files in its state directory besides the backend table: its record, haproxy.cfg, the pid file. */
 import { chmod, rename, unlink } from 'node:fs/promises';
-import { haproxyRouterConfig } from '../haproxy-config.js';
+import { KEEP_ALIVE_OFF, haproxyRouterConfig } from '../haproxy-config.js';
 import { checkHaproxyConfig } from '../haproxy-process.js';
 import { causeText, routerError } from './haproxy-errors.js';
 import { readRouterRecord, writeFileAtomic, type HaproxyBackendsRecord, type HaproxyRouterPaths, type HaproxyRouterRecord } from './haproxy-state.js';
@@ -34,7 +34,10 @@ export async function writeConfig(paths: HaproxyRouterPaths, record: HaproxyRout
     ...(record.maxConnections === undefined ? {} : { maxConnections: record.maxConnections }),
     ...(record.trustForwarded === undefined ? {} : { trustForwarded: record.trustForwarded }),
     ...(record.expose === undefined ? {} : { expose: record.expose }),
+    keepAliveOffFile: paths.keepAliveOffFile,
   });
+  // Read by HAProxy when it loads the config (and by `haproxy -c`): the table's keep-alive setting comes into effect with it.
+  await writeKeepAliveFile(paths, table.keepAlive ?? true);
   const candidate = `${paths.configFile}.new`;
   await writeFileAtomic(candidate, config);
   try {
@@ -44,6 +47,11 @@ export async function writeConfig(paths: HaproxyRouterPaths, record: HaproxyRout
     throw error;
   }
   await rename(candidate, paths.configFile);
+}
+
+/** The keep-alive switch's pattern file (see `haproxyRouterConfig`): `off` in it while keep-alive with clients is off. */
+export function writeKeepAliveFile(paths: HaproxyRouterPaths, enabled: boolean): Promise<void> {
+  return writeFileAtomic(paths.keepAliveOffFile, enabled ? '' : `${KEEP_ALIVE_OFF}\n`);
 }
 
 /**
