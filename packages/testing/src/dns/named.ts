@@ -3,9 +3,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, isIPv6 } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findExecutable } from '../docker/internal/processes.js';
@@ -26,7 +26,7 @@ export interface StartNamedOptions {
   zone?: string;
   /** Records besides the SOA and NS (`ns.<zone>`, at `address`). */
   records?: readonly NamedRecord[];
-  /** The loopback address it listens on; default `127.0.0.1` (`::1` works too). */
+  /** The address it listens on; default `127.0.0.1` (`::1` works too). An interface must hold it: named does not listen on the rest of 127/8 (127.0.0.2 needs `ip addr add 127.0.0.2/32 dev lo` first). */
   address?: string;
 }
 
@@ -92,6 +92,11 @@ export async function startNamed(options: StartNamedOptions = {}): Promise<Runni
   const zone = (options.zone ?? 'example.test').toLowerCase().replace(/\.$/, '');
   const address = options.address ?? '127.0.0.1';
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(zone)) throw new Error(`startNamed: "${zone}" is not a zone name (like example.test)`);
+  // named listens only on addresses an interface holds (its own interface scan), not on the rest of 127/8.
+  const held = Object.values(networkInterfaces()).flatMap((entries) => (entries ?? []).map((entry) => entry.address));
+  if (!held.includes(address)) {
+    throw new Error(`startNamed: no interface holds ${address}, and named listens only on interface addresses (not on all of 127/8): use one of ${held.join(', ')}, or add it first (ip addr add ${address}/${isIPv6(address) ? 128 : 32} dev lo)`);
+  }
   const named = findExecutable('named');
   const dig = findExecutable('dig');
   if (named === undefined || dig === undefined) throw new Error(`startNamed: ${named === undefined ? 'named' : 'dig'} not found: ${DEBIAN_PACKAGES}`);
@@ -137,7 +142,12 @@ export async function startNamed(options: StartNamedOptions = {}): Promise<Runni
         await stopChild(started);
         return 'port-taken';
       }
-      if (exited) throw new Error(`startNamed: named exited before answering (port ${port}); the end of ${files.log}:\n${tail(thisStart())}`);
+      if (exited) {
+        const denied = /permission denied/i.test(thisStart()) && existsSync('/sys/kernel/security/apparmor')
+          ? " (AppArmor's usr.sbin.named profile keeps named out of the temp dir: `aa-complain /usr/sbin/named`, or run the tests where AppArmor does not confine it)"
+          : '';
+        throw new Error(`startNamed: named exited before answering (port ${port})${denied}; the end of ${files.log}:\n${tail(thisStart())}`);
+      }
       if (await answersSoa(dig, address, port, zone, token)) {
         // The TCP bind is logged before the zone loads, so a clash shows by now.
         if (/address in use|could not listen/i.test(thisStart())) {
