@@ -310,6 +310,9 @@ function resolveOne(input: unknown, options: ResolveOptions, problems: string[])
   const kind = providerKind(routerInput.kind, 'auto', 'router.kind', 'auto, builtin, haproxy, nginx or another router package\'s kind', problems);
   const routerPackage = packageName(routerInput.package, 'router.package', problems);
   const port = routerInput.port === undefined ? undefined : integer(routerInput.port, 'router.port', 0, 0, 65535, problems);
+  if (strategy?.type === 'blue-green' && strategy.switch !== undefined && (port === undefined || port === 0)) {
+    problems.push('router.port: blue/green by DNS needs a fixed port, the same on both stacks (a DNS record carries an address, not a port)');
+  }
   const exposeInput: Record<string, unknown> = isObject(routerInput.expose) ? routerInput.expose : {};
   if (routerInput.expose !== undefined && !isObject(routerInput.expose)) problems.push(`router.expose: an object { metrics?, probeDetails? }; got ${describe(routerInput.expose)}`);
   unknownKeys(exposeInput, ['metrics', 'probeDetails'], 'router.expose.', problems);

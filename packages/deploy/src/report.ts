@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from './internal/private-dir.js';
+import type { StragglerSummary } from './orchestrator/dns-switch.js';
 import { renderShadowSection } from './report-shadow.js';
+import { renderStragglersSection } from './report-stragglers.js';
 import type { ShadowStatus } from './shadow/shadow-step.js';
 import type { GateResult } from './gates/gate.js';
 import type { DeployEvent, RouteFigures, RouteTest, Verdict } from './model.js';
@@ -35,6 +37,8 @@ export interface DeployReport {
   verdicts: Verdict[];
   /** Each shadow step's figures (`shadow` events), in order. */
   shadows?: ShadowStatus[];
+  /** Blue/green by DNS: each stack the record left, and how its traffic died down after the switch (`stragglers` events). */
+  stragglers?: StragglerSummary[];
   /** Instances the platform could not stop (`instance-stop-failed` events): out of traffic, maybe still running. */
   stopFailures: { id: string; release: string; error: string; atMs: number }[];
   /** The environment deployed to, of a config with environments. */
@@ -97,6 +101,8 @@ export function buildReport(service: string, record: DeployRecord, events: reado
   if (record.gates !== undefined) report.gates = record.gates;
   const shadows = decisions.filter((event) => event.type === 'shadow').map((event) => event.data?.['shadow'] as ShadowStatus);
   if (shadows.length > 0) report.shadows = shadows;
+  const stragglers = decisions.filter((event) => event.type === 'stragglers').map((event) => event.data?.['stragglers'] as StragglerSummary);
+  if (stragglers.length > 0) report.stragglers = stragglers;
   const baseline = decisions.filter((event) => event.type === 'instance-started' && event.data?.['role'] === 'baseline');
   if (baseline.length > 0) {
     report.baseline = {
@@ -135,7 +141,7 @@ async function writeAtomically(path: string, text: string): Promise<void> {
 
 const ENDINGS = new Set(['rollback', 'succeeded', 'failed', 'paused']);
 const COLORS = ['#2563eb', '#ea580c', '#16a34a', '#9333ea', '#db2777', '#0891b2'];
-const MARKED = new Set(['instance-stop-failed', 'deploy-started', 'analysis', 'shadow', 'paused', 'promoted', 'rollback', 'rolled-back', 'succeeded', 'failed', 'instance-ready', 'instance-stopped', 'deploy-resumed', 'baseline-failed']);
+const MARKED = new Set(['instance-stop-failed', 'deploy-started', 'analysis', 'shadow', 'dns-switched', 'stragglers', 'paused', 'promoted', 'rollback', 'rolled-back', 'succeeded', 'failed', 'instance-ready', 'instance-stopped', 'deploy-resumed', 'baseline-failed']);
 
 /**
  * A self-contained HTML page (no scripts, no external files): the outcome,
@@ -246,6 +252,7 @@ ${gates === '' ? '' : `<h2>Gates</h2><ul>${gates}</ul>`}
 <p>${legend} <span class="key">dashed lines: decisions (hover for what happened)</span></p>
 ${charts}
 ${renderShadowSection(report.shadows ?? [], escape)}
+${renderStragglersSection(report.stragglers ?? [], escape)}
 <h2>Analysis</h2>${baselineLine(report)}${verdicts === '' ? '<p>No analysis ran.</p>' : `<ul>${verdicts}</ul>`}
 <h2>Steps</h2><table><thead><tr><th>#</th><th>Step</th><th>Began</th><th>Took</th></tr></thead><tbody>${steps}</tbody></table>
 <h2>Events</h2><table><thead><tr><th>At</th><th>Event</th><th>What happened</th></tr></thead><tbody>${events}</tbody></table>

@@ -1,10 +1,11 @@
 import { open, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
 import type { ResolvedDeployConfig } from './deploy-config.js';
 import type { Router } from './model.js';
 import { loadRouterProvider, PROVIDER_KIND_PATTERN, providerInstalled } from './provider-lookup.js';
 import type { RouterProvider } from './providers.js';
+import { connectRecordedStacks, openStacks, stacksRecorded, takeDownStacks } from './dns/stack-routers.js';
 import { writeFileAtomic } from './internal/atomic-file.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from './internal/private-dir.js';
 
@@ -17,7 +18,7 @@ export type RouterKind = string;
  * directory (its state, config, admin socket); `logs` keeps the logs of
  * routers taken down (`baton down`), which are the user's records.
  */
-export function statePaths(stateDir: string): { journal: string; router: string; routerKind: string; instances: string; reports: string; logs: string; artifacts: string; releases: string } {
+export function statePaths(stateDir: string): { journal: string; router: string; routerKind: string; instances: string; reports: string; logs: string; artifacts: string; releases: string; stacks: string } {
   return {
     journal: join(stateDir, 'journal'),
     router: join(stateDir, 'r'),
@@ -27,12 +28,13 @@ export function statePaths(stateDir: string): { journal: string; router: string;
     logs: join(stateDir, 'logs'),
     artifacts: join(stateDir, 'artifacts'),
     releases: join(stateDir, 'releases'),
+    stacks: join(stateDir, 'stacks'),
   };
 }
 
 /** What Baton keeps directly in a state directory (see {@link statePaths}), temporary files included. */
 export function isStateDirEntry(name: string): boolean {
-  return /^(?:journal|r|router-kind|instances|reports|logs|artifacts|releases|control\.json|history\.jsonl|env|approvals)$|^router-kind\..*\.tmp$|^\.control\.json\./.test(name);
+  return /^(?:journal|r|router-kind|stacks|instances|reports|logs|artifacts|releases|control\.json|history\.jsonl|env|approvals)$|^router-kind\..*\.tmp$|^\.control\.json\./.test(name);
 }
 
 /**
@@ -46,9 +48,14 @@ async function haproxyAvailable(from: readonly string[] = [process.cwd()]): Prom
 }
 
 /** The router kind the state directory runs (written once its router started, removed by `baton down`). */
-export async function recordedRouterKind(stateDir: string): Promise<RouterKind | undefined> {
+export function recordedRouterKind(stateDir: string): Promise<RouterKind | undefined> {
+  return recordedKindAt(statePaths(stateDir).routerKind);
+}
+
+/** The router kind recorded in `kindFile` (a service's router, or one stack's). */
+export async function recordedKindAt(kindFile: string): Promise<RouterKind | undefined> {
   try {
-    const kind = (await readFile(statePaths(stateDir).routerKind, 'utf8')).trim();
+    const kind = (await readFile(kindFile, 'utf8')).trim();
     return PROVIDER_KIND_PATTERN.test(kind) ? kind : undefined;
   } catch {
     return undefined;
@@ -77,18 +84,42 @@ export function routerProviderOf(config: Pick<ResolvedDeployConfig, 'router' | '
  */
 export async function connectOrStartRouter(config: ResolvedDeployConfig, options: { start: boolean; onStart?: (kind: RouterKind) => void } = { start: true }): Promise<Router | undefined> {
   const paths = statePaths(config.stateDir);
-  const recorded = await recordedRouterKind(config.stateDir);
+  const dnsSwitch = config.strategy.type === 'blue-green' ? config.strategy.switch : undefined;
+  // Blue/green by DNS: a router per color, each on its own address, and the record choosing between them.
+  if (dnsSwitch !== undefined) {
+    if ((await recordedRouterKind(config.stateDir)) !== undefined) {
+      throw new BatonError('BATON_ERR_DEPLOY_CONFIG', `${config.service} is served by one router, and the config asks for blue/green by DNS between two stacks; run \`baton down\` first to switch.`);
+    }
+    return openStacks(config, dnsSwitch, options);
+  }
+  if (await stacksRecorded(config.stateDir)) {
+    throw new BatonError('BATON_ERR_DEPLOY_CONFIG', `${config.service} is served by two stacks behind a DNS record, and the config asks for one router; run \`baton down\` first to switch.`);
+  }
+  return connectOrStartRouterAt(config, { dir: paths.router, kindFile: paths.routerKind }, options);
+}
+
+/**
+ * Connects to the router of `where.dir` (its kind recorded in `where.kindFile`),
+ * starting it on `where.host` first when it is not running: the service's
+ * one router, or one stack's of a DNS switch.
+ */
+export async function connectOrStartRouterAt(
+  config: ResolvedDeployConfig,
+  where: { dir: string; kindFile: string; host?: string },
+  options: { start: boolean; onStart?: (kind: RouterKind) => void },
+): Promise<Router | undefined> {
+  const recorded = await recordedKindAt(where.kindFile);
   const wanted: RouterKind = config.router.kind === 'auto' ? (recorded ?? ((await haproxyAvailable(config.lookupFrom)) ? 'haproxy' : 'builtin')) : config.router.kind;
   if (recorded !== undefined && recorded !== wanted) {
     throw new BatonError('BATON_ERR_DEPLOY_CONFIG', `${config.service} is served by the ${routerName(recorded)} router, and the config asks for ${wanted}; run \`baton down\` first to switch routers.`);
   }
   const provider = await routerProviderOf(config, wanted);
   try {
-    return await provider.connect(paths.router);
+    return await provider.connect(where.dir);
   } catch (error) {
     // Running but unreachable (admin socket missing or refusing): a clear error before any traffic moves,
     // never a second router beside it. Not running at all (first deploy, a rebooted machine): start it.
-    if (!options.start || (await provider.isRunning(paths.router))) throw error;
+    if (!options.start || (await provider.isRunning(where.dir))) throw error;
   }
   const unavailable = provider.unavailable();
   if (unavailable !== undefined) throw new BatonError('BATON_ERR_ROUTER', `router.kind is ${wanted}, but ${unavailable}`);
@@ -97,17 +128,19 @@ export async function connectOrStartRouter(config: ResolvedDeployConfig, options
   // Baton kept it, or a router started but never recorded), maybe another kind's, whose files the
   // wanted router would refuse. A recorded router that is not running (a reboot) keeps its
   // backends and port for its restart.
-  if (recorded === undefined) await takeDownRouter(config.stateDir, config.lookupFrom);
+  if (recorded === undefined) await takeDownRouterAt(where, config.lookupFrom, statePaths(config.stateDir).logs);
+  await ensurePrivateDir(dirname(where.kindFile), () => true);
   const { limits, expose, trustForwarded } = config.router;
   const router = await provider.start({
-    dir: paths.router,
+    dir: where.dir,
     ...(config.router.port === undefined ? {} : { port: config.router.port }),
+    ...(where.host === undefined ? {} : { host: where.host }),
     readinessPath: config.paths.readiness,
     limits,
     trustForwarded,
     expose: { ...expose, metricsPaths: [config.paths.metrics], probePaths: probePathsOf(config) },
   });
-  await writeFileAtomic(paths.routerKind, `${wanted}\n`);
+  await writeFileAtomic(where.kindFile, `${wanted}\n`);
   options.onStart?.(wanted);
   return router;
 }
@@ -119,7 +152,8 @@ export async function connectOrStartRouter(config: ResolvedDeployConfig, options
  */
 export async function connectRecordedRouter(stateDir: string, from: readonly string[] = [process.cwd()]): Promise<Router | undefined> {
   const kind = await recordedRouterKind(stateDir);
-  if (kind === undefined) return undefined;
+  // A DNS blue/green service has a router per stack instead: both, as one.
+  if (kind === undefined) return connectRecordedStacks(stateDir, from);
   return (await loadRouterProvider(kind, { from })).connect(statePaths(stateDir).router);
 }
 
@@ -147,15 +181,21 @@ const KNOWN_ROUTER_KINDS: readonly RouterKind[] = ['builtin', 'haproxy', 'nginx'
  */
 export async function takeDownRouter(stateDir: string, from: readonly string[] = [process.cwd()]): Promise<void> {
   const paths = statePaths(stateDir);
-  const recorded = await recordedRouterKind(stateDir);
+  await takeDownRouterAt({ dir: paths.router, kindFile: paths.routerKind }, from, paths.logs);
+  await takeDownStacks(stateDir, from);
+}
+
+/** {@link takeDownRouter} of the router in `where.dir`; its logs go to `<logs>/<kind>-router.log` (`<color>-<kind>-router.log` for a stack's). */
+export async function takeDownRouterAt(where: { dir: string; kindFile: string; logPrefix?: string }, from: readonly string[], logs: string): Promise<void> {
+  const recorded = await recordedKindAt(where.kindFile);
   const kinds = recorded !== undefined ? [recorded] : KNOWN_ROUTER_KINDS.filter((kind) => providerInstalled('router', kind, { from }));
   for (const kind of kinds) {
     const provider = await loadRouterProvider(kind, { from });
-    await provider.stop(paths.router);
-    for (const log of provider.logFiles) await keepLog(join(paths.router, log), join(paths.logs, `${kind}-router.log`), paths.logs);
+    await provider.stop(where.dir);
+    for (const log of provider.logFiles) await keepLog(join(where.dir, log), join(logs, `${where.logPrefix ?? ''}${kind}-router.log`), logs);
   }
-  await rm(paths.router, { recursive: true, force: true });
-  await rm(paths.routerKind, { force: true });
+  await rm(where.dir, { recursive: true, force: true });
+  await rm(where.kindFile, { force: true });
 }
 
 /** Appends `from` (when there is one and it is not empty) to `to`, private like every file of the state directory. */

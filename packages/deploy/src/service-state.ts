@@ -50,6 +50,16 @@ export interface DeployRecord {
   gates?: GateResult[];
   /** Its analysis windows so far, by verdict. */
   analyses?: { pass: number; fail: number; inconclusive: number };
+  /** A DNS switch's progress (blue/green with `switch: { kind: 'dns' }`). */
+  dns?: DnsSwitchProgress;
+}
+
+/** What a DNS blue/green deploy did to the record, journaled so a resumed deploy and a rollback know. */
+export interface DnsSwitchProgress {
+  /** When the record's TTL was lowered, and the TTL (seconds) it had before: the switch waits that long after. */
+  lowered?: { atMs: number; fromTtl: number };
+  /** When the record last moved to another stack (colors), and its TTL (seconds) then: the stack it left is watched from this moment. */
+  switched?: { atMs: number; to: string; from?: string; ttl: number };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Artifact, BackendStatus, Journal, Router } from './model.js';
 import { describeArtifact } from './releases/release-record.js';
 import type { ResolvedDeployConfig } from './deploy-config.js';
 import { serviceRedactor } from './internal/service-redactor.js';
+import { connectRecordedStacks, stacksRecorded } from './dns/stack-routers.js';
 import { recordedRouterKind, routerName, routerProviderOf, statePaths, type RouterKind } from './service-router.js';
 import { isDown, isFinished, type DeployPhase, type ServiceState } from './service-state.js';
 
@@ -47,6 +48,20 @@ export async function readStatus(config: ResolvedDeployConfig): Promise<ServiceS
       // Not running at all (a reboot, a killed router) is no fault of the state: the next deploy starts it, on its old port.
       const url = provider === undefined || (await provider.isRunning(paths.router)) ? undefined : await provider.recordedUrl(paths.router);
       status.router = { kind, error: url === undefined ? (error instanceof Error ? error.message : String(error)) : `not running; the next baton deploy starts it again at ${url}` };
+    }
+  }
+  if (kind === undefined && (await stacksRecorded(config.stateDir))) {
+    // Blue/green by DNS: both stacks' routers, their backends together, at the record's name.
+    try {
+      const stacks = await connectRecordedStacks(config.stateDir, config.lookupFrom);
+      if (stacks !== undefined) {
+        const dns = config.strategy.type === 'blue-green' ? config.strategy.switch : undefined;
+        const url = dns === undefined ? stacks.url : `http://${dns.name}:${new URL(stacks.url).port}`;
+        status.router = { kind: stacks.kind, url, backends: await stacks.backends() };
+        await stacks.close();
+      }
+    } catch (error) {
+      status.router = { kind: 'stacks', error: error instanceof Error ? error.message : String(error) };
     }
   }
   const record = state?.deploy;

@@ -6,7 +6,9 @@ import type { Analysis, AnalysisWindow, DeployEvent, Journal, Platform, ReleaseS
 import type { DeployOrigin, OrchestratorOptions } from '../orchestrator.js';
 import { createRedactor, secretValuesOf, type Redactor } from '../secrets.js';
 import type { JournaledRelease, ServiceState, TrackedInstance } from '../service-state.js';
+import { StackRouter } from '../dns/stack-router.js';
 import type { StopFailure } from './deploy-outcome.js';
+import type { StragglerWatch } from './dns-switch.js';
 import { Interrupted, ReleaseFailure } from './failures.js';
 
 /**
@@ -48,6 +50,10 @@ export class DeployContext {
    * that restarts after the switch judges against the warm instances instead.
    */
   beforeSwitch: { window: AnalysisWindow; closed: boolean } | undefined;
+  /** Blue/green by DNS: the router is the two stacks' with their record. */
+  readonly stacks: StackRouter | undefined;
+  /** The stacks the record left, watched for stragglers until they retire, by color. */
+  readonly stragglers = new Map<string, StragglerWatch>();
   /** Aborted with a ReleaseFailure when a candidate instance exits on its own or an abort arrives. */
   watch = newWatch();
   /** Journaled releases with their secrets filled in again, by version: unsealed once per orchestrator. */
@@ -59,6 +65,7 @@ export class DeployContext {
     this.config = options.config;
     this.platform = options.platform;
     this.router = options.router;
+    this.stacks = options.router instanceof StackRouter ? options.router : undefined;
     this.analysis = options.analysis;
     this.journal = options.journal;
     this.onEvent = options.onEvent ?? (() => {});

@@ -2,6 +2,8 @@ import type { DeployRecord } from '../service-state.js';
 import { retireBaseline } from './baseline.js';
 import { newWatch, type DeployContext } from './deploy-context.js';
 import { outcomeOf, recordEnd, type DeployOutcome } from './deploy-outcome.js';
+import { dnsSwitchSettings } from '../dns/dns-switch-config.js';
+import { awaitStragglers, restoreTtl } from './dns-switch.js';
 import { ReleaseFailure } from './failures.js';
 import { settleStops, stopInstance } from './instance-stop.js';
 import { markDead, stopWatching } from './instance-watcher.js';
@@ -36,6 +38,11 @@ export async function rollBack(ctx: DeployContext, unredacted: string): Promise<
     // The stable release's own instances (never its baseline) back to strength; then the candidate and
     // the baseline beside it leave together: nothing is judged any more, and the baseline never outlives the canary.
     if (stable !== undefined) await scale(ctx, stable, ctx.config.instances);
+    // By DNS, clients come back as their caches expire: the candidate's stack stays up until its traffic stops.
+    if (ctx.stacks !== undefined && record.strategy.type === 'blue-green' && record.strategy.switch !== undefined) {
+      const dns = dnsSwitchSettings(record.strategy.switch);
+      await awaitStragglers(ctx, record.to, { holdMs: 0, marginMs: dns.marginMs, deadlineMs: dns.deadlineMs });
+    }
     await Promise.all([
       retireBaseline(ctx),
       ...ctx.instancesOf(record.to).map(async (instance) => {
@@ -48,6 +55,7 @@ export async function rollBack(ctx: DeployContext, unredacted: string): Promise<
       }),
     ]);
     await settleStops(ctx);
+    if (record.strategy.type === 'blue-green' && record.strategy.switch !== undefined) await restoreTtl(ctx, record, dnsSwitchSettings(record.strategy.switch).ttl);
   } catch (error) {
     // Left `rolling-back`, not finished: the next `baton deploy` or `baton rollback` tries again.
     let detail = ctx.redactor.text(error instanceof Error ? error.message : String(error));

@@ -7,6 +7,7 @@ import { ReleaseFailure } from './failures.js';
 import { markDead } from './instance-watcher.js';
 import { retireBaseline, scaleCandidate } from './baseline.js';
 import { scale } from './scale.js';
+import { awaitStragglers, runDnsTtl } from './dns-switch.js';
 import { runShadow } from './shadow.js';
 import { applyWeights } from './traffic.js';
 
@@ -64,6 +65,13 @@ export async function runStep(ctx: DeployContext, step: Step, record: DeployReco
       return;
     case 'analysis':
       await analyse(ctx, step.durationMs, record);
+      return;
+    case 'dns-ttl':
+      await runDnsTtl(ctx, step, record);
+      return;
+    case 'stragglers':
+      // The stable release's stack, which the switch left.
+      if (record.from !== undefined) await awaitStragglers(ctx, record.from, step);
       return;
     case 'shadow':
       await runShadow(ctx, step, record, (durationMs) => watchFor(ctx, durationMs), (reason) => pause(ctx, record, reason));

@@ -1,10 +1,17 @@
 import type { DeployEvent } from '../model.js';
 import { describeSample, startMonitor } from '../monitor.js';
 import type { DeployContext } from './deploy-context.js';
+import { stopStragglerWatches } from './dns-switch.js';
 
-/** Runs `work` with the traffic monitor sampling, one `sample` event per tick (none with `sampleIntervalMs` 0). */
+/** Runs `work` with the traffic monitor sampling, one `sample` event per tick (none with `sampleIntervalMs` 0); the DNS switch's straggler watches end with it. */
 export async function withTrafficSamples<T>(ctx: DeployContext, work: () => Promise<T>): Promise<T> {
-  if (ctx.sampleIntervalMs === 0) return work();
+  if (ctx.sampleIntervalMs === 0) {
+    try {
+      return await work();
+    } finally {
+      await stopStragglerWatches(ctx);
+    }
+  }
   let appending = Promise.resolve();
   const stop = startMonitor({
     router: ctx.router,
@@ -23,6 +30,7 @@ export async function withTrafficSamples<T>(ctx: DeployContext, work: () => Prom
   try {
     return await work();
   } finally {
+    await stopStragglerWatches(ctx);
     await stop();
     await appending;
   }

@@ -1,6 +1,7 @@
 import { backendSettings, type BackendSetting, type ServingInstance } from '../weights.js';
 import { createGroupCommit } from '../internal/group-commit.js';
 import type { DeployContext } from './deploy-context.js';
+import { noteSwitches } from './dns-switch.js';
 
 /**
  * Sets every serving instance's weight for the current split (plus `extra`
@@ -28,7 +29,11 @@ async function setWeights(ctx: DeployContext, extra: readonly BackendSetting[]):
     .map((instance) => ({ id: instance.id, role: instance.role === 'baseline' ? 'baseline' : instance.release === record.to ? 'candidate' : 'stable' }));
   const settings = serving.length === 0 ? [] : backendSettings(record.traffic, serving);
   if (settings.length + extra.length === 0) return;
-  await ctx.router.set([...settings, ...extra]);
+  // By DNS a release's share is the record's, not its routers': an instance with no share keeps serving in its
+  // own stack's router, where clients holding the old address still arrive (only a retire drains it).
+  const routed = ctx.stacks === undefined ? settings : settings.map((setting) => (setting.state === 'drain' ? { ...setting, state: 'ready' as const } : setting));
+  await ctx.router.set([...routed, ...extra]);
+  if (ctx.stacks !== undefined) await noteSwitches(ctx, ctx.stacks);
   // Shares per release, the baseline's apart: it is the stable release's code, but counted in the
   // stable release's share it would hide how much the warm instances still carry.
   const byRelease: Record<string, number> = {};

@@ -32,7 +32,19 @@ export type Step =
    */
   | { kind: 'shadow'; durationMs: number; shadow: Omit<ShadowStepConfig, 'durationMs'> }
   /** Keep the stable release warm (running, out of traffic) for `durationMs`, ready for a fast rollback. */
-  | { kind: 'hold'; durationMs: number };
+  | { kind: 'hold'; durationMs: number }
+  /**
+   * A DNS switch's TTL: `lower` sets the record's TTL to `ttl` seconds ahead
+   * of the switch; `await` waits until the old TTL (`ttl`) has passed since,
+   * so no cache still holds the record with it; `restore` puts `ttl` back.
+   */
+  | { kind: 'dns-ttl'; action: 'lower' | 'await' | 'restore'; ttl: number }
+  /**
+   * After a DNS switch: keep the old stack up, watching its router, for at
+   * least `holdMs` (the rollback window) and until it has seen no new request
+   * for `ttl` seconds plus `marginMs` — at most `deadlineMs` after the switch.
+   */
+  | { kind: 'stragglers'; holdMs: number; ttl: number; marginMs: number; deadlineMs: number };
 
 /**
  * One line for people: what a step does. With `names` (the versions of the
@@ -61,6 +73,12 @@ export function describeStep(step: Step, names?: { candidate: string; stable?: s
       return `analysis over ${formatMs(step.durationMs)}`;
     case 'hold':
       return `keep the stable release warm for ${formatMs(step.durationMs)}`;
+    case 'dns-ttl':
+      if (step.action === 'lower') return `lower the DNS record's TTL to ${step.ttl} s`;
+      if (step.action === 'await') return `wait out the old TTL (${step.ttl} s) before the DNS switch`;
+      return `put the DNS record's TTL back to ${step.ttl} s`;
+    case 'stragglers':
+      return `keep ${release('stable')} up after the DNS switch until its traffic stops: at least ${formatMs(step.holdMs)}, then no new request for the TTL (${step.ttl} s) + ${formatMs(step.marginMs)}, at most ${formatMs(step.deadlineMs)}`;
     case 'shadow':
       return `shadow ${names === undefined ? 'candidate' : names.candidate} for ${formatMs(step.durationMs)}: a copy of ${step.shadow.share === undefined || step.shadow.share === 1 ? 'every' : `${Math.round(step.shadow.share * 100)}% of the`} ${(step.shadow.methods ?? ['GET', 'HEAD']).join('/')} request${step.shadow.share === undefined || step.shadow.share === 1 ? '' : 's'}, its answers compared with ${names?.stable ?? 'the stable release'}'s`;
   }

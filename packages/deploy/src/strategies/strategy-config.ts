@@ -1,5 +1,7 @@
 import { describe, integer, isObject, unknownKeys } from '../internal/config-values.js';
 import { resolveShadowStep } from '../shadow/shadow-step.js';
+import { resolveDnsSwitch } from '../dns/dns-switch-config.js';
+import type { BlueGreenStrategy } from './blue-green.js';
 import type { CanaryStep, CanaryStrategy } from './canary.js';
 import type { Strategy } from './plan.js';
 import { resolvePresetStrategy } from './presets.js';
@@ -62,13 +64,17 @@ export function resolveStrategy(input: unknown, instances: number, problems: str
       if (typeof strategy.baseline === 'boolean') canary.baseline = strategy.baseline;
       return canary;
     }
-    case 'blue-green':
-      unknownKeys(strategy, ['type', 'analysisMs', 'rollbackWindowMs'], 'strategy.', problems);
-      return {
+    case 'blue-green': {
+      unknownKeys(strategy, ['type', 'analysisMs', 'rollbackWindowMs', 'switch'], 'strategy.', problems);
+      const blueGreen: BlueGreenStrategy = {
         type: 'blue-green',
         analysisMs: integer(strategy.analysisMs, 'strategy.analysisMs', 0, 0, 3_600_000, problems),
         rollbackWindowMs: integer(strategy.rollbackWindowMs, 'strategy.rollbackWindowMs', 30_000, 0, 86_400_000, problems),
       };
+      const dnsSwitch = resolveDnsSwitch(strategy.switch, problems);
+      if (dnsSwitch !== undefined) blueGreen.switch = dnsSwitch;
+      return blueGreen;
+    }
     default:
       problems.push(`strategy.type: one of rolling, canary, blue-green; got ${describe(strategy.type)}`);
       return undefined;
