@@ -43,3 +43,6 @@ export { createShadowTally, DEFAULT_SHADOW_THRESHOLDS, type RouteShadow, type Sh
 export { describeShadow, resolveShadowStep, type RouterShadow, type ShadowRouterSettings, type ShadowStatus, type ShadowStepConfig } from './shadow/shadow-step.js';
 export { dnsRecord, type DnsRecord, type DnsRecordOptions, type DnsRecordTarget, type RecordValue } from './dns/dns-record.js';
 export type { DnsToolResult, DnsToolRunner } from './dns/run-dns-tool.js';
+export { dnsSwitchSettings, resolveDnsSwitch, STACK_COLORS, type DnsSwitchConfig, type DnsSwitchSettings, type StackAddress, type StackColor } from './dns/dns-switch-config.js';
+export { StackRouter, type StackSwitchEvent, type SwitchRecord } from './dns/stack-router.js';
+export type { StragglerPoint, StragglerSummary } from './orchestrator/dns-switch.js';
