@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, fchmodSync, openSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { BatonError } from '@baton/lifecycle';
 import { childrenOf, findExecutable, readPidFile, runExecutable, SBIN_DIRS, waitForExit } from '@baton/deploy/kit';
 import { isHaproxyOf } from './internal/haproxy-state.js';
@@ -94,6 +95,27 @@ export { fileSize, logSince } from '@baton/deploy/kit';
 export async function runningMaster(pidFile: string, configFile: string): Promise<number | undefined> {
   const pid = await readPidFile(pidFile);
   return pid !== undefined && isHaproxyOf(pid, configFile) ? pid : undefined;
+}
+
+/** SIGUSR2's bit in the signal masks of /proc/<pid>/status (signal 12). */
+const SIGUSR2_BIT = 1n << 11n;
+
+/**
+ * True once the master `pid` catches SIGUSR2, so a reload asked for now is
+ * not lost. Right after it starts, and after it re-executes itself for a
+ * reload, HAProxy 2.6's master ignores SIGUSR2 until its signal handlers
+ * are set (milliseconds; tens on a busy machine): a SIGUSR2 sent then
+ * vanishes, and the reload never happens. Where /proc cannot be read, true.
+ */
+export async function catchesReload(masterPid: number): Promise<boolean> {
+  let status: string;
+  try {
+    status = await readFile(`/proc/${masterPid}/status`, 'utf8');
+  } catch {
+    return true;
+  }
+  const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+  return caught === undefined || (BigInt(`0x${caught}`) & SIGUSR2_BIT) !== 0n;
 }
 
 /** Asks the master to reload: it re-executes itself with the (rewritten) configuration and starts a new worker. */

@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { closeServers, delay, waitFor } from '@baton/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BackendStatus } from '@baton/deploy';
-import { findHaproxy, stopHaproxyProcess } from './haproxy-process.js';
+import { catchesReload, findHaproxy, stopHaproxyProcess } from './haproxy-process.js';
 import { connectHaproxyRouter, reloadHaproxyRouter, startHaproxyRouter, stopHaproxyRouter, type HaproxyRouter, type StartHaproxyRouterOptions } from './haproxy-router.js';
 
 const haproxy = findHaproxy();
@@ -591,7 +591,9 @@ describe.skipIf(!haproxy)('HAProxy router (real HAProxy, real backends)', () => 
     // An older Baton's HAProxy: its config has no switch (written here, loaded by the master's own reload).
     await writeFile(join(stateDir, 'haproxy.cfg'), config.replace(/^.*Keep-alive with clients off.*\n.*http-after-response.*\n/m, ''));
     const worker = (await router.api.showInfo()).Pid;
-    process.kill(Number((await readFile(join(stateDir, 'haproxy.pid'), 'utf8')).trim()), 'SIGUSR2');
+    const master = Number((await readFile(join(stateDir, 'haproxy.pid'), 'utf8')).trim());
+    await waitFor(() => catchesReload(master), 15_000, 'the master to catch SIGUSR2 (it ignores it for a moment after a reload)');
+    process.kill(master, 'SIGUSR2');
     await waitFor(async () => (await router.api.showInfo().catch(() => ({ Pid: worker }))).Pid !== worker, 15_000, 'the worker of the config without the switch');
     expect(await router.api.command('show acl')).not.toContain(switchFile);
     await router.setKeepAlive(false);

@@ -6,7 +6,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { isProcessAlive } from '@baton/deploy/kit';
 import { HAPROXY_BACKEND } from '../haproxy-config.js';
-import { fileSize, logSince, runningMaster, signalReload } from '../haproxy-process.js';
+import { catchesReload, fileSize, logSince, runningMaster, signalReload } from '../haproxy-process.js';
 import { serverStateOf, setAddressCommand, setStateCommand, setWeightCommand, type HaproxyRuntimeApi } from '../haproxy-runtime-api.js';
 import { routerError } from './haproxy-errors.js';
 import { writeFileAtomic, type HaproxyRouterPaths, type HaproxyRouterRecord } from './haproxy-state.js';
@@ -27,9 +27,15 @@ export async function reloadWith(paths: HaproxyRouterPaths, record: HaproxyRoute
   await writeFileAtomic(paths.serverStateFile, serverState);
   await writeConfig(paths, record, table);
   const logOffset = await fileSize(paths.logFile);
+  const deadline = Date.now() + timeoutMs;
+  // A master that just started or reloaded ignores SIGUSR2 for a moment: the reload would be lost.
+  while (!(await catchesReload(master))) {
+    if (!isProcessAlive(master)) throw routerError(`HAProxy's master exited before the reload. Its log (${paths.logFile}):\n${await logSince(paths.logFile, logOffset)}`);
+    if (Date.now() > deadline) throw routerError(`HAProxy's master (pid ${master}) did not get ready for a reload within ${timeoutMs} ms (it still ignores SIGUSR2).`);
+    await delay(10);
+  }
   signalReload(master);
 
-  const deadline = Date.now() + timeoutMs;
   let after: LiveView | undefined;
   for (;;) {
     try {
