@@ -8,10 +8,12 @@
 // stack), when the old stack retires against when its last request came,
 // the straggler curve in the report, a rollback, and the faults: a wrong
 // key, a zone the server does not have, the server down.
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dnsRecord, findFreePort, readStatus, sendControl, type DeployConfig, type DeployEvent } from '@baton/deploy';
+import { dnsRecord, findFreePort, readStatus, sendControl, stopService, type DeployConfig, type DeployEvent } from '@baton/deploy';
 import { namedUnavailable, startNamed, waitFor, type RunningNamed } from '@baton/testing';
 import { startDnsLoad, type DnsLoadReport } from '../harness/dns-load.js';
 import { createService, release, type DeployedService } from './deploy-fixture.js';
@@ -63,8 +65,8 @@ describe.skipIf(unavailable !== undefined)('blue/green by DNS (a real BIND serve
         zone: named.zone,
         name: NAME,
         key: { name: named.key.name, algorithm: named.key.algorithm, secretEnv: SECRET_ENV },
-        ttl: 3,
-        lowerTtlTo: 1,
+        ttl: 4,
+        lowerTtlTo: 2,
         marginMs: 1000,
         deadlineMs: 30_000,
         stacks: { blue: { address: BLUE }, green: { address: GREEN } },
@@ -72,8 +74,19 @@ describe.skipIf(unavailable !== undefined)('blue/green by DNS (a real BIND serve
       },
     }) as NonNullable<DeployConfig["strategy"]>;
   const record = () => dnsRecord({ server: { host: named.host, port: named.port }, zone: named.zone, name: NAME, type: 'A', key: named.key });
-  const load = (options: { clients?: number; stickyClients?: number } = {}) =>
-    startDnsLoad({ name: NAME, port, resolver: { host: named.host, port: named.port }, paths: ['/orders?limit=5'], clients: options.clients ?? 4, stickyClients: options.stickyClients ?? 0, maxDurationMs: 120_000, maxRequests: 40_000 });
+  // Keep-alive clients, and clients opening a connection per request (each looks the name up, from its cache within the TTL).
+  const load = (options: { clients?: number; freshConnectionClients?: number; stickyClients?: number } = {}) =>
+    startDnsLoad({
+      name: NAME,
+      port,
+      resolver: { host: named.host, port: named.port },
+      paths: ['/orders?limit=5'],
+      clients: options.clients ?? 3,
+      freshConnectionClients: options.freshConnectionClients ?? 2,
+      stickyClients: options.stickyClients ?? 0,
+      maxDurationMs: 120_000,
+      maxRequests: 40_000,
+    });
 
   beforeAll(async () => {
     named = await startNamed({ zone: 'baton.test' });
@@ -92,7 +105,7 @@ describe.skipIf(unavailable !== undefined)('blue/green by DNS (a real BIND serve
   it('a first deploy creates the record for the blue stack, with the configured TTL; clients reach it by name', async () => {
     const outcome = await service.deploy(release('v1'));
     expect(outcome.phase, service.timeline(0)).toBe('succeeded');
-    expect(await record().read()).toEqual({ values: [BLUE], ttl: 3 });
+    expect(await record().read()).toEqual({ values: [BLUE], ttl: 4 });
     const clients = load({ clients: 2 });
     await waitFor(() => clients.snapshot().ok >= 20, 20_000, '20 answers by name');
     const seen = await clients.stop();
@@ -118,17 +131,19 @@ describe.skipIf(unavailable !== undefined)('blue/green by DNS (a real BIND serve
     expect(lastOnBlue).toBeLessThan(Math.min(...draining.map((event) => event.atMs)));
     // The TTL was lowered, waited out, and put back; the record is green's.
     const ttlEvents = eventsOf(service.events, 'dns-ttl', since).map((event) => event.data);
-    expect(ttlEvents).toEqual([{ from: 3, to: 1 }, { from: 1, to: 3 }]);
-    expect(await record().read()).toEqual({ values: [GREEN], ttl: 3 });
+    expect(ttlEvents).toEqual([{ from: 4, to: 2 }, { from: 2, to: 4 }]);
+    expect(await record().read()).toEqual({ values: [GREEN], ttl: 4 });
     const switched = eventsOf(service.events, 'dns-switched', since);
-    expect(switched.map((event) => [event.data?.['to'], event.data?.['ttl']])).toEqual([['green', 1]]);
-    // The old TTL (3 s) had passed since it was lowered when the record moved.
-    expect((switched[0]?.atMs ?? 0) - (ttlEvents.length > 0 ? (eventsOf(service.events, 'dns-ttl', since)[0]?.atMs ?? 0) : 0)).toBeGreaterThanOrEqual(3000);
+    expect(switched.map((event) => [event.data?.['to'], event.data?.['ttl']])).toEqual([['green', 2]]);
+    // The old TTL (4 s) had passed since it was lowered when the record moved.
+    expect((switched[0]?.atMs ?? 0) - (ttlEvents.length > 0 ? (eventsOf(service.events, 'dns-ttl', since)[0]?.atMs ?? 0) : 0)).toBeGreaterThanOrEqual(4000);
     // The report has the straggler curve: blue's requests after the switch, dying down within TTL + margin.
     const stragglers = eventsOf(service.events, 'stragglers', since)[0]?.data?.['stragglers'] as { ended: string; requests: number; lastRequestMs: number; curve: { second: number; requests: number }[] };
     expect(stragglers.ended).toBe('quiet');
     expect(stragglers.curve.reduce((sum, point) => sum + point.requests, 0)).toBe(stragglers.requests);
-    expect(stragglers.lastRequestMs).toBeLessThan(30_000);
+    // Clients that looked the name up just before the switch kept blue's address for its TTL (2 s), and no longer.
+    expect(stragglers.requests).toBeGreaterThan(0);
+    expect(stragglers.lastRequestMs).toBeLessThan(2000 + 2000);
     if (outcome.report === undefined) throw new Error('no report');
     const report = JSON.parse(await readFile(outcome.report.json, 'utf8')) as { stragglers?: unknown[] };
     expect(report.stragglers).toHaveLength(1);
@@ -157,7 +172,7 @@ describe.skipIf(unavailable !== undefined)('blue/green by DNS (a real BIND serve
     const lastOnBlue = Math.max(...seen.results.filter((result) => result.address === BLUE).map((result) => result.atMs));
     const v3Draining = eventsOf(service.events, 'instance-draining', since).filter((event) => event.data?.['release'] === 'v3');
     expect(lastOnBlue).toBeLessThan(Math.min(...v3Draining.map((event) => event.atMs)));
-    expect(await record().read()).toEqual({ values: [GREEN], ttl: 3 });
+    expect(await record().read()).toEqual({ values: [GREEN], ttl: 4 });
   }, 180_000);
 
   it('a client that ignores the TTL gets answers until the deadline retires the old stack, and the report shows it as a straggler', async () => {
@@ -179,10 +194,20 @@ describe.skipIf(unavailable !== undefined)('blue/green by DNS (a real BIND serve
     const sticky = seen.results.filter((result) => result.sticky);
     expect(sticky.filter((result) => result.atMs < retireStart && result.status !== 200), summary(seen)).toEqual([]);
     expect(sticky.filter((result) => result.atMs > (done?.atMs ?? 0) - 2000 && result.atMs < retireStart && result.address === GREEN).length).toBeGreaterThan(0);
-    expect(await record().read()).toEqual({ values: [BLUE], ttl: 3 });
+    expect(await record().read()).toEqual({ values: [BLUE], ttl: 4 });
     if (outcome.report === undefined) throw new Error('no report');
     expect(await readFile(outcome.report.html, 'utf8')).toContain('<b>deadline</b>');
   }, 180_000);
+
+  it('a key secret missing from the environment: refused before anything starts, naming the variable', async () => {
+    delete process.env[SECRET_ENV];
+    try {
+      await expect(service.deploy(release('v5'))).rejects.toMatchObject({ code: 'BATON_ERR_DEPLOY_CONFIG', message: expect.stringContaining(SECRET_ENV) });
+    } finally {
+      process.env[SECRET_ENV] = named.key.secret;
+    }
+    expect(await service.servingReleases()).toEqual(['v4']);
+  }, 60_000);
 
   it('a key the server refuses: a clear error, the record unchanged, and the stable stack still serves', async () => {
     const clients = load({ clients: 2 });
@@ -199,7 +224,7 @@ describe.skipIf(unavailable !== undefined)('blue/green by DNS (a real BIND serve
     expect(outcome.reason).toMatch(/NOTAUTH|refused|key/i);
     expect(outcome.reason).not.toContain(Buffer.alloc(32, 7).toString('base64'));
     expect(seen.failed, summary(seen, service)).toEqual([]);
-    expect(await record().read()).toEqual({ values: [BLUE], ttl: 3 });
+    expect(await record().read()).toEqual({ values: [BLUE], ttl: 4 });
     expect(await service.servingReleases()).toEqual(['v4']);
   }, 180_000);
 
@@ -208,7 +233,7 @@ describe.skipIf(unavailable !== undefined)('blue/green by DNS (a real BIND serve
     expect(outcome.phase).toBe('rolled-back');
     expect(outcome.reason).toMatch(/missing\.test/);
     expect(outcome.reason).toMatch(/NOTZONE|zone|REFUSED|not authoritative/i);
-    expect(await record().read()).toEqual({ values: [BLUE], ttl: 3 });
+    expect(await record().read()).toEqual({ values: [BLUE], ttl: 4 });
     expect(await service.servingReleases()).toEqual(['v4']);
   }, 180_000);
 
@@ -222,10 +247,25 @@ describe.skipIf(unavailable !== undefined)('blue/green by DNS (a real BIND serve
     }
     expect(outcome.phase).toBe('rolled-back');
     expect(outcome.reason).toContain(`${named.host}`);
-    expect(await record().read()).toEqual({ values: [BLUE], ttl: 3 });
+    expect(await record().read()).toEqual({ values: [BLUE], ttl: 4 });
     expect(await service.servingReleases()).toEqual(['v4']);
     const again = await service.deploy(release('v5'));
     expect(again.phase, service.timeline(0)).toBe('succeeded');
-    expect(await record().read()).toEqual({ values: [GREEN], ttl: 3 });
+    expect(await record().read()).toEqual({ values: [GREEN], ttl: 4 });
   }, 180_000);
+
+  it('baton down stops both stacks: their ports are free, their logs kept', async () => {
+    await stopService(service.config(release('v5')));
+    const free = (host: string) =>
+      new Promise<boolean>((resolve) => {
+        const server = createServer();
+        server.once('error', () => resolve(false));
+        server.listen(port, host, () => server.close(() => resolve(true)));
+      });
+    expect([await free(BLUE), await free(GREEN)]).toEqual([true, true]);
+    expect(existsSync(join(service.stateDir, 'stacks'))).toBe(false);
+    expect(readdirSync(join(service.stateDir, 'logs')).sort()).toEqual(['blue-builtin-router.log', 'green-builtin-router.log']);
+    const status = await readStatus(service.config(release('v5')));
+    expect(status.router).toBeUndefined();
+  }, 60_000);
 });

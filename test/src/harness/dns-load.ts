@@ -14,6 +14,12 @@ export interface DnsLoadOptions {
   /** Clients that resolve the name as its TTL says (cacheable-lookup), each on its own keep-alive agent. Default 4. */
   clients?: number;
   /**
+   * Clients that open a new connection for every request (no keep-alive),
+   * so they look the name up for each one — answered from their cache until
+   * the TTL runs out. Default 0.
+   */
+  freshConnectionClients?: number;
+  /**
    * Clients that resolve the name once, at the start, and keep that address
    * for good (a JVM's default DNS cache, a pinned connection pool): the
    * stragglers a DNS switch has to wait for. Default 0.
@@ -78,8 +84,8 @@ export function startDnsLoad(options: DnsLoadOptions): RunningDnsLoad {
   let stopped = false;
   const more = (): boolean => !stopped && sent < maxRequests && Date.now() - started < maxDurationMs;
 
-  const client = async (index: number, sticky: boolean): Promise<void> => {
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const client = async (index: number, sticky: boolean, keepAlive = true): Promise<void> => {
+    const agent = new Agent({ keepAlive, maxSockets: 1 });
     let pinned: string | undefined;
     if (sticky) pinned = (await resolver.resolve4(options.name))[0];
     // Node asks for every address (`all`) when it may race IPv4 and IPv6 (autoSelectFamily).
@@ -100,6 +106,7 @@ export function startDnsLoad(options: DnsLoadOptions): RunningDnsLoad {
   };
   const running = [
     ...Array.from({ length: options.clients ?? 4 }, (_, index) => client(index, false)),
+    ...Array.from({ length: options.freshConnectionClients ?? 0 }, (_, index) => client(index, false, false)),
     ...Array.from({ length: options.stickyClients ?? 0 }, (_, index) => client(index, true)),
   ];
   const snapshot = (): DnsLoadReport => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isBatonError } from '@baton/lifecycle';
-import { describeStep, dnsSwitchSettings, planDeploy, resolveDeployConfig, type BlueGreenStrategy } from '../index.js';
+import { describeStep, dnsSwitchSettings, planDeploy, resolveDeployConfig, type BlueGreenStrategy, type DnsSwitchConfig } from '../index.js';
 
 const release = { version: 'v2', command: 'node', args: ['dist/main.js'] };
 const dns = {
@@ -67,7 +67,7 @@ describe('strategy.switch: blue/green by DNS', () => {
   });
 
   it('plans: lower the TTL, start green, wait the old TTL out, switch, keep blue until its traffic stops, retire it, put the TTL back', () => {
-    const strategy: BlueGreenStrategy = { type: 'blue-green', rollbackWindowMs: 30_000, analysisMs: 10_000, switch: { ...(dns as never), ttl: 300, lowerTtlTo: 30, marginMs: 5000 } };
+    const strategy: BlueGreenStrategy = { type: 'blue-green', rollbackWindowMs: 30_000, analysisMs: 10_000, switch: { ...(dns as unknown as DnsSwitchConfig), ttl: 300, lowerTtlTo: 30, marginMs: 5000 } };
     const steps = planDeploy(strategy, 3, { hasStable: true });
     expect(steps.map((step) => describeStep(step, { candidate: 'v2', stable: 'v1' }))).toEqual([
       'v2 gets 0% of traffic',
