@@ -163,6 +163,18 @@ describe('other strategies and settings', () => {
     for (const parsed of promqlErrors(manifests)) expect(parsed, parsed.query).toMatchObject({ errors: 0 });
   });
 
+  it("renders a blue/green by DNS as the cluster's own blue/green, and says the DNS switch stays outside it", () => {
+    const manifests = render({
+      router: { port: 8080 },
+      strategy: {
+        type: 'blue-green',
+        switch: { kind: 'dns', server: '10.0.0.53', zone: 'example.com', name: 'orders.example.com', key: { name: 'k', secretEnv: 'BATON_DNS_KEY' }, stacks: { blue: { address: '10.0.1.10' }, green: { address: '10.0.2.10' } } },
+      },
+    });
+    expect(find(manifests, 'Rollout').spec.strategy.blueGreen).toMatchObject({ activeService: 'orders', previewService: 'orders-preview' });
+    expect(manifests.notes.join('\n')).toContain('strategy.switch (blue/green by DNS between two stacks) is not carried over');
+  });
+
   it("puts a preStop sleep in front only when the lifecycle's delay is shorter than the cluster's propagation, and says why", () => {
     const manifests = render({ kubernetes: { prometheus: { address: 'http://p:9090' }, shutdown: { propagationDelayMs: 1000 }, endpointPropagationMs: 4000 } });
     const pod = find(manifests, 'Rollout').spec.template.spec;

@@ -150,6 +150,9 @@ export function renderManifests(config: ResolvedDeployConfig, release: RenderRel
       );
     } else {
       const analysisMs = strategy.analysisMs ?? 0;
+      if (strategy.switch !== undefined) {
+        notes.push(`strategy.switch (blue/green by DNS between two stacks) is not carried over: on the cluster the Rollout switches its active Service, and ${strategy.switch.name} keeps pointing at the cluster's own entry point. Switch between whole clusters with Baton's DNS switch outside them.`);
+      }
       rollout = blueGreenRollout({
         service: name,
         name,
