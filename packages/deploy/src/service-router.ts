@@ -1,5 +1,5 @@
 import { open, readFile, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { BatonError } from '@baton/lifecycle';
 import type { ResolvedDeployConfig } from './deploy-config.js';
 import type { Router } from './model.js';
@@ -129,7 +129,6 @@ export async function connectOrStartRouterAt(
   // wanted router would refuse. A recorded router that is not running (a reboot) keeps its
   // backends and port for its restart.
   if (recorded === undefined) await takeDownRouterAt(where, config.lookupFrom, statePaths(config.stateDir).logs);
-  await ensurePrivateDir(dirname(where.kindFile), () => true);
   const { limits, expose, trustForwarded } = config.router;
   const router = await provider.start({
     dir: where.dir,
