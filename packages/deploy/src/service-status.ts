@@ -3,6 +3,7 @@ import type { Artifact, BackendStatus, Journal, Router } from './model.js';
 import { describeArtifact } from './releases/release-record.js';
 import type { ResolvedDeployConfig } from './deploy-config.js';
 import { serviceRedactor } from './internal/service-redactor.js';
+import type { StackColor } from './dns/dns-switch-config.js';
 import { connectRecordedStacks, stacksRecorded } from './dns/stack-routers.js';
 import { recordedRouterKind, routerName, routerProviderOf, statePaths, type RouterKind } from './service-router.js';
 import { isDown, isFinished, type DeployPhase, type ServiceState } from './service-state.js';
@@ -21,6 +22,8 @@ export interface ServiceStatus {
   down?: { atMs: number; release?: string };
   /** The router, when one is recorded: its address and backends, or why it could not be asked. */
   router?: { kind: RouterKind; url: string; backends: BackendStatus[] } | { kind: RouterKind; error: string };
+  /** Blue/green by DNS: each color's router address and release, and which color the record points at (as Baton last set it). */
+  stacks?: { live?: StackColor; colors: Record<StackColor, { url: string; release?: string }> };
   instances: ServiceState['instances'];
   deploy?: { id: string; from?: string; to: string; phase: DeployPhase; step: string; reason?: string };
 }
@@ -58,6 +61,12 @@ export async function readStatus(config: ResolvedDeployConfig): Promise<ServiceS
         const dns = config.strategy.type === 'blue-green' ? config.strategy.switch : undefined;
         const url = dns === undefined ? stacks.url : `http://${dns.name}:${new URL(stacks.url).port}`;
         status.router = { kind: stacks.kind, url, backends: await stacks.backends() };
+        const live = await stacks.live().catch(() => undefined);
+        const colorOf = async (color: StackColor): Promise<{ url: string; release?: string }> => {
+          const release = await stacks.releaseOf(color);
+          return { url: stacks.stacks[color].url, ...(release === undefined ? {} : { release }) };
+        };
+        status.stacks = { ...(live === undefined ? {} : { live }), colors: { blue: await colorOf('blue'), green: await colorOf('green') } };
         await stacks.close();
       }
     } catch (error) {
@@ -89,6 +98,11 @@ export function formatStatus(status: ServiceStatus): string {
       const role = baselines.has(backend.id) ? `  (baseline of ${backend.release} beside the canary)` : '';
       lines.push(`  ${backend.id.padEnd(12)} ${backend.release.padEnd(8)} ${backend.state.padEnd(6)} weight ${String(backend.weight).padStart(3)}  in flight ${backend.inFlight}  served ${backend.requestsTotal}${role}`);
     }
+  }
+  if (status.stacks !== undefined) {
+    const { live, colors } = status.stacks;
+    const stack = (color: StackColor): string => `${color} at ${colors[color].url} (${colors[color].release ?? 'no release'})`;
+    lines.push(`DNS: the record points at ${live === undefined ? 'neither stack yet' : stack(live)}; ${live === 'green' ? stack('blue') : stack('green')}`);
   }
   const live = status.instances.filter((instance) => instance.status !== 'stopped');
   lines.push(`instances: ${live.length === 0 ? 'none' : live.map((instance) => `${instance.id} (${instance.status}, :${instance.port}${instance.role === 'baseline' ? `, baseline of ${instance.release}` : ''})`).join(', ')}`);

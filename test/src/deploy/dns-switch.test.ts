@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dnsRecord, findFreePort, readStatus, sendControl, stopService, type DeployConfig, type DeployEvent } from '@baton/deploy';
+import { dnsRecord, findFreePort, formatStatus, readStatus, sendControl, stopService, type DeployConfig, type DeployEvent } from '@baton/deploy';
 import { namedUnavailable, startNamed, waitFor, type RunningNamed } from '@baton/testing';
 import { startDnsLoad, type DnsLoadReport } from '../harness/dns-load.js';
 import { createService, release, type DeployedService } from './deploy-fixture.js';
@@ -113,6 +113,8 @@ describe.skipIf(unavailable !== undefined)('blue/green by DNS (a real BIND serve
     expect(Object.keys(seen.byAddress)).toEqual([BLUE]);
     const status = await readStatus(service.config(release('v1')));
     expect(status.router !== undefined && !('error' in status.router) ? status.router.url : status.router).toBe(`http://${NAME}:${port}`);
+    expect(status.stacks).toEqual({ live: 'blue', colors: { blue: { url: `http://${BLUE}:${port}`, release: 'v1' }, green: { url: `http://${GREEN}:${port}` } } });
+    expect(formatStatus(status)).toContain(`DNS: the record points at blue at http://${BLUE}:${port} (v1); green at http://${GREEN}:${port} (no release)`);
   }, 120_000);
 
   it('switches to green under keep-alive load with 0 failed requests, and retires blue only after its traffic stopped', async () => {
