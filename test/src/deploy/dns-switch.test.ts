@@ -13,93 +13,33 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dnsRecord, findFreePort, formatStatus, readStatus, sendControl, stopService, type DeployConfig, type DeployEvent } from '@baton/deploy';
-import { namedUnavailable, startNamed, waitFor, type RunningNamed } from '@baton/testing';
-import { startDnsLoad, type DnsLoadReport } from '../harness/dns-load.js';
+import { formatStatus, readStatus, sendControl, stopService, type DnsRecord } from '@baton/deploy';
+import { namedUnavailable, waitFor, type RunningNamed } from '@baton/testing';
 import { createService, release, type DeployedService } from './deploy-fixture.js';
+import { BLUE, eventsOf, GREEN, NAME, startDnsRig, summary, type DnsRig } from './dns-fixture.js';
 
-const BLUE = '127.0.0.2';
-const GREEN = '127.0.0.3';
-const NAME = 'orders.baton.test';
 const SECRET_ENV = 'BATON_E2E_DNS_KEY';
 const unavailable = namedUnavailable();
 if (unavailable !== undefined) console.log(`blue/green by DNS: skipped (${unavailable})`);
 
-/** A port free on both stacks' addresses: a record carries an address, so both routers listen on the same port. */
-async function portFreeOnBoth(): Promise<number> {
-  for (let attempt = 0; ; attempt += 1) {
-    const port = await findFreePort(BLUE);
-    const free = await new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, GREEN, () => server.close(() => resolve(true)));
-    });
-    if (free || attempt > 20) return port;
-  }
-}
-
-function summary(report: DnsLoadReport, service?: DeployedService): string {
-  const t0 = report.results[0]?.atMs ?? 0;
-  const failedAt = report.failed.slice(0, 3).map((result) => `+${result.atMs - t0} ms`);
-  return `${service === undefined ? '' : `${service.timeline(t0)}\nfailures at ${failedAt.join(', ')} (load clock)\n`}${report.failed.length} failed of ${report.results.length} (by address ${JSON.stringify(report.byAddress)}); first failures: ${JSON.stringify(report.failed.slice(0, 5))}`;
-}
-
-function eventsOf(events: readonly DeployEvent[], type: string, since = 0): DeployEvent[] {
-  return events.filter((event) => event.type === type && event.atMs >= since);
-}
-
 describe.skipIf(unavailable !== undefined)('blue/green by DNS (a real BIND server, clients resolving by name)', () => {
+  let rig: DnsRig;
   let named: RunningNamed;
   let service: DeployedService;
   let port: number;
-  const savedSecret = process.env[SECRET_ENV];
-
-  const strategy = (overrides: Record<string, unknown> = {}, switchOverrides: Record<string, unknown> = {}): NonNullable<DeployConfig["strategy"]> =>
-    ({
-      type: 'blue-green',
-      rollbackWindowMs: 2000,
-      ...overrides,
-      switch: {
-        kind: 'dns',
-        server: `${named.host}:${named.port}`,
-        zone: named.zone,
-        name: NAME,
-        key: { name: named.key.name, algorithm: named.key.algorithm, secretEnv: SECRET_ENV },
-        ttl: 4,
-        lowerTtlTo: 2,
-        marginMs: 1000,
-        deadlineMs: 30_000,
-        stacks: { blue: { address: BLUE }, green: { address: GREEN } },
-        ...switchOverrides,
-      },
-    }) as NonNullable<DeployConfig["strategy"]>;
-  const record = () => dnsRecord({ server: { host: named.host, port: named.port }, zone: named.zone, name: NAME, type: 'A', key: named.key });
-  // Keep-alive clients, and clients opening a connection per request (each looks the name up, from its cache within the TTL).
-  const load = (options: { clients?: number; freshConnectionClients?: number; stickyClients?: number } = {}) =>
-    startDnsLoad({
-      name: NAME,
-      port,
-      resolver: { host: named.host, port: named.port },
-      paths: ['/orders?limit=5'],
-      clients: options.clients ?? 3,
-      freshConnectionClients: options.freshConnectionClients ?? 2,
-      stickyClients: options.stickyClients ?? 0,
-      maxDurationMs: 120_000,
-      maxRequests: 40_000,
-    });
+  const strategy: DnsRig['strategy'] = (overrides, switchOverrides) => rig.strategy(overrides, switchOverrides);
+  const record = (): DnsRecord => rig.record();
+  const load: DnsRig['load'] = (options) => rig.load(options);
 
   beforeAll(async () => {
-    named = await startNamed({ zone: 'baton.test' });
-    process.env[SECRET_ENV] = named.key.secret;
-    port = await portFreeOnBoth();
+    rig = await startDnsRig(SECRET_ENV);
+    ({ named, port } = rig);
     service = await createService({ instances: 2, router: { kind: 'builtin', port }, strategy: strategy() });
   }, 60_000);
 
   afterAll(async () => {
     await service?.close();
-    await named?.close();
-    if (savedSecret === undefined) delete process.env[SECRET_ENV];
-    else process.env[SECRET_ENV] = savedSecret;
+    await rig?.close();
   });
 
   it('a first deploy creates the record for the blue stack, with the configured TTL; clients reach it by name', async () => {

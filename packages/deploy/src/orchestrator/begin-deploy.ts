@@ -24,6 +24,14 @@ export async function beginDeploy(ctx: DeployContext): Promise<DeployRecord> {
       `The strategy has a shadow step, which needs a router that copies requests and compares answers: the built-in one (router.kind: 'builtin'). The ${ctx.router.kind} router cannot; nothing was started.`,
     );
   }
+  // Refused likewise: a stack that cannot close keep-alive connections keeps its clients past the switch, and its
+  // retirement at the deadline would cut them off.
+  if (ctx.stacks !== undefined && Object.values(ctx.stacks.stacks).some((router) => router.setKeepAlive === undefined)) {
+    throw new BatonError(
+      'BATON_ERR_DEPLOY_CONFIG',
+      `Blue/green by DNS needs routers that can close keep-alive connections after the switch, so clients resolve the name again: the built-in one or HAProxy (router.kind). The ${ctx.router.kind} router cannot; nothing was started.`,
+    );
+  }
   const record: DeployRecord = {
     id: `${ctx.config.service}-${new Date(ctx.now()).toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`,
     to: candidate.version,
