@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { isBatonError } from '@baton/lifecycle';
+import { problemsOf } from './config-problems.test.fixtures.js';
 import { planDeploy, resolveDeployConfig } from './index.js';
 
 const release = { version: 'v2', command: 'node', args: ['dist/main.js'] };
 
-function problemsOf(input: unknown): string {
-  try {
-    resolveDeployConfig(input, { cwd: '/srv/orders' });
-  } catch (error) {
-    expect(isBatonError(error, 'BATON_ERR_DEPLOY_CONFIG')).toBe(true);
-    return (error as Error).message;
-  }
-  throw new Error('expected the config to be refused');
-}
 
 describe('resolveDeployConfig', () => {
   it('fills in the defaults a user would expect: 3 instances, a rolling deploy one at a time, Baton\'s probe paths, state under .baton/<service>', () => {

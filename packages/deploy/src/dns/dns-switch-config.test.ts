@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isBatonError } from '@baton/lifecycle';
+import { problemsOf } from '../config-problems.test.fixtures.js';
 import { describeStep, dnsSwitchSettings, planDeploy, resolveDeployConfig, type BlueGreenStrategy, type DnsSwitchConfig } from '../index.js';
 
 const release = { version: 'v2', command: 'node', args: ['dist/main.js'] };
@@ -16,15 +16,6 @@ function configWith(switchConfig: unknown, router: Record<string, unknown> = { p
   return { service: 'orders', release, router, strategy: { type: 'blue-green', switch: switchConfig } };
 }
 
-function problemsOf(input: unknown): string {
-  try {
-    resolveDeployConfig(input, { cwd: '/srv/orders' });
-  } catch (error) {
-    expect(isBatonError(error, 'BATON_ERR_DEPLOY_CONFIG')).toBe(true);
-    return (error as Error).message;
-  }
-  throw new Error('expected the config to be refused');
-}
 
 describe('strategy.switch: blue/green by DNS', () => {
   it('fills in the defaults, writes the server as host:port, and keeps names in lower case without the root dot', () => {
