@@ -50,7 +50,9 @@ export class StragglerWatch {
     this.color = target.color;
     this.release = target.release;
     this.switchedAtMs = target.switchedAtMs;
-    this.lastRequestAtMs = target.switchedAtMs;
+    // Quiet is counted from when the watch began: at the switch, or — an orchestrator resumed later — now, since
+    // what the stack took in between is not known.
+    this.lastRequestAtMs = Math.max(target.switchedAtMs, ctx.now());
     this.#loop = this.#watch(ctx, stacks);
   }
 
