@@ -144,8 +144,9 @@ function once(agent: Agent, lookup: never, options: DnsLoadOptions, path: string
       res.on('error', (error) => resolve({ atMs: Date.now(), sticky, address, error: error.message }));
     });
     req.on('socket', (socket) => {
-      socket.once('connect', () => (address = socket.remoteAddress ?? address));
+      // A kept-alive socket is connected already (and must not gather a listener per request).
       if (socket.remoteAddress !== undefined) address = socket.remoteAddress;
+      else socket.once('connect', () => (address = socket.remoteAddress ?? address));
     });
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', (error: NodeJS.ErrnoException) => resolve({ atMs: Date.now(), sticky, address, error: `${error.code ?? ''} ${error.message}`.trim() }));
