@@ -13,6 +13,12 @@ export interface RouterConformanceOptions {
   settings?: Partial<Omit<ConformanceRouterSettings, 'dir'>>;
   /** Bound on a dead backend being reported `down`, and on in-flight counts being reported. Default 20 000 ms. */
   reportTimeoutMs?: number;
+  /**
+   * Whether the router has `setKeepAlive` (default true: checked to work). A
+   * router declared without it is checked to have none, so the declaration
+   * stays true: Baton refuses a DNS switch over such a router.
+   */
+  keepAlive?: boolean;
 }
 
 /** Bound on a case with load in it: the load itself is bounded well below. */
@@ -49,7 +55,7 @@ const LOAD_MIXES = [['/'], ['/'], ['/'], ['/slow?ms=80'], ['/'], ['/'], ['/'], [
  * backends, states and weights and moves traffic; a router started on
  * another loopback address (`host: '127.0.0.2'`, provider subjects only)
  * answers there and keeps its URL through a restart; keep-alive switched
- * off and on again (routers with `setKeepAlive` only; the others skip it):
+ * off and on again (routers declared without `setKeepAlive` are checked to have none):
  * answers say `Connection: close` and a keep-alive client reconnects for
  * each request, none failing, and the setting outlives a restart; and 0
  * failed requests under keep-alive load through three rounds of a rolling
@@ -306,60 +312,65 @@ export function routerConformance(name: string, subject: ConformanceRouterProvid
       CASE_MS,
     );
 
-    it('keep-alive off (routers with setKeepAlive): every answer says Connection: close and a keep-alive client opens a new connection for each request, none failing; on again, one connection; the setting outlives a restart', async ({ skip }) => {
-      const router = await fixture.start();
-      if (router.setKeepAlive === undefined) {
-        skip(`${name} has no setKeepAlive`);
-        return;
-      }
-      const a = await fixture.backend('a');
-      await addBackend(router, a);
-      await router.set([{ id: 'a', state: 'ready', weight: 1 }]);
-      const client = new OneConnectionClient(router.url);
-      try {
-        // On, the default: one connection carries every request.
-        expectReuse(await client.series(5));
+    // One case or the other, never a skipped one: the declaration is itself checked.
+    if (options.keepAlive === false) {
+      it('has no setKeepAlive, as declared (a DNS switch refuses it)', async () => {
+        const router = await fixture.start();
+        expect(router.setKeepAlive).toBeUndefined();
+      });
+    } else {
+      it('keep-alive off: every answer says Connection: close and a keep-alive client opens a new connection for each request, none failing; on again, one connection; the setting outlives a restart', async () => {
+        const router = await fixture.start();
+        if (router.setKeepAlive === undefined) throw new Error(`${name} has no setKeepAlive; declare { keepAlive: false } if it cannot have one`);
+        const a = await fixture.backend('a');
+        await addBackend(router, a);
+        await router.set([{ id: 'a', state: 'ready', weight: 1 }]);
+        const client = new OneConnectionClient(router.url);
+        try {
+          // On, the default: one connection carries every request.
+          expectReuse(await client.series(5));
 
-        await router.setKeepAlive(false);
-        const before = client.opened;
-        const off = await client.series(5);
-        expectCloses(off);
-        // The first may go on the connection that was open (it is closed after its answer, never under it); each next one on a new connection.
-        expect(off.slice(1).map((answer) => answer.socket)).toEqual([1, 2, 3, 4].map((n) => before + n));
+          await router.setKeepAlive(false);
+          const before = client.opened;
+          const off = await client.series(5);
+          expectCloses(off);
+          // The first may go on the connection that was open (it is closed after its answer, never under it); each next one on a new connection.
+          expect(off.slice(1).map((answer) => answer.socket)).toEqual([1, 2, 3, 4].map((n) => before + n));
 
-        // Keep-alive load through both switches: a client never loses a request to a closing connection.
-        const load = fixture.load({ url: router.url, connections: 4, maxRequests: 50_000, maxDurationMs: 90_000 });
-        await load.waitUntil(() => load.finished() >= 100, 20_000, '100 requests with keep-alive off');
-        await router.setKeepAlive(true);
-        const atOn = load.finished();
-        await load.waitUntil(() => load.finished() >= atOn + 100, 20_000, '100 requests with keep-alive on again');
-        await router.setKeepAlive(false);
-        const atOff = load.finished();
-        await load.waitUntil(() => load.finished() >= atOff + 100, 20_000, '100 requests with keep-alive off again');
-        expectNoFailures(await load.stop());
+          // Keep-alive load through both switches: a client never loses a request to a closing connection.
+          const load = fixture.load({ url: router.url, connections: 4, maxRequests: 50_000, maxDurationMs: 90_000 });
+          await load.waitUntil(() => load.finished() >= 100, 20_000, '100 requests with keep-alive off');
+          await router.setKeepAlive(true);
+          const atOn = load.finished();
+          await load.waitUntil(() => load.finished() >= atOn + 100, 20_000, '100 requests with keep-alive on again');
+          await router.setKeepAlive(false);
+          const atOff = load.finished();
+          await load.waitUntil(() => load.finished() >= atOff + 100, 20_000, '100 requests with keep-alive off again');
+          expectNoFailures(await load.stop());
 
-        await router.setKeepAlive(true);
-        expectReuse(await client.series(5));
-        await router.setKeepAlive(false);
-      } finally {
-        client.close();
-      }
+          await router.setKeepAlive(true);
+          expectReuse(await client.series(5));
+          await router.setKeepAlive(false);
+        } finally {
+          client.close();
+        }
 
-      // Off outlives a restart of the router.
-      const restarted = await fixture.restart();
-      await answersWith(restarted.url, 'a');
-      const again = new OneConnectionClient(restarted.url);
-      try {
-        const off = await again.series(3);
-        expectCloses(off);
-        expect(off.map((answer) => answer.socket)).toEqual([1, 2, 3]);
-        expect(restarted.setKeepAlive, 'setKeepAlive after the restart').toBeTypeOf('function');
-        await restarted.setKeepAlive?.(true);
-        expectReuse(await again.series(3));
-      } finally {
-        again.close();
-      }
-    }, LOAD_CASE_MS);
+        // Off outlives a restart of the router.
+        const restarted = await fixture.restart();
+        await answersWith(restarted.url, 'a');
+        const again = new OneConnectionClient(restarted.url);
+        try {
+          const off = await again.series(3);
+          expectCloses(off);
+          expect(off.map((answer) => answer.socket)).toEqual([1, 2, 3]);
+          expect(restarted.setKeepAlive, 'setKeepAlive after the restart').toBeTypeOf('function');
+          await restarted.setKeepAlive?.(true);
+          expectReuse(await again.series(3));
+        } finally {
+          again.close();
+        }
+      }, LOAD_CASE_MS);
+    }
 
     it('no request fails under keep-alive load through 3 rounds of a rolling replacement (add in maint, ready, drain, wait for 0 in flight, remove)', async () => {
       const router = await fixture.start();
