@@ -10,14 +10,20 @@
 //   BENCH_QUICK=1 (or --quick)  short run (~45 s throughput, 3 restarts per drain mode)
 //   BENCH_ONLY=a,b              throughput variants to run (ids from throughput-variants.ts; baselines always run)
 //   BENCH_ROUNDS=N              throughput rounds
-//   BENCH_SKIP=throughput|cpu|toggles|versioning|drain|deploy|migrations skip parts (comma-separated; cpu also skips the in-process costs).
+//   BENCH_SKIP=throughput|cpu|toggles|versioning|instructions|drain|deploy|migrations skip parts (comma-separated; cpu also skips the in-process costs).
 //                               Skipping throughput, cpu and drain runs only the parts with sections of their own
-//                               (toggles, versioning): RESULTS.md then keeps everything but the sections and rows
-//                               of the parts that ran; a run that skips toggles or versioning keeps theirs.
+//                               (toggles, versioning, instructions): RESULTS.md then keeps everything but the sections
+//                               and rows of the parts that ran; a run that skips toggles, versioning or instructions keeps theirs.
 //   BENCH_TOGGLES_ROUNDS=N      alternating rounds of the toggles timing (default 100, quick 30)
 //   BENCH_VERSIONING_ROUNDS=N   rounds of the versioning twins (default 32, quick 12)
 //   BENCH_VERSIONING_THROUGHPUT_ROUNDS=N  separate-process rounds of the versioning part (default 4, quick 2; 0 skips them)
 //   BENCH_CALLGRIND=0|1         instruction counts of the toggles under valgrind (~3 min; default on, off in quick mode)
+//   BENCH_INSTRUCTIONS_ONLY=a,b  the per-request instruction counts of only these frameworks / variants / framework:variant
+//                               (e.g. express, vLatest, fastify:vOldest; see instructions/variants.ts); a subset prints its figures
+//                               and leaves RESULTS.md's section as it was
+//   BENCH_INSTRUCTIONS_PASSES=N / _BATCH=N / _WARMUP=N / _JOBS=N  batches per app (5), requests per batch and route (1,000;
+//                               the orders app twice as many), warm-up requests per route (2,500; twice for orders), processes at a time (2)
+//   BENCH_INSTRUCTIONS_KEEP=dir  keep one batch dump per app and route there (apps under --perf-basic-prof), for callgrind_annotate
 //   BENCH_CPU_ROUNDS=N          rounds of the CPU-per-request measurement (default 30, quick 8)
 //   BENCH_RESTARTS=N            rolling restarts per drain mode (default 10)
 //   BENCH_JSON=path             also write the raw figures as JSON
@@ -37,6 +43,8 @@ import { previousToggles, spliceToggles, togglesConsoleLines, togglesMarkdown, t
 import { runVersioningBench, type VersioningBenchResult } from './versioning-compare.js';
 import { previousVersioning, spliceVersioning, versioningConsoleLines, versioningMarkdown, versioningTargetRows } from './versioning-report.js';
 import { runTrackingCost, type TrackingCostResult } from './tracking-cost.js';
+import { runInstructionsBench, type InstructionsBenchResult } from './instructions/instructions-bench.js';
+import { instructionsConsoleLines, instructionsMarkdown, instructionsTargetRows, judgeOnInstructions, previousInstructions, spliceInstructions } from './instructions/instructions-report.js';
 import { runDeployBench, type DeployBenchResult } from './deploy-bench.js';
 import { deployBenchMarkdown, deployConsoleLine, deployTargetRows } from './deploy-report.js';
 import { JUDGE_HEADING, JUDGE_ROW_PREFIX } from './judge/judge-report.js';
@@ -149,6 +157,33 @@ if (!skip.has('versioning')) {
   }
 }
 
+// Every overhead target per request in instructions: each app in a process of its own under callgrind.
+let instructions: InstructionsBenchResult | undefined;
+let instructionsError: string | undefined;
+if (!skip.has('instructions')) {
+  try {
+    console.error('instructions: every overhead target, instructions per request under callgrind...');
+    const keepDir = process.env.BENCH_INSTRUCTIONS_KEEP;
+    const settings = { passes: numberEnv('BENCH_INSTRUCTIONS_PASSES'), batch: numberEnv('BENCH_INSTRUCTIONS_BATCH'), warmup: numberEnv('BENCH_INSTRUCTIONS_WARMUP'), jobs: numberEnv('BENCH_INSTRUCTIONS_JOBS') };
+    instructions = await runInstructionsBench({
+      quick,
+      ...(process.env.BENCH_INSTRUCTIONS_ONLY ? { only: process.env.BENCH_INSTRUCTIONS_ONLY } : {}),
+      ...Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined)),
+      ...(keepDir ? { keepDir } : {}),
+    });
+    for (const line of instructionsConsoleLines(instructions)) console.log(line);
+    if (instructions.failures.length > 0 || instructions.transformsError !== undefined || instructions.notMeasured !== undefined) process.exitCode = 1;
+    if (keepDir) console.log(`instructions: one batch dump per app and route in ${keepDir} (callgrind_annotate --inclusive=yes <file>)`);
+  } catch (error) {
+    instructionsError = messageOf(error);
+    console.error(`instructions benchmark failed: ${instructionsError}`);
+    process.exitCode = 1;
+  }
+}
+/** A run of some of the apps only (BENCH_INSTRUCTIONS_ONLY) prints its figures; RESULTS.md keeps the section of a whole run. */
+const instructionsWritten = instructions !== undefined && !instructions.subset;
+if (instructions?.subset) console.error(`${resultsFile}: the instruction counts of a subset (BENCH_INSTRUCTIONS_ONLY) are not written; the section stays as it was.`);
+
 let drain: DrainRow[] | undefined;
 let drainError: string | undefined;
 if (!skip.has('drain')) {
@@ -188,7 +223,7 @@ if (!skip.has('migrations')) {
   }
 }
 
-if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ throughput, cpuCost, tracking, metricsCost, toggles, versioning, drain, deploys }, null, 2));
+if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ throughput, cpuCost, tracking, metricsCost, toggles, versioning, instructions, drain, deploys }, null, 2));
 if (sectionsOnly && previousResults !== '') {
   // Only parts with sections of their own ran: only their sections and rows change; a part that failed leaves its own as they were.
   let text = previousResults;
@@ -204,6 +239,12 @@ if (sectionsOnly && previousResults !== '') {
     updated.push('API versioning');
   } else if (!skip.has('versioning')) {
     console.error(`${resultsFile}: API versioning section left as it was: the versioning part did not finish.`);
+  }
+  if (instructionsWritten) {
+    text = spliceInstructions(text, instructionsSection(), instructionsRows());
+    updated.push('Overhead in instructions');
+  } else if (!skip.has('instructions') && instructions === undefined) {
+    console.error(`${resultsFile}: Overhead in instructions section left as it was: the instructions part did not finish.`);
   }
   if (updated.length > 0) {
     writeFileSync(resultsFile, text);
@@ -251,6 +292,14 @@ if (deploys !== undefined) {
   if (kept !== undefined && !current.split('\n').includes(SHADOW_HEADING)) {
     writeFileSync(resultsFile, spliceSection(current, SHADOW_HEADING, SHADOW_ROW_PREFIX, kept.section, kept.rows));
   }
+}
+
+// Last: every overhead target is judged on its instruction row, placed above the time-based rows of the same
+// target, whose verdicts become indicative (whichever part wrote them, in this run or an earlier one).
+{
+  const current = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
+  const arranged = judgeOnInstructions(current);
+  if (arranged !== current) writeFileSync(resultsFile, arranged);
 }
 
 /**
@@ -387,6 +436,7 @@ function resultsMarkdown(): string {
   }
   lines.push(...togglesSection());
   lines.push(...versioningSection());
+  lines.push(...instructionsSection());
   return `${lines.join('\n')}\n`;
 }
 
@@ -406,6 +456,23 @@ function versioningSection(): string[] {
     if (previous) return previous.section;
   }
   return versioningMarkdown(versioning, provenance(), versioningError ? `Not measured: the run failed (${versioningError}).` : 'Skipped in this run (`BENCH_SKIP=versioning`).');
+}
+
+/** The instructions section: this run's, or (when this run skipped it or counted a subset) the one RESULTS.md had. */
+function instructionsSection(): string[] {
+  if (!instructionsWritten && instructionsError === undefined) {
+    const previous = previousInstructions(previousResults);
+    if (previous) return previous.section;
+  }
+  return instructionsMarkdown(instructionsWritten ? instructions : undefined, provenance(), instructionsError ? `Not measured: the run failed (${instructionsError}).` : 'Skipped in this run (`BENCH_SKIP=instructions`).');
+}
+
+function instructionsRows(): string[] {
+  if (!instructionsWritten && instructionsError === undefined) {
+    const previous = previousInstructions(previousResults);
+    if (previous) return previous.rows;
+  }
+  return instructionsTargetRows(instructionsWritten ? instructions : undefined);
 }
 
 function versioningRows(): string[] {
@@ -467,6 +534,7 @@ function targetRows(): string[] {
   );
   rows.push(...togglesRows());
   rows.push(...versioningRows());
+  rows.push(...instructionsRows());
   return rows;
 }
 

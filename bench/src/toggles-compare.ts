@@ -25,13 +25,14 @@
 //   decisions (Baton's `isEnabled` came out up to 2.3x raw's natively under it, and
 //   at raw's without it).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { getPriority, tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import type { ToggleContext } from '@baton/toggles';
+import { hasValgrind, runUnderCallgrind } from './instructions/callgrind.js';
 import {
   batonFromDefaults,
   batonFromFile,
@@ -486,43 +487,23 @@ interface SideCounts {
   batches: { id: string; calls: number; instructions: number }[];
 }
 
-function callgrind(side: 'raw' | 'baton', options: { reps: number; passes: number; warmups: number }): Promise<SideCounts> {
-  const dir = mkdtempSync(join(tmpdir(), 'baton-bench-callgrind-'));
+async function callgrind(side: 'raw' | 'baton', options: { reps: number; passes: number; warmups: number }): Promise<SideCounts> {
   const script = fileURLToPath(import.meta.url);
-  const args = ['--tool=callgrind', '--separate-threads=yes', '--dump-before=uv_os_getpriority', `--callgrind-out-file=${join(dir, 'cg.out')}`, process.execPath, '--expose-gc', `--min-semi-space-size=${CALLGRIND_SEMI_SPACE_MB}`, `--max-semi-space-size=${CALLGRIND_SEMI_SPACE_MB}`, script, 'instructions-side', side, JSON.stringify(options)];
-  return new Promise((resolve, reject) => {
-    execFile('valgrind', args, { timeout: 600_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout) => {
-      try {
-        if (error) throw new Error(`callgrind (${side}): ${error.message}`);
-        const { ids, calls } = JSON.parse(lastLine(stdout)) as { ids: string[]; calls: number[] };
-        // cg.out.1 runs up to the first marker (start-up, warm-up); then a batch, a collection, a batch...: batch k is cg.out.(2k+2).
-        const totals = new Map<number, number>();
-        for (const file of readdirSync(dir)) {
-          const match = /^cg\.out\.(\d+)-01$/.exec(file);
-          if (!match) continue;
-          const total = /^(?:totals|summary): (\d+)/m.exec(readFileSync(join(dir, file), 'utf8'));
-          if (total) totals.set(Number(match[1]), Number(total[1]));
-        }
-        const batches = ids.map((id, k) => {
-          const instructions = totals.get(2 * k + 2);
-          if (instructions === undefined) throw new Error(`callgrind (${side}): no dump for batch ${k} (${id})`);
-          return { id, calls: calls[k] as number, instructions };
-        });
-        resolve({ batches });
-      } catch (failure) {
-        reject(failure instanceof Error ? failure : new Error(String(failure)));
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    });
+  const nodeArgs = ['--expose-gc', `--min-semi-space-size=${CALLGRIND_SEMI_SPACE_MB}`, `--max-semi-space-size=${CALLGRIND_SEMI_SPACE_MB}`, script, 'instructions-side', side, JSON.stringify(options)];
+  let run: Awaited<ReturnType<typeof runUnderCallgrind>>;
+  try {
+    run = await runUnderCallgrind(nodeArgs, 600_000);
+  } catch (error) {
+    throw new Error(`callgrind (${side}): ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const { ids, calls } = JSON.parse(lastLine(run.stdout)) as { ids: string[]; calls: number[] };
+  // cg.out.1 runs up to the first marker (start-up, warm-up); then a batch, a collection, a batch...: batch k is cg.out.(2k+2).
+  const batches = ids.map((id, k) => {
+    const instructions = run.totals.get(2 * k + 2);
+    if (instructions === undefined) throw new Error(`callgrind (${side}): no dump for batch ${k} (${id})`);
+    return { id, calls: calls[k] as number, instructions };
   });
-}
-
-/** Is valgrind there? */
-function hasValgrind(): Promise<boolean> {
-  return new Promise((resolve) => {
-    execFile('valgrind', ['--version'], { timeout: 10_000 }, (error) => resolve(!error));
-  });
+  return { batches };
 }
 
 function child<T>(mode: string, flags: string[], options: object, timeoutMs: number): Promise<T> {

@@ -24,7 +24,7 @@ import { isDeepStrictEqual } from 'node:util';
 import autocannon from 'autocannon';
 import { canPin, pinSelf, stopChild } from './process-control.js';
 import { benchRequest, bodySizes, CHANGES, LATEST, OLDEST, VERSION_LIST, type BenchRequest, type Client } from './versioning-fixture.js';
-import type { VersioningApp } from './versioning-server.js';
+import type { VersioningApp } from './versioning-apps.js';
 import { FOREIGN_LOAD_LIMIT } from './throughput.js';
 import { foreignCores, readCpu, waitForQuiet } from './throughput-machine-load.js';
 import { serverNodeFlags } from './throughput-server.js';
@@ -228,22 +228,39 @@ async function check(framework: Framework, app: VersioningApp, port: number, rou
   const response = await send(port, request);
   const text = await response.text();
   const where = `${framework} ${app}: ${request.method} ${request.path}${request.echoes ? ` (Api-Version ${request.echoes})` : ''}`;
+  const problem = answerProblem(app, request, response.status, (name) => response.headers.get(name), text);
+  if (problem !== undefined) throw new Error(`${where} ${problem}`);
+  return `${where} → ${answerSummary(app, request, response.status, text)}`;
+}
+
+/**
+ * What is wrong with an answer of `app` to `request` (status, body, the
+ * echoed `Api-Version`, the deprecation headers of the oldest version), or
+ * undefined when it is what its client must get. Also used by the
+ * instruction counts (instructions/sequences.ts), which send their own requests.
+ */
+export function answerProblem(app: VersioningApp, request: BenchRequest, status: number, header: (name: string) => string | null, text: string): string | undefined {
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    throw new Error(`${where} answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+    return `answered ${status} with a body that is not JSON: ${text.slice(0, 200)}`;
   }
-  if (response.status !== request.status || !isDeepStrictEqual(body, request.expected)) {
-    throw new Error(`${where} answered ${response.status} ${text.slice(0, 600)}; expected ${request.status} ${JSON.stringify(request.expected).slice(0, 600)}`);
+  if (status !== request.status || !isDeepStrictEqual(body, request.expected)) {
+    return `answered ${status} ${text.slice(0, 600)}; expected ${request.status} ${JSON.stringify(request.expected).slice(0, 600)}`;
   }
-  const echoed = response.headers.get('api-version');
-  if ((request.echoes ?? null) !== echoed) throw new Error(`${where}: Api-Version header ${JSON.stringify(echoed)}, expected ${JSON.stringify(request.echoes ?? null)}`);
-  const deprecation = response.headers.get('deprecation');
-  if (app === 'oldest' && (deprecation === null || response.headers.get('sunset') === null)) throw new Error(`${where}: no Deprecation/Sunset headers for the deprecated oldest version`);
-  if (app !== 'oldest' && deprecation !== null) throw new Error(`${where}: a Deprecation header (${deprecation}) on a version that is not deprecated`);
+  const echoed = header('api-version');
+  if ((request.echoes ?? null) !== echoed) return `: Api-Version header ${JSON.stringify(echoed)}, expected ${JSON.stringify(request.echoes ?? null)}`;
+  const deprecation = header('deprecation');
+  if (app === 'oldest' && (deprecation === null || header('sunset') === null)) return ': no Deprecation/Sunset headers for the deprecated oldest version';
+  if (app !== 'oldest' && deprecation !== null) return `: a Deprecation header (${deprecation}) on a version that is not deprecated`;
+  return undefined;
+}
+
+/** How a correct answer is described in the checks' lines. */
+export function answerSummary(app: VersioningApp, request: BenchRequest, status: number, text: string): string {
   const shape = app === 'oldest' ? `the ${OLDEST} shape` : request.echoes ? `the ${LATEST} shape` : 'the newest shape';
-  return `${where} → ${response.status}, ${Buffer.byteLength(text).toLocaleString('en-US')} B, ${shape}${app === 'oldest' ? ', Deprecation and Sunset headers' : ''}`;
+  return `${status}, ${Buffer.byteLength(text).toLocaleString('en-US')} B, ${shape}${app === 'oldest' ? ', Deprecation and Sunset headers' : ''}`;
 }
 
 function send(port: number, request: BenchRequest): Promise<Response> {

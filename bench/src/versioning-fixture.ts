@@ -4,7 +4,7 @@
 // APIs need (a field dropped by older versions, a rename inside an array, a
 // string split into parts, a change of unit, values nested into objects).
 // The handlers are written for the newest version only and are the same code
-// in every app, versioned or not (versioning-server.ts); only Baton moves
+// in every app, versioned or not (versioning-apps.ts); only Baton moves
 // bodies between versions.
 //
 // The expected bodies of the oldest version are written out by hand, not

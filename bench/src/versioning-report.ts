@@ -115,7 +115,7 @@ export function versioningMarkdown(result: VersioningBenchResult | undefined, pr
   const sizes = result.sizes;
   const kb = (bytes: number): string => `${bytes.toLocaleString('en-US')} B`;
   lines.push(
-    `\`bench/src/versioning-compare.ts\` (the API in \`bench/src/versioning-fixture.ts\`, the apps in \`bench/src/versioning-server.ts\`): an orders API with ${result.versions.count} date versions and ${result.versions.changes} version changes, each touching both routes, ` +
+    `\`bench/src/versioning-compare.ts\` (the API in \`bench/src/versioning-fixture.ts\`, the apps in \`bench/src/versioning-apps.ts\`): an orders API with ${result.versions.count} date versions and ${result.versions.changes} version changes, each touching both routes, ` +
       `\`${PATHS.GET}\` (the order: ${kb(sizes.responseLatest)} of JSON in the latest shape, ${kb(sizes.responseOldest)} in the oldest) and \`${PATHS.POST}\` (a draft of ${kb(sizes.requestLatest)} latest, ${kb(sizes.requestOldest)} oldest, answered 201 with the created order). ` +
       'The handlers are written for the newest version only and are the same code in every app; the POST handler checks the draft\'s shape (400 otherwise), which also proves an old client\'s body reached it upgraded. ' +
       `Per framework, four apps: **bare** (the framework alone), **Baton** without versioning (lifecycle and probes, as a user wires it), and Baton with \`versioning: createVersioning({ versions, changes, retirements })\` ` +

@@ -1,7 +1,6 @@
 // The API-versioning benchmark's servers: `node versioning-server.js
 // <express|fastify> <app>[,<app>...]` serves one app per name, each on its own
-// port (127.0.0.1, port 0), with the same two routes and the same handlers
-// (versioning-fixture.ts):
+// port (127.0.0.1, port 0); the apps are in versioning-apps.ts:
 //
 //   bare, bareTwin   the framework alone (bareTwin is the A/A control)
 //   baton            Baton as a user wires it (lifecycle, probes), no versioning
@@ -12,109 +11,7 @@
 // measurement; with one, a server of the separate-process throughput rounds.
 // Over IPC it sends `{ ports }` once listening and answers every message with
 // its CPU time so far; it exits when the parent goes away (IPC closed).
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express, { type Express } from 'express';
-import type { FastifyInstance } from 'fastify';
-import { baton, type BatonExpressOptions } from '@baton/express';
-import { batonPlugin, serveFastify, type BatonPluginOptions } from '@baton/fastify';
-import { createFastifyApp } from './servers/fastify-app.js';
-import { createBenchVersioning, createOrder, getOrder, GET_ROUTE, POST_ROUTE } from './versioning-fixture.js';
-
-/** The apps a versioning server can serve. */
-export const VERSIONING_APPS = ['bare', 'bareTwin', 'baton', 'latest', 'oldest'] as const;
-export type VersioningApp = (typeof VERSIONING_APPS)[number];
-
-const quiet = { shutdown: { propagationDelayMs: 0 } };
-
-// ---- Express ---------------------------------------------------------------
-
-/** The routes, written for the newest version; `setUp` runs first (where Baton goes). */
-function expressApp(setUp?: (app: Express) => void): Express {
-  const app = express();
-  setUp?.(app);
-  app.get(GET_ROUTE, (request, response) => {
-    response.json(getOrder(request.params.id ?? ''));
-  });
-  app.post(POST_ROUTE, express.json(), (request, response) => {
-    const result = createOrder(request.body);
-    response.status(result.status).json(result.body);
-  });
-  return app;
-}
-
-async function listenExpress(app: Express): Promise<number> {
-  const server = createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
-}
-
-async function expressBaton(options: BatonExpressOptions): Promise<number> {
-  let wired: ReturnType<typeof baton> | undefined;
-  expressApp((app) => {
-    wired = baton(app, options);
-  });
-  if (!wired) throw new Error('baton() was not called');
-  const served = await wired.serve({ port: 0, host: '127.0.0.1', signals: false, exit: false });
-  return served.port;
-}
-
-async function expressServe(app: VersioningApp): Promise<number> {
-  switch (app) {
-    case 'bare':
-    case 'bareTwin':
-      return listenExpress(expressApp());
-    case 'baton':
-      return expressBaton({ lifecycle: quiet });
-    case 'latest':
-    case 'oldest':
-      return expressBaton({ lifecycle: quiet, ...expressVersioning() });
-  }
-}
-
-/** The Express adapter's versioning option. */
-function expressVersioning(): Partial<BatonExpressOptions> {
-  return { versioning: createBenchVersioning() } as Partial<BatonExpressOptions>;
-}
-
-// ---- Fastify ---------------------------------------------------------------
-
-function fastifyRoutes(app: FastifyInstance): void {
-  app.get<{ Params: { id: string } }>(GET_ROUTE, async (request) => getOrder(request.params.id));
-  app.post(POST_ROUTE, async (request, reply) => {
-    const result = createOrder(request.body);
-    void reply.code(result.status);
-    return result.body;
-  });
-}
-
-async function fastifyBare(): Promise<number> {
-  const app = createFastifyApp();
-  fastifyRoutes(app);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return (app.server.address() as AddressInfo).port;
-}
-
-async function fastifyBaton(options: BatonPluginOptions): Promise<number> {
-  const app = createFastifyApp();
-  await app.register(batonPlugin, options);
-  fastifyRoutes(app);
-  const served = await serveFastify(app, { port: 0, host: '127.0.0.1', signals: false, exit: false });
-  return served.port;
-}
-
-async function fastifyServe(app: VersioningApp): Promise<number> {
-  switch (app) {
-    case 'bare':
-    case 'bareTwin':
-      return fastifyBare();
-    case 'baton':
-      return fastifyBaton({ lifecycle: quiet });
-    case 'latest':
-    case 'oldest':
-      return fastifyBaton({ lifecycle: quiet, versioning: createBenchVersioning() });
-  }
-}
+import { serveVersioningApp, VERSIONING_APPS, type VersioningApp } from './versioning-apps.js';
 
 // ---- The process -------------------------------------------------------------
 
@@ -124,7 +21,7 @@ if ((framework !== 'express' && framework !== 'fastify') || apps.length === 0 ||
   throw new Error(`usage: versioning-server.js express|fastify <app>[,<app>...] (apps: ${VERSIONING_APPS.join(', ')}); got ${process.argv.slice(2).join(' ')}`);
 }
 const ports: Partial<Record<VersioningApp, number>> = {};
-for (const app of apps) ports[app] = framework === 'express' ? await expressServe(app) : await fastifyServe(app);
+for (const app of apps) ports[app] = await serveVersioningApp(framework, app);
 process.on('message', () => {
   const { user, system } = process.cpuUsage();
   process.send?.({ cpuMicros: user + system });

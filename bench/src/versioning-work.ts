@@ -38,8 +38,8 @@ export interface VersioningWorkResult {
 // The changes' own functions, without the chain around them.
 type Transform = (body: never, context: TransformContext) => unknown;
 const ALL: readonly AnyVersionChange[] = CHANGES;
-const UPGRADES_OLDEST_FIRST = ALL.map((change) => change.request?.upgrade).filter((f): f is Transform => f !== undefined);
-const DOWNGRADES_NEWEST_FIRST = ALL.map((change) => change.response?.downgrade).filter((f): f is Transform => f !== undefined).reverse();
+export const UPGRADES_OLDEST_FIRST = ALL.map((change) => change.request?.upgrade).filter((f): f is Transform => f !== undefined);
+export const DOWNGRADES_NEWEST_FIRST = ALL.map((change) => change.response?.downgrade).filter((f): f is Transform => f !== undefined).reverse();
 
 interface Request {
   headers: IncomingHttpHeaders;
