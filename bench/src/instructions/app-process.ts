@@ -3,14 +3,11 @@
 // `{"port":N}`, then takes commands on stdin, one per line, answering each
 // with one JSON line on stdout:
 //
-//   mark   a batch boundary (batch-marker.ts) → {"collections":N}, the
-//          collections that ran in the batch that ended
-//   cpu    → {"cpuNs":N}: the main thread's CPU time so far (for runs
-//          without callgrind)
+//   mark   a batch boundary (batch-marker.ts) → {"collections":[...]}, the
+//          collections that ran in the batch that ended (by V8's names)
 //   end    exits (callgrind writes its last dump)
 //
 // It exits when its stdin closes, so a killed benchmark leaves nothing behind.
-import { readFileSync } from 'node:fs';
 import { BatchMarker } from './batch-marker.js';
 import { serveExpressVariant } from './express-variants.js';
 import { serveFastifyVariant } from './fastify-variants.js';
@@ -23,11 +20,6 @@ if ((framework !== 'express' && framework !== 'fastify') || !(VARIANTS as readon
 const marker = new BatchMarker();
 const port = framework === 'express' ? await serveExpressVariant(variant as VariantId) : await serveFastifyVariant(variant as VariantId);
 
-/** The main thread's CPU time in ns (the first field of its schedstat: time spent on a CPU). */
-function mainThreadCpuNs(): number {
-  return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
-}
-
 let pending = '';
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (chunk: string) => {
@@ -37,7 +29,6 @@ process.stdin.on('data', (chunk: string) => {
     const command = pending.slice(0, newline).trim();
     pending = pending.slice(newline + 1);
     if (command === 'mark') process.stdout.write(`${JSON.stringify({ collections: marker.boundary() })}\n`);
-    else if (command === 'cpu') process.stdout.write(`${JSON.stringify({ cpuNs: mainThreadCpuNs() })}\n`);
     else if (command === 'end') process.exit(0);
     else process.stdout.write(`${JSON.stringify({ error: `unknown command ${JSON.stringify(command)}` })}\n`);
     newline = pending.indexOf('\n');

@@ -8,6 +8,10 @@ import { runUnderCallgrind } from './callgrind.js';
 import { median } from './count-variant.js';
 import { TRANSFORM_KINDS, type TransformKind, type TransformsPlan, type TransformsTimes } from './transforms-process.js';
 
+/** The loops whose native time and count give the instructions per µs: JavaScript like Baton's share (object copies, property reads, closures), no system calls. */
+export const RATE_KINDS = ['GET transforms', 'POST transforms', 'GET chain', 'POST chain'] as const satisfies readonly TransformKind[];
+export type RateKind = (typeof RATE_KINDS)[number];
+
 export interface TransformsResult {
   iterations: number;
   passes: number;
@@ -16,10 +20,10 @@ export interface TransformsResult {
   instructions: Record<TransformKind, number>;
   /** (max − min) ÷ median of the passes' figures. */
   spread: Record<TransformKind, number>;
-  /** Natively: ns of main-thread CPU time per iteration, median over rounds, the loop's own subtracted. */
+  /** Natively: ns of the process's CPU time per iteration, median over rounds, the loop's own subtracted. */
   nativeNs: Record<TransformKind, number>;
-  /** Instructions per µs of the two transforms loops, and the one used to convert (the lower: the larger µs). */
-  rate: { GET: number; POST: number; used: number };
+  /** Instructions per µs of the transforms and chain loops, and the one used to convert (the lowest: the largest µs). */
+  rate: Record<RateKind, number> & { used: number };
   seconds: number;
 }
 
@@ -34,7 +38,7 @@ interface TransformsSettings {
 }
 
 function nodeFlags(settings: TransformsSettings): string[] {
-  return ['--expose-gc', `--min-semi-space-size=${settings.semiSpaceMb}`, `--max-semi-space-size=${settings.semiSpaceMb}`];
+  return ['--expose-gc', `--min-semi-space-size=${settings.semiSpaceMb}`, `--max-semi-space-size=${settings.semiSpaceMb}`, '--initial-old-space-size=256', '--no-memory-reducer'];
 }
 
 /** Times the loops natively, in a fresh process (run it alone: a callgrind run beside it would share its CPU). */
@@ -59,7 +63,8 @@ export async function countTransforms(settings: TransformsSettings, times: Trans
   const instructions = per((kind) => (kind === 'loop' ? loop : median(passes[kind]) - loop));
   const nativeNs = per((kind) => (kind === 'loop' ? loopNs : median(times.ns[kind]) - loopNs));
   const rateOf = (kind: TransformKind): number => (instructions[kind] / nativeNs[kind]) * 1000;
-  const rate = { GET: rateOf('GET transforms'), POST: rateOf('POST transforms'), used: Math.min(rateOf('GET transforms'), rateOf('POST transforms')) };
+  const rates = Object.fromEntries(RATE_KINDS.map((kind) => [kind, rateOf(kind)])) as Record<RateKind, number>;
+  const rate = { ...rates, used: Math.min(...Object.values(rates)) };
   return {
     iterations: plan.iterations,
     passes: settings.passes,

@@ -4,6 +4,8 @@
 // batch between two markers (batch-marker.ts). Every pass also has an empty
 // batch (a marker straight after a marker): what the markers themselves cost
 // (a line on stdin, a line on stdout), subtracted from every batch.
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { startUnderCallgrind } from './callgrind.js';
@@ -21,7 +23,7 @@ export interface CountSettings {
   warmup: Record<Family, number>;
   /** Young generation of the measured process, MB (per semi-space). */
   semiSpaceMb: number;
-  /** Keep one batch dump per kind here, named `<framework>-<variant>-<kind>.callgrind`, and run with `--perf-basic-prof` (for callgrind_annotate). */
+  /** Keep every batch's dump here, named `<framework>-<variant>-<pass>-<kind>.callgrind`, the app run with `--perf-basic-prof` (for callgrind_annotate). */
   keepDir?: string;
 }
 
@@ -32,8 +34,8 @@ export interface KindCounts {
   requestsPerBatch: number;
   /** Main-thread instructions per request of each batch, the markers' own cost (median empty batch) subtracted, in pass order. */
   perRequest: number[];
-  /** Collections that ran inside each batch (0 is the design). */
-  collections: number[];
+  /** Collections that ran inside each batch (none is the design), by V8's names. */
+  collections: string[][];
 }
 
 export interface VariantCounts {
@@ -47,6 +49,9 @@ export interface VariantCounts {
   checks: string[];
   seconds: number;
 }
+
+/** The old generation's initial size in the measured processes, MB. */
+const OLD_SPACE_MB = 512;
 
 type Step = { kind: 'empty' } | { kind: BatchKind; sequence: KindSequence };
 
@@ -63,19 +68,20 @@ export async function countVariant(framework: Framework, variant: VariantId, set
     plan.push({ kind: 'empty' });
     for (const sequence of sequences) plan.push({ kind: sequence.kind, sequence });
   }
-  // The last pass's batch of each kind, for callgrind_annotate.
+  // Every batch's dump, for callgrind_annotate.
   const keep = new Map<number, string>();
   if (settings.keepDir !== undefined) {
-    for (const sequence of sequences) {
-      const j = plan.findLastIndex((step) => step.kind === sequence.kind);
-      keep.set(dumpOfBatch(j), `${framework}-${variant}-${sequence.kind}.callgrind`);
-    }
+    plan.forEach((step, j) => keep.set(dumpOfBatch(j), `${framework}-${variant}-${Math.floor(j / (sequences.length + 1)) + 1}-${step.kind}.callgrind`));
   }
   const script = fileURLToPath(new URL('./app-process.js', import.meta.url));
   const nodeArgs = [
     '--expose-gc',
     `--min-semi-space-size=${settings.semiSpaceMb}`,
     `--max-semi-space-size=${settings.semiSpaceMb}`,
+    // No collection of the old generation during the run: it starts large enough, and the memory reducer
+    // (full collections when the process looks idle, as one under callgrind often does) is off.
+    `--initial-old-space-size=${OLD_SPACE_MB}`,
+    '--no-memory-reducer',
     ...(settings.keepDir !== undefined ? ['--perf-basic-prof'] : []),
     script,
     framework,
@@ -113,19 +119,20 @@ export async function countVariant(framework: Framework, variant: VariantId, set
     for (let sent = 0; sent < warmupPerKind; sent += chunk) {
       for (const sequence of sequences) await driver.run(sequence.requests, Math.min(chunk, warmupPerKind - sent), sent, bodies.get(sequence.kind));
     }
-    const collections: number[] = [];
+    const collections: string[][] = [];
     for (const [j, step] of plan.entries()) {
-      const answer = (await command(child.stdin, lines, 'mark')) as { collections: number };
+      const answer = (await command(child.stdin, lines, 'mark')) as { collections: string[] };
       if (j > 0) collections.push(answer.collections);
       if (step.kind !== 'empty') await driver.run(step.sequence.requests, perBatch, 0, bodies.get(step.kind));
       if (step.kind === 'empty' && j % (sequences.length + 1) === 0) log(`instructions: ${where} — pass ${j / (sequences.length + 1) + 1}/${settings.passes}`);
     }
-    const last = (await command(child.stdin, lines, 'mark')) as { collections: number };
+    const last = (await command(child.stdin, lines, 'mark')) as { collections: string[] };
     collections.push(last.collections);
     driver.close();
     driver = undefined;
     child.stdin?.end('end\n');
     const { code, totals } = await run.finished;
+    keepPerfMap(child.pid, settings.keepDir, `${framework}-${variant}.perf.map`);
     if (code !== 0) throw new Error(`exited with ${code}`);
     const instructionsOf = (j: number): number => {
       const total = totals.get(dumpOfBatch(j));
@@ -141,7 +148,7 @@ export async function countVariant(framework: Framework, variant: VariantId, set
         route: sequence.route,
         requestsPerBatch: perBatch,
         perRequest: batches.map((j) => (instructionsOf(j) - markers) / perBatch),
-        collections: batches.map((j) => collections[j] as number),
+        collections: batches.map((j) => collections[j] ?? []),
       };
     });
     return { framework, variant, kinds, empty, warmupRequests: warmupPerKind * sequences.length, checks, seconds: Math.round((Date.now() - started) / 1000) };
@@ -149,8 +156,18 @@ export async function countVariant(framework: Framework, variant: VariantId, set
     driver?.close();
     child.kill('SIGKILL');
     await run.finished.catch(() => undefined);
+    keepPerfMap(child.pid, undefined, '');
     throw new Error(`instructions: ${where}: ${error instanceof Error ? error.message : String(error)}${stderr.trim() ? `\n${stderr.trim().split('\n').slice(-12).join('\n')}` : ''}`);
   }
+}
+
+/** Moves V8's perf map of a run with `--perf-basic-prof` (`/tmp/perf-<pid>.map`) into `dir`, or just removes it. */
+function keepPerfMap(pid: number | undefined, dir: string | undefined, name: string): void {
+  if (pid === undefined) return;
+  const map = `/tmp/perf-${pid}.map`;
+  if (!existsSync(map)) return;
+  if (dir !== undefined) copyFileSync(map, join(dir, name));
+  rmSync(map, { force: true });
 }
 
 /** Sends a command line to the measured process and resolves with its JSON answer. */

@@ -25,8 +25,8 @@ export interface PerRequest {
   /** (max − min) ÷ median over the batches: how far apart they are. */
   spread: number;
   batches: number;
-  /** Collections that ran inside its batches (0 by design). */
-  collections: number;
+  /** Collections that ran inside its batches (none by design), by V8's names. */
+  collections: string[];
 }
 
 export interface ToggleFigures {
@@ -52,6 +52,9 @@ export interface FiveBehindFigures {
   bodyDelta: number;
   /** adds − transforms − bodyDelta: Baton's own share (chain + adapter). */
   batonShare: number;
+  /** Of it, the versioning core's own (its calls counted alone with the transforms, minus the transforms); the rest is the adapter's. */
+  chainOwn: number;
+  adapter: number;
   /** batonShare in µs at the measured instructions per µs. */
   batonShareMicros: number;
 }
@@ -86,7 +89,7 @@ export function frameworkFigures(framework: Framework, runs: readonly VariantCou
     const kinds: Partial<Record<BatchKind, PerRequest>> = {};
     for (const k of run.kinds) {
       const m = median(k.perRequest);
-      kinds[k.kind] = { median: m, spread: (Math.max(...k.perRequest) - Math.min(...k.perRequest)) / m, batches: k.perRequest.length, collections: k.collections.reduce((a, b) => a + b, 0) };
+      kinds[k.kind] = { median: m, spread: (Math.max(...k.perRequest) - Math.min(...k.perRequest)) / m, batches: k.perRequest.length, collections: k.collections.flat() };
     }
     perRequest[run.variant] = kinds;
   }
@@ -125,12 +128,15 @@ export function frameworkFigures(framework: Framework, runs: readonly VariantCou
       const bodyDelta = t[`${kind} body oldest`] - t[`${kind} body latest`];
       const adds = oldest - plain;
       const batonShare = adds - userTransforms - bodyDelta;
+      const chainOwn = t[`${kind} chain`] - userTransforms;
       route.fiveBehind = {
         adds,
         overLatest: latest !== undefined ? oldest - latest : Number.NaN,
         transforms: userTransforms,
         bodyDelta,
         batonShare,
+        chainOwn,
+        adapter: batonShare - chainOwn,
         batonShareMicros: batonShare / transforms.rate.used,
       };
     }

@@ -5,7 +5,7 @@
 // counts convert to µs.
 import { availableParallelism } from 'node:os';
 import { countTransforms, timeTransforms, type TransformsResult } from './count-transforms.js';
-import { countVariant, type CountSettings, type VariantCounts } from './count-variant.js';
+import { countVariant, median, type CountSettings, type VariantCounts } from './count-variant.js';
 import { CALLGRIND_TOOL, hasValgrind } from './callgrind.js';
 import { FRAMEWORKS, selectVariants, VARIANT_INFO, type Family, type Framework, type Selection, type VariantId } from './variants.js';
 
@@ -50,7 +50,7 @@ export async function runInstructionsBench(options: InstructionsBenchOptions = {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const quick = options.quick ?? false;
   const batch = options.batch ?? (quick ? 500 : 1000);
-  const warmup = options.warmup ?? (quick ? 1500 : 2500);
+  const warmup = options.warmup ?? (quick ? 2000 : 5000);
   const settings: InstructionsBenchResult['settings'] = {
     passes: options.passes ?? (quick ? 3 : 5),
     batch: { orders: 2 * batch, versioning: batch } satisfies Record<Family, number>,
@@ -77,7 +77,7 @@ export async function runInstructionsBench(options: InstructionsBenchOptions = {
   const ordered = selection.toSorted((a, b) => weight(b) - weight(a));
   if (needsTransforms) {
     // Timed natively first, alone (a callgrind run beside it would share its CPU), then counted in a slot like the apps.
-    const transformsSettings = { iterations: settings.transformsIterations, passes: settings.passes, warmup: 5000, semiSpaceMb: 64, rounds: quick ? 20 : 40 };
+    const transformsSettings = { iterations: settings.transformsIterations, passes: settings.passes, warmup: 20_000, semiSpaceMb: 64, rounds: quick ? 20 : 40 };
     try {
       log('instructions: the user\'s transforms alone, timed natively...');
       const times = await timeTransforms(transformsSettings);
@@ -100,7 +100,7 @@ export async function runInstructionsBench(options: InstructionsBenchOptions = {
       try {
         const counts = await countVariant(s.framework, s.variant, settings, log);
         result.runs.push(counts);
-        log(`instructions: ${s.framework} ${s.variant} — ${counts.kinds.map((k) => `${k.route} ${Math.round(k.perRequest.toSorted((a, b) => a - b)[Math.floor(k.perRequest.length / 2)] ?? Number.NaN).toLocaleString('en-US')} instructions/request`).join(', ')} (${counts.seconds} s)`);
+        log(`instructions: ${s.framework} ${s.variant} — ${counts.kinds.map((k) => `${k.route} ${Math.round(median(k.perRequest)).toLocaleString('en-US')} instructions/request (batches ${k.perRequest.map((x) => Math.round(x).toLocaleString('en-US')).join(' / ')})`).join(', ')} (${counts.seconds} s)`);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         result.failures.push({ framework: s.framework, variant: s.variant, error: message });

@@ -20,6 +20,7 @@ import {
   type PerRequest,
 } from './figures.js';
 import type { InstructionsBenchResult } from './instructions-bench.js';
+import { RATE_KINDS } from './count-transforms.js';
 import { FRAMEWORKS, VARIANT_INFO, VARIANTS, type BatchKind, type Framework } from './variants.js';
 
 export const INSTRUCTIONS_HEADING = '## Overhead in instructions (callgrind)';
@@ -52,6 +53,13 @@ function times(value: number | undefined): string {
 
 function micros(value: number | undefined): string {
   return value === undefined || !Number.isFinite(value) ? 'n/a' : `${value.toFixed(2)} µs`;
+}
+
+/** "2 Scavenge, 1 MarkCompact". */
+function collectionsText(names: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const name of names) counts.set(name, (counts.get(name) ?? 0) + 1);
+  return [...counts].map(([name, n]) => `${n} ${name}`).join(', ');
 }
 
 function figuresOf(result: InstructionsBenchResult): FrameworkFigures[] {
@@ -144,7 +152,7 @@ export function instructionsConsoleLines(result: InstructionsBenchResult): strin
     for (const variant of VARIANTS) {
       const kinds = f.perRequest[variant];
       if (!kinds) continue;
-      const parts = (Object.entries(kinds) as [BatchKind, PerRequest][]).map(([kind, p]) => `${VARIANT_INFO[variant].family === 'versioning' ? `${kind} ` : ''}${count(p.median)} (batches ±${percent(p.spread / 2)}${p.collections > 0 ? `, ${p.collections} collections inside` : ''})`);
+      const parts = (Object.entries(kinds) as [BatchKind, PerRequest][]).map(([kind, p]) => `${VARIANT_INFO[variant].family === 'versioning' ? `${kind} ` : ''}${count(p.median)} (batches ±${percent(p.spread / 2)}${p.collections.length > 0 ? `, collections inside: ${collectionsText(p.collections)}` : ''})`);
       lines.push(`  ${name.padEnd(8)} ${VARIANT_INFO[variant].label.padEnd(42)} ${parts.join(', ')}`);
     }
     const bits = [
@@ -155,13 +163,13 @@ export function instructionsConsoleLines(result: InstructionsBenchResult): strin
       ...(['GET', 'POST'] as const).map((kind) => {
         const v = f.versioning[kind];
         if (!v) return undefined;
-        const five = v.fiveBehind ? `, five behind: Baton's share ${signed(v.fiveBehind.batonShare)} instructions = ${micros(v.fiveBehind.batonShareMicros)}` : '';
+        const five = v.fiveBehind ? `, five behind: Baton's share ${signed(v.fiveBehind.batonShare)} instructions = ${micros(v.fiveBehind.batonShareMicros)} (chain ${signed(v.fiveBehind.chainOwn)}, adapter and the rest ${signed(v.fiveBehind.adapter)}; transforms ${count(v.fiveBehind.transforms)}, body-size effect ${signed(v.fiveBehind.bodyDelta)})` : '';
         return `${kind} latest vs Baton w/o versioning ${fine(v.latestVsBaton)}, vs bare ${fine(v.latestVsBare)}${five}`;
       }),
     ].filter((x): x is string => x !== undefined);
     lines.push(`  ${name}: ${bits.join('; ')}`);
   }
-  if (result.transforms) lines.push(`  instructions per µs (the transforms counted and timed natively): ${count(result.transforms.rate.used)} (GET ${count(result.transforms.rate.GET)}, POST ${count(result.transforms.rate.POST)})`);
+  if (result.transforms) lines.push(`  instructions per µs (loops counted and timed natively; the lowest used): ${count(result.transforms.rate.used)} (${RATE_KINDS.map((kind) => `${kind} ${count(result.transforms?.rate[kind])}`).join(', ')})`);
   for (const failure of result.failures) lines.push(`  ${NAMES[failure.framework]} ${failure.variant}: failed (${oneLine(failure.error)})`);
   if (result.transformsError) lines.push(`  transforms: failed (${oneLine(result.transformsError)})`);
   return lines;
@@ -206,7 +214,7 @@ export function instructionsMarkdown(result: InstructionsBenchResult | undefined
         const referenceName = variant === 'bareAgain' ? 'bare' : variant === 'vLatest' || variant === 'vOldest' ? 'Baton w/o versioning' : reference !== undefined ? 'Baton' : '';
         const isBare = variant === 'bare' || variant === 'vBare';
         lines.push(
-          `| ${NAMES[f.framework]} | ${info.label} | ${info.wiring} | \`${info.family === 'orders' ? ROUTE_OF.GET : ROUTE_OF[kind]}\` | ${count(p.median)} | ${p.batches} (±${percent(p.spread / 2)}) | ${p.collections} | ` +
+          `| ${NAMES[f.framework]} | ${info.label} | ${info.wiring} | \`${info.family === 'orders' ? ROUTE_OF.GET : ROUTE_OF[kind]}\` | ${count(p.median)} | ${p.batches} (±${percent(p.spread / 2)}) | ${p.collections.length === 0 ? 'none' : collectionsText(p.collections)} | ` +
             `${isBare ? '1 (baseline)' : fine(bareOf !== undefined ? bareOf / p.median : undefined)} | ${reference !== undefined ? `${fine(reference / p.median)} (of ${referenceName})` : ''} |`,
         );
       }
@@ -240,18 +248,19 @@ export function instructionsMarkdown(result: InstructionsBenchResult | undefined
       `A five-behind request (\`Api-Version: ${OLDEST}\`) against the same app sent \`Api-Version: ${LATEST}\` and against Baton without versioning. What versioning adds for the old client is split by counting, in a process of its own under callgrind (\`instructions/transforms-process.ts\`), ` +
         `the user's five transforms alone on the same bodies (downgrades newest first; for the POST also the upgrades oldest first) and the framework's work that differs because the old bodies are smaller (\`JSON.stringify\` of the answer, and for the POST \`JSON.parse\` of the draft: oldest minus latest, negative). ` +
         'Baton\'s share = five-behind − Baton without versioning − the transforms − the body-size effect: the chain around the transforms, the adapter\'s hooks, the `Api-Version`, `Vary`, `Deprecation`, `Sunset` and `Link` headers, and the one header more the client sends. ' +
-        `Approximate in one way: V8 optimises the transforms in that loop on their own, where in the server Baton calls them. To µs at **${count(t.rate.used)} instructions per µs**, measured here: the two transforms loops counted under callgrind and timed natively in the main thread's CPU time (median of ${t.rounds} rounds; GET ${count(t.rate.GET)}, POST ${count(t.rate.POST)}; the lower is used, which gives the larger µs). ` +
-        'The rate moves with the machine\'s speed (±20% between runs on this kind of machine): the instruction figure is the stable one.',
+        `Approximate in one way: V8 optimises the transforms in that loop on their own, where in the server Baton calls them. The same process also counts Baton's versioning core alone as an adapter calls it (\`decide\`, \`routeExists\`, \`upgradeRequest\`, \`downgradeResponse\`, the transforms inside): minus the transforms, the chain's own part of Baton's share; the rest is the adapter's (hooks, headers, reading and replacing the bodies). ` +
+        `To µs at **${count(t.rate.used)} instructions per µs**, measured here: those loops counted under callgrind and timed natively in the process's CPU time (median of ${t.rounds} rounds; ${RATE_KINDS.map((kind) => `${kind} ${count(t.rate[kind])}`).join(', ')}; the lowest is used, which gives the largest µs). ` +
+        'The rate moves with the machine\'s speed (±20% between runs on this kind of machine) and with the kind of code: the instruction figure is the stable one.',
       '',
-      '| Framework | Route | five behind − Baton w/o versioning | of which over latest | the user\'s transforms | body-size effect | Baton\'s share (instructions) | Baton\'s share (µs) | target |',
-      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| Framework | Route | five behind − Baton w/o versioning | of which over latest | the user\'s transforms | body-size effect | Baton\'s share (instructions) | of which the chain\'s own | the adapter and the rest | Baton\'s share (µs) | target |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     );
     for (const f of figures) {
       for (const kind of ['GET', 'POST'] as const) {
         const five = f.versioning[kind]?.fiveBehind;
         if (!five) continue;
         lines.push(
-          `| ${NAMES[f.framework]} | \`${ROUTE_OF[kind]}\` | ${signed(five.adds)} | ${signed(five.overLatest)} | ${count(five.transforms)} | ${signed(five.bodyDelta)} | **${signed(five.batonShare)}** | **${micros(five.batonShareMicros)}** | ≤ ${FIVE_BEHIND_TARGET_MICROS} µs: ${five.batonShareMicros <= FIVE_BEHIND_TARGET_MICROS ? 'met' : 'not met'} |`,
+          `| ${NAMES[f.framework]} | \`${ROUTE_OF[kind]}\` | ${signed(five.adds)} | ${signed(five.overLatest)} | ${count(five.transforms)} | ${signed(five.bodyDelta)} | **${signed(five.batonShare)}** | ${signed(five.chainOwn)} | ${signed(five.adapter)} | **${micros(five.batonShareMicros)}** | ≤ ${FIVE_BEHIND_TARGET_MICROS} µs: ${five.batonShareMicros <= FIVE_BEHIND_TARGET_MICROS ? 'met' : 'not met'} |`,
         );
       }
     }

@@ -10,6 +10,11 @@
 //                     the oldest one (as the downgrades make it)
 //   POST body latest / oldest   JSON.parse of the latest / oldest draft's
 //                     text, then JSON.stringify of the latest / oldest answer
+//   GET chain / POST chain      Baton's versioning core as an adapter calls it
+//                     for a five-behind request (`versioning.decide`,
+//                     `chain.routeExists`, `chain.upgradeRequest` for the POST,
+//                     `chain.downgradeResponse`), the transforms included:
+//                     minus the transforms, the chain's own part of Baton's share
 //
 // The transforms are the user's code: subtracted from a five-behind request's
 // extra instructions, what is left is Baton's (the chain and the adapter). The
@@ -18,17 +23,18 @@
 // either way, so their difference is taken out too.
 //
 // Under callgrind every kind runs in batches between markers (batch-marker.ts);
-// natively (`native`), each batch is timed in the main thread's CPU time: the
-// same loops counted and timed give this machine's instructions per µs for
-// this kind of code, which turns Baton's share into µs.
-import { readFileSync } from 'node:fs';
+// natively (`native`), each batch is timed in the process's CPU time
+// (`process.cpuUsage()`, µs; the main thread's schedstat moves in 4 ms ticks
+// on this kind of machine): the same loops counted and timed give this
+// machine's instructions per µs for this kind of code, which turns Baton's
+// share into µs.
 import { fileURLToPath } from 'node:url';
 import type { TransformContext } from '@baton/versioning';
-import { createOrder, DRAFT_LATEST, DRAFT_OLDEST, getOrder, GET_ROUTE, ORDER_ID, POST_ROUTE } from '../versioning-fixture.js';
+import { createBenchVersioning, createOrder, DRAFT_LATEST, DRAFT_OLDEST, getOrder, GET_ROUTE, OLDEST, ORDER_ID, POST_ROUTE } from '../versioning-fixture.js';
 import { DOWNGRADES_NEWEST_FIRST, UPGRADES_OLDEST_FIRST } from '../versioning-work.js';
 import { BatchMarker } from './batch-marker.js';
 
-export const TRANSFORM_KINDS = ['loop', 'GET transforms', 'POST transforms', 'GET body latest', 'GET body oldest', 'POST body latest', 'POST body oldest'] as const;
+export const TRANSFORM_KINDS = ['loop', 'GET transforms', 'POST transforms', 'GET body latest', 'GET body oldest', 'POST body latest', 'POST body oldest', 'GET chain', 'POST chain'] as const;
 export type TransformKind = (typeof TRANSFORM_KINDS)[number];
 
 /** What the callgrind mode prints: the batches in order. */
@@ -37,7 +43,7 @@ export interface TransformsPlan {
   batches: TransformKind[];
 }
 
-/** What the native mode prints: ns of main-thread CPU time per iteration, every batch, per kind. */
+/** What the native mode prints: ns of the process's CPU time per iteration, every batch, per kind. */
 export interface TransformsTimes {
   iterations: number;
   rounds: number;
@@ -66,6 +72,17 @@ function loops(): Record<TransformKind, Loop> {
   const orderOldest = downgrade(order, getContext);
   const createdOldest = downgrade(created, postResponse);
   const draftLatestText = JSON.stringify(DRAFT_LATEST);
+  // One versioning, as a service has (its per-route plans are cached after the first request); the requests as an adapter hands them over.
+  const versioning = createBenchVersioning();
+  const getRequest = { headers: { host: '127.0.0.1', 'api-version': OLDEST }, url: `/orders/${ORDER_ID}` };
+  const postHttp = { headers: { host: '127.0.0.1', 'api-version': OLDEST, 'content-type': 'application/json' }, url: POST_ROUTE };
+  const chain = (request: { headers: Record<string, string>; url: string }, route: string, status: number, requestBody: unknown, responseBody: unknown): number => {
+    const decision = versioning.decide(request);
+    if (!decision.ok || !versioning.chain.routeExists(route, decision.version)) throw new Error(`transforms: ${route} refused`);
+    let changed = 0;
+    if (requestBody !== undefined) changed += versioning.chain.upgradeRequest(route, decision.version, requestBody) === requestBody ? 0 : 1;
+    return changed + (versioning.chain.downgradeResponse(route, decision.version, status, responseBody) === responseBody ? 0 : 1);
+  };
   const draftOldestText = JSON.stringify(DRAFT_OLDEST);
   // Each returns something of what it made, so nothing is optimised away.
   return {
@@ -107,6 +124,16 @@ function loops(): Record<TransformKind, Loop> {
       for (let i = 0; i < n; i += 1) sink += (JSON.parse(draftOldestText) === null ? 0 : 1) + JSON.stringify(createdOldest).length;
       return sink;
     },
+    'GET chain': (n) => {
+      let sink = 0;
+      for (let i = 0; i < n; i += 1) sink += chain(getRequest, getContext.route, 200, undefined, order);
+      return sink;
+    },
+    'POST chain': (n) => {
+      let sink = 0;
+      for (let i = 0; i < n; i += 1) sink += chain(postHttp, postResponse.route, 201, draftOldest, created);
+      return sink;
+    },
   };
 }
 
@@ -127,13 +154,16 @@ function counted(settings: { iterations: number; passes: number; warmup: number 
   return { iterations: settings.iterations, batches };
 }
 
-function mainThreadCpuNs(): number {
-  return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
+function cpuNs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) * 1000;
 }
 
-/** Natively: a warm-up, then `rounds` rounds of one timed batch per kind (the order rotated), a full collection before each. */
+/** Natively: a warm-up, then `rounds` rounds of one timed batch per kind (the order rotated), a scavenge before each. */
 function timed(settings: { iterations: number; rounds: number; warmup: number }): TransformsTimes {
-  const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
+  const gc = (globalThis as { gc?: (options: { type: string }) => void }).gc;
+  // A scavenge before each batch, as the markers do under callgrind (batch-marker.ts).
+  const collect = (): void => gc?.({ type: 'minor' });
   const all = loops();
   for (const kind of TRANSFORM_KINDS) all[kind](settings.warmup);
   const ns = Object.fromEntries(TRANSFORM_KINDS.map((kind) => [kind, [] as number[]])) as Record<TransformKind, number[]>;
@@ -141,9 +171,9 @@ function timed(settings: { iterations: number; rounds: number; warmup: number })
     for (let k = 0; k < TRANSFORM_KINDS.length; k += 1) {
       const kind = TRANSFORM_KINDS[(k + round) % TRANSFORM_KINDS.length] as TransformKind;
       collect();
-      const before = mainThreadCpuNs();
+      const before = cpuNs();
       if (all[kind](settings.iterations) < 0) throw new Error('unreachable');
-      ns[kind].push((mainThreadCpuNs() - before) / settings.iterations);
+      ns[kind].push((cpuNs() - before) / settings.iterations);
     }
   }
   return { iterations: settings.iterations, rounds: settings.rounds, ns };
