@@ -82,7 +82,8 @@ export async function countVariant(framework: Framework, variant: VariantId, set
     // (full collections when the process looks idle, as one under callgrind often does) is off.
     `--initial-old-space-size=${OLD_SPACE_MB}`,
     '--no-memory-reducer',
-    ...(settings.keepDir !== undefined ? ['--perf-basic-prof'] : []),
+    // The perf map names V8's generated code for annotate.ts; the V8 log that comes with it goes beside the dumps, not into the working directory.
+    ...(settings.keepDir !== undefined ? ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${join(settings.keepDir, `${framework}-${variant}.v8.log`)}`] : []),
     script,
     framework,
     variant,

@@ -3,6 +3,7 @@
 // two at a time (instruction counts do not depend on what else runs), and the
 // user's transforms alone (count-transforms.ts), timed natively first so the
 // counts convert to µs.
+import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { countTransforms, timeTransforms, type TransformsResult } from './count-transforms.js';
 import { countVariant, median, type CountSettings, type VariantCounts } from './count-variant.js';
@@ -63,6 +64,7 @@ export async function runInstructionsBench(options: InstructionsBenchOptions = {
   const selection = selectVariants(options.only);
   const subset = selection.length < FRAMEWORKS.length * Object.keys(VARIANT_INFO).length;
   const result: InstructionsBenchResult = { tool: CALLGRIND_TOOL, settings, selection, subset, runs: [], failures: [], seconds: 0 };
+  if (settings.keepDir !== undefined) mkdirSync(settings.keepDir, { recursive: true });
   if (!(await hasValgrind())) {
     result.notMeasured = 'valgrind is not installed (`apt-get install -y valgrind`)';
     return result;
