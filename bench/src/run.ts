@@ -21,8 +21,8 @@
 //   BENCH_INSTRUCTIONS_ONLY=a,b  the per-request instruction counts of only these frameworks / variants / framework:variant
 //                               (e.g. express, vLatest, fastify:vOldest; see instructions/variants.ts); a subset prints its figures
 //                               and leaves RESULTS.md's section as it was
-//   BENCH_INSTRUCTIONS_PASSES=N / _BATCH=N / _WARMUP=N / _JOBS=N  batches per app (5), requests per batch and route (1,000;
-//                               the orders app twice as many), warm-up requests per route (2,500; twice for orders), processes at a time (2)
+//   BENCH_INSTRUCTIONS_PASSES=N / _BATCH=N / _WARMUP=N / _JOBS=N  batches per app (5), requests per batch and route (500;
+//                               the orders app twice as many), warm-up requests per route (7,500; twice for orders), processes at a time (2)
 //   BENCH_INSTRUCTIONS_KEEP=dir  keep one batch dump per app and route there (apps under --perf-basic-prof), for callgrind_annotate
 //   BENCH_CPU_ROUNDS=N          rounds of the CPU-per-request measurement (default 30, quick 8)
 //   BENCH_RESTARTS=N            rolling restarts per drain mode (default 10)

@@ -23,7 +23,8 @@
 //   compiler and GC threads made the all-threads count of the same batch vary
 //   by 15%. Not `--single-threaded` either: it changes V8's optimisation
 //   decisions (Baton's `isEnabled` came out up to 2.3x raw's natively under it, and
-//   at raw's without it).
+//   at raw's without it). The runner is shared with the per-request counts
+//   (instructions/callgrind.ts).
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';

@@ -15,16 +15,20 @@ export { METRICS_TARGET, THROUGHPUT_TARGET, TOGGLES_TARGET, VERSIONING_TARGET };
 
 /** The A/A control must come out within this of 100% for the method to be trusted. */
 export const CONTROL_TOLERANCE = 0.01;
+/** A batch with a collection inside is left out of the median when at least this many others are left. */
+export const MIN_CLEAN_BATCHES = 3;
 /** The issue's target for Baton's own share (chain + adapter) of a five-behind request, µs per request. */
 export const FIVE_BEHIND_TARGET_MICROS = 2;
 
 /** One app's figure for one kind of request. */
 export interface PerRequest {
-  /** Median over the batches, main-thread instructions per request. */
+  /** Median over the batches used, main-thread instructions per request. */
   median: number;
-  /** (max − min) ÷ median over the batches: how far apart they are. */
+  /** (max − min) ÷ median over the batches used: how far apart they are. */
   spread: number;
   batches: number;
+  /** Batches used: those with no collection inside, when at least 3 are left; else all. */
+  used: number;
   /** Collections that ran inside its batches (none by design), by V8's names. */
   collections: string[];
 }
@@ -88,8 +92,10 @@ export function frameworkFigures(framework: Framework, runs: readonly VariantCou
   for (const run of runs.filter((r) => r.framework === framework)) {
     const kinds: Partial<Record<BatchKind, PerRequest>> = {};
     for (const k of run.kinds) {
-      const m = median(k.perRequest);
-      kinds[k.kind] = { median: m, spread: (Math.max(...k.perRequest) - Math.min(...k.perRequest)) / m, batches: k.perRequest.length, collections: k.collections.flat() };
+      const clean = k.perRequest.filter((_, i) => (k.collections[i] ?? []).length === 0);
+      const used = clean.length >= MIN_CLEAN_BATCHES ? clean : k.perRequest;
+      const m = median(used);
+      kinds[k.kind] = { median: m, spread: (Math.max(...used) - Math.min(...used)) / m, batches: k.perRequest.length, used: used.length, collections: k.collections.flat() };
     }
     perRequest[run.variant] = kinds;
   }

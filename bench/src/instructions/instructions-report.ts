@@ -12,6 +12,7 @@ import {
   controlHolds,
   FIVE_BEHIND_TARGET_MICROS,
   frameworkFigures,
+  MIN_CLEAN_BATCHES,
   METRICS_TARGET,
   THROUGHPUT_TARGET,
   TOGGLES_TARGET,
@@ -152,7 +153,7 @@ export function instructionsConsoleLines(result: InstructionsBenchResult): strin
     for (const variant of VARIANTS) {
       const kinds = f.perRequest[variant];
       if (!kinds) continue;
-      const parts = (Object.entries(kinds) as [BatchKind, PerRequest][]).map(([kind, p]) => `${VARIANT_INFO[variant].family === 'versioning' ? `${kind} ` : ''}${count(p.median)} (batches ±${percent(p.spread / 2)}${p.collections.length > 0 ? `, collections inside: ${collectionsText(p.collections)}` : ''})`);
+      const parts = (Object.entries(kinds) as [BatchKind, PerRequest][]).map(([kind, p]) => `${VARIANT_INFO[variant].family === 'versioning' ? `${kind} ` : ''}${count(p.median)} (${p.used < p.batches ? `${p.used} of ${p.batches} ` : ''}batches ±${percent(p.spread / 2)}${p.collections.length > 0 ? `, collections inside: ${collectionsText(p.collections)}` : ''})`);
       lines.push(`  ${name.padEnd(8)} ${VARIANT_INFO[variant].label.padEnd(42)} ${parts.join(', ')}`);
     }
     const bits = [
@@ -188,7 +189,7 @@ export function instructionsMarkdown(result: InstructionsBenchResult | undefined
       `(\`${result.tool}\`); this process sends it a fixed sequence of real HTTP/1.1 requests over one keep-alive connection on the loopback, one at a time (\`instructions/request-driver.ts\`; real sockets rather than an injector such as light-my-request, because Baton's lifecycle and probes work at the node:http server, which an injector bypasses, and a request's share of a real request must include Node's parsing and socket writes). ` +
       `After the answers are checked and a warm-up (${s.warmup.orders.toLocaleString('en-US')} requests of the orders app, ${s.warmup.versioning.toLocaleString('en-US')} per route of the versioning API), ${s.passes} passes of batches (${s.batch.orders.toLocaleString('en-US')} requests; ${s.batch.versioning.toLocaleString('en-US')} per route of the versioning API), ` +
       'each batch between two markers (`os.getPriority()`, on which callgrind dumps its counts), a full collection before each and a young generation of ' +
-      `${s.semiSpaceMb} MB so that none runs inside a batch (V8's GCProfiler checks: the "collections" column). Counted: the main thread's instructions per request, the markers' own cost (an empty batch each pass) subtracted; every counted request's body is compared with the one checked. ` +
+      `${s.semiSpaceMb} MB so that none runs inside a batch (V8's GCProfiler checks: the "collections" column; a batch in which one ran anyway is left out of the median when ${MIN_CLEAN_BATCHES} or more others are left, "batches" then says how many were used). Counted: the main thread's instructions per request, the markers' own cost (an empty batch each pass) subtracted; every counted request's body is compared with the one checked. ` +
       'Ratios are the share of the reference\'s throughput per CPU an app keeps: the reference\'s instructions per request ÷ the app\'s. Instruction counts do not move with the machine\'s speed or its neighbours, so the A/A control (bare in two processes) sits within a fraction of a percent of 100% where the time-based controls read 91–126%; what is left between processes is V8 making slightly different optimisation decisions. ' +
       'The time-based figures of the other sections stay beside these in the Targets table, as indicative.',
     '',
@@ -214,7 +215,7 @@ export function instructionsMarkdown(result: InstructionsBenchResult | undefined
         const referenceName = variant === 'bareAgain' ? 'bare' : variant === 'vLatest' || variant === 'vOldest' ? 'Baton w/o versioning' : reference !== undefined ? 'Baton' : '';
         const isBare = variant === 'bare' || variant === 'vBare';
         lines.push(
-          `| ${NAMES[f.framework]} | ${info.label} | ${info.wiring} | \`${info.family === 'orders' ? ROUTE_OF.GET : ROUTE_OF[kind]}\` | ${count(p.median)} | ${p.batches} (±${percent(p.spread / 2)}) | ${p.collections.length === 0 ? 'none' : collectionsText(p.collections)} | ` +
+          `| ${NAMES[f.framework]} | ${info.label} | ${info.wiring} | \`${info.family === 'orders' ? ROUTE_OF.GET : ROUTE_OF[kind]}\` | ${count(p.median)} | ${p.used < p.batches ? `${p.used} of ${p.batches}` : p.batches} (±${percent(p.spread / 2)}) | ${p.collections.length === 0 ? 'none' : collectionsText(p.collections)} | ` +
             `${isBare ? '1 (baseline)' : fine(bareOf !== undefined ? bareOf / p.median : undefined)} | ${reference !== undefined ? `${fine(reference / p.median)} (of ${referenceName})` : ''} |`,
         );
       }
