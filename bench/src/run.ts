@@ -173,7 +173,7 @@ if (!skip.has('instructions')) {
     });
     for (const line of instructionsConsoleLines(instructions)) console.log(line);
     if (instructions.failures.length > 0 || instructions.transformsError !== undefined || instructions.notMeasured !== undefined) process.exitCode = 1;
-    if (keepDir) console.log(`instructions: one batch dump per app and route in ${keepDir} (callgrind_annotate --inclusive=yes <file>)`);
+    if (keepDir) console.log(`instructions: every batch's dump and the apps' perf maps in ${keepDir} (node bench/dist/instructions/annotate.js top <dump> [--base <dump>] --requests <batch size>)`);
   } catch (error) {
     instructionsError = messageOf(error);
     console.error(`instructions benchmark failed: ${instructionsError}`);
